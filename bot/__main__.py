@@ -1,0 +1,66 @@
+"""`python -m bot …`: run the bot, manage the database, load demo data, grant roles."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="apply migrations and run the bot (web chat page, Telegram)")
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", help="target revision (default: head / base)")
+    sub.add_parser("demo-data", help="load a small demo district (safe to run twice)")
+    sub.add_parser("i18n-compile", help="compile the translation catalogs")
+    admin = sub.add_parser("admin", help="roles and people, from the command line")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    grant = admin_sub.add_parser("grant", help="grant a role (the first admin comes in this way)")
+    who = grant.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", type=int, help="the person's number (see `admin people`)")
+    who.add_argument("--telegram-id", type=int, help="a Telegram user id (created if new)")
+    grant.add_argument("--role", required=True, help="e.g. district_admin, community_worker")
+    scope = grant.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--district", type=int)
+    scope.add_argument("--street", type=int)
+    scope.add_argument("--community", type=int)
+    grant.add_argument("--organisation", type=int, help="for org_member / org_admin")
+    grant.add_argument("--certified", action="store_true", help="social worker holds 社工证")
+    revoke = admin_sub.add_parser("revoke", help="revoke a role grant by its number")
+    revoke.add_argument("grant_id", type=int)
+    admin_sub.add_parser("people", help="list people with their numbers and roles")
+    admin_sub.add_parser("places", help="list districts, streets and communities with numbers")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic and aiogram's per-update lines drown the bot's own at INFO.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    from bot import cli
+
+    try:
+        return asyncio.run(cli.dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

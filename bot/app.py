@@ -1,0 +1,225 @@
+"""The composition root: the only module that wires settings, storage, the Dispatcher,
+the channels and the web app together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import secrets
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import Update
+from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
+from bot.config import Settings
+from bot.domain.enums import Channel
+from bot.i18n import PersonI18nMiddleware, make_i18n
+from bot.middlewares import IdentityMiddleware
+from bot.services import people
+from bot.web import chat as webchat_routes
+from bot.web.ui import ui_strings
+from handlers import admin, common, errors, fallback, link, onboarding
+from handlers.commands import set_default_commands
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("bot")
+
+WEB_BOT_TOKEN = "1:webchat"
+TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
+
+
+def make_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True)
+        )
+    return MemoryStorage()
+
+
+def build_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    storage: BaseStorage,
+) -> Dispatcher:
+    dispatcher = Dispatcher(storage=storage)
+    dispatcher.update.outer_middleware(IdentityMiddleware(session_factory, settings))
+    PersonI18nMiddleware(i18n).setup(dispatcher)
+    # Order matters: commands that work in any state first, the catch-all last.
+    dispatcher.include_routers(
+        errors.router,
+        common.router,
+        onboarding.router,
+        admin.router,
+        link.router,
+        fallback.router,
+    )
+    return dispatcher
+
+
+def secret_key(settings: Settings) -> bytes:
+    """SECRET_KEY, or one generated once and kept under ./var so cookies survive restarts."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path("var/secret_key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+@dataclass
+class Application:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    dispatcher: Dispatcher
+    hub: WebChatHub
+    web_bot: Bot
+    webchat: WebChat
+    web_app: web.Application
+    telegram_bot: Bot | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.webchat.drain()
+        await self.dispatcher.storage.close()
+        if self.telegram_bot is not None:
+            await self.telegram_bot.session.close()
+        await self.engine.dispose()
+
+
+def telegram_bot(settings: Settings) -> Bot | None:
+    if not settings.bot_token:
+        return None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build(settings: Settings) -> Application:
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    i18n = make_i18n(settings.default_locale)
+    dispatcher = build_dispatcher(settings, session_factory, i18n, make_storage(settings))
+    hub = WebChatHub()
+    web_bot = Bot(
+        WEB_BOT_TOKEN,
+        session=WebChatSession(hub),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+    async def feed_web(bot: Bot, update: Update) -> Any:
+        return await dispatcher.feed_update(bot, update, channel=Channel.WEB)
+
+    webchat = WebChat(hub, web_bot, feed_web)
+
+    async def web_locale(external_id: str) -> str | None:
+        return await people.locale_of_account(
+            UnitOfWork(session_factory), channel=Channel.WEB, external_id=external_id
+        )
+
+    web_app = web.Application()
+    web_app[webchat_routes.hub_key] = hub
+    web_app[webchat_routes.chat_key] = webchat
+    web_app[webchat_routes.secret_key] = secret_key(settings)
+    web_app[webchat_routes.ui_strings_key] = lambda locale: ui_strings(i18n, locale)
+    web_app[webchat_routes.locale_lookup_key] = web_locale
+    webchat_routes.add_routes(web_app)
+    web_app.router.add_get("/healthz", _healthz)
+    application = Application(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        i18n=i18n,
+        dispatcher=dispatcher,
+        hub=hub,
+        web_bot=web_bot,
+        webchat=webchat,
+        web_app=web_app,
+        telegram_bot=telegram_bot(settings),
+    )
+    if application.telegram_bot is not None and settings.webhook_enabled:
+        SimpleRequestHandler(
+            dispatcher,
+            application.telegram_bot,
+            secret_token=settings.webhook_secret,
+            channel=Channel.TELEGRAM,
+        ).register(web_app, path=TELEGRAM_WEBHOOK_PATH)
+    return application
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def run(settings: Settings) -> None:
+    """Apply migrations, serve the web chat page, and talk to Telegram when a token is set."""
+    await migrate.upgrade(settings.database_url)
+    application = build(settings)
+    runner = web.AppRunner(application.web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.web_port
+    log.info("Web chat page: http://%s:%s/", settings.web_host, port)
+    await set_default_commands(application.web_bot, application.i18n)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    polling: asyncio.Task[None] | None = None
+    tg = application.telegram_bot
+    if tg is None:
+        log.info("No BOT_TOKEN set: serving the web chat page only (Telegram is off).")
+    else:
+        await set_default_commands(tg, application.i18n)
+        if settings.webhook_enabled:
+            url = f"{settings.webhook_base_url}{TELEGRAM_WEBHOOK_PATH}"
+            await tg.set_webhook(url, secret_token=settings.webhook_secret)
+            log.info("Telegram: webhook at %s (API %s)", url, settings.telegram_api_url)
+        else:
+            await tg.delete_webhook()
+            log.info("Telegram: long polling (API %s)", settings.telegram_api_url)
+            polling = asyncio.create_task(
+                application.dispatcher.start_polling(
+                    tg, handle_signals=False, close_bot_session=False, channel=Channel.TELEGRAM
+                )
+            )
+    # Start-up garbage is frozen once: full collections then skip it (see ARCHITECTURE.md).
+    gc.collect()
+    gc.freeze()
+    log.info("Ready.")
+    await stop.wait()
+    log.info("Stopping…")
+    if polling is not None:
+        with contextlib.suppress(RuntimeError):
+            await application.dispatcher.stop_polling()
+        await polling
+    await runner.cleanup()
+    await application.close()

@@ -1,0 +1,121 @@
+"""The commands behind `python -m bot` (kept apart so that --help answers fast)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.config import Settings
+from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.errors import DomainError
+from bot.services import demo, people, places, roles
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+from storage.uow import UnitOfWork
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        from bot.app import run
+
+        await run(settings)
+        return 0
+    if args.command == "db":
+        return await _db(args, settings)
+    if args.command == "i18n-compile":
+        from bot.i18n import compile_catalogs
+
+        for path in compile_catalogs():
+            print(f"compiled {path}")
+        return 0
+    await migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        uow = UnitOfWork(make_session_factory(engine))
+        if args.command == "demo-data":
+            return await _demo(uow)
+        return await _admin(args, uow)
+    except DomainError as error:
+        print(f"Refused: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+
+
+async def _db(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "upgrade":
+        await migrate.upgrade(settings.database_url, args.revision or "head")
+        print("Database is up to date.")
+    elif args.action == "downgrade":
+        await migrate.downgrade(settings.database_url, args.revision or "base")
+        print(f"Database downgraded to {args.revision or 'base'}.")
+    else:
+        print(await migrate.current(settings.database_url) or "(empty database)")
+    return 0
+
+
+async def _demo(uow: UnitOfWork) -> int:
+    summary = await demo.load_demo(uow)
+    if not summary.created:
+        print("The demo district is already there; nothing changed.")
+    else:
+        print(
+            f"Loaded {summary.districts} district, {summary.streets} streets, "
+            f"{summary.communities} communities, {summary.organisations} organisations, "
+            f"{summary.people} people."
+        )
+    return 0
+
+
+async def _admin(args: argparse.Namespace, uow: UnitOfWork) -> int:
+    if args.admin_command == "people":
+        for p in await people.directory(uow):
+            print(
+                f"{p.person_id:>6}  {p.display_name:<16} community={p.community_id} "
+                f"roles={','.join(p.roles) or '-'} channels={','.join(p.channels) or '-'}"
+            )
+        return 0
+    if args.admin_command == "places":
+        for c in await places.all_communities(uow):
+            print(
+                f"district {c.district.id} {c.district.name} / street {c.street.id} "
+                f"{c.street.name} / community {c.id} {c.name} ({c.kind.value}, {c.code})"
+            )
+        return 0
+    if args.admin_command == "revoke":
+        view = await roles.revoke_role(uow, roles.SYSTEM, grant_id=args.grant_id)
+        print(f"Revoked grant {view.id}: {view.role.value} of {view.scope.name}.")
+        return 0
+    try:
+        role = Role(args.role)
+    except ValueError:
+        print(f"Unknown role {args.role!r}; one of: {', '.join(r.value for r in Role)}")
+        return 2
+    level, scope_id = _scope(args)
+    person_id = args.person
+    if args.telegram_id is not None:
+        person_id = await people.person_for_account(
+            uow, channel=Channel.TELEGRAM, external_id=str(args.telegram_id)
+        )
+    view = await roles.grant_role(
+        uow,
+        roles.SYSTEM,
+        person_id=person_id,
+        role=role,
+        level=level,
+        scope_id=scope_id,
+        organisation_id=args.organisation,
+        certified=args.certified,
+    )
+    print(
+        f"Granted {view.role.value} of {view.scope.name} to person {person_id} (grant {view.id})."
+    )
+    return 0
+
+
+def _scope(args: argparse.Namespace) -> tuple[ScopeLevel, int]:
+    if args.district is not None:
+        return ScopeLevel.DISTRICT, args.district
+    if args.street is not None:
+        return ScopeLevel.STREET, args.street
+    return ScopeLevel.COMMUNITY, args.community

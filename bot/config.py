@@ -1,0 +1,129 @@
+"""Settings from the environment (and an optional `.env`), validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/wushe.db"
+TOKEN_PATTERN = re.compile(r"^\d+:[\w-]+$")
+SUPPORTED_LOCALES = ("zh", "en")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    webhook_base_url: str | None = None
+    webhook_secret: str | None = None
+    default_locale: str = "zh"
+    timezone: str = "Asia/Shanghai"
+    admin_telegram_ids: str = ""
+    secret_key: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value is not None and not TOKEN_PATTERN.match(value):
+            raise ValueError("must look like 123456:ABC-DEF (the token @BotFather gave you)")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis:// or rediss://")
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a known time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("admin_telegram_ids")
+    @classmethod
+    def _admin_ids(cls, value: str) -> str:
+        for part in value.replace(" ", "").split(","):
+            if part and not part.lstrip("-").isdigit():
+                raise ValueError("must be Telegram user ids separated by commas, e.g. 12345,67890")
+        return value
+
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        return frozenset(int(p) for p in self.admin_telegram_ids.replace(" ", "").split(",") if p)
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return self.webhook_base_url is not None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix(prefix))
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings; a bad value raises ConfigError with a one-line, variable-naming message."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{variable} {reason}") from None
+    if settings.webhook_enabled and not settings.webhook_secret:
+        raise ConfigError("WEBHOOK_SECRET must be set when WEBHOOK_BASE_URL is set")
+    if settings.webhook_enabled and not settings.bot_token:
+        raise ConfigError("BOT_TOKEN must be set when WEBHOOK_BASE_URL is set")
+    return settings

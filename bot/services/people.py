@@ -1,0 +1,315 @@
+"""People and their channel accounts: who is writing, their language, their community."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.config import SUPPORTED_LOCALES
+from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Grant, Place, Principal
+from bot.services.places import community_view, place_of
+from bot.services.views import AccountView, GrantView, Named, ProfileView
+from storage.models import ChannelAccount, LinkCode, Person, RoleGrant
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+LINK_CODE_TTL = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    principal: Principal
+    # False until the person has chosen a language and a community.
+    language_chosen: bool
+    onboarded: bool
+
+
+def grant_of(row: RoleGrant) -> Grant:
+    return Grant(
+        role=row.role,
+        level=row.scope_level,
+        scope_id=row.scope_id,
+        organisation_id=row.organisation_id,
+        certified=row.certified,
+    )
+
+
+async def _principal(
+    uow: UnitOfWork, person: Person, *, fallback_locale: str, superadmin: bool
+) -> Principal:
+    home: Place | None = None
+    if person.community_id is not None:
+        community = await uow.places.community(person.community_id)
+        home = place_of(community) if community else None
+    grants = tuple(grant_of(g) for g in await uow.grants.active_for(person.id))
+    return Principal(
+        person_id=person.id,
+        locale=person.locale or fallback_locale,
+        home=home,
+        grants=grants,
+        is_superadmin=superadmin,
+    )
+
+
+async def identify(
+    uow: UnitOfWork,
+    *,
+    channel: Channel,
+    external_id: str,
+    chat_id: str,
+    display_name: str,
+    fallback_locale: str,
+    superadmin: bool = False,
+    now: datetime | None = None,
+) -> Identity:
+    """Find (or create, on first contact) the person behind a channel account."""
+    async with uow:
+        account = await uow.people.account(channel, external_id)
+        if account is None:
+            person = await uow.people.add_person(Person(display_name=display_name[:200]))
+            account = await uow.people.add_account(
+                ChannelAccount(
+                    person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id
+                )
+            )
+            uow.audit.record(
+                actor_id=person.id,
+                action="person.first_contact",
+                entity="person",
+                entity_id=person.id,
+                details={"channel": channel.value},
+            )
+        else:
+            loaded = await uow.people.get(account.person_id)
+            assert loaded is not None, "channel accounts always point at a person"
+            person = loaded
+            account.chat_id = chat_id
+        account.last_seen_at = now or utcnow()
+        principal = await _principal(
+            uow, person, fallback_locale=fallback_locale, superadmin=superadmin
+        )
+        identity = Identity(
+            principal=principal,
+            language_chosen=person.locale is not None,
+            onboarded=person.locale is not None and person.community_id is not None,
+        )
+        await uow.commit()
+    return identity
+
+
+async def set_locale(uow: UnitOfWork, principal: Principal, *, locale: str) -> None:
+    if locale not in SUPPORTED_LOCALES:
+        raise InvalidInput("locale", locale)
+    async with uow:
+        person = await uow.people.get(principal.person_id)
+        if person is None:
+            raise NotFound("person", principal.person_id)
+        person.locale = locale
+        uow.audit.record(
+            actor_id=person.id,
+            action="person.set_locale",
+            entity="person",
+            entity_id=person.id,
+            details={"locale": locale},
+        )
+        await uow.commit()
+
+
+async def join_community(uow: UnitOfWork, principal: Principal, *, community_id: int) -> Named:
+    """Make the person a resident of one community (moving them if they lived elsewhere)."""
+    async with uow:
+        person = await uow.people.get(principal.person_id)
+        community = await uow.places.community(community_id)
+        if person is None:
+            raise NotFound("person", principal.person_id)
+        if community is None:
+            raise NotFound("community", community_id)
+        previous = person.community_id
+        if previous != community_id:
+            await _move_resident_grant(uow, person, previous, community_id)
+            person.community_id = community_id
+            person.grid_id = None
+            uow.audit.record(
+                actor_id=person.id,
+                action="person.join_community",
+                entity="person",
+                entity_id=person.id,
+                details={"from": previous, "to": community_id},
+            )
+        await uow.commit()
+        return Named(community.id, community.name, community.name_en)
+
+
+async def _move_resident_grant(
+    uow: UnitOfWork, person: Person, previous: int | None, community_id: int
+) -> None:
+    now = utcnow()
+    if previous is not None:
+        old = await uow.grants.find_active(person.id, Role.RESIDENT, ScopeLevel.COMMUNITY, previous)
+        if old is not None:
+            old.revoked_at = now
+            old.revoked_by = person.id
+    await uow.grants.add(
+        RoleGrant(
+            person_id=person.id,
+            role=Role.RESIDENT,
+            scope_level=ScopeLevel.COMMUNITY,
+            community_id=community_id,
+            granted_by=person.id,
+        )
+    )
+
+
+async def profile(uow: UnitOfWork, principal: Principal) -> ProfileView:
+    async with uow:
+        person = await uow.people.get(principal.person_id)
+        if person is None:
+            raise NotFound("person", principal.person_id)
+        community = None
+        if person.community_id is not None:
+            row = await uow.places.community(person.community_id)
+            community = community_view(row) if row else None
+        grants = tuple([await grant_view(uow, g) for g in await uow.grants.active_for(person.id)])
+        accounts = tuple(
+            AccountView(channel=a.channel, chat_id=a.chat_id)
+            for a in await uow.people.accounts_of(person.id)
+        )
+        return ProfileView(
+            person_id=person.id,
+            display_name=person.display_name,
+            locale=person.locale,
+            community=community,
+            grants=grants,
+            accounts=accounts,
+        )
+
+
+async def grant_view(uow: UnitOfWork, grant: RoleGrant) -> GrantView:
+    scope: object
+    if grant.scope_level is ScopeLevel.DISTRICT:
+        scope = await uow.places.district(grant.scope_id)
+    elif grant.scope_level is ScopeLevel.STREET:
+        scope = await uow.places.street(grant.scope_id)
+    else:
+        scope = await uow.places.community(grant.scope_id)
+    organisation = None
+    if grant.organisation_id is not None:
+        org = await uow.organisations.get(grant.organisation_id)
+        organisation = Named(org.id, org.name, None) if org else None
+    return GrantView(
+        id=grant.id,
+        role=grant.role,
+        level=grant.scope_level,
+        scope=Named(grant.scope_id, getattr(scope, "name", "?"), getattr(scope, "name_en", None)),
+        organisation=organisation,
+        certified=grant.certified,
+    )
+
+
+async def create_link_code(uow: UnitOfWork, principal: Principal) -> str:
+    """A one-time code that joins another chat account to this person."""
+    code = f"{secrets.randbelow(10**8):08d}"
+    async with uow:
+        await uow.people.add_link_code(
+            LinkCode(code=code, person_id=principal.person_id, expires_at=utcnow() + LINK_CODE_TTL)
+        )
+        await uow.commit()
+    return code
+
+
+async def redeem_link_code(
+    uow: UnitOfWork, principal: Principal, *, channel: Channel, external_id: str, code: str
+) -> None:
+    """Move this chat account to the person who made the code."""
+    code = code.strip()
+    async with uow:
+        link = await uow.people.link_code(code) if code.isdigit() else None
+        if link is None or link.used_at is not None or link.expires_at < utcnow():
+            raise InvalidInput("link_code", "unknown, used or expired")
+        if link.person_id == principal.person_id:
+            raise Conflict("already_linked")
+        account = await uow.people.account(channel, external_id)
+        if account is None:
+            raise NotFound("channel_account", external_id)
+        if any(a.channel == channel for a in await uow.people.accounts_of(link.person_id)):
+            raise Conflict("channel_taken")
+        account.person_id = link.person_id
+        link.used_at = utcnow()
+        uow.audit.record(
+            actor_id=link.person_id,
+            action="person.link_account",
+            entity="person",
+            entity_id=link.person_id,
+            details={"channel": channel.value, "from_person": principal.person_id},
+        )
+        await uow.commit()
+
+
+async def name_of(uow: UnitOfWork, principal: Principal, *, person_id: int) -> str:
+    """An admin looks someone up by their number before granting a role."""
+    if not principal.is_admin:
+        raise PermissionDenied()
+    async with uow:
+        person = await uow.people.get(person_id)
+        if person is None:
+            raise NotFound("person", person_id)
+        return person.display_name
+
+
+async def locale_of_account(uow: UnitOfWork, *, channel: Channel, external_id: str) -> str | None:
+    """The language a chat account's person chose, if any (the web page speaks it too)."""
+    async with uow:
+        account = await uow.people.account(channel, external_id)
+        if account is None:
+            return None
+        person = await uow.people.get(account.person_id)
+        return person.locale if person else None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSummary:
+    person_id: int
+    display_name: str
+    community_id: int | None
+    roles: tuple[str, ...]
+    channels: tuple[str, ...]
+
+
+async def directory(uow: UnitOfWork, *, limit: int = 500) -> list[PersonSummary]:
+    """Everyone (for the command-line admin), newest last."""
+    async with uow:
+        result = []
+        for person in await uow.people.all(limit):
+            grants = await uow.grants.active_for(person.id)
+            accounts = await uow.people.accounts_of(person.id)
+            result.append(
+                PersonSummary(
+                    person_id=person.id,
+                    display_name=person.display_name,
+                    community_id=person.community_id,
+                    roles=tuple(
+                        f"{g.role.value}@{g.scope_level.value}:{g.scope_id}" for g in grants
+                    ),
+                    channels=tuple(f"{a.channel.value}:{a.external_id}" for a in accounts),
+                )
+            )
+        return result
+
+
+async def person_for_account(uow: UnitOfWork, *, channel: Channel, external_id: str) -> int:
+    """The person behind a chat account, created if they have not written yet (first admin)."""
+    async with uow:
+        account = await uow.people.account(channel, external_id)
+        if account is not None:
+            return account.person_id
+        person = await uow.people.add_person(Person(display_name=f"{channel.value}:{external_id}"))
+        await uow.people.add_account(
+            ChannelAccount(
+                person_id=person.id, channel=channel, external_id=external_id, chat_id=external_id
+            )
+        )
+        await uow.commit()
+        return person.id

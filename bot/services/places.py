@@ -1,0 +1,93 @@
+"""Browsing the hierarchy district → street → community, a page at a time."""
+
+from __future__ import annotations
+
+from bot.domain.enums import ScopeLevel
+from bot.domain.errors import NotFound
+from bot.domain.principal import Place
+from bot.services.views import CommunityView, Named, Page
+from storage.models import Community
+from storage.uow import UnitOfWork
+
+PER_PAGE = 8
+
+
+def _named(row: object) -> Named:
+    return Named(id=row.id, name=row.name, name_en=row.name_en)  # type: ignore[attr-defined]
+
+
+async def districts(uow: UnitOfWork, *, page: int = 0, per_page: int = PER_PAGE) -> Page[Named]:
+    async with uow:
+        rows, total = await uow.places.districts(page * per_page, per_page)
+        return Page(tuple(map(_named, rows)), page, per_page, total)
+
+
+async def streets(
+    uow: UnitOfWork, *, district_id: int, page: int = 0, per_page: int = PER_PAGE
+) -> Page[Named]:
+    async with uow:
+        if await uow.places.district(district_id) is None:
+            raise NotFound("district", district_id)
+        rows, total = await uow.places.streets(district_id, page * per_page, per_page)
+        return Page(tuple(map(_named, rows)), page, per_page, total)
+
+
+async def communities(
+    uow: UnitOfWork, *, street_id: int, page: int = 0, per_page: int = PER_PAGE
+) -> Page[Named]:
+    async with uow:
+        if await uow.places.street(street_id) is None:
+            raise NotFound("street", street_id)
+        rows, total = await uow.places.communities(street_id, page * per_page, per_page)
+        return Page(tuple(map(_named, rows)), page, per_page, total)
+
+
+def community_view(row: Community) -> CommunityView:
+    return CommunityView(
+        id=row.id,
+        name=row.name,
+        name_en=row.name_en,
+        code=row.code,
+        kind=row.kind,
+        street=_named(row.street),
+        district=_named(row.street.district),
+    )
+
+
+def place_of(row: Community) -> Place:
+    return Place(community_id=row.id, street_id=row.street_id, district_id=row.street.district_id)
+
+
+async def community(uow: UnitOfWork, *, community_id: int) -> CommunityView:
+    async with uow:
+        row = await uow.places.community(community_id)
+        if row is None:
+            raise NotFound("community", community_id)
+        return community_view(row)
+
+
+async def district_of_street(uow: UnitOfWork, *, street_id: int) -> int:
+    async with uow:
+        street = await uow.places.street(street_id)
+        if street is None:
+            raise NotFound("street", street_id)
+        return street.district_id
+
+
+async def scope_name(uow: UnitOfWork, *, level: ScopeLevel, scope_id: int) -> Named:
+    async with uow:
+        row: object | None
+        if level is ScopeLevel.DISTRICT:
+            row = await uow.places.district(scope_id)
+        elif level is ScopeLevel.STREET:
+            row = await uow.places.street(scope_id)
+        else:
+            row = await uow.places.community(scope_id)
+        if row is None:
+            raise NotFound(level.value, scope_id)
+        return _named(row)
+
+
+async def all_communities(uow: UnitOfWork) -> list[CommunityView]:
+    async with uow:
+        return [community_view(row) for row in await uow.places.all_communities()]

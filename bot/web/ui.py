@@ -1,0 +1,25 @@
+"""The web chat page's own words (its buttons, banners), translated like every other string."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import lazy_gettext as __
+
+UI_STRINGS = {
+    "title": __("Community services chat"),
+    "placeholder": __("Type a message…"),
+    "send": __("Send"),
+    "connecting": __("Connecting…"),
+    "offline": __("Connection lost — retrying…"),
+    "menu": __("Menu"),
+    "share_location": __("Share my location"),
+    "location_denied": __("Location is not available in this browser"),
+    "download": __("Download"),
+    "empty": __("Say hello — type /start"),
+    "failed_send": __("Not sent — tap to retry"),
+}
+
+
+def ui_strings(i18n: I18n, locale: str) -> dict[str, str]:
+    with i18n.context(), i18n.use_locale(locale):
+        return {key: str(text) for key, text in UI_STRINGS.items()}

@@ -1,0 +1,33 @@
+"""Callback data factories. Everything in them is re-checked server-side: never trusted."""
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class LanguageCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class PlaceCb(CallbackData, prefix="pl"):
+    """Browse the hierarchy. `level`: d(istrict list), s(treet list), c(ommunity list).
+
+    `purpose`: h = choose home community, g = choose the scope of a role grant."""
+
+    purpose: str
+    action: str  # list | pick
+    level: str
+    parent: int = 0
+    item: int = 0
+    page: int = 0
+
+
+class RoleCb(CallbackData, prefix="role"):
+    role: str
+
+
+class ConfirmCb(CallbackData, prefix="ok"):
+    flow: str
+    yes: bool
+
+
+class NoopCb(CallbackData, prefix="noop"):
+    pass

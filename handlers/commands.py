@@ -1,0 +1,62 @@
+"""The command list: one source for /help and for the platform's command menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n.lazy_proxy import LazyProxy
+
+from bot.domain.principal import Principal
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: LazyProxy
+    admin_only: bool = False
+
+
+COMMANDS = (
+    Command("start", __("Start, or go back to the beginning")),
+    Command("help", __("What I can do for you")),
+    Command("me", __("Your profile, roles and community")),
+    Command("language", __("Change language / 切换语言")),
+    Command("community", __("Change your community")),
+    Command("link", __("Link another chat app to your profile")),
+    Command("cancel", __("Stop what you are doing")),
+    Command("grant", __("Give someone a role (admins)"), admin_only=True),
+)
+
+
+def commands_for(principal: Principal | None) -> tuple[Command, ...]:
+    is_admin = principal is not None and principal.is_admin
+    return tuple(c for c in COMMANDS if is_admin or not c.admin_only)
+
+
+def bot_commands(commands: tuple[Command, ...], i18n: I18n, locale: str) -> list[BotCommand]:
+    with i18n.context(), i18n.use_locale(locale):
+        return [BotCommand(command=c.name, description=str(c.description)) for c in commands]
+
+
+async def set_default_commands(bot: Bot, i18n: I18n) -> None:
+    """The menu everyone sees, in both languages (zh is the default)."""
+    everyone = commands_for(None)
+    for locale in i18n.available_locales:
+        language_code = None if locale == i18n.default_locale else locale
+        await bot.set_my_commands(
+            bot_commands(everyone, i18n, locale),
+            scope=BotCommandScopeDefault(),
+            language_code=language_code,
+        )
+
+
+async def set_chat_commands(bot: Bot, i18n: I18n, chat_id: int, principal: Principal) -> None:
+    """The menu of one person: their language, their roles."""
+    await bot.set_my_commands(
+        bot_commands(commands_for(principal), i18n, principal.locale),
+        scope=BotCommandScopeChat(chat_id=chat_id),
+    )

@@ -1,0 +1,85 @@
+"""Commands every person has: /help, /me, /cancel. Registered first so they work in any state."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.principal import Principal
+from bot.services import people
+from bot.services.views import ProfileView
+from handlers.commands import commands_for
+from handlers.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
+from storage.uow import UnitOfWork
+
+router = Router(name="common")
+
+
+def help_text(principal: Principal | None) -> str:
+    lines = [_("Here is what you can do:")]
+    for command in commands_for(principal):
+        lines.append(f"/{command.name} — {command.description}")
+    return "\n".join(lines)
+
+
+@router.message(Command("cancel"), StateFilter("*"))
+async def cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(
+            _("There is nothing to cancel. Send /help to see what you can do."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+        return
+    await state.clear()
+    await message.answer(
+        _("Cancelled. Nothing was saved. Send /help to see what you can do."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+@router.message(Command("help"), StateFilter("*"))
+async def show_help(message: Message, principal: Principal) -> None:
+    await message.answer(help_text(principal))
+
+
+@router.message(Command("me"), StateFilter("*"))
+async def show_me(message: Message, principal: Principal, uow: UnitOfWork) -> None:
+    await message.answer(profile_text(await people.profile(uow, principal)))
+
+
+def profile_text(profile: ProfileView) -> str:
+    locale = profile.locale or "zh"
+    lines = [
+        _("<b>Your profile</b>"),
+        _("Number: {number}").format(number=profile.person_id),
+        _("Name: {name}").format(name=html.escape(profile.display_name or "—")),
+        _("Language: {language}").format(language=LANGUAGE_NAMES.get(locale, locale)),
+    ]
+    if profile.community is None:
+        lines.append(_("Community: not chosen yet — send /start"))
+    else:
+        c = profile.community
+        place = " / ".join(
+            html.escape(x)
+            for x in (c.district.label(locale), c.street.label(locale), c.label(locale))
+        )
+        lines.append(_("Community: {place}").format(place=place))
+    lines.append(_("Roles:"))
+    for grant in profile.grants:
+        scope = html.escape(grant.scope.label(locale))
+        line = f"• {role_name(grant.role)} — {LEVEL_NAMES[grant.level]} {scope}"
+        if grant.organisation is not None:
+            line += f" ({html.escape(grant.organisation.name)})"
+        if grant.certified:
+            line += " " + _("(certified)")
+        lines.append(line)
+    if not profile.grants:
+        lines.append("• —")
+    channels = ", ".join(str(CHANNEL_NAMES[a.channel]) for a in profile.accounts)
+    lines.append(_("Linked chat apps: {channels}").format(channels=channels))
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+"""The central errors router: domain errors get their translated message; anything else is
+logged with the update id and the person gets an apology, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.errors import DomainError
+from handlers.texts import error_text
+
+router = Router(name="errors")
+log = logging.getLogger(__name__)
+
+
+async def _tell(event: ErrorEvent, text: str) -> None:
+    update = event.update
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message is not None:
+            await update.message.answer(text)
+    except Exception:  # the apology itself failed; the log has the original error
+        log.exception("could not tell the user about an error in update %s", update.update_id)
+
+
+@router.errors()
+async def on_error(event: ErrorEvent) -> bool:
+    if isinstance(event.exception, DomainError):
+        await _tell(event, error_text(event.exception))
+        return True
+    if isinstance(event.exception, TelegramBadRequest) and "not modified" in str(event.exception):
+        # A double tap re-rendered the same screen: harmless.
+        if event.update.callback_query is not None:
+            await event.update.callback_query.answer()
+        return True
+    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    await _tell(event, _("Sorry, something went wrong on our side. Please try again later."))
+    return True

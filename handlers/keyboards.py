@@ -1,0 +1,91 @@
+"""Inline keyboards. Buttons a platform cannot show become numbered menus in its adapter."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain.enums import Role
+from bot.services.views import Named, Page
+from handlers.callbacks import ConfirmCb, LanguageCb, NoopCb, PlaceCb, RoleCb
+from handlers.texts import LANGUAGE_NAMES, role_name
+
+# The level below each level of the place picker.
+NEXT_LEVEL = {"d": "s", "s": "c"}
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        builder.button(text=name, callback_data=LanguageCb(code=code))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def place_keyboard(
+    page: Page[Named],
+    *,
+    purpose: str,
+    level: str,
+    parent: int,
+    pick_level: str,
+    locale: str,
+    back: PlaceCb | None,
+) -> InlineKeyboardMarkup:
+    """One button per place; at `pick_level` a tap picks, above it a tap opens the level below."""
+    builder = InlineKeyboardBuilder()
+    for item in page.items:
+        if level == pick_level:
+            data = PlaceCb(purpose=purpose, action="pick", level=level, parent=parent, item=item.id)
+        else:
+            data = PlaceCb(purpose=purpose, action="list", level=NEXT_LEVEL[level], parent=item.id)
+        builder.row(InlineKeyboardButton(text=item.label(locale), callback_data=data.pack()))
+    nav = _page_nav(page, purpose=purpose, level=level, parent=parent)
+    if nav:
+        builder.row(*nav)
+    if back is not None:
+        builder.row(InlineKeyboardButton(text=_("« Back"), callback_data=back.pack()))
+    return builder.as_markup()
+
+
+def _page_nav(
+    page: Page[Named], *, purpose: str, level: str, parent: int
+) -> list[InlineKeyboardButton]:
+    if page.pages <= 1:
+        return []
+
+    def to(n: int) -> str:
+        return PlaceCb(purpose=purpose, action="list", level=level, parent=parent, page=n).pack()
+
+    buttons = []
+    if page.has_prev:
+        buttons.append(InlineKeyboardButton(text="‹", callback_data=to(page.page - 1)))
+    buttons.append(
+        InlineKeyboardButton(text=f"{page.page + 1}/{page.pages}", callback_data=NoopCb().pack())
+    )
+    if page.has_next:
+        buttons.append(InlineKeyboardButton(text="›", callback_data=to(page.page + 1)))
+    return buttons
+
+
+def roles_keyboard(roles: tuple[Role, ...]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for role in roles:
+        builder.button(text=role_name(role), callback_data=RoleCb(role=role.value))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def confirm_keyboard(flow: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Confirm"), callback_data=ConfirmCb(flow=flow, yes=True))
+    builder.button(text=_("Cancel"), callback_data=ConfirmCb(flow=flow, yes=False))
+    return builder.as_markup()
+
+
+def yes_no_keyboard(flow: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes"), callback_data=ConfirmCb(flow=flow, yes=True))
+    builder.button(text=_("No"), callback_data=ConfirmCb(flow=flow, yes=False))
+    return builder.as_markup()

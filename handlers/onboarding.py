@@ -1,0 +1,188 @@
+"""First contact: language → district → street → community → resident. Also /language and
+/community for people who want to change either later."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.enums import Channel
+from bot.domain.principal import Principal
+from bot.services import people
+from bot.services.people import Identity
+from handlers.callbacks import LanguageCb, NoopCb, PlaceCb
+from handlers.commands import set_chat_commands
+from handlers.common import help_text
+from handlers.deeplinks import open_deep_link
+from handlers.keyboards import language_keyboard
+from handlers.place_picker import show_place_screen
+from handlers.states import Onboarding
+from storage.uow import UnitOfWork
+
+router = Router(name="onboarding")
+
+LANGUAGE_PROMPT = "请选择语言 / Please choose your language"
+
+
+@router.message(CommandStart())
+async def start(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    identity: Identity,
+    uow: UnitOfWork,
+    **data: Any,
+) -> None:
+    await state.clear()
+    payload = (command.args or "").strip()
+    if not identity.onboarded:
+        if payload:
+            await state.update_data(pending_payload=payload)
+        if not identity.language_chosen:
+            await state.set_state(Onboarding.language)
+            await message.answer(LANGUAGE_PROMPT, reply_markup=language_keyboard())
+            return
+        await ask_community(message, state, uow, identity.principal, intro=_("Welcome!"))
+        return
+    if payload:
+        await open_deep_link(message, payload, {**data, "state": state, "uow": uow})
+        return
+    await message.answer(_("Welcome back!") + "\n\n" + help_text(identity.principal))
+
+
+async def ask_community(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    intro: str,
+) -> None:
+    await state.set_state(Onboarding.community)
+    await show_place_screen(
+        target,
+        uow,
+        purpose="h",
+        locale=principal.locale,
+        intro=intro + "\n" + _("Which community do you live in?"),
+    )
+
+
+@router.message(Command("language"))
+async def change_language(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(LANGUAGE_PROMPT, reply_markup=language_keyboard())
+
+
+@router.callback_query(LanguageCb.filter())
+async def language_chosen(
+    callback: CallbackQuery,
+    callback_data: LanguageCb,
+    state: FSMContext,
+    identity: Identity,
+    uow: UnitOfWork,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    await people.set_locale(uow, identity.principal, locale=callback_data.code)
+    principal = _with_locale(identity.principal, callback_data.code)
+    with i18n.use_locale(principal.locale):
+        if not identity.onboarded:
+            await ask_community(callback, state, uow, principal, intro=_("Welcome!"))
+            return
+        await callback.answer()
+        if isinstance(callback.message, Message):
+            await callback.message.edit_text(_("Language set to English."))
+        await set_chat_commands(bot, i18n, callback.from_user.id, principal)
+
+
+def _with_locale(principal: Principal, locale: str) -> Principal:
+    return Principal(
+        person_id=principal.person_id,
+        locale=locale,
+        home=principal.home,
+        grants=principal.grants,
+        is_superadmin=principal.is_superadmin,
+    )
+
+
+@router.message(Command("community"))
+async def change_community(
+    message: Message, state: FSMContext, uow: UnitOfWork, principal: Principal
+) -> None:
+    await state.clear()
+    await ask_community(message, state, uow, principal, intro=_("Moving house?"))
+
+
+@router.callback_query(PlaceCb.filter((F.purpose == "h") & (F.action == "list")))
+async def browse_places(
+    callback: CallbackQuery, callback_data: PlaceCb, uow: UnitOfWork, principal: Principal
+) -> None:
+    await show_place_screen(
+        callback,
+        uow,
+        purpose="h",
+        level=callback_data.level,
+        parent=callback_data.parent,
+        page=callback_data.page,
+        locale=principal.locale,
+    )
+
+
+@router.callback_query(PlaceCb.filter((F.purpose == "h") & (F.action == "pick")))
+async def community_chosen(
+    callback: CallbackQuery,
+    callback_data: PlaceCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    i18n: I18n,
+    bot: Bot,
+    channel: Channel,
+    **data: Any,
+) -> None:
+    community = await people.join_community(uow, principal, community_id=callback_data.item)
+    pending = (await state.get_data()).get("pending_payload")
+    await state.clear()
+    await callback.answer()
+    message = callback.message
+    if not isinstance(message, Message):
+        return
+    name = html.escape(community.label(principal.locale))
+    await message.edit_text(
+        _("Done! You are now registered as a resident of {community}.").format(community=name)
+    )
+    # The grants changed: reload who this is before showing what they can do.
+    identity = await people.identify(
+        uow,
+        channel=channel,
+        external_id=str(callback.from_user.id),
+        chat_id=str(message.chat.id),
+        display_name=callback.from_user.full_name,
+        fallback_locale=principal.locale,
+        superadmin=principal.is_superadmin,
+    )
+    await message.answer(help_text(identity.principal))
+    await set_chat_commands(bot, i18n, message.chat.id, identity.principal)
+    if pending:
+        await open_deep_link(
+            message, pending, {**data, "state": state, "uow": uow, "channel": channel}
+        )
+
+
+@router.callback_query(NoopCb.filter())
+async def noop(callback: CallbackQuery) -> None:
+    await callback.answer()
+
+
+@router.message(Onboarding.language)
+@router.message(Onboarding.community)
+async def onboarding_needs_a_button(message: Message) -> None:
+    await message.answer(_("Please tap one of the buttons above, or send /cancel to stop."))

@@ -1,0 +1,71 @@
+"""Translated names and messages shared by several handlers."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+
+ROLE_NAMES = {
+    Role.RESIDENT: __("Resident"),
+    Role.VOLUNTEER: __("Volunteer"),
+    Role.SOCIAL_WORKER: __("Social worker"),
+    Role.COMMUNITY_WORKER: __("Community worker"),
+    Role.GRID_WORKER: __("Grid worker"),
+    Role.ORG_MEMBER: __("Organisation member"),
+    Role.ORG_ADMIN: __("Organisation admin"),
+    Role.PARTY_REVIEWER: __("Party organisation reviewer"),
+    Role.STREET_ADMIN: __("Street admin"),
+    Role.DISTRICT_ADMIN: __("District admin"),
+}
+
+LEVEL_NAMES = {
+    ScopeLevel.DISTRICT: __("district"),
+    ScopeLevel.STREET: __("street/township"),
+    ScopeLevel.COMMUNITY: __("community/village"),
+}
+
+CHANNEL_NAMES = {
+    Channel.TELEGRAM: __("Telegram"),
+    Channel.WEB: __("Web chat"),
+    Channel.WECHAT: __("WeChat"),
+}
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def role_name(role: Role) -> str:
+    return str(ROLE_NAMES[role])
+
+
+def error_text(error: DomainError) -> str:
+    """One clear, translated sentence for any domain error."""
+    if isinstance(error, PermissionDenied):
+        return _("Sorry, you are not allowed to do that here.")
+    if isinstance(error, NotFound):
+        return _("That record no longer exists. Please start again.")
+    if isinstance(error, InvalidInput):
+        specific = INVALID_TEXTS.get(error.field)
+        if specific is not None:
+            return str(specific)
+        return _("That input is not valid. Please check it and try again.")
+    if isinstance(error, Conflict):
+        return str(CONFLICT_TEXTS.get(error.reason, __("That was already done.")))
+    return _("Sorry, that did not work. Please try again.")
+
+
+CONFLICT_TEXTS = {
+    "already_granted": __("This person already has that role there."),
+    "already_linked": __("This chat is already linked to that profile."),
+    "channel_taken": __(
+        "That profile already has an account on this channel; unlink it there first."
+    ),
+}
+
+INVALID_TEXTS = {
+    "link_code": __(
+        "That code is unknown, already used or expired. Send /link in your other app for a new one."
+    ),
+}

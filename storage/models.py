@@ -1,0 +1,219 @@
+"""The five-actor store: places, people and their channel accounts, role grants, organisations,
+and the append-only audit log. Later features add their own modules and migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain.enums import (
+    Channel,
+    CommunityKind,
+    OrganisationType,
+    RegistrationStatus,
+    Role,
+    ScopeLevel,
+)
+from storage.types import UtcDateTime, utcnow
+
+# Integer on SQLite so that the primary key is the rowid and autoincrements.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def enum_column(enum: type[Any], name: str) -> Enum:
+    # Stored as plain strings: adding a value later needs no ALTER TYPE on PostgreSQL.
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, nullable=False)
+
+
+class District(Timestamped, Base):
+    __tablename__ = "districts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    streets: Mapped[list[Street]] = relationship(back_populates="district")
+
+
+class Street(Timestamped, Base):
+    """Street (街道) or township (乡镇)."""
+
+    __tablename__ = "streets"
+    __table_args__ = (UniqueConstraint("district_id", "name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    is_township: Mapped[bool] = mapped_column(Boolean, default=False)
+    district: Mapped[District] = relationship(back_populates="streets")
+    communities: Mapped[list[Community]] = relationship(back_populates="street")
+
+
+class Community(Timestamped, Base):
+    """Community (社区) or village (村)."""
+
+    __tablename__ = "communities"
+    __table_args__ = (UniqueConstraint("street_id", "name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    # Short code used in reference numbers (e.g. YZ-2026-00042).
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    kind: Mapped[CommunityKind] = mapped_column(enum_column(CommunityKind, "community_kind"))
+    resident_population: Mapped[int] = mapped_column(Integer, default=0)
+    street: Mapped[Street] = relationship(back_populates="communities")
+    grids: Mapped[list[Grid]] = relationship(back_populates="community")
+
+
+class Grid(Timestamped, Base):
+    """Grid (网格): the smallest unit, looked after by a grid worker."""
+
+    __tablename__ = "grids"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    community: Mapped[Community] = relationship(back_populates="grids")
+
+
+class Person(Timestamped, Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    # None until the person has chosen; the first conversation asks.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    accounts: Mapped[list[ChannelAccount]] = relationship(back_populates="person")
+
+
+class ChannelAccount(Timestamped, Base):
+    """One chat identity (a Telegram user, a web chat browser...) of one person."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    # Where to send messages on this channel (Telegram chat id, web client id...).
+    chat_id: Mapped[str] = mapped_column(String(128))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    person: Mapped[Person] = relationship(back_populates="accounts")
+
+
+class Organisation(Timestamped, Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[OrganisationType] = mapped_column(enum_column(OrganisationType, "org_type"))
+    registration: Mapped[RegistrationStatus] = mapped_column(
+        enum_column(RegistrationStatus, "registration_status")
+    )
+    registration_number: Mapped[str | None] = mapped_column(String(64))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    # Its home community (or street); service areas arrive with the organisations issue.
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"), index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RoleGrant(Timestamped, Base):
+    """A role over one district, street or community. Revoked grants stay, for the record."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (Index("ix_role_grants_active", "person_id", "revoked_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    scope_level: Mapped[ScopeLevel] = mapped_column(enum_column(ScopeLevel, "scope_level"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    # Social workers: holds the national social-work certificate (持社工证).
+    certified: Mapped[bool] = mapped_column(Boolean, default=False)
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    @property
+    def scope_id(self) -> int:
+        ids = {
+            ScopeLevel.DISTRICT: self.district_id,
+            ScopeLevel.STREET: self.street_id,
+            ScopeLevel.COMMUNITY: self.community_id,
+        }
+        value = ids[self.scope_level]
+        assert value is not None, "a grant always names its scope"
+        return value
+
+
+class AuditEntry(Base):
+    """Append-only: who did what, when, to which record. Never updated or deleted."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class LinkCode(Timestamped, Base):
+    """A short-lived code that joins a second channel account to an existing person."""
+
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _audit_is_append_only(*_: object) -> None:
+    raise RuntimeError("the audit log is append-only")

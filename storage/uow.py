@@ -1,0 +1,57 @@
+"""Unit of work: one transaction, rolled back unless the service commits."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    AuditRepository,
+    GrantsRepository,
+    OrganisationsRepository,
+    PeopleRepository,
+    PlacesRepository,
+)
+
+
+class UnitOfWork:
+    """Enter it once per use case (`async with uow:`); each entry opens a fresh session.
+
+    The connection goes back to the pool on exit, so no transaction stays open while the
+    handler talks to the chat platform.
+    """
+
+    session: AsyncSession
+    places: PlacesRepository
+    people: PeopleRepository
+    grants: GrantsRepository
+    organisations: OrganisationsRepository
+    audit: AuditRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def __aenter__(self) -> Self:
+        self.session = self._session_factory()
+        self.places = PlacesRepository(self.session)
+        self.people = PeopleRepository(self.session)
+        self.grants = GrantsRepository(self.session)
+        self.organisations = OrganisationsRepository(self.session)
+        self.audit = AuditRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()

@@ -1,0 +1,56 @@
+"""Shared fixtures: every storage-backed test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import make_engine, make_session_factory
+from storage.uow import UnitOfWork
+from tests.support.databases import PostgresDatabases, migrate_sync, require_env
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    server = require_env("TEST_DATABASE_URL", "PostgreSQL")
+    if server.startswith("postgresql://"):
+        server = "postgresql+asyncpg://" + server.removeprefix("postgresql://")
+    databases = PostgresDatabases(server)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh database with the schema built by the Alembic migrations."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    return databases.migrated()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> UnitOfWork:
+    return UnitOfWork(make_session_factory(engine))

@@ -1,0 +1,116 @@
+"""Conversation harness: the real Dispatcher (routers, middlewares, i18n) fed with Updates,
+answered by the recording web chat session, on a real test database."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import Update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import build_dispatcher
+from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
+from bot.config import load_settings
+from bot.domain.enums import Channel
+from bot.i18n import make_i18n
+from storage.db import make_session_factory
+
+TAG = re.compile(r"<[^>]+>")
+
+
+def plain(markup: str) -> str:
+    return html.unescape(TAG.sub("", markup))
+
+
+class ChatHarness:
+    """Drives users through the bot; `channel` is what the middleware is told the chat is."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        channel: Channel = Channel.WEB,
+        storage: BaseStorage | None = None,
+        **settings: Any,
+    ) -> None:
+        self.settings = load_settings(**settings)
+        self.session_factory = make_session_factory(engine)
+        self.i18n = make_i18n(self.settings.default_locale)
+        self.dispatcher = build_dispatcher(
+            self.settings, self.session_factory, self.i18n, storage or MemoryStorage()
+        )
+        self.hub = WebChatHub()
+        self.bot = Bot(
+            "1:webchat",
+            session=WebChatSession(self.hub),
+            default=DefaultBotProperties(parse_mode="HTML"),
+        )
+        self.channel = channel
+        self.webchat = WebChat(self.hub, self.bot, self._feed)
+
+    async def _feed(self, bot: Bot, update: Update) -> Any:
+        return await self.dispatcher.feed_update(bot, update, channel=self.channel)
+
+    async def send(self, user_id: int, text: str, language: str = "zh") -> list[dict[str, Any]]:
+        before = self.hub.conversation(user_id).seq
+        await self.webchat.user_text(user_id, text, language=language)
+        await self.webchat.drain()
+        return self.hub.conversation(user_id).since(before)
+
+    async def tap(self, user_id: int, label: str, language: str = "zh") -> list[dict[str, Any]]:
+        """Tap the newest visible inline button whose text contains `label`."""
+        message_id, data = self.find_button(user_id, label)
+        return await self.tap_data(user_id, message_id, data, language)
+
+    async def tap_data(
+        self, user_id: int, message_id: int, data: str, language: str = "zh"
+    ) -> list[dict[str, Any]]:
+        chat = self.hub.conversation(user_id)
+        before = chat.seq
+        if not self.webchat.user_callback(user_id, message_id, data, language=language):
+            raise AssertionError(f"button {data!r} is not on message {message_id}")
+        await self.webchat.drain()
+        return chat.since(before)
+
+    def find_button(self, user_id: int, label: str) -> tuple[int, str]:
+        chat = self.hub.conversation(user_id)
+        for message_id in sorted(chat.messages, reverse=True):
+            markup = chat.messages[message_id].get("reply_markup") or {}
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    if label in button["text"] and "callback_data" in button:
+                        return message_id, button["callback_data"]
+        raise AssertionError(f"no button {label!r}; screens: {self.screens(user_id)}")
+
+    def screens(self, user_id: int) -> list[str]:
+        """The current text of every bot message in the chat, oldest first."""
+        chat = self.hub.conversation(user_id)
+        return [plain(m["_html"]) for _, m in sorted(chat.messages.items()) if "_html" in m]
+
+    def last_text(self, user_id: int) -> str:
+        chat = self.hub.conversation(user_id)
+        for event in reversed(chat.events):
+            if event["type"] in {"message", "edit"} and event.get("from", "bot") == "bot":
+                return plain(event["html"])
+        raise AssertionError("the bot has said nothing")
+
+    def alerts(self, user_id: int) -> list[str]:
+        chat = self.hub.conversation(user_id)
+        return [e["text"] for e in chat.events if e["type"] == "callback_answer" and e["text"]]
+
+    async def onboard(self, user_id: int, *, language: str = "中文", path: tuple[str, ...]) -> None:
+        """/start → language → district → street → community."""
+        await self.send(user_id, "/start")
+        await self.tap(user_id, language)
+        for label in path:
+            await self.tap(user_id, label)
+
+    async def close(self) -> None:
+        await self.webchat.drain()
+        await self.dispatcher.storage.close()
