@@ -67,12 +67,17 @@ def build_dispatcher(
     PersonI18nMiddleware(i18n).setup(dispatcher)
     # Order matters: commands that work in any state first, the catch-all last.
     dispatcher.include_routers(
-        errors.router,
-        common.router,
-        onboarding.router,
-        admin.router,
-        link.router,
-        fallback.router,
+        *(
+            table.build()
+            for table in (
+                errors.router,
+                common.router,
+                onboarding.router,
+                admin.router,
+                link.router,
+                fallback.router,
+            )
+        )
     )
     return dispatcher
 

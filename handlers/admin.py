@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -16,11 +16,12 @@ from bot.services import people, places, roles
 from handlers.callbacks import ConfirmCb, PlaceCb, RoleCb
 from handlers.keyboards import confirm_keyboard, roles_keyboard, yes_no_keyboard
 from handlers.place_picker import show_place_screen
+from handlers.routing import RouteTable
 from handlers.states import GrantRole
 from handlers.texts import LEVEL_NAMES, role_name
 from storage.uow import UnitOfWork
 
-router = Router(name="admin")
+router = RouteTable("admin")
 
 LEVEL_CODES = {ScopeLevel.DISTRICT: "d", ScopeLevel.STREET: "s", ScopeLevel.COMMUNITY: "c"}
 LEVELS_BY_CODE = {code: level for level, code in LEVEL_CODES.items()}

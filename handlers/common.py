@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 
-from aiogram import Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
@@ -14,10 +13,11 @@ from bot.domain.principal import Principal
 from bot.services import people
 from bot.services.views import ProfileView
 from handlers.commands import commands_for
+from handlers.routing import RouteTable
 from handlers.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
 from storage.uow import UnitOfWork
 
-router = Router(name="common")
+router = RouteTable("common")
 
 
 def help_text(principal: Principal | None) -> str:

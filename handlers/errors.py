@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import DomainError
+from handlers.routing import RouteTable
 from handlers.texts import error_text
 
-router = Router(name="errors")
+router = RouteTable("errors")
 log = logging.getLogger(__name__)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-router = Router(name="fallback")
+from handlers.routing import RouteTable
+
+router = RouteTable("fallback")
 
 
 @router.message(StateFilter("*"))

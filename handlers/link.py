@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
@@ -11,10 +11,11 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.enums import Channel
 from bot.domain.principal import Principal
 from bot.services import people
+from handlers.routing import RouteTable
 from handlers.states import LinkAccount
 from storage.uow import UnitOfWork
 
-router = Router(name="link")
+router = RouteTable("link")
 
 
 @router.message(Command("link"))

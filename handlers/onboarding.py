@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -23,10 +23,11 @@ from handlers.common import help_text
 from handlers.deeplinks import open_deep_link
 from handlers.keyboards import language_keyboard
 from handlers.place_picker import show_place_screen
+from handlers.routing import RouteTable
 from handlers.states import Onboarding
 from storage.uow import UnitOfWork
 
-router = Router(name="onboarding")
+router = RouteTable("onboarding")
 
 LANGUAGE_PROMPT = "请选择语言 / Please choose your language"
 
