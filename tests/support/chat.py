@@ -37,6 +37,7 @@ class ChatHarness:
         *,
         channel: Channel = Channel.WEB,
         storage: BaseStorage | None = None,
+        hub: WebChatHub | None = None,
         **settings: Any,
     ) -> None:
         self.settings = load_settings(**settings)
@@ -45,7 +46,8 @@ class ChatHarness:
         self.dispatcher = build_dispatcher(
             self.settings, self.session_factory, self.i18n, storage or MemoryStorage()
         )
-        self.hub = WebChatHub()
+        # Pass the hub of an earlier harness to keep the chats across a simulated restart.
+        self.hub = hub or WebChatHub()
         self.bot = Bot(
             "1:webchat",
             session=WebChatSession(self.hub),

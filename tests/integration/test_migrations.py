@@ -1,0 +1,72 @@
+"""The schema comes from the migrations, up and down, and matches the models."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from storage import migrate
+from storage.db import make_engine
+from storage.models import Base
+from tests.support.databases import PostgresDatabases
+
+EXPECTED_TABLES = {
+    "districts",
+    "streets",
+    "communities",
+    "grids",
+    "people",
+    "channel_accounts",
+    "organisations",
+    "role_grants",
+    "audit_log",
+    "link_codes",
+}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    yield databases.empty()
+
+
+async def tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    return set(names) - {"alembic_version"}
+
+
+async def schema_diff(url: str) -> list[object]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_go_up_and_down_on_an_empty_database(empty_database: str) -> None:
+    await migrate.upgrade(empty_database)
+    assert await tables(empty_database) == EXPECTED_TABLES
+    assert await migrate.current(empty_database) is not None
+    await migrate.downgrade(empty_database)
+    assert await tables(empty_database) == set()
+    await migrate.upgrade(empty_database)
+    assert await tables(empty_database) == EXPECTED_TABLES
+
+
+async def test_the_models_and_the_migrations_agree(empty_database: str) -> None:
+    await migrate.upgrade(empty_database)
+    assert await schema_diff(empty_database) == []
