@@ -187,7 +187,10 @@ async def run(settings: Settings) -> None:
     """Apply migrations, serve the web chat page, and talk to Telegram when a token is set."""
     await migrate.upgrade(settings.database_url)
     application = build(settings)
-    runner = web.AppRunner(application.web_app, access_log=None)
+    # Open long polls of web chat pages must not hold a shutdown up.
+    runner = web.AppRunner(
+        application.web_app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.web_host, settings.web_port)
     await site.start()

@@ -12,14 +12,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.enums import ORGANISATION_ROLES, ROLE_SCOPE, Role, ScopeLevel
 from bot.domain.principal import Principal
-from bot.services import people, places, roles
+from bot.services import UnitOfWork, people, places, roles
 from handlers.callbacks import ConfirmCb, PlaceCb, RoleCb
 from handlers.keyboards import confirm_keyboard, roles_keyboard, yes_no_keyboard
 from handlers.place_picker import show_place_screen
 from handlers.routing import RouteTable
 from handlers.states import GrantRole
 from handlers.texts import LEVEL_NAMES, role_name
-from storage.uow import UnitOfWork
 
 router = RouteTable("admin")
 

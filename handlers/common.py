@@ -10,12 +10,11 @@ from aiogram.types import Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.principal import Principal
-from bot.services import people
+from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
 from handlers.commands import commands_for
 from handlers.routing import RouteTable
 from handlers.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
-from storage.uow import UnitOfWork
 
 router = RouteTable("common")
 

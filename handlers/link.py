@@ -10,10 +10,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.enums import Channel
 from bot.domain.principal import Principal
-from bot.services import people
+from bot.services import UnitOfWork, people
 from handlers.routing import RouteTable
 from handlers.states import LinkAccount
-from storage.uow import UnitOfWork
 
 router = RouteTable("link")
 

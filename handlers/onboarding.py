@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.enums import Channel
 from bot.domain.principal import Principal
-from bot.services import people
+from bot.services import UnitOfWork, people
 from bot.services.people import Identity
 from handlers.callbacks import LanguageCb, NoopCb, PlaceCb
 from handlers.commands import set_chat_commands
@@ -25,7 +25,6 @@ from handlers.keyboards import language_keyboard
 from handlers.place_picker import show_place_screen
 from handlers.routing import RouteTable
 from handlers.states import Onboarding
-from storage.uow import UnitOfWork
 
 router = RouteTable("onboarding")
 

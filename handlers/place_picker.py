@@ -5,11 +5,10 @@ from __future__ import annotations
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services import places
+from bot.services import UnitOfWork, places
 from bot.services.views import Named, Page
 from handlers.callbacks import PlaceCb
 from handlers.keyboards import place_keyboard
-from storage.uow import UnitOfWork
 
 
 async def _listing(
