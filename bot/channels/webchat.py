@@ -148,6 +148,7 @@ class Conversation:
     seq: int = 0
     message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    client_ids: dict[str, None] = field(default_factory=dict)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     # Updates of one chat are handled one after another, like Telegram delivers them.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -481,6 +482,13 @@ class WebChat:
         self, chat_id: int, text: str, *, language: str, client_id: str | None = None
     ) -> None:
         chat = self.hub.conversation(chat_id)
+        if client_id is not None:
+            # A retried POST whose first answer was lost must not be handled twice.
+            if client_id in chat.client_ids:
+                return
+            chat.client_ids[client_id] = None
+            while len(chat.client_ids) > MAX_EVENTS_KEPT:
+                chat.client_ids.pop(next(iter(chat.client_ids)))
         message_id = next(chat.message_ids)
         await chat.publish(
             {

@@ -17,6 +17,7 @@ UI_STRINGS = {
     "download": __("Download"),
     "empty": __("Say hello — type /start"),
     "failed_send": __("Not sent — tap to retry"),
+    "ok": __("OK"),
 }
 
 

@@ -21,8 +21,13 @@ from tests.support.databases import IN_CI, PostgresDatabases
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
@@ -59,8 +64,12 @@ class BotProcess:
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "bot", *args], cwd=self.workdir, env=self.env,
-            capture_output=True, text=True, timeout=120,
+            [sys.executable, "-m", "bot", *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -68,8 +77,11 @@ class BotProcess:
     async def start(self) -> None:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=self.workdir, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "bot", "run"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         async with aiohttp.ClientSession() as session:
             for _ in range(300):
@@ -110,9 +122,7 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def start_bot(
-    tmp_path: Path, e2e_database_url: str
-) -> AsyncIterator[Callable[..., Any]]:
+async def start_bot(tmp_path: Path, e2e_database_url: str) -> AsyncIterator[Callable[..., Any]]:
     started: list[BotProcess] = []
 
     async def start(*, demo: bool = True, **env: str) -> BotProcess:

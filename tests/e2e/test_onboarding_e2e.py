@@ -107,18 +107,26 @@ async def test_telegram_webhook_mode_checks_the_secret_token(
     update = {
         "update_id": 1,
         "message": {
-            "message_id": 1, "date": 0, "chat": {"id": 77, "type": "private"},
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 77, "type": "private"},
             "from": {"id": 77, "is_bot": False, "first_name": "Bo", "language_code": "en"},
             "text": "/start",
         },
     }
     fake_telegram.add_user(77, "Bo", "en")
     async with aiohttp.ClientSession() as session:
-        wrong = await session.post(f"{bot.url}/webhook/telegram", json=update,
-                                   headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+        wrong = await session.post(
+            f"{bot.url}/webhook/telegram",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "nope"},
+        )
         assert wrong.status == 401
-        right = await session.post(f"{bot.url}/webhook/telegram", json=update,
-                                   headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+        right = await session.post(
+            f"{bot.url}/webhook/telegram",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+        )
         assert right.status == 200
     await fake_telegram.wait_for_bot_message(77, contains="choose your language", after=0)
     assert fake_telegram.webhook["url"] == "http://127.0.0.1:1/webhook/telegram"

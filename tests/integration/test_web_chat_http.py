@@ -135,3 +135,17 @@ async def test_files_are_only_served_to_their_own_chat(
     await client.get("/")  # a different browser
     theirs = await client.get(document["url"])
     assert theirs.status == 404
+
+
+async def test_a_retried_send_with_the_same_client_id_is_handled_once(
+    client: TestClient,
+) -> None:
+    await client.get("/")
+    for _ in range(2):
+        response = await client.post("/chat/api/send", json={"text": "/help", "client_id": "c9"})
+        assert response.status == 200
+    await wait_for(client, lambda e: e.get("from") == "bot")
+    history = await events(client, 0, timeout=0)
+    users = [e for e in history["events"] if e.get("from") == "user"]
+    bots = [e for e in history["events"] if e.get("from") == "bot"]
+    assert (len(users), len(bots)) == (1, 1)
