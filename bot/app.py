@@ -44,6 +44,7 @@ log = logging.getLogger("bot")
 
 WEB_BOT_TOKEN = "1:webchat"
 TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
+ready_key = web.AppKey("ready", asyncio.Event)
 
 
 def make_storage(settings: Settings) -> BaseStorage:
@@ -156,6 +157,7 @@ def build(settings: Settings) -> Application:
     web_app[webchat_routes.ui_strings_key] = lambda locale: ui_strings(i18n, locale)
     web_app[webchat_routes.locale_lookup_key] = web_locale
     webchat_routes.add_routes(web_app)
+    web_app[ready_key] = asyncio.Event()
     web_app.router.add_get("/healthz", _healthz)
     application = Application(
         settings=settings,
@@ -180,6 +182,9 @@ def build(settings: Settings) -> Application:
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    """200 once start-up is complete (channels connected), 503 before."""
+    if not request.app[ready_key].is_set():
+        return web.json_response({"ok": False, "starting": True}, status=503)
     return web.json_response({"ok": True})
 
 
@@ -222,6 +227,7 @@ async def run(settings: Settings) -> None:
     # Start-up garbage is frozen once: full collections then skip it (see ARCHITECTURE.md).
     gc.collect()
     gc.freeze()
+    application.web_app[ready_key].set()
     log.info("Ready.")
     await stop.wait()
     log.info("Stopping…")
