@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("grant_id", type=int)
     admin_sub.add_parser("people", help="list people with their numbers and roles")
     admin_sub.add_parser("places", help="list districts, streets and communities with numbers")
+    places = admin_sub.add_parser(
+        "import-places", help="create or update districts, streets and communities from a CSV file"
+    )
+    places.add_argument("file", help="CSV with a header row; see docs/places-example.csv")
     return parser
 
 

@@ -18,6 +18,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
@@ -211,7 +212,11 @@ async def run(settings: Settings) -> None:
     if tg is None:
         log.info("No BOT_TOKEN set: serving the web chat page only (Telegram is off).")
     else:
-        await set_default_commands(tg, application.i18n)
+        try:
+            await set_default_commands(tg, application.i18n)
+        except TelegramAPIError as error:
+            # Not fatal: the menu is a convenience, and polling retries the connection anyway.
+            log.warning("Telegram: could not set the command menu (%s)", error)
         if settings.webhook_enabled:
             url = f"{settings.webhook_base_url}{TELEGRAM_WEBHOOK_PATH}"
             await tg.set_webhook(url, secret_token=settings.webhook_secret)

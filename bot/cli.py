@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
+from pathlib import Path
 
 from bot.config import Settings
-from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
 from bot.domain.errors import DomainError
 from bot.services import demo, people, places, roles
 from storage import migrate
@@ -82,6 +84,8 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork) -> int:
                 f"{c.street.name} / community {c.id} {c.name} ({c.kind.value}, {c.code})"
             )
         return 0
+    if args.admin_command == "import-places":
+        return await _import_places(uow, Path(args.file))
     if args.admin_command == "revoke":
         view = await roles.revoke_role(uow, roles.SYSTEM, grant_id=args.grant_id)
         print(f"Revoked grant {view.id}: {view.role.value} of {view.scope.name}.")
@@ -119,3 +123,50 @@ def _scope(args: argparse.Namespace) -> tuple[ScopeLevel, int]:
     if args.street is not None:
         return ScopeLevel.STREET, args.street
     return ScopeLevel.COMMUNITY, args.community
+
+
+REQUIRED_COLUMNS = ("district", "street", "community", "code", "kind", "population")
+
+
+def read_places(path: Path) -> list[places.PlaceRow]:
+    """Parse a places CSV; raises ValueError naming the line and the column at fault."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"missing columns: {', '.join(missing)}")
+        return [_place_row(line, row) for line, row in enumerate(reader, start=2)]
+
+
+def _place_row(line: int, row: dict[str, str]) -> places.PlaceRow:
+    values = {k: (v or "").strip() for k, v in row.items() if k}
+    for column in REQUIRED_COLUMNS:
+        if not values.get(column):
+            raise ValueError(f"line {line}: {column} is empty")
+    if values["kind"] not in {k.value for k in CommunityKind}:
+        raise ValueError(f"line {line}: kind must be urban or rural")
+    if not values["population"].isdigit():
+        raise ValueError(f"line {line}: population must be a whole number")
+    return places.PlaceRow(
+        district=values["district"],
+        street=values["street"],
+        community=values["community"],
+        code=values["code"].upper(),
+        kind=CommunityKind(values["kind"]),
+        population=int(values["population"]),
+        district_en=values.get("district_en") or None,
+        street_en=values.get("street_en") or None,
+        community_en=values.get("community_en") or None,
+        township=values.get("township", "").lower() in {"1", "yes", "true", "是"},
+    )
+
+
+async def _import_places(uow: UnitOfWork, path: Path) -> int:
+    try:
+        rows = read_places(path)
+    except (OSError, ValueError) as error:
+        print(f"{path}: {error}", file=sys.stderr)
+        return 2
+    result = await places.import_places(uow, rows=rows)
+    print(f"{result.created} communities created, {result.updated} updated.")
+    return 0

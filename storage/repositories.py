@@ -75,6 +75,18 @@ class PlacesRepository:
         )
         return (await self.session.scalars(query.order_by(Community.id))).all()
 
+    async def street_by_name(self, district_id: int, name: str) -> Street | None:
+        query = select(Street).where(Street.district_id == district_id, Street.name == name)
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def community_by_name(self, street_id: int, name: str) -> Community | None:
+        query = select(Community).where(Community.street_id == street_id, Community.name == name)
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def community_by_code(self, code: str) -> Community | None:
+        query = select(Community).where(Community.code == code)
+        return (await self.session.scalars(query)).one_or_none()
+
     async def district_by_name(self, name: str) -> District | None:
         return (
             await self.session.scalars(select(District).where(District.name == name))

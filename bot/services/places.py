@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bot.domain.enums import ScopeLevel
-from bot.domain.errors import NotFound
+from dataclasses import dataclass
+
+from bot.domain.enums import CommunityKind, ScopeLevel
+from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.principal import Place
 from bot.services.views import CommunityView, Named, Page
-from storage.models import Community
+from storage.models import Community, District, Street
 from storage.uow import UnitOfWork
 
 PER_PAGE = 8
@@ -91,3 +93,77 @@ async def scope_name(uow: UnitOfWork, *, level: ScopeLevel, scope_id: int) -> Na
 async def all_communities(uow: UnitOfWork) -> list[CommunityView]:
     async with uow:
         return [community_view(row) for row in await uow.places.all_communities()]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRow:
+    """One community of a places file, with the street and district it belongs to."""
+
+    district: str
+    street: str
+    community: str
+    code: str
+    kind: CommunityKind
+    population: int
+    district_en: str | None = None
+    street_en: str | None = None
+    community_en: str | None = None
+    township: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResult:
+    """Create or update the hierarchy from rows; running it twice changes nothing."""
+    created = updated = 0
+    async with uow:
+        for row in rows:
+            district = await uow.places.district_by_name(row.district)
+            if district is None:
+                district = District(name=row.district, name_en=row.district_en)
+                uow.places.add(district)
+                await uow.places.flush()
+            street = await uow.places.street_by_name(district.id, row.street)
+            if street is None:
+                street = Street(
+                    district_id=district.id,
+                    name=row.street,
+                    name_en=row.street_en,
+                    is_township=row.township,
+                )
+                uow.places.add(street)
+                await uow.places.flush()
+            community = await uow.places.community_by_name(street.id, row.community)
+            if community is None:
+                if await uow.places.community_by_code(row.code) is not None:
+                    raise InvalidInput("code", f"{row.code} is used by another community")
+                uow.places.add(
+                    Community(
+                        street_id=street.id,
+                        name=row.community,
+                        name_en=row.community_en,
+                        code=row.code,
+                        kind=row.kind,
+                        resident_population=row.population,
+                    )
+                )
+                created += 1
+            else:
+                community.kind = row.kind
+                community.resident_population = row.population
+                community.name_en = row.community_en or community.name_en
+                updated += 1
+            await uow.places.flush()
+        uow.audit.record(
+            actor_id=None,
+            action="places.import",
+            entity="community",
+            entity_id=None,
+            details={"created": created, "updated": updated},
+        )
+        await uow.commit()
+    return ImportResult(created, updated)
