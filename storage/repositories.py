@@ -7,17 +7,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.needs import OPEN_STATES, NeedCategory, NeedState, Urgency
+from bot.domain.principal import Place, Principal
 from storage.models import (
     AuditEntry,
     ChannelAccount,
     Community,
     District,
     LinkCode,
+    Need,
+    NeedCounter,
+    NeedEvent,
+    NeedFeedback,
+    NeedSupporter,
     Organisation,
     Person,
     RoleGrant,
@@ -86,6 +93,26 @@ class PlacesRepository:
     async def community_by_code(self, code: str) -> Community | None:
         query = select(Community).where(Community.code == code)
         return (await self.session.scalars(query)).one_or_none()
+
+    async def communities_covered(self, principal: Principal, roles: Sequence[Role]) -> list[int]:
+        """Ids of the communities where the principal holds one of `roles`."""
+        if principal.is_superadmin:
+            return list((await self.session.scalars(select(Community.id))).all())
+        conditions = []
+        for grant in principal.grants:
+            if grant.role not in roles:
+                continue
+            if grant.level is ScopeLevel.COMMUNITY:
+                conditions.append(Community.id == grant.scope_id)
+            elif grant.level is ScopeLevel.STREET:
+                conditions.append(Community.street_id == grant.scope_id)
+            else:
+                in_district = select(Street.id).where(Street.district_id == grant.scope_id)
+                conditions.append(Community.street_id.in_(in_district))
+        if not conditions:
+            return []
+        query = select(Community.id).where(or_(*conditions)).order_by(Community.id)
+        return list((await self.session.scalars(query)).all())
 
     async def district_by_name(self, name: str) -> District | None:
         return (
@@ -191,6 +218,74 @@ class GrantsRepository:
         await self.session.flush()
         return grant
 
+    @staticmethod
+    def _covering(place: Place) -> Any:
+        return or_(
+            and_(
+                RoleGrant.scope_level == ScopeLevel.COMMUNITY,
+                RoleGrant.community_id == place.community_id,
+            ),
+            and_(
+                RoleGrant.scope_level == ScopeLevel.STREET, RoleGrant.street_id == place.street_id
+            ),
+            and_(
+                RoleGrant.scope_level == ScopeLevel.DISTRICT,
+                RoleGrant.district_id == place.district_id,
+            ),
+        )
+
+    async def people_covering(self, place: Place, roles: Sequence[Role]) -> list[int]:
+        """People holding one of `roles` over `place`, by number."""
+        query = (
+            select(RoleGrant.person_id)
+            .where(RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None), self._covering(place))
+            .distinct()
+            .order_by(RoleGrant.person_id)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def people_with_roles_covering(
+        self, place: Place, roles: Sequence[Role]
+    ) -> list[tuple[int, str, Role]]:
+        query = (
+            select(Person.id, Person.display_name, RoleGrant.role)
+            .join(RoleGrant, RoleGrant.person_id == Person.id)
+            .where(RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None), self._covering(place))
+            .order_by(RoleGrant.role, Person.id)
+        )
+        seen: set[int] = set()
+        result = []
+        for person_id, name, role in (await self.session.execute(query)).all():
+            if person_id not in seen:
+                seen.add(person_id)
+                result.append((person_id, name, role))
+        return result
+
+    async def organisation_members(self, organisation_id: int) -> list[int]:
+        query = (
+            select(RoleGrant.person_id)
+            .where(
+                RoleGrant.organisation_id == organisation_id,
+                RoleGrant.role.in_((Role.ORG_ADMIN, Role.ORG_MEMBER)),
+                RoleGrant.revoked_at.is_(None),
+            )
+            .distinct()
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def people_with_role_on_street(self, street_id: int, role: Role) -> list[int]:
+        query = (
+            select(RoleGrant.person_id)
+            .where(
+                RoleGrant.role == role,
+                RoleGrant.scope_level == ScopeLevel.STREET,
+                RoleGrant.street_id == street_id,
+                RoleGrant.revoked_at.is_(None),
+            )
+            .distinct()
+        )
+        return list((await self.session.scalars(query)).all())
+
     async def holders(self, role: Role) -> Sequence[RoleGrant]:
         query = select(RoleGrant).where(RoleGrant.role == role, RoleGrant.revoked_at.is_(None))
         return (await self.session.scalars(query)).all()
@@ -206,6 +301,20 @@ class OrganisationsRepository:
     async def by_name(self, name: str) -> Organisation | None:
         query = select(Organisation).where(Organisation.name == name)
         return (await self.session.scalars(query)).one_or_none()
+
+    async def serving(self, place: Place) -> Sequence[Organisation]:
+        """Organisations based in the community or its street."""
+        query = (
+            select(Organisation)
+            .where(
+                or_(
+                    Organisation.community_id == place.community_id,
+                    Organisation.street_id == place.street_id,
+                )
+            )
+            .order_by(Organisation.id)
+        )
+        return (await self.session.scalars(query)).all()
 
     async def add(self, organisation: Organisation) -> Organisation:
         self.session.add(organisation)
@@ -245,5 +354,151 @@ class AuditRepository:
             select(AuditEntry)
             .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
             .order_by(AuditEntry.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+
+class NeedsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, need_id: int, *, lock: bool = False) -> Need | None:
+        query = select(Need).where(Need.id == need_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def add(self, need: Need) -> Need:
+        self.session.add(need)
+        await self.session.flush()
+        return need
+
+    def add_event(self, event: NeedEvent) -> None:
+        self.session.add(event)
+
+    def add_feedback(self, feedback: NeedFeedback) -> None:
+        self.session.add(feedback)
+
+    async def events(self, need_id: int) -> Sequence[NeedEvent]:
+        query = select(NeedEvent).where(NeedEvent.need_id == need_id).order_by(NeedEvent.id)
+        return (await self.session.scalars(query)).all()
+
+    async def next_number(self, community_id: int, year: int) -> int:
+        """The next reference number; the counter row is locked until the transaction ends."""
+        query = (
+            select(NeedCounter)
+            .where(NeedCounter.community_id == community_id, NeedCounter.year == year)
+            .with_for_update()
+        )
+        counter = (await self.session.scalars(query)).one_or_none()
+        if counter is None:
+            counter = NeedCounter(community_id=community_id, year=year, last=0)
+            self.session.add(counter)
+        counter.last += 1
+        await self.session.flush()
+        return counter.last
+
+    async def add_supporter(self, need_id: int, person_id: int) -> None:
+        self.session.add(NeedSupporter(need_id=need_id, person_id=person_id))
+        await self.session.flush()
+
+    async def is_supporter(self, need_id: int, person_id: int) -> bool:
+        query = select(NeedSupporter.id).where(
+            NeedSupporter.need_id == need_id, NeedSupporter.person_id == person_id
+        )
+        return (await self.session.scalar(query)) is not None
+
+    async def supporter_count(self, need_id: int) -> int:
+        query = (
+            select(func.count()).select_from(NeedSupporter).where(NeedSupporter.need_id == need_id)
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def open_in_community(self, community_id: int, limit: int) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(Need.community_id == community_id, Need.state.in_(OPEN_STATES))
+            .order_by(Need.created_at.desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def of_resident(
+        self, person_id: int, offset: int, limit: int
+    ) -> tuple[Sequence[Need], int]:
+        supported = select(NeedSupporter.need_id).where(NeedSupporter.person_id == person_id)
+        query = (
+            select(Need)
+            .where(or_(Need.resident_id == person_id, Need.id.in_(supported)))
+            .order_by(Need.created_at.desc(), Need.id.desc())
+        )
+        return await _page(self.session, query, offset, limit)
+
+    async def in_communities(
+        self,
+        communities: Sequence[int],
+        *,
+        states: Sequence[NeedState] | None,
+        overdue_before: datetime | None,
+        category: NeedCategory | None,
+        urgency: Urgency | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[Sequence[Need], int]:
+        query = select(Need).where(Need.community_id.in_(communities))
+        if states is not None:
+            query = query.where(Need.state.in_(states))
+        if overdue_before is not None:
+            query = query.where(Need.due_at < overdue_before)
+        if category is not None:
+            query = query.where(Need.category == category)
+        if urgency is not None:
+            query = query.where(Need.urgency == urgency)
+        urgent_first = case((Need.urgency == Urgency.URGENT, 0), else_=1)
+        query = query.order_by(urgent_first, Need.created_at.desc(), Need.id.desc())
+        return await _page(self.session, query, offset, limit)
+
+    async def assigned_to(
+        self, person_id: int, organisations: Sequence[int], offset: int, limit: int
+    ) -> tuple[Sequence[Need], int]:
+        mine = Need.assignee_person_id == person_id
+        theirs = and_(
+            Need.assignee_person_id.is_(None), Need.assignee_organisation_id.in_(organisations)
+        )
+        query = (
+            select(Need)
+            .where(or_(mine, theirs), Need.state.in_(OPEN_STATES))
+            .order_by(Need.due_at, Need.id)
+        )
+        return await _page(self.session, query, offset, limit)
+
+    async def due_for_reminder(self, now: datetime, states: frozenset[NeedState]) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(
+                Need.state.in_(states),
+                Need.remind_at <= now,
+                Need.due_at > now,
+                Need.reminded_at.is_(None),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def overdue_unescalated(
+        self, now: datetime, states: frozenset[NeedState]
+    ) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(Need.state.in_(states), Need.due_at <= now, Need.escalated_at.is_(None))
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def resolved_before(self, moment: datetime) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(Need.state == NeedState.RESOLVED, Need.resolved_at <= moment)
+            .with_for_update(skip_locked=True)
         )
         return (await self.session.scalars(query)).all()

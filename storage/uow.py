@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.repositories import (
     AuditRepository,
     GrantsRepository,
+    NeedsRepository,
     OrganisationsRepository,
     PeopleRepository,
     PlacesRepository,
@@ -29,6 +30,7 @@ class UnitOfWork:
     grants: GrantsRepository
     organisations: OrganisationsRepository
     audit: AuditRepository
+    needs: NeedsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -40,6 +42,7 @@ class UnitOfWork:
         self.grants = GrantsRepository(self.session)
         self.organisations = OrganisationsRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.needs = NeedsRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,944 @@
+"""The needs loop (信息收集、共享、调处、反馈): residents file needs, workers triage and assign,
+assignees resolve, residents confirm. Every change is checked against the principal's scope,
+recorded as a need event and in the audit log, and pushed to the people it concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.enums import ORGANISATION_ROLES, Role
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.needs import (
+    DEADLINE_STATES,
+    DEFAULT_DUE_HOURS,
+    OPEN_STATES,
+    REOPEN_WINDOW,
+    Beneficiary,
+    ClosureReason,
+    NeedCategory,
+    NeedState,
+    Urgency,
+    check_transition,
+    due_at,
+    looks_like_emergency,
+    reference,
+    reminder_at,
+    similarity,
+)
+from bot.domain.principal import Place, Principal
+from bot.services.places import place_of
+from bot.services.ports import Notice, Notifier
+from bot.services.views import Named, Page
+from storage.models import Community, Need, NeedEvent, NeedFeedback
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+TRIAGE_ROLES = (
+    Role.COMMUNITY_WORKER,
+    Role.GRID_WORKER,
+    Role.SOCIAL_WORKER,
+    Role.STREET_ADMIN,
+    Role.DISTRICT_ADMIN,
+)
+PER_PAGE = 6
+MAX_DESCRIPTION = 2000
+SIMILAR_THRESHOLD = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class NeedBrief:
+    id: int
+    reference: str
+    category: NeedCategory
+    urgency: Urgency
+    state: NeedState
+    description: str
+    created_at: datetime
+    due_at: datetime
+    supporters: int
+    assignee: str | None
+    community: Named
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    at: datetime
+    kind: str
+    from_state: NeedState | None
+    to_state: NeedState | None
+    public: bool
+    text: str | None
+    actor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NeedDetail:
+    brief: NeedBrief
+    beneficiary: Beneficiary
+    photo: str | None
+    latitude: float | None
+    longitude: float | None
+    referred_to: str | None
+    resolution: str | None
+    closure_reason: ClosureReason | None
+    events: tuple[EventView, ...]
+    # What the viewer may do (the services check again when they do it).
+    can_triage: bool
+    is_assignee: bool
+    is_resident: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    need: NeedBrief
+    emergency: bool
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _clock(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+async def _brief(uow: UnitOfWork, need: Need, community: Community | None = None) -> NeedBrief:
+    community = community or await uow.places.community(need.community_id)
+    assert community is not None
+    assignee = None
+    if need.assignee_person_id is not None:
+        person = await uow.people.get(need.assignee_person_id)
+        assignee = person.display_name if person else None
+    elif need.assignee_organisation_id is not None:
+        org = await uow.organisations.get(need.assignee_organisation_id)
+        assignee = org.name if org else None
+    elif need.referred_to:
+        assignee = need.referred_to
+    return NeedBrief(
+        id=need.id,
+        reference=need.reference,
+        category=need.category,
+        urgency=need.urgency,
+        state=need.state,
+        description=need.description,
+        created_at=need.created_at,
+        due_at=need.due_at,
+        supporters=await uow.needs.supporter_count(need.id),
+        assignee=assignee,
+        community=Named(community.id, community.name, community.name_en),
+    )
+
+
+async def _load(uow: UnitOfWork, need_id: int) -> tuple[Need, Community, Place]:
+    need = await uow.needs.get(need_id, lock=True)
+    if need is None:
+        raise NotFound("need", need_id)
+    community = await uow.places.community(need.community_id)
+    assert community is not None
+    return need, community, place_of(community)
+
+
+async def _is_assignee(uow: UnitOfWork, principal: Principal, need: Need) -> bool:
+    if need.assignee_person_id is not None:
+        return need.assignee_person_id == principal.person_id
+    if need.assignee_organisation_id is not None:
+        return any(
+            g.role in ORGANISATION_ROLES and g.organisation_id == need.assignee_organisation_id
+            for g in principal.grants
+        )
+    return False
+
+
+def _require_triage(principal: Principal, place: Place) -> None:
+    if not principal.can_act_in(place, *TRIAGE_ROLES):
+        raise PermissionDenied()
+
+
+def _event(
+    uow: UnitOfWork,
+    need: Need,
+    principal: Principal | None,
+    kind: str,
+    now: datetime,
+    *,
+    to_state: NeedState | None = None,
+    text: str | None = None,
+    public: bool = True,
+) -> None:
+    actor = principal.person_id if principal and principal.person_id else None
+    uow.needs.add_event(
+        NeedEvent(
+            need_id=need.id,
+            at=now,
+            actor_id=actor,
+            kind=kind,
+            from_state=need.state if to_state else None,
+            to_state=to_state,
+            public=public,
+            text=text,
+        )
+    )
+    uow.audit.record(
+        actor_id=actor,
+        action=f"need.{kind}",
+        entity="need",
+        entity_id=need.id,
+        details={"from": need.state.value, "to": to_state.value if to_state else None},
+        note=text,
+        at=now,
+    )
+
+
+def _move(
+    uow: UnitOfWork,
+    need: Need,
+    principal: Principal | None,
+    target: NeedState,
+    now: datetime,
+    kind: str,
+    text: str | None = None,
+) -> Notice:
+    """Change state (only along the allowed transitions) and tell the resident."""
+    check_transition(need.state, target)
+    _event(uow, need, principal, kind, now, to_state=target, text=text)
+    need.state = target
+    need.updated_at = now
+    return Notice(need.resident_id, "need.state", {"reference": need.reference, "state": target})
+
+
+# ---------------------------------------------------------------- residents
+
+
+async def similar_open_needs(
+    uow: UnitOfWork, principal: Principal, *, category: NeedCategory, description: str
+) -> tuple[NeedBrief, ...]:
+    """Open needs of the resident's community that look like this one (best first)."""
+    if principal.home is None:
+        raise PermissionDenied()
+    async with uow:
+        candidates = await uow.needs.open_in_community(principal.home.community_id, limit=200)
+        scored = []
+        for need in candidates:
+            if need.resident_id == principal.person_id:
+                continue
+            score = similarity(description, need.description)
+            score += 0.15 if need.category is category else 0.0
+            if score >= SIMILAR_THRESHOLD:
+                scored.append((score, need))
+        scored.sort(key=lambda pair: -pair[0])
+        return tuple([await _brief(uow, need) for _, need in scored[:3]])
+
+
+async def file_need(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    category: NeedCategory,
+    description: str,
+    urgency: Urgency,
+    beneficiary: Beneficiary,
+    photo: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    now: datetime | None = None,
+) -> Filed:
+    now = _clock(now)
+    description = description.strip()
+    if not description:
+        raise InvalidInput("description", "empty")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput("description", "too long")
+    if principal.home is None:
+        raise PermissionDenied()
+    async with uow:
+        community = await uow.places.community(principal.home.community_id)
+        assert community is not None
+        number = await uow.needs.next_number(community.id, now.year)
+        due = due_at(now, urgency, _due_hours(community))
+        need = await uow.needs.add(
+            Need(
+                reference=reference(community.code, now.year, number),
+                community_id=community.id,
+                resident_id=principal.person_id,
+                category=category,
+                description=description,
+                photo=photo,
+                latitude=latitude,
+                longitude=longitude,
+                urgency=urgency,
+                beneficiary=beneficiary,
+                state=NeedState.NEW,
+                created_at=now,
+                updated_at=now,
+                due_at=due,
+                remind_at=reminder_at(now, due),
+            )
+        )
+        _event(uow, need, principal, "filed", now, text=None)
+        brief = await _brief(uow, need, community)
+        workers = await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
+        await uow.commit()
+    await notifier.send(
+        [
+            Notice(w, "need.new_in_queue", {"reference": brief.reference}, (("open", brief.id),))
+            for w in workers
+            if w != principal.person_id
+        ]
+    )
+    return Filed(brief, looks_like_emergency(description))
+
+
+def _due_hours(community: Community) -> dict[Urgency, int] | None:
+    custom = {
+        Urgency.URGENT: community.due_hours_urgent,
+        Urgency.NORMAL: community.due_hours_normal,
+        Urgency.CAN_WAIT: community.due_hours_can_wait,
+    }
+    if all(v is None for v in custom.values()):
+        return None
+    return {u: (h if h is not None else DEFAULT_DUE_HOURS[u]) for u, h in custom.items()}
+
+
+async def support_need(uow: UnitOfWork, principal: Principal, *, need_id: int) -> NeedBrief:
+    """ "Me too": counted on the existing need instead of filing a duplicate."""
+    async with uow:
+        need, _, place = await _load(uow, need_id)
+        if principal.home is None or principal.home.community_id != place.community_id:
+            raise PermissionDenied()
+        if need.state not in OPEN_STATES:
+            raise Conflict("need_not_open")
+        if need.resident_id == principal.person_id or await uow.needs.is_supporter(
+            need.id, principal.person_id
+        ):
+            raise Conflict("already_supporting")
+        await uow.needs.add_supporter(need.id, principal.person_id)
+        uow.audit.record(
+            actor_id=principal.person_id, action="need.support", entity="need", entity_id=need.id
+        )
+        brief = await _brief(uow, need)
+        await uow.commit()
+        return brief
+
+
+async def my_needs(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[NeedBrief]:
+    async with uow:
+        rows, total = await uow.needs.of_resident(principal.person_id, page * PER_PAGE, PER_PAGE)
+        items = tuple([await _brief(uow, n) for n in rows])
+        return Page(items, page, PER_PAGE, total)
+
+
+async def give_feedback(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    solved: bool,
+    rating: int | None = None,
+    comment: str | None = None,
+    now: datetime | None = None,
+) -> NeedBrief:
+    """ "Is it solved?" Yes closes it (with the rating); no reopens it within the window."""
+    now = _clock(now)
+    if rating is not None and not 1 <= rating <= 5:
+        raise InvalidInput("rating", "1..5")
+    notices: list[Notice] = []
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        if need.resident_id != principal.person_id:
+            raise PermissionDenied()
+        if need.state is not NeedState.RESOLVED:
+            raise Conflict("need_not_resolved")
+        uow.needs.add_feedback(
+            NeedFeedback(
+                need_id=need.id,
+                person_id=principal.person_id,
+                solved=solved,
+                rating=rating,
+                comment=(comment or "").strip() or None,
+                at=now,
+            )
+        )
+        if solved:
+            _move(uow, need, principal, NeedState.CLOSED, now, "confirmed", comment)
+            need.closed_at = now
+            need.closure_reason = ClosureReason.CONFIRMED_SOLVED
+        else:
+            if need.resolved_at is None or now - need.resolved_at > REOPEN_WINDOW:
+                raise Conflict("reopen_window")
+            _move(uow, need, principal, NeedState.REOPENED, now, "reopened", comment)
+            need.due_at = due_at(now, need.urgency, _due_hours(community))
+            need.remind_at = reminder_at(now, need.due_at)
+            need.reminded_at = need.escalated_at = None
+            for person in await _handlers_of(uow, need, place):
+                notices.append(
+                    Notice(
+                        person,
+                        "need.reopened",
+                        {"reference": need.reference, "comment": comment or "—"},
+                        (("open", need.id),),
+                    )
+                )
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send(notices)
+    return brief
+
+
+async def _handlers_of(uow: UnitOfWork, need: Need, place: Place) -> list[int]:
+    """Who answers for a need now: its assignee(s), or else the community workers."""
+    if need.assignee_person_id is not None:
+        return [need.assignee_person_id]
+    if need.assignee_organisation_id is not None:
+        members = await uow.grants.organisation_members(need.assignee_organisation_id)
+        if members:
+            return members
+    return await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
+
+
+# ---------------------------------------------------------------- viewing
+
+
+async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) -> NeedDetail:
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        can_triage = principal.can_act_in(place, *TRIAGE_ROLES)
+        is_assignee = await _is_assignee(uow, principal, need)
+        is_resident = need.resident_id == principal.person_id
+        supporter = await uow.needs.is_supporter(need.id, principal.person_id)
+        if not (can_triage or is_assignee or is_resident or supporter):
+            raise PermissionDenied()
+        internal = can_triage or is_assignee
+        events = []
+        for event in await uow.needs.events(need.id):
+            if event.public or internal:
+                actor = await uow.people.get(event.actor_id) if event.actor_id else None
+                events.append(
+                    EventView(
+                        at=event.at,
+                        kind=event.kind,
+                        from_state=event.from_state,
+                        to_state=event.to_state,
+                        public=event.public,
+                        text=event.text,
+                        actor=actor.display_name if actor and internal else None,
+                    )
+                )
+        return NeedDetail(
+            brief=await _brief(uow, need, community),
+            beneficiary=need.beneficiary,
+            photo=need.photo,
+            latitude=need.latitude if internal or is_resident else None,
+            longitude=need.longitude if internal or is_resident else None,
+            referred_to=need.referred_to,
+            resolution=need.resolution,
+            closure_reason=need.closure_reason,
+            events=tuple(events),
+            can_triage=can_triage,
+            is_assignee=is_assignee,
+            is_resident=is_resident,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    group: str = "open"  # open | new | overdue | all
+    category: NeedCategory | None = None
+    urgency: Urgency | None = None
+
+
+async def queue(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    filters: QueueFilter = QueueFilter(),
+    page: int = 0,
+    now: datetime | None = None,
+) -> Page[NeedBrief]:
+    """The needs of every community the worker is scoped to: most urgent, then newest, first."""
+    now = _clock(now)
+    async with uow:
+        communities = await uow.places.communities_covered(principal, TRIAGE_ROLES)
+        if not communities:
+            raise PermissionDenied()
+        states: Sequence[NeedState] | None = {
+            "open": tuple(OPEN_STATES),
+            "new": (NeedState.NEW,),
+            "overdue": tuple(DEADLINE_STATES),
+            "all": None,
+        }[filters.group]
+        rows, total = await uow.needs.in_communities(
+            communities,
+            states=states,
+            overdue_before=now if filters.group == "overdue" else None,
+            category=filters.category,
+            urgency=filters.urgency,
+            offset=page * PER_PAGE,
+            limit=PER_PAGE,
+        )
+        items = tuple([await _brief(uow, n) for n in rows])
+        return Page(items, page, PER_PAGE, total)
+
+
+async def assigned_to_me(
+    uow: UnitOfWork, principal: Principal, *, page: int = 0
+) -> Page[NeedBrief]:
+    organisations = [
+        g.organisation_id
+        for g in principal.grants
+        if g.role in ORGANISATION_ROLES and g.organisation_id is not None
+    ]
+    async with uow:
+        rows, total = await uow.needs.assigned_to(
+            principal.person_id, organisations, page * PER_PAGE, PER_PAGE
+        )
+        return Page(tuple([await _brief(uow, n) for n in rows]), page, PER_PAGE, total)
+
+
+# ---------------------------------------------------------------- triage
+
+
+async def accept(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    now: datetime | None = None,
+) -> NeedBrief:
+    now = _clock(now)
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        _require_triage(principal, place)
+        notice = _move(uow, need, principal, NeedState.ACCEPTED, now, "accepted")
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send([notice])
+    return brief
+
+
+async def classify(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    need_id: int,
+    category: NeedCategory,
+    now: datetime | None = None,
+) -> NeedBrief:
+    now = _clock(now)
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        _require_triage(principal, place)
+        if need.state not in OPEN_STATES:
+            raise Conflict("need_not_open")
+        _event(uow, need, principal, "classified", now, text=category.value, public=False)
+        need.category = category
+        need.updated_at = now
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+        return brief
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    kind: str  # person | organisation
+    id: int
+    name: str
+    role: Role | None
+
+
+async def assignee_candidates(
+    uow: UnitOfWork, principal: Principal, *, need_id: int
+) -> tuple[Candidate, ...]:
+    """Social workers and workers covering the need's community, and organisations."""
+    async with uow:
+        _, _, place = await _load(uow, need_id)
+        _require_triage(principal, place)
+        people = await uow.grants.people_with_roles_covering(
+            place, (Role.SOCIAL_WORKER, Role.COMMUNITY_WORKER, Role.GRID_WORKER)
+        )
+        candidates = [Candidate("person", pid, name, role) for pid, name, role in people]
+        for org in await uow.organisations.serving(place):
+            candidates.append(Candidate("organisation", org.id, org.name, None))
+        return tuple(candidates)
+
+
+async def assign(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    person_id: int | None = None,
+    organisation_id: int | None = None,
+    now: datetime | None = None,
+) -> NeedBrief:
+    if (person_id is None) == (organisation_id is None):
+        raise InvalidInput("assignee", "a person or an organisation")
+    now = _clock(now)
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        _require_triage(principal, place)
+        allowed = {c.id for c in await _candidates(uow, place, "person" if person_id else "org")}
+        target = person_id if person_id is not None else organisation_id
+        if target not in allowed:
+            raise PermissionDenied()
+        notice = _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
+        need.assignee_person_id = person_id
+        need.assignee_organisation_id = organisation_id
+        recipients = await _handlers_of(uow, need, place)
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    params = {"reference": brief.reference, "description": brief.description[:300]}
+    await notifier.send(
+        [notice]
+        + [
+            Notice(p, "need.assigned_to_you", params, (("take", brief.id), ("hand_back", brief.id)))
+            for p in recipients
+        ]
+    )
+    return brief
+
+
+async def _candidates(uow: UnitOfWork, place: Place, kind: str) -> list[Candidate]:
+    if kind == "person":
+        people = await uow.grants.people_with_roles_covering(
+            place, (Role.SOCIAL_WORKER, Role.COMMUNITY_WORKER, Role.GRID_WORKER)
+        )
+        return [Candidate("person", pid, name, role) for pid, name, role in people]
+    return [
+        Candidate("organisation", o.id, o.name, None)
+        for o in await uow.organisations.serving(place)
+    ]
+
+
+async def set_due(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    need_id: int,
+    due: datetime,
+    now: datetime | None = None,
+) -> NeedBrief:
+    now = _clock(now)
+    if due <= now:
+        raise InvalidInput("due", "in the past")
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        _require_triage(principal, place)
+        if need.state not in DEADLINE_STATES:
+            raise Conflict("need_not_open")
+        _event(uow, need, principal, "due_changed", now, text=due.isoformat(), public=False)
+        need.due_at = due
+        need.remind_at = reminder_at(now, due)
+        need.reminded_at = need.escalated_at = None
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+        return brief
+
+
+async def add_note(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    text: str,
+    public: bool,
+    now: datetime | None = None,
+) -> None:
+    """A note by a worker or the assignee; a public one is pushed to the resident."""
+    now = _clock(now)
+    text = text.strip()
+    if not text:
+        raise InvalidInput("note", "empty")
+    async with uow:
+        need, _, place = await _load(uow, need_id)
+        if not (
+            principal.can_act_in(place, *TRIAGE_ROLES) or await _is_assignee(uow, principal, need)
+        ):
+            raise PermissionDenied()
+        _event(uow, need, principal, "note", now, text=text, public=public)
+        need.updated_at = now
+        reference_ = need.reference
+        resident = need.resident_id
+        await uow.commit()
+    if public:
+        await notifier.send(
+            [Notice(resident, "need.public_note", {"reference": reference_, "text": text})]
+        )
+
+
+async def refer(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    department: str,
+    now: datetime | None = None,
+) -> NeedBrief:
+    """Hand the need to a named outside department; the resident is told where it went."""
+    now = _clock(now)
+    department = department.strip()
+    if not department:
+        raise InvalidInput("department", "empty")
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        _require_triage(principal, place)
+        notice = _move(uow, need, principal, NeedState.REFERRED, now, "referred", department)
+        need.referred_to = department[:200]
+        need.closure_reason = ClosureReason.REFERRED
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send([notice])
+    return brief
+
+
+async def reject(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    reason: ClosureReason,
+    text: str,
+    now: datetime | None = None,
+) -> NeedBrief:
+    """Close as not solvable or out of scope, saying why and, where possible, where to go."""
+    if reason not in (ClosureReason.NOT_SOLVABLE, ClosureReason.OUT_OF_SCOPE):
+        raise InvalidInput("reason", reason.value)
+    now = _clock(now)
+    if not text.strip():
+        raise InvalidInput("reason_text", "empty")
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        _require_triage(principal, place)
+        notice = _move(uow, need, principal, NeedState.REJECTED, now, "rejected", text.strip())
+        need.closure_reason = reason
+        need.closed_at = now
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send([notice])
+    return brief
+
+
+# ---------------------------------------------------------------- assignees
+
+
+async def take(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    now: datetime | None = None,
+) -> NeedBrief:
+    now = _clock(now)
+    async with uow:
+        need, community, _ = await _load(uow, need_id)
+        if not await _is_assignee(uow, principal, need):
+            raise PermissionDenied()
+        if need.state is NeedState.IN_PROGRESS:
+            raise Conflict("already_in_progress")
+        notice = _move(uow, need, principal, NeedState.IN_PROGRESS, now, "in_progress")
+        if need.assignee_organisation_id is not None:
+            need.assignee_person_id = principal.person_id
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send([notice])
+    return brief
+
+
+async def hand_back(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    reason: str,
+    now: datetime | None = None,
+) -> NeedBrief:
+    now = _clock(now)
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        if not await _is_assignee(uow, principal, need):
+            raise PermissionDenied()
+        _move(uow, need, principal, NeedState.ACCEPTED, now, "handed_back", reason or None)
+        need.assignee_person_id = need.assignee_organisation_id = None
+        workers = await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send(
+        [
+            Notice(
+                w,
+                "need.handed_back",
+                {"reference": brief.reference, "reason": reason or "—"},
+                (("open", brief.id),),
+            )
+            for w in workers
+        ]
+    )
+    return brief
+
+
+async def resolve(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    resolution: str,
+    now: datetime | None = None,
+) -> NeedBrief:
+    """What was done; the resident is asked whether it is solved."""
+    now = _clock(now)
+    resolution = resolution.strip()
+    if not resolution:
+        raise InvalidInput("resolution", "empty")
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        if not (
+            await _is_assignee(uow, principal, need) or principal.can_act_in(place, *TRIAGE_ROLES)
+        ):
+            raise PermissionDenied()
+        _move(uow, need, principal, NeedState.RESOLVED, now, "resolved", resolution)
+        need.resolution = resolution
+        need.resolved_at = now
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send(
+        [
+            Notice(
+                need.resident_id,
+                "need.resolved",
+                {"reference": brief.reference, "resolution": resolution},
+                (("feedback", brief.id),),
+            )
+        ]
+    )
+    return brief
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRun:
+    reminded: int
+    escalated: int
+    closed_unconfirmed: int
+
+
+async def run_deadlines(
+    uow: UnitOfWork, notifier: Notifier, *, now: datetime | None = None
+) -> DeadlineRun:
+    """Remind before the deadline, escalate overdue needs to the street, close resolved needs
+    nobody answered for. Marks are stored, so a restart neither repeats nor forgets them."""
+    now = _clock(now)
+    notices: list[Notice] = []
+    async with uow:
+        reminded = 0
+        for need in await uow.needs.due_for_reminder(now, DEADLINE_STATES):
+            community = await uow.places.community(need.community_id)
+            assert community is not None
+            for person in await _handlers_of(uow, need, place_of(community)):
+                notices.append(
+                    Notice(
+                        person,
+                        "need.reminder",
+                        {"reference": need.reference, "due": need.due_at.isoformat()},
+                        (("open", need.id),),
+                    )
+                )
+            need.reminded_at = now
+            reminded += 1
+        escalated = 0
+        for need in await uow.needs.overdue_unescalated(now, DEADLINE_STATES):
+            community = await uow.places.community(need.community_id)
+            assert community is not None
+            street_admins = await uow.grants.people_with_role_on_street(
+                community.street_id, Role.STREET_ADMIN
+            )
+            for person in street_admins:
+                notices.append(
+                    Notice(
+                        person,
+                        "need.escalated",
+                        {
+                            "reference": need.reference,
+                            "community": community.name,
+                            "due": need.due_at.isoformat(),
+                        },
+                        (("open", need.id),),
+                    )
+                )
+            _event(uow, need, None, "escalated", now, public=False)
+            need.escalated_at = now
+            escalated += 1
+        closed = 0
+        for need in await uow.needs.resolved_before(now - REOPEN_WINDOW):
+            _event(uow, need, None, "closed_unconfirmed", now, to_state=NeedState.CLOSED)
+            need.state = NeedState.CLOSED
+            need.closed_at = now
+            need.closure_reason = ClosureReason.NOT_CONFIRMED
+            closed += 1
+        await uow.commit()
+    await notifier.send(notices)
+    return DeadlineRun(reminded, escalated, closed)
+
+
+# ---------------------------------------------------------------- the needs list (需求清单)
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsListRow:
+    reference: str
+    community: str
+    category: NeedCategory
+    urgency: Urgency
+    state: NeedState
+    age_days: int
+    supporters: int
+    overdue: bool
+    description: str
+
+
+async def needs_list(
+    uow: UnitOfWork, principal: Principal, *, now: datetime | None = None
+) -> tuple[NeedsListRow, ...]:
+    """Every open need in the principal's scope, for the chat summary and the CSV export."""
+    now = _clock(now)
+    async with uow:
+        communities = await uow.places.communities_covered(principal, TRIAGE_ROLES)
+        if not communities:
+            raise PermissionDenied()
+        rows, _ = await uow.needs.in_communities(
+            communities,
+            states=tuple(OPEN_STATES),
+            overdue_before=None,
+            category=None,
+            urgency=None,
+            offset=0,
+            limit=100_000,
+        )
+        result = []
+        for need in rows:
+            community = await uow.places.community(need.community_id)
+            result.append(
+                NeedsListRow(
+                    reference=need.reference,
+                    community=community.name if community else "?",
+                    category=need.category,
+                    urgency=need.urgency,
+                    state=need.state,
+                    age_days=(now - need.created_at).days,
+                    supporters=await uow.needs.supporter_count(need.id),
+                    overdue=need.due_at < now,
+                    description=need.description,
+                )
+            )
+        return tuple(result)

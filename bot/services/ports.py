@@ -1,0 +1,32 @@
+"""Ports to the outside world that services talk through (implemented next to the handlers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message to someone other than the person acting: a message id and its parameters,
+    rendered later in the recipient's own language. `actions` name the buttons it carries."""
+
+    person_id: int
+    message: str
+    params: Mapping[str, str | int] = field(default_factory=dict)
+    actions: tuple[tuple[str, int], ...] = ()
+
+
+class Notifier(Protocol):
+    async def send(self, notices: Sequence[Notice]) -> None: ...
+
+
+class RecordingNotifier:
+    """Keeps what would have been sent (tests, and the CLI where nobody is listening)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notice] = []
+
+    async def send(self, notices: Sequence[Notice]) -> None:
+        self.sent.extend(notices)
