@@ -14,6 +14,11 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "needs",
+    "need_supporters",
+    "need_events",
+    "need_feedback",
+    "need_counters",
     "districts",
     "streets",
     "communities",
