@@ -10,6 +10,7 @@ import logging
 import secrets
 import signal
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,22 @@ from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import IdentityMiddleware
-from bot.services import people
+from bot.services import needs, people
+from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
 from bot.web.ui import ui_strings
-from handlers import admin, common, errors, fallback, link, onboarding
+from handlers import (
+    admin,
+    common,
+    errors,
+    fallback,
+    link,
+    needs_resident,
+    needs_worker,
+    onboarding,
+)
 from handlers.commands import set_default_commands
+from handlers.notices import ChatNotifier
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
@@ -77,6 +89,8 @@ def build_dispatcher(
                 onboarding.router,
                 admin.router,
                 link.router,
+                needs_resident.router,
+                needs_worker.router,
                 fallback.router,
             )
         )
@@ -108,6 +122,7 @@ class Application:
     webchat: WebChat
     web_app: web.Application
     telegram_bot: Bot | None = None
+    notifier: Notifier = field(default_factory=RecordingNotifier)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -172,6 +187,13 @@ def build(settings: Settings) -> Application:
         web_app=web_app,
         telegram_bot=telegram_bot(settings),
     )
+    bots = {Channel.WEB: web_bot}
+    if application.telegram_bot is not None:
+        bots[Channel.TELEGRAM] = application.telegram_bot
+    application.notifier = ChatNotifier(
+        UnitOfWork(session_factory), i18n, bots, settings.tz, settings.default_locale
+    )
+    dispatcher["notifier"] = application.notifier
     if application.telegram_bot is not None and settings.webhook_enabled:
         SimpleRequestHandler(
             dispatcher,
@@ -229,6 +251,7 @@ async def run(settings: Settings) -> None:
                     tg, handle_signals=False, close_bot_session=False, channel=Channel.TELEGRAM
                 )
             )
+    application.tasks.append(asyncio.create_task(deadline_loop(application)))
     # Start-up garbage is frozen once: full collections then skip it (see ARCHITECTURE.md).
     gc.collect()
     gc.freeze()
@@ -236,9 +259,36 @@ async def run(settings: Settings) -> None:
     log.info("Ready.")
     await stop.wait()
     log.info("Stopping…")
+    for task in application.tasks:
+        task.cancel()
+    await asyncio.gather(*application.tasks, return_exceptions=True)
     if polling is not None:
         with contextlib.suppress(RuntimeError):
             await application.dispatcher.stop_polling()
         await polling
     await runner.cleanup()
     await application.close()
+
+
+async def deadline_loop(application: Application) -> None:
+    """Reminders, escalations and unconfirmed closures. Their marks are in the database, so a
+    restart neither repeats nor loses them; several processes may run it (rows are locked)."""
+    interval = application.settings.needs_check_seconds
+    uow = UnitOfWork(application.session_factory)
+    while True:
+        try:
+            run = await needs.run_deadlines(
+                uow,
+                application.notifier,
+                reopen_window=timedelta(days=application.settings.reopen_days),
+            )
+            if run.reminded or run.escalated or run.closed_unconfirmed:
+                log.info(
+                    "deadlines: %s reminded, %s escalated, %s closed unconfirmed",
+                    run.reminded,
+                    run.escalated,
+                    run.closed_unconfirmed,
+                )
+        except Exception:
+            log.exception("the deadline check failed; trying again in %s s", interval)
+        await asyncio.sleep(interval)

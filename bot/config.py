@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     admin_telegram_ids: str = ""
     secret_key: str | None = None
     log_level: str = "INFO"
+    needs_check_seconds: float = Field(default=60.0, gt=0)
+    reopen_days: int = Field(default=14, ge=1)
 
     @field_validator("bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key")
     @classmethod

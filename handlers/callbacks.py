@@ -31,3 +31,32 @@ class ConfirmCb(CallbackData, prefix="ok"):
 
 class NoopCb(CallbackData, prefix="noop"):
     pass
+
+
+class NeedNewCb(CallbackData, prefix="nn"):
+    """Choices while filing a need: step = cat | urg | who | me_too | extras."""
+
+    step: str
+    value: str
+
+
+class NeedCb(CallbackData, prefix="nd"):
+    """An action on one need. The need id is re-checked against the actor's scope."""
+
+    action: str
+    id: int
+    arg: str = ""
+
+
+class QueueCb(CallbackData, prefix="q"):
+    group: str = "open"
+    cat: str = ""
+    urg: str = ""
+    page: int = 0
+
+
+class ListCb(CallbackData, prefix="ls"):
+    """Pages of /mine and /tasks."""
+
+    which: str
+    page: int = 0

@@ -10,31 +10,49 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
+from bot.domain.enums import ORGANISATION_ROLES, Role
 from bot.domain.principal import Principal
+from bot.services.needs import TRIAGE_ROLES
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
     description: LazyProxy
-    admin_only: bool = False
+    # Who sees it in /help and the menu; None: everyone. The services check permissions anyway.
+    roles: frozenset[Role] | None = None
 
+
+ADMINS = frozenset({Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
+TRIAGE = frozenset(TRIAGE_ROLES)
+HANDLERS = TRIAGE | ORGANISATION_ROLES
 
 COMMANDS = (
     Command("start", __("Start, or go back to the beginning")),
+    Command("need", __("Ask for help: file a request")),
+    Command("mine", __("Your requests and where they stand")),
+    Command("queue", __("Requests to triage in your area"), TRIAGE),
+    Command("tasks", __("Requests assigned to you"), HANDLERS),
+    Command("needlist", __("The needs list, with a CSV export"), TRIAGE),
     Command("help", __("What I can do for you")),
     Command("me", __("Your profile, roles and community")),
     Command("language", __("Change language / 切换语言")),
     Command("community", __("Change your community")),
     Command("link", __("Link another chat app to your profile")),
     Command("cancel", __("Stop what you are doing")),
-    Command("grant", __("Give someone a role (admins)"), admin_only=True),
+    Command("grant", __("Give someone a role (admins)"), ADMINS),
 )
 
 
 def commands_for(principal: Principal | None) -> tuple[Command, ...]:
-    is_admin = principal is not None and principal.is_admin
-    return tuple(c for c in COMMANDS if is_admin or not c.admin_only)
+    def visible(command: Command) -> bool:
+        if command.roles is None:
+            return True
+        if principal is None:
+            return False
+        return principal.is_superadmin or bool(principal.roles & command.roles)
+
+    return tuple(c for c in COMMANDS if visible(c))
 
 
 def bot_commands(commands: tuple[Command, ...], i18n: I18n, locale: str) -> list[BotCommand]:

@@ -18,3 +18,24 @@ class GrantRole(StatesGroup):
 
 class LinkAccount(StatesGroup):
     code = State()
+
+
+class NeedForm(StatesGroup):
+    category = State()
+    description = State()
+    extras = State()
+    urgency = State()
+    beneficiary = State()
+    similar = State()
+    confirm = State()
+
+
+class NeedText(StatesGroup):
+    """Free text a worker, assignee or resident types for one need (its id is in the data)."""
+
+    note = State()
+    resolve = State()
+    refer = State()
+    reject = State()
+    hand_back = State()
+    not_solved = State()

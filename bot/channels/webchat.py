@@ -259,10 +259,9 @@ class WebChatSession(BaseSession):
         return response.result  # type: ignore[return-value]
 
     def _existing(self, params: dict[str, Any]) -> Conversation:
-        chat_id = int(params["chat_id"])
-        if chat_id not in self.hub.conversations:
-            raise ApiRefusal(400, "Bad Request: chat not found")
-        return self.hub.conversations[chat_id]
+        # Web chat ids come from signed cookies via the store, so any id the bot names is a real
+        # browser's; after a restart its transcript simply starts again.
+        return self.hub.conversation(int(params["chat_id"]))
 
     @staticmethod
     async def _ok(params: dict[str, Any], files: dict[str, InputFile], bot: Bot) -> bool:

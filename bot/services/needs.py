@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.enums import ORGANISATION_ROLES, Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -339,6 +339,7 @@ async def give_feedback(
     rating: int | None = None,
     comment: str | None = None,
     now: datetime | None = None,
+    reopen_window: timedelta = REOPEN_WINDOW,
 ) -> NeedBrief:
     """ "Is it solved?" Yes closes it (with the rating); no reopens it within the window."""
     now = _clock(now)
@@ -366,7 +367,7 @@ async def give_feedback(
             need.closed_at = now
             need.closure_reason = ClosureReason.CONFIRMED_SOLVED
         else:
-            if need.resolved_at is None or now - need.resolved_at > REOPEN_WINDOW:
+            if need.resolved_at is None or now - need.resolved_at > reopen_window:
                 raise Conflict("reopen_window")
             _move(uow, need, principal, NeedState.REOPENED, now, "reopened", comment)
             need.due_at = due_at(now, need.urgency, _due_hours(community))
@@ -834,7 +835,11 @@ class DeadlineRun:
 
 
 async def run_deadlines(
-    uow: UnitOfWork, notifier: Notifier, *, now: datetime | None = None
+    uow: UnitOfWork,
+    notifier: Notifier,
+    *,
+    now: datetime | None = None,
+    reopen_window: timedelta = REOPEN_WINDOW,
 ) -> DeadlineRun:
     """Remind before the deadline, escalate overdue needs to the street, close resolved needs
     nobody answered for. Marks are stored, so a restart neither repeats nor forgets them."""
@@ -880,7 +885,7 @@ async def run_deadlines(
             need.escalated_at = now
             escalated += 1
         closed = 0
-        for need in await uow.needs.resolved_before(now - REOPEN_WINDOW):
+        for need in await uow.needs.resolved_before(now - reopen_window):
             _event(uow, need, None, "closed_unconfirmed", now, to_state=NeedState.CLOSED)
             need.state = NeedState.CLOSED
             need.closed_at = now

@@ -313,3 +313,26 @@ async def person_for_account(uow: UnitOfWork, *, channel: Channel, external_id: 
         )
         await uow.commit()
         return person.id
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    locale: str
+    accounts: tuple[AccountView, ...]  # most recently used first
+
+
+async def contact(uow: UnitOfWork, *, person_id: int, fallback_locale: str) -> Contact | None:
+    """How to reach a person: their language and chat accounts (for notifications)."""
+    async with uow:
+        person = await uow.people.get(person_id)
+        if person is None:
+            return None
+        accounts = sorted(
+            await uow.people.accounts_of(person_id),
+            key=lambda a: a.last_seen_at or a.created_at,
+            reverse=True,
+        )
+        return Contact(
+            locale=person.locale or fallback_locale,
+            accounts=tuple(AccountView(channel=a.channel, chat_id=a.chat_id) for a in accounts),
+        )

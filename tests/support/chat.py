@@ -19,7 +19,9 @@ from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.config import load_settings
 from bot.domain.enums import Channel
 from bot.i18n import make_i18n
+from handlers.notices import ChatNotifier
 from storage.db import make_session_factory
+from storage.uow import UnitOfWork
 
 TAG = re.compile(r"<[^>]+>")
 
@@ -55,6 +57,14 @@ class ChatHarness:
         )
         self.channel = channel
         self.webchat = WebChat(self.hub, self.bot, self._feed)
+        self.notifier = ChatNotifier(
+            UnitOfWork(self.session_factory),
+            self.i18n,
+            {Channel.WEB: self.bot, Channel.TELEGRAM: self.bot},
+            self.settings.tz,
+            self.settings.default_locale,
+        )
+        self.dispatcher["notifier"] = self.notifier
 
     async def _feed(self, bot: Bot, update: Update) -> Any:
         return await self.dispatcher.feed_update(bot, update, channel=self.channel)

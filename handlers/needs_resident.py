@@ -1,0 +1,454 @@
+"""Residents: /need (file a need), /mine (their needs), and "is it solved?" feedback."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from typing import Any
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from bot.domain.needs import Beneficiary, NeedCategory, Urgency, looks_like_emergency
+from bot.domain.principal import Principal
+from bot.services import UnitOfWork, needs
+from bot.services.ports import Notifier
+from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
+from handlers.keyboards import confirm_keyboard
+from handlers.need_texts import (
+    BENEFICIARY_NAMES,
+    CATEGORY_NAMES,
+    URGENCY_NAMES,
+    detail_text,
+    local_time,
+    resident_summary,
+)
+from handlers.routing import RouteTable
+from handlers.states import NeedForm, NeedText
+
+router = RouteTable("needs_resident")
+
+
+def emergency_text() -> str:
+    return _(
+        "⚠️ If this is an emergency, call now: police 110, fire 119, ambulance 120.\n"
+        "This bot is not an emergency service and cannot send help by itself."
+    )
+
+
+def _choices(step: str, names: dict[Any, Any], columns: int = 2) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for value, name in names.items():
+        builder.button(text=str(name), callback_data=NeedNewCb(step=step, value=value.value))
+    builder.adjust(columns)
+    return builder.as_markup()
+
+
+@router.message(Command("need"))
+async def need_start(message: Message, state: FSMContext, principal: Principal) -> None:
+    await state.clear()
+    if principal.home is None:
+        await message.answer(_("Please choose your community first: send /start."))
+        return
+    await state.set_state(NeedForm.category)
+    await message.answer(
+        _("What is your request about? (Send /cancel at any time to stop.)"),
+        reply_markup=_choices("cat", CATEGORY_NAMES),
+    )
+
+
+@router.callback_query(NeedForm.category, NeedNewCb.filter(F.step == "cat"))
+async def need_category(
+    callback: CallbackQuery, callback_data: NeedNewCb, state: FSMContext
+) -> None:
+    category = NeedCategory(callback_data.value)
+    await state.update_data(category=category.value)
+    await state.set_state(NeedForm.description)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            _("{category}. Please describe what you need, in your own words.").format(
+                category=CATEGORY_NAMES[category]
+            )
+        )
+
+
+@router.message(NeedForm.description, F.text | F.photo)
+async def need_description(message: Message, state: FSMContext) -> None:
+    text = (message.text or message.caption or "").strip()
+    if not text:
+        await message.answer(
+            _("Please describe the request in a few words (a photo may come with a caption).")
+        )
+        return
+    if len(text) > needs.MAX_DESCRIPTION:
+        await message.answer(
+            _("That is too long ({length} characters). Please keep it under {limit}.").format(
+                length=len(text), limit=needs.MAX_DESCRIPTION
+            )
+        )
+        return
+    data: dict[str, Any] = {"description": text}
+    if message.photo:
+        data["photo"] = f"telegram:{message.photo[-1].file_id}"
+    await state.update_data(**data)
+    if looks_like_emergency(text):
+        await message.answer(emergency_text())
+    await state.set_state(NeedForm.extras)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message.answer(
+        _("You may add a photo or your location now (optional)."), reply_markup=keyboard
+    )
+    skip = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Skip"), callback_data=NeedNewCb(step="extras", value="skip").pack()
+                )
+            ]
+        ]
+    )
+    await message.answer(_("Or tap Skip."), reply_markup=skip)
+
+
+@router.message(NeedForm.extras, F.location)
+async def need_location(message: Message, state: FSMContext) -> None:
+    assert message.location is not None
+    await state.update_data(
+        latitude=message.location.latitude, longitude=message.location.longitude
+    )
+    await message.answer(_("Location added."), reply_markup=ReplyKeyboardRemove())
+    await _ask_urgency(message, state)
+
+
+@router.message(NeedForm.extras, F.photo)
+async def need_photo(message: Message, state: FSMContext) -> None:
+    assert message.photo
+    await state.update_data(photo=f"telegram:{message.photo[-1].file_id}")
+    await message.answer(_("Photo added."), reply_markup=ReplyKeyboardRemove())
+    await _ask_urgency(message, state)
+
+
+@router.callback_query(NeedForm.extras, NeedNewCb.filter(F.step == "extras"))
+async def need_skip_extras(callback: CallbackQuery, state: FSMContext) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(_("No photo or location."))
+        await _ask_urgency(callback.message, state)
+
+
+@router.message(NeedForm.extras)
+async def need_extras_other(message: Message) -> None:
+    await message.answer(_("Send a photo or your location, or tap Skip."))
+
+
+async def _ask_urgency(message: Message, state: FSMContext) -> None:
+    await state.set_state(NeedForm.urgency)
+    await message.answer(_("How urgent is it?"), reply_markup=_choices("urg", URGENCY_NAMES, 3))
+
+
+@router.callback_query(NeedForm.urgency, NeedNewCb.filter(F.step == "urg"))
+async def need_urgency(
+    callback: CallbackQuery, callback_data: NeedNewCb, state: FSMContext
+) -> None:
+    urgency = Urgency(callback_data.value)
+    await state.update_data(urgency=urgency.value)
+    await state.set_state(NeedForm.beneficiary)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            _("Who is it for?"), reply_markup=_choices("who", BENEFICIARY_NAMES, 3)
+        )
+
+
+@router.callback_query(NeedForm.beneficiary, NeedNewCb.filter(F.step == "who"))
+async def need_beneficiary(
+    callback: CallbackQuery,
+    callback_data: NeedNewCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+) -> None:
+    await state.update_data(beneficiary=Beneficiary(callback_data.value).value)
+    await callback.answer()
+    data = await state.get_data()
+    similar = await needs.similar_open_needs(
+        uow, principal, category=NeedCategory(data["category"]), description=data["description"]
+    )
+    if not isinstance(callback.message, Message):
+        return
+    if similar:
+        await state.set_state(NeedForm.similar)
+        builder = InlineKeyboardBuilder()
+        lines = [_("Someone in your community asked this already. Add yourself to it instead?")]
+        for need in similar:
+            lines.append(f"• <b>{need.reference}</b>: {html.escape(need.description[:80])}")
+            builder.row(
+                InlineKeyboardButton(
+                    text=_("Me too: {reference}").format(reference=need.reference),
+                    callback_data=NeedNewCb(step="me_too", value=str(need.id)).pack(),
+                )
+            )
+        builder.row(
+            InlineKeyboardButton(
+                text=_("No, mine is different"),
+                callback_data=NeedNewCb(step="me_too", value="new").pack(),
+            )
+        )
+        await callback.message.edit_text("\n".join(lines), reply_markup=builder.as_markup())
+        return
+    await _ask_confirm(callback.message, state, edit=True)
+
+
+@router.callback_query(NeedForm.similar, NeedNewCb.filter(F.step == "me_too"))
+async def need_me_too(
+    callback: CallbackQuery,
+    callback_data: NeedNewCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if callback_data.value == "new":
+        await _ask_confirm(callback.message, state, edit=True)
+        return
+    need = await needs.support_need(uow, principal, need_id=int(callback_data.value))
+    await state.clear()
+    await callback.message.edit_text(
+        _(
+            "Added: you support {reference} ({count} people so far). You will hear when it moves."
+        ).format(reference=need.reference, count=need.supporters + 1)
+    )
+
+
+async def _ask_confirm(message: Message, state: FSMContext, *, edit: bool) -> None:
+    data = await state.get_data()
+    await state.set_state(NeedForm.confirm)
+    lines = [
+        _("<b>Please check your request</b>"),
+        _("Category: {category}").format(category=CATEGORY_NAMES[NeedCategory(data["category"])]),
+        _("Urgency: {urgency}").format(urgency=URGENCY_NAMES[Urgency(data["urgency"])]),
+        _("For: {whom}").format(whom=BENEFICIARY_NAMES[Beneficiary(data["beneficiary"])]),
+        "",
+        html.escape(data["description"]),
+    ]
+    if data.get("photo"):
+        lines.append(_("A photo is attached."))
+    if data.get("latitude") is not None:
+        lines.append(_("Your location is attached."))
+    text, keyboard = "\n".join(lines), confirm_keyboard("need")
+    if edit:
+        await message.edit_text(text, reply_markup=keyboard)
+    else:
+        await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(NeedForm.confirm, ConfirmCb.filter(F.flow == "need"))
+async def need_confirmed(
+    callback: CallbackQuery,
+    callback_data: ConfirmCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not callback_data.yes:
+        await state.clear()
+        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+        return
+    filed = await needs.file_need(
+        uow,
+        notifier,
+        principal,
+        category=NeedCategory(data["category"]),
+        description=data["description"],
+        urgency=Urgency(data["urgency"]),
+        beneficiary=Beneficiary(data["beneficiary"]),
+        photo=data.get("photo"),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+    )
+    await state.clear()
+    await callback.message.edit_text(
+        _(
+            "Thank you. Your request is filed as <b>{reference}</b>.\n"
+            "A community worker will answer by {due}. Follow it with /mine."
+        ).format(reference=filed.need.reference, due=local_time(filed.need.due_at, settings.tz))
+    )
+    if filed.emergency:
+        await callback.message.answer(emergency_text())
+
+
+# ---------------------------------------------------------------- /mine
+
+
+@router.message(Command("mine"))
+async def mine(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    await state.clear()
+    text, keyboard = await _mine_screen(uow, principal, settings, page=0)
+    await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(ListCb.filter(F.which == "mine"))
+async def mine_page(
+    callback: CallbackQuery,
+    callback_data: ListCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    text, keyboard = await _mine_screen(uow, principal, settings, page=callback_data.page)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(text, reply_markup=keyboard)
+
+
+async def _mine_screen(
+    uow: UnitOfWork, principal: Principal, settings: Settings, *, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    listing = await needs.my_needs(uow, principal, page=page)
+    if not listing.items:
+        return _("You have no requests yet. Send /need to file one."), None
+    blocks = [_("<b>Your requests</b> ({page}/{pages})").format(page=page + 1, pages=listing.pages)]
+    builder = InlineKeyboardBuilder()
+    for need in listing.items:
+        blocks.append(resident_summary(need, settings.tz))
+        builder.row(
+            InlineKeyboardButton(
+                text=need.reference, callback_data=NeedCb(action="open", id=need.id).pack()
+            )
+        )
+    nav = []
+    if listing.has_prev:
+        nav.append(
+            InlineKeyboardButton(text="‹", callback_data=ListCb(which="mine", page=page - 1).pack())
+        )
+    if listing.has_next:
+        nav.append(
+            InlineKeyboardButton(text="›", callback_data=ListCb(which="mine", page=page + 1).pack())
+        )
+    if nav:
+        builder.row(*nav)
+    return "\n\n".join(blocks), builder.as_markup()
+
+
+# ---------------------------------------------------------------- feedback
+
+
+@router.callback_query(NeedCb.filter(F.action == "solved"))
+async def feedback_solved(callback: CallbackQuery, callback_data: NeedCb) -> None:
+    builder = InlineKeyboardBuilder()
+    for stars in range(1, 6):
+        builder.button(
+            text="★" * stars,
+            callback_data=NeedCb(action="rate", id=callback_data.id, arg=str(stars)),
+        )
+    builder.adjust(5)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            _("Glad to hear it. How satisfied are you with the help? (1–5)"),
+            reply_markup=builder.as_markup(),
+        )
+
+
+@router.callback_query(NeedCb.filter(F.action == "rate"))
+async def feedback_rate(
+    callback: CallbackQuery,
+    callback_data: NeedCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+) -> None:
+    rating = int(callback_data.arg) if callback_data.arg.isdigit() else None
+    need = await needs.give_feedback(
+        uow, notifier, principal, need_id=callback_data.id, solved=True, rating=rating
+    )
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            _("Thank you! {reference} is closed as solved.").format(reference=need.reference)
+        )
+
+
+@router.callback_query(NeedCb.filter(F.action == "unsolved"))
+async def feedback_unsolved(
+    callback: CallbackQuery, callback_data: NeedCb, state: FSMContext
+) -> None:
+    await state.set_state(NeedText.not_solved)
+    await state.update_data(need_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(_("Sorry to hear that. What is still wrong? (one message)"))
+
+
+@router.message(NeedText.not_solved, F.text)
+async def feedback_unsolved_text(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    settings: Settings,
+) -> None:
+    need_id = (await state.get_data())["need_id"]
+    await state.clear()
+    need = await needs.give_feedback(
+        uow,
+        notifier,
+        principal,
+        need_id=need_id,
+        solved=False,
+        comment=message.text,
+        reopen_window=timedelta(days=settings.reopen_days),
+    )
+    await message.answer(
+        _("{reference} is reopened and the handler has been told.").format(reference=need.reference)
+    )
+
+
+# ---------------------------------------------------------------- opening one need
+
+
+@router.callback_query(NeedCb.filter(F.action == "open"))
+async def open_need(
+    callback: CallbackQuery,
+    callback_data: NeedCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    from handlers.needs_worker import action_keyboard
+
+    detail = await needs.need_detail(uow, principal, need_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            detail_text(detail, settings.tz, principal.locale), reply_markup=action_keyboard(detail)
+        )

@@ -1,0 +1,125 @@
+"""The notifier: messages to other people, rendered in each recipient's own language and sent
+through the chat account they used last."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.domain.enums import Channel
+from bot.domain.needs import NeedState
+from bot.services import UnitOfWork, people
+from bot.services.ports import Notice
+from handlers.callbacks import NeedCb
+from handlers.need_texts import STATE_NAMES, local_time
+
+log = logging.getLogger(__name__)
+
+NOTICE_TEXTS = {
+    "need.state": __("Your request {reference} is now: {state}"),
+    "need.new_in_queue": __("New request {reference} in your community."),
+    "need.assigned_to_you": __("Request {reference} was assigned to you:\n{description}"),
+    "need.reopened": __("The resident says request {reference} is not solved: {comment}"),
+    "need.reminder": __("Reminder: request {reference} is due by {due}."),
+    "need.escalated": __("Overdue: request {reference} in {community} was due by {due}."),
+    "need.resolved": __("Your request {reference} was resolved: {resolution}\n\nIs it solved?"),
+    "need.public_note": __("Update on your request {reference}: {text}"),
+    "need.handed_back": __("Request {reference} was handed back: {reason}"),
+}
+
+
+def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup | None:
+    labels = {
+        "open": (_("Open"),),
+        "take": (_("Start working on it"),),
+        "hand_back": (_("Hand it back"),),
+    }
+    rows: list[list[InlineKeyboardButton]] = []
+    for action, need_id in actions:
+        if action == "feedback":
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=_("Solved"), callback_data=NeedCb(action="solved", id=need_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=_("Not solved"),
+                        callback_data=NeedCb(action="unsolved", id=need_id).pack(),
+                    ),
+                ]
+            )
+        else:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=labels[action][0],
+                        callback_data=NeedCb(action=action, id=need_id).pack(),
+                    )
+                ]
+            )
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def render(notice: Notice, tz: ZoneInfo) -> str:
+    params: dict[str, str] = {}
+    for key, value in notice.params.items():
+        if key == "state":
+            params[key] = str(STATE_NAMES[NeedState(str(value))])
+        elif key == "due":
+            params[key] = local_time(datetime.fromisoformat(str(value)), tz)
+        else:
+            params[key] = html.escape(str(value))
+    return str(NOTICE_TEXTS[notice.message]).format(**params)
+
+
+class ChatNotifier:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        i18n: I18n,
+        bots: dict[Channel, Bot],
+        tz: ZoneInfo,
+        default_locale: str,
+    ) -> None:
+        self.uow = uow
+        self.i18n = i18n
+        self.bots = bots
+        self.tz = tz
+        self.default_locale = default_locale
+
+    async def send(self, notices: Sequence[Notice]) -> None:
+        for notice in notices:
+            await self._send_one(notice)
+
+    async def _send_one(self, notice: Notice) -> None:
+        contact = await people.contact(
+            self.uow, person_id=notice.person_id, fallback_locale=self.default_locale
+        )
+        if contact is None:
+            return
+        with self.i18n.context(), self.i18n.use_locale(contact.locale):
+            text = render(notice, self.tz)
+            markup = _action_buttons(notice.actions)
+        for account in contact.accounts:
+            bot = self.bots.get(account.channel)
+            if bot is None:
+                continue
+            try:
+                await bot.send_message(int(account.chat_id), text, reply_markup=markup)
+                return
+            except TelegramAPIError as error:
+                # Blocked, deleted chat...: try their next account; the record stays in the store.
+                log.warning(
+                    "notice %s to person %s failed: %s", notice.message, notice.person_id, error
+                )
+        log.info("person %s has no reachable chat account for %s", notice.person_id, notice.message)

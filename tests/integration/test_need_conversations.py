@@ -1,0 +1,195 @@
+"""The needs loop in chat: resident files, worker triages and assigns, assignee resolves,
+resident rates — each screen seen by the right people only."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.domain.enums import Role, ScopeLevel
+from storage.db import make_session_factory
+from storage.models import AuditEntry
+from storage.uow import UnitOfWork
+from tests.support.chat import ChatHarness
+from tests.support.factories import Map, make_map, make_person
+
+RESIDENT, WORKER, SOCIAL, OUTSIDER, OTHER_WORKER = 7001, 7002, 7003, 7004, 7005
+
+
+@pytest.fixture
+async def world(uow: UnitOfWork) -> Map:
+    world = await make_map(uow)
+    c = ScopeLevel.COMMUNITY
+    await make_person(
+        uow,
+        "王阿姨",
+        community=world.community_a1,
+        web_id=RESIDENT,
+        grants=((Role.RESIDENT, c, world.community_a1),),
+    )
+    await make_person(
+        uow,
+        "李社工",
+        community=world.community_a1,
+        web_id=WORKER,
+        grants=((Role.COMMUNITY_WORKER, c, world.community_a1),),
+    )
+    await make_person(
+        uow,
+        "刘社工",
+        community=world.community_a1,
+        web_id=SOCIAL,
+        grants=((Role.SOCIAL_WORKER, c, world.community_a1),),
+    )
+    await make_person(
+        uow,
+        "外村人",
+        community=world.community_b1,
+        web_id=OUTSIDER,
+        grants=((Role.RESIDENT, c, world.community_b1),),
+    )
+    await make_person(
+        uow,
+        "乙村干部",
+        community=world.community_b1,
+        web_id=OTHER_WORKER,
+        grants=((Role.COMMUNITY_WORKER, c, world.community_b1),),
+    )
+    return world
+
+
+@pytest.fixture
+async def chat(engine: AsyncEngine, world: Map) -> AsyncIterator[ChatHarness]:
+    harness = ChatHarness(engine)
+    yield harness
+    await harness.close()
+
+
+async def file_need(chat: ChatHarness, text: str = "楼道灯坏了，老人晚上看不见") -> str:
+    await chat.send(RESIDENT, "/need")
+    await chat.tap(RESIDENT, "养老服务")
+    await chat.send(RESIDENT, text)
+    await chat.tap(RESIDENT, "跳过")
+    await chat.tap(RESIDENT, "一般")
+    await chat.tap(RESIDENT, "本人")
+    assert "请核对您的诉求" in chat.last_text(RESIDENT)
+    await chat.tap(RESIDENT, "确认")
+    done = chat.last_text(RESIDENT)
+    assert "您的诉求已登记，编号 A1-" in done
+    return done.split("编号 ")[1].split("。")[0]
+
+
+async def test_the_whole_loop_in_chat(chat: ChatHarness, engine: AsyncEngine) -> None:
+    reference = await file_need(chat)
+    assert reference == "A1-2026-00001" or reference.startswith("A1-")
+    # The worker was told, and triages from the notice.
+    assert any("有新诉求" in s for s in chat.screens(WORKER))
+    await chat.send(WORKER, "/queue")
+    assert reference in chat.last_text(WORKER)
+    await chat.tap(WORKER, reference)
+    assert "楼道灯坏了" in chat.last_text(WORKER)
+    await chat.tap(WORKER, "受理")
+    await chat.tap(WORKER, "分派")
+    await chat.tap(WORKER, "刘社工")
+    assert "承办：刘社工" in chat.last_text(WORKER)
+    # The assignee gets it, starts, resolves.
+    assert any(f"诉求 {reference} 已分派给您" in s for s in chat.screens(SOCIAL))
+    await chat.tap(SOCIAL, "开始办理")
+    await chat.tap(SOCIAL, "办结")
+    await chat.send(SOCIAL, "已联系物业更换灯泡")
+    assert "已请居民确认" in chat.last_text(SOCIAL)
+    # The resident heard every step, in Chinese, and rates.
+    resident_screens = "\n".join(chat.screens(RESIDENT))
+    for state in ("已受理", "已分派", "办理中", "已办理：已联系物业更换灯泡"):
+        assert state in resident_screens
+    await chat.tap(RESIDENT, "已解决")
+    await chat.tap(RESIDENT, "★★★★★")
+    assert chat.last_text(RESIDENT) == f"谢谢！{reference} 已确认解决并办结。"
+    async with make_session_factory(engine)() as session:
+        actions = (
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.entity == "need").order_by(AuditEntry.id)
+            )
+        ).all()
+    assert actions == [
+        "need.filed",
+        "need.accepted",
+        "need.assigned",
+        "need.in_progress",
+        "need.resolved",
+        "need.confirmed",
+    ]
+
+
+async def test_me_too_instead_of_a_duplicate(
+    chat: ChatHarness, world: Map, uow: UnitOfWork
+) -> None:
+    await file_need(chat)
+    neighbour = 7010
+    await make_person(
+        uow,
+        "邻居",
+        community=world.community_a1,
+        web_id=neighbour,
+        grants=((Role.RESIDENT, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    await chat.send(neighbour, "/need")
+    await chat.tap(neighbour, "养老服务")
+    await chat.send(neighbour, "我们楼道的灯坏了")
+    await chat.tap(neighbour, "跳过")
+    await chat.tap(neighbour, "紧急")
+    await chat.tap(neighbour, "邻居")
+    assert "社区里已有人提出过类似诉求" in chat.last_text(neighbour)
+    await chat.tap(neighbour, "我也是")
+    assert "已添加：您附议了" in chat.last_text(neighbour)
+    await chat.send(neighbour, "/mine")
+    assert "A1-" in chat.last_text(neighbour)
+
+
+async def test_an_emergency_gets_the_numbers_to_call_at_once(chat: ChatHarness) -> None:
+    await chat.send(RESIDENT, "/need")
+    await chat.tap(RESIDENT, "其他")
+    await chat.send(RESIDENT, "楼下着火了")
+    assert any("火警 119" in s for s in chat.screens(RESIDENT))
+
+
+async def test_other_community_people_cannot_see_or_act(chat: ChatHarness) -> None:
+    reference = await file_need(chat)
+    await chat.send(OTHER_WORKER, "/queue")
+    assert reference not in chat.last_text(OTHER_WORKER)
+    assert "暂无内容" in chat.last_text(OTHER_WORKER)
+    # A forged "open" and "accept" on someone else's need, as if tapped in B's chat.
+    need_id = 1
+    for data in (f"nd:open:{need_id}:", f"nd:accept:{need_id}:"):
+        chat.hub.conversation(OTHER_WORKER).messages[999] = {
+            "message_id": 999,
+            "date": 0,
+            "chat": {"id": OTHER_WORKER, "type": "private"},
+            "text": "x",
+            "_html": "x",
+            "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": data}]]},
+        }
+        await chat.tap_data(OTHER_WORKER, 999, data)
+        assert chat.alerts(OTHER_WORKER)[-1] == "抱歉，您无权在此进行该操作。"
+    await chat.send(OUTSIDER, "/mine")
+    assert chat.last_text(OUTSIDER) == "您还没有诉求。发送 /need 提交。"
+
+
+async def test_residents_cannot_triage(chat: ChatHarness) -> None:
+    await file_need(chat)
+    await chat.send(RESIDENT, "/queue")
+    assert chat.last_text(RESIDENT) == "抱歉，您无权在此进行该操作。"
+
+
+async def test_the_needs_list_exports_csv(chat: ChatHarness) -> None:
+    await file_need(chat)
+    await chat.send(WORKER, "/needlist")
+    events = chat.hub.conversation(WORKER).events
+    document = [e for e in events if e["type"] == "document"][-1]
+    assert document["filename"] == "needs-list.csv"
+    stored = chat.hub.files[document["url"].rsplit("/", 1)[1]]
+    text = stored.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("编号,社区,类别")
+    assert "楼道灯坏了" in text
+    assert any("需求清单" in s for s in chat.screens(WORKER))
