@@ -36,7 +36,7 @@ from handlers.states import NeedText
 router = RouteTable("needs_worker")
 
 GROUP_NAMES = {
-    "open": lambda: _("Open"),
+    "open": lambda: _("Unfinished"),
     "new": lambda: _("New"),
     "overdue": lambda: _("Overdue"),
     "all": lambda: _("All"),
