@@ -46,6 +46,7 @@ from handlers import (
     needs_resident,
     needs_worker,
     onboarding,
+    surveys,
 )
 from handlers.commands import set_default_commands
 from handlers.notices import ChatNotifier
@@ -91,6 +92,7 @@ def build_dispatcher(
                 link.router,
                 needs_resident.router,
                 needs_worker.router,
+                surveys.router,
                 fallback.router,
             )
         )

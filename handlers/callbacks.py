@@ -60,3 +60,11 @@ class ListCb(CallbackData, prefix="ls"):
 
     which: str
     page: int = 0
+
+
+class SurveyCb(CallbackData, prefix="sv"):
+    """action: open | pick | done | skip | results | place | create."""
+
+    action: str
+    survey: int = 0
+    option: int = 0

@@ -39,3 +39,13 @@ class NeedText(StatesGroup):
     reject = State()
     hand_back = State()
     not_solved = State()
+
+
+class SurveyForm(StatesGroup):
+    source = State()
+    communities = State()
+
+
+class SurveyAnswering(StatesGroup):
+    choosing = State()
+    text = State()

@@ -14,6 +14,7 @@ from storage.repositories import (
     OrganisationsRepository,
     PeopleRepository,
     PlacesRepository,
+    SurveysRepository,
 )
 
 
@@ -31,6 +32,7 @@ class UnitOfWork:
     organisations: OrganisationsRepository
     audit: AuditRepository
     needs: NeedsRepository
+    surveys: SurveysRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -43,6 +45,7 @@ class UnitOfWork:
         self.organisations = OrganisationsRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.needs = NeedsRepository(self.session)
+        self.surveys = SurveysRepository(self.session)
         return self
 
     async def __aexit__(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.domain.enums import CommunityKind, ScopeLevel
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.principal import Place
+from bot.domain.principal import Place, Principal
 from bot.services.views import CommunityView, Named, Page
 from storage.models import Community, District, Street
 from storage.uow import UnitOfWork
@@ -167,3 +167,12 @@ async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResul
         )
         await uow.commit()
     return ImportResult(created, updated)
+
+
+async def covered_communities(uow: UnitOfWork, principal: Principal) -> list[CommunityView]:
+    """The communities a worker may address (surveys, broadcasts)."""
+    from bot.services.needs import TRIAGE_ROLES
+
+    async with uow:
+        ids = set(await uow.places.communities_covered(principal, TRIAGE_ROLES))
+        return [community_view(c) for c in await uow.places.all_communities() if c.id in ids]

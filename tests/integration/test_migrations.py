@@ -14,6 +14,12 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "surveys",
+    "survey_communities",
+    "survey_questions",
+    "survey_options",
+    "survey_responses",
+    "survey_answers",
     "needs",
     "need_supporters",
     "need_events",

@@ -193,3 +193,32 @@ async def test_the_needs_list_exports_csv(chat: ChatHarness) -> None:
     assert text.splitlines()[0].startswith("编号,社区,类别")
     assert "楼道灯坏了" in text
     assert any("需求清单" in s for s in chat.screens(WORKER))
+
+
+async def test_a_survey_is_opened_answered_and_counted_in_chat(chat: ChatHarness) -> None:
+    await chat.send(WORKER, "/newsurvey")
+    await chat.send(
+        WORKER, "老年需求\n? 是否独居？\n- 是\n- 否\n?* 需要什么？\n- 助餐\n- 陪伴\n?? 其他"
+    )
+    await chat.tap(WORKER, "甲一社区")
+    await chat.tap(WORKER, "发布问卷")
+    assert "问卷“老年需求”已发布" in chat.last_text(WORKER)
+    await chat.send(OUTSIDER, "/survey")
+    assert chat.last_text(OUTSIDER) == "目前没有需要您填写的问卷。"
+    await chat.send(RESIDENT, "/survey")
+    await chat.tap(RESIDENT, "老年需求")
+    await chat.tap(RESIDENT, "是")
+    await chat.tap(RESIDENT, "助餐")
+    await chat.tap(RESIDENT, "陪伴")
+    await chat.tap(RESIDENT, "完成")
+    await chat.send(RESIDENT, "希望有理发")
+    await chat.tap(RESIDENT, "提交我的答案")
+    assert chat.last_text(RESIDENT) == "谢谢！您的答案已记录。"
+    await chat.send(RESIDENT, "/survey")
+    assert chat.last_text(RESIDENT) == "目前没有需要您填写的问卷。"
+    await chat.send(WORKER, "/surveys")
+    await chat.tap(WORKER, "老年需求")
+    results = chat.last_text(WORKER)
+    assert "答卷：1 份" in results
+    assert "• 是: 1 (100%)" in results and "• 陪伴: 1 (100%)" in results
+    assert "— 希望有理发" in results
