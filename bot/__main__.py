@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     scope.add_argument("--community", type=int)
     grant.add_argument("--organisation", type=int, help="for org_member / org_admin")
     grant.add_argument("--certified", action="store_true", help="social worker holds 社工证")
+    deadlines = admin_sub.add_parser(
+        "set-deadlines", help="hours a community has to answer a need, per urgency"
+    )
+    deadlines.add_argument("--community", type=int, required=True)
+    deadlines.add_argument("--urgent", type=int, help="default 24")
+    deadlines.add_argument("--normal", type=int, help="default 72")
+    deadlines.add_argument("--can-wait", type=int, help="default 168")
     revoke = admin_sub.add_parser("revoke", help="revoke a role grant by its number")
     revoke.add_argument("grant_id", type=int)
     admin_sub.add_parser("people", help="list people with their numbers and roles")

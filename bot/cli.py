@@ -84,6 +84,19 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork) -> int:
                 f"{c.street.name} / community {c.id} {c.name} ({c.kind.value}, {c.code})"
             )
         return 0
+    if args.admin_command == "set-deadlines":
+        community = await places.set_due_hours(
+            uow,
+            community_id=args.community,
+            urgent=args.urgent,
+            normal=args.normal,
+            can_wait=args.can_wait,
+        )
+        print(
+            f"Deadlines of {view.name} set (hours): urgent={args.urgent or 'default'}, "
+            f"normal={args.normal or 'default'}, can wait={args.can_wait or 'default'}."
+        )
+        return 0
     if args.admin_command == "import-places":
         return await _import_places(uow, Path(args.file))
     if args.admin_command == "revoke":

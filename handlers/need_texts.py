@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
-from bot.services.needs import NeedBrief, NeedDetail
+from bot.services.needs import EventView, NeedBrief, NeedDetail
 
 CATEGORY_NAMES = {
     NeedCategory.ELDERLY_CARE: __("Elderly care"),
@@ -116,6 +116,7 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
     if detail.latitude is not None and detail.longitude is not None:
         lines.append(
             _("Location: {lat:.5f}, {lon:.5f}").format(lat=detail.latitude, lon=detail.longitude)
+            + f' (<a href="{map_link(detail.latitude, detail.longitude)}">🗺</a>)'
         )
     if detail.photo:
         lines.append(_("A photo is attached."))
@@ -123,11 +124,31 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
         lines.append(_("Outcome: {outcome}").format(outcome=CLOSURE_NAMES[detail.closure_reason]))
     if detail.resolution:
         lines.append(_("What was done: {text}").format(text=html.escape(detail.resolution)))
-    lines += ["", html.escape(need.description), "", _("<b>History</b>")]
-    for event in detail.events:
-        who = f" ({html.escape(event.actor)})" if event.actor else ""
-        private = "" if event.public else " 🔒"
-        text = f": {html.escape(event.text)}" if event.text else ""
-        name = EVENT_NAMES.get(event.kind, event.kind)
-        lines.append(f"• {local_time(event.at, tz)} {name}{who}{private}{text}")
-    return "\n".join(lines)
+    lines += ["", html.escape(need.description[:1500]), "", _("<b>History</b>")]
+    history = [_event_line(event, tz) for event in detail.events]
+    # A message holds 4,096 characters: keep the head and the newest history that fits.
+    budget = MESSAGE_BUDGET - len("\n".join(lines))
+    kept: list[str] = []
+    for line in reversed(history):
+        if budget - len(line) - 1 < 0:
+            kept.append("…")
+            break
+        kept.append(line)
+        budget -= len(line) + 1
+    return "\n".join(lines + list(reversed(kept)))
+
+
+MESSAGE_BUDGET = 3900
+
+
+def _event_line(event: EventView, tz: ZoneInfo) -> str:
+    who = f" ({html.escape(event.actor)})" if event.actor else ""
+    private = "" if event.public else " 🔒"
+    text = f": {html.escape(event.text[:500])}" if event.text else ""
+    name = EVENT_NAMES.get(event.kind, event.kind)
+    return f"• {local_time(event.at, tz)} {name}{who}{private}{text}"
+
+
+def map_link(latitude: float, longitude: float) -> str:
+    """A map pin that opens in any browser and in the common map apps."""
+    return f"https://uri.amap.com/marker?position={longitude:.6f},{latitude:.6f}"

@@ -22,6 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
+from bot.domain.enums import Channel
 from bot.domain.needs import Beneficiary, NeedCategory, Urgency, looks_like_emergency
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs
@@ -36,6 +37,7 @@ from handlers.need_texts import (
     local_time,
     resident_summary,
 )
+from handlers.needs_worker import action_keyboard
 from handlers.routing import RouteTable
 from handlers.states import NeedForm, NeedText
 
@@ -443,12 +445,15 @@ async def open_need(
     principal: Principal,
     uow: UnitOfWork,
     settings: Settings,
+    channel: Channel,
 ) -> None:
-    from handlers.needs_worker import action_keyboard
-
     detail = await needs.need_detail(uow, principal, need_id=callback_data.id)
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            detail_text(detail, settings.tz, principal.locale), reply_markup=action_keyboard(detail)
-        )
+    if not isinstance(callback.message, Message):
+        return
+    if detail.photo and detail.photo.startswith("telegram:") and channel is Channel.TELEGRAM:
+        # Telegram file ids work only through the bot that received them.
+        await callback.message.answer_photo(detail.photo.removeprefix("telegram:"))
+    await callback.message.answer(
+        detail_text(detail, settings.tz, principal.locale), reply_markup=action_keyboard(detail)
+    )

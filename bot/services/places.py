@@ -176,3 +176,34 @@ async def covered_communities(uow: UnitOfWork, principal: Principal) -> list[Com
     async with uow:
         ids = set(await uow.places.communities_covered(principal, TRIAGE_ROLES))
         return [community_view(c) for c in await uow.places.all_communities() if c.id in ids]
+
+
+async def set_due_hours(
+    uow: UnitOfWork,
+    *,
+    community_id: int,
+    urgent: int | None,
+    normal: int | None,
+    can_wait: int | None,
+) -> CommunityView:
+    """Per-community deadlines for needs, in hours (None: back to the default)."""
+    for value in (urgent, normal, can_wait):
+        if value is not None and not 1 <= value <= 24 * 90:
+            raise InvalidInput("hours", "1 hour to 90 days")
+    async with uow:
+        community = await uow.places.community(community_id)
+        if community is None:
+            raise NotFound("community", community_id)
+        community.due_hours_urgent = urgent
+        community.due_hours_normal = normal
+        community.due_hours_can_wait = can_wait
+        uow.audit.record(
+            actor_id=None,
+            action="community.set_due_hours",
+            entity="community",
+            entity_id=community_id,
+            details={"urgent": urgent, "normal": normal, "can_wait": can_wait},
+        )
+        view = community_view(community)
+        await uow.commit()
+        return view

@@ -311,3 +311,53 @@ async def test_urgent_needs_come_first_in_the_queue(uow: UnitOfWork, people: Peo
     urgent = await file(uow, people, "急事", urgency=Urgency.URGENT, now=T0)
     page = await needs.queue(uow, people.worker_a(), now=T0 + timedelta(hours=3))
     assert [n.id for n in page.items] == [urgent.need.id, normal.need.id]
+
+
+async def test_a_community_can_shorten_its_deadlines(uow: UnitOfWork, people: People) -> None:
+    from bot.services import places
+
+    await places.set_due_hours(
+        uow, community_id=people.world.community_a1, urgent=6, normal=None, can_wait=None
+    )
+    urgent = await file(uow, people, urgency=Urgency.URGENT)
+    normal = await file(uow, people, "另一件事")
+    assert urgent.need.due_at - T0 == timedelta(hours=6)
+    assert normal.need.due_at - T0 == timedelta(hours=72)
+
+
+def test_a_long_history_still_fits_in_one_message() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.needs import EventView, NeedBrief, NeedDetail
+    from bot.services.views import Named
+    from handlers.need_texts import detail_text
+
+    brief = NeedBrief(
+        1,
+        "A1-2026-00001",
+        NeedCategory.OTHER,
+        Urgency.NORMAL,
+        NeedState.ASSIGNED,
+        "描述" * 1000,
+        T0,
+        T0,
+        0,
+        "某人",
+        Named(1, "甲一社区", None),
+    )
+    events = tuple(
+        EventView(T0, "note", None, None, True, f"第{i}条进展" * 20, "某人") for i in range(300)
+    )
+    detail = NeedDetail(
+        brief, Beneficiary.SELF, None, None, None, None, None, None, events, True, False, False
+    )
+    from aiogram.utils.i18n import I18n
+
+    from bot.i18n import LOCALES_DIR
+
+    i18n = I18n(path=LOCALES_DIR, default_locale="zh")
+    with i18n.context(), i18n.use_locale("zh"):
+        text = detail_text(detail, ZoneInfo("Asia/Shanghai"), "zh")
+    assert len(text) <= 4096
+    assert "第299条进展" in text  # the newest is kept
+    assert "第0条进展" not in text
