@@ -93,7 +93,7 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork) -> int:
             can_wait=args.can_wait,
         )
         print(
-            f"Deadlines of {view.name} set (hours): urgent={args.urgent or 'default'}, "
+            f"Deadlines of {community.name} set (hours): urgent={args.urgent or 'default'}, "
             f"normal={args.normal or 'default'}, can wait={args.can_wait or 'default'}."
         )
         return 0
