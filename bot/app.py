@@ -32,7 +32,7 @@ from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.i18n import PersonI18nMiddleware, make_i18n
-from bot.middlewares import IdentityMiddleware
+from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
 from bot.services import needs, people
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
@@ -78,6 +78,7 @@ def build_dispatcher(
     storage: BaseStorage,
 ) -> Dispatcher:
     dispatcher = Dispatcher(storage=storage)
+    dispatcher.update.outer_middleware(ChatOrderMiddleware())
     dispatcher.update.outer_middleware(IdentityMiddleware(session_factory, settings))
     PersonI18nMiddleware(i18n).setup(dispatcher)
     # Order matters: commands that work in any state first, the catch-all last.
@@ -193,7 +194,7 @@ def build(settings: Settings) -> Application:
     if application.telegram_bot is not None:
         bots[Channel.TELEGRAM] = application.telegram_bot
     application.notifier = ChatNotifier(
-        UnitOfWork(session_factory), i18n, bots, settings.tz, settings.default_locale
+        lambda: UnitOfWork(session_factory), i18n, bots, settings.tz, settings.default_locale
     )
     dispatcher["notifier"] = application.notifier
     if application.telegram_bot is not None and settings.webhook_enabled:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
+from weakref import WeakValueDictionary
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
@@ -49,3 +51,26 @@ class IdentityMiddleware(BaseMiddleware):
         data["identity"] = identity
         data["principal"] = identity.principal
         return await handler(event, data)
+
+
+class ChatOrderMiddleware(BaseMiddleware):
+    """One chat's updates are handled one after another.
+
+    Long polling hands aiogram a batch and handles it concurrently, so a double tap on
+    "Confirm" could file twice; in order, the second tap finds the flow finished."""
+
+    def __init__(self) -> None:
+        self._locks: WeakValueDictionary[tuple[int, int], asyncio.Lock] = WeakValueDictionary()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        key_id = chat.id if chat is not None else (user.id if user is not None else None)
+        if key_id is None:
+            return await handler(event, data)
+        key = (data["bot"].id, key_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            return await handler(event, data)

@@ -48,7 +48,7 @@ async def grant_person(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
     text = (message.text or "").strip().lstrip("#")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and len(text) <= 12):
         await message.answer(_("Please send the person's number, for example 42."))
         return
     name = await people.name_of(uow, principal, person_id=int(text))

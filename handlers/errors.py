@@ -38,6 +38,14 @@ async def on_error(event: ErrorEvent) -> bool:
         if event.update.callback_query is not None:
             await event.update.callback_query.answer()
         return True
+    if isinstance(event.exception, ValueError) and event.update.callback_query is not None:
+        # Button data that does not parse (an old keyboard, or a forged one): change nothing.
+        log.warning(
+            "update %s: unusable callback data: %s", event.update.update_id, event.exception
+        )
+        await _tell(event, _("This button is no longer valid. Send /start to begin again."))
+        return True
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+
     await _tell(event, _("Sorry, something went wrong on our side. Please try again later."))
     return True

@@ -198,6 +198,8 @@ async def need_beneficiary(
         return
     if similar:
         await state.set_state(NeedForm.similar)
+        # Only what was offered can be supported from here (callback data can be forged).
+        await state.update_data(offered=[need.id for need in similar])
         builder = InlineKeyboardBuilder()
         lines = [_("Someone in your community asked this already. Add yourself to it instead?")]
         for need in similar:
@@ -232,6 +234,12 @@ async def need_me_too(
         return
     if callback_data.value == "new":
         await _ask_confirm(callback.message, state, edit=True)
+        return
+    offered = (await state.get_data()).get("offered", [])
+    if not callback_data.value.isdigit() or int(callback_data.value) not in offered:
+        await callback.message.answer(
+            _("This button is no longer valid. Send /start to begin again.")
+        )
         return
     need = await needs.support_need(uow, principal, need_id=int(callback_data.value))
     await state.clear()
@@ -293,6 +301,7 @@ async def need_confirmed(
         photo=data.get("photo"),
         latitude=data.get("latitude"),
         longitude=data.get("longitude"),
+        tz=settings.tz,
     )
     await state.clear()
     await callback.message.edit_text(

@@ -22,7 +22,14 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.domain.needs import DEADLINE_STATES, ClosureReason, NeedCategory, NeedState, Urgency
+from bot.domain.needs import (
+    DEADLINE_STATES,
+    TRANSITIONS,
+    ClosureReason,
+    NeedCategory,
+    NeedState,
+    Urgency,
+)
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs
 from bot.services.needs import NeedDetail, QueueFilter
@@ -48,51 +55,46 @@ def _button(text: str, data: NeedCb | QueueCb | ListCb) -> InlineKeyboardButton:
 
 
 def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
-    """The actions this viewer may take in this state (the services check them again)."""
+    """The actions this viewer may take in this state, from the state machine itself (the
+    services check them again)."""
     need_id, state = detail.brief.id, detail.brief.state
+    allowed = TRANSITIONS[state]
+    triage, assignee = detail.can_triage, detail.is_assignee
+
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return _button(label, NeedCb(action=action, id=need_id))
+
     rows: list[list[InlineKeyboardButton]] = []
-    open_ = state in DEADLINE_STATES
-    if detail.can_triage:
-        if state in (NeedState.NEW, NeedState.REOPENED):
-            rows.append([_button(_("Accept"), NeedCb(action="accept", id=need_id))])
-        if open_:
-            rows.append(
-                [
-                    _button(_("Assign"), NeedCb(action="assign", id=need_id)),
-                    _button(_("Category"), NeedCb(action="classify", id=need_id)),
-                    _button(_("Deadline"), NeedCb(action="due", id=need_id)),
-                ]
-            )
-    if detail.is_assignee and state in (NeedState.ASSIGNED, NeedState.REOPENED):
-        rows.append(
-            [
-                _button(_("Start working on it"), NeedCb(action="take", id=need_id)),
-                _button(_("Hand it back"), NeedCb(action="hand_back", id=need_id)),
-            ]
-        )
-    if (detail.can_triage or detail.is_assignee) and open_:
-        rows.append(
-            [
-                _button(_("Note"), NeedCb(action="note", id=need_id)),
-                _button(_("Resolve"), NeedCb(action="resolve", id=need_id)),
-            ]
-        )
-    if detail.can_triage and open_:
-        rows.append(
-            [
-                _button(_("Refer elsewhere"), NeedCb(action="refer", id=need_id)),
-                _button(_("Close unsolved"), NeedCb(action="reject", id=need_id)),
-            ]
-        )
+    if triage and state in (NeedState.NEW, NeedState.REOPENED):
+        rows.append([button(_("Accept"), "accept")])
+    if triage and state in DEADLINE_STATES:
+        row = [button(_("Category"), "classify"), button(_("Deadline"), "due")]
+        if NeedState.ASSIGNED in allowed:
+            row.insert(0, button(_("Assign"), "assign"))
+        rows.append(row)
+    if assignee and NeedState.IN_PROGRESS in allowed and state is not NeedState.IN_PROGRESS:
+        rows.append([button(_("Start working on it"), "take")])
+    if assignee and state in (NeedState.ASSIGNED, NeedState.IN_PROGRESS, NeedState.REOPENED):
+        rows.append([button(_("Hand it back"), "hand_back")])
+    if (triage or assignee) and state in DEADLINE_STATES:
+        row = [button(_("Note"), "note")]
+        if NeedState.RESOLVED in allowed:
+            row.append(button(_("Resolve"), "resolve"))
+        rows.append(row)
+    if triage:
+        row = []
+        if NeedState.REFERRED in allowed:
+            row.append(button(_("Refer elsewhere"), "refer"))
+        if NeedState.REJECTED in allowed:
+            row.append(button(_("Close unsolved"), "reject"))
+        if row:
+            rows.append(row)
     if detail.is_resident and state is NeedState.RESOLVED:
-        rows.append(
-            [
-                _button(_("Solved"), NeedCb(action="solved", id=need_id)),
-                _button(_("Not solved"), NeedCb(action="unsolved", id=need_id)),
-            ]
-        )
+        rows.append([button(_("Solved"), "solved"), button(_("Not solved"), "unsolved")])
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
+
+DUE_CHOICES = ("24", "72", "168", "336")
 
 # ---------------------------------------------------------------- /queue
 
@@ -368,7 +370,7 @@ async def due(
     uow: UnitOfWork,
     settings: Settings,
 ) -> None:
-    if callback_data.arg.isdigit():
+    if callback_data.arg in DUE_CHOICES:
         await needs.set_due(
             uow,
             principal,
@@ -533,6 +535,13 @@ async def hand_back_text(
 # ---------------------------------------------------------------- the needs list
 
 
+def _cell(value: object) -> object:
+    """Spreadsheets run a cell starting with = + - @ as a formula: make residents' text inert."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 @router.message(Command("needlist"))
 async def needlist(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
@@ -565,9 +574,10 @@ async def needlist(
     )
     for row in rows:
         writer.writerow(
-            [
+            _cell(value)
+            for value in [
                 row.reference,
-                row.community,
+                row.community.label(principal.locale),
                 CATEGORY_NAMES[row.category],
                 URGENCY_NAMES[row.urgency],
                 STATE_NAMES[row.state],

@@ -3,14 +3,15 @@ through the chat account they used last."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -35,6 +36,11 @@ NOTICE_TEXTS = {
     "need.resolved": __("Your request {reference} was resolved: {resolution}\n\nIs it solved?"),
     "need.public_note": __("Update on your request {reference}: {text}"),
     "need.handed_back": __("Request {reference} was handed back: {reason}"),
+    "need.resolved_supporter": __(
+        "Request {reference}, which you support, was resolved: {resolution}"
+    ),
+    "need.referred": __("Your request {reference} was passed to: {department}"),
+    "need.rejected": __("Your request {reference} was closed without a solution: {reason}"),
 }
 
 
@@ -70,28 +76,39 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def render(notice: Notice, tz: ZoneInfo) -> str:
+MAX_PARAM = 1000
+
+
+def render(notice: Notice, tz: ZoneInfo, locale: str = "zh") -> str:
     params: dict[str, str] = {}
     for key, value in notice.params.items():
+        if key.endswith("_en"):
+            continue
+        if locale == "en" and notice.params.get(f"{key}_en"):
+            value = notice.params[f"{key}_en"]
         if key == "state":
             params[key] = str(STATE_NAMES[NeedState(str(value))])
         elif key == "due":
             params[key] = local_time(datetime.fromisoformat(str(value)), tz)
         else:
-            params[key] = html.escape(str(value))
+            text = str(value)
+            if len(text) > MAX_PARAM:
+                text = text[:MAX_PARAM] + "…"
+            params[key] = html.escape(text)
     return str(NOTICE_TEXTS[notice.message]).format(**params)
 
 
 class ChatNotifier:
     def __init__(
         self,
-        uow: UnitOfWork,
+        make_uow: Callable[[], UnitOfWork],
         i18n: I18n,
         bots: dict[Channel, Bot],
         tz: ZoneInfo,
         default_locale: str,
     ) -> None:
-        self.uow = uow
+        # A fresh unit of work per notice: the notifier is shared by concurrent updates.
+        self.make_uow = make_uow
         self.i18n = i18n
         self.bots = bots
         self.tz = tz
@@ -99,27 +116,46 @@ class ChatNotifier:
 
     async def send(self, notices: Sequence[Notice]) -> None:
         for notice in notices:
-            await self._send_one(notice)
+            try:
+                await self._send_one(notice)
+            except Exception:
+                # One failed notice must not cost the others, nor the action that caused it.
+                log.exception("notice %s to person %s failed", notice.message, notice.person_id)
 
     async def _send_one(self, notice: Notice) -> None:
         contact = await people.contact(
-            self.uow, person_id=notice.person_id, fallback_locale=self.default_locale
+            self.make_uow(), person_id=notice.person_id, fallback_locale=self.default_locale
         )
         if contact is None:
             return
         with self.i18n.context(), self.i18n.use_locale(contact.locale):
-            text = render(notice, self.tz)
+            text = render(notice, self.tz, contact.locale)
             markup = _action_buttons(notice.actions)
+        # Every linked chat gets it: a web page may be closed while Telegram is on the phone.
+        delivered = False
         for account in contact.accounts:
             bot = self.bots.get(account.channel)
-            if bot is None:
-                continue
+            if bot is not None:
+                delivered |= await self._deliver(bot, int(account.chat_id), text, markup, notice)
+        if not delivered:
+            log.info("person %s has no reachable chat for %s", notice.person_id, notice.message)
+
+    async def _deliver(
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        notice: Notice,
+    ) -> bool:
+        for _attempt in range(3):
             try:
-                await bot.send_message(int(account.chat_id), text, reply_markup=markup)
-                return
+                await bot.send_message(chat_id, text, reply_markup=markup)
+                return True
+            except TelegramRetryAfter as error:
+                await asyncio.sleep(min(error.retry_after, 60))
             except TelegramAPIError as error:
-                # Blocked, deleted chat...: try their next account; the record stays in the store.
-                log.warning(
-                    "notice %s to person %s failed: %s", notice.message, notice.person_id, error
-                )
-        log.info("person %s has no reachable chat account for %s", notice.person_id, notice.message)
+                # Blocked, deleted chat...: the record stays in the store, visible in /mine.
+                log.warning("notice %s to person %s: %s", notice.message, notice.person_id, error)
+                return False
+        return False

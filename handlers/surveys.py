@@ -168,7 +168,23 @@ async def survey_results(
     view = await surveys.results(uow, principal, survey_id=callback_data.survey)
     await callback.answer()
     if isinstance(callback.message, Message):
-        await callback.message.answer(results_text(view)[:4000])
+        for chunk in results_chunks(view):
+            await callback.message.answer(chunk)
+
+
+def results_chunks(view: SurveyView, budget: int = 3900) -> list[str]:
+    """The results as whole lines in messages of at most `budget` characters (never cutting
+    inside a tag)."""
+    chunks, current = [], ""
+    for line in results_text(view).split("\n"):
+        line = line[:budget]
+        if current and len(current) + len(line) + 1 > budget:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def results_text(view: SurveyView) -> str:
@@ -266,6 +282,9 @@ async def survey_pick(
         )
         return
     view = await surveys.survey_for_answering(uow, principal, survey_id=data["survey"])
+    if data["index"] >= len(view.questions):  # a stale tap after the last question
+        await callback.answer()
+        return
     question = view.questions[data["index"]]
     picked = set(data["choices"].get(str(question.id), []))
     message = callback.message
@@ -338,6 +357,11 @@ async def survey_submit(
     uow: UnitOfWork,
 ) -> None:
     data = await state.get_data()
+    if callback_data.survey != data.get("survey"):
+        await callback.answer(
+            _("This button is no longer valid. Send /start to begin again."), show_alert=True
+        )
+        return
     await surveys.submit(
         uow,
         principal,

@@ -52,11 +52,20 @@ def error_text(error: DomainError) -> str:
             return str(specific)
         return _("That input is not valid. Please check it and try again.")
     if isinstance(error, Conflict):
+        if error.reason.startswith("need_transition:"):
+            return _("This request has moved on meanwhile; open it again to see where it stands.")
         return str(CONFLICT_TEXTS.get(error.reason, __("That was already done.")))
     return _("Sorry, that did not work. Please try again.")
 
 
 CONFLICT_TEXTS = {
+    "reopen_window": __("It is too late to reopen this request; please file a new one with /need."),
+    "need_not_open": __("This request is already closed."),
+    "need_not_resolved": __("This request is not waiting for your confirmation."),
+    "already_supporting": __("You already support this request."),
+    "already_in_progress": __("This request is already in progress."),
+    "survey_closed": __("This survey is closed."),
+    "already_answered": __("You have already answered this survey. Thank you!"),
     "already_granted": __("This person already has that role there."),
     "already_linked": __("This chat is already linked to that profile."),
     "channel_taken": __(
@@ -65,6 +74,7 @@ CONFLICT_TEXTS = {
 }
 
 INVALID_TEXTS = {
+    "text": __("That is too long. Please keep it under 1,000 characters."),
     "link_code": __(
         "That code is unknown, already used or expired. Send /link in your other app for a new one."
     ),

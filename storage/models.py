@@ -348,6 +348,8 @@ class SurveyResponse(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # Where the person lived when answering: results are shown per worker's scope.
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

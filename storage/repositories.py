@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -45,6 +47,7 @@ T = TypeVar("T")
 async def _page(
     session: AsyncSession, query: Select[T], offset: int, limit: int
 ) -> tuple[Sequence[T], int]:
+    offset = max(0, offset)  # a forged page number must not reach the database
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = (await session.scalars(query.offset(offset).limit(limit))).all()
     return rows, int(total or 0)
@@ -392,15 +395,22 @@ class NeedsRepository:
 
     async def next_number(self, community_id: int, year: int) -> int:
         """The next reference number; the counter row is locked until the transaction ends."""
+        # Create the row if it is missing without racing a concurrent first filing of the
+        # year: ON CONFLICT DO NOTHING, then lock the one row that now surely exists.
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await self.session.execute(
+            insert(NeedCounter)
+            .values(community_id=community_id, year=year, last=0)
+            .on_conflict_do_nothing(index_elements=["community_id", "year"])
+        )
         query = (
             select(NeedCounter)
             .where(NeedCounter.community_id == community_id, NeedCounter.year == year)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
-        counter = (await self.session.scalars(query)).one_or_none()
-        if counter is None:
-            counter = NeedCounter(community_id=community_id, year=year, last=0)
-            self.session.add(counter)
+        counter = (await self.session.scalars(query)).one()
         counter.last += 1
         await self.session.flush()
         return counter.last
@@ -408,6 +418,10 @@ class NeedsRepository:
     async def add_supporter(self, need_id: int, person_id: int) -> None:
         self.session.add(NeedSupporter(need_id=need_id, person_id=person_id))
         await self.session.flush()
+
+    async def supporters(self, need_id: int) -> list[int]:
+        query = select(NeedSupporter.person_id).where(NeedSupporter.need_id == need_id)
+        return list((await self.session.scalars(query.order_by(NeedSupporter.id))).all())
 
     async def is_supporter(self, need_id: int, person_id: int) -> bool:
         query = select(NeedSupporter.id).where(
@@ -555,18 +569,11 @@ class SurveysRepository:
         )
         return (await self.session.scalars(query)).all()
 
-    async def by_creator_or_communities(
-        self, person_id: int, communities: Sequence[int]
-    ) -> Sequence[Survey]:
+    async def in_communities(self, communities: Sequence[int]) -> Sequence[Survey]:
         in_scope = select(SurveyCommunity.survey_id).where(
             SurveyCommunity.community_id.in_(communities)
         )
-        query = (
-            select(Survey)
-            .where(or_(Survey.created_by == person_id, Survey.id.in_(in_scope)))
-            .order_by(Survey.id.desc())
-            .limit(20)
-        )
+        query = select(Survey).where(Survey.id.in_(in_scope)).order_by(Survey.id.desc()).limit(20)
         return (await self.session.scalars(query)).all()
 
     async def add_response(self, response: SurveyResponse) -> bool:
@@ -584,29 +591,42 @@ class SurveysRepository:
         )
         return (await self.session.scalar(query)) is not None
 
-    async def response_count(self, survey_id: int) -> int:
+    async def response_count(self, survey_id: int, communities: Sequence[int]) -> int:
         query = (
             select(func.count())
             .select_from(SurveyResponse)
-            .where(SurveyResponse.survey_id == survey_id)
+            .where(
+                SurveyResponse.survey_id == survey_id,
+                SurveyResponse.community_id.in_(communities),
+            )
         )
         return int(await self.session.scalar(query) or 0)
 
-    async def option_counts(self, survey_id: int) -> dict[int, int]:
+    async def option_counts(self, survey_id: int, communities: Sequence[int]) -> dict[int, int]:
         query = (
             select(SurveyAnswer.option_id, func.count())
             .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-            .where(SurveyResponse.survey_id == survey_id, SurveyAnswer.option_id.is_not(None))
+            .where(
+                SurveyResponse.survey_id == survey_id,
+                SurveyResponse.community_id.in_(communities),
+                SurveyAnswer.option_id.is_not(None),
+            )
             .group_by(SurveyAnswer.option_id)
         )
         rows = (await self.session.execute(query)).all()
         return {int(o): int(c) for o, c in rows if o is not None}
 
-    async def text_answers(self, survey_id: int, limit: int) -> list[tuple[int, str]]:
+    async def text_answers(
+        self, survey_id: int, communities: Sequence[int], limit: int
+    ) -> list[tuple[int, str]]:
         query = (
             select(SurveyAnswer.question_id, SurveyAnswer.text)
             .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-            .where(SurveyResponse.survey_id == survey_id, SurveyAnswer.text.is_not(None))
+            .where(
+                SurveyResponse.survey_id == survey_id,
+                SurveyResponse.community_id.in_(communities),
+                SurveyAnswer.text.is_not(None),
+            )
             .order_by(SurveyAnswer.id)
             .limit(limit)
         )

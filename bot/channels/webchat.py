@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 MAX_EVENTS_KEPT = 500
 MAX_QUERIES_KEPT = 2000
+MAX_CONVERSATIONS = 5000
+MAX_FILES = 500
+MAX_MESSAGES_KEPT = 300
 ALLOWED_TAGS = frozenset(
     [
         "b",
@@ -190,9 +193,18 @@ class WebChatHub:
             self.query_chats.popitem(last=False)
 
     def conversation(self, chat_id: int) -> Conversation:
-        if chat_id not in self.conversations:
-            self.conversations[chat_id] = Conversation(chat_id)
-        return self.conversations[chat_id]
+        chat = self.conversations.pop(chat_id, None) or Conversation(chat_id)
+        # Most recently used last; the least recently used are forgotten beyond the cap (the
+        # people and their data are in the database; only the page transcript goes).
+        self.conversations[chat_id] = chat
+        while len(self.conversations) > MAX_CONVERSATIONS:
+            self.conversations.pop(next(iter(self.conversations)))
+        return chat
+
+    def store_file(self, token: str, stored: StoredFile) -> None:
+        self.files[token] = stored
+        while len(self.files) > MAX_FILES:
+            self.files.pop(next(iter(self.files)))
 
     def commands_for(self, language: str) -> list[dict[str, str]]:
         return self.default_commands.get(language) or self.default_commands.get("", [])
@@ -281,6 +293,8 @@ class WebChatSession(BaseSession):
             **{k: v for k, v in fields.items() if v is not None},
         }
         chat.messages[message_id] = message
+        while len(chat.messages) > MAX_MESSAGES_KEPT:
+            chat.messages.pop(next(iter(chat.messages)))
         return message
 
     async def _send_message(
@@ -411,7 +425,7 @@ class WebChatSession(BaseSession):
         content = b"".join([chunk async for chunk in upload.read(bot)])
         token = secrets.token_urlsafe(16)
         filename = upload.filename or f"{kind}.bin"
-        self.hub.files[token] = StoredFile(chat.chat_id, filename, content)
+        self.hub.store_file(token, StoredFile(chat.chat_id, filename, content))
         caption, parse_mode = str(params.get("caption", "")), params.get("parse_mode")
         markup = params.get("reply_markup")
         message = self._message(

@@ -54,7 +54,10 @@ def parse_survey(source: str) -> SurveySpec:
         elif line.startswith("-"):
             if not kind or kind == TEXT:
                 raise InvalidInput("survey", f"line {number}: option")
-            options.append(line.lstrip("-").strip()[:200])
+            option = line.lstrip("-").strip()[:200]
+            if not option:
+                raise InvalidInput("survey", f"line {number}: option")
+            options.append(option)
         else:
             raise InvalidInput("survey", f"line {number}: unknown")
     if kind:
@@ -69,4 +72,4 @@ def parse_survey(source: str) -> SurveySpec:
 def _question(kind: str, text: str, options: list[str], line: int) -> QuestionSpec:
     if kind != TEXT and not 2 <= len(options) <= MAX_OPTIONS:
         raise InvalidInput("survey", f"line {line}: options")
-    return QuestionSpec(kind, text, tuple(o for o in options if o))
+    return QuestionSpec(kind, text, tuple(options))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.enums import ORGANISATION_ROLES, Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -43,7 +44,20 @@ TRIAGE_ROLES = (
     Role.DISTRICT_ADMIN,
 )
 PER_PAGE = 6
+UTC_ZONE = ZoneInfo("UTC")
 MAX_DESCRIPTION = 2000
+MAX_TEXT = 1000  # notes, resolutions, reasons, comments
+
+
+def _checked_text(value: str | None, field: str, *, required: bool = True) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidInput(field, "empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput("text", "too long")
+    return text
+
+
 SIMILAR_THRESHOLD = 0.2
 
 
@@ -198,13 +212,23 @@ def _move(
     now: datetime,
     kind: str,
     text: str | None = None,
-) -> Notice:
-    """Change state (only along the allowed transitions) and tell the resident."""
+    *,
+    public: bool = True,
+) -> None:
+    """Change state, only along the allowed transitions."""
     check_transition(need.state, target)
-    _event(uow, need, principal, kind, now, to_state=target, text=text)
+    _event(uow, need, principal, kind, now, to_state=target, text=text, public=public)
     need.state = target
     need.updated_at = now
-    return Notice(need.resident_id, "need.state", {"reference": need.reference, "state": target})
+
+
+async def _tell(
+    uow: UnitOfWork, need: Need, message: str = "need.state", **params: str
+) -> list[Notice]:
+    """The resident and everyone who said "me too" hear of the change."""
+    audience = [need.resident_id, *await uow.needs.supporters(need.id)]
+    values: dict[str, str | int] = {"reference": need.reference, "state": need.state, **params}
+    return [Notice(person, message, values) for person in audience]
 
 
 # ---------------------------------------------------------------- residents
@@ -243,6 +267,7 @@ async def file_need(
     latitude: float | None = None,
     longitude: float | None = None,
     now: datetime | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> Filed:
     now = _clock(now)
     description = description.strip()
@@ -255,11 +280,14 @@ async def file_need(
     async with uow:
         community = await uow.places.community(principal.home.community_id)
         assert community is not None
-        number = await uow.needs.next_number(community.id, now.year)
+        # The year of the reference is the local year (a need filed at 01:00 on 1 January in
+        # Chongqing belongs to the new year).
+        year = now.astimezone(tz).year
+        number = await uow.needs.next_number(community.id, year)
         due = due_at(now, urgency, _due_hours(community))
         need = await uow.needs.add(
             Need(
-                reference=reference(community.code, now.year, number),
+                reference=reference(community.code, year, number),
                 community_id=community.id,
                 resident_id=principal.person_id,
                 category=category,
@@ -323,6 +351,7 @@ async def support_need(uow: UnitOfWork, principal: Principal, *, need_id: int) -
 
 
 async def my_needs(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[NeedBrief]:
+    page = max(0, page)
     async with uow:
         rows, total = await uow.needs.of_resident(principal.person_id, page * PER_PAGE, PER_PAGE)
         items = tuple([await _brief(uow, n) for n in rows])
@@ -345,6 +374,7 @@ async def give_feedback(
     now = _clock(now)
     if rating is not None and not 1 <= rating <= 5:
         raise InvalidInput("rating", "1..5")
+    comment = _checked_text(comment, "comment", required=False) or None
     notices: list[Notice] = []
     async with uow:
         need, community, place = await _load(uow, need_id)
@@ -412,8 +442,12 @@ async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) ->
         if not (can_triage or is_assignee or is_resident or supporter):
             raise PermissionDenied()
         internal = can_triage or is_assignee
+        # Someone who only said "me too" sees where it stands, not the resident's exchange.
+        supporter_only = not (internal or is_resident)
         events = []
         for event in await uow.needs.events(need.id):
+            if supporter_only and event.to_state is None and event.kind != "filed":
+                continue
             if event.public or internal:
                 actor = await uow.people.get(event.actor_id) if event.actor_id else None
                 events.append(
@@ -423,14 +457,14 @@ async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) ->
                         from_state=event.from_state,
                         to_state=event.to_state,
                         public=event.public,
-                        text=event.text,
+                        text=None if supporter_only else event.text,
                         actor=actor.display_name if actor and internal else None,
                     )
                 )
         return NeedDetail(
             brief=await _brief(uow, need, community),
             beneficiary=need.beneficiary,
-            photo=need.photo,
+            photo=None if supporter_only else need.photo,
             latitude=need.latitude if internal or is_resident else None,
             longitude=need.longitude if internal or is_resident else None,
             referred_to=need.referred_to,
@@ -460,6 +494,7 @@ async def queue(
 ) -> Page[NeedBrief]:
     """The needs of every community the worker is scoped to: most urgent, then newest, first."""
     now = _clock(now)
+    page = max(0, page)
     async with uow:
         communities = await uow.places.communities_covered(principal, TRIAGE_ROLES)
         if not communities:
@@ -486,6 +521,7 @@ async def queue(
 async def assigned_to_me(
     uow: UnitOfWork, principal: Principal, *, page: int = 0
 ) -> Page[NeedBrief]:
+    page = max(0, page)
     organisations = [
         g.organisation_id
         for g in principal.grants
@@ -513,10 +549,13 @@ async def accept(
     async with uow:
         need, community, place = await _load(uow, need_id)
         _require_triage(principal, place)
-        notice = _move(uow, need, principal, NeedState.ACCEPTED, now, "accepted")
+        _move(uow, need, principal, NeedState.ACCEPTED, now, "accepted")
+        # Accepting again (a reopened need) means finding a handler anew.
+        need.assignee_person_id = need.assignee_organisation_id = None
+        notices = await _tell(uow, need)
         brief = await _brief(uow, need, community)
         await uow.commit()
-    await notifier.send([notice])
+    await notifier.send(notices)
     return brief
 
 
@@ -586,15 +625,16 @@ async def assign(
         target = person_id if person_id is not None else organisation_id
         if target not in allowed:
             raise PermissionDenied()
-        notice = _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
+        _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
         need.assignee_person_id = person_id
         need.assignee_organisation_id = organisation_id
+        notices = await _tell(uow, need)
         recipients = await _handlers_of(uow, need, place)
         brief = await _brief(uow, need, community)
         await uow.commit()
     params = {"reference": brief.reference, "description": brief.description[:300]}
     await notifier.send(
-        [notice]
+        notices
         + [
             Notice(p, "need.assigned_to_you", params, (("take", brief.id), ("hand_back", brief.id)))
             for p in recipients
@@ -652,9 +692,7 @@ async def add_note(
 ) -> None:
     """A note by a worker or the assignee; a public one is pushed to the resident."""
     now = _clock(now)
-    text = text.strip()
-    if not text:
-        raise InvalidInput("note", "empty")
+    text = _checked_text(text, "note")
     async with uow:
         need, _, place = await _load(uow, need_id)
         if not (
@@ -683,18 +721,17 @@ async def refer(
 ) -> NeedBrief:
     """Hand the need to a named outside department; the resident is told where it went."""
     now = _clock(now)
-    department = department.strip()
-    if not department:
-        raise InvalidInput("department", "empty")
+    department = _checked_text(department, "department")[:200]
     async with uow:
         need, community, place = await _load(uow, need_id)
         _require_triage(principal, place)
-        notice = _move(uow, need, principal, NeedState.REFERRED, now, "referred", department)
+        _move(uow, need, principal, NeedState.REFERRED, now, "referred", department)
         need.referred_to = department[:200]
+        notices = await _tell(uow, need, "need.referred", department=department)
         need.closure_reason = ClosureReason.REFERRED
         brief = await _brief(uow, need, community)
         await uow.commit()
-    await notifier.send([notice])
+    await notifier.send(notices)
     return brief
 
 
@@ -712,17 +749,17 @@ async def reject(
     if reason not in (ClosureReason.NOT_SOLVABLE, ClosureReason.OUT_OF_SCOPE):
         raise InvalidInput("reason", reason.value)
     now = _clock(now)
-    if not text.strip():
-        raise InvalidInput("reason_text", "empty")
+    text = _checked_text(text, "reason_text")
     async with uow:
         need, community, place = await _load(uow, need_id)
         _require_triage(principal, place)
-        notice = _move(uow, need, principal, NeedState.REJECTED, now, "rejected", text.strip())
+        _move(uow, need, principal, NeedState.REJECTED, now, "rejected", text)
+        notices = await _tell(uow, need, "need.rejected", reason=text)
         need.closure_reason = reason
         need.closed_at = now
         brief = await _brief(uow, need, community)
         await uow.commit()
-    await notifier.send([notice])
+    await notifier.send(notices)
     return brief
 
 
@@ -744,12 +781,13 @@ async def take(
             raise PermissionDenied()
         if need.state is NeedState.IN_PROGRESS:
             raise Conflict("already_in_progress")
-        notice = _move(uow, need, principal, NeedState.IN_PROGRESS, now, "in_progress")
+        _move(uow, need, principal, NeedState.IN_PROGRESS, now, "in_progress")
+        notices = await _tell(uow, need)
         if need.assignee_organisation_id is not None:
             need.assignee_person_id = principal.person_id
         brief = await _brief(uow, need, community)
         await uow.commit()
-    await notifier.send([notice])
+    await notifier.send(notices)
     return brief
 
 
@@ -763,11 +801,22 @@ async def hand_back(
     now: datetime | None = None,
 ) -> NeedBrief:
     now = _clock(now)
+    reason = _checked_text(reason, "reason", required=False)
     async with uow:
         need, community, place = await _load(uow, need_id)
         if not await _is_assignee(uow, principal, need):
             raise PermissionDenied()
-        _move(uow, need, principal, NeedState.ACCEPTED, now, "handed_back", reason or None)
+        # The reason is for the workers, not for the resident's history.
+        _move(
+            uow,
+            need,
+            principal,
+            NeedState.ACCEPTED,
+            now,
+            "handed_back",
+            reason or None,
+            public=False,
+        )
         need.assignee_person_id = need.assignee_organisation_id = None
         workers = await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
         brief = await _brief(uow, need, community)
@@ -797,9 +846,7 @@ async def resolve(
 ) -> NeedBrief:
     """What was done; the resident is asked whether it is solved."""
     now = _clock(now)
-    resolution = resolution.strip()
-    if not resolution:
-        raise InvalidInput("resolution", "empty")
+    resolution = _checked_text(resolution, "resolution")
     async with uow:
         need, community, place = await _load(uow, need_id)
         if not (
@@ -809,18 +856,16 @@ async def resolve(
         _move(uow, need, principal, NeedState.RESOLVED, now, "resolved", resolution)
         need.resolution = resolution
         need.resolved_at = now
+        supporters = await _tell(uow, need, "need.resolved_supporter", resolution=resolution)
         brief = await _brief(uow, need, community)
         await uow.commit()
-    await notifier.send(
-        [
-            Notice(
-                need.resident_id,
-                "need.resolved",
-                {"reference": brief.reference, "resolution": resolution},
-                (("feedback", brief.id),),
-            )
-        ]
+    ask = Notice(
+        need.resident_id,
+        "need.resolved",
+        {"reference": brief.reference, "resolution": resolution},
+        (("feedback", brief.id),),
     )
+    await notifier.send([ask, *(n for n in supporters if n.person_id != need.resident_id)])
     return brief
 
 
@@ -865,10 +910,7 @@ async def run_deadlines(
         for need in await uow.needs.overdue_unescalated(now, DEADLINE_STATES):
             community = await uow.places.community(need.community_id)
             assert community is not None
-            street_admins = await uow.grants.people_with_role_on_street(
-                community.street_id, Role.STREET_ADMIN
-            )
-            for person in street_admins:
+            for person in await _escalation_contacts(uow, community):
                 notices.append(
                     Notice(
                         person,
@@ -876,6 +918,7 @@ async def run_deadlines(
                         {
                             "reference": need.reference,
                             "community": community.name,
+                            "community_en": community.name_en or "",
                             "due": need.due_at.isoformat(),
                         },
                         (("open", need.id),),
@@ -896,13 +939,22 @@ async def run_deadlines(
     return DeadlineRun(reminded, escalated, closed)
 
 
+async def _escalation_contacts(uow: UnitOfWork, community: Community) -> list[int]:
+    """The street admins; where a street has none yet, the district admins, so that an
+    escalation is never marked done with nobody told."""
+    street = await uow.grants.people_with_role_on_street(community.street_id, Role.STREET_ADMIN)
+    if street:
+        return street
+    return await uow.grants.people_covering(place_of(community), (Role.DISTRICT_ADMIN,))
+
+
 # ---------------------------------------------------------------- the needs list (需求清单)
 
 
 @dataclass(frozen=True, slots=True)
 class NeedsListRow:
     reference: str
-    community: str
+    community: Named
     category: NeedCategory
     urgency: Urgency
     state: NeedState
@@ -936,7 +988,9 @@ async def needs_list(
             result.append(
                 NeedsListRow(
                     reference=need.reference,
-                    community=community.name if community else "?",
+                    community=Named(community.id, community.name, community.name_en)
+                    if community
+                    else Named(0, "?", None),
                     category=need.category,
                     urgency=need.urgency,
                     state=need.state,

@@ -17,6 +17,7 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 LINK_CODE_TTL = timedelta(minutes=10)
+LINK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or retyped
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +212,8 @@ async def grant_view(uow: UnitOfWork, grant: RoleGrant) -> GrantView:
 
 async def create_link_code(uow: UnitOfWork, principal: Principal) -> str:
     """A one-time code that joins another chat account to this person."""
-    code = f"{secrets.randbelow(10**8):08d}"
+    # 50 random bits: a code cannot be guessed in its ten minutes, however many tries.
+    code = "".join(secrets.choice(LINK_ALPHABET) for _ in range(10))
     async with uow:
         await uow.people.add_link_code(
             LinkCode(code=code, person_id=principal.person_id, expires_at=utcnow() + LINK_CODE_TTL)
@@ -224,9 +226,10 @@ async def redeem_link_code(
     uow: UnitOfWork, principal: Principal, *, channel: Channel, external_id: str, code: str
 ) -> None:
     """Move this chat account to the person who made the code."""
-    code = code.strip()
+    code = code.strip().upper()
     async with uow:
-        link = await uow.people.link_code(code) if code.isdigit() else None
+        valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
+        link = await uow.people.link_code(code) if valid else None
         if link is None or link.used_at is not None or link.expires_at < utcnow():
             raise InvalidInput("link_code", "unknown, used or expired")
         if link.person_id == principal.person_id:

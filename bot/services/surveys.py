@@ -103,11 +103,12 @@ async def open_for_me(uow: UnitOfWork, principal: Principal) -> tuple[SurveyBrie
         return tuple(result)
 
 
-async def _view(uow: UnitOfWork, survey: Survey, *, results: bool) -> SurveyView:
+async def _view(uow: UnitOfWork, survey: Survey, *, results_for: Sequence[int] = ()) -> SurveyView:
+    """The survey; with `results_for`, the answers of residents of those communities."""
     questions = await uow.surveys.questions(survey.id)
     options = await uow.surveys.options([q.id for q in questions])
-    counts = await uow.surveys.option_counts(survey.id) if results else {}
-    texts = await uow.surveys.text_answers(survey.id, 200) if results else []
+    counts = await uow.surveys.option_counts(survey.id, results_for) if results_for else {}
+    texts = await uow.surveys.text_answers(survey.id, results_for, 200) if results_for else []
     views = []
     for question in questions:
         views.append(
@@ -127,7 +128,7 @@ async def _view(uow: UnitOfWork, survey: Survey, *, results: bool) -> SurveyView
         id=survey.id,
         title=survey.title,
         questions=tuple(views),
-        responses=await uow.surveys.response_count(survey.id) if results else 0,
+        responses=(await uow.surveys.response_count(survey.id, results_for) if results_for else 0),
         closed=survey.closed_at is not None,
     )
 
@@ -137,7 +138,7 @@ async def survey_for_answering(
 ) -> SurveyView:
     async with uow:
         survey = await _eligible(uow, principal, survey_id)
-        return await _view(uow, survey, results=False)
+        return await _view(uow, survey)
 
 
 async def _eligible(uow: UnitOfWork, principal: Principal, survey_id: int) -> Survey:
@@ -165,8 +166,14 @@ async def submit(
     """Record one resident's answers; a second submission is refused."""
     async with uow:
         survey = await _eligible(uow, principal, survey_id)
-        view = await _view(uow, survey, results=False)
-        response = SurveyResponse(survey_id=survey.id, person_id=principal.person_id, at=utcnow())
+        view = await _view(uow, survey)
+        assert principal.home is not None, "_eligible checked the home community"
+        response = SurveyResponse(
+            survey_id=survey.id,
+            person_id=principal.person_id,
+            community_id=principal.home.community_id,
+            at=utcnow(),
+        )
         if not await uow.surveys.add_response(response):
             raise Conflict("already_answered")
         for question in view.questions:
@@ -202,26 +209,26 @@ async def submit(
 
 
 async def my_surveys(uow: UnitOfWork, principal: Principal) -> tuple[SurveyBrief, ...]:
-    """Surveys a worker may read results of: theirs, and those of communities they cover."""
+    """Surveys a worker may read results of: those of the communities they cover."""
     async with uow:
         communities = await uow.places.communities_covered(principal, TRIAGE_ROLES)
         if not communities:
             raise PermissionDenied()
-        rows = await uow.surveys.by_creator_or_communities(principal.person_id, communities)
+        rows = await uow.surveys.in_communities(communities)
         return tuple(SurveyBrief(s.id, s.title) for s in rows)
 
 
 async def results(uow: UnitOfWork, principal: Principal, *, survey_id: int) -> SurveyView:
+    """Aggregated answers of the residents of the communities this worker covers now."""
     async with uow:
         survey = await uow.surveys.get(survey_id)
         if survey is None:
             raise NotFound("survey", survey_id)
         covered = set(await uow.places.communities_covered(principal, TRIAGE_ROLES))
-        if survey.created_by != principal.person_id and not (
-            covered & set(await uow.surveys.communities(survey_id))
-        ):
+        visible = sorted(covered & set(await uow.surveys.communities(survey_id)))
+        if not visible:
             raise PermissionDenied()
-        return await _view(uow, survey, results=True)
+        return await _view(uow, survey, results_for=visible)
 
 
 __all__ = ["MULTI", "SINGLE", "TEXT"]

@@ -82,6 +82,7 @@ async def chat_page(request: web.Request) -> web.Response:
             max_age=COOKIE_MAX_AGE,
             httponly=True,
             samesite="Lax",
+            secure=request.secure,
         )
     return response
 

@@ -222,3 +222,91 @@ async def test_a_survey_is_opened_answered_and_counted_in_chat(chat: ChatHarness
     assert "答卷：1 份" in results
     assert "• 是: 1 (100%)" in results and "• 陪伴: 1 (100%)" in results
     assert "— 希望有理发" in results
+
+
+async def test_many_notices_at_once_all_arrive(chat: ChatHarness, engine: AsyncEngine) -> None:
+    from bot.services.ports import Notice
+
+    async with make_session_factory(engine)() as session:
+        from storage.models import ChannelAccount
+
+        people = (await session.scalars(select(ChannelAccount.person_id))).all()
+    notices = [
+        Notice(p, "need.new_in_queue", {"reference": f"X-{n}"}) for n, p in enumerate(people)
+    ]
+    import asyncio
+
+    await asyncio.gather(*(chat.notifier.send([n]) for n in notices * 4))
+    received = sum(
+        1
+        for user in (RESIDENT, WORKER, SOCIAL, OUTSIDER, OTHER_WORKER)
+        for screen in chat.screens(user)
+        if "有新诉求 X-" in screen
+    )
+    assert received == len(notices) * 4
+
+
+async def test_supporters_hear_how_it_ends_but_not_the_private_exchange(
+    chat: ChatHarness, world: Map, uow: UnitOfWork
+) -> None:
+    reference = await file_need(chat)
+    neighbour = 7011
+    await make_person(
+        uow,
+        "邻居",
+        community=world.community_a1,
+        web_id=neighbour,
+        grants=((Role.RESIDENT, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    await chat.send(neighbour, "/need")
+    await chat.tap(neighbour, "养老服务")
+    await chat.send(neighbour, "楼道灯坏了很久")
+    await chat.tap(neighbour, "跳过")
+    await chat.tap(neighbour, "一般")
+    await chat.tap(neighbour, "本人")
+    await chat.tap(neighbour, "我也是")
+    await chat.send(WORKER, "/queue")
+    await chat.tap(WORKER, reference)
+    await chat.tap(WORKER, "受理")
+    assert any(f"您的诉求 {reference} 当前状态" in s for s in chat.screens(neighbour))
+    await chat.tap(WORKER, "办结")
+    await chat.send(WORKER, "已更换灯泡")
+    assert any(f"您附议的诉求 {reference} 已办理：已更换灯泡" in s for s in chat.screens(neighbour))
+
+
+async def test_a_forged_me_too_for_a_need_not_offered_is_refused(
+    chat: ChatHarness, world: Map, uow: UnitOfWork
+) -> None:
+    await file_need(chat, "楼道灯坏了，晚上看不见")
+    await file_need(chat, "需要助餐服务，老人做饭不方便")
+    neighbour = 7012
+    await make_person(
+        uow,
+        "邻居",
+        community=world.community_a1,
+        web_id=neighbour,
+        grants=((Role.RESIDENT, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    await chat.send(neighbour, "/need")
+    await chat.tap(neighbour, "养老服务")
+    await chat.send(neighbour, "楼道灯坏了好久")
+    await chat.tap(neighbour, "跳过")
+    await chat.tap(neighbour, "一般")
+    await chat.tap(neighbour, "本人")
+    message_id, offered = chat.find_button(neighbour, "我也是")
+    assert offered == "nn:me_too:1"
+    forged = "nn:me_too:2"  # the meal service need, never offered to this neighbour
+    chat.hub.conversation(neighbour).messages[message_id]["reply_markup"]["inline_keyboard"].append(
+        [{"text": "forged", "callback_data": forged}]
+    )
+    await chat.tap_data(neighbour, message_id, forged)
+    assert chat.last_text(neighbour) == "此按钮已失效，请发送 /start 重新开始。"
+    await chat.send(neighbour, "/mine")
+    assert chat.last_text(neighbour) == "您还没有诉求。发送 /need 提交。"
+
+
+def test_spreadsheet_formulas_in_residents_text_are_made_inert() -> None:
+    from handlers.needs_worker import _cell
+
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert _cell("+1") == "'+1" and _cell("普通文字") == "普通文字" and _cell(3) == 3

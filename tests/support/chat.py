@@ -58,7 +58,7 @@ class ChatHarness:
         self.channel = channel
         self.webchat = WebChat(self.hub, self.bot, self._feed)
         self.notifier = ChatNotifier(
-            UnitOfWork(self.session_factory),
+            lambda: UnitOfWork(self.session_factory),
             self.i18n,
             {Channel.WEB: self.bot, Channel.TELEGRAM: self.bot},
             self.settings.tz,

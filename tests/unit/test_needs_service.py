@@ -1,11 +1,12 @@
 """The needs loop in the services: scope, honest states, feedback, deadlines on a fake clock."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.domain.enums import Role, ScopeLevel
-from bot.domain.errors import Conflict, PermissionDenied
+from bot.domain.errors import Conflict, InvalidInput, PermissionDenied
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
 from bot.domain.principal import Grant, Place, Principal
 from bot.services import needs
@@ -361,3 +362,55 @@ def test_a_long_history_still_fits_in_one_message() -> None:
     assert len(text) <= 4096
     assert "第299条进展" in text  # the newest is kept
     assert "第0条进展" not in text
+
+
+async def test_the_first_needs_of_a_year_filed_at_once_get_distinct_numbers(
+    uow: UnitOfWork, people: People
+) -> None:
+    sessions = uow._session_factory
+
+    async def one(n: int) -> str:
+        filed = await needs.file_need(
+            UnitOfWork(sessions),
+            RecordingNotifier(),
+            people.resident(),
+            category=NeedCategory.OTHER,
+            description=f"事情{n}",
+            urgency=Urgency.NORMAL,
+            beneficiary=Beneficiary.SELF,
+            now=T0,
+        )
+        return filed.need.reference
+
+    references = await asyncio.gather(*(one(n) for n in range(5)))
+    assert sorted(references) == [f"A1-2026-0000{n}" for n in range(1, 6)]
+
+
+async def test_overlong_texts_are_refused_not_stored(uow: UnitOfWork, people: People) -> None:
+    filed = await file(uow, people)
+    await needs.accept(uow, RecordingNotifier(), people.worker_a(), need_id=filed.need.id)
+    with pytest.raises(InvalidInput):
+        await needs.resolve(
+            uow,
+            RecordingNotifier(),
+            people.worker_a(),
+            need_id=filed.need.id,
+            resolution="很长" * 600,
+        )
+
+
+async def test_a_hand_back_reason_stays_internal(uow: UnitOfWork, people: People) -> None:
+    filed = await file(uow, people)
+    social = people.social_worker()
+    await needs.assign(
+        uow,
+        RecordingNotifier(),
+        people.worker_a(),
+        need_id=filed.need.id,
+        person_id=social.person_id,
+    )
+    await needs.hand_back(
+        uow, RecordingNotifier(), social, need_id=filed.need.id, reason="居民态度不好"
+    )
+    seen = await needs.need_detail(uow, people.resident(), need_id=filed.need.id)
+    assert "居民态度不好" not in [e.text for e in seen.events]

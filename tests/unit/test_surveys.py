@@ -170,3 +170,39 @@ async def test_bad_answers_and_foreign_communities_are_refused(uow: UnitOfWork) 
         await surveys.submit(
             uow, resident(world, r), survey_id=survey.id, choices={question.id: [99999]}
         )
+
+
+async def test_a_worker_sees_only_the_answers_of_their_own_communities(uow: UnitOfWork) -> None:
+    world = await make_map(uow)
+    admin_id = await make_person(uow, "区管理员")
+    admin = Principal(
+        admin_id, "zh", grants=(Grant(Role.DISTRICT_ADMIN, ScopeLevel.DISTRICT, world.district),)
+    )
+    survey = await surveys.create_survey(
+        uow,
+        admin,
+        spec=parse_survey("T\n? q\n- a\n- b\n?? why"),
+        community_ids=[world.community_a1, world.community_b1],
+    )
+    for community, option, text in (
+        (world.community_a1, 0, "甲的理由"),
+        (world.community_b1, 1, "乙的理由"),
+    ):
+        person = await make_person(uow, "居民", community=community)
+        principal = resident(world, person, community)
+        view = await surveys.survey_for_answering(uow, principal, survey_id=survey.id)
+        question = view.questions[0]
+        await surveys.submit(
+            uow,
+            principal,
+            survey_id=survey.id,
+            choices={question.id: [question.options[option].id]},
+            text=text,
+        )
+    w = await make_person(uow, "社工")
+    seen = await surveys.results(uow, worker(world, w), survey_id=survey.id)
+    assert seen.responses == 1
+    assert [o.count for o in seen.questions[0].options] == [1, 0]
+    assert seen.questions[1].texts == ("甲的理由",)
+    everything = await surveys.results(uow, admin, survey_id=survey.id)
+    assert everything.responses == 2
