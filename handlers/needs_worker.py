@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BufferedInputFile,
@@ -469,67 +469,82 @@ async def note_text(
     )
 
 
-@router.message(NeedText.resolve, F.text)
-async def resolve_text(
-    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, notifier: Notifier
-) -> None:
-    need_id = (await state.get_data())["need_id"]
-    need = await needs.resolve(
-        uow, notifier, principal, need_id=need_id, resolution=message.text or ""
-    )
-    await state.clear()
-    await message.answer(
-        _("{reference} is resolved; the resident is asked to confirm.").format(
-            reference=need.reference
-        )
+async def _resolve(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    need_id: int,
+    text: str,
+    data: dict[str, Any],
+) -> str:
+    need = await needs.resolve(uow, notifier, principal, need_id=need_id, resolution=text)
+    return _("{reference} is resolved; the resident is asked to confirm.").format(
+        reference=need.reference
     )
 
 
-@router.message(NeedText.refer, F.text)
-async def refer_text(
-    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, notifier: Notifier
-) -> None:
-    need_id = (await state.get_data())["need_id"]
-    need = await needs.refer(
-        uow, notifier, principal, need_id=need_id, department=message.text or ""
-    )
-    await state.clear()
-    await message.answer(_("{reference} is referred.").format(reference=need.reference))
+async def _refer(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    need_id: int,
+    text: str,
+    data: dict[str, Any],
+) -> str:
+    need = await needs.refer(uow, notifier, principal, need_id=need_id, department=text)
+    return _("{reference} is referred.").format(reference=need.reference)
 
 
-@router.message(NeedText.reject, F.text)
-async def reject_text(
-    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, notifier: Notifier
-) -> None:
-    data = await state.get_data()
+async def _reject(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    need_id: int,
+    text: str,
+    data: dict[str, Any],
+) -> str:
     need = await needs.reject(
-        uow,
-        notifier,
-        principal,
-        need_id=data["need_id"],
-        reason=ClosureReason(data["reason"]),
-        text=message.text or "",
+        uow, notifier, principal, need_id=need_id, reason=ClosureReason(data["reason"]), text=text
     )
-    await state.clear()
-    await message.answer(
-        _("{reference} is closed without a solution; the resident is told why.").format(
-            reference=need.reference
-        )
+    return _("{reference} is closed without a solution; the resident is told why.").format(
+        reference=need.reference
     )
 
 
-@router.message(NeedText.hand_back, F.text)
-async def hand_back_text(
+async def _hand_back(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    need_id: int,
+    text: str,
+    data: dict[str, Any],
+) -> str:
+    need = await needs.hand_back(uow, notifier, principal, need_id=need_id, reason=text)
+    return _("{reference} is handed back to the community workers.").format(
+        reference=need.reference
+    )
+
+
+TEXT_ACTIONS = {
+    NeedText.resolve.state: _resolve,
+    NeedText.refer.state: _refer,
+    NeedText.reject.state: _reject,
+    NeedText.hand_back.state: _hand_back,
+}
+
+
+@router.message(
+    StateFilter(NeedText.resolve, NeedText.refer, NeedText.reject, NeedText.hand_back), F.text
+)
+async def action_text(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, notifier: Notifier
 ) -> None:
-    need_id = (await state.get_data())["need_id"]
-    need = await needs.hand_back(
-        uow, notifier, principal, need_id=need_id, reason=message.text or ""
-    )
+    """The text a worker or assignee typed for the action they chose on one need."""
+    current, data = await state.get_state(), await state.get_data()
+    action = TEXT_ACTIONS[str(current)]
+    reply = await action(uow, notifier, principal, data["need_id"], message.text or "", data)
     await state.clear()
-    await message.answer(
-        _("{reference} is handed back to the community workers.").format(reference=need.reference)
-    )
+    await message.answer(reply)
 
 
 # ---------------------------------------------------------------- the needs list

@@ -4,7 +4,7 @@ recorded as a need event and in the audit log, and pushed to the people it conce
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -537,6 +537,33 @@ async def assigned_to_me(
 # ---------------------------------------------------------------- triage
 
 
+Change = Callable[[Need, Community, Place], Awaitable[list[Notice]]]
+TRIAGE, ASSIGNEE, HANDLER = "triage", "assignee", "handler"
+
+
+async def _act(
+    uow: UnitOfWork,
+    notifier: Notifier | None,
+    principal: Principal,
+    need_id: int,
+    who: str,
+    change: Change,
+) -> NeedBrief:
+    """Load and lock the need, check who may act, apply the change, commit, then notify."""
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        triage = principal.can_act_in(place, *TRIAGE_ROLES)
+        assignee = who != TRIAGE and await _is_assignee(uow, principal, need)
+        if not {TRIAGE: triage, ASSIGNEE: assignee, HANDLER: triage or assignee}[who]:
+            raise PermissionDenied()
+        notices = await change(need, community, place)
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    if notifier is not None:
+        await notifier.send(notices)
+    return brief
+
+
 async def accept(
     uow: UnitOfWork,
     notifier: Notifier,
@@ -546,17 +573,14 @@ async def accept(
     now: datetime | None = None,
 ) -> NeedBrief:
     now = _clock(now)
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        _require_triage(principal, place)
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         _move(uow, need, principal, NeedState.ACCEPTED, now, "accepted")
         # Accepting again (a reopened need) means finding a handler anew.
         need.assignee_person_id = need.assignee_organisation_id = None
-        notices = await _tell(uow, need)
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-    await notifier.send(notices)
-    return brief
+        return await _tell(uow, need)
+
+    return await _act(uow, notifier, principal, need_id, TRIAGE, change)
 
 
 async def classify(
@@ -568,17 +592,16 @@ async def classify(
     now: datetime | None = None,
 ) -> NeedBrief:
     now = _clock(now)
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        _require_triage(principal, place)
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         if need.state not in OPEN_STATES:
             raise Conflict("need_not_open")
         _event(uow, need, principal, "classified", now, text=category.value, public=False)
         need.category = category
         need.updated_at = now
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-        return brief
+        return []
+
+    return await _act(uow, None, principal, need_id, TRIAGE, change)
 
 
 @dataclass(frozen=True, slots=True)
@@ -618,29 +641,23 @@ async def assign(
     if (person_id is None) == (organisation_id is None):
         raise InvalidInput("assignee", "a person or an organisation")
     now = _clock(now)
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        _require_triage(principal, place)
-        allowed = {c.id for c in await _candidates(uow, place, "person" if person_id else "org")}
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
+        kind = "person" if person_id is not None else "organisation"
         target = person_id if person_id is not None else organisation_id
-        if target not in allowed:
+        if target not in {c.id for c in await _candidates(uow, place, kind)}:
             raise PermissionDenied()
         _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
         need.assignee_person_id = person_id
         need.assignee_organisation_id = organisation_id
-        notices = await _tell(uow, need)
-        recipients = await _handlers_of(uow, need, place)
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-    params = {"reference": brief.reference, "description": brief.description[:300]}
-    await notifier.send(
-        notices
-        + [
-            Notice(p, "need.assigned_to_you", params, (("take", brief.id), ("hand_back", brief.id)))
-            for p in recipients
+        params = {"reference": need.reference, "description": need.description[:300]}
+        actions = (("take", need.id), ("hand_back", need.id))
+        return await _tell(uow, need) + [
+            Notice(p, "need.assigned_to_you", params, actions)
+            for p in await _handlers_of(uow, need, place)
         ]
-    )
-    return brief
+
+    return await _act(uow, notifier, principal, need_id, TRIAGE, change)
 
 
 async def _candidates(uow: UnitOfWork, place: Place, kind: str) -> list[Candidate]:
@@ -666,18 +683,17 @@ async def set_due(
     now = _clock(now)
     if due <= now:
         raise InvalidInput("due", "in the past")
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        _require_triage(principal, place)
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         if need.state not in DEADLINE_STATES:
             raise Conflict("need_not_open")
         _event(uow, need, principal, "due_changed", now, text=due.isoformat(), public=False)
         need.due_at = due
         need.remind_at = reminder_at(now, due)
         need.reminded_at = need.escalated_at = None
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-        return brief
+        return []
+
+    return await _act(uow, None, principal, need_id, TRIAGE, change)
 
 
 async def add_note(
@@ -722,17 +738,14 @@ async def refer(
     """Hand the need to a named outside department; the resident is told where it went."""
     now = _clock(now)
     department = _checked_text(department, "department")[:200]
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        _require_triage(principal, place)
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         _move(uow, need, principal, NeedState.REFERRED, now, "referred", department)
-        need.referred_to = department[:200]
-        notices = await _tell(uow, need, "need.referred", department=department)
+        need.referred_to = department
         need.closure_reason = ClosureReason.REFERRED
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-    await notifier.send(notices)
-    return brief
+        return await _tell(uow, need, "need.referred", department=department)
+
+    return await _act(uow, notifier, principal, need_id, TRIAGE, change)
 
 
 async def reject(
@@ -750,17 +763,14 @@ async def reject(
         raise InvalidInput("reason", reason.value)
     now = _clock(now)
     text = _checked_text(text, "reason_text")
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        _require_triage(principal, place)
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         _move(uow, need, principal, NeedState.REJECTED, now, "rejected", text)
-        notices = await _tell(uow, need, "need.rejected", reason=text)
         need.closure_reason = reason
         need.closed_at = now
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-    await notifier.send(notices)
-    return brief
+        return await _tell(uow, need, "need.rejected", reason=text)
+
+    return await _act(uow, notifier, principal, need_id, TRIAGE, change)
 
 
 # ---------------------------------------------------------------- assignees
@@ -775,20 +785,16 @@ async def take(
     now: datetime | None = None,
 ) -> NeedBrief:
     now = _clock(now)
-    async with uow:
-        need, community, _ = await _load(uow, need_id)
-        if not await _is_assignee(uow, principal, need):
-            raise PermissionDenied()
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         if need.state is NeedState.IN_PROGRESS:
             raise Conflict("already_in_progress")
         _move(uow, need, principal, NeedState.IN_PROGRESS, now, "in_progress")
-        notices = await _tell(uow, need)
         if need.assignee_organisation_id is not None:
             need.assignee_person_id = principal.person_id
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-    await notifier.send(notices)
-    return brief
+        return await _tell(uow, need)
+
+    return await _act(uow, notifier, principal, need_id, ASSIGNEE, change)
 
 
 async def hand_back(
@@ -802,10 +808,8 @@ async def hand_back(
 ) -> NeedBrief:
     now = _clock(now)
     reason = _checked_text(reason, "reason", required=False)
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        if not await _is_assignee(uow, principal, need):
-            raise PermissionDenied()
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         # The reason is for the workers, not for the resident's history.
         _move(
             uow,
@@ -818,21 +822,13 @@ async def hand_back(
             public=False,
         )
         need.assignee_person_id = need.assignee_organisation_id = None
-        workers = await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-    await notifier.send(
-        [
-            Notice(
-                w,
-                "need.handed_back",
-                {"reference": brief.reference, "reason": reason or "—"},
-                (("open", brief.id),),
-            )
-            for w in workers
+        params = {"reference": need.reference, "reason": reason or "—"}
+        return [
+            Notice(w, "need.handed_back", params, (("open", need.id),))
+            for w in await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
         ]
-    )
-    return brief
+
+    return await _act(uow, notifier, principal, need_id, ASSIGNEE, change)
 
 
 async def resolve(
@@ -844,29 +840,20 @@ async def resolve(
     resolution: str,
     now: datetime | None = None,
 ) -> NeedBrief:
-    """What was done; the resident is asked whether it is solved."""
+    """What was done; the resident is asked whether it is solved, supporters are told."""
     now = _clock(now)
     resolution = _checked_text(resolution, "resolution")
-    async with uow:
-        need, community, place = await _load(uow, need_id)
-        if not (
-            await _is_assignee(uow, principal, need) or principal.can_act_in(place, *TRIAGE_ROLES)
-        ):
-            raise PermissionDenied()
+
+    async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         _move(uow, need, principal, NeedState.RESOLVED, now, "resolved", resolution)
         need.resolution = resolution
         need.resolved_at = now
+        params = {"reference": need.reference, "resolution": resolution}
+        ask = Notice(need.resident_id, "need.resolved", params, (("feedback", need.id),))
         supporters = await _tell(uow, need, "need.resolved_supporter", resolution=resolution)
-        brief = await _brief(uow, need, community)
-        await uow.commit()
-    ask = Notice(
-        need.resident_id,
-        "need.resolved",
-        {"reference": brief.reference, "resolution": resolution},
-        (("feedback", brief.id),),
-    )
-    await notifier.send([ask, *(n for n in supporters if n.person_id != need.resident_id)])
-    return brief
+        return [ask, *(n for n in supporters if n.person_id != need.resident_id)]
+
+    return await _act(uow, notifier, principal, need_id, HANDLER, change)
 
 
 # ---------------------------------------------------------------- deadlines
