@@ -34,6 +34,7 @@ from bot.domain.enums import Channel
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
 from bot.services import needs, people
+from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
 from bot.web.ui import ui_strings
@@ -47,6 +48,7 @@ from handlers import (
     needs_worker,
     onboarding,
     surveys,
+    volunteers,
 )
 from handlers.commands import set_default_commands
 from handlers.notices import ChatNotifier
@@ -94,6 +96,7 @@ def build_dispatcher(
                 needs_resident.router,
                 needs_worker.router,
                 surveys.router,
+                volunteers.router,
                 fallback.router,
             )
         )
@@ -197,6 +200,7 @@ def build(settings: Settings) -> Application:
         lambda: UnitOfWork(session_factory), i18n, bots, settings.tz, settings.default_locale
     )
     dispatcher["notifier"] = application.notifier
+    dispatcher["cipher"] = PersonalDataCipher(web_app[webchat_routes.secret_key])
     if application.telegram_bot is not None and settings.webhook_enabled:
         SimpleRequestHandler(
             dispatcher,

@@ -68,3 +68,11 @@ class SurveyCb(CallbackData, prefix="sv"):
     action: str
     survey: int = 0
     option: int = 0
+
+
+class VolunteerCb(CallbackData, prefix="vo"):
+    """Registration choices (skill | slot | place | next | skip) and reviews (open | ok | no)."""
+
+    action: str
+    value: str = ""
+    id: int = 0

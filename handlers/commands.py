@@ -35,6 +35,8 @@ COMMANDS = (
     Command("tasks", __("Requests assigned to you"), HANDLERS),
     Command("needlist", __("The needs list, with a CSV export"), TRIAGE),
     Command("survey", __("Answer a survey from your community")),
+    Command("volunteer", __("Register as a volunteer")),
+    Command("volunteers", __("Verify volunteer registrations"), TRIAGE),
     Command("newsurvey", __("Open a needs survey"), TRIAGE),
     Command("surveys", __("Answers to your surveys"), TRIAGE),
     Command("help", __("What I can do for you")),

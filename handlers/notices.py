@@ -39,6 +39,11 @@ NOTICE_TEXTS = {
     "need.resolved_supporter": __(
         "Request {reference}, which you support, was resolved: {resolution}"
     ),
+    "volunteer.registered": __(
+        "{name} registered as a volunteer: check their ID with /volunteers."
+    ),
+    "volunteer.verified": __("You are a verified volunteer now. Your volunteer number: {number}"),
+    "volunteer.rejected": __("Your volunteer registration was not verified: {reason}"),
     "need.referred": __("Your request {reference} was passed to: {department}"),
     "need.rejected": __("Your request {reference} was closed without a solution: {reason}"),
 }

@@ -49,3 +49,18 @@ class SurveyForm(StatesGroup):
 class SurveyAnswering(StatesGroup):
     choosing = State()
     text = State()
+
+
+class VolunteerForm(StatesGroup):
+    name = State()
+    id_number = State()
+    phone = State()
+    skills = State()
+    tags = State()
+    availability = State()
+    communities = State()
+    confirm = State()
+
+
+class VolunteerReview(StatesGroup):
+    reason = State()

@@ -32,6 +32,7 @@ from bot.domain.enums import (
     ScopeLevel,
 )
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
+from bot.domain.volunteers import VolunteerStatus
 from storage.types import UtcDateTime, utcnow
 
 # Integer on SQLite so that the primary key is the rowid and autoincrements.
@@ -360,6 +361,51 @@ class SurveyAnswer(Base):
     question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id"))
     option_id: Mapped[int | None] = mapped_column(ForeignKey("survey_options.id"))
     text: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- volunteers, migration 0004
+
+
+class Volunteer(Base):
+    """A resident registered as a volunteer (实名注册); verified by a worker who saw the ID."""
+
+    __tablename__ = "volunteers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    home_community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    real_name: Mapped[str] = mapped_column(String(50))
+    # Encrypted; shown only masked. The keyed hash finds a second registration of one ID.
+    id_number_encrypted: Mapped[str] = mapped_column(Text)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    phone: Mapped[str] = mapped_column(String(20))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    availability: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[VolunteerStatus] = mapped_column(
+        enum_column(VolunteerStatus, "volunteer_status")
+    )
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class VolunteerCommunity(Base):
+    """The communities a volunteer serves in."""
+
+    __tablename__ = "volunteer_communities"
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+
+
+class VolunteerCounter(Base):
+    """The last volunteer number given per community (locked when taken)."""
+
+    __tablename__ = "volunteer_counters"
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
 
 
 @event.listens_for(AuditEntry, "before_update")

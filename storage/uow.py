@@ -15,6 +15,7 @@ from storage.repositories import (
     PeopleRepository,
     PlacesRepository,
     SurveysRepository,
+    VolunteersRepository,
 )
 
 
@@ -33,6 +34,7 @@ class UnitOfWork:
     audit: AuditRepository
     needs: NeedsRepository
     surveys: SurveysRepository
+    volunteers: VolunteersRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -46,6 +48,7 @@ class UnitOfWork:
         self.audit = AuditRepository(self.session)
         self.needs = NeedsRepository(self.session)
         self.surveys = SurveysRepository(self.session)
+        self.volunteers = VolunteersRepository(self.session)
         return self
 
     async def __aexit__(

@@ -14,6 +14,9 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "volunteers",
+    "volunteer_communities",
+    "volunteer_counters",
     "surveys",
     "survey_communities",
     "survey_questions",

@@ -310,3 +310,37 @@ def test_spreadsheet_formulas_in_residents_text_are_made_inert() -> None:
 
     assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _cell("+1") == "'+1" and _cell("普通文字") == "普通文字" and _cell(3) == 3
+
+
+async def test_a_resident_registers_as_a_volunteer_and_a_worker_verifies(
+    chat: ChatHarness,
+) -> None:
+    from bot.domain.volunteers import check_character
+
+    number = "50010619850612123" + check_character("50010619850612123")
+    await chat.send(RESIDENT, "/volunteer")
+    await chat.send(RESIDENT, "王 芳")
+    await chat.send(RESIDENT, "50010619850612123" + ("0" if number[-1] != "0" else "1"))
+    assert chat.last_text(RESIDENT) == "最后一位校验码不符，请检查号码。"
+    await chat.send(RESIDENT, number)
+    await chat.send(RESIDENT, "12345")
+    assert "不是有效的大陆手机号" in chat.last_text(RESIDENT)
+    await chat.send(RESIDENT, "138 0013 8000")
+    await chat.tap(RESIDENT, "烹饪")
+    await chat.tap(RESIDENT, "下一步")
+    await chat.tap(RESIDENT, "跳过")
+    await chat.tap(RESIDENT, "周六 上午")
+    await chat.tap(RESIDENT, "下一步")
+    await chat.tap(RESIDENT, "下一步")
+    assert "身份证号：5001**********" in chat.last_text(RESIDENT)
+    await chat.tap(RESIDENT, "确认")
+    assert "登记成功" in chat.last_text(RESIDENT)
+    assert number not in "\n".join(chat.screens(RESIDENT)[-3:])
+    assert any("登记为志愿者" in s for s in chat.screens(WORKER))
+    await chat.send(WORKER, "/volunteers")
+    await chat.tap(WORKER, "王 芳")
+    await chat.tap(WORKER, "已核验证件")
+    assert chat.last_text(WORKER).startswith("已认证：王 芳，志愿者编号 A1-V-")
+    assert any("您已通过实名认证" in s for s in chat.screens(RESIDENT))
+    await chat.send(OTHER_WORKER, "/volunteers")
+    assert chat.last_text(OTHER_WORKER) == "目前没有待认证的志愿者登记。"

@@ -19,6 +19,7 @@ from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.config import load_settings
 from bot.domain.enums import Channel
 from bot.i18n import make_i18n
+from bot.services.crypto import PersonalDataCipher
 from handlers.notices import ChatNotifier
 from storage.db import make_session_factory
 from storage.uow import UnitOfWork
@@ -65,6 +66,7 @@ class ChatHarness:
             self.settings.default_locale,
         )
         self.dispatcher["notifier"] = self.notifier
+        self.dispatcher["cipher"] = PersonalDataCipher(b"test-secret")
 
     async def _feed(self, bot: Bot, update: Update) -> Any:
         return await self.dispatcher.feed_update(bot, update, channel=self.channel)

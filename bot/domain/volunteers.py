@@ -1,0 +1,88 @@
+"""Volunteer registration rules: the resident identity number (GB 11643), phone numbers,
+skills and availability. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+
+from bot.domain.errors import InvalidInput
+
+# GB 11643-1999: weights of the first 17 digits, and the check character by sum mod 11.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class VolunteerStatus(StrEnum):
+    PENDING = "pending"  # registered, waiting for a worker who saw the ID (实名认证)
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Skill(StrEnum):
+    ELDERLY_CARE = "elderly_care"
+    CHILD_CARE = "child_care"
+    DISABILITY_SUPPORT = "disability_support"
+    HEALTH = "health"
+    PSYCHOLOGICAL = "psychological"
+    COOKING = "cooking"
+    REPAIRS = "repairs"
+    DRIVING = "driving"
+    TEACHING = "teaching"
+    LEGAL = "legal"
+    DIGITAL = "digital"
+    CULTURE = "culture"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PERIODS = ("am", "pm", "eve")
+SLOTS = tuple(f"{day}_{period}" for day in WEEKDAYS for period in PERIODS)
+
+
+def check_character(first17: str) -> str:
+    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def normalise_id_number(raw: str, *, today: date | None = None) -> str:
+    """An 18-character resident identity number, checked; raises InvalidInput naming why."""
+    value = raw.strip().replace(" ", "").upper()
+    if not _ID_SHAPE.match(value):
+        raise InvalidInput("id_number", "shape")
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InvalidInput("id_number", "birth_date") from None
+    if born > (today or date.today()) or born.year < 1900:
+        raise InvalidInput("id_number", "birth_date")
+    if check_character(value[:17]) != value[17]:
+        raise InvalidInput("id_number", "check_digit")
+    return value
+
+
+def mask_id_number(value: str) -> str:
+    """Shown everywhere instead of the number: 5001**********1234."""
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def normalise_phone(raw: str) -> str:
+    """A mainland mobile number, without +86, spaces or dashes."""
+    value = re.sub(r"[\s\-()]", "", raw.strip())
+    value = value.removeprefix("+86").removeprefix("0086")
+    if value.startswith("86") and len(value) == 13:
+        value = value[2:]
+    if not _PHONE.match(value):
+        raise InvalidInput("phone", "shape")
+    return value
+
+
+def clean_tags(raw: str) -> tuple[str, ...]:
+    """Free skill tags, typed as a comma- or space-separated list."""
+    parts = re.split(r"[,，、;；\s]+", raw.strip())
+    return tuple(dict.fromkeys(p[:30] for p in parts if p))[:10]
+
+
+def volunteer_number(code: str, sequence: int) -> str:
+    return f"{code}-V-{sequence:06d}"

@@ -1,0 +1,225 @@
+"""Volunteer registration (实名注册) and verification (实名认证) by a community worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.enums import Role, ScopeLevel
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Principal
+from bot.domain.volunteers import (
+    SLOTS,
+    Skill,
+    VolunteerStatus,
+    mask_id_number,
+    normalise_id_number,
+    normalise_phone,
+    volunteer_number,
+)
+from bot.services.crypto import PersonalDataCipher
+from bot.services.needs import TRIAGE_ROLES
+from bot.services.places import place_of
+from bot.services.ports import Notice, Notifier
+from storage.models import Community, RoleGrant, Volunteer
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+MAX_NAME = 50
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerView:
+    id: int
+    person_id: int
+    real_name: str
+    masked_id: str
+    phone: str
+    skills: tuple[Skill, ...]
+    tags: tuple[str, ...]
+    availability: tuple[str, ...]
+    communities: tuple[int, ...]
+    status: VolunteerStatus
+    number: str | None
+    registered_at: datetime
+    rejection_reason: str | None
+
+
+async def _view(uow: UnitOfWork, row: Volunteer) -> VolunteerView:
+    return VolunteerView(
+        id=row.id,
+        person_id=row.person_id,
+        real_name=row.real_name,
+        masked_id=row.id_number_masked,
+        phone=row.phone,
+        skills=tuple(Skill(s) for s in row.skills if s in Skill._value2member_map_),
+        tags=tuple(row.tags),
+        availability=tuple(row.availability),
+        communities=tuple(await uow.volunteers.communities_of(row.id)),
+        status=row.status,
+        number=row.number,
+        registered_at=row.registered_at,
+        rejection_reason=row.rejection_reason,
+    )
+
+
+async def register(
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    real_name: str,
+    id_number: str,
+    phone: str,
+    skills: Sequence[Skill],
+    tags: Sequence[str],
+    availability: Sequence[str],
+    community_ids: Sequence[int],
+) -> VolunteerView:
+    """Register (or correct a pending or rejected registration); a worker verifies it next."""
+    if principal.home is None:
+        raise PermissionDenied()
+    name = " ".join(real_name.split())
+    if not 2 <= len(name) <= MAX_NAME:
+        raise InvalidInput("real_name", "length")
+    number = normalise_id_number(id_number)
+    phone = normalise_phone(phone)
+    if not set(availability) <= set(SLOTS):
+        raise InvalidInput("availability", "unknown slot")
+    communities = sorted(set(community_ids) | {principal.home.community_id})
+    async with uow:
+        for community_id in communities:
+            community = await uow.places.community(community_id)
+            if community is None or community.street.district_id != principal.home.district_id:
+                raise InvalidInput("communities", "outside the district")
+        id_hash = cipher.lookup_hash(number)
+        other = await uow.volunteers.by_id_hash(id_hash)
+        if other is not None and other.person_id != principal.person_id:
+            raise Conflict("id_registered")
+        row = await uow.volunteers.of_person(principal.person_id)
+        if row is not None and row.status is VolunteerStatus.VERIFIED:
+            raise Conflict("already_verified")
+        if row is None:
+            row = await uow.volunteers.add(
+                Volunteer(
+                    person_id=principal.person_id,
+                    home_community_id=principal.home.community_id,
+                    real_name=name,
+                    id_number_encrypted=cipher.encrypt(number),
+                    id_number_hash=id_hash,
+                    id_number_masked=mask_id_number(number),
+                    phone=phone,
+                    status=VolunteerStatus.PENDING,
+                    registered_at=utcnow(),
+                )
+            )
+        row.real_name, row.phone = name, phone
+        row.id_number_encrypted = cipher.encrypt(number)
+        row.id_number_hash, row.id_number_masked = id_hash, mask_id_number(number)
+        row.skills = [s.value for s in dict.fromkeys(skills)]
+        row.tags = list(tags)[:10]
+        row.availability = [s for s in SLOTS if s in set(availability)]
+        row.status, row.rejection_reason = VolunteerStatus.PENDING, None
+        await uow.volunteers.set_communities(row.id, communities)
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="volunteer.register",
+            entity="volunteer",
+            entity_id=row.id,
+        )
+        view = await _view(uow, row)
+        workers = await uow.grants.people_covering(
+            place_of(await _community(uow, row.home_community_id)), (Role.COMMUNITY_WORKER,)
+        )
+        await uow.commit()
+    await notifier.send(
+        [Notice(w, "volunteer.registered", {"name": view.real_name}) for w in workers]
+    )
+    return view
+
+
+async def _community(uow: UnitOfWork, community_id: int) -> Community:
+    community = await uow.places.community(community_id)
+    if community is None:
+        raise NotFound("community", community_id)
+    return community
+
+
+async def my_registration(uow: UnitOfWork, principal: Principal) -> VolunteerView | None:
+    async with uow:
+        row = await uow.volunteers.of_person(principal.person_id)
+        return await _view(uow, row) if row else None
+
+
+async def pending(uow: UnitOfWork, principal: Principal) -> tuple[VolunteerView, ...]:
+    """Registrations waiting for verification in the worker's communities, oldest first."""
+    async with uow:
+        communities = await uow.places.communities_covered(principal, TRIAGE_ROLES)
+        if not communities:
+            raise PermissionDenied()
+        return tuple([await _view(uow, v) for v in await uow.volunteers.pending_in(communities)])
+
+
+async def verify(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    volunteer_id: int,
+    approve: bool,
+    reason: str = "",
+) -> VolunteerView:
+    """A worker who saw the ID card confirms the registration (or refuses it, saying why)."""
+    reason = reason.strip()[:500]
+    if not approve and not reason:
+        raise InvalidInput("reason", "empty")
+    async with uow:
+        row = await uow.volunteers.get(volunteer_id, lock=True)
+        if row is None:
+            raise NotFound("volunteer", volunteer_id)
+        community = await uow.places.community(row.home_community_id)
+        assert community is not None
+        if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+            raise PermissionDenied()
+        if row.status is not VolunteerStatus.PENDING:
+            raise Conflict("volunteer_not_pending")
+        if approve:
+            row.status = VolunteerStatus.VERIFIED
+            if row.number is None:
+                sequence = await uow.volunteers.next_number(community.id)
+                row.number = volunteer_number(community.code, sequence)
+            for community_id in await uow.volunteers.communities_of(row.id):
+                if not await uow.grants.find_active(
+                    row.person_id, Role.VOLUNTEER, ScopeLevel.COMMUNITY, community_id
+                ):
+                    await uow.grants.add(
+                        RoleGrant(
+                            person_id=row.person_id,
+                            role=Role.VOLUNTEER,
+                            scope_level=ScopeLevel.COMMUNITY,
+                            community_id=community_id,
+                            granted_by=principal.person_id or None,
+                        )
+                    )
+        else:
+            row.status = VolunteerStatus.REJECTED
+            row.rejection_reason = reason
+        row.verified_at = utcnow()
+        row.verified_by = principal.person_id or None
+        uow.audit.record(
+            actor_id=principal.person_id or None,
+            action="volunteer.verify" if approve else "volunteer.reject",
+            entity="volunteer",
+            entity_id=row.id,
+            note=reason or None,
+        )
+        view = await _view(uow, row)
+        await uow.commit()
+    if approve:
+        notice = Notice(view.person_id, "volunteer.verified", {"number": view.number or ""})
+    else:
+        notice = Notice(view.person_id, "volunteer.rejected", {"reason": reason})
+    await notifier.send([notice])
+    return view

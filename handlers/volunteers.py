@@ -1,0 +1,508 @@
+"""/volunteer: a resident registers as a volunteer; /volunteers: a worker verifies them."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain.errors import InvalidInput
+from bot.domain.principal import Principal
+from bot.domain.volunteers import (
+    PERIODS,
+    WEEKDAYS,
+    Skill,
+    VolunteerStatus,
+    clean_tags,
+    normalise_id_number,
+    normalise_phone,
+)
+from bot.services import UnitOfWork, places, volunteers
+from bot.services.crypto import PersonalDataCipher
+from bot.services.ports import Notifier
+from bot.services.volunteers import VolunteerView
+from handlers.callbacks import ConfirmCb, VolunteerCb
+from handlers.keyboards import confirm_keyboard
+from handlers.routing import RouteTable
+from handlers.states import VolunteerForm, VolunteerReview
+
+router = RouteTable("volunteers")
+
+SKILL_NAMES = {
+    Skill.ELDERLY_CARE: __("Elderly care"),
+    Skill.CHILD_CARE: __("Child care"),
+    Skill.DISABILITY_SUPPORT: __("Disability support"),
+    Skill.HEALTH: __("Health and first aid"),
+    Skill.PSYCHOLOGICAL: __("Listening and counselling"),
+    Skill.COOKING: __("Cooking"),
+    Skill.REPAIRS: __("Repairs"),
+    Skill.DRIVING: __("Driving"),
+    Skill.TEACHING: __("Tutoring"),
+    Skill.LEGAL: __("Legal advice"),
+    Skill.DIGITAL: __("Phones and computers"),
+    Skill.CULTURE: __("Culture and arts"),
+}
+DAY_NAMES = {
+    "mon": __("Mon"),
+    "tue": __("Tue"),
+    "wed": __("Wed"),
+    "thu": __("Thu"),
+    "fri": __("Fri"),
+    "sat": __("Sat"),
+    "sun": __("Sun"),
+}
+PERIOD_NAMES = {"am": __("morning"), "pm": __("afternoon"), "eve": __("evening")}
+STATUS_NAMES = {
+    VolunteerStatus.PENDING: __("waiting for verification by a community worker"),
+    VolunteerStatus.VERIFIED: __("verified"),
+    VolunteerStatus.REJECTED: __("not verified"),
+}
+ID_PROBLEMS = {
+    "shape": __("An ID number has 18 characters: 17 digits, then a digit or X."),
+    "birth_date": __("The date of birth in that number is not a real date."),
+    "check_digit": __("The last character does not match the others. Please check the number."),
+}
+
+
+def _button(text: str, data: VolunteerCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def profile_text(view: VolunteerView, locale: str) -> str:
+    lines = [
+        _("<b>Volunteer registration</b>"),
+        _("Status: {status}").format(status=STATUS_NAMES[view.status]),
+        _("Name: {name}").format(name=html.escape(view.real_name)),
+        _("ID number: {masked}").format(masked=view.masked_id),
+        _("Phone: {phone}").format(phone=view.phone),
+        _("Skills: {skills}").format(
+            skills=", ".join(str(SKILL_NAMES[s]) for s in view.skills) or "—"
+        ),
+    ]
+    if view.tags:
+        lines.append(_("Other skills: {tags}").format(tags=html.escape(", ".join(view.tags))))
+    slots = ", ".join(_slot_label(s) for s in view.availability) or "—"
+    lines.append(_("Available: {slots}").format(slots=slots))
+    if view.number:
+        lines.append(_("Volunteer number: {number}").format(number=view.number))
+    if view.rejection_reason:
+        lines.append(_("Reason: {reason}").format(reason=html.escape(view.rejection_reason)))
+    return "\n".join(lines)
+
+
+def _slot_label(slot: str) -> str:
+    day, period = slot.split("_")
+    return f"{DAY_NAMES[day]} {PERIOD_NAMES[period]}"
+
+
+# ---------------------------------------------------------------- registration
+
+
+@router.message(Command("volunteer"))
+async def volunteer_start(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await state.clear()
+    if principal.home is None:
+        await message.answer(_("Please choose your community first: send /start."))
+        return
+    current = await volunteers.my_registration(uow, principal)
+    if current is not None and current.status is VolunteerStatus.VERIFIED:
+        await message.answer(profile_text(current, principal.locale))
+        return
+    if current is not None and current.status is VolunteerStatus.PENDING:
+        await message.answer(
+            profile_text(current, principal.locale)
+            + "\n\n"
+            + _("To correct it, send your real name again now; or /cancel.")
+        )
+    else:
+        await message.answer(
+            _(
+                "Thank you for volunteering! A community worker will check your ID card in person "
+                "(实名认证). Your ID number is stored encrypted and shown only masked.\n\n"
+                "What is your real name (as on your ID card)? Or /cancel."
+            )
+        )
+    await state.set_state(VolunteerForm.name)
+
+
+@router.message(VolunteerForm.name, F.text)
+async def volunteer_name(message: Message, state: FSMContext) -> None:
+    name = " ".join((message.text or "").split())
+    if not 2 <= len(name) <= volunteers.MAX_NAME:
+        await message.answer(_("Please send your full real name (2 to 50 characters)."))
+        return
+    await state.update_data(real_name=name)
+    await state.set_state(VolunteerForm.id_number)
+    await message.answer(_("Your resident ID number (18 characters)?"))
+
+
+@router.message(VolunteerForm.id_number, F.text)
+async def volunteer_id_number(message: Message, state: FSMContext) -> None:
+    try:
+        number = normalise_id_number(message.text or "")
+    except InvalidInput as error:
+        await message.answer(str(ID_PROBLEMS[error.reason]))
+        return
+    # Kept in the conversation state only until the registration is saved, encrypted.
+    await state.update_data(id_number=number)
+    await state.set_state(VolunteerForm.phone)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message.answer(
+        _("Your mobile phone number? Type it, or share it with the button."), reply_markup=keyboard
+    )
+
+
+@router.message(VolunteerForm.phone, F.contact | F.text)
+async def volunteer_phone(message: Message, state: FSMContext) -> None:
+    if message.contact is not None:
+        if message.from_user is None or message.contact.user_id != message.from_user.id:
+            await message.answer(_("Please share your own phone number."))
+            return
+        raw = message.contact.phone_number
+    else:
+        raw = message.text or ""
+    try:
+        phone = normalise_phone(raw)
+    except InvalidInput:
+        await message.answer(_("That is not a mainland mobile number (11 digits starting with 1)."))
+        return
+    await state.update_data(phone=phone, skills=[], availability=[], communities=[])
+    await state.set_state(VolunteerForm.skills)
+    await message.answer(_("Phone number saved."), reply_markup=ReplyKeyboardRemove())
+    await message.answer(
+        _("What can you help with? Tap all that apply, then Next."),
+        reply_markup=_skills_keyboard(set()),
+    )
+
+
+def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for skill, name in SKILL_NAMES.items():
+        mark = "✅ " if skill.value in chosen else ""
+        builder.button(
+            text=mark + str(name), callback_data=VolunteerCb(action="skill", value=skill.value)
+        )
+    builder.adjust(2)
+    builder.row(_button(_("Next »"), VolunteerCb(action="next")))
+    return builder.as_markup()
+
+
+@router.callback_query(VolunteerForm.skills, VolunteerCb.filter(F.action == "skill"))
+async def volunteer_skill(
+    callback: CallbackQuery, callback_data: VolunteerCb, state: FSMContext
+) -> None:
+    if callback_data.value not in Skill._value2member_map_:
+        await callback.answer()
+        return
+    chosen = set((await state.get_data())["skills"]) ^ {callback_data.value}
+    await state.update_data(skills=sorted(chosen))
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=_skills_keyboard(chosen))
+
+
+@router.callback_query(VolunteerForm.skills, VolunteerCb.filter(F.action == "next"))
+async def volunteer_skills_done(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(VolunteerForm.tags)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        skip = InlineKeyboardMarkup(
+            inline_keyboard=[[_button(_("Skip"), VolunteerCb(action="skip"))]]
+        )
+        await callback.message.answer(
+            _("Any other skills? Type them separated by commas (e.g. 理发, 书法), or tap Skip."),
+            reply_markup=skip,
+        )
+
+
+@router.message(VolunteerForm.tags, F.text)
+async def volunteer_tags(message: Message, state: FSMContext) -> None:
+    await state.update_data(tags=list(clean_tags(message.text or "")))
+    await _ask_availability(message, state, edit=False)
+
+
+@router.callback_query(VolunteerForm.tags, VolunteerCb.filter(F.action == "skip"))
+async def volunteer_tags_skip(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.update_data(tags=[])
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _ask_availability(callback.message, state, edit=False)
+
+
+def _availability_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for day in WEEKDAYS:
+        row = []
+        for period in PERIODS:
+            slot = f"{day}_{period}"
+            mark = "✅" if slot in chosen else ""
+            row.append(
+                _button(
+                    f"{mark}{DAY_NAMES[day]} {PERIOD_NAMES[period]}",
+                    VolunteerCb(action="slot", value=slot),
+                )
+            )
+        builder.row(*row)
+    builder.row(_button(_("Next »"), VolunteerCb(action="next")))
+    return builder.as_markup()
+
+
+async def _ask_availability(message: Message, state: FSMContext, *, edit: bool) -> None:
+    await state.set_state(VolunteerForm.availability)
+    chosen = set((await state.get_data())["availability"])
+    await message.answer(
+        _("When are you usually free? Tap the times, then Next."),
+        reply_markup=_availability_keyboard(chosen),
+    )
+
+
+@router.callback_query(VolunteerForm.availability, VolunteerCb.filter(F.action == "slot"))
+async def volunteer_slot(
+    callback: CallbackQuery, callback_data: VolunteerCb, state: FSMContext
+) -> None:
+    chosen = set((await state.get_data())["availability"]) ^ {callback_data.value}
+    chosen &= {f"{d}_{p}" for d in WEEKDAYS for p in PERIODS}
+    await state.update_data(availability=sorted(chosen))
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=_availability_keyboard(chosen))
+
+
+@router.callback_query(VolunteerForm.availability, VolunteerCb.filter(F.action == "next"))
+async def volunteer_availability_done(
+    callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await state.set_state(VolunteerForm.communities)
+    assert principal.home is not None
+    await state.update_data(communities=[principal.home.community_id])
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _(
+                "Where do you want to serve? Your own community is chosen; "
+                "add others nearby, then Next."
+            ),
+            reply_markup=await _places_keyboard(uow, principal, {principal.home.community_id}),
+        )
+
+
+async def _places_keyboard(
+    uow: UnitOfWork, principal: Principal, chosen: set[int]
+) -> InlineKeyboardMarkup:
+    assert principal.home is not None
+    builder = InlineKeyboardBuilder()
+    listing = await places.communities(uow, street_id=principal.home.street_id, per_page=20)
+    for community in listing.items:
+        mark = "✅ " if community.id in chosen else ""
+        builder.row(
+            _button(
+                mark + community.label(principal.locale),
+                VolunteerCb(action="place", id=community.id),
+            )
+        )
+    builder.row(_button(_("Next »"), VolunteerCb(action="next")))
+    return builder.as_markup()
+
+
+@router.callback_query(VolunteerForm.communities, VolunteerCb.filter(F.action == "place"))
+async def volunteer_place(
+    callback: CallbackQuery,
+    callback_data: VolunteerCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+) -> None:
+    chosen = set((await state.get_data())["communities"]) ^ {callback_data.id}
+    await state.update_data(communities=sorted(chosen))
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(
+            reply_markup=await _places_keyboard(uow, principal, chosen)
+        )
+
+
+@router.callback_query(VolunteerForm.communities, VolunteerCb.filter(F.action == "next"))
+async def volunteer_confirm(callback: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    await state.set_state(VolunteerForm.confirm)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    skills = ", ".join(str(SKILL_NAMES[Skill(s)]) for s in data["skills"]) or "—"
+    slots = ", ".join(_slot_label(s) for s in data["availability"]) or "—"
+    text = "\n".join(
+        [
+            _("<b>Please check</b>"),
+            _("Name: {name}").format(name=html.escape(data["real_name"])),
+            _("ID number: {masked}").format(
+                masked=data["id_number"][:4] + "*" * 10 + data["id_number"][-4:]
+            ),
+            _("Phone: {phone}").format(phone=data["phone"]),
+            _("Skills: {skills}").format(skills=skills),
+            _("Available: {slots}").format(slots=slots),
+        ]
+    )
+    await callback.message.answer(text, reply_markup=confirm_keyboard("volunteer"))
+
+
+@router.callback_query(VolunteerForm.confirm, ConfirmCb.filter(F.flow == "volunteer"))
+async def volunteer_save(
+    callback: CallbackQuery,
+    callback_data: ConfirmCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+    notifier: Notifier,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not callback_data.yes:
+        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+        return
+    view = await volunteers.register(
+        uow,
+        cipher,
+        notifier,
+        principal,
+        real_name=data["real_name"],
+        id_number=data["id_number"],
+        phone=data["phone"],
+        skills=[Skill(s) for s in data["skills"]],
+        tags=data.get("tags", []),
+        availability=data["availability"],
+        community_ids=data["communities"],
+    )
+    await callback.message.edit_text(
+        _(
+            "Registered! Please show your ID card to a worker of your community; once verified you "
+            "get your volunteer number here."
+        )
+        + "\n\n"
+        + profile_text(view, principal.locale)
+    )
+
+
+# ---------------------------------------------------------------- verification by workers
+
+
+@router.message(Command("volunteers"))
+async def review_list(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await state.clear()
+    waiting = await volunteers.pending(uow, principal)
+    if not waiting:
+        await message.answer(_("No volunteer registration is waiting for verification."))
+        return
+    builder = InlineKeyboardBuilder()
+    for view in waiting:
+        builder.row(
+            _button(f"{view.real_name} · {view.masked_id}", VolunteerCb(action="open", id=view.id))
+        )
+    await message.answer(
+        _("Waiting for verification: {count}. Check each person's ID card in person.").format(
+            count=len(waiting)
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+@router.callback_query(VolunteerCb.filter(F.action == "open"))
+async def review_open(
+    callback: CallbackQuery, callback_data: VolunteerCb, principal: Principal, uow: UnitOfWork
+) -> None:
+    view = next(
+        (v for v in await volunteers.pending(uow, principal) if v.id == callback_data.id), None
+    )
+    await callback.answer()
+    if view is None or not isinstance(callback.message, Message):
+        return
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(_("ID checked: verify"), VolunteerCb(action="ok", id=view.id)),
+                _button(_("Refuse"), VolunteerCb(action="no", id=view.id)),
+            ]
+        ]
+    )
+    await callback.message.answer(profile_text(view, principal.locale), reply_markup=keyboard)
+
+
+@router.callback_query(VolunteerCb.filter(F.action == "ok"))
+async def review_verify(
+    callback: CallbackQuery,
+    callback_data: VolunteerCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+) -> None:
+    view = await volunteers.verify(
+        uow, notifier, principal, volunteer_id=callback_data.id, approve=True
+    )
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            _("Verified: {name}, volunteer number {number}.").format(
+                name=html.escape(view.real_name), number=view.number
+            )
+        )
+
+
+@router.callback_query(VolunteerCb.filter(F.action == "no"))
+async def review_refuse(
+    callback: CallbackQuery, callback_data: VolunteerCb, state: FSMContext
+) -> None:
+    await state.set_state(VolunteerReview.reason)
+    await state.update_data(volunteer_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(_("Why is it refused? The person will see this. Or /cancel."))
+
+
+@router.message(VolunteerReview.reason, F.text)
+async def review_reason(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    **_data: Any,
+) -> None:
+    volunteer_id = (await state.get_data())["volunteer_id"]
+    view = await volunteers.verify(
+        uow,
+        notifier,
+        principal,
+        volunteer_id=volunteer_id,
+        approve=False,
+        reason=message.text or "",
+    )
+    await state.clear()
+    await message.answer(
+        _("Refused; {name} has been told why.").format(name=html.escape(view.real_name))
+    )
