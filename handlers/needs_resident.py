@@ -152,7 +152,11 @@ async def need_photo(message: Message, state: FSMContext) -> None:
 async def need_skip_extras(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
     if isinstance(callback.message, Message):
-        await callback.message.edit_text(_("No photo or location."))
+        await callback.message.edit_reply_markup(reply_markup=None)
+        # A new message, because only a new one can take the location button away again.
+        await callback.message.answer(
+            _("No photo or location."), reply_markup=ReplyKeyboardRemove()
+        )
         await _ask_urgency(callback.message, state)
 
 
