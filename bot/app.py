@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
-from bot.services import needs, people
+from bot.services import needs, people, shifts
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
@@ -48,6 +48,7 @@ from handlers import (
     needs_worker,
     onboarding,
     surveys,
+    volunteer_shifts,
     volunteers,
 )
 from handlers.commands import set_default_commands
@@ -97,6 +98,7 @@ def build_dispatcher(
                 needs_worker.router,
                 surveys.router,
                 volunteers.router,
+                volunteer_shifts.router,
                 fallback.router,
             )
         )
@@ -284,6 +286,7 @@ async def deadline_loop(application: Application) -> None:
     uow = UnitOfWork(application.session_factory)
     while True:
         try:
+            await shifts.send_reminders(uow, application.notifier)
             run = await needs.run_deadlines(
                 uow,
                 application.notifier,

@@ -76,3 +76,11 @@ class VolunteerCb(CallbackData, prefix="vo"):
     action: str
     value: str = ""
     id: int = 0
+
+
+class ShiftCb(CallbackData, prefix="sh"):
+    """new: community | skill | next; volunteers: join | cancel | page."""
+
+    action: str
+    id: int = 0
+    value: str = ""

@@ -44,6 +44,8 @@ NOTICE_TEXTS = {
     ),
     "volunteer.verified": __("You are a verified volunteer now. Your volunteer number: {number}"),
     "volunteer.rejected": __("Your volunteer registration was not verified: {reason}"),
+    "shift.promoted": __("A place came free: you are now confirmed for “{title}” at {start}."),
+    "shift.reminder": __("Reminder: “{title}” at {place}, {start}. Thank you for coming!"),
     "need.referred": __("Your request {reference} was passed to: {department}"),
     "need.rejected": __("Your request {reference} was closed without a solution: {reason}"),
 }
@@ -93,7 +95,7 @@ def render(notice: Notice, tz: ZoneInfo, locale: str = "zh") -> str:
             value = notice.params[f"{key}_en"]
         if key == "state":
             params[key] = str(STATE_NAMES[NeedState(str(value))])
-        elif key == "due":
+        elif key in ("due", "start"):
             params[key] = local_time(datetime.fromisoformat(str(value)), tz)
         else:
             text = str(value)

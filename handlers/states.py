@@ -64,3 +64,13 @@ class VolunteerForm(StatesGroup):
 
 class VolunteerReview(StatesGroup):
     reason = State()
+
+
+class ShiftForm(StatesGroup):
+    community = State()
+    title = State()
+    place = State()
+    time = State()
+    capacity = State()
+    skills = State()
+    confirm = State()

@@ -59,6 +59,15 @@ def error_text(error: DomainError) -> str:
 
 
 CONFLICT_TEXTS = {
+    "not_a_verified_volunteer": __(
+        "Only verified volunteers can do this. Register with /volunteer, then show your ID card "
+        "to a community worker."
+    ),
+    "already_signed_up": __("You are already signed up for this shift."),
+    "shift_started": __("This shift has already started."),
+    "cancel_deadline_passed": __(
+        "It is too late to cancel online; please tell the organiser directly."
+    ),
     "reopen_window": __("It is too late to reopen this request; please file a new one with /need."),
     "need_not_open": __("This request is already closed."),
     "need_not_resolved": __("This request is not waiting for your confirmation."),

@@ -32,7 +32,7 @@ from bot.domain.enums import (
     ScopeLevel,
 )
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
-from bot.domain.volunteers import VolunteerStatus
+from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.types import UtcDateTime, utcnow
 
 # Integer on SQLite so that the primary key is the rowid and autoincrements.
@@ -406,6 +406,46 @@ class VolunteerCounter(Base):
     __tablename__ = "volunteer_counters"
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ---------------------------------------------------------------- shifts, migration 0005
+
+
+class Shift(Base):
+    """A time and place where volunteers are needed (projects will own shifts later)."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (Index("ix_shifts_community_start", "community_id", "starts_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer, default=300)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cancel_hours: Mapped[int] = mapped_column(Integer, default=12)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ShiftSignup(Base):
+    """One volunteer on one shift: confirmed, on the wait list (in order), or cancelled."""
+
+    __tablename__ = "shift_signups"
+    __table_args__ = (UniqueConstraint("shift_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    status: Mapped[SignupStatus] = mapped_column(enum_column(SignupStatus, "signup_status"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reminded_day_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reminded_hour_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 @event.listens_for(AuditEntry, "before_update")

@@ -4,7 +4,7 @@ which turn them into frozen results before anything leaves the unit of work."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, delete, func, or_, select
@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.needs import OPEN_STATES, NeedCategory, NeedState, Urgency
 from bot.domain.principal import Place, Principal
-from bot.domain.volunteers import VolunteerStatus
+from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.models import (
     AuditEntry,
     ChannelAccount,
@@ -32,6 +32,8 @@ from storage.models import (
     Organisation,
     Person,
     RoleGrant,
+    Shift,
+    ShiftSignup,
     Street,
     Survey,
     SurveyAnswer,
@@ -708,3 +710,83 @@ class VolunteersRepository:
         counter.last += 1
         await self.session.flush()
         return counter.last
+
+
+class ShiftsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, shift: Shift) -> Shift:
+        self.session.add(shift)
+        await self.session.flush()
+        return shift
+
+    async def get(self, shift_id: int, *, lock: bool = False) -> Shift | None:
+        query = select(Shift).where(Shift.id == shift_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def upcoming_in(
+        self, communities: Sequence[int], after: datetime, offset: int, limit: int
+    ) -> tuple[Sequence[Shift], int]:
+        query = (
+            select(Shift)
+            .where(
+                Shift.community_id.in_(communities),
+                Shift.starts_at > after,
+                Shift.cancelled_at.is_(None),
+            )
+            .order_by(Shift.starts_at, Shift.id)
+        )
+        return await _page(self.session, query, offset, limit)
+
+    async def signups(self, shift_id: int) -> Sequence[ShiftSignup]:
+        query = (
+            select(ShiftSignup)
+            .where(ShiftSignup.shift_id == shift_id)
+            .order_by(ShiftSignup.created_at, ShiftSignup.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def signup(self, shift_id: int, person_id: int) -> ShiftSignup | None:
+        query = select(ShiftSignup).where(
+            ShiftSignup.shift_id == shift_id, ShiftSignup.person_id == person_id
+        )
+        return (await self.session.scalars(query)).one_or_none()
+
+    def add_signup(self, signup: ShiftSignup) -> None:
+        self.session.add(signup)
+
+    async def of_person(
+        self, person_id: int, after: datetime
+    ) -> Sequence[tuple[ShiftSignup, Shift]]:
+        query = (
+            select(ShiftSignup, Shift)
+            .join(Shift, Shift.id == ShiftSignup.shift_id)
+            .where(
+                ShiftSignup.person_id == person_id,
+                ShiftSignup.status != SignupStatus.CANCELLED,
+                Shift.ends_at > after,
+            )
+            .order_by(Shift.starts_at)
+        )
+        return [(s, sh) for s, sh in (await self.session.execute(query)).all()]
+
+    async def due_reminders(
+        self, now: datetime, lead: timedelta, column: str
+    ) -> Sequence[tuple[ShiftSignup, Shift]]:
+        mark = getattr(ShiftSignup, column)
+        query = (
+            select(ShiftSignup, Shift)
+            .join(Shift, Shift.id == ShiftSignup.shift_id)
+            .where(
+                ShiftSignup.status == SignupStatus.CONFIRMED,
+                mark.is_(None),
+                Shift.cancelled_at.is_(None),
+                Shift.starts_at > now,
+                Shift.starts_at <= now + lead,
+            )
+            .with_for_update(of=ShiftSignup, skip_locked=True)
+        )
+        return [(s, sh) for s, sh in (await self.session.execute(query)).all()]

@@ -14,6 +14,7 @@ from storage.repositories import (
     OrganisationsRepository,
     PeopleRepository,
     PlacesRepository,
+    ShiftsRepository,
     SurveysRepository,
     VolunteersRepository,
 )
@@ -35,6 +36,7 @@ class UnitOfWork:
     needs: NeedsRepository
     surveys: SurveysRepository
     volunteers: VolunteersRepository
+    shifts: ShiftsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -49,6 +51,7 @@ class UnitOfWork:
         self.needs = NeedsRepository(self.session)
         self.surveys = SurveysRepository(self.session)
         self.volunteers = VolunteersRepository(self.session)
+        self.shifts = ShiftsRepository(self.session)
         return self
 
     async def __aexit__(

@@ -86,3 +86,35 @@ def clean_tags(raw: str) -> tuple[str, ...]:
 
 def volunteer_number(code: str, sequence: int) -> str:
     return f"{code}-V-{sequence:06d}"
+
+
+class SignupStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+def slot_of(moment_local_weekday: int, hour: int) -> str:
+    """The availability slot a shift starting at this local weekday (0 = Monday) and hour is in."""
+    period = "am" if hour < 12 else "pm" if hour < 18 else "eve"
+    return f"{WEEKDAYS[moment_local_weekday]}_{period}"
+
+
+_TIME_RANGE = re.compile(
+    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})\s*[-–~至到]\s*(\d{1,2}):(\d{2})\s*$"
+)
+
+
+def parse_time_range(text: str) -> tuple[date, tuple[int, int], tuple[int, int]]:
+    """'2026-12-05 09:00-11:30' → (date, (9, 0), (11, 30)); the end is after the start."""
+    match = _TIME_RANGE.match(text)
+    if not match:
+        raise InvalidInput("time", "shape")
+    year, month, day, h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        day_ = date(year, month, day)
+    except ValueError:
+        raise InvalidInput("time", "date") from None
+    if not (0 <= h1 < 24 and 0 <= h2 < 24 and m1 < 60 and m2 < 60) or (h2, m2) <= (h1, m1):
+        raise InvalidInput("time", "hours")
+    return day_, (h1, m1), (h2, m2)

@@ -14,6 +14,8 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "shifts",
+    "shift_signups",
     "volunteers",
     "volunteer_communities",
     "volunteer_counters",

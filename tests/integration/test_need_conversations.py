@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.enums import Role, ScopeLevel
+from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.principal import Grant, Place, Principal
 from storage.db import make_session_factory
 from storage.models import AuditEntry
 from storage.uow import UnitOfWork
@@ -344,3 +345,67 @@ async def test_a_resident_registers_as_a_volunteer_and_a_worker_verifies(
     assert any("您已通过实名认证" in s for s in chat.screens(RESIDENT))
     await chat.send(OTHER_WORKER, "/volunteers")
     assert chat.last_text(OTHER_WORKER) == "目前没有待认证的志愿者登记。"
+
+
+async def test_a_worker_posts_a_shift_and_a_verified_volunteer_signs_up_and_cancels(
+    chat: ChatHarness, world: Map, uow: UnitOfWork
+) -> None:
+    from bot.domain.volunteers import Skill, check_character
+    from bot.services import volunteers
+    from bot.services.crypto import PersonalDataCipher
+    from bot.services.ports import RecordingNotifier
+
+    resident = Principal(1, "zh", home=Place(world.community_a1, world.street_a, world.district))
+    async with uow:
+        account = await uow.people.account(Channel.WEB, str(RESIDENT))
+        assert account is not None
+        resident = Principal(account.person_id, "zh", home=resident.home)
+        worker_account = await uow.people.account(Channel.WEB, str(WORKER))
+        assert worker_account is not None
+        worker_id = worker_account.person_id
+    first17 = "50010619850612123"
+    view = await volunteers.register(
+        uow,
+        PersonalDataCipher(b"test-secret"),
+        RecordingNotifier(),
+        resident,
+        real_name="王芳",
+        id_number=first17 + check_character(first17),
+        phone="13800138000",
+        skills=[Skill.COOKING],
+        tags=[],
+        availability=[],
+        community_ids=[],
+    )
+    async with uow:
+        worker_account = await uow.people.account(Channel.WEB, str(WORKER))
+        assert worker_account is not None
+        worker_id = worker_account.person_id
+    worker = Principal(
+        worker_id,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    await volunteers.verify(uow, RecordingNotifier(), worker, volunteer_id=view.id, approve=True)
+
+    await chat.send(WORKER, "/newshift")
+    await chat.tap(WORKER, "甲一社区")
+    await chat.send(WORKER, "助餐送餐")
+    await chat.send(WORKER, "社区食堂")
+    await chat.send(WORKER, "明天早上")
+    assert "2026-12-05 09:00-11:30" in chat.last_text(WORKER)
+    await chat.send(WORKER, "2030-12-05 09:00-11:30")
+    await chat.send(WORKER, "1")
+    await chat.tap(WORKER, "烹饪")
+    await chat.tap(WORKER, "下一步")
+    await chat.tap(WORKER, "确认")
+    assert "班次已发布" in chat.last_text(WORKER)
+    await chat.send(RESIDENT, "/shifts")
+    assert "助餐送餐" in chat.last_text(RESIDENT) and "名额：已报 0/1" in chat.last_text(RESIDENT)
+    await chat.tap(RESIDENT, "报名")
+    assert "✅ 您已报名" in chat.last_text(RESIDENT)
+    await chat.send(RESIDENT, "/myshifts")
+    await chat.tap(RESIDENT, "取消报名")
+    assert chat.last_text(RESIDENT).startswith("您的报名已取消。")
+    await chat.send(OUTSIDER, "/shifts")
+    assert chat.last_text(OUTSIDER).startswith("只有通过实名认证的志愿者")

@@ -1,0 +1,283 @@
+"""Shifts: workers post when and where volunteers are needed; verified volunteers sign up,
+go on a wait list when it is full (and move up automatically), and cancel before a deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Principal
+from bot.domain.volunteers import SignupStatus, Skill, VolunteerStatus, slot_of
+from bot.services.needs import TRIAGE_ROLES
+from bot.services.places import place_of
+from bot.services.ports import Notice, Notifier
+from bot.services.views import Named, Page
+from storage.models import Shift, ShiftSignup, Volunteer
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+PER_PAGE = 5
+MAX_CAPACITY = 500
+HOUR, DAY = timedelta(hours=1), timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftView:
+    id: int
+    title: str
+    place: str
+    community: Named
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    confirmed: int
+    waitlisted: int
+    skills: tuple[Skill, ...]
+    cancel_deadline: datetime
+    latitude: float | None
+    longitude: float | None
+    # For the viewer: their sign-up, and whether the shift fits their skills and free time.
+    my_status: SignupStatus | None = None
+    fits: bool = True
+
+
+async def _view(
+    uow: UnitOfWork, shift: Shift, viewer: Volunteer | None = None, tz: ZoneInfo | None = None
+) -> ShiftView:
+    signups = await uow.shifts.signups(shift.id)
+    community = await uow.places.community(shift.community_id)
+    assert community is not None
+    mine = next((s for s in signups if viewer and s.person_id == viewer.person_id), None)
+    return ShiftView(
+        id=shift.id,
+        title=shift.title,
+        place=shift.place,
+        community=Named(community.id, community.name, community.name_en),
+        starts_at=shift.starts_at,
+        ends_at=shift.ends_at,
+        capacity=shift.capacity,
+        confirmed=sum(s.status is SignupStatus.CONFIRMED for s in signups),
+        waitlisted=sum(s.status is SignupStatus.WAITLISTED for s in signups),
+        skills=tuple(Skill(s) for s in shift.skills if s in Skill._value2member_map_),
+        cancel_deadline=shift.starts_at - timedelta(hours=shift.cancel_hours),
+        latitude=shift.latitude,
+        longitude=shift.longitude,
+        my_status=mine.status if mine and mine.status is not SignupStatus.CANCELLED else None,
+        fits=_fits(shift, viewer, tz) if viewer else True,
+    )
+
+
+def _fits(shift: Shift, volunteer: Volunteer, tz: ZoneInfo | None) -> bool:
+    local = shift.starts_at.astimezone(tz) if tz else shift.starts_at
+    skills_ok = not shift.skills or bool(set(shift.skills) & set(volunteer.skills))
+    time_ok = not volunteer.availability or slot_of(local.weekday(), local.hour) in set(
+        volunteer.availability
+    )
+    return skills_ok and time_ok
+
+
+async def create_shift(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int,
+    title: str,
+    place: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    skills: Sequence[Skill] = (),
+    latitude: float | None = None,
+    longitude: float | None = None,
+    now: datetime | None = None,
+) -> ShiftView:
+    now = now or utcnow()
+    title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
+    if not title or not place:
+        raise InvalidInput("shift", "title and place")
+    if starts_at <= now or ends_at <= starts_at or ends_at - starts_at > timedelta(hours=24):
+        raise InvalidInput("time", "hours")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidInput("capacity", "range")
+    async with uow:
+        community = await uow.places.community(community_id)
+        if community is None:
+            raise NotFound("community", community_id)
+        if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+            raise PermissionDenied()
+        shift = await uow.shifts.add(
+            Shift(
+                community_id=community_id,
+                created_by=principal.person_id,
+                title=title,
+                place=place,
+                latitude=latitude,
+                longitude=longitude,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                capacity=capacity,
+                skills=[s.value for s in skills],
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id, action="shift.create", entity="shift", entity_id=shift.id
+        )
+        view = await _view(uow, shift)
+        await uow.commit()
+        return view
+
+
+async def _verified(uow: UnitOfWork, principal: Principal) -> Volunteer:
+    volunteer = await uow.volunteers.of_person(principal.person_id)
+    if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
+        raise Conflict("not_a_verified_volunteer")
+    return volunteer
+
+
+async def open_shifts(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    page: int = 0,
+    tz: ZoneInfo | None = None,
+    now: datetime | None = None,
+) -> Page[ShiftView]:
+    """Upcoming shifts in the communities the volunteer serves, soonest first."""
+    now = now or utcnow()
+    async with uow:
+        volunteer = await _verified(uow, principal)
+        communities = await uow.volunteers.communities_of(volunteer.id)
+        rows, total = await uow.shifts.upcoming_in(communities, now, page * PER_PAGE, PER_PAGE)
+        items = tuple([await _view(uow, s, volunteer, tz) for s in rows])
+        return Page(items, max(0, page), PER_PAGE, total)
+
+
+async def sign_up(
+    uow: UnitOfWork, principal: Principal, *, shift_id: int, now: datetime | None = None
+) -> ShiftView:
+    """Confirmed while there is room, else on the wait list. The shift row is locked, so two
+    volunteers taking the last place at once cannot both get it."""
+    now = now or utcnow()
+    async with uow:
+        volunteer = await _verified(uow, principal)
+        shift = await uow.shifts.get(shift_id, lock=True)
+        if shift is None or shift.cancelled_at is not None:
+            raise NotFound("shift", shift_id)
+        if shift.community_id not in await uow.volunteers.communities_of(volunteer.id):
+            raise PermissionDenied()
+        if shift.starts_at <= now:
+            raise Conflict("shift_started")
+        signups = await uow.shifts.signups(shift.id)
+        existing = next((s for s in signups if s.person_id == principal.person_id), None)
+        if existing is not None and existing.status is not SignupStatus.CANCELLED:
+            raise Conflict("already_signed_up")
+        confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
+        status = SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
+        if existing is None:
+            uow.shifts.add_signup(
+                ShiftSignup(
+                    shift_id=shift.id, person_id=principal.person_id, status=status, created_at=now
+                )
+            )
+        else:  # signing up again after cancelling: to the back of the queue
+            existing.status, existing.created_at, existing.cancelled_at = status, now, None
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action=f"shift.{status.value}",
+            entity="shift",
+            entity_id=shift.id,
+        )
+        await uow.session.flush()
+        view = await _view(uow, shift, volunteer)
+        await uow.commit()
+        return view
+
+
+async def cancel(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    shift_id: int,
+    now: datetime | None = None,
+) -> ShiftView:
+    """Cancel before the deadline; the first on the wait list moves up and is told."""
+    now = now or utcnow()
+    promoted: ShiftSignup | None = None
+    async with uow:
+        shift = await uow.shifts.get(shift_id, lock=True)
+        if shift is None:
+            raise NotFound("shift", shift_id)
+        signup = await uow.shifts.signup(shift.id, principal.person_id)
+        if signup is None or signup.status is SignupStatus.CANCELLED:
+            raise NotFound("signup", shift_id)
+        if signup.status is SignupStatus.CONFIRMED:
+            if now > shift.starts_at - timedelta(hours=shift.cancel_hours):
+                raise Conflict("cancel_deadline_passed")
+            promoted = next(
+                (
+                    s
+                    for s in await uow.shifts.signups(shift.id)
+                    if s.status is SignupStatus.WAITLISTED
+                ),
+                None,
+            )
+            if promoted is not None:
+                promoted.status = SignupStatus.CONFIRMED
+        signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
+        uow.audit.record(
+            actor_id=principal.person_id, action="shift.cancel", entity="shift", entity_id=shift.id
+        )
+        await uow.session.flush()
+        view = await _view(uow, shift)
+        await uow.commit()
+    if promoted is not None:
+        await notifier.send(
+            [
+                Notice(
+                    promoted.person_id,
+                    "shift.promoted",
+                    {"title": view.title, "start": view.starts_at.isoformat()},
+                )
+            ]
+        )
+    return view
+
+
+async def my_shifts(
+    uow: UnitOfWork, principal: Principal, *, now: datetime | None = None
+) -> tuple[ShiftView, ...]:
+    now = now or utcnow()
+    async with uow:
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        rows = await uow.shifts.of_person(principal.person_id, now)
+        return tuple([await _view(uow, shift, volunteer) for _, shift in rows])
+
+
+async def send_reminders(
+    uow: UnitOfWork, notifier: Notifier, *, now: datetime | None = None
+) -> int:
+    """The day before and an hour before, once each (the marks are stored). A sign-up made
+    within the last hour gets only the one reminder."""
+    now = now or utcnow()
+    notices = []
+    async with uow:
+        for signup, shift in await uow.shifts.due_reminders(now, HOUR, "reminded_hour_at"):
+            signup.reminded_hour_at = now
+            signup.reminded_day_at = signup.reminded_day_at or now
+            notices.append(_reminder(signup, shift))
+        await uow.session.flush()
+        for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
+            signup.reminded_day_at = now
+            notices.append(_reminder(signup, shift))
+        await uow.commit()
+    await notifier.send(notices)
+    return len(notices)
+
+
+def _reminder(signup: ShiftSignup, shift: Shift) -> Notice:
+    params = {"title": shift.title, "place": shift.place, "start": shift.starts_at.isoformat()}
+    return Notice(signup.person_id, "shift.reminder", params)

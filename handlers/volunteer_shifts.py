@@ -1,0 +1,324 @@
+"""Shifts: /newshift for workers, /shifts and /myshifts for verified volunteers."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, time
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from bot.domain.errors import InvalidInput
+from bot.domain.principal import Principal
+from bot.domain.volunteers import SignupStatus, Skill, parse_time_range
+from bot.services import UnitOfWork, places, shifts
+from bot.services.ports import Notifier
+from bot.services.shifts import ShiftView
+from handlers.callbacks import ConfirmCb, ShiftCb
+from handlers.keyboards import confirm_keyboard
+from handlers.need_texts import local_time
+from handlers.routing import RouteTable
+from handlers.states import ShiftForm
+from handlers.volunteers import SKILL_NAMES
+
+router = RouteTable("volunteer_shifts")
+
+
+def _button(text: str, data: ShiftCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def shift_text(view: ShiftView, settings: Settings, locale: str) -> str:
+    end = view.ends_at.astimezone(settings.tz).strftime("%H:%M")
+    lines = [
+        f"<b>{html.escape(view.title)}</b>",
+        _("When: {start}–{end}").format(start=local_time(view.starts_at, settings.tz), end=end),
+        _("Where: {place} ({community})").format(
+            place=html.escape(view.place), community=html.escape(view.community.label(locale))
+        ),
+        _("Places: {taken}/{capacity} taken, {waiting} on the wait list").format(
+            taken=view.confirmed, capacity=view.capacity, waiting=view.waitlisted
+        ),
+    ]
+    if view.skills:
+        lines.append(
+            _("Skills wanted: {skills}").format(
+                skills=", ".join(str(SKILL_NAMES[s]) for s in view.skills)
+            )
+        )
+    if view.my_status is SignupStatus.CONFIRMED:
+        lines.append(
+            _("✅ You are signed up. Cancel by {deadline}.").format(
+                deadline=local_time(view.cancel_deadline, settings.tz)
+            )
+        )
+    elif view.my_status is SignupStatus.WAITLISTED:
+        lines.append(_("⏳ You are on the wait list; you will be told if a place comes free."))
+    elif not view.fits:
+        lines.append(_("(Outside your skills or usual free time.)"))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- workers: /newshift
+
+
+@router.message(Command("newshift"))
+async def new_shift(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await state.clear()
+    communities = await places.covered_communities(uow, principal)
+    if not communities:
+        await message.answer(_("Sorry, you are not allowed to do that here."))
+        return
+    await state.set_state(ShiftForm.community)
+    builder = InlineKeyboardBuilder()
+    for community in communities[:30]:
+        builder.row(
+            _button(community.label(principal.locale), ShiftCb(action="community", id=community.id))
+        )
+    await message.answer(
+        _("Which community needs volunteers? Or /cancel."), reply_markup=builder.as_markup()
+    )
+
+
+@router.callback_query(ShiftForm.community, ShiftCb.filter(F.action == "community"))
+async def shift_community(
+    callback: CallbackQuery,
+    callback_data: ShiftCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+) -> None:
+    community = await places.community(uow, community_id=callback_data.id)
+    await state.update_data(
+        community=community.id, community_name=community.label(principal.locale), skills=[]
+    )
+    await state.set_state(ShiftForm.title)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(_("What is the service? (a short title, e.g. 助餐送餐)"))
+
+
+@router.message(ShiftForm.title, F.text)
+async def shift_title(message: Message, state: FSMContext) -> None:
+    await state.update_data(title=(message.text or "")[:200])
+    await state.set_state(ShiftForm.place)
+    await message.answer(_("Where? (the meeting place)"))
+
+
+@router.message(ShiftForm.place, F.text)
+async def shift_place(message: Message, state: FSMContext) -> None:
+    await state.update_data(place=(message.text or "")[:200])
+    await state.set_state(ShiftForm.time)
+    await message.answer(_("When? Date and times like 2026-12-05 09:00-11:30"))
+
+
+@router.message(ShiftForm.time, F.text)
+async def shift_time(message: Message, state: FSMContext, settings: Settings) -> None:
+    try:
+        day, (h1, m1), (h2, m2) = parse_time_range(message.text or "")
+    except InvalidInput:
+        await message.answer(_("Please write it like 2026-12-05 09:00-11:30 (end after start)."))
+        return
+    start = datetime.combine(day, time(h1, m1), tzinfo=settings.tz)
+    end = datetime.combine(day, time(h2, m2), tzinfo=settings.tz)
+    await state.update_data(starts_at=start.isoformat(), ends_at=end.isoformat())
+    await state.set_state(ShiftForm.capacity)
+    await message.answer(_("How many volunteers are needed?"))
+
+
+@router.message(ShiftForm.capacity, F.text)
+async def shift_capacity(message: Message, state: FSMContext) -> None:
+    text = (message.text or "").strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= shifts.MAX_CAPACITY):
+        await message.answer(_("Please send a number from 1 to 500."))
+        return
+    await state.update_data(capacity=int(text))
+    await state.set_state(ShiftForm.skills)
+    await message.answer(
+        _("Which skills are wanted? Tap any, then Next (none: anyone can come)."),
+        reply_markup=_skills_keyboard(set()),
+    )
+
+
+def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for skill, name in SKILL_NAMES.items():
+        mark = "✅ " if skill.value in chosen else ""
+        builder.button(
+            text=mark + str(name), callback_data=ShiftCb(action="skill", value=skill.value)
+        )
+    builder.adjust(2)
+    builder.row(_button(_("Next »"), ShiftCb(action="next")))
+    return builder.as_markup()
+
+
+@router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == "skill"))
+async def shift_skill(callback: CallbackQuery, callback_data: ShiftCb, state: FSMContext) -> None:
+    chosen = set((await state.get_data())["skills"]) ^ {callback_data.value}
+    chosen &= set(Skill._value2member_map_)
+    await state.update_data(skills=sorted(chosen))
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=_skills_keyboard(chosen))
+
+
+@router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == "next"))
+async def shift_confirm(callback: CallbackQuery, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    await state.set_state(ShiftForm.confirm)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    start = datetime.fromisoformat(data["starts_at"])
+    text = "\n".join(
+        [
+            _("<b>Please check</b>"),
+            html.escape(data["title"]),
+            _("Where: {place} ({community})").format(
+                place=html.escape(data["place"]), community=html.escape(data["community_name"])
+            ),
+            _("When: {start}–{end}").format(
+                start=local_time(start, settings.tz),
+                end=datetime.fromisoformat(data["ends_at"]).strftime("%H:%M"),
+            ),
+            _("How many volunteers are needed?") + f" {data['capacity']}",
+        ]
+    )
+    await callback.message.answer(text, reply_markup=confirm_keyboard("shift"))
+
+
+@router.callback_query(ShiftForm.confirm, ConfirmCb.filter(F.flow == "shift"))
+async def shift_save(
+    callback: CallbackQuery,
+    callback_data: ConfirmCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not callback_data.yes:
+        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+        return
+    view = await shifts.create_shift(
+        uow,
+        principal,
+        community_id=data["community"],
+        title=data["title"],
+        place=data["place"],
+        starts_at=datetime.fromisoformat(data["starts_at"]),
+        ends_at=datetime.fromisoformat(data["ends_at"]),
+        capacity=data["capacity"],
+        skills=[Skill(s) for s in data["skills"]],
+    )
+    await callback.message.edit_text(
+        _("The shift is open; volunteers find it with /shifts.")
+        + "\n\n"
+        + shift_text(view, settings, principal.locale)
+    )
+
+
+# ---------------------------------------------------------------- volunteers
+
+
+@router.message(Command("shifts"))
+async def list_shifts(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    await state.clear()
+    await _send_page(message, principal, uow, settings, 0)
+
+
+@router.callback_query(ShiftCb.filter(F.action == "page"))
+async def shifts_page(
+    callback: CallbackQuery,
+    callback_data: ShiftCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _send_page(callback.message, principal, uow, settings, callback_data.id)
+
+
+async def _send_page(
+    message: Message, principal: Principal, uow: UnitOfWork, settings: Settings, page: int
+) -> None:
+    listing = await shifts.open_shifts(uow, principal, page=page, tz=settings.tz)
+    if not listing.items:
+        await message.answer(_("No upcoming shifts in your communities right now."))
+        return
+    for view in listing.items:
+        keyboard = None
+        if view.my_status is None:
+            label = _("Sign up") if view.confirmed < view.capacity else _("Join the wait list")
+            keyboard = InlineKeyboardMarkup(
+                inline_keyboard=[[_button(label, ShiftCb(action="join", id=view.id))]]
+            )
+        await message.answer(shift_text(view, settings, principal.locale), reply_markup=keyboard)
+    if listing.has_next:
+        await message.answer(
+            _("More shifts:"),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[[_button("›", ShiftCb(action="page", id=page + 1))]]
+            ),
+        )
+
+
+@router.callback_query(ShiftCb.filter(F.action == "join"))
+async def join(
+    callback: CallbackQuery,
+    callback_data: ShiftCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    view = await shifts.sign_up(uow, principal, shift_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(shift_text(view, settings, principal.locale))
+
+
+@router.message(Command("myshifts"))
+async def my_shifts(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    await state.clear()
+    views = await shifts.my_shifts(uow, principal)
+    if not views:
+        await message.answer(_("You have no upcoming shifts. Find one with /shifts."))
+        return
+    for view in views:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[[_button(_("Cancel my place"), ShiftCb(action="cancel", id=view.id))]]
+        )
+        await message.answer(shift_text(view, settings, principal.locale), reply_markup=keyboard)
+
+
+@router.callback_query(ShiftCb.filter(F.action == "cancel"))
+async def cancel_place(
+    callback: CallbackQuery,
+    callback_data: ShiftCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    settings: Settings,
+) -> None:
+    view = await shifts.cancel(uow, notifier, principal, shift_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            _("Your place is cancelled.") + "\n\n" + shift_text(view, settings, principal.locale)
+        )
