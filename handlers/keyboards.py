@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -88,4 +91,22 @@ def yes_no_keyboard(flow: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes"), callback_data=ConfirmCb(flow=flow, yes=True))
     builder.button(text=_("No"), callback_data=ConfirmCb(flow=flow, yes=False))
+    return builder.as_markup()
+
+
+def toggle_keyboard(
+    options: Iterable[tuple[str, str]],
+    chosen: set[str],
+    *,
+    tap: Callable[[str], CallbackData],
+    done: CallbackData,
+    columns: int = 2,
+) -> InlineKeyboardMarkup:
+    """A multiple choice: (value, label) buttons marked ✅ when chosen, then "Next"."""
+    builder = InlineKeyboardBuilder()
+    for value, label in options:
+        mark = "✅ " if value in chosen else ""
+        builder.button(text=mark + label, callback_data=tap(value))
+    builder.adjust(columns)
+    builder.row(InlineKeyboardButton(text=_("Next »"), callback_data=done.pack()))
     return builder.as_markup()

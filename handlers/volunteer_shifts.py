@@ -20,11 +20,11 @@ from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
 from handlers.callbacks import ConfirmCb, ShiftCb
-from handlers.keyboards import confirm_keyboard
+from handlers.keyboards import confirm_keyboard, toggle_keyboard
 from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ShiftForm
-from handlers.volunteers import SKILL_NAMES
+from handlers.volunteers import SKILL_NAMES, skill_options
 
 router = RouteTable("volunteer_shifts")
 
@@ -148,15 +148,12 @@ async def shift_capacity(message: Message, state: FSMContext) -> None:
 
 
 def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for skill, name in SKILL_NAMES.items():
-        mark = "✅ " if skill.value in chosen else ""
-        builder.button(
-            text=mark + str(name), callback_data=ShiftCb(action="skill", value=skill.value)
-        )
-    builder.adjust(2)
-    builder.row(_button(_("Next »"), ShiftCb(action="next")))
-    return builder.as_markup()
+    return toggle_keyboard(
+        skill_options(),
+        chosen,
+        tap=lambda value: ShiftCb(action="skill", value=value),
+        done=ShiftCb(action="next"),
+    )
 
 
 @router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == "skill"))

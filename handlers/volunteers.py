@@ -37,7 +37,7 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
 from handlers.callbacks import ConfirmCb, VolunteerCb
-from handlers.keyboards import confirm_keyboard
+from handlers.keyboards import confirm_keyboard, toggle_keyboard
 from handlers.routing import RouteTable
 from handlers.states import VolunteerForm, VolunteerReview
 
@@ -196,16 +196,17 @@ async def volunteer_phone(message: Message, state: FSMContext) -> None:
     )
 
 
+def skill_options() -> list[tuple[str, str]]:
+    return [(skill.value, str(name)) for skill, name in SKILL_NAMES.items()]
+
+
 def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for skill, name in SKILL_NAMES.items():
-        mark = "✅ " if skill.value in chosen else ""
-        builder.button(
-            text=mark + str(name), callback_data=VolunteerCb(action="skill", value=skill.value)
-        )
-    builder.adjust(2)
-    builder.row(_button(_("Next »"), VolunteerCb(action="next")))
-    return builder.as_markup()
+    return toggle_keyboard(
+        skill_options(),
+        chosen,
+        tap=lambda value: VolunteerCb(action="skill", value=value),
+        done=VolunteerCb(action="next"),
+    )
 
 
 @router.callback_query(VolunteerForm.skills, VolunteerCb.filter(F.action == "skill"))
