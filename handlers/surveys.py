@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram import F
@@ -16,7 +17,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.domain.surveys import MULTI, TEXT, parse_survey
 from bot.services import UnitOfWork, places, surveys
-from bot.services.surveys import QuestionView, SurveyView
+from bot.services.surveys import QuestionView, SurveyBrief, SurveyView
 from handlers.callbacks import SurveyCb
 from handlers.routing import RouteTable
 from handlers.states import SurveyAnswering, SurveyForm
@@ -26,6 +27,14 @@ router = RouteTable("surveys")
 
 def _button(text: str, data: SurveyCb) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _menu(rows: Sequence[SurveyBrief], action: str) -> InlineKeyboardMarkup:
+    """One button per survey, each doing `action` (open to answer, or show results)."""
+    builder = InlineKeyboardBuilder()
+    for survey in rows:
+        builder.row(_button(survey.title, SurveyCb(action=action, survey=survey.id)))
+    return builder.as_markup()
 
 
 # ---------------------------------------------------------------- workers: create
@@ -155,10 +164,7 @@ async def survey_list(
     if not rows:
         await message.answer(_("No surveys yet. Create one with /newsurvey."))
         return
-    builder = InlineKeyboardBuilder()
-    for survey in rows:
-        builder.row(_button(survey.title, SurveyCb(action="results", survey=survey.id)))
-    await message.answer(_("Which survey's answers?"), reply_markup=builder.as_markup())
+    await message.answer(_("Which survey's answers?"), reply_markup=_menu(rows, "results"))
 
 
 @router.callback_query(SurveyCb.filter(F.action == "results"))
@@ -213,10 +219,7 @@ async def survey_open_list(
     if not rows:
         await message.answer(_("There is no survey for you to answer right now."))
         return
-    builder = InlineKeyboardBuilder()
-    for survey in rows:
-        builder.row(_button(survey.title, SurveyCb(action="open", survey=survey.id)))
-    await message.answer(_("Surveys from your community:"), reply_markup=builder.as_markup())
+    await message.answer(_("Surveys from your community:"), reply_markup=_menu(rows, "open"))
 
 
 @router.callback_query(SurveyCb.filter(F.action == "open"))
