@@ -773,6 +773,21 @@ class ShiftsRepository:
         )
         return [(s, sh) for s, sh in (await self.session.execute(query)).all()]
 
+    async def around(self, communities: Sequence[int], now: datetime) -> Sequence[Shift]:
+        """Shifts starting within a day or still running (plus the check-out grace)."""
+        query = (
+            select(Shift)
+            .where(
+                Shift.community_id.in_(communities),
+                Shift.cancelled_at.is_(None),
+                Shift.starts_at <= now + timedelta(days=1),
+                Shift.ends_at > now - timedelta(minutes=30),
+            )
+            .order_by(Shift.starts_at, Shift.id)
+            .limit(20)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def due_reminders(
         self, now: datetime, lead: timedelta, column: str
     ) -> Sequence[tuple[ShiftSignup, Shift]]:

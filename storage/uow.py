@@ -7,6 +7,14 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.records import (
+    CertificatesRepository,
+    LedgerRepository,
+    PointsRepository,
+    RecordsRepository,
+    RewardsRepository,
+    SpotChecksRepository,
+)
 from storage.repositories import (
     AuditRepository,
     GrantsRepository,
@@ -37,6 +45,12 @@ class UnitOfWork:
     surveys: SurveysRepository
     volunteers: VolunteersRepository
     shifts: ShiftsRepository
+    records: RecordsRepository
+    ledger: LedgerRepository
+    points: PointsRepository
+    rewards: RewardsRepository
+    certificates: CertificatesRepository
+    spot_checks: SpotChecksRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -52,6 +66,12 @@ class UnitOfWork:
         self.surveys = SurveysRepository(self.session)
         self.volunteers = VolunteersRepository(self.session)
         self.shifts = ShiftsRepository(self.session)
+        self.records = RecordsRepository(self.session)
+        self.ledger = LedgerRepository(self.session)
+        self.points = PointsRepository(self.session)
+        self.rewards = RewardsRepository(self.session)
+        self.certificates = CertificatesRepository(self.session)
+        self.spot_checks = SpotChecksRepository(self.session)
         return self
 
     async def __aexit__(

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from bot.domain.errors import Conflict, InvalidInput, NotFound
@@ -326,6 +327,14 @@ class Ledger:
             guarded = entry.minutes < 0 and not entry.account.may_go_negative
             if guarded and self.balance(entry.account) + entry.minutes < 0:
                 raise Conflict("insufficient_balance")
+
+
+def hours_text(minutes: int) -> str:
+    """Minutes as hours, at most two decimals, rounded half-up and exact: 90 -> "1.5"."""
+    _check_whole_minutes(minutes)
+    hours = (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    text = f"{hours:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _new_id() -> str:

@@ -14,6 +14,16 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "service_records",
+    "record_corrections",
+    "ledger_transactions",
+    "ledger_entries",
+    "points_entries",
+    "rewards",
+    "redemptions",
+    "certificates",
+    "spot_checks",
+    "spot_check_items",
     "shifts",
     "shift_signups",
     "volunteers",
