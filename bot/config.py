@@ -36,8 +36,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     needs_check_seconds: float = Field(default=60.0, gt=0)
     reopen_days: int = Field(default=14, ge=1)
+    points_per_hour: int = Field(default=10, ge=0, le=1000)
+    public_url: str | None = None
 
-    @field_validator("bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key")
+    @field_validator(
+        "bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key", "public_url"
+    )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
             raise ValueError("must look like 123456:ABC-DEF (the token @BotFather gave you)")
         return value
 
-    @field_validator("telegram_api_url", "webhook_base_url")
+    @field_validator("telegram_api_url", "webhook_base_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -103,6 +107,14 @@ class Settings(BaseSettings):
     @property
     def webhook_enabled(self) -> bool:
         return self.webhook_base_url is not None
+
+    @property
+    def site_url(self) -> str:
+        """Where people reach the web pages (certificate checks, the chat page)."""
+        if self.public_url:
+            return self.public_url
+        host = "localhost" if self.web_host in ("0.0.0.0", "::") else self.web_host
+        return f"http://{host}:{self.web_port}"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -17,6 +17,7 @@ class PersonalDataCipher:
         key = hashlib.sha256(b"wushe-personal-data:" + secret).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
         self._hash_key = hashlib.sha256(b"wushe-lookup:" + secret).digest()
+        self._code_key = hashlib.sha256(b"wushe-site-codes:" + secret).digest()
 
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()
@@ -26,3 +27,7 @@ class PersonalDataCipher:
 
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def site_code_digest(self, message: str) -> bytes:
+        """Keyed digest behind the rotating site codes: unguessable without SECRET_KEY."""
+        return hmac.new(self._code_key, message.encode(), hashlib.sha256).digest()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.enums import CommunityKind, ScopeLevel
+from bot.domain.enums import CommunityKind, Role, ScopeLevel
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.principal import Place, Principal
 from bot.services.views import CommunityView, Named, Page
@@ -169,12 +170,14 @@ async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResul
     return ImportResult(created, updated)
 
 
-async def covered_communities(uow: UnitOfWork, principal: Principal) -> list[CommunityView]:
-    """The communities a worker may address (surveys, broadcasts)."""
+async def covered_communities(
+    uow: UnitOfWork, principal: Principal, roles: Sequence[Role] | None = None
+) -> list[CommunityView]:
+    """The communities a worker may address (surveys, broadcasts); by default as a worker."""
     from bot.services.needs import TRIAGE_ROLES
 
     async with uow:
-        ids = set(await uow.places.communities_covered(principal, TRIAGE_ROLES))
+        ids = set(await uow.places.communities_covered(principal, roles or TRIAGE_ROLES))
         return [community_view(c) for c in await uow.places.all_communities() if c.id in ids]
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.attendance import valid_coordinates
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.domain.volunteers import SignupStatus, Skill, VolunteerStatus, slot_of
@@ -102,6 +103,11 @@ async def create_shift(
         raise InvalidInput("time", "hours")
     if not 1 <= capacity <= MAX_CAPACITY:
         raise InvalidInput("capacity", "range")
+    located = latitude is not None and longitude is not None
+    if (latitude is None) != (longitude is None) or (
+        located and not valid_coordinates(latitude or 0.0, longitude or 0.0)
+    ):
+        raise InvalidInput("location", "range")
     async with uow:
         community = await uow.places.community(community_id)
         if community is None:

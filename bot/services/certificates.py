@@ -1,0 +1,176 @@
+"""Service certificates (志愿服务证明): issued from confirmed records only, stored so that anyone
+holding one can check it with /verify or the HTTP page, which also says when a record on it was
+reversed after the certificate was issued."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.documents import CertificateData, ServiceLine, render_certificate
+from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.principal import Principal
+from bot.domain.volunteers import VolunteerStatus
+from storage.models import Certificate
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+MAX_PERIOD = timedelta(days=366 * 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    number: str
+    code: str
+    total_minutes: int
+    records: int
+    pdf: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    number: str
+    masked_name: str
+    volunteer_number: str
+    period_start: date
+    period_end: date
+    total_minutes: int
+    records: int
+    issuer: str
+    issued_on: date
+    reversed_records: int  # records on it that no longer count (a failed spot check)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text: str) -> str:
+    return "".join(text.split()).upper()
+
+
+def mask_name(name: str) -> str:
+    """张小明 -> 张*明, 李明 -> 李*: enough to match the person in front of you, not more."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+async def issue(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    period_start: date,
+    period_end: date,
+    tz: ZoneInfo,
+    public_url: str,
+    now: datetime | None = None,
+) -> Issued:
+    now = now or utcnow()
+    today = now.astimezone(tz).date()
+    period_end = min(period_end, today)
+    if period_start > period_end or period_end - period_start > MAX_PERIOD:
+        raise InvalidInput("period", "range")
+    async with uow:
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
+            raise Conflict("not_a_verified_volunteer")
+        start = datetime.combine(period_start, time(), tzinfo=tz)
+        end = datetime.combine(period_end + timedelta(days=1), time(), tzinfo=tz)
+        records = [
+            r
+            for r in await uow.records.confirmed_of_person(principal.person_id, start, end)
+            if r.minutes > 0
+        ]
+        if not records:
+            raise Conflict("no_confirmed_hours")
+        names = {}
+        for community_id in {r.community_id for r in records} | {volunteer.home_community_id}:
+            community = await uow.places.community(community_id)
+            assert community is not None
+            names[community_id] = community.name
+        verifier = await uow.people.get(volunteer.verified_by) if volunteer.verified_by else None
+        code = new_code()
+        certificate = await uow.certificates.add(
+            Certificate(
+                number=f"pending-{code}",
+                code=code,
+                person_id=principal.person_id,
+                volunteer_name=volunteer.real_name,
+                volunteer_number=volunteer.number or "",
+                masked_id=volunteer.id_number_masked,
+                period_start=period_start,
+                period_end=period_end,
+                total_minutes=sum(r.minutes for r in records),
+                record_ids=[r.id for r in records],
+                issuer=names[volunteer.home_community_id],
+                person_in_charge=(verifier.display_name if verifier else "") or "—",
+                issued_at=now,
+            )
+        )
+        # The row id makes the number unique without a counter to race on.
+        certificate.number = f"ZS-{today.year}-{certificate.id:06d}"
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="certificate.issue",
+            entity="certificate",
+            entity_id=certificate.id,
+            details={"minutes": certificate.total_minutes, "records": len(records)},
+        )
+        data = CertificateData(
+            certificate_number=certificate.number,
+            volunteer_name=volunteer.real_name,
+            volunteer_number=certificate.volunteer_number or "—",
+            masked_id=volunteer.id_number_masked,
+            period_start=period_start,
+            period_end=period_end,
+            total_minutes=certificate.total_minutes,
+            lines=tuple(
+                ServiceLine(
+                    date=r.checked_in_at.astimezone(tz).date(),
+                    content=r.content,
+                    place=r.place,
+                    organiser=names[r.community_id],
+                    minutes=r.minutes,
+                )
+                for r in records
+            ),
+            issuer=certificate.issuer,
+            person_in_charge=certificate.person_in_charge,
+            issued_on=today,
+            verification_code=code,
+            verification_url=f"{public_url.rstrip('/')}/verify/{code}",
+        )
+        # Render before committing: a certificate that cannot be printed is not issued.
+        pdf = await asyncio.to_thread(render_certificate, data)
+        await uow.commit()
+        return Issued(certificate.number, code, certificate.total_minutes, len(records), pdf)
+
+
+async def verify(uow: UnitOfWork, *, code: str, tz: ZoneInfo) -> Verification:
+    code = normalise_code(code)
+    if not (code.isascii() and code.isalnum() and len(code) == CODE_LENGTH):
+        raise NotFound("certificate", code)
+    async with uow:
+        certificate = await uow.certificates.by_code(code)
+        if certificate is None:
+            raise NotFound("certificate", code)
+        return Verification(
+            number=certificate.number,
+            masked_name=mask_name(certificate.volunteer_name),
+            volunteer_number=certificate.volunteer_number,
+            period_start=certificate.period_start,
+            period_end=certificate.period_end,
+            total_minutes=certificate.total_minutes,
+            records=len(certificate.record_ids),
+            issuer=certificate.issuer,
+            issued_on=certificate.issued_at.astimezone(tz).date(),
+            reversed_records=await uow.certificates.failed_among(certificate.record_ids),
+        )

@@ -1,0 +1,223 @@
+"""Points rewards: organisations, donors and workers stock a catalogue per community;
+volunteers redeem points (stock reserved at once, under a row lock); the provider hands the
+item over against the volunteer's code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.enums import ORGANISATION_ROLES
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.points import PointsKind, RedemptionStatus, new_handover_code
+from bot.domain.principal import Principal
+from bot.domain.volunteers import VolunteerStatus
+from bot.services.needs import TRIAGE_ROLES
+from bot.services.places import place_of
+from bot.services.ports import Notice, Notifier
+from bot.services.views import Page
+from storage.models import PointsEntry, Redemption, Reward
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+PER_PAGE = 5
+MAX_POINTS = 100_000
+MAX_STOCK = 10_000
+STOCKING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
+
+
+@dataclass(frozen=True, slots=True)
+class RewardView:
+    id: int
+    title: str
+    provider: str
+    points: int
+    stock: int
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionView:
+    code: str
+    title: str
+    provider: str
+    points: int
+    status: RedemptionStatus
+    balance: int
+
+
+def _view(reward: Reward) -> RewardView:
+    return RewardView(reward.id, reward.title, reward.provider, reward.points, reward.stock)
+
+
+async def _may_stock(uow: UnitOfWork, principal: Principal, community_id: int) -> None:
+    community = await uow.places.community(community_id)
+    if community is None:
+        raise NotFound("community", community_id)
+    if not principal.can_act_in(place_of(community), *STOCKING_ROLES):
+        raise PermissionDenied()
+
+
+async def add_reward(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int,
+    title: str,
+    provider: str,
+    points: int,
+    stock: int,
+) -> RewardView:
+    title, provider = " ".join(title.split())[:200], " ".join(provider.split())[:200]
+    if not title or not provider:
+        raise InvalidInput("reward", "title and provider")
+    if not 1 <= points <= MAX_POINTS or not 1 <= stock <= MAX_STOCK:
+        raise InvalidInput("number", "range")
+    async with uow:
+        await _may_stock(uow, principal, community_id)
+        reward = await uow.rewards.add(
+            Reward(
+                community_id=community_id,
+                title=title,
+                provider=provider,
+                points=points,
+                stock=stock,
+                created_by=principal.person_id,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="reward.add",
+            entity="reward",
+            entity_id=reward.id,
+            details={"points": points, "stock": stock},
+        )
+        view = _view(reward)
+        await uow.commit()
+        return view
+
+
+async def catalogue(
+    uow: UnitOfWork, principal: Principal, *, page: int = 0
+) -> tuple[Page[RewardView], int]:
+    """Rewards in the volunteer's communities, and their points balance."""
+    async with uow:
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
+            raise Conflict("not_a_verified_volunteer")
+        communities = await uow.volunteers.communities_of(volunteer.id)
+        rows, total = await uow.rewards.available_in(communities, page * PER_PAGE, PER_PAGE)
+        balance = await uow.points.balance(principal.person_id)
+        return Page(tuple(_view(r) for r in rows), max(0, page), PER_PAGE, total), balance
+
+
+async def redeem(
+    uow: UnitOfWork, principal: Principal, *, reward_id: int, now: datetime | None = None
+) -> RedemptionView:
+    now = now or utcnow()
+    async with uow:
+        # The volunteer row is the lock that keeps two redemptions from spending points twice.
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
+            raise Conflict("not_a_verified_volunteer")
+        await uow.volunteers.get(volunteer.id, lock=True)
+        reward = await uow.rewards.get(reward_id, lock=True)
+        if reward is None or not reward.active:
+            raise NotFound("reward", reward_id)
+        if reward.community_id not in await uow.volunteers.communities_of(volunteer.id):
+            raise PermissionDenied()
+        if reward.stock <= 0:
+            raise Conflict("out_of_stock")
+        balance = await uow.points.balance(principal.person_id)
+        if balance < reward.points:
+            raise Conflict("not_enough_points")
+        reward.stock -= 1
+        redemption = await uow.rewards.add_redemption(
+            Redemption(
+                reward_id=reward.id,
+                person_id=principal.person_id,
+                points=reward.points,
+                code=new_handover_code(),
+                status=RedemptionStatus.RESERVED,
+                created_at=now,
+            )
+        )
+        uow.points.add(
+            PointsEntry(
+                person_id=principal.person_id,
+                points=-reward.points,
+                kind=PointsKind.REDEEMED,
+                reference=f"redemption:{redemption.id}",
+                created_at=now,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="reward.redeem",
+            entity="reward",
+            entity_id=reward.id,
+            details={"redemption": redemption.id, "points": reward.points},
+        )
+        view = RedemptionView(
+            redemption.code,
+            reward.title,
+            reward.provider,
+            reward.points,
+            redemption.status,
+            balance - reward.points,
+        )
+        await uow.commit()
+        return view
+
+
+async def hand_over(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    code: str,
+    now: datetime | None = None,
+) -> RedemptionView:
+    """The provider confirms the item went to the volunteer who showed this code."""
+    now = now or utcnow()
+    code = "".join(code.split()).upper()
+    async with uow:
+        redemption = await uow.rewards.redemption_by_code(code, lock=True)
+        if redemption is None:
+            raise InvalidInput("handover_code", "unknown")
+        reward = await uow.rewards.get(redemption.reward_id)
+        assert reward is not None
+        if reward.created_by != principal.person_id:
+            await _may_stock(uow, principal, reward.community_id)
+        if redemption.status is not RedemptionStatus.RESERVED:
+            raise Conflict("already_handed_over")
+        redemption.status = RedemptionStatus.HANDED_OVER
+        redemption.handed_over_at, redemption.handed_over_by = now, principal.person_id
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="reward.hand_over",
+            entity="reward",
+            entity_id=reward.id,
+            details={"redemption": redemption.id},
+        )
+        balance = await uow.points.balance(redemption.person_id)
+        view = RedemptionView(
+            redemption.code,
+            reward.title,
+            reward.provider,
+            redemption.points,
+            redemption.status,
+            balance,
+        )
+        person_id = redemption.person_id
+        await uow.commit()
+    await notifier.send([Notice(person_id, "reward.handed_over", {"title": view.title})])
+    return view
+
+
+async def my_redemptions(uow: UnitOfWork, principal: Principal) -> tuple[RedemptionView, ...]:
+    async with uow:
+        balance = await uow.points.balance(principal.person_id)
+        return tuple(
+            RedemptionView(r.code, w.title, w.provider, r.points, r.status, balance)
+            for r, w in await uow.rewards.redemptions_of(principal.person_id)
+        )
