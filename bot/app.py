@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
-from bot.services import needs, people, shifts
+from bot.services import attendance, needs, people, shifts
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
@@ -43,14 +43,18 @@ from handlers import (
     common,
     errors,
     fallback,
+    hours,
     link,
     needs_resident,
     needs_worker,
     onboarding,
+    rewards,
+    spotchecks,
     surveys,
     volunteer_shifts,
     volunteers,
 )
+from handlers import attendance as attendance_handlers
 from handlers.commands import set_default_commands
 from handlers.notices import ChatNotifier
 from storage import migrate
@@ -99,6 +103,10 @@ def build_dispatcher(
                 surveys.router,
                 volunteers.router,
                 volunteer_shifts.router,
+                attendance_handlers.router,
+                hours.router,
+                rewards.router,
+                spotchecks.router,
                 fallback.router,
             )
         )
@@ -287,6 +295,9 @@ async def deadline_loop(application: Application) -> None:
     while True:
         try:
             await shifts.send_reminders(uow, application.notifier)
+            closed = await attendance.close_forgotten(uow, application.notifier)
+            if closed:
+                log.info("attendance: %s forgotten check-outs closed as unconfirmed", closed)
             run = await needs.run_deadlines(
                 uow,
                 application.notifier,

@@ -84,3 +84,33 @@ class ShiftCb(CallbackData, prefix="sh"):
     action: str
     id: int = 0
     value: str = ""
+
+
+class AttendanceCb(CallbackData, prefix="at"):
+    """Organisers: code (a shift's site code) | ok | adjust | rec_page | fix_ok | fix_no."""
+
+    action: str
+    id: int = 0
+
+
+class HoursCb(CallbackData, prefix="hr"):
+    """Volunteers: lines | records | fix (ask a correction) | cert (value: period)."""
+
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class RewardCb(CallbackData, prefix="rw"):
+    """page | redeem | community (while adding one)."""
+
+    action: str
+    id: int = 0
+
+
+class SpotCb(CallbackData, prefix="sp"):
+    """community | period | size (drawing); pass | fail | csv (marking)."""
+
+    action: str
+    id: int = 0
+    value: str = ""

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import segno
+from aiogram import Bot
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.domain.enums import Channel
 
 DeepLinkHandler = Callable[[Message, str, dict[str, Any]], Awaitable[None]]
 _REGISTRY: dict[str, DeepLinkHandler] = {}
@@ -39,3 +45,20 @@ async def open_deep_link(message: Message, payload: str, data: dict[str, Any]) -
         return
     handler, rest = found
     await handler(message, rest, data)
+
+
+async def start_link(bot: Bot, channel: Channel, settings: Settings, payload: str) -> str:
+    """A link that opens the bot with `/start <payload>`: Telegram's t.me link for people on
+    Telegram, the web chat page (`/?start=`) for everyone else."""
+    if channel is Channel.TELEGRAM:
+        me = await bot.me()
+        if me.username:
+            return f"https://t.me/{me.username}?start={payload}"
+    return f"{settings.site_url}/?start={payload}"
+
+
+def qr_png(link: str) -> bytes:
+    """A QR code to print or show on a phone (8 px a module, quiet zone included)."""
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="png", scale=8)
+    return out.getvalue()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +10,6 @@ from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -36,6 +33,7 @@ from bot.services.needs import NeedDetail, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
 from handlers.callbacks import ListCb, NeedCb, NoopCb, QueueCb
+from handlers.exports import csv_file
 from handlers.need_texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
 from handlers.routing import RouteTable
 from handlers.states import NeedText
@@ -550,13 +548,6 @@ async def action_text(
 # ---------------------------------------------------------------- the needs list
 
 
-def _cell(value: object) -> object:
-    """Spreadsheets run a cell starting with = + - @ as a formula: make residents' text inert."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @router.message(Command("needlist"))
 async def needlist(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
@@ -572,36 +563,29 @@ async def needlist(
     overdue = sum(1 for row in rows if row.overdue)
     lines.append(_("Overdue: {count}").format(count=overdue))
     await message.answer("\n".join(lines))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
+    header = [
+        _("Reference"),
+        _("Community"),
+        _("Category"),
+        _("Urgency"),
+        _("State"),
+        _("Age (days)"),
+        _("Supporters"),
+        _("Overdue"),
+        _("Description"),
+    ]
+    table = [
         [
-            _("Reference"),
-            _("Community"),
-            _("Category"),
-            _("Urgency"),
-            _("State"),
-            _("Age (days)"),
-            _("Supporters"),
-            _("Overdue"),
-            _("Description"),
+            row.reference,
+            row.community.label(principal.locale),
+            CATEGORY_NAMES[row.category],
+            URGENCY_NAMES[row.urgency],
+            STATE_NAMES[row.state],
+            row.age_days,
+            row.supporters,
+            _("yes") if row.overdue else _("no"),
+            row.description,
         ]
-    )
-    for row in rows:
-        writer.writerow(
-            _cell(value)
-            for value in [
-                row.reference,
-                row.community.label(principal.locale),
-                CATEGORY_NAMES[row.category],
-                URGENCY_NAMES[row.urgency],
-                STATE_NAMES[row.state],
-                row.age_days,
-                row.supporters,
-                _("yes") if row.overdue else _("no"),
-                row.description,
-            ]
-        )
-    # A BOM so that spreadsheet programs open the Chinese text as UTF-8.
-    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
-    await message.answer_document(BufferedInputFile(data, filename="needs-list.csv"))
+        for row in rows
+    ]
+    await message.answer_document(csv_file(header, table, "needs-list.csv"))

@@ -46,6 +46,26 @@ NOTICE_TEXTS = {
     "volunteer.rejected": __("Your volunteer registration was not verified: {reason}"),
     "shift.promoted": __("A place came free: you are now confirmed for “{title}” at {start}."),
     "shift.reminder": __("Reminder: “{title}” at {place}, {start}. Thank you for coming!"),
+    "record.unconfirmed": __(
+        "You did not check out of “{title}”: it was closed at its end time and the organiser "
+        "will confirm your hours."
+    ),
+    "records.forgotten": __(
+        "{count} volunteer(s) forgot to check out of “{title}”: confirm or adjust with /records."
+    ),
+    "record.confirmed": __("The organiser confirmed {hours} hours for “{title}”. See /hours."),
+    "record.correction_requested": __(
+        "A volunteer asks for a correction of their record for “{title}”: see /records."
+    ),
+    "record.correction_approved": __(
+        "Your correction for “{title}” was approved: it now counts {hours} hours."
+    ),
+    "record.correction_rejected": __("Your correction for “{title}” was not approved: {note}"),
+    "record.failed_check": __(
+        "A spot check found your record for “{title}” on {day} wrong ({note}); its {hours} "
+        "hours were reversed."
+    ),
+    "reward.handed_over": __("You received: {title}. Thank you for volunteering!"),
     "need.referred": __("Your request {reference} was passed to: {department}"),
     "need.rejected": __("Your request {reference} was closed without a solution: {reason}"),
 }

@@ -70,7 +70,41 @@ class ShiftForm(StatesGroup):
     community = State()
     title = State()
     place = State()
+    location = State()
     time = State()
     capacity = State()
     skills = State()
     confirm = State()
+
+
+class CheckForm(StatesGroup):
+    waiting = State()  # for a location or a typed site code
+
+
+class RecordAdjust(StatesGroup):
+    minutes = State()
+    reason = State()
+
+
+class CorrectionForm(StatesGroup):
+    minutes = State()
+    reason = State()
+
+
+class CorrectionDecision(StatesGroup):
+    note = State()
+
+
+class RewardForm(StatesGroup):
+    community = State()
+    title = State()
+    provider = State()
+    points = State()
+    stock = State()
+
+
+class SpotForm(StatesGroup):
+    community = State()
+    period = State()
+    size = State()
+    note = State()

@@ -68,6 +68,39 @@ CONFLICT_TEXTS = {
     "cancel_deadline_passed": __(
         "It is too late to cancel online; please tell the organiser directly."
     ),
+    "no_shift_now": __(
+        "You have no shift to check in or out of now. Check-in opens 30 minutes before the start; "
+        "see /myshifts."
+    ),
+    "not_signed_up": __("You are not confirmed for this shift. See /myshifts."),
+    "already_checked_in": __("You are already checked in. Use /checkout when you leave."),
+    "already_checked_out": __("You have already checked out of this shift."),
+    "not_checked_in": __("You are not checked in to this shift: use /checkin first."),
+    "too_early": __("Check-in opens 30 minutes before the shift starts."),
+    "shift_over": __("This shift is over; ask the organiser to record your service."),
+    "check_out_closed": __(
+        "It is too late to check out; the organiser will confirm your hours from the record."
+    ),
+    "no_location_for_shift": __(
+        "This shift has no location set: please type the site code the organiser shows."
+    ),
+    "site_code_expired": __(
+        "That site code has expired (they change every few minutes). Ask the organiser for the "
+        "current one."
+    ),
+    "record_not_awaiting": __("This record was already confirmed."),
+    "record_not_confirmed": __("Only a confirmed record can be corrected."),
+    "correction_pending": __("A correction for this record is already waiting for a decision."),
+    "correction_unchanged": __("That is what the record already shows."),
+    "correction_decided": __("This correction was already decided."),
+    "already_credited": __("This record was already credited."),
+    "credit_missing": __("The time bank has no credit for this record; please tell an admin."),
+    "nothing_to_check": __("There are no confirmed records in that community and period."),
+    "already_marked": __("This record was already marked in this spot check."),
+    "out_of_stock": __("Sorry, this reward is out of stock."),
+    "not_enough_points": __("You do not have enough points for this reward."),
+    "already_handed_over": __("This reward was already handed over."),
+    "no_confirmed_hours": __("You have no confirmed hours in that period yet."),
     "reopen_window": __("It is too late to reopen this request; please file a new one with /need."),
     "need_not_open": __("This request is already closed."),
     "need_not_resolved": __("This request is not waiting for your confirmation."),
@@ -83,6 +116,16 @@ CONFLICT_TEXTS = {
 }
 
 INVALID_TEXTS = {
+    "site_code": __("That site code is not right. Please check it with the organiser."),
+    "minutes": __("That number of hours is not possible for this record."),
+    "hours": __("Please write hours like 2.5 or 2:30."),
+    "reason": __("Please give a reason."),
+    "location": __("That location is not valid."),
+    "handover_code": __("That code is unknown. Please check it with the volunteer."),
+    "period": __("That period is not valid."),
+    "sample_size": __("Please draw between 1 and 50 records."),
+    "number": __("That number is out of range."),
+    "reward": __("Please give the reward and who provides it."),
     "text": __("That is too long. Please keep it under 1,000 characters."),
     "link_code": __(
         "That code is unknown, already used or expired. Send /link in your other app for a new one."

@@ -8,8 +8,17 @@ from datetime import datetime, time
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
@@ -114,9 +123,49 @@ async def shift_title(message: Message, state: FSMContext) -> None:
 
 @router.message(ShiftForm.place, F.text)
 async def shift_place(message: Message, state: FSMContext) -> None:
-    await state.update_data(place=(message.text or "")[:200])
+    await state.update_data(place=(message.text or "")[:200], latitude=None, longitude=None)
+    await state.set_state(ShiftForm.location)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_("📍 Share my location"), request_location=True)],
+            [KeyboardButton(text=_("No location: site code only"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message.answer(
+        _(
+            "Send the location of the meeting place: volunteers check in within 300 m of it. "
+            "(Use 📍 when you are there, or Telegram's attachment menu to pick a point.)"
+        ),
+        reply_markup=keyboard,
+    )
+
+
+@router.message(ShiftForm.location, F.location)
+async def shift_location(message: Message, state: FSMContext) -> None:
+    assert message.location is not None
+    await state.update_data(
+        latitude=message.location.latitude, longitude=message.location.longitude
+    )
+    await _ask_time(message, state)
+
+
+@router.message(ShiftForm.location, F.text == __("No location: site code only"))
+async def shift_without_location(message: Message, state: FSMContext) -> None:
+    await _ask_time(message, state)
+
+
+@router.message(ShiftForm.location)
+async def shift_location_again(message: Message) -> None:
+    await message.answer(_("Please share the location, or tap “No location: site code only”."))
+
+
+async def _ask_time(message: Message, state: FSMContext) -> None:
     await state.set_state(ShiftForm.time)
-    await message.answer(_("When? Date and times like 2026-12-05 09:00-11:30"))
+    await message.answer(
+        _("When? Date and times like 2026-12-05 09:00-11:30"), reply_markup=ReplyKeyboardRemove()
+    )
 
 
 @router.message(ShiftForm.time, F.text)
@@ -218,6 +267,8 @@ async def shift_save(
         ends_at=datetime.fromisoformat(data["ends_at"]),
         capacity=data["capacity"],
         skills=[Skill(s) for s in data["skills"]],
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
     )
     await callback.message.edit_text(
         _("The shift is open; volunteers find it with /shifts.")

@@ -307,7 +307,7 @@ async def test_a_forged_me_too_for_a_need_not_offered_is_refused(
 
 
 def test_spreadsheet_formulas_in_residents_text_are_made_inert() -> None:
-    from handlers.needs_worker import _cell
+    from handlers.exports import safe_cell as _cell
 
     assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _cell("+1") == "'+1" and _cell("普通文字") == "普通文字" and _cell(3) == 3
@@ -392,6 +392,10 @@ async def test_a_worker_posts_a_shift_and_a_verified_volunteer_signs_up_and_canc
     await chat.tap(WORKER, "甲一社区")
     await chat.send(WORKER, "助餐送餐")
     await chat.send(WORKER, "社区食堂")
+    assert "300 米" in chat.last_text(WORKER)
+    await chat.send(WORKER, "就在食堂")  # neither a location nor the "no location" button
+    assert "请发送位置" in chat.last_text(WORKER)
+    await chat.share_location(WORKER, 29.58, 106.45)
     await chat.send(WORKER, "明天早上")
     assert "2026-12-05 09:00-11:30" in chat.last_text(WORKER)
     await chat.send(WORKER, "2030-12-05 09:00-11:30")
@@ -400,6 +404,9 @@ async def test_a_worker_posts_a_shift_and_a_verified_volunteer_signs_up_and_canc
     await chat.tap(WORKER, "下一步")
     await chat.tap(WORKER, "确认")
     assert "班次已发布" in chat.last_text(WORKER)
+    async with uow:
+        shift = await uow.shifts.get(1)
+        assert shift is not None and (shift.latitude, shift.longitude) == (29.58, 106.45)
     await chat.send(RESIDENT, "/shifts")
     assert "助餐送餐" in chat.last_text(RESIDENT) and "名额：已报 0/1" in chat.last_text(RESIDENT)
     await chat.tap(RESIDENT, "报名")

@@ -77,6 +77,14 @@ class ChatHarness:
         await self.webchat.drain()
         return self.hub.conversation(user_id).since(before)
 
+    async def share_location(
+        self, user_id: int, latitude: float, longitude: float, language: str = "zh"
+    ) -> list[dict[str, Any]]:
+        before = self.hub.conversation(user_id).seq
+        await self.webchat.user_location(user_id, latitude, longitude, language=language)
+        await self.webchat.drain()
+        return self.hub.conversation(user_id).since(before)
+
     async def tap(self, user_id: int, label: str, language: str = "zh") -> list[dict[str, Any]]:
         """Tap the newest visible inline button whose text contains `label`."""
         message_id, data = self.find_button(user_id, label)

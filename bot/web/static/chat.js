@@ -560,4 +560,12 @@
 
   autosize();
   pollLoop();
+
+  // A printed QR code or shared link (/?start=<payload>) acts like Telegram's /start <payload>,
+  // once: the address is cleaned so a reload does not repeat it.
+  const startPayload = new URLSearchParams(location.search).get("start");
+  if (startPayload && /^[A-Za-z0-9_-]{1,64}$/.test(startPayload)) {
+    history.replaceState(null, "", location.pathname);
+    sendText("/start " + startPayload);
+  }
 })();

@@ -1,0 +1,485 @@
+"""Check-in and check-out (/checkin, /checkout, the `ci_` QR deep link), the organiser's site
+code (/sitecode) and confirmation of records (/records: confirm, adjust, corrections)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram import Bot, F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.config import Settings
+from bot.domain.attendance import RecordStatus, looks_like_code, parse_hours
+from bot.domain.enums import Channel
+from bot.domain.errors import DomainError, InvalidInput
+from bot.domain.principal import Principal
+from bot.domain.timebank import hours_text
+from bot.services import UnitOfWork, attendance
+from bot.services.attendance import Checked, RecordView, TooFar
+from bot.services.crypto import PersonalDataCipher
+from bot.services.ports import Notifier
+from handlers.callbacks import AttendanceCb
+from handlers.deeplinks import deep_link, qr_png, start_link
+from handlers.need_texts import local_time
+from handlers.routing import RouteTable
+from handlers.states import CheckForm, CorrectionDecision, RecordAdjust
+from handlers.texts import error_text
+
+router = RouteTable("attendance")
+
+
+def _button(text: str, data: AttendanceCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+RECORD_STATUS_NAMES = {
+    RecordStatus.CHECKED_IN: __("checked in"),
+    RecordStatus.CHECKED_OUT: __("checked out, waiting for the organiser"),
+    RecordStatus.UNCONFIRMED: __("check-out forgotten, waiting for the organiser"),
+    RecordStatus.CONFIRMED: __("confirmed"),
+    RecordStatus.FAILED: __("failed a spot check, not counted"),
+}
+
+
+def record_text(view: RecordView, settings: Settings, *, for_organiser: bool = False) -> str:
+    out = local_time(view.checked_out_at, settings.tz) if view.checked_out_at else "—"
+    lines = [f"<b>{html.escape(view.content)}</b> · {html.escape(view.place)}"]
+    if for_organiser:
+        lines.append(
+            _("Volunteer: {name} ({number})").format(
+                name=html.escape(view.volunteer_name), number=view.volunteer_number
+            )
+        )
+    lines += [
+        _("In: {start} · Out: {end}").format(
+            start=local_time(view.checked_in_at, settings.tz), end=out
+        ),
+        _("Hours: {hours} · {status}").format(
+            hours=hours_text(view.minutes), status=RECORD_STATUS_NAMES[view.status]
+        ),
+    ]
+    if view.adjustment_reason:
+        lines.append(_("Adjusted: {reason}").format(reason=html.escape(view.adjustment_reason)))
+    if view.correction_pending:
+        lines.append(_("A correction request is waiting for the organiser."))
+    return "\n".join(lines)
+
+
+def _checked_text(done: Checked, settings: Settings) -> str:
+    view = done.record
+    if not done.checked_out:
+        return _(
+            "✅ Checked in to “{title}” at {time}. Check out with /checkout when you leave."
+        ).format(title=html.escape(view.content), time=local_time(view.checked_in_at, settings.tz))
+    return _(
+        "✅ Checked out of “{title}”: {hours} hours. The organiser confirms them; "
+        "you will be told, and /hours shows them."
+    ).format(title=html.escape(view.content), hours=hours_text(view.minutes))
+
+
+def check_error_text(error: DomainError) -> str:
+    if isinstance(error, TooFar):
+        return _(
+            "You are {distance} from the meeting place; check-in works within {radius} m. "
+            "Please go there, or type the site code the organiser shows."
+        ).format(distance=_distance(error.distance_m), radius=error.radius_m)
+    return error_text(error)
+
+
+def _distance(metres: float) -> str:
+    if metres >= 1000:
+        return _("{km} km").format(km=f"{metres / 1000:.1f}")
+    return _("{m} m").format(m=round(metres))
+
+
+# ---------------------------------------------------------------- volunteers
+
+
+@router.message(Command("checkin"))
+async def check_in(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await _ask_where(message, state, principal, uow, check_out=False)
+
+
+@router.message(Command("checkout"))
+async def check_out(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await _ask_where(message, state, principal, uow, check_out=True)
+
+
+async def _ask_where(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, *, check_out: bool
+) -> None:
+    await state.clear()
+    shift_id, title, checked_in = await attendance.current_shift(uow, principal)
+    if checked_in and not check_out:
+        await message.answer(
+            _("You are already checked in to “{title}”. Use /checkout when you leave.").format(
+                title=html.escape(title)
+            )
+        )
+        return
+    if check_out and not checked_in:
+        await message.answer(
+            _("You are not checked in to “{title}” yet: use /checkin first.").format(
+                title=html.escape(title)
+            )
+        )
+        return
+    await state.set_state(CheckForm.waiting)
+    await state.update_data(shift=shift_id, out=check_out)
+    prompt = (
+        _("Checking out of “{title}”.") if check_out else _("Checking in to “{title}”.")
+    ).format(title=html.escape(title))
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message.answer(
+        prompt
+        + "\n"
+        + _("Share your location at the place, or type the site code the organiser shows. /cancel"),
+        reply_markup=keyboard,
+    )
+
+
+@router.message(CheckForm.waiting, F.location)
+async def checked_by_location(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    data = await state.get_data()
+    assert message.location is not None
+    try:
+        done = await attendance.check_by_location(
+            uow,
+            principal,
+            shift_id=data["shift"],
+            latitude=message.location.latitude,
+            longitude=message.location.longitude,
+            check_out=data["out"],
+        )
+    except DomainError as error:
+        await message.answer(check_error_text(error))  # stay: they may move, or type the code
+        return
+    await state.clear()
+    await message.answer(_checked_text(done, settings), reply_markup=ReplyKeyboardRemove())
+
+
+@router.message(CheckForm.waiting, F.text)
+async def checked_by_typed_code(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+    cipher: PersonalDataCipher,
+) -> None:
+    text = message.text or ""
+    if not looks_like_code(text):
+        await message.answer(
+            _("Please share your location, or type the 6-character site code. /cancel")
+        )
+        return
+    data = await state.get_data()
+    try:
+        done = await attendance.check_by_code(
+            uow, cipher, principal, shift_id=data["shift"], code=text, check_out=data["out"]
+        )
+    except DomainError as error:
+        await message.answer(check_error_text(error))
+        return
+    await state.clear()
+    await message.answer(_checked_text(done, settings), reply_markup=ReplyKeyboardRemove())
+
+
+@deep_link("ci_")
+async def checked_by_qr(message: Message, rest: str, data: dict[str, Any]) -> None:
+    """`/start ci_<shift>_<code>`: in if not yet checked in, otherwise out."""
+    shift, _sep, code = rest.partition("_")
+    if not shift.isdigit() or not code:
+        await message.answer(_("This link is not valid or has expired."))
+        return
+    try:
+        done = await attendance.check_by_code(
+            data["uow"],
+            data["cipher"],
+            data["principal"],
+            shift_id=int(shift),
+            code=code,
+            check_out=None,
+        )
+    except DomainError as error:
+        await message.answer(check_error_text(error))
+        return
+    await message.answer(_checked_text(done, data["settings"]))
+
+
+# ---------------------------------------------------------------- organisers: site codes
+
+
+@router.message(Command("sitecode"))
+async def site_codes(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    await state.clear()
+    rows = await attendance.running_shifts(uow, principal)
+    if not rows:
+        await message.answer(_("No shift of yours starts within a day or is running now."))
+        return
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(
+                    f"{local_time(start, settings.tz)} {title}"[:60],
+                    AttendanceCb(action="code", id=shift_id),
+                )
+            ]
+            for shift_id, title, start in rows
+        ]
+    )
+    await message.answer(
+        _("Which shift? The code is for volunteers at the place."), reply_markup=keyboard
+    )
+
+
+@router.callback_query(AttendanceCb.filter(F.action == "code"))
+async def show_site_code(
+    callback: CallbackQuery,
+    callback_data: AttendanceCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+    cipher: PersonalDataCipher,
+    bot: Bot,
+    channel: Channel,
+) -> None:
+    code = await attendance.site_code_for(uow, cipher, principal, shift_id=callback_data.id)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    link = await start_link(bot, channel, settings, code.payload)
+    caption = _(
+        "Site code for “{title}”: <b>{code}</b>\nValid until {until}. Volunteers type it after "
+        "/checkin or /checkout, or scan the QR code. Tap below for a new one."
+    ).format(
+        title=html.escape(code.title),
+        code=code.code,
+        until=code.valid_until.astimezone(settings.tz).strftime("%H:%M"),
+    )
+    refresh = InlineKeyboardMarkup(
+        inline_keyboard=[[_button(_("New code"), AttendanceCb(action="code", id=code.shift_id))]]
+    )
+    await callback.message.answer_photo(
+        BufferedInputFile(qr_png(link), filename="site-code.png"),
+        caption=caption,
+        reply_markup=refresh,
+    )
+
+
+# ---------------------------------------------------------------- organisers: records
+
+
+@router.message(Command("records"))
+async def records(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    await state.clear()
+    await _records_page(message, principal, uow, settings, 0)
+    for correction in await attendance.pending_corrections(uow, principal):
+        text = (
+            record_text(correction.record, settings, for_organiser=True)
+            + "\n"
+            + _("Asks for {hours} hours instead: {reason}").format(
+                hours=hours_text(correction.minutes), reason=html.escape(correction.reason)
+            )
+        )
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    _button(_("Approve"), AttendanceCb(action="fix_ok", id=correction.id)),
+                    _button(_("Reject"), AttendanceCb(action="fix_no", id=correction.id)),
+                ]
+            ]
+        )
+        await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(AttendanceCb.filter(F.action == "rec_page"))
+async def records_page(
+    callback: CallbackQuery,
+    callback_data: AttendanceCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _records_page(callback.message, principal, uow, settings, callback_data.id)
+
+
+async def _records_page(
+    message: Message, principal: Principal, uow: UnitOfWork, settings: Settings, page: int
+) -> None:
+    listing = await attendance.awaiting(uow, principal, page=page)
+    if not listing.items and page == 0:
+        await message.answer(_("No service records are waiting for confirmation."))
+        return
+    for view in listing.items:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    _button(_("Confirm"), AttendanceCb(action="ok", id=view.id)),
+                    _button(_("Adjust hours"), AttendanceCb(action="adjust", id=view.id)),
+                ]
+            ]
+        )
+        await message.answer(record_text(view, settings, for_organiser=True), reply_markup=keyboard)
+    if listing.has_next:
+        await message.answer(
+            _("More records:"),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[[_button("›", AttendanceCb(action="rec_page", id=page + 1))]]
+            ),
+        )
+
+
+@router.callback_query(AttendanceCb.filter(F.action == "ok"))
+async def confirm_record(
+    callback: CallbackQuery,
+    callback_data: AttendanceCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    settings: Settings,
+) -> None:
+    view = await attendance.confirm(
+        uow,
+        notifier,
+        principal,
+        record_id=callback_data.id,
+        points_per_hour=settings.points_per_hour,
+    )
+    await callback.answer(_("Confirmed."))
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(record_text(view, settings, for_organiser=True))
+
+
+@router.callback_query(AttendanceCb.filter(F.action == "adjust"))
+async def adjust_record(
+    callback: CallbackQuery, callback_data: AttendanceCb, state: FSMContext
+) -> None:
+    await state.set_state(RecordAdjust.minutes)
+    await state.update_data(record=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("How many hours should count? (e.g. 2.5 or 2:30; 0 if they did not serve) /cancel")
+        )
+
+
+@router.message(RecordAdjust.minutes, F.text)
+async def adjust_minutes(message: Message, state: FSMContext) -> None:
+    try:
+        minutes = parse_hours(message.text or "")
+    except InvalidInput:
+        await message.answer(_("Please write hours like 2.5 or 2:30."))
+        return
+    await state.update_data(minutes=minutes)
+    await state.set_state(RecordAdjust.reason)
+    await message.answer(_("Why? (the volunteer sees the reason; it is kept in the audit log)"))
+
+
+@router.message(RecordAdjust.reason, F.text)
+async def adjust_reason(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    view = await attendance.confirm(
+        uow,
+        notifier,
+        principal,
+        record_id=data["record"],
+        minutes=data["minutes"],
+        reason=message.text or "",
+        points_per_hour=settings.points_per_hour,
+    )
+    await state.clear()
+    await message.answer(_("Confirmed.") + "\n\n" + record_text(view, settings, for_organiser=True))
+
+
+@router.callback_query(AttendanceCb.filter(F.action == "fix_ok"))
+async def approve_correction(
+    callback: CallbackQuery,
+    callback_data: AttendanceCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    settings: Settings,
+) -> None:
+    view = await attendance.decide_correction(
+        uow,
+        notifier,
+        principal,
+        correction_id=callback_data.id,
+        approve=True,
+        points_per_hour=settings.points_per_hour,
+    )
+    await callback.answer(_("Approved."))
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(record_text(view, settings, for_organiser=True))
+
+
+@router.callback_query(AttendanceCb.filter(F.action == "fix_no"))
+async def reject_correction(
+    callback: CallbackQuery, callback_data: AttendanceCb, state: FSMContext
+) -> None:
+    await state.set_state(CorrectionDecision.note)
+    await state.update_data(correction=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(_("Why is it rejected? (the volunteer sees this) /cancel"))
+
+
+@router.message(CorrectionDecision.note, F.text)
+async def rejection_note(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    view = await attendance.decide_correction(
+        uow,
+        notifier,
+        principal,
+        correction_id=data["correction"],
+        approve=False,
+        note=message.text or "",
+        points_per_hour=settings.points_per_hour,
+    )
+    await state.clear()
+    await message.answer(_("Rejected.") + "\n\n" + record_text(view, settings, for_organiser=True))

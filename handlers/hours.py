@@ -1,0 +1,308 @@
+"""The volunteer's side of the records: /hours (totals, time-bank ledger, points), their
+service records with correction requests, /certificate, and /verify for anyone."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime
+
+from aiogram import F
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import InlineKeyboardMarkup as Markup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.config import Settings
+from bot.domain.attendance import RecordStatus, parse_hours
+from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.principal import Principal
+from bot.domain.timebank import TransactionKind, hours_text
+from bot.services import UnitOfWork, attendance, certificates, timebank
+from bot.services.certificates import Verification
+from bot.services.ports import Notifier
+from handlers.attendance import record_text
+from handlers.callbacks import HoursCb
+from handlers.routing import RouteTable
+from handlers.states import CorrectionForm
+
+router = RouteTable("hours")
+
+TX_NAMES = {
+    TransactionKind.SERVICE_CREDIT: __("service"),
+    TransactionKind.GIFT: __("gift"),
+    TransactionKind.EXCHANGE: __("exchange"),
+    TransactionKind.REVERSAL: __("reversal"),
+}
+
+
+def _button(text: str, data: HoursCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _signed_hours(minutes: int) -> str:
+    return ("+" if minutes > 0 else "−") + hours_text(abs(minutes))
+
+
+# ---------------------------------------------------------------- /hours
+
+
+@router.message(Command("hours"))
+async def hours(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    await state.clear()
+    await _send_hours(message, principal, uow, settings, 0)
+
+
+@router.callback_query(HoursCb.filter(F.action == "lines"))
+async def hours_page(
+    callback: CallbackQuery,
+    callback_data: HoursCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _send_hours(callback.message, principal, uow, settings, callback_data.id)
+
+
+async def _send_hours(
+    message: Message, principal: Principal, uow: UnitOfWork, settings: Settings, page: int
+) -> None:
+    summary = await timebank.summary(uow, principal, page=page, tz=settings.tz)
+    lines = [
+        _("<b>Your volunteer hours</b>"),
+        _("Confirmed service: {total} hours in all, {year} this year").format(
+            total=hours_text(summary.confirmed_minutes), year=hours_text(summary.year_minutes)
+        ),
+        _("Time bank balance: {hours} hours").format(hours=hours_text(summary.balance_minutes)),
+        _("Points: {points}").format(points=summary.points),
+    ]
+    if summary.lines:
+        lines.append("")
+        lines.append(_("<b>Time bank</b> (newest first)"))
+        for line in summary.lines:
+            day = line.at.astimezone(settings.tz).strftime("%Y-%m-%d")
+            lines.append(
+                f"{day} {_signed_hours(line.minutes)} · {TX_NAMES[line.kind]} · "
+                f"{html.escape(line.memo[:60])}"
+            )
+    elif page == 0:
+        lines.append(_("No confirmed hours yet: sign up with /shifts."))
+    rows = [
+        [
+            _button(_("My service records"), HoursCb(action="records")),
+            _button(_("Certificate"), HoursCb(action="cert_menu")),
+        ]
+    ]
+    if summary.has_next:
+        rows.append([_button(_("Older"), HoursCb(action="lines", id=page + 1))])
+    await message.answer("\n".join(lines), reply_markup=Markup(inline_keyboard=rows))
+
+
+# ---------------------------------------------------------------- records and corrections
+
+
+@router.callback_query(HoursCb.filter(F.action == "records"))
+async def my_records(
+    callback: CallbackQuery,
+    callback_data: HoursCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    listing = await attendance.my_records(uow, principal, page=callback_data.id)
+    if not listing.items:
+        await callback.message.answer(_("No service records yet."))
+        return
+    for view in listing.items:
+        keyboard = None
+        if view.status is RecordStatus.CONFIRMED and not view.correction_pending:
+            keyboard = Markup(
+                inline_keyboard=[
+                    [_button(_("Ask for a correction"), HoursCb(action="fix", id=view.id))]
+                ]
+            )
+        await callback.message.answer(record_text(view, settings), reply_markup=keyboard)
+    if listing.has_next:
+        await callback.message.answer(
+            _("More records:"),
+            reply_markup=Markup(
+                inline_keyboard=[[_button("›", HoursCb(action="records", id=callback_data.id + 1))]]
+            ),
+        )
+
+
+@router.callback_query(HoursCb.filter(F.action == "fix"))
+async def ask_correction(
+    callback: CallbackQuery, callback_data: HoursCb, state: FSMContext
+) -> None:
+    await state.set_state(CorrectionForm.minutes)
+    await state.update_data(record=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("How many hours should this record show? (e.g. 2.5 or 2:30) /cancel")
+        )
+
+
+@router.message(CorrectionForm.minutes, F.text)
+async def correction_minutes(message: Message, state: FSMContext) -> None:
+    try:
+        minutes = parse_hours(message.text or "")
+    except InvalidInput:
+        await message.answer(_("Please write hours like 2.5 or 2:30."))
+        return
+    await state.update_data(minutes=minutes)
+    await state.set_state(CorrectionForm.reason)
+    await message.answer(_("Why? The organiser who recorded it decides."))
+
+
+@router.message(CorrectionForm.reason, F.text)
+async def correction_reason(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+) -> None:
+    data = await state.get_data()
+    await attendance.request_correction(
+        uow,
+        notifier,
+        principal,
+        record_id=data["record"],
+        minutes=data["minutes"],
+        reason=message.text or "",
+    )
+    await state.clear()
+    await message.answer(_("Your correction request was sent; you will be told the decision."))
+
+
+# ---------------------------------------------------------------- certificates
+
+
+PERIODS = {"year": __("This year"), "last": __("Last year"), "all": __("All my service")}
+
+
+def _period(value: str, today: date) -> tuple[date, date]:
+    if value == "year":
+        return date(today.year, 1, 1), today
+    if value == "last":
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    return date(2000, 1, 1), today
+
+
+@router.message(Command("certificate"))
+async def certificate(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await _certificate_menu(message)
+
+
+@router.callback_query(HoursCb.filter(F.action == "cert_menu"))
+async def certificate_menu(callback: CallbackQuery) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _certificate_menu(callback.message)
+
+
+async def _certificate_menu(message: Message) -> None:
+    rows = [
+        [_button(str(label), HoursCb(action="cert", value=key))] for key, label in PERIODS.items()
+    ]
+    await message.answer(
+        _("A service certificate (PDF) of your confirmed hours. Which period?"),
+        reply_markup=Markup(inline_keyboard=rows),
+    )
+
+
+@router.callback_query(HoursCb.filter(F.action == "cert"))
+async def issue_certificate(
+    callback: CallbackQuery,
+    callback_data: HoursCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    if callback_data.value not in PERIODS:
+        raise ValueError("unknown period")
+    today = datetime.now(settings.tz).date()
+    start, end = _period(callback_data.value, today)
+    issued = await certificates.issue(
+        uow,
+        principal,
+        period_start=start,
+        period_end=end,
+        tz=settings.tz,
+        public_url=settings.site_url,
+    )
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    await callback.message.answer_document(
+        BufferedInputFile(issued.pdf, filename=f"{issued.number}.pdf"),
+        caption=_(
+            "Certificate {number}: {hours} hours over {records} services. "
+            "Anyone can check it with /verify {code}."
+        ).format(
+            number=issued.number,
+            hours=hours_text(issued.total_minutes),
+            records=issued.records,
+            code=issued.code,
+        ),
+    )
+
+
+# ---------------------------------------------------------------- /verify
+
+
+def verification_text(found: Verification) -> str:
+    lines = [
+        _("✅ Certificate {number} is genuine.").format(number=found.number),
+        _("Volunteer: {name} ({number})").format(
+            name=html.escape(found.masked_name), number=found.volunteer_number
+        ),
+        _("Period: {start} – {end}").format(start=found.period_start, end=found.period_end),
+        _("Hours: {hours} over {records} services").format(
+            hours=hours_text(found.total_minutes), records=found.records
+        ),
+        _("Issued by {issuer} on {day}").format(
+            issuer=html.escape(found.issuer), day=found.issued_on
+        ),
+    ]
+    if found.reversed_records:
+        lines.append(
+            _(
+                "⚠️ {count} of its services were reversed after a spot check since it was issued."
+            ).format(count=found.reversed_records)
+        )
+    return "\n".join(lines)
+
+
+@router.message(Command("verify"))
+async def verify(
+    message: Message, command: CommandObject, uow: UnitOfWork, settings: Settings
+) -> None:
+    code = (command.args or "").strip()
+    if not code:
+        await message.answer(_("Send /verify and the code printed on the certificate."))
+        return
+    try:
+        found = await certificates.verify(uow, code=code, tz=settings.tz)
+    except NotFound:
+        await message.answer(not_genuine_text())
+        return
+    await message.answer(verification_text(found))
+
+
+def not_genuine_text() -> str:
+    return _(
+        "❌ No certificate has this code. Check the code; a certificate we cannot find is "
+        "not genuine."
+    )
