@@ -9,8 +9,10 @@ import gc
 import logging
 import secrets
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -31,12 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.config import Settings
 from bot.domain.enums import Channel
+from bot.domain.errors import NotFound
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
-from bot.services import attendance, needs, people, shifts
+from bot.services import attendance, certificates, needs, people, shifts
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
+from bot.web import verify as verify_routes
 from bot.web.ui import ui_strings
 from handlers import (
     admin,
@@ -189,6 +194,11 @@ def build(settings: Settings) -> Application:
     web_app[webchat_routes.ui_strings_key] = lambda locale: ui_strings(i18n, locale)
     web_app[webchat_routes.locale_lookup_key] = web_locale
     webchat_routes.add_routes(web_app)
+    verify_page: verify_routes.VerifyPage = partial(
+        _verify_certificate, lambda: UnitOfWork(session_factory), i18n, settings
+    )
+    web_app[verify_routes.verify_page_key] = verify_page
+    verify_routes.add_routes(web_app)
     web_app[ready_key] = asyncio.Event()
     web_app.router.add_get("/healthz", _healthz)
     application = Application(
@@ -285,6 +295,20 @@ async def run(settings: Settings) -> None:
         await polling
     await runner.cleanup()
     await application.close()
+
+
+async def _verify_certificate(
+    make_uow: Callable[[], UnitOfWork], i18n: I18n, settings: Settings, code: str, locale: str
+) -> tuple[int, str, str]:
+    """The /verify/<code> page's content, in the reader's language (a fresh unit of work per
+    request: requests run concurrently)."""
+    with i18n.context(), i18n.use_locale(locale):
+        title = _("Volunteer service certificate check")
+        try:
+            found = await certificates.verify(make_uow(), code=code, tz=settings.tz)
+        except NotFound:
+            return 404, hours.not_genuine_text(), title
+        return 200, hours.verification_text(found), title
 
 
 async def deadline_loop(application: Application) -> None:

@@ -48,7 +48,7 @@ def _token_from_cookie(request: web.Request) -> str | None:
     return None
 
 
-def _browser_language(request: web.Request, default: str) -> str:
+def browser_language(request: web.Request, default: str) -> str:
     header = request.headers.get("Accept-Language", "")
     first = header.split(",")[0].split(";")[0].strip()
     return locale_from_language_code(first or None, default)
@@ -59,7 +59,7 @@ async def chat_page(request: web.Request) -> web.Response:
     new_token = token is None
     if token is None:
         token = secrets.token_urlsafe(24)
-    browser = _browser_language(request, "zh")
+    browser = browser_language(request, "zh")
     chosen = await request.app[locale_lookup_key](str(chat_id_of(token)))
     locale = chosen or browser
     strings = request.app[ui_strings_key](locale)
@@ -124,7 +124,7 @@ async def send(request: web.Request) -> web.Response:
         raise _bad("text_too_long")
     client_id = body.get("client_id") if isinstance(body.get("client_id"), str) else None
     await request.app[chat_key].user_text(
-        chat_id, text.strip(), language=_browser_language(request, "zh"), client_id=client_id
+        chat_id, text.strip(), language=browser_language(request, "zh"), client_id=client_id
     )
     return web.json_response({"ok": True})
 
@@ -136,7 +136,7 @@ async def callback(request: web.Request) -> web.Response:
     if not isinstance(message_id, int) or not isinstance(data, str):
         raise _bad("bad_callback")
     accepted = request.app[chat_key].user_callback(
-        chat_id, message_id, data, language=_browser_language(request, "zh")
+        chat_id, message_id, data, language=browser_language(request, "zh")
     )
     if not accepted:
         raise _bad("unknown_button")
@@ -150,7 +150,7 @@ async def location(request: web.Request) -> web.Response:
     if lat is None or lon is None:
         raise _bad("bad_location")
     await request.app[chat_key].user_location(
-        chat_id, lat, lon, language=_browser_language(request, "zh")
+        chat_id, lat, lon, language=browser_language(request, "zh")
     )
     return web.json_response({"ok": True})
 
@@ -172,7 +172,7 @@ async def events(request: web.Request) -> web.Response:
     found = chat.since(after) or await chat.wait(after, max(timeout, 0.0))
     if after == 0 and not any(e["type"] == "commands" for e in found):
         # A fresh page gets the default menu in the browser's language.
-        commands = request.app[hub_key].commands_for(_browser_language(request, "zh"))
+        commands = request.app[hub_key].commands_for(browser_language(request, "zh"))
         if commands:
             found = [{"seq": 0, "type": "commands", "commands": commands}, *found]
     last = max([after, *(e["seq"] for e in found)])
