@@ -329,11 +329,12 @@ async def site_code_for(
             raise PermissionDenied()
         if now >= _window(shift).check_out_closes:
             raise Conflict("shift_over")
+        title = shift.title
     window = code_window(now)
     code = site_code(cipher, shift_id, window)
     # Accepted during this window and the next one (see classify_code).
     valid_until = datetime.fromtimestamp(window_ends(window + 1), tz=now.tzinfo)
-    return SiteCode(shift_id, shift.title, code, valid_until, f"ci_{shift_id}_{code}")
+    return SiteCode(shift_id, title, code, valid_until, f"ci_{shift_id}_{code}")
 
 
 async def close_forgotten(

@@ -1,0 +1,158 @@
+"""Check-in and check-out in chat, the organiser's site code and confirmation, /hours, the
+certificate and /verify — through the real Dispatcher on the web chat channel."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import zxingcpp
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.domain.enums import Role, ScopeLevel
+from bot.domain.principal import Grant, Place, Principal
+from bot.domain.volunteers import Skill, check_character
+from bot.services import shifts, volunteers
+from bot.services.crypto import PersonalDataCipher
+from bot.services.ports import RecordingNotifier
+from storage.models import ServiceRecord
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+from tests.support.chat import ChatHarness, plain
+from tests.support.factories import Map, make_map, make_person
+
+VOLUNTEER, WORKER = 7001, 7002
+HERE = (29.5630, 106.4650)
+TWO_KM_NORTH = (29.5630 + 0.018, 106.4650)
+
+
+@pytest.fixture
+async def chat(engine: AsyncEngine) -> AsyncIterator[ChatHarness]:
+    harness = ChatHarness(engine)
+    yield harness
+    await harness.close()
+
+
+async def running_shift(uow: UnitOfWork, world: Map) -> tuple[Principal, int]:
+    """A verified volunteer signed up for a shift that started two hours ago (created back then)."""
+    worker_id = await make_person(
+        uow,
+        "李社工",
+        community=world.community_a1,
+        grants=((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),),
+        web_id=WORKER,
+    )
+    worker = Principal(
+        worker_id,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    person = await make_person(uow, "王芳", community=world.community_a1, web_id=VOLUNTEER)
+    volunteer = Principal(
+        person, "zh", home=Place(world.community_a1, world.street_a, world.district)
+    )
+    first17 = "50010619850612123"
+    view = await volunteers.register(
+        uow,
+        PersonalDataCipher(b"test-secret"),
+        RecordingNotifier(),
+        volunteer,
+        real_name="王芳",
+        id_number=first17 + check_character(first17),
+        phone="13800138000",
+        skills=[Skill.COOKING],
+        tags=[],
+        availability=[],
+        community_ids=[],
+    )
+    await volunteers.verify(uow, RecordingNotifier(), worker, volunteer_id=view.id, approve=True)
+    start = utcnow() - timedelta(hours=2)
+    shift = await shifts.create_shift(
+        uow,
+        worker,
+        community_id=world.community_a1,
+        title="助餐送餐",
+        place="社区食堂",
+        starts_at=start,
+        ends_at=start + timedelta(hours=3),
+        capacity=3,
+        latitude=HERE[0],
+        longitude=HERE[1],
+        now=start - timedelta(days=1),
+    )
+    await shifts.sign_up(uow, volunteer, shift_id=shift.id, now=start - timedelta(days=1))
+    return volunteer, shift.id
+
+
+async def test_a_volunteer_checks_in_and_out_in_chat_and_gets_a_certificate(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    world = await make_map(uow)
+    _, shift_id = await running_shift(uow, world)
+
+    await chat.send(VOLUNTEER, "/checkin")
+    assert "正在签到：“助餐送餐”" in chat.last_text(VOLUNTEER)
+    await chat.share_location(VOLUNTEER, *TWO_KM_NORTH)
+    assert "您距离集合地点 2.0 公里" in chat.last_text(VOLUNTEER)
+    await chat.send(VOLUNTEER, "hello")
+    assert "6 位现场签到码" in chat.last_text(VOLUNTEER)
+    await chat.send(VOLUNTEER, "ABCDEF")
+    assert chat.last_text(VOLUNTEER) == "现场签到码不正确。请与组织方核对。"
+    await chat.share_location(VOLUNTEER, *HERE)
+    assert chat.last_text(VOLUNTEER).startswith("✅ 已于")
+    await chat.send(VOLUNTEER, "/checkin")
+    assert chat.last_text(VOLUNTEER).startswith("您已签到“助餐送餐”")
+
+    # Ninety minutes pass.
+    async with uow:
+        await uow.session.execute(
+            update(ServiceRecord).values(checked_in_at=utcnow() - timedelta(minutes=90))
+        )
+        await uow.commit()
+
+    await chat.send(WORKER, "/sitecode")
+    await chat.tap(WORKER, "助餐送餐")
+    shown = chat.hub.conversation(WORKER).events[-1]
+    assert shown["type"] == "photo"  # the QR code to show at the place
+    caption = plain(shown["caption_html"])
+    code = re.search(r"现场签到码：([A-Z2-9]{6})", caption)
+    assert code is not None, caption
+    qr = zxingcpp.read_barcode(
+        Image.open(io.BytesIO(chat.hub.files[shown["url"].rsplit("/", 1)[1]].content))
+    )
+    assert qr is not None and qr.text.endswith(f"/?start=ci_{shift_id}_{code.group(1)}")
+
+    await chat.send(VOLUNTEER, "/checkout")
+    await chat.send(VOLUNTEER, code.group(1).lower())
+    assert chat.last_text(VOLUNTEER).startswith("✅ 已签退“助餐送餐”：1.5 小时")
+
+    await chat.send(WORKER, "/records")
+    assert "志愿者：王芳" in chat.last_text(WORKER)
+    await chat.tap(WORKER, "确认")
+    assert any("组织方已确认您“助餐送餐”的服务时长 1.5 小时" in s for s in chat.screens(VOLUNTEER))
+
+    await chat.send(VOLUNTEER, "/hours")
+    hours = chat.last_text(VOLUNTEER)
+    assert "已确认服务：累计 1.5 小时" in hours and "时间银行余额：1.5 小时" in hours
+    assert "积分：15" in hours
+
+    await chat.send(VOLUNTEER, "/certificate")
+    await chat.tap(VOLUNTEER, "今年")
+    event = chat.hub.conversation(VOLUNTEER).events[-1]
+    assert event["type"] == "document" and event["filename"].endswith(".pdf")
+    pdf = chat.hub.files[event["url"].rsplit("/", 1)[1]].content
+    text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "王芳" in text and "1.5" in text
+    verification = re.search(r"/verify ([A-Z2-9]{12})", event["caption_html"])
+    assert verification is not None
+
+    await chat.send(WORKER, f"/verify {verification.group(1)}")
+    assert "真实有效" in chat.last_text(WORKER) and "王*" in chat.last_text(WORKER)
+    await chat.send(WORKER, "/verify AAAAAAAAAAAA")
+    assert chat.last_text(WORKER).startswith("❌ 没有使用这个核验码的证明")
