@@ -68,7 +68,7 @@ def record_text(view: RecordView, settings: Settings, *, for_organiser: bool = F
         _("In: {start} · Out: {end}").format(
             start=local_time(view.checked_in_at, settings.tz), end=out
         ),
-        _("Hours: {hours} · {status}").format(
+        _("{hours} hours · {status}").format(
             hours=hours_text(view.minutes), status=RECORD_STATUS_NAMES[view.status]
         ),
     ]

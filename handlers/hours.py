@@ -269,7 +269,7 @@ def verification_text(found: Verification) -> str:
             name=html.escape(found.masked_name), number=found.volunteer_number
         ),
         _("Period: {start} – {end}").format(start=found.period_start, end=found.period_end),
-        _("Hours: {hours} over {records} services").format(
+        _("Service: {hours} hours in {records} sessions").format(
             hours=hours_text(found.total_minutes), records=found.records
         ),
         _("Issued by {issuer} on {day}").format(
