@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 from datetime import date, datetime
+from typing import Any
 
-from aiogram import F
+from aiogram import Bot, F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
@@ -16,16 +17,19 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.config import Settings
 from bot.domain.attendance import RecordStatus, parse_hours
+from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.principal import Principal
-from bot.domain.timebank import TransactionKind, hours_text
+from bot.domain.timebank import TransactionKind, TransferKind, hours_text
 from bot.services import UnitOfWork, attendance, certificates, timebank
 from bot.services.certificates import Verification
 from bot.services.ports import Notifier
+from bot.services.timebank import TransferView
 from handlers.attendance import record_text
 from handlers.callbacks import HoursCb
+from handlers.deeplinks import deep_link, start_link
 from handlers.routing import RouteTable
-from handlers.states import CorrectionForm
+from handlers.states import CorrectionForm, TransferForm
 
 router = RouteTable("hours")
 
@@ -96,7 +100,11 @@ async def _send_hours(
         [
             _button(_("My service records"), HoursCb(action="records")),
             _button(_("Certificate"), HoursCb(action="cert_menu")),
-        ]
+        ],
+        [
+            _button(_("Give hours to family"), HoursCb(action="tb_new", value="gift")),
+            _button(_("Ask to be paid in hours"), HoursCb(action="tb_new", value="exchange")),
+        ],
     ]
     if summary.has_next:
         rows.append([_button(_("Older"), HoursCb(action="lines", id=page + 1))])
@@ -306,3 +314,121 @@ def not_genuine_text() -> str:
         "❌ No certificate has this code. Check the code; a certificate we cannot find is "
         "not genuine."
     )
+
+
+# ---------------------------------------------------------------- gifts and exchanges
+
+
+@router.callback_query(HoursCb.filter(F.action == "tb_new"))
+async def new_transfer(callback: CallbackQuery, callback_data: HoursCb, state: FSMContext) -> None:
+    kind = TransferKind(callback_data.value)  # anything else: a forged button, refused
+    await state.set_state(TransferForm.minutes)
+    await state.update_data(kind=kind.value)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("How many hours? (e.g. 2 or 1.5) /cancel")
+            if kind is TransferKind.GIFT
+            else _("How many hours of service did you give them? (e.g. 2 or 1.5) /cancel")
+        )
+
+
+@router.message(TransferForm.minutes, F.text)
+async def transfer_minutes(message: Message, state: FSMContext) -> None:
+    try:
+        minutes = parse_hours(message.text or "")
+    except InvalidInput:
+        await message.answer(_("Please write hours like 2.5 or 2:30."))
+        return
+    if minutes <= 0:
+        await message.answer(_("Please write hours like 2.5 or 2:30."))
+        return
+    await state.update_data(minutes=minutes)
+    await state.set_state(TransferForm.memo)
+    kind = TransferKind((await state.get_data())["kind"])
+    await message.answer(
+        _("A note for them (e.g. 给妈妈)?")
+        if kind is TransferKind.GIFT
+        else _("What service did you give? (they confirm it)")
+    )
+
+
+@router.message(TransferForm.memo, F.text)
+async def transfer_memo(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+    bot: Bot,
+    channel: Channel,
+) -> None:
+    data = await state.get_data()
+    view = await timebank.propose(
+        uow,
+        principal,
+        kind=TransferKind(data["kind"]),
+        minutes=data["minutes"],
+        memo=message.text or "",
+    )
+    await state.clear()
+    link = await start_link(bot, channel, settings, f"tb_{view.token}")
+    await message.answer(
+        _(
+            "Send this link to the other person; {hours} hours move only when they accept it "
+            "(valid 24 hours):\n{link}"
+        ).format(hours=hours_text(view.minutes), link=html.escape(link))
+    )
+
+
+def transfer_text(view: TransferView) -> str:
+    if view.kind is TransferKind.GIFT:
+        text = _("{name} gives you {hours} hours from their time bank.")
+    else:
+        text = _("{name} asks {hours} hours from your time bank for a service they gave you.")
+    lines = [text.format(name=html.escape(view.proposer_name), hours=hours_text(view.minutes))]
+    if view.memo:
+        lines.append(_("Note: {memo}").format(memo=html.escape(view.memo)))
+    return "\n".join(lines)
+
+
+@deep_link("tb_")
+async def open_transfer(message: Message, token: str, data: dict[str, Any]) -> None:
+    try:
+        view = await timebank.transfer(data["uow"], token=token)
+    except NotFound:
+        await message.answer(_("This link is not valid or has expired."))
+        return
+    keyboard = Markup(
+        inline_keyboard=[
+            [
+                _button(_("Accept these hours"), HoursCb(action="tb_ok", value=token)),
+                _button(_("Decline"), HoursCb(action="tb_no", value=token)),
+            ]
+        ]
+    )
+    await message.answer(transfer_text(view), reply_markup=keyboard)
+
+
+@router.callback_query(HoursCb.filter(F.action.in_({"tb_ok", "tb_no"})))
+async def decide_transfer(
+    callback: CallbackQuery,
+    callback_data: HoursCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+) -> None:
+    accept = callback_data.action == "tb_ok"
+    try:
+        view = await timebank.decide(
+            uow, notifier, principal, token=callback_data.value, accept=accept
+        )
+    except NotFound:
+        await callback.answer(_("This link is not valid or has expired."), show_alert=True)
+        return
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        done = _("Accepted: {hours} hours moved.") if accept else _("Declined. Nothing moved.")
+        await callback.message.edit_text(
+            transfer_text(view) + "\n\n" + done.format(hours=hours_text(view.minutes))
+        )

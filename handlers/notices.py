@@ -65,6 +65,8 @@ NOTICE_TEXTS = {
         "A spot check found your record for “{title}” on {day} wrong ({note}); its {hours} "
         "hours were reversed."
     ),
+    "timebank.accepted": __("Your {hours} hours ({memo}) were accepted and moved."),
+    "timebank.declined": __("Your {hours} hours ({memo}) were declined; nothing moved."),
     "reward.handed_over": __("You received: {title}. Thank you for volunteering!"),
     "need.referred": __("Your request {reference} was passed to: {department}"),
     "need.rejected": __("Your request {reference} was closed without a solution: {reason}"),

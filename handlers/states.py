@@ -108,3 +108,8 @@ class SpotForm(StatesGroup):
     period = State()
     size = State()
     note = State()
+
+
+class TransferForm(StatesGroup):
+    minutes = State()
+    memo = State()

@@ -35,7 +35,7 @@ from bot.domain.enums import (
 )
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
 from bot.domain.points import PointsKind, RedemptionStatus
-from bot.domain.timebank import AccountKind, TransactionKind
+from bot.domain.timebank import AccountKind, TransactionKind, TransferKind, TransferStatus
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.types import UtcDateTime, utcnow
 
@@ -613,6 +613,25 @@ class SpotCheckItem(Base):
     note: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class TimeTransfer(Base):
+    """A gift or exchange proposed by one person and posted only when the other accepts, so
+    both have confirmed it. The ledger transaction is `tx_id` once accepted."""
+
+    __tablename__ = "time_transfers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[TransferKind] = mapped_column(enum_column(TransferKind, "transfer_kind"))
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    minutes: Mapped[int] = mapped_column(Integer)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[TransferStatus] = mapped_column(enum_column(TransferStatus, "transfer_status"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    tx_id: Mapped[str | None] = mapped_column(String(32))
 
 
 @event.listens_for(AuditEntry, "before_update")

@@ -22,6 +22,7 @@ from storage.models import (
     Certificate,
     LedgerEntry,
     LedgerTransaction,
+    Person,
     PointsEntry,
     RecordCorrection,
     Redemption,
@@ -30,6 +31,7 @@ from storage.models import (
     Shift,
     SpotCheck,
     SpotCheckItem,
+    TimeTransfer,
 )
 from storage.repositories import _page
 
@@ -383,3 +385,25 @@ class SpotChecksRepository:
         if lock:
             query = query.with_for_update()
         return (await self.session.scalars(query)).one_or_none()
+
+
+class TransfersRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, transfer: TimeTransfer) -> TimeTransfer:
+        self.session.add(transfer)
+        await self.session.flush()
+        return transfer
+
+    async def by_token(self, token: str, *, lock: bool = False) -> TimeTransfer | None:
+        query = select(TimeTransfer).where(TimeTransfer.token == token)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def lock_person(self, person_id: int) -> None:
+        """Serialise everything that debits one person's hours (a row lock on the person)."""
+        await self.session.execute(
+            select(Person.id).where(Person.id == person_id).with_for_update()
+        )

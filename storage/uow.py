@@ -14,6 +14,7 @@ from storage.records import (
     RecordsRepository,
     RewardsRepository,
     SpotChecksRepository,
+    TransfersRepository,
 )
 from storage.repositories import (
     AuditRepository,
@@ -51,6 +52,7 @@ class UnitOfWork:
     rewards: RewardsRepository
     certificates: CertificatesRepository
     spot_checks: SpotChecksRepository
+    transfers: TransfersRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -72,6 +74,7 @@ class UnitOfWork:
         self.rewards = RewardsRepository(self.session)
         self.certificates = CertificatesRepository(self.session)
         self.spot_checks = SpotChecksRepository(self.session)
+        self.transfers = TransfersRepository(self.session)
         return self
 
     async def __aexit__(

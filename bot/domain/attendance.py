@@ -156,6 +156,8 @@ def draw_sample(record_ids: list[int], seed: int, size: int) -> list[int]:
 def parse_hours(text: str) -> int:
     """Hours as people write them: "2", "2.5", "2:30" (or with 小时/h); whole minutes back."""
     cleaned = text.strip().lower().replace("：", ":").replace("小时", "").replace("h", "").strip()
+    if cleaned.startswith(("-", "+")):
+        raise InvalidInput("hours", "format")
     try:
         if ":" in cleaned:
             hours_part, minutes_part = cleaned.split(":", 1)

@@ -329,6 +329,21 @@ class Ledger:
                 raise Conflict("insufficient_balance")
 
 
+class TransferKind(StrEnum):
+    GIFT = "gift"  # the giver offers, a family member accepts
+    EXCHANGE = "exchange"  # the provider asks for a service done, the payer accepts
+
+
+class TransferStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+MAX_TRANSFER_MINUTES = 100 * 60
+
+
 def hours_text(minutes: int) -> str:
     """Minutes as hours, at most two decimals, rounded half-up and exact: 90 -> "1.5"."""
     _check_whole_minutes(minutes)

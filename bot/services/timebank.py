@@ -7,22 +7,31 @@ the ledger what the volunteer may give or spend, points what they may trade for 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.errors import Conflict
+from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.points import PointsKind, points_for
 from bot.domain.principal import Principal
 from bot.domain.timebank import (
+    MAX_MEMO_LENGTH,
+    MAX_TRANSFER_MINUTES,
     Ledger,
     TransactionKind,
+    TransferKind,
+    TransferStatus,
+    exchange,
+    gift,
+    hours_text,
     reversal,
     service_account,
     service_credit,
     volunteer_account,
 )
-from storage.models import PointsEntry, ServiceRecord
+from bot.services.ports import Notice, Notifier
+from storage.models import PointsEntry, ServiceRecord, TimeTransfer
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -140,3 +149,139 @@ async def audit_journal(uow: UnitOfWork) -> Ledger:
     them) and return the ledger, whose balances must equal the stored sums."""
     async with uow:
         return Ledger(await uow.ledger.all_transactions())
+
+
+# ---------------------------------------------------------------- gifts and exchanges
+
+TRANSFER_VALID = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferView:
+    token: str
+    kind: TransferKind
+    minutes: int
+    memo: str
+    proposer_name: str
+    status: TransferStatus
+    expires_at: datetime
+
+
+async def _transfer_view(uow: UnitOfWork, transfer: TimeTransfer) -> TransferView:
+    proposer = await uow.people.get(transfer.proposed_by)
+    return TransferView(
+        transfer.token,
+        transfer.kind,
+        transfer.minutes,
+        transfer.memo,
+        proposer.display_name if proposer else "",
+        transfer.status,
+        transfer.expires_at,
+    )
+
+
+async def propose(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    kind: TransferKind,
+    minutes: int,
+    memo: str,
+    now: datetime | None = None,
+) -> TransferView:
+    """A gift (the proposer gives) or an exchange (the proposer served and asks to be paid).
+    Nothing moves until the other person accepts through the link."""
+    now = now or utcnow()
+    memo = " ".join(memo.split())[:MAX_MEMO_LENGTH]
+    if not 1 <= minutes <= MAX_TRANSFER_MINUTES:
+        raise InvalidInput("minutes", "range")
+    if kind is TransferKind.EXCHANGE and not memo:
+        raise InvalidInput("reason", "empty")  # what service was given
+    async with uow:
+        if kind is TransferKind.GIFT:
+            balance = await uow.ledger.balance(volunteer_account(principal.person_id))
+            if balance < minutes:
+                raise Conflict("insufficient_balance")
+        transfer = await uow.transfers.add(
+            TimeTransfer(
+                kind=kind,
+                token=secrets.token_urlsafe(12),
+                proposed_by=principal.person_id,
+                minutes=minutes,
+                memo=memo,
+                status=TransferStatus.OPEN,
+                created_at=now,
+                expires_at=now + TRANSFER_VALID,
+            )
+        )
+        view = await _transfer_view(uow, transfer)
+        await uow.commit()
+        return view
+
+
+async def transfer(uow: UnitOfWork, *, token: str, now: datetime | None = None) -> TransferView:
+    now = now or utcnow()
+    async with uow:
+        found = await uow.transfers.by_token(token)
+        if found is None or (found.status is TransferStatus.OPEN and found.expires_at <= now):
+            raise NotFound("transfer", token)
+        return await _transfer_view(uow, found)
+
+
+async def decide(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    token: str,
+    accept: bool,
+    now: datetime | None = None,
+) -> TransferView:
+    """The other person accepts (the minutes move, checked against the payer's balance under a
+    row lock) or declines. The proposer cannot accept their own."""
+    now = now or utcnow()
+    async with uow:
+        found = await uow.transfers.by_token(token, lock=True)
+        if found is None or (found.status is TransferStatus.OPEN and found.expires_at <= now):
+            raise NotFound("transfer", token)
+        if found.status is not TransferStatus.OPEN:
+            raise Conflict("transfer_decided")
+        if found.proposed_by == principal.person_id:
+            raise Conflict("own_transfer")
+        found.decided_at = now
+        if not accept:
+            found.status = TransferStatus.DECLINED
+        else:
+            await _post_transfer(uow, found, principal.person_id, now)
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action=f"timebank.{found.kind.value}.{found.status.value}",
+            entity="time_transfer",
+            entity_id=found.id,
+            details={"minutes": found.minutes, "proposed_by": found.proposed_by},
+        )
+        view = await _transfer_view(uow, found)
+        proposer = found.proposed_by
+        await uow.commit()
+    params: dict[str, str | int] = {"hours": hours_text(view.minutes), "memo": view.memo or "-"}
+    message = "timebank.accepted" if accept else "timebank.declined"
+    await notifier.send([Notice(proposer, message, params)])
+    return view
+
+
+async def _post_transfer(
+    uow: UnitOfWork, found: TimeTransfer, acceptor: int, now: datetime
+) -> None:
+    if found.kind is TransferKind.GIFT:
+        payer, receiver = found.proposed_by, acceptor
+    else:
+        payer, receiver = acceptor, found.proposed_by
+    await uow.transfers.lock_person(payer)
+    if await uow.ledger.balance(volunteer_account(payer)) < found.minutes:
+        raise Conflict("insufficient_balance")
+    if found.kind is TransferKind.GIFT:
+        tx = gift(payer, receiver, found.minutes, now, memo=found.memo)
+    else:
+        tx = exchange(payer, receiver, found.minutes, now, True, True, memo=found.memo)
+    await uow.ledger.add(tx, created_by=acceptor, reverses=None)
+    found.status, found.accepted_by, found.tx_id = TransferStatus.ACCEPTED, acceptor, tx.id

@@ -220,7 +220,9 @@ async def test_a_volunteer_serves_and_the_certificate_shows_the_confirmed_hours(
         http.get(f"{bot.url}/verify/{verification.group(1)}", params={"lang": "en"}) as reply,
     ):
         page = await reply.text()
-    assert reply.status == 200 and "is genuine" in page and "Service: 1.5 hours in 1 sessions" in page
+    assert (
+        reply.status == 200 and "is genuine" in page and "Service: 1.5 hours in 1 sessions" in page
+    )
 
     assert await audit_actions(e2e_database_url) == [
         "record.check_in.location",

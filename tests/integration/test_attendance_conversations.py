@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.attendance import CheckMethod, RecordStatus
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.principal import Grant, Place, Principal
 from bot.domain.volunteers import Skill, check_character
@@ -156,3 +157,52 @@ async def test_a_volunteer_checks_in_and_out_in_chat_and_gets_a_certificate(
     assert "真实有效" in chat.last_text(WORKER) and "王*" in chat.last_text(WORKER)
     await chat.send(WORKER, "/verify AAAAAAAAAAAA")
     assert chat.last_text(WORKER).startswith("❌ 没有使用这个核验码的证明")
+
+
+async def test_a_volunteer_gives_hours_to_a_family_member_through_a_link(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    world = await make_map(uow)
+    volunteer, shift_id = await running_shift(uow, world)
+    # Two confirmed hours in the bank.
+    async with uow:
+        record = ServiceRecord(
+            shift_id=shift_id,
+            person_id=volunteer.person_id,
+            volunteer_id=1,
+            community_id=world.community_a1,
+            content="助餐送餐",
+            place="社区食堂",
+            status=RecordStatus.CHECKED_OUT,
+            checked_in_at=utcnow() - timedelta(hours=2),
+            check_in_method=CheckMethod.LOCATION,
+            checked_out_at=utcnow(),
+            minutes=120,
+        )
+        await uow.records.add(record)
+        await uow.commit()
+    await chat.send(WORKER, "/records")
+    await chat.tap(WORKER, "确认")
+    mother = 7003
+    await make_person(uow, "妈妈", community=world.community_a1, web_id=mother)
+
+    await chat.send(VOLUNTEER, "/hours")
+    await chat.tap(VOLUNTEER, "把时长赠给家人")
+    await chat.send(VOLUNTEER, "三小时")
+    assert chat.last_text(VOLUNTEER) == "请按 2.5 或 2:30 的格式填写小时数。"
+    await chat.send(VOLUNTEER, "1.5")
+    await chat.send(VOLUNTEER, "给妈妈")
+    link = re.search(r"\?start=(tb_[A-Za-z0-9_-]+)", chat.last_text(VOLUNTEER))
+    assert link is not None, chat.last_text(VOLUNTEER)
+
+    await chat.send(VOLUNTEER, f"/start {link.group(1)}")
+    await chat.tap(VOLUNTEER, "接受")
+    assert "不能接受自己发起的请求" in chat.alerts(VOLUNTEER)[-1]
+    await chat.send(mother, f"/start {link.group(1)}")
+    assert "王芳 从自己的时间银行赠给您 1.5 小时" in chat.last_text(mother)
+    await chat.tap(mother, "接受")
+    assert "已接受：1.5 小时已转入" in chat.last_text(mother)
+    assert any("1.5 小时（给妈妈）已被接受" in s for s in chat.screens(VOLUNTEER))
+    await chat.send(VOLUNTEER, "/hours")
+    assert "时间银行余额：0.5 小时" in chat.last_text(VOLUNTEER)
+    assert "已确认服务：累计 2 小时" in chat.last_text(VOLUNTEER)  # the record is unchanged

@@ -14,6 +14,7 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "time_transfers",
     "service_records",
     "record_corrections",
     "ledger_transactions",

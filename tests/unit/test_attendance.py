@@ -19,7 +19,7 @@ from bot.domain.attendance import (
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Grant, Place, Principal
-from bot.domain.timebank import TransactionKind, volunteer_account
+from bot.domain.timebank import TransactionKind, TransferKind, volunteer_account
 from bot.domain.volunteers import Skill, check_character
 from bot.services import attendance, certificates, shifts, timebank, volunteers
 from bot.services.attendance import TooFar
@@ -482,3 +482,87 @@ async def test_a_certificate_shows_the_confirmed_hours_and_verifies(uow: UnitOfW
         await certificates.verify(uow, code="ZZZZZZZZZZZZ", tz=UTC)
     with pytest.raises(NotFound):
         await certificates.verify(uow, code="<script>", tz=UTC)
+
+
+async def served(uow: UnitOfWork, s: Scene, minutes: int) -> None:
+    await attendance.check_by_location(
+        uow,
+        s.volunteer,
+        shift_id=s.shift_id,
+        latitude=HERE[0],
+        longitude=HERE[1],
+        check_out=False,
+        now=START,
+    )
+    await attendance.check_by_location(
+        uow,
+        s.volunteer,
+        shift_id=s.shift_id,
+        latitude=HERE[0],
+        longitude=HERE[1],
+        check_out=True,
+        now=START + timedelta(minutes=minutes),
+    )
+    [record] = (await attendance.awaiting(uow, s.worker)).items
+    await attendance.confirm(uow, s.notifier, s.worker, record_id=record.id, points_per_hour=10)
+
+
+async def balances(uow: UnitOfWork, *people: int) -> list[int]:
+    async with uow:
+        return [await uow.ledger.balance(volunteer_account(p)) for p in people]
+
+
+async def test_hours_go_to_family_and_pay_for_services_only_when_both_agree(
+    uow: UnitOfWork,
+) -> None:
+    s = await scene(uow)
+    await served(uow, s, 120)
+    mother = Principal(await make_person(uow, "妈妈"), "zh")
+    neighbour = Principal(await make_person(uow, "邻居"), "zh")
+    me = s.volunteer.person_id
+    with pytest.raises(Conflict, match="insufficient_balance"):
+        await timebank.propose(uow, s.volunteer, kind=TransferKind.GIFT, minutes=121, memo="")
+    gift = await timebank.propose(
+        uow, s.volunteer, kind=TransferKind.GIFT, minutes=90, memo="给妈妈", now=NOW
+    )
+    assert await balances(uow, me, mother.person_id) == [120, 0]  # nothing moves yet
+    with pytest.raises(Conflict, match="own_transfer"):
+        await timebank.decide(uow, s.notifier, s.volunteer, token=gift.token, accept=True, now=NOW)
+    await timebank.decide(uow, s.notifier, mother, token=gift.token, accept=True, now=NOW)
+    assert await balances(uow, me, mother.person_id) == [30, 90]
+    with pytest.raises(Conflict, match="transfer_decided"):
+        await timebank.decide(uow, s.notifier, neighbour, token=gift.token, accept=True, now=NOW)
+
+    # The neighbour helped the mother for an hour; she pays with the hours she was given.
+    ask = await timebank.propose(
+        uow, neighbour, kind=TransferKind.EXCHANGE, minutes=60, memo="陪同就医", now=NOW
+    )
+    await timebank.decide(uow, s.notifier, mother, token=ask.token, accept=True, now=NOW)
+    assert await balances(uow, mother.person_id, neighbour.person_id) == [30, 60]
+    # Asked for more than she has left: refused at acceptance, nothing moves.
+    greedy = await timebank.propose(
+        uow, neighbour, kind=TransferKind.EXCHANGE, minutes=45, memo="买菜", now=NOW
+    )
+    with pytest.raises(Conflict, match="insufficient_balance"):
+        await timebank.decide(uow, s.notifier, mother, token=greedy.token, accept=True, now=NOW)
+    declined = await timebank.decide(
+        uow, s.notifier, mother, token=greedy.token, accept=False, now=NOW
+    )
+    assert declined.status.value == "declined"
+    assert await balances(uow, mother.person_id, neighbour.person_id) == [30, 60]
+    late = await timebank.propose(
+        uow, s.volunteer, kind=TransferKind.GIFT, minutes=10, memo="", now=NOW
+    )
+    with pytest.raises(NotFound):
+        await timebank.decide(
+            uow, s.notifier, mother, token=late.token, accept=True, now=NOW + timedelta(days=2)
+        )
+    assert [n.message for n in s.notifier.sent][-3:] == [
+        "timebank.accepted",
+        "timebank.accepted",
+        "timebank.declined",
+    ]
+    ledger = await timebank.audit_journal(uow)
+    async with uow:
+        for account in ledger.accounts():
+            assert ledger.balance(account) == await uow.ledger.balance(account)
