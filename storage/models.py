@@ -35,6 +35,8 @@ from bot.domain.enums import (
 )
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
 from bot.domain.points import PointsKind, RedemptionStatus
+from bot.domain.projects import ProjectKind, ProjectState
+from bot.domain.resources import ReservationStatus, ResourceKind
 from bot.domain.timebank import AccountKind, TransactionKind, TransferKind, TransferStatus
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.types import UtcDateTime, utcnow
@@ -165,6 +167,9 @@ class Organisation(Timestamped, Base):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
     street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"), index=True)
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RoleGrant(Timestamped, Base):
@@ -435,6 +440,7 @@ class Shift(Base):
     cancel_hours: Mapped[int] = mapped_column(Integer, default=12)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
 
 
 class ShiftSignup(Base):
@@ -632,6 +638,159 @@ class TimeTransfer(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     tx_id: Mapped[str | None] = mapped_column(String(32))
+
+
+# ------------------------------------------ organisations, projects, resources, funds: 0007
+
+
+class OrganisationCommunity(Base):
+    __tablename__ = "organisation_communities"
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+
+
+class OrganisationInvite(Base):
+    __tablename__ = "organisation_invites"
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_community_state", "community_id", "state"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # The community whose workers approve it; project_communities lists all it serves.
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    kind: Mapped[ProjectKind] = mapped_column(enum_column(ProjectKind, "project_kind"))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    budget_fen: Mapped[int] = mapped_column(BigInteger)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    major: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[ProjectState] = mapped_column(enum_column(ProjectState, "project_state"))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ProjectCommunity(Base):
+    __tablename__ = "project_communities"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+
+
+class ProjectNeed(Base):
+    """A need this project answers (the link the evaluation counts resolved needs through)."""
+
+    __tablename__ = "project_needs"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), primary_key=True)
+
+
+class PartyDecision(Base):
+    """The community Party organisation's recorded decision on a major matter."""
+
+    __tablename__ = "party_decisions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    approve: Mapped[bool] = mapped_column(Boolean)
+    decided_on: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ProjectEvaluation(Base):
+    """What people typed at the end; hours, needs and money are computed, not typed."""
+
+    __tablename__ = "project_evaluations"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    beneficiaries: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    evaluated_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Resource(Base):
+    __tablename__ = "resources"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    kind: Mapped[ResourceKind] = mapped_column(enum_column(ResourceKind, "resource_kind"))
+    title: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    unit: Mapped[str] = mapped_column(String(32))
+    available_from: Mapped[date | None] = mapped_column(Date)
+    available_until: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ResourceReservation(Base):
+    __tablename__ = "resource_reservations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    reserved_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[ReservationStatus] = mapped_column(
+        enum_column(ReservationStatus, "reservation_status")
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Fund(Base):
+    """Money held by a fund-raising organisation (a community fund when a community foundation
+    holds it for one community)."""
+
+    __tablename__ = "funds"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class FundDonation(Base):
+    __tablename__ = "fund_donations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    donor: Mapped[str | None] = mapped_column(String(200))  # None: anonymous
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str | None] = mapped_column(String(32))  # None: unrestricted
+    donated_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class FundAllocation(Base):
+    __tablename__ = "fund_allocations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    allocated_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class FundExpenditure(Base):
+    __tablename__ = "fund_expenditures"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("fund_allocations.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(Text)
+    spent_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 @event.listens_for(AuditEntry, "before_update")

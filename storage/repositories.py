@@ -378,6 +378,11 @@ class NeedsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def by_reference(self, reference: str) -> Need | None:
+        return (
+            await self.session.scalars(select(Need).where(Need.reference == reference))
+        ).one_or_none()
+
     async def get(self, need_id: int, *, lock: bool = False) -> Need | None:
         query = select(Need).where(Need.id == need_id)
         if lock:

@@ -7,6 +7,12 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.projects import (
+    FundsRepository,
+    OrgDirectoryRepository,
+    ProjectsRepository,
+    ResourcesRepository,
+)
 from storage.records import (
     CertificatesRepository,
     LedgerRepository,
@@ -53,6 +59,10 @@ class UnitOfWork:
     certificates: CertificatesRepository
     spot_checks: SpotChecksRepository
     transfers: TransfersRepository
+    org_directory: OrgDirectoryRepository
+    projects: ProjectsRepository
+    resources: ResourcesRepository
+    funds: FundsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -75,6 +85,10 @@ class UnitOfWork:
         self.certificates = CertificatesRepository(self.session)
         self.spot_checks = SpotChecksRepository(self.session)
         self.transfers = TransfersRepository(self.session)
+        self.org_directory = OrgDirectoryRepository(self.session)
+        self.projects = ProjectsRepository(self.session)
+        self.resources = ResourcesRepository(self.session)
+        self.funds = FundsRepository(self.session)
         return self
 
     async def __aexit__(

@@ -14,6 +14,19 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "organisation_communities",
+    "organisation_invites",
+    "projects",
+    "project_communities",
+    "project_needs",
+    "party_decisions",
+    "project_evaluations",
+    "resources",
+    "resource_reservations",
+    "funds",
+    "fund_donations",
+    "fund_allocations",
+    "fund_expenditures",
     "time_transfers",
     "service_records",
     "record_corrections",
