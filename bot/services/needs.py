@@ -988,3 +988,16 @@ async def needs_list(
                 )
             )
         return tuple(result)
+
+
+async def id_of_reference(uow: UnitOfWork, principal: Principal, *, reference: str) -> int:
+    """A need's id from its reference, for a worker of its community; others learn nothing."""
+    async with uow:
+        need = await uow.needs.by_reference(" ".join(reference.split()).upper())
+        if need is None:
+            raise InvalidInput("need_reference", "unknown")
+        community = await uow.places.community(need.community_id)
+        assert community is not None
+        if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+            raise InvalidInput("need_reference", "unknown")
+        return need.id

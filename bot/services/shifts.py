@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.attendance import valid_coordinates
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
+from bot.domain.projects import ProjectState
 from bot.domain.volunteers import SignupStatus, Skill, VolunteerStatus, slot_of
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
@@ -21,6 +22,7 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 PER_PAGE = 5
+PROJECT_SHIFT_STATES = (ProjectState.APPROVED, ProjectState.PUBLISHED, ProjectState.RUNNING)
 MAX_CAPACITY = 500
 HOUR, DAY = timedelta(hours=1), timedelta(hours=24)
 
@@ -93,8 +95,10 @@ async def create_shift(
     skills: Sequence[Skill] = (),
     latitude: float | None = None,
     longitude: float | None = None,
+    project_id: int | None = None,
     now: datetime | None = None,
 ) -> ShiftView:
+    """Workers post shifts in their communities; a project's owners post its shifts."""
     now = now or utcnow()
     title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
     if not title or not place:
@@ -112,7 +116,9 @@ async def create_shift(
         community = await uow.places.community(community_id)
         if community is None:
             raise NotFound("community", community_id)
-        if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+        if project_id is not None:
+            await _check_project_shift(uow, principal, project_id, community_id)
+        elif not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
             raise PermissionDenied()
         shift = await uow.shifts.add(
             Shift(
@@ -126,6 +132,7 @@ async def create_shift(
                 ends_at=ends_at,
                 capacity=capacity,
                 skills=[s.value for s in skills],
+                project_id=project_id,
             )
         )
         uow.audit.record(
@@ -134,6 +141,25 @@ async def create_shift(
         view = await _view(uow, shift)
         await uow.commit()
         return view
+
+
+async def _check_project_shift(
+    uow: UnitOfWork, principal: Principal, project_id: int, community_id: int
+) -> None:
+    project = await uow.projects.get(project_id)
+    if project is None:
+        raise NotFound("project", project_id)
+    owner = project.created_by == principal.person_id or principal.is_superadmin
+    owner = owner or any(
+        g.organisation_id == project.organisation_id and project.organisation_id is not None
+        for g in principal.grants
+    )
+    if not owner:
+        raise PermissionDenied()
+    if project.state not in PROJECT_SHIFT_STATES:
+        raise Conflict("project_not_recruiting")
+    if community_id not in await uow.projects.communities_of(project.id):
+        raise PermissionDenied()
 
 
 async def _verified(uow: UnitOfWork, principal: Principal) -> Volunteer:
@@ -287,3 +313,14 @@ async def send_reminders(
 def _reminder(signup: ShiftSignup, shift: Shift) -> Notice:
     params = {"title": shift.title, "place": shift.place, "start": shift.starts_at.isoformat()}
     return Notice(signup.person_id, "shift.reminder", params)
+
+
+async def project_shifts(
+    uow: UnitOfWork, principal: Principal, *, project_id: int, now: datetime | None = None
+) -> tuple[ShiftView, ...]:
+    """A project's upcoming shifts, marked for the viewer (their sign-up, whether it fits)."""
+    now = now or utcnow()
+    async with uow:
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        rows = await uow.projects.shifts_of(project_id)
+        return tuple([await _view(uow, s, volunteer) for s in rows if s.ends_at > now])

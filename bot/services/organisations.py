@@ -1,0 +1,256 @@
+"""Organisations (/org): a person registers one and becomes its admin, invites members with a
+link, and a community or street worker verifies it. Only verified organisations publish
+projects or hold funds."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.enums import (
+    ORGANISATION_ROLES,
+    OrganisationType,
+    RegistrationStatus,
+    Role,
+    ScopeLevel,
+)
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Principal
+from bot.services.places import place_of
+from bot.services.ports import Notice, Notifier
+from storage.models import Organisation, OrganisationInvite, RoleGrant
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+VERIFYING_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+INVITE_VALID = timedelta(days=7)
+MAX_NAME = 100
+
+
+@dataclass(frozen=True, slots=True)
+class OrgView:
+    id: int
+    name: str
+    type: OrganisationType
+    registration: RegistrationStatus
+    registration_number: str | None
+    contact: str | None
+    verified: bool
+    rejection_reason: str | None
+    communities: tuple[int, ...]
+
+
+def _view(org: Organisation, communities: Sequence[int]) -> OrgView:
+    return OrgView(
+        org.id,
+        org.name,
+        org.type,
+        org.registration,
+        org.registration_number,
+        org.contact,
+        org.verified_at is not None,
+        org.rejection_reason,
+        tuple(communities),
+    )
+
+
+def member_of(principal: Principal, organisation_id: int, *roles: Role) -> bool:
+    wanted = roles or tuple(ORGANISATION_ROLES)
+    return principal.is_superadmin or any(
+        g.role in wanted and g.organisation_id == organisation_id for g in principal.grants
+    )
+
+
+async def register(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    name: str,
+    type: OrganisationType,
+    registration: RegistrationStatus,
+    registration_number: str | None,
+    contact: str,
+    community_ids: Sequence[int] = (),
+) -> OrgView:
+    name = " ".join(name.split())
+    if not 2 <= len(name) <= MAX_NAME:
+        raise InvalidInput("name", "length")
+    number = " ".join((registration_number or "").split())[:64] or None
+    if registration is not RegistrationStatus.NONE and not number:
+        raise InvalidInput("registration_number", "missing")
+    if principal.home is None:
+        raise Conflict("no_home_community")
+    home = principal.home.community_id
+    async with uow:
+        if await uow.organisations.by_name(name) is not None:
+            raise Conflict("organisation_name_taken")
+        org = await uow.organisations.add(
+            Organisation(
+                name=name,
+                type=type,
+                registration=registration,
+                registration_number=number,
+                contact=" ".join(contact.split())[:200] or None,
+                community_id=home,
+                created_by=principal.person_id,
+            )
+        )
+        communities = [home, *[c for c in community_ids if c != home]]
+        await uow.org_directory.set_communities(org.id, communities)
+        await uow.grants.add(
+            RoleGrant(
+                person_id=principal.person_id,
+                role=Role.ORG_ADMIN,
+                scope_level=ScopeLevel.COMMUNITY,
+                community_id=home,
+                organisation_id=org.id,
+                granted_by=principal.person_id,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="organisation.register",
+            entity="organisation",
+            entity_id=org.id,
+        )
+        community = await uow.places.community(home)
+        assert community is not None
+        workers = await uow.grants.people_with_roles_covering(
+            place_of(community), (Role.COMMUNITY_WORKER,)
+        )
+        view = _view(org, communities)
+        await uow.commit()
+    await notifier.send(
+        [
+            Notice(person_id, "organisation.registered", {"name": name})
+            for person_id, _, _ in workers
+        ]
+    )
+    return view
+
+
+async def mine(uow: UnitOfWork, principal: Principal) -> tuple[OrgView, ...]:
+    async with uow:
+        orgs = await uow.org_directory.of_member(principal.person_id)
+        return tuple([_view(o, await uow.org_directory.communities_of(o.id)) for o in orgs])
+
+
+async def get(uow: UnitOfWork, *, organisation_id: int) -> OrgView:
+    async with uow:
+        org = await uow.organisations.get(organisation_id)
+        if org is None:
+            raise NotFound("organisation", organisation_id)
+        return _view(org, await uow.org_directory.communities_of(org.id))
+
+
+async def invite(
+    uow: UnitOfWork, principal: Principal, *, organisation_id: int, now: datetime | None = None
+) -> str:
+    """A link token for new members; only the organisation's admins make one."""
+    now = now or utcnow()
+    if not member_of(principal, organisation_id, Role.ORG_ADMIN):
+        raise PermissionDenied()
+    token = secrets.token_urlsafe(12)
+    async with uow:
+        uow.org_directory.add_invite(
+            OrganisationInvite(
+                token=token,
+                organisation_id=organisation_id,
+                created_by=principal.person_id,
+                expires_at=now + INVITE_VALID,
+            )
+        )
+        await uow.commit()
+    return token
+
+
+async def join(
+    uow: UnitOfWork, principal: Principal, *, token: str, now: datetime | None = None
+) -> OrgView:
+    now = now or utcnow()
+    async with uow:
+        invitation = await uow.org_directory.invite(token)
+        if invitation is None or invitation.expires_at <= now:
+            raise NotFound("invite", token)
+        if member_of(principal, invitation.organisation_id):
+            raise Conflict("already_member")
+        org = await uow.organisations.get(invitation.organisation_id)
+        assert org is not None and org.community_id is not None
+        await uow.grants.add(
+            RoleGrant(
+                person_id=principal.person_id,
+                role=Role.ORG_MEMBER,
+                scope_level=ScopeLevel.COMMUNITY,
+                community_id=org.community_id,
+                organisation_id=org.id,
+                granted_by=invitation.created_by,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="organisation.join",
+            entity="organisation",
+            entity_id=org.id,
+        )
+        view = _view(org, await uow.org_directory.communities_of(org.id))
+        await uow.commit()
+        return view
+
+
+async def pending(uow: UnitOfWork, principal: Principal) -> tuple[OrgView, ...]:
+    async with uow:
+        communities = await uow.places.communities_covered(principal, VERIFYING_ROLES)
+        return tuple(
+            [
+                _view(o, await uow.org_directory.communities_of(o.id))
+                for o in await uow.org_directory.pending_in(communities)
+            ]
+        )
+
+
+async def verify(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    organisation_id: int,
+    approve: bool,
+    reason: str = "",
+    now: datetime | None = None,
+) -> OrgView:
+    now = now or utcnow()
+    reason = " ".join(reason.split())[:500]
+    if not approve and not reason:
+        raise InvalidInput("reason", "empty")
+    async with uow:
+        org = await uow.org_directory.get(organisation_id, lock=True)
+        if org is None or org.community_id is None:
+            raise NotFound("organisation", organisation_id)
+        community = await uow.places.community(org.community_id)
+        assert community is not None
+        if not principal.can_act_in(place_of(community), *VERIFYING_ROLES):
+            raise PermissionDenied()
+        if org.verified_at is not None:
+            raise Conflict("organisation_verified")
+        if approve:
+            org.verified_at, org.verified_by, org.rejection_reason = now, principal.person_id, None
+        else:
+            org.rejection_reason = reason
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="organisation.verify" if approve else "organisation.refuse",
+            entity="organisation",
+            entity_id=org.id,
+            note=reason or None,
+        )
+        admins = await uow.grants.organisation_members(org.id)
+        view = _view(org, await uow.org_directory.communities_of(org.id))
+        await uow.commit()
+    message = "organisation.verified" if approve else "organisation.refused"
+    await notifier.send(
+        [Notice(p, message, {"name": view.name, "reason": reason or "-"}) for p in admins]
+    )
+    return view

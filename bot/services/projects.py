@@ -1,0 +1,496 @@
+"""Service projects: drafted by an organisation (or a social worker), approved by a community
+worker — for a major matter only after the party organisation's recorded decision — published to
+recruit volunteers, run, completed and evaluated with figures counted from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.domain.enums import Role
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.needs import NeedCategory
+from bot.domain.principal import Principal
+from bot.domain.projects import (
+    MAX_BUDGET_FEN,
+    PUBLIC,
+    Actor,
+    ProjectAction,
+    ProjectKind,
+    ProjectState,
+    actions_for,
+    next_state,
+)
+from bot.services.organisations import member_of
+from bot.services.places import place_of
+from bot.services.ports import Notice, Notifier
+from bot.services.views import Named, Page
+from storage.models import PartyDecision, Project, ProjectEvaluation
+from storage.uow import UnitOfWork
+
+PER_PAGE = 5
+APPROVING_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    approve: bool
+    decided_on: date
+    minutes: str
+    reviewer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    beneficiaries: int | None
+    summary: str | None
+    confirmed_minutes: int  # counted from confirmed service records of its shifts
+    volunteers: int
+    needs_linked: int
+    needs_solved: int
+    satisfaction: float | None  # mean rating of the linked needs (1–5)
+    allocated_fen: int
+    spent_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    id: int
+    title: str
+    purpose: str
+    kind: ProjectKind
+    state: ProjectState
+    organisation: str | None
+    community: Named
+    categories: tuple[NeedCategory, ...]
+    budget_fen: int
+    starts_on: date
+    ends_on: date
+    major: bool
+    rejection_reason: str | None
+    decision: Decision | None
+    results: Results
+    shift_ids: tuple[int, ...]
+    # For the viewer: the steps they may take, and whether they may review or add shifts.
+    actions: tuple[ProjectAction, ...] = ()
+    can_decide: bool = False
+    can_add_shift: bool = False
+
+
+def _clean(text: str, limit: int) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _actors(principal: Principal, project: Project, place_ok: bool) -> set[Actor]:
+    actors = set()
+    owner = project.created_by == principal.person_id or (
+        project.organisation_id is not None and member_of(principal, project.organisation_id)
+    )
+    if owner or principal.is_superadmin:
+        actors.add(Actor.OWNER)
+    if place_ok:
+        actors.add(Actor.WORKER)
+    return actors
+
+
+async def _load(uow: UnitOfWork, project_id: int, *, lock: bool = False) -> Project:
+    project = await uow.projects.get(project_id, lock=lock)
+    if project is None:
+        raise NotFound("project", project_id)
+    return project
+
+
+async def _place_ok(uow: UnitOfWork, principal: Principal, project: Project, *roles: Role) -> bool:
+    community = await uow.places.community(project.community_id)
+    assert community is not None
+    return principal.can_act_in(place_of(community), *(roles or APPROVING_ROLES))
+
+
+async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) -> ProjectView:
+    community = await uow.places.community(project.community_id)
+    assert community is not None
+    org = await uow.organisations.get(project.organisation_id) if project.organisation_id else None
+    decision_row = await uow.projects.latest_decision(project.id)
+    decision = None
+    if decision_row is not None:
+        reviewer = await uow.people.get(decision_row.reviewer_id)
+        decision = Decision(
+            decision_row.approve,
+            decision_row.decided_on,
+            decision_row.minutes,
+            reviewer.display_name if reviewer else "",
+        )
+    evaluation = await uow.projects.evaluation(project.id)
+    minutes, volunteers = await uow.projects.service_figures(project.id)
+    linked, solved, rating = await uow.projects.need_figures(project.id)
+    allocations = await uow.funds.allocations_to(project.id)
+    spent = sum(e.amount_fen for e in await uow.funds.expenditures([a.id for a in allocations]))
+    actions: tuple[ProjectAction, ...] = ()
+    can_decide = can_add_shift = False
+    if principal is not None:
+        place_ok = await _place_ok(uow, principal, project)
+        actors = _actors(principal, project, place_ok)
+        actions = tuple(a for actor in sorted(actors) for a in actions_for(project.state, actor))
+        can_decide = (
+            project.major
+            and project.state is ProjectState.SUBMITTED
+            and await _place_ok(uow, principal, project, Role.PARTY_REVIEWER)
+        )
+        can_add_shift = Actor.OWNER in actors and project.state in (
+            ProjectState.APPROVED,
+            ProjectState.PUBLISHED,
+            ProjectState.RUNNING,
+        )
+    return ProjectView(
+        id=project.id,
+        title=project.title,
+        purpose=project.purpose,
+        kind=project.kind,
+        state=project.state,
+        organisation=org.name if org else None,
+        community=Named(community.id, community.name, community.name_en),
+        categories=tuple(
+            NeedCategory(c) for c in project.categories if c in NeedCategory._value2member_map_
+        ),
+        budget_fen=project.budget_fen,
+        starts_on=project.starts_on,
+        ends_on=project.ends_on,
+        major=project.major,
+        rejection_reason=project.rejection_reason,
+        decision=decision,
+        results=Results(
+            beneficiaries=evaluation.beneficiaries if evaluation else None,
+            summary=evaluation.summary if evaluation else None,
+            confirmed_minutes=minutes,
+            volunteers=volunteers,
+            needs_linked=linked,
+            needs_solved=solved,
+            satisfaction=rating,
+            allocated_fen=sum(a.amount_fen for a in allocations),
+            spent_fen=spent,
+        ),
+        shift_ids=tuple(s.id for s in await uow.projects.shifts_of(project.id)),
+        actions=actions,
+        can_decide=can_decide,
+        can_add_shift=can_add_shift,
+    )
+
+
+async def draft(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    organisation_id: int | None,
+    title: str,
+    purpose: str,
+    kind: ProjectKind,
+    categories: Sequence[NeedCategory],
+    community_ids: Sequence[int],
+    budget_fen: int,
+    starts_on: date,
+    ends_on: date,
+    major: bool,
+) -> ProjectView:
+    title, purpose = _clean(title, 200), purpose.strip()[:MAX_TEXT]
+    if not title or not purpose:
+        raise InvalidInput("project", "title and purpose")
+    if not 0 <= budget_fen <= MAX_BUDGET_FEN:
+        raise InvalidInput("amount", "range")
+    if ends_on < starts_on:
+        raise InvalidInput("period", "range")
+    if not community_ids:
+        raise InvalidInput("communities", "empty")
+    async with uow:
+        if organisation_id is not None:
+            if not member_of(principal, organisation_id):
+                raise PermissionDenied()
+            allowed = set(await uow.org_directory.communities_of(organisation_id))
+        else:
+            allowed = set(await uow.places.communities_covered(principal, (Role.SOCIAL_WORKER,)))
+        if not allowed or not set(community_ids) <= allowed:
+            raise PermissionDenied()
+        project = await uow.projects.add(
+            Project(
+                organisation_id=organisation_id,
+                created_by=principal.person_id,
+                community_id=community_ids[0],
+                title=title,
+                purpose=purpose,
+                kind=kind,
+                categories=[c.value for c in categories],
+                budget_fen=budget_fen,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                major=major,
+                state=ProjectState.DRAFT,
+            ),
+            community_ids,
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="project.draft",
+            entity="project",
+            entity_id=project.id,
+            details={"major": major, "budget_fen": budget_fen},
+        )
+        view = await _view(uow, project, principal)
+        await uow.commit()
+        return view
+
+
+async def view(uow: UnitOfWork, principal: Principal, *, project_id: int) -> ProjectView:
+    """Public projects for anyone; drafts and submissions only for their owners and workers."""
+    async with uow:
+        project = await _load(uow, project_id)
+        result = await _view(uow, project, principal)
+        visible = (
+            project.state in PUBLIC
+            or result.actions
+            or result.can_decide
+            or Actor.OWNER in _actors(principal, project, False)
+            or await _place_ok(uow, principal, project)
+        )
+        if not visible:
+            raise NotFound("project", project_id)
+        return result
+
+
+async def act(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    project_id: int,
+    action: ProjectAction,
+    reason: str = "",
+) -> ProjectView:
+    """One lifecycle step (the evaluation has its own function: it carries figures)."""
+    if action is ProjectAction.EVALUATE:
+        raise InvalidInput("action", "use evaluate()")
+    reason = _clean(reason, 500)
+    if action is ProjectAction.REJECT and not reason:
+        raise InvalidInput("reason", "empty")
+    async with uow:
+        project = await _load(uow, project_id, lock=True)
+        place_ok = await _place_ok(uow, principal, project)
+        actors = _actors(principal, project, place_ok)
+        if not actors:
+            raise PermissionDenied()
+        decision = await uow.projects.latest_decision(project.id)
+        party_approved = decision is not None and decision.approve
+        target = _step(project, action, actors, party_approved)
+        if action is ProjectAction.PUBLISH and project.organisation_id is not None:
+            org = await uow.organisations.get(project.organisation_id)
+            if org is None or org.verified_at is None:
+                raise Conflict("organisation_not_verified")
+        project.state = target
+        project.rejection_reason = reason if action is ProjectAction.REJECT else None
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action=f"project.{action.value}",
+            entity="project",
+            entity_id=project.id,
+            note=reason or None,
+        )
+        notices = await _notices(uow, project, action, reason)
+        await uow.session.flush()
+        result = await _view(uow, project, principal)
+        await uow.commit()
+    await notifier.send(notices)
+    return result
+
+
+def _step(
+    project: Project, action: ProjectAction, actors: set[Actor], party_approved: bool
+) -> ProjectState:
+    """Try the step as each role the person holds here; the first that is allowed wins."""
+    refusal: Conflict | None = None
+    for actor in sorted(actors):
+        try:
+            return next_state(
+                project.state, action, actor, major=project.major, party_approved=party_approved
+            )
+        except Conflict as error:
+            refusal = refusal if refusal and refusal.reason != "project_not_yours" else error
+    assert refusal is not None
+    raise refusal
+
+
+async def _notices(
+    uow: UnitOfWork, project: Project, action: ProjectAction, reason: str
+) -> list[Notice]:
+    params: dict[str, str | int] = {"title": project.title, "reason": reason or "-"}
+    if action is ProjectAction.SUBMIT:
+        community = await uow.places.community(project.community_id)
+        assert community is not None
+        roles = (
+            (Role.COMMUNITY_WORKER, Role.PARTY_REVIEWER) if project.major else APPROVING_ROLES[:1]
+        )
+        people = await uow.grants.people_with_roles_covering(place_of(community), roles)
+        return [
+            Notice(
+                person_id,
+                "project.needs_decision" if role is Role.PARTY_REVIEWER else "project.submitted",
+                params,
+                actions=(("project", project.id),),
+            )
+            for person_id, _, role in people
+        ]
+    if action in (ProjectAction.APPROVE, ProjectAction.REJECT):
+        message = "project.approved" if action is ProjectAction.APPROVE else "project.rejected"
+        return [Notice(project.created_by, message, params, actions=(("project", project.id),))]
+    return []
+
+
+async def record_decision(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    project_id: int,
+    approve: bool,
+    decided_on: date,
+    minutes: str,
+) -> ProjectView:
+    """The party-organisation reviewer records the decision on a major matter."""
+    minutes = minutes.strip()[:MAX_TEXT]
+    if not minutes:
+        raise InvalidInput("minutes_text", "empty")
+    async with uow:
+        project = await _load(uow, project_id, lock=True)
+        if not await _place_ok(uow, principal, project, Role.PARTY_REVIEWER):
+            raise PermissionDenied()
+        if not project.major:
+            raise Conflict("not_a_major_matter")
+        if project.state is not ProjectState.SUBMITTED:
+            raise Conflict("project_not_submitted")
+        uow.projects.add_decision(
+            PartyDecision(
+                project_id=project.id,
+                reviewer_id=principal.person_id,
+                approve=approve,
+                decided_on=decided_on,
+                minutes=minutes,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="project.party_decision",
+            entity="project",
+            entity_id=project.id,
+            details={"approve": approve, "decided_on": decided_on.isoformat()},
+        )
+        community = await uow.places.community(project.community_id)
+        assert community is not None
+        workers = await uow.grants.people_with_roles_covering(
+            place_of(community), (Role.COMMUNITY_WORKER,)
+        )
+        await uow.session.flush()
+        result = await _view(uow, project, principal)
+        await uow.commit()
+    message = "project.decided_yes" if approve else "project.decided_no"
+    params: dict[str, str | int] = {"title": result.title}
+    await notifier.send(
+        [Notice(p, message, params, actions=(("project", project_id),)) for p, _, _ in workers]
+    )
+    return result
+
+
+async def evaluate(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    project_id: int,
+    beneficiaries: int,
+    summary: str,
+) -> ProjectView:
+    """Close a completed project with what only people know; the rest is counted."""
+    summary = summary.strip()[:MAX_TEXT]
+    if not summary:
+        raise InvalidInput("summary", "empty")
+    if not 0 <= beneficiaries <= 10_000_000:
+        raise InvalidInput("number", "range")
+    async with uow:
+        project = await _load(uow, project_id, lock=True)
+        actors = _actors(principal, project, await _place_ok(uow, principal, project))
+        target = _step(project, ProjectAction.EVALUATE, actors, party_approved=True)
+        project.state = target
+        uow.projects.set_evaluation(
+            ProjectEvaluation(
+                project_id=project.id,
+                beneficiaries=beneficiaries,
+                summary=summary,
+                evaluated_by=principal.person_id,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="project.evaluate",
+            entity="project",
+            entity_id=project.id,
+            details={"beneficiaries": beneficiaries},
+        )
+        await uow.session.flush()
+        result = await _view(uow, project, principal)
+        await uow.commit()
+        return result
+
+
+async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[ProjectView]:
+    """What the person manages (drafts, approvals) first, then public projects near them."""
+    async with uow:
+        organisations = [
+            g.organisation_id for g in principal.grants if g.organisation_id is not None
+        ]
+        reviewing = await uow.places.communities_covered(
+            principal, (*APPROVING_ROLES, Role.PARTY_REVIEWER, Role.SOCIAL_WORKER)
+        )
+        communities = set(reviewing)
+        if principal.home is not None:
+            communities.add(principal.home.community_id)
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        if volunteer is not None:
+            communities |= set(await uow.volunteers.communities_of(volunteer.id))
+        managed, _ = await uow.projects.managed(
+            principal.person_id, organisations, reviewing, 0, 50
+        )
+        public, _ = await uow.projects.public_in(sorted(communities), 0, 200)
+        seen: dict[int, Project] = {p.id: p for p in managed}
+        for p in public:
+            seen.setdefault(p.id, p)
+        ordered = list(seen.values())
+        start = max(0, page) * PER_PAGE
+        items = tuple([await _view(uow, p, principal) for p in ordered[start : start + PER_PAGE]])
+        return Page(items, max(0, page), PER_PAGE, len(ordered))
+
+
+async def link_need(
+    uow: UnitOfWork, principal: Principal, *, project_id: int, reference: str
+) -> ProjectView:
+    """Tie a need to the project (workers of the need's community, or the project's owners)."""
+    async with uow:
+        project = await _load(uow, project_id, lock=True)
+        need = await uow.needs.by_reference(reference.strip().upper())
+        if need is None:
+            raise InvalidInput("need_reference", "unknown")
+        community = await uow.places.community(need.community_id)
+        assert community is not None
+        owner = Actor.OWNER in _actors(principal, project, False)
+        worker = principal.can_act_in(place_of(community), *APPROVING_ROLES, Role.SOCIAL_WORKER)
+        if not (owner or worker):
+            raise PermissionDenied()
+        if need.community_id not in await uow.projects.communities_of(project.id):
+            raise Conflict("need_outside_project")
+        await uow.projects.link_need(project.id, need.id)
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="project.link_need",
+            entity="project",
+            entity_id=project.id,
+            details={"need": need.reference},
+        )
+        result = await _view(uow, project, principal)
+        await uow.commit()
+        return result

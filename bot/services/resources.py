@@ -1,0 +1,215 @@
+"""The resource list (资源清单): organisations, donors and workers post what they can give;
+workers reserve it for a need or a project. The resource row is locked while a reservation is
+checked against what is left, so two people can never both take the last unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.domain.enums import ORGANISATION_ROLES, Role
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Principal
+from bot.domain.resources import MAX_QUANTITY, ReservationStatus, ResourceKind
+from bot.services.needs import TRIAGE_ROLES
+from bot.services.organisations import member_of
+from bot.services.places import place_of
+from bot.services.views import Named, Page
+from storage.models import Resource, ResourceReservation
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+PER_PAGE = 5
+POSTING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceView:
+    id: int
+    kind: ResourceKind
+    title: str
+    quantity: int
+    available: int
+    unit: str
+    community: Named
+    available_from: date | None
+    available_until: date | None
+
+
+async def _view(uow: UnitOfWork, resource: Resource) -> ResourceView:
+    community = await uow.places.community(resource.community_id)
+    assert community is not None
+    reserved = await uow.resources.reserved(resource.id)
+    return ResourceView(
+        resource.id,
+        resource.kind,
+        resource.title,
+        resource.quantity,
+        resource.quantity - reserved,
+        resource.unit,
+        Named(community.id, community.name, community.name_en),
+        resource.available_from,
+        resource.available_until,
+    )
+
+
+async def _can(uow: UnitOfWork, principal: Principal, community_id: int, *roles: Role) -> bool:
+    community = await uow.places.community(community_id)
+    if community is None:
+        raise NotFound("community", community_id)
+    return principal.can_act_in(place_of(community), *roles)
+
+
+async def post(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int,
+    kind: ResourceKind,
+    title: str,
+    quantity: int,
+    unit: str,
+    available_from: date | None = None,
+    available_until: date | None = None,
+    organisation_id: int | None = None,
+) -> ResourceView:
+    title, unit = " ".join(title.split())[:200], " ".join(unit.split())[:32]
+    if not title or not unit:
+        raise InvalidInput("resource", "title and unit")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput("number", "range")
+    if available_from and available_until and available_until < available_from:
+        raise InvalidInput("period", "range")
+    async with uow:
+        if organisation_id is not None and not member_of(principal, organisation_id):
+            raise PermissionDenied()
+        if not await _can(uow, principal, community_id, *POSTING_ROLES):
+            raise PermissionDenied()
+        resource = await uow.resources.add(
+            Resource(
+                organisation_id=organisation_id,
+                created_by=principal.person_id,
+                community_id=community_id,
+                kind=kind,
+                title=title,
+                quantity=quantity,
+                unit=unit,
+                available_from=available_from,
+                available_until=available_until,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="resource.post",
+            entity="resource",
+            entity_id=resource.id,
+            details={"quantity": quantity, "unit": unit},
+        )
+        view = await _view(uow, resource)
+        await uow.commit()
+        return view
+
+
+async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[ResourceView]:
+    """The resource list of the communities the person works in (or lives in)."""
+    async with uow:
+        communities = set(await uow.places.communities_covered(principal, POSTING_ROLES))
+        if principal.home is not None:
+            communities.add(principal.home.community_id)
+        rows, total = await uow.resources.listed_in(sorted(communities), page * PER_PAGE, PER_PAGE)
+        items = tuple([await _view(uow, r) for r in rows])
+        return Page(items, max(0, page), PER_PAGE, total)
+
+
+async def reserve(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    resource_id: int,
+    quantity: int,
+    need_id: int | None = None,
+    project_id: int | None = None,
+    today: date | None = None,
+) -> tuple[ResourceView, int]:
+    """Reserve for a need or a project; returns the resource and the reservation id."""
+    if (need_id is None) == (project_id is None):
+        raise InvalidInput("reservation", "a need or a project")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput("number", "range")
+    today = today or utcnow().date()
+    async with uow:
+        resource = await uow.resources.get(resource_id, lock=True)
+        if resource is None or not resource.active:
+            raise NotFound("resource", resource_id)
+        if not await _can(uow, principal, resource.community_id, *TRIAGE_ROLES):
+            raise PermissionDenied()
+        if resource.available_until is not None and resource.available_until < today:
+            raise Conflict("resource_expired")
+        await _check_target(uow, resource, need_id, project_id)
+        left = resource.quantity - await uow.resources.reserved(resource.id)
+        if quantity > left:
+            raise Conflict("resource_insufficient")
+        reservation = await uow.resources.add_reservation(
+            ResourceReservation(
+                resource_id=resource.id,
+                quantity=quantity,
+                need_id=need_id,
+                project_id=project_id,
+                reserved_by=principal.person_id,
+                status=ReservationStatus.RESERVED,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="resource.reserve",
+            entity="resource",
+            entity_id=resource.id,
+            details={"quantity": quantity, "need": need_id, "project": project_id},
+        )
+        view = await _view(uow, resource)
+        reservation_id = reservation.id
+        await uow.commit()
+        return view, reservation_id
+
+
+async def _check_target(
+    uow: UnitOfWork, resource: Resource, need_id: int | None, project_id: int | None
+) -> None:
+    if need_id is not None:
+        need = await uow.needs.get(need_id)
+        if need is None or need.community_id != resource.community_id:
+            raise NotFound("need", need_id)
+    if project_id is not None:
+        project = await uow.projects.get(project_id)
+        if project is None:
+            raise NotFound("project", project_id)
+        if resource.community_id not in await uow.projects.communities_of(project.id):
+            raise Conflict("resource_outside_project")
+
+
+async def release(
+    uow: UnitOfWork, principal: Principal, *, reservation_id: int, now: datetime | None = None
+) -> ResourceView:
+    now = now or utcnow()
+    async with uow:
+        reservation = await uow.resources.reservation(reservation_id, lock=True)
+        if reservation is None:
+            raise NotFound("reservation", reservation_id)
+        resource = await uow.resources.get(reservation.resource_id, lock=True)
+        assert resource is not None
+        if not await _can(uow, principal, resource.community_id, *TRIAGE_ROLES):
+            raise PermissionDenied()
+        if reservation.status is not ReservationStatus.RESERVED:
+            raise Conflict("already_released")
+        reservation.status, reservation.released_at = ReservationStatus.RELEASED, now
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="resource.release",
+            entity="resource",
+            entity_id=resource.id,
+            details={"reservation": reservation.id, "quantity": reservation.quantity},
+        )
+        await uow.session.flush()
+        view = await _view(uow, resource)
+        await uow.commit()
+        return view
