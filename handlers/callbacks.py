@@ -114,3 +114,29 @@ class SpotCb(CallbackData, prefix="sp"):
     action: str
     id: int = 0
     value: str = ""
+
+
+class OrgCb(CallbackData, prefix="og"):
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class ProjectCb(CallbackData, prefix="pj"):
+    """An action on a project (or a choice while drafting one); re-checked in the service."""
+
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class ResourceCb(CallbackData, prefix="rs"):
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class FundCb(CallbackData, prefix="fd"):
+    action: str
+    id: int = 0
+    value: str = ""

@@ -26,6 +26,7 @@ class Command:
 ADMINS = frozenset({Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
 TRIAGE = frozenset(TRIAGE_ROLES)
 HANDLERS = TRIAGE | ORGANISATION_ROLES
+ORGS = frozenset(ORGANISATION_ROLES)
 
 COMMANDS = (
     Command("start", __("Start, or go back to the beginning")),
@@ -52,6 +53,13 @@ COMMANDS = (
     Command("handover", __("Hand over a reward against its code"), HANDLERS),
     Command("newsurvey", __("Open a needs survey"), TRIAGE),
     Command("surveys", __("Answers to your surveys"), TRIAGE),
+    Command("projects", __("Service projects near you")),
+    Command("org", __("Your organisation, or register one")),
+    Command("newproject", __("Draft a service project"), HANDLERS),
+    Command("resources", __("The resource list")),
+    Command("funds", __("Charity funds: donations, allocations, statements"), ORGS),
+    Command("spend", __("Record spending of a project's money"), ORGS),
+    Command("orgs", __("Verify organisations"), TRIAGE),
     Command("verify", __("Check a volunteer service certificate")),
     Command("help", __("What I can do for you")),
     Command("me", __("Your profile, roles and community")),

@@ -21,7 +21,7 @@ from bot.domain.enums import Channel
 from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice
-from handlers.callbacks import NeedCb
+from handlers.callbacks import NeedCb, ProjectCb
 from handlers.need_texts import STATE_NAMES, local_time
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,21 @@ NOTICE_TEXTS = {
     ),
     "timebank.accepted": __("Your {hours} hours ({memo}) were accepted and moved."),
     "timebank.declined": __("Your {hours} hours ({memo}) were declined; nothing moved."),
+    "organisation.registered": __(
+        "New organisation “{name}” registered in your community: verify it with /orgs."
+    ),
+    "organisation.verified": __("“{name}” is verified: it can publish projects now."),
+    "organisation.refused": __("“{name}” was not verified: {reason}"),
+    "project.submitted": __("Project “{title}” was submitted for your approval."),
+    "project.needs_decision": __(
+        "Project “{title}” is a major matter: the party organisation's decision is needed."
+    ),
+    "project.approved": __("Your project “{title}” was approved: publish it to recruit."),
+    "project.rejected": __("Your project “{title}” was sent back: {reason}"),
+    "project.decided_yes": __(
+        "The party organisation approved the major matter “{title}”: it can be approved now."
+    ),
+    "project.decided_no": __("The party organisation did not approve “{title}”."),
     "reward.handed_over": __("You received: {title}. Thank you for volunteering!"),
     "need.referred": __("Your request {reference} was passed to: {department}"),
     "need.rejected": __("Your request {reference} was closed without a solution: {reason}"),
@@ -81,7 +96,16 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
     }
     rows: list[list[InlineKeyboardButton]] = []
     for action, need_id in actions:
-        if action == "feedback":
+        if action == "project":
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=_("Open the project"),
+                        callback_data=ProjectCb(action="open", id=need_id).pack(),
+                    )
+                ]
+            )
+        elif action == "feedback":
             rows.append(
                 [
                     InlineKeyboardButton(

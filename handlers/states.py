@@ -113,3 +113,56 @@ class SpotForm(StatesGroup):
 class TransferForm(StatesGroup):
     minutes = State()
     memo = State()
+
+
+class OrgForm(StatesGroup):
+    name = State()
+    type = State()
+    registration = State()
+    number = State()
+    contact = State()
+    confirm = State()
+
+
+class OrgReview(StatesGroup):
+    reason = State()
+
+
+class ProjectForm(StatesGroup):
+    organisation = State()
+    title = State()
+    purpose = State()
+    kind = State()
+    categories = State()
+    communities = State()
+    budget = State()
+    period = State()
+    major = State()
+    confirm = State()
+
+
+class ProjectStep(StatesGroup):
+    reject_reason = State()
+    decision_minutes = State()
+    beneficiaries = State()
+    summary = State()
+    need_reference = State()
+
+
+class ResourceForm(StatesGroup):
+    community = State()
+    kind = State()
+    title = State()
+    quantity = State()
+    unit = State()
+    reserve_quantity = State()
+    reserve_target = State()
+
+
+class FundForm(StatesGroup):
+    name = State()
+    amount = State()
+    donor = State()
+    purpose = State()
+    project = State()
+    description = State()

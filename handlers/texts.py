@@ -52,6 +52,8 @@ def error_text(error: DomainError) -> str:
             return str(specific)
         return _("That input is not valid. Please check it and try again.")
     if isinstance(error, Conflict):
+        if error.reason.startswith("project_transition:"):
+            return _("This project has moved on meanwhile; open it again to see where it stands.")
         if error.reason.startswith("need_transition:"):
             return _("This request has moved on meanwhile; open it again to see where it stands.")
         return str(CONFLICT_TEXTS.get(error.reason, __("That was already done.")))
@@ -104,6 +106,34 @@ CONFLICT_TEXTS = {
     "insufficient_balance": __("There are not enough hours in the time bank for that."),
     "transfer_decided": __("This was already accepted or declined."),
     "own_transfer": __("You cannot accept your own request; send the link to the other person."),
+    "organisation_name_taken": __("An organisation with that name is already registered."),
+    "no_home_community": __("Please choose your community first: send /start."),
+    "already_member": __("You are already a member of this organisation."),
+    "organisation_verified": __("This organisation is already verified."),
+    "project_not_yours": __("That step is for the other side (the organisation or the worker)."),
+    "party_decision_needed": __(
+        "This is a major matter: the community Party organisation must record its decision first."
+    ),
+    "organisation_not_verified": __(
+        "The organisation is not verified yet; a community worker verifies it in /orgs."
+    ),
+    "not_a_major_matter": __("This project is not a major matter."),
+    "project_not_submitted": __("The project is not waiting for a decision."),
+    "need_outside_project": __("That need is not in one of the project's communities."),
+    "project_not_recruiting": __("Shifts can be added once the project is approved."),
+    "resource_expired": __("This resource is no longer available."),
+    "resource_insufficient": __("Not enough of this resource is left for that."),
+    "resource_outside_project": __("The resource is not in one of the project's communities."),
+    "already_released": __("This reservation was already released."),
+    "not_a_fund_holder": __("Only charities and community foundations hold funds."),
+    "same_organisation": __("募用分离: a fund cannot pay for its own organisation's projects."),
+    "project_not_fundable": __("Money goes only to approved projects that are not finished."),
+    "purpose_mismatch": __(
+        "That money is restricted to another purpose than the ones this project answers."
+    ),
+    "fund_insufficient": __("The fund does not have that much left for this purpose."),
+    "allocation_exceeded": __("That is more than is left of the allocation."),
+    "duplicate_allocation": __("That allocation was already recorded."),
     "reopen_window": __("It is too late to reopen this request; please file a new one with /need."),
     "need_not_open": __("This request is already closed."),
     "need_not_resolved": __("This request is not waiting for your confirmation."),
@@ -119,6 +149,16 @@ CONFLICT_TEXTS = {
 }
 
 INVALID_TEXTS = {
+    "name": __("Please send a name of 2 to 100 characters."),
+    "registration_number": __("Please give the registration or filing number."),
+    "amount": __("Please write an amount in yuan, like 12000 or 12,000.50."),
+    "communities": __("Please choose at least one community."),
+    "project": __("Please give the project a title and a purpose."),
+    "minutes_text": __("Please add the minutes below the date."),
+    "summary": __("Please write a short summary."),
+    "need_reference": __("No need with that reference in your area."),
+    "description": __("Please say what it was spent on."),
+    "resource": __("Please say what it is and in what unit."),
     "site_code": __("That site code is not right. Please check it with the organiser."),
     "minutes": __("That number of hours is not possible for this record."),
     "hours": __("Please write hours like 2.5 or 2:30."),

@@ -269,6 +269,7 @@ async def shift_save(
         skills=[Skill(s) for s in data["skills"]],
         latitude=data.get("latitude"),
         longitude=data.get("longitude"),
+        project_id=data.get("project"),
     )
     await callback.message.edit_text(
         _("The shift is open; volunteers find it with /shifts.")

@@ -1,0 +1,311 @@
+"""/org: register an organisation, see yours, invite members (the `o_` link); /orgs: workers
+verify or refuse registrations."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram import Bot, F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.config import Settings
+from bot.domain.enums import Channel, OrganisationType, RegistrationStatus, Role
+from bot.domain.errors import NotFound
+from bot.domain.principal import Principal
+from bot.services import UnitOfWork, organisations
+from bot.services.organisations import OrgView
+from bot.services.ports import Notifier
+from handlers.callbacks import ConfirmCb, OrgCb
+from handlers.deeplinks import deep_link, start_link
+from handlers.keyboards import confirm_keyboard
+from handlers.routing import RouteTable
+from handlers.states import OrgForm, OrgReview
+
+router = RouteTable("organisations")
+
+ORG_TYPE_NAMES = {
+    OrganisationType.COMMUNITY_SOCIAL_ORG: __("Community social organisation"),
+    OrganisationType.SOCIAL_WORK_AGENCY: __("Social-work agency"),
+    OrganisationType.CHARITY: __("Charity organisation"),
+    OrganisationType.COMMUNITY_FOUNDATION: __("Community foundation"),
+}
+REGISTRATION_NAMES = {
+    RegistrationStatus.REGISTERED: __("Registered (登记)"),
+    RegistrationStatus.FILED: __("Filed (备案)"),
+    RegistrationStatus.NONE: __("Neither yet"),
+}
+
+
+def _button(text: str, data: OrgCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def org_text(view: OrgView) -> str:
+    if view.verified:
+        status = _("verified")
+    elif view.rejection_reason:
+        status = _("not verified: {reason}").format(reason=html.escape(view.rejection_reason))
+    else:
+        status = _("waiting for a community worker to verify it")
+    number = f" {html.escape(view.registration_number)}" if view.registration_number else ""
+    return "\n".join(
+        [
+            f"<b>{html.escape(view.name)}</b>",
+            f"{ORG_TYPE_NAMES[view.type]} · {REGISTRATION_NAMES[view.registration]}{number}",
+            _("Contact: {contact}").format(contact=html.escape(view.contact or "—")),
+            _("Status: {status}").format(status=status),
+        ]
+    )
+
+
+@router.message(Command("org"))
+async def my_organisations(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await state.clear()
+    mine = await organisations.mine(uow, principal)
+    for view in mine:
+        rows = [[_button(_("New project"), OrgCb(action="project", id=view.id))]]
+        if organisations.member_of(principal, view.id, Role.ORG_ADMIN):
+            rows.append([_button(_("Invite members"), OrgCb(action="invite", id=view.id))])
+        await message.answer(
+            org_text(view), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[_button(_("Register an organisation"), OrgCb(action="new"))]]
+    )
+    await message.answer(
+        _("You are not in an organisation yet.") if not mine else _("Another organisation?"),
+        reply_markup=keyboard,
+    )
+
+
+@router.callback_query(OrgCb.filter(F.action == "new"))
+async def start_registration(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(OrgForm.name)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("The organisation's full name (as registered)? Or /cancel.")
+        )
+
+
+@router.message(OrgForm.name, F.text)
+async def org_name(message: Message, state: FSMContext) -> None:
+    name = " ".join((message.text or "").split())
+    if not 2 <= len(name) <= organisations.MAX_NAME:
+        await message.answer(_("Please send a name of 2 to 100 characters."))
+        return
+    await state.update_data(name=name)
+    await state.set_state(OrgForm.type)
+    rows = [
+        [_button(str(label), OrgCb(action="type", value=t.value))]
+        for t, label in ORG_TYPE_NAMES.items()
+    ]
+    await message.answer(
+        _("What kind of organisation?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+@router.callback_query(OrgForm.type, OrgCb.filter(F.action == "type"))
+async def org_type(callback: CallbackQuery, callback_data: OrgCb, state: FSMContext) -> None:
+    await state.update_data(type=OrganisationType(callback_data.value).value)
+    await state.set_state(OrgForm.registration)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        rows = [
+            [_button(str(label), OrgCb(action="reg", value=r.value))]
+            for r, label in REGISTRATION_NAMES.items()
+        ]
+        await callback.message.edit_text(
+            _("Is it registered with the civil affairs bureau, or filed with the street?"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
+
+
+@router.callback_query(OrgForm.registration, OrgCb.filter(F.action == "reg"))
+async def org_registration(
+    callback: CallbackQuery, callback_data: OrgCb, state: FSMContext
+) -> None:
+    registration = RegistrationStatus(callback_data.value)
+    await state.update_data(registration=registration.value, number=None)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if registration is RegistrationStatus.NONE:
+        await state.set_state(OrgForm.contact)
+        await callback.message.edit_text(_("A contact person and phone number?"))
+        return
+    await state.set_state(OrgForm.number)
+    await callback.message.edit_text(_("Its registration or filing number?"))
+
+
+@router.message(OrgForm.number, F.text)
+async def org_number(message: Message, state: FSMContext) -> None:
+    await state.update_data(number=(message.text or "")[:64])
+    await state.set_state(OrgForm.contact)
+    await message.answer(_("A contact person and phone number?"))
+
+
+@router.message(OrgForm.contact, F.text)
+async def org_contact(message: Message, state: FSMContext) -> None:
+    await state.update_data(contact=(message.text or "")[:200])
+    await state.set_state(OrgForm.confirm)
+    data = await state.get_data()
+    number = f" {html.escape(data['number'])}" if data.get("number") else ""
+    text = "\n".join(
+        [
+            _("<b>Please check</b>"),
+            html.escape(data["name"]),
+            f"{ORG_TYPE_NAMES[OrganisationType(data['type'])]} · "
+            f"{REGISTRATION_NAMES[RegistrationStatus(data['registration'])]}{number}",
+            _("Contact: {contact}").format(contact=html.escape(data["contact"])),
+        ]
+    )
+    await message.answer(text, reply_markup=confirm_keyboard("org"))
+
+
+@router.callback_query(OrgForm.confirm, ConfirmCb.filter(F.flow == "org"))
+async def org_save(
+    callback: CallbackQuery,
+    callback_data: ConfirmCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+) -> None:
+    data = await state.get_data()
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not callback_data.yes:
+        await state.clear()
+        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+        return
+    view = await organisations.register(
+        uow,
+        notifier,
+        principal,
+        name=data["name"],
+        type=OrganisationType(data["type"]),
+        registration=RegistrationStatus(data["registration"]),
+        registration_number=data.get("number"),
+        contact=data["contact"],
+    )
+    await state.clear()
+    await callback.message.edit_text(
+        _(
+            "Registered. You are its admin. A community worker will verify it; until then it "
+            "can draft projects but not publish them."
+        )
+        + "\n\n"
+        + org_text(view)
+    )
+
+
+@router.callback_query(OrgCb.filter(F.action == "invite"))
+async def invite(
+    callback: CallbackQuery,
+    callback_data: OrgCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+    bot: Bot,
+    channel: Channel,
+) -> None:
+    token = await organisations.invite(uow, principal, organisation_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        link = await start_link(bot, channel, settings, f"o_{token}")
+        await callback.message.answer(
+            _("Send this link to new members (valid 7 days):\n{link}").format(
+                link=html.escape(link)
+            )
+        )
+
+
+@deep_link("o_")
+async def join(message: Message, token: str, data: dict[str, Any]) -> None:
+    try:
+        view = await organisations.join(data["uow"], data["principal"], token=token)
+    except NotFound:
+        await message.answer(_("This link is not valid or has expired."))
+        return
+    await message.answer(
+        _("Welcome to {name}! Its projects are in /projects.").format(name=html.escape(view.name))
+    )
+
+
+# ---------------------------------------------------------------- workers: /orgs
+
+
+@router.message(Command("orgs"))
+async def pending(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await state.clear()
+    views = await organisations.pending(uow, principal)
+    if not views:
+        await message.answer(_("No organisation is waiting for verification."))
+        return
+    for view in views:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    _button(_("Verified"), OrgCb(action="ok", id=view.id)),
+                    _button(_("Refuse"), OrgCb(action="no", id=view.id)),
+                ]
+            ]
+        )
+        await message.answer(org_text(view), reply_markup=keyboard)
+
+
+@router.callback_query(OrgCb.filter(F.action == "ok"))
+async def verify(
+    callback: CallbackQuery,
+    callback_data: OrgCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+) -> None:
+    view = await organisations.verify(
+        uow, notifier, principal, organisation_id=callback_data.id, approve=True
+    )
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(org_text(view))
+
+
+@router.callback_query(OrgCb.filter(F.action == "no"))
+async def refuse(callback: CallbackQuery, callback_data: OrgCb, state: FSMContext) -> None:
+    await state.set_state(OrgReview.reason)
+    await state.update_data(organisation=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(_("Why is it refused? (they will see this) /cancel"))
+
+
+@router.message(OrgReview.reason, F.text)
+async def refusal_reason(
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    notifier: Notifier,
+) -> None:
+    data = await state.get_data()
+    view = await organisations.verify(
+        uow,
+        notifier,
+        principal,
+        organisation_id=data["organisation"],
+        approve=False,
+        reason=message.text or "",
+    )
+    await state.clear()
+    await message.answer(org_text(view))

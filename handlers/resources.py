@@ -1,0 +1,247 @@
+"""/resources: the resource list of the person's communities; post a resource; workers reserve
+it for a need (by its reference) or a project (P<number>) and release reservations."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.domain.principal import Principal
+from bot.domain.resources import MAX_QUANTITY, ResourceKind
+from bot.services import UnitOfWork, needs, places, resources
+from bot.services.resources import ResourceView
+from handlers.callbacks import ResourceCb
+from handlers.routing import RouteTable
+from handlers.states import ResourceForm
+
+router = RouteTable("resources")
+
+KIND_NAMES = {
+    ResourceKind.GOODS: __("Goods"),
+    ResourceKind.MONEY: __("Money"),
+    ResourceKind.SERVICE: __("Service"),
+    ResourceKind.VENUE: __("Venue"),
+    ResourceKind.SKILL: __("Skill"),
+}
+
+
+def _button(text: str, data: ResourceCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def resource_text(view: ResourceView, locale: str) -> str:
+    line = _("{kind} · <b>{title}</b>: {available} of {quantity} {unit} available · {community}")
+    text = line.format(
+        kind=KIND_NAMES[view.kind],
+        title=html.escape(view.title),
+        available=view.available,
+        quantity=view.quantity,
+        unit=html.escape(view.unit),
+        community=html.escape(view.community.label(locale)),
+    )
+    if view.available_until:
+        text += "\n" + _("Until {day}").format(day=view.available_until)
+    return text
+
+
+@router.message(Command("resources"))
+async def resource_list(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await state.clear()
+    await _send_page(message, principal, uow, 0)
+
+
+@router.callback_query(ResourceCb.filter(F.action == "page"))
+async def resource_page(
+    callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
+) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _send_page(callback.message, principal, uow, callback_data.id)
+
+
+async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, page: int) -> None:
+    listing = await resources.listing(uow, principal, page=page)
+    if not listing.items and page == 0:
+        await message.answer(_("The resource list is empty here."))
+    for view in listing.items:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[[_button(_("Reserve"), ResourceCb(action="reserve", id=view.id))]]
+        )
+        await message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
+    rows = [[_button(_("Offer a resource"), ResourceCb(action="new"))]]
+    if listing.has_next:
+        rows.insert(0, [_button("›", ResourceCb(action="page", id=page + 1))])
+    await message.answer(
+        _("The resource list (资源清单)."), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+# ---------------------------------------------------------------- reserving
+
+
+@router.callback_query(ResourceCb.filter(F.action == "reserve"))
+async def reserve(callback: CallbackQuery, callback_data: ResourceCb, state: FSMContext) -> None:
+    await state.set_state(ResourceForm.reserve_quantity)
+    await state.update_data(resource=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(_("How many to reserve? /cancel"))
+
+
+@router.message(ResourceForm.reserve_quantity, F.text)
+async def reserve_quantity(message: Message, state: FSMContext) -> None:
+    text = (message.text or "").strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_QUANTITY):
+        await message.answer(_("Please send a whole number."))
+        return
+    await state.update_data(quantity=int(text))
+    await state.set_state(ResourceForm.reserve_target)
+    await message.answer(
+        _("For which need (its reference, e.g. CQK-2026-00012) or project (e.g. P3)?")
+    )
+
+
+@router.message(ResourceForm.reserve_target, F.text)
+async def reserve_target(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    target = (message.text or "").strip().upper()
+    need_id = project_id = None
+    if target.startswith("P") and target[1:].isdigit():
+        project_id = int(target[1:])
+    else:
+        need_id = await needs.id_of_reference(uow, principal, reference=target)
+    data = await state.get_data()
+    view, reservation_id = await resources.reserve(
+        uow,
+        principal,
+        resource_id=data["resource"],
+        quantity=data["quantity"],
+        need_id=need_id,
+        project_id=project_id,
+    )
+    await state.clear()
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(_("Release it"), ResourceCb(action="release", id=reservation_id))]
+        ]
+    )
+    await message.answer(
+        _("Reserved {quantity} for {target}.").format(
+            quantity=data["quantity"], target=html.escape(target)
+        )
+        + "\n"
+        + resource_text(view, principal.locale),
+        reply_markup=keyboard,
+    )
+
+
+@router.callback_query(ResourceCb.filter(F.action == "release"))
+async def release(
+    callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
+) -> None:
+    view = await resources.release(uow, principal, reservation_id=callback_data.id)
+    await callback.answer(_("Released."))
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            _("Released.") + "\n" + resource_text(view, principal.locale)
+        )
+
+
+# ---------------------------------------------------------------- offering
+
+
+@router.callback_query(ResourceCb.filter(F.action == "new"))
+async def new_resource(
+    callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    communities = await places.covered_communities(uow, principal, resources.POSTING_ROLES)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not communities:
+        await callback.message.answer(_("Sorry, you are not allowed to do that here."))
+        return
+    await state.set_state(ResourceForm.community)
+    rows = [
+        [_button(c.label(principal.locale), ResourceCb(action="community", id=c.id))]
+        for c in communities[:30]
+    ]
+    await callback.message.answer(
+        _("For which community? Or /cancel."),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+@router.callback_query(ResourceForm.community, ResourceCb.filter(F.action == "community"))
+async def resource_community(
+    callback: CallbackQuery, callback_data: ResourceCb, state: FSMContext
+) -> None:
+    await state.update_data(community=callback_data.id)
+    await state.set_state(ResourceForm.kind)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        rows = [
+            [_button(str(label), ResourceCb(action="kind", value=k.value))]
+            for k, label in KIND_NAMES.items()
+        ]
+        await callback.message.edit_text(
+            _("What kind of resource?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
+
+
+@router.callback_query(ResourceForm.kind, ResourceCb.filter(F.action == "kind"))
+async def resource_kind(
+    callback: CallbackQuery, callback_data: ResourceCb, state: FSMContext
+) -> None:
+    await state.update_data(kind=ResourceKind(callback_data.value).value)
+    await state.set_state(ResourceForm.title)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(_("What is it? (e.g. 大米, 活动室, 理发服务)"))
+
+
+@router.message(ResourceForm.title, F.text)
+async def resource_title(message: Message, state: FSMContext) -> None:
+    await state.update_data(title=(message.text or "")[:200])
+    await state.set_state(ResourceForm.quantity)
+    await message.answer(_("How many? (a whole number)"))
+
+
+@router.message(ResourceForm.quantity, F.text)
+async def resource_quantity(message: Message, state: FSMContext) -> None:
+    text = (message.text or "").strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_QUANTITY):
+        await message.answer(_("Please send a whole number."))
+        return
+    await state.update_data(quantity=int(text))
+    await state.set_state(ResourceForm.unit)
+    await message.answer(_("In what unit? (e.g. 袋, 小时, 次)"))
+
+
+@router.message(ResourceForm.unit, F.text)
+async def resource_unit(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    data = await state.get_data()
+    view = await resources.post(
+        uow,
+        principal,
+        community_id=data["community"],
+        kind=ResourceKind(data["kind"]),
+        title=data["title"],
+        quantity=data["quantity"],
+        unit=message.text or "",
+    )
+    await state.clear()
+    await message.answer(
+        _("Added to the resource list.") + "\n" + resource_text(view, principal.locale)
+    )
