@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import ErrorEvent
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import DomainError
@@ -21,11 +21,22 @@ async def _tell(event: ErrorEvent, text: str) -> None:
     update = event.update
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+            await _tell_tapper(update.callback_query, text)
         elif update.message is not None:
             await update.message.answer(text)
     except Exception:  # the apology itself failed; the log has the original error
         log.exception("could not tell the user about an error in update %s", update.update_id)
+
+
+async def _tell_tapper(query: CallbackQuery, text: str) -> None:
+    """An alert on the button; if the handler already answered the tap (the platform allows
+    one answer), a message in the chat instead, so the person is never left without a word."""
+    try:
+        await query.answer(text, show_alert=True)
+    except TelegramBadRequest:
+        if not isinstance(query.message, Message):
+            raise
+        await query.message.answer(text)
 
 
 @router.errors()
