@@ -398,7 +398,8 @@ class WebChatSession(BaseSession):
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
         query_id = str(params.get("callback_query_id", ""))
-        chat_id = self.hub.query_chats.get(query_id)
+        # Like Telegram: a tap is answered once; a second answer is refused.
+        chat_id = self.hub.query_chats.pop(query_id, None)
         if chat_id is None or chat_id not in self.hub.conversations:
             raise ApiRefusal(
                 400,
