@@ -337,6 +337,15 @@ class OrganisationsRepository:
         await self.session.flush()
         return organisation
 
+    async def add_unique(self, organisation: Organisation) -> Organisation | None:
+        """None when the name was taken meanwhile (two registrations at once)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(organisation)
+        except IntegrityError:
+            return None
+        return organisation
+
 
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -87,7 +87,7 @@ async def register(
     async with uow:
         if await uow.organisations.by_name(name) is not None:
             raise Conflict("organisation_name_taken")
-        org = await uow.organisations.add(
+        org = await uow.organisations.add_unique(
             Organisation(
                 name=name,
                 type=type,
@@ -98,6 +98,8 @@ async def register(
                 created_by=principal.person_id,
             )
         )
+        if org is None:
+            raise Conflict("organisation_name_taken")
         communities = [home, *[c for c in community_ids if c != home]]
         await uow.org_directory.set_communities(org.id, communities)
         await uow.grants.add(

@@ -306,6 +306,8 @@ def _step(
     project: Project, action: ProjectAction, actors: set[Actor], party_approved: bool
 ) -> ProjectState:
     """Try the step as each role the person holds here; the first that is allowed wins."""
+    if not actors:
+        raise PermissionDenied()
     refusal: Conflict | None = None
     for actor in sorted(actors):
         try:
