@@ -98,7 +98,8 @@ def project_text(view: ProjectView, locale: str) -> str:
     if view.rejection_reason and view.state is ProjectState.DRAFT:
         lines.append(_("Sent back: {reason}").format(reason=html.escape(view.rejection_reason)))
     lines.append(html.escape(view.purpose))
-    if view.state in (ProjectState.RUNNING, ProjectState.COMPLETED, ProjectState.EVALUATED):
+    shown = (ProjectState.RUNNING, ProjectState.COMPLETED, ProjectState.EVALUATED)
+    if view.state in shown or view.results.money:
         lines.append("")
         lines.append(results_text(view))
     return "\n".join(lines)
@@ -132,6 +133,12 @@ def results_text(view: ProjectView) -> str:
             budget=yuan_text(view.budget_fen),
         ),
     ]
+    for fund, allocated, spent in r.money:
+        lines.append(
+            _("  from {fund}: ¥{allocated}, ¥{spent} spent").format(
+                fund=html.escape(fund), allocated=yuan_text(allocated), spent=yuan_text(spent)
+            )
+        )
     if r.beneficiaries is not None:
         lines.append(_("Beneficiaries: {count}").format(count=r.beneficiaries))
     if r.summary:

@@ -90,6 +90,8 @@ async def create(
             raise Conflict("organisation_not_verified")
         if org.type not in FUND_HOLDERS:
             raise Conflict("not_a_fund_holder")
+        if org.type is OrganisationType.COMMUNITY_FOUNDATION and community_id is None:
+            community_id = org.community_id  # a community fund (社区基金) of its community
         fund = await uow.funds.add(
             Fund(organisation_id=organisation_id, name=name, community_id=community_id)
         )

@@ -53,6 +53,8 @@ class Results:
     satisfaction: float | None  # mean rating of the linked needs (1–5)
     allocated_fen: int
     spent_fen: int
+    # Where its money came from and where it went: (fund, allocated, spent) per allocation.
+    money: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,13 @@ async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) 
     minutes, volunteers = await uow.projects.service_figures(project.id)
     linked, solved, rating = await uow.projects.need_figures(project.id)
     allocations = await uow.funds.allocations_to(project.id)
-    spent = sum(e.amount_fen for e in await uow.funds.expenditures([a.id for a in allocations]))
+    expenditures = await uow.funds.expenditures([a.id for a in allocations])
+    spent = sum(e.amount_fen for e in expenditures)
+    money = []
+    for allocation in allocations:
+        fund = await uow.funds.get(allocation.fund_id)
+        used = sum(e.amount_fen for e in expenditures if e.allocation_id == allocation.id)
+        money.append((fund.name if fund else "", allocation.amount_fen, used))
     actions: tuple[ProjectAction, ...] = ()
     can_decide = can_add_shift = False
     if principal is not None:
@@ -170,6 +178,7 @@ async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) 
             satisfaction=rating,
             allocated_fen=sum(a.amount_fen for a in allocations),
             spent_fen=spent,
+            money=tuple(money),
         ),
         shift_ids=tuple(s.id for s in await uow.projects.shifts_of(project.id)),
         actions=actions,

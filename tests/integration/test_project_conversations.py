@@ -184,6 +184,10 @@ async def test_money_is_raised_by_one_organisation_and_spent_by_another(
     await chat.send(ORG_ADMIN, "买米买菜")
     assert "已记录支出 ¥500" in chat.last_text(ORG_ADMIN)
     assert "余额 ¥399.50（未拨付）· 已拨付未支出 ¥100.50" in chat.last_text(ORG_ADMIN)
+    await chat.send(NEWCOMER, f"/start p_{project}")
+    assert "来自" not in chat.last_text(NEWCOMER)  # an unpublished project stays with its owners
+    await chat.send(ORG_ADMIN, f"/start p_{project}")
+    assert "来自甲一社区基金：拨付 ¥600.50，已支出 ¥500" in chat.last_text(ORG_ADMIN)
 
     await chat.send(CHARITY_ADMIN, "/funds")
     await chat.tap(CHARITY_ADMIN, "收支明细")
