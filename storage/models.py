@@ -33,6 +33,7 @@ from bot.domain.enums import (
     Role,
     ScopeLevel,
 )
+from bot.domain.matching import OfferKind, OfferStatus
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
 from bot.domain.points import PointsKind, RedemptionStatus
 from bot.domain.projects import ProjectKind, ProjectState
@@ -258,7 +259,7 @@ class Need(Base):
     remind_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    assignee_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    assignee_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     assignee_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     referred_to: Mapped[str | None] = mapped_column(String(200))
     resolution: Mapped[str | None] = mapped_column(Text)
@@ -391,6 +392,9 @@ class Volunteer(Base):
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     availability: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The same lists as bit masks (bot/domain/matching.py), kept in step by the service.
+    skills_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    availability_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[VolunteerStatus] = mapped_column(
         enum_column(VolunteerStatus, "volunteer_status")
     )
@@ -406,7 +410,9 @@ class VolunteerCommunity(Base):
 
     __tablename__ = "volunteer_communities"
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id"), primary_key=True, index=True
+    )
 
 
 class VolunteerCounter(Base):
@@ -791,6 +797,24 @@ class FundExpenditure(Base):
     spent_on: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# ------------------------------------------------------------------ matching: migration 0008
+
+
+class NeedOffer(Base):
+    """A need offered to a volunteer (auto-offer: first to accept takes it) or help offered by a
+    volunteer (a worker confirms by assigning)."""
+
+    __tablename__ = "need_offers"
+    __table_args__ = (UniqueConstraint("need_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[OfferKind] = mapped_column(enum_column(OfferKind, "offer_kind"))
+    status: Mapped[OfferStatus] = mapped_column(enum_column(OfferStatus, "offer_status"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 @event.listens_for(AuditEntry, "before_update")

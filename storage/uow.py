@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.matching import MatchingRepository
 from storage.projects import (
     FundsRepository,
     OrgDirectoryRepository,
@@ -63,6 +64,7 @@ class UnitOfWork:
     projects: ProjectsRepository
     resources: ResourcesRepository
     funds: FundsRepository
+    matching: MatchingRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -89,6 +91,7 @@ class UnitOfWork:
         self.projects = ProjectsRepository(self.session)
         self.resources = ResourcesRepository(self.session)
         self.funds = FundsRepository(self.session)
+        self.matching = MatchingRepository(self.session)
         return self
 
     async def __aexit__(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.matching import skill_mask, slot_mask
 from bot.domain.principal import Principal
 from bot.domain.volunteers import (
     SLOTS,
@@ -121,6 +122,8 @@ async def register(
         row.skills = [s.value for s in dict.fromkeys(skills)]
         row.tags = list(tags)[:10]
         row.availability = [s for s in SLOTS if s in set(availability)]
+        # Bit masks of the same lists, for matching many volunteers at once.
+        row.skills_mask, row.availability_mask = skill_mask(row.skills), slot_mask(row.availability)
         row.status, row.rejection_reason = VolunteerStatus.PENDING, None
         await uow.volunteers.set_communities(row.id, communities)
         uow.audit.record(

@@ -1,0 +1,246 @@
+"""Queries behind matching: candidates filtered in SQL (verified, in scope, by street through
+indexes), with their open assignments, records and ratings aggregated in SQL; plain rows back
+(no ORM objects: thousands of candidates are read at once)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.attendance import RecordStatus
+from bot.domain.matching import OfferKind, OfferStatus
+from bot.domain.needs import OPEN_STATES, NeedState, Urgency
+from bot.domain.projects import RECRUITING
+from bot.domain.resources import ReservationStatus
+from bot.domain.volunteers import SignupStatus, VolunteerStatus
+from storage.models import (
+    Community,
+    Need,
+    NeedFeedback,
+    NeedOffer,
+    Person,
+    Project,
+    ProjectCommunity,
+    Resource,
+    ResourceReservation,
+    ServiceRecord,
+    Shift,
+    ShiftSignup,
+    Volunteer,
+    VolunteerCommunity,
+)
+
+UNASSIGNED_STATES = (NeedState.NEW, NeedState.ACCEPTED, NeedState.REOPENED)
+URGENCY_ORDER = case(
+    (Need.urgency == Urgency.URGENT, 0), (Need.urgency == Urgency.NORMAL, 1), else_=2
+)
+
+
+class MatchingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def candidates(self, street_ids: Sequence[int]) -> Sequence[Any]:
+        """(person, name, grid, skills mask, availability mask, served community, its street)
+        for every verified volunteer serving a community of these streets."""
+        query = (
+            select(
+                Volunteer.person_id,
+                Person.display_name,
+                Person.grid_id,
+                Volunteer.skills_mask,
+                Volunteer.availability_mask,
+                VolunteerCommunity.community_id,
+                Community.street_id,
+            )
+            .join(VolunteerCommunity, VolunteerCommunity.volunteer_id == Volunteer.id)
+            .join(Community, Community.id == VolunteerCommunity.community_id)
+            .join(Person, Person.id == Volunteer.person_id)
+            .where(
+                Volunteer.status == VolunteerStatus.VERIFIED, Community.street_id.in_(street_ids)
+            )
+        )
+        return (await self.session.execute(query)).all()
+
+    def _people_in(self, street_ids: Sequence[int]) -> Any:
+        return (
+            select(Volunteer.person_id)
+            .join(VolunteerCommunity, VolunteerCommunity.volunteer_id == Volunteer.id)
+            .join(Community, Community.id == VolunteerCommunity.community_id)
+            .where(
+                Volunteer.status == VolunteerStatus.VERIFIED, Community.street_id.in_(street_ids)
+            )
+        )
+
+    async def loads(self, street_ids: Sequence[int]) -> dict[int, int]:
+        """Open needs assigned to each candidate."""
+        query = (
+            select(Need.assignee_person_id, func.count())
+            .where(
+                Need.assignee_person_id.in_(self._people_in(street_ids)),
+                Need.state.in_(OPEN_STATES),
+            )
+            .group_by(Need.assignee_person_id)
+        )
+        return {int(p or 0): int(n) for p, n in (await self.session.execute(query)).all()}
+
+    async def records(self, street_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Confirmed and failed service records of each candidate."""
+        confirmed = func.sum(case((ServiceRecord.status == RecordStatus.CONFIRMED, 1), else_=0))
+        failed = func.sum(case((ServiceRecord.status == RecordStatus.FAILED, 1), else_=0))
+        query = (
+            select(ServiceRecord.person_id, confirmed, failed)
+            .where(ServiceRecord.person_id.in_(self._people_in(street_ids)))
+            .group_by(ServiceRecord.person_id)
+        )
+        return {
+            int(p): (int(c or 0), int(f or 0)) for p, c, f in (await self.session.execute(query))
+        }
+
+    async def ratings(self, street_ids: Sequence[int]) -> dict[int, float]:
+        """The residents' mean rating of needs each candidate handled."""
+        query = (
+            select(Need.assignee_person_id, func.avg(NeedFeedback.rating))
+            .join(NeedFeedback, NeedFeedback.need_id == Need.id)
+            .where(
+                Need.assignee_person_id.in_(self._people_in(street_ids)),
+                NeedFeedback.rating.is_not(None),
+            )
+            .group_by(Need.assignee_person_id)
+        )
+        return {int(p or 0): float(r) for p, r in (await self.session.execute(query)).all()}
+
+    async def needs(
+        self, need_ids: Sequence[int] | None = None, *, open_only: bool = True
+    ) -> Sequence[Any]:
+        """(id, reference, community, street, category, due, resident's grid) of needs."""
+        query = (
+            select(
+                Need.id,
+                Need.reference,
+                Need.community_id,
+                Community.street_id,
+                Need.category,
+                Need.due_at,
+                Person.grid_id,
+            )
+            .join(Community, Community.id == Need.community_id)
+            .join(Person, Person.id == Need.resident_id)
+        )
+        if need_ids is not None:
+            query = query.where(Need.id.in_(need_ids))
+        if open_only:
+            query = query.where(Need.state.in_(UNASSIGNED_STATES))
+        return (await self.session.execute(query.order_by(Need.id))).all()
+
+    async def resources(self, street_id: int, today: date) -> Sequence[Any]:
+        """(id, title, kind, unit, community, available) of resources left on the street."""
+        reserved = (
+            select(
+                ResourceReservation.resource_id,
+                func.sum(ResourceReservation.quantity).label("reserved"),
+            )
+            .where(ResourceReservation.status == ReservationStatus.RESERVED)
+            .group_by(ResourceReservation.resource_id)
+            .subquery()
+        )
+        available = Resource.quantity - func.coalesce(reserved.c.reserved, 0)
+        query = (
+            select(
+                Resource.id,
+                Resource.title,
+                Resource.kind,
+                Resource.unit,
+                Resource.community_id,
+                available.label("available"),
+            )
+            .join(Community, Community.id == Resource.community_id)
+            .outerjoin(reserved, reserved.c.resource_id == Resource.id)
+            .where(
+                Community.street_id == street_id,
+                Resource.active.is_(True),
+                available > 0,
+                or_(Resource.available_until.is_(None), Resource.available_until >= today),
+                or_(Resource.available_from.is_(None), Resource.available_from <= today),
+            )
+        )
+        return (await self.session.execute(query)).all()
+
+    async def projects(self, street_id: int) -> Sequence[Any]:
+        """(id, title, categories, community served, free places in upcoming shifts)."""
+        taken = (
+            select(ShiftSignup.shift_id, func.count().label("taken"))
+            .where(ShiftSignup.status == SignupStatus.CONFIRMED)
+            .group_by(ShiftSignup.shift_id)
+            .subquery()
+        )
+        free = (
+            select(
+                Shift.project_id,
+                func.sum(Shift.capacity - func.coalesce(taken.c.taken, 0)).label("free"),
+            )
+            .outerjoin(taken, taken.c.shift_id == Shift.id)
+            .where(Shift.project_id.is_not(None), Shift.cancelled_at.is_(None))
+            .group_by(Shift.project_id)
+            .subquery()
+        )
+        query = (
+            select(
+                Project.id,
+                Project.title,
+                Project.categories,
+                ProjectCommunity.community_id,
+                func.coalesce(free.c.free, 0),
+            )
+            .join(ProjectCommunity, ProjectCommunity.project_id == Project.id)
+            .join(Community, Community.id == ProjectCommunity.community_id)
+            .outerjoin(free, free.c.project_id == Project.id)
+            .where(Community.street_id == street_id, Project.state.in_(RECRUITING))
+        )
+        return (await self.session.execute(query)).all()
+
+    async def open_needs_in(
+        self, communities: Sequence[int], offset: int, limit: int
+    ) -> tuple[Sequence[Any], int]:
+        """Unassigned needs in these communities, urgent and old first."""
+        condition = and_(
+            Need.community_id.in_(communities),
+            Need.state.in_(UNASSIGNED_STATES),
+            Need.assignee_person_id.is_(None),
+            Need.assignee_organisation_id.is_(None),
+        )
+        total = await self.session.scalar(select(func.count()).select_from(Need).where(condition))
+        query = (
+            select(
+                Need.id,
+                Need.reference,
+                Need.category,
+                Need.urgency,
+                Need.description,
+                Need.community_id,
+            )
+            .where(condition)
+            .order_by(URGENCY_ORDER, Need.created_at)
+            .offset(max(0, offset))
+            .limit(limit)
+        )
+        return (await self.session.execute(query)).all(), int(total or 0)
+
+    async def offer(self, need_id: int, person_id: int) -> NeedOffer | None:
+        query = select(NeedOffer).where(
+            NeedOffer.need_id == need_id, NeedOffer.person_id == person_id
+        )
+        return (await self.session.scalars(query)).one_or_none()
+
+    def add_offer(self, need_id: int, person_id: int, kind: OfferKind) -> None:
+        self.session.add(
+            NeedOffer(need_id=need_id, person_id=person_id, kind=kind, status=OfferStatus.OFFERED)
+        )
+
+    async def offers(self, need_id: int) -> Sequence[NeedOffer]:
+        query = select(NeedOffer).where(NeedOffer.need_id == need_id).order_by(NeedOffer.id)
+        return (await self.session.scalars(query)).all()
