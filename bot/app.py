@@ -64,6 +64,7 @@ from handlers import (
     volunteers,
 )
 from handlers import attendance as attendance_handlers
+from handlers import matching as matching_handlers
 from handlers.commands import set_default_commands
 from handlers.notices import ChatNotifier
 from storage import migrate
@@ -120,6 +121,7 @@ def build_dispatcher(
                 projects.router,
                 resources.router,
                 funds.router,
+                matching_handlers.router,
                 fallback.router,
             )
         )

@@ -9,6 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.errors import InvalidInput
+from bot.domain.matching import Weights
+from bot.domain.needs import NeedCategory
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/wushe.db"
 TOKEN_PATTERN = re.compile(r"^\d+:[\w-]+$")
 SUPPORTED_LOCALES = ("zh", "en")
@@ -37,6 +41,10 @@ class Settings(BaseSettings):
     needs_check_seconds: float = Field(default=60.0, gt=0)
     reopen_days: int = Field(default=14, ge=1)
     points_per_hour: int = Field(default=10, ge=0, le=1000)
+    # JSON overrides of the matching weights, e.g. {"skill": 50, "scope": "community"}.
+    match_weights: dict[str, float | str] = Field(default_factory=dict)
+    # Need categories offered automatically to the best-matched volunteers ("" turns it off).
+    auto_offer_categories: str = "community_affairs"
     public_url: str | None = None
 
     @field_validator(
@@ -107,6 +115,34 @@ class Settings(BaseSettings):
     @property
     def webhook_enabled(self) -> bool:
         return self.webhook_base_url is not None
+
+    @field_validator("match_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float | str]) -> dict[str, float | str]:
+        try:
+            Weights.with_overrides(dict(value))
+        except (InvalidInput, ValueError) as error:
+            raise ValueError(f"unknown name or bad value ({error})") from None
+        return value
+
+    @field_validator("auto_offer_categories")
+    @classmethod
+    def _categories(cls, value: str) -> str:
+        names = [p for p in value.replace(" ", "").split(",") if p]
+        unknown = [n for n in names if n not in NeedCategory._value2member_map_]
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; use {[c.value for c in NeedCategory]}")
+        return value
+
+    @property
+    def weights(self) -> Weights:
+        return Weights.with_overrides(dict(self.match_weights))
+
+    @property
+    def auto_offer(self) -> frozenset[NeedCategory]:
+        return frozenset(
+            NeedCategory(p) for p in self.auto_offer_categories.replace(" ", "").split(",") if p
+        )
 
     @property
     def site_url(self) -> str:

@@ -140,3 +140,10 @@ class FundCb(CallbackData, prefix="fd"):
     action: str
     id: int = 0
     value: str = ""
+
+
+class MatchCb(CallbackData, prefix="mt"):
+    """Volunteers: offer (to help with a need) | page."""
+
+    action: str
+    id: int = 0

@@ -33,7 +33,10 @@ COMMANDS = (
     Command("need", __("Ask for help: file a request")),
     Command("mine", __("Your requests and where they stand")),
     Command("queue", __("Requests to triage in your area"), TRIAGE),
-    Command("tasks", __("Requests assigned to you"), HANDLERS),
+    Command("tasks", __("Requests assigned to you"), HANDLERS | {Role.VOLUNTEER}),
+    Command(
+        "helpnearby", __("Requests near you that you could help with"), frozenset({Role.VOLUNTEER})
+    ),
     Command("needlist", __("The needs list, with a CSV export"), TRIAGE),
     Command("survey", __("Answer a survey from your community")),
     Command("volunteer", __("Register as a volunteer")),

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.domain.needs import Beneficiary, NeedCategory, Urgency, looks_like_emergency
 from bot.domain.principal import Principal
-from bot.services import UnitOfWork, needs
+from bot.services import UnitOfWork, matching, needs
 from bot.services.ports import Notifier
 from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
 from handlers.keyboards import confirm_keyboard
@@ -316,6 +316,16 @@ async def need_confirmed(
     )
     if filed.emergency:
         await callback.message.answer(emergency_text())
+    elif settings.auto_offer:
+        # A low-risk need is offered to the best-matched volunteers at once.
+        await matching.auto_offer(
+            uow,
+            notifier,
+            need_id=filed.need.id,
+            categories=settings.auto_offer,
+            weights=settings.weights,
+            tz=settings.tz,
+        )
 
 
 # ---------------------------------------------------------------- /mine

@@ -70,6 +70,8 @@ def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
         if NeedState.ASSIGNED in allowed:
             row.insert(0, button(_("Assign"), "assign"))
         rows.append(row)
+        if NeedState.ASSIGNED in allowed:
+            rows.append([button(_("Suggestions"), "suggest")])
     if assignee and NeedState.IN_PROGRESS in allowed and state is not NeedState.IN_PROGRESS:
         rows.append([button(_("Start working on it"), "take")])
     if assignee and state in (NeedState.ASSIGNED, NeedState.IN_PROGRESS, NeedState.REOPENED):

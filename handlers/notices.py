@@ -82,6 +82,12 @@ NOTICE_TEXTS = {
         "The party organisation approved the major matter “{title}”: it can be approved now."
     ),
     "project.decided_no": __("The party organisation did not approve “{title}”."),
+    "need.offered": __(
+        "Could you help? Request {reference} near you:\n{description}\nThe first volunteer to "
+        "accept takes it."
+    ),
+    "need.taken_by_volunteer": __("Volunteer {name} took request {reference}."),
+    "need.help_offered": __("Volunteer {name} offers to help with request {reference}."),
     "reward.handed_over": __("You received: {title}. Thank you for volunteering!"),
     "need.referred": __("Your request {reference} was passed to: {department}"),
     "need.rejected": __("Your request {reference} was closed without a solution: {reason}"),
@@ -93,6 +99,7 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
         "open": (_("Open"),),
         "take": (_("Start working on it"),),
         "hand_back": (_("Hand it back"),),
+        "take_offer": (_("I'll take it"),),
     }
     rows: list[list[InlineKeyboardButton]] = []
     for action, need_id in actions:

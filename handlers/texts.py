@@ -134,6 +134,8 @@ CONFLICT_TEXTS = {
     "fund_insufficient": __("The fund does not have that much left for this purpose."),
     "allocation_exceeded": __("That is more than is left of the allocation."),
     "duplicate_allocation": __("That allocation was already recorded."),
+    "offer_taken": __("Someone else has taken this request already. Thank you all the same!"),
+    "already_offered": __("You have already offered to help with this request."),
     "reopen_window": __("It is too late to reopen this request; please file a new one with /need."),
     "need_not_open": __("This request is already closed."),
     "need_not_resolved": __("This request is not waiting for your confirmation."),

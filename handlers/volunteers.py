@@ -96,7 +96,7 @@ def profile_text(view: VolunteerView, locale: str) -> str:
     ]
     if view.tags:
         lines.append(_("Other skills: {tags}").format(tags=html.escape(", ".join(view.tags))))
-    slots = ", ".join(_slot_label(s) for s in view.availability) or "—"
+    slots = ", ".join(slot_label(s) for s in view.availability) or "—"
     lines.append(_("Available: {slots}").format(slots=slots))
     if view.number:
         lines.append(_("Volunteer number: {number}").format(number=view.number))
@@ -105,7 +105,7 @@ def profile_text(view: VolunteerView, locale: str) -> str:
     return "\n".join(lines)
 
 
-def _slot_label(slot: str) -> str:
+def slot_label(slot: str) -> str:
     day, period = slot.split("_")
     return f"{DAY_NAMES[day]} {PERIOD_NAMES[period]}"
 
@@ -351,7 +351,7 @@ async def volunteer_confirm(callback: CallbackQuery, state: FSMContext) -> None:
     if not isinstance(callback.message, Message):
         return
     skills = ", ".join(str(SKILL_NAMES[Skill(s)]) for s in data["skills"]) or "—"
-    slots = ", ".join(_slot_label(s) for s in data["availability"]) or "—"
+    slots = ", ".join(slot_label(s) for s in data["availability"]) or "—"
     text = "\n".join(
         [
             _("<b>Please check</b>"),

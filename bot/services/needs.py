@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.enums import ORGANISATION_ROLES, Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.matching import OfferKind, OfferStatus
 from bot.domain.needs import (
     DEADLINE_STATES,
     DEFAULT_DUE_HOURS,
@@ -29,6 +30,7 @@ from bot.domain.needs import (
     similarity,
 )
 from bot.domain.principal import Place, Principal
+from bot.domain.volunteers import VolunteerStatus
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
@@ -645,7 +647,10 @@ async def assign(
     async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         kind = "person" if person_id is not None else "organisation"
         target = person_id if person_id is not None else organisation_id
-        if target not in {c.id for c in await _candidates(uow, place, kind)}:
+        allowed = target in {c.id for c in await _candidates(uow, place, kind)}
+        if not allowed and person_id is not None:
+            allowed = await _volunteer_on_street(uow, person_id, place)
+        if not allowed:
             raise PermissionDenied()
         _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
         need.assignee_person_id = person_id
@@ -658,6 +663,60 @@ async def assign(
         ]
 
     return await _act(uow, notifier, principal, need_id, TRIAGE, change)
+
+
+async def _volunteer_on_street(uow: UnitOfWork, person_id: int, place: Place) -> bool:
+    """A verified volunteer serving a community of the need's street (the matching scope)."""
+    volunteer = await uow.volunteers.of_person(person_id)
+    if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
+        return False
+    for community_id in await uow.volunteers.communities_of(volunteer.id):
+        community = await uow.places.community(community_id)
+        if community is not None and community.street_id == place.street_id:
+            return True
+    return False
+
+
+async def take_offer(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    now: datetime | None = None,
+) -> NeedBrief:
+    """A volunteer accepts a need offered to them; the first to accept takes it (the need row
+    is locked), the others are told it is taken, the workers are told who took it."""
+    now = _clock(now)
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        offer = await uow.matching.offer(need.id, principal.person_id)
+        if offer is None or offer.kind is not OfferKind.AUTO:
+            raise NotFound("offer", need_id)
+        taken = need.assignee_person_id is not None or need.assignee_organisation_id is not None
+        if taken or need.state not in UNASSIGNED or offer.status is not OfferStatus.OFFERED:
+            raise Conflict("offer_taken")
+        if need.state is NeedState.NEW:
+            _move(uow, need, None, NeedState.ACCEPTED, now, "accepted")
+        _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
+        need.assignee_person_id = principal.person_id
+        for other in await uow.matching.offers(need.id):
+            other.status = OfferStatus.ACCEPTED if other is offer else OfferStatus.LOST
+            other.decided_at = now
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        name = volunteer.real_name if volunteer else ""
+        params = {"reference": need.reference, "name": name}
+        workers = await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
+        notices = await _tell(uow, need) + [
+            Notice(p, "need.taken_by_volunteer", params, (("open", need.id),)) for p in workers
+        ]
+        brief = await _brief(uow, need, community)
+        await uow.commit()
+    await notifier.send(notices)
+    return brief
+
+
+UNASSIGNED = frozenset({NeedState.NEW, NeedState.ACCEPTED, NeedState.REOPENED})
 
 
 async def _candidates(uow: UnitOfWork, place: Place, kind: str) -> list[Candidate]:
