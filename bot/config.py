@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     points_per_hour: int = Field(default=10, ge=0, le=1000)
     # JSON overrides of the matching weights, e.g. {"skill": 50, "scope": "community"}.
     match_weights: dict[str, float | str] = Field(default_factory=dict)
+    # How long a street's matching candidates are reused (this process forgets them on its
+    # own changes); 0 reads them for every request.
+    match_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Need categories offered automatically to the best-matched volunteers ("" turns it off).
     auto_offer_categories: str = "community_affairs"
     public_url: str | None = None

@@ -84,7 +84,12 @@ async def suggest(
     settings: Settings,
 ) -> None:
     found = await matching.suggest(
-        uow, principal, need_id=callback_data.id, weights=settings.weights, tz=settings.tz
+        uow,
+        principal,
+        need_id=callback_data.id,
+        weights=settings.weights,
+        tz=settings.tz,
+        cache_seconds=settings.match_cache_seconds,
     )
     await callback.answer()
     if not isinstance(callback.message, Message):

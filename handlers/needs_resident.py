@@ -325,6 +325,7 @@ async def need_confirmed(
             categories=settings.auto_offer,
             weights=settings.weights,
             tz=settings.tz,
+            cache_seconds=settings.match_cache_seconds,
         )
 
 

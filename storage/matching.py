@@ -45,13 +45,12 @@ class MatchingRepository:
         self.session = session
 
     async def candidates(self, street_ids: Sequence[int]) -> Sequence[Any]:
-        """(person, name, grid, skills mask, availability mask, served community, its street)
-        for every verified volunteer serving a community of these streets."""
-        query = (
+        """Every verified volunteer serving a community of these streets, in one round trip:
+        (person, name, grid, skills mask, availability mask, served community, its street,
+        open assignments, confirmed records, failed records, mean rating or None)."""
+        served = (
             select(
                 Volunteer.person_id,
-                Person.display_name,
-                Person.grid_id,
                 Volunteer.skills_mask,
                 Volunteer.availability_mask,
                 VolunteerCommunity.community_id,
@@ -59,60 +58,56 @@ class MatchingRepository:
             )
             .join(VolunteerCommunity, VolunteerCommunity.volunteer_id == Volunteer.id)
             .join(Community, Community.id == VolunteerCommunity.community_id)
-            .join(Person, Person.id == Volunteer.person_id)
             .where(
                 Volunteer.status == VolunteerStatus.VERIFIED, Community.street_id.in_(street_ids)
             )
+            .cte("served")
         )
-        return (await self.session.execute(query)).all()
-
-    def _people_in(self, street_ids: Sequence[int]) -> Any:
-        return (
-            select(Volunteer.person_id)
-            .join(VolunteerCommunity, VolunteerCommunity.volunteer_id == Volunteer.id)
-            .join(Community, Community.id == VolunteerCommunity.community_id)
-            .where(
-                Volunteer.status == VolunteerStatus.VERIFIED, Community.street_id.in_(street_ids)
-            )
-        )
-
-    async def loads(self, street_ids: Sequence[int]) -> dict[int, int]:
-        """Open needs assigned to each candidate."""
-        query = (
-            select(Need.assignee_person_id, func.count())
-            .where(
-                Need.assignee_person_id.in_(self._people_in(street_ids)),
-                Need.state.in_(OPEN_STATES),
-            )
+        people = select(served.c.person_id).scalar_subquery()
+        loads = (
+            select(Need.assignee_person_id.label("person_id"), func.count().label("n"))
+            .where(Need.assignee_person_id.in_(people), Need.state.in_(OPEN_STATES))
             .group_by(Need.assignee_person_id)
+            .subquery()
         )
-        return {int(p or 0): int(n) for p, n in (await self.session.execute(query)).all()}
-
-    async def records(self, street_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-        """Confirmed and failed service records of each candidate."""
         confirmed = func.sum(case((ServiceRecord.status == RecordStatus.CONFIRMED, 1), else_=0))
         failed = func.sum(case((ServiceRecord.status == RecordStatus.FAILED, 1), else_=0))
-        query = (
-            select(ServiceRecord.person_id, confirmed, failed)
-            .where(ServiceRecord.person_id.in_(self._people_in(street_ids)))
+        records = (
+            select(ServiceRecord.person_id, confirmed.label("ok"), failed.label("bad"))
+            .where(ServiceRecord.person_id.in_(people))
             .group_by(ServiceRecord.person_id)
+            .subquery()
         )
-        return {
-            int(p): (int(c or 0), int(f or 0)) for p, c, f in (await self.session.execute(query))
-        }
-
-    async def ratings(self, street_ids: Sequence[int]) -> dict[int, float]:
-        """The residents' mean rating of needs each candidate handled."""
-        query = (
-            select(Need.assignee_person_id, func.avg(NeedFeedback.rating))
-            .join(NeedFeedback, NeedFeedback.need_id == Need.id)
-            .where(
-                Need.assignee_person_id.in_(self._people_in(street_ids)),
-                NeedFeedback.rating.is_not(None),
+        ratings = (
+            select(
+                Need.assignee_person_id.label("person_id"),
+                func.avg(NeedFeedback.rating).label("rating"),
             )
+            .join(NeedFeedback, NeedFeedback.need_id == Need.id)
+            .where(Need.assignee_person_id.in_(people), NeedFeedback.rating.is_not(None))
             .group_by(Need.assignee_person_id)
+            .subquery()
         )
-        return {int(p or 0): float(r) for p, r in (await self.session.execute(query)).all()}
+        query = (
+            select(
+                served.c.person_id,
+                Person.display_name,
+                Person.grid_id,
+                served.c.skills_mask,
+                served.c.availability_mask,
+                served.c.community_id,
+                served.c.street_id,
+                func.coalesce(loads.c.n, 0),
+                func.coalesce(records.c.ok, 0),
+                func.coalesce(records.c.bad, 0),
+                ratings.c.rating,
+            )
+            .join(Person, Person.id == served.c.person_id)
+            .outerjoin(loads, loads.c.person_id == served.c.person_id)
+            .outerjoin(records, records.c.person_id == served.c.person_id)
+            .outerjoin(ratings, ratings.c.person_id == served.c.person_id)
+        )
+        return (await self.session.execute(query)).all()
 
     async def needs(
         self, need_ids: Sequence[int] | None = None, *, open_only: bool = True

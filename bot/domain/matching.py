@@ -15,10 +15,12 @@ so that the service can score many candidates at once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import InvalidInput
@@ -101,6 +103,7 @@ def slot_mask(slots: Iterable[str]) -> int:
     return sum(1 << index for index, slot in enumerate(SLOTS) if slot in wanted)
 
 
+@cache
 def category_mask(category: NeedCategory) -> int:
     return skill_mask(s.value for s in CATEGORY_SKILLS[category])
 
@@ -109,11 +112,20 @@ def needed_slots(start: datetime, due: datetime, tz: ZoneInfo) -> int:
     """The weekly slots between now and the need's deadline (at most a week ahead; an overdue
     need looks at the next day)."""
     end = min(due, start + MAX_LOOKAHEAD) if due > start else start + timedelta(days=1)
-    mask, at = 0, start
-    while at < end:
-        local = at.astimezone(tz)
-        mask |= 1 << SLOTS.index(slot_of(local.weekday(), local.hour))
-        at += timedelta(hours=1)
+    hours = max(1, math.ceil((end - start).total_seconds() / 3600))
+    local = start.astimezone(tz)
+    return _slots_from(local.weekday(), local.hour, hours)
+
+
+@lru_cache(maxsize=4096)
+def _slots_from(weekday: int, hour: int, hours: int) -> int:
+    """Walk the hours as (weekday, hour) pairs; cached, since a batch shares its start."""
+    mask = 0
+    for _ in range(min(hours, 7 * 24)):
+        mask |= 1 << SLOTS.index(slot_of(weekday, hour))
+        hour += 1
+        if hour == 24:
+            hour, weekday = 0, (weekday + 1) % 7
     return mask
 
 

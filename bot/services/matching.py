@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,18 +22,18 @@ import numpy as np
 from bot.domain.errors import Conflict, NotFound, PermissionDenied
 from bot.domain.matching import (
     CATEGORY_SKILLS,
+    SKILL_ORDER,
     OfferKind,
     Scope,
     Weights,
     category_mask,
     needed_slots,
     reliability,
-    skill_names,
-    slot_names,
 )
 from bot.domain.needs import NeedCategory
 from bot.domain.principal import Principal
-from bot.domain.volunteers import VolunteerStatus
+from bot.domain.volunteers import SLOTS, VolunteerStatus
+from bot.services import match_cache
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
@@ -45,17 +45,16 @@ TOP = 5
 PER_PAGE = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """A machine name and its value; handlers put it into words in the reader's language."""
+class Reason(NamedTuple):
+    """A machine name and its value; handlers put it into words in the reader's language.
+    (Named tuples: a batch builds hundreds of thousands of them.)"""
 
     code: str  # same_grid | same_community | same_street | skill | no_skill | free |
     #            free_unknown | load | services | failed | rating | available | answers | places
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Suggestion:
+class Suggestion(NamedTuple):
     kind: str  # volunteer | resource | project
     id: int  # the person, the resource or the project
     label: str
@@ -97,8 +96,10 @@ class _Street:
         self.rating: list[float | None] = []
         self._index: dict[int, int] = {}
 
-    def add(self, row: Any, load: int, record: tuple[int, int], rating: float | None) -> None:
-        person, name, grid, skills, availability, community, _street = row
+    def add(self, row: Any) -> None:
+        person, name, grid, skills, availability, community, _street = row[:7]
+        load, record = int(row[7]), (int(row[8]), int(row[9]))
+        rating = float(row[10]) if row[10] is not None else None
         bit = self.community_bit.setdefault(community, len(self.community_bit))
         at = self._index.get(person)
         if at is not None:  # the same volunteer serving a second community of the street
@@ -122,68 +123,110 @@ class _Street:
         self.arrays["person"] = np.array(self.people, dtype=np.int64)
         self.base_array = np.array(self.base, dtype=np.float64)
         self.overloaded = np.array(self.loads, dtype=np.int64) >= self.weights.max_load
+        self.known = self.arrays["availability"] != 0
+        grids: dict[int, list[int]] = defaultdict(list)
+        for index, grid in enumerate(self.columns["grid"]):
+            grids[grid].append(index)
+        self.grid_members = {g: np.array(m, dtype=np.int64) for g, m in grids.items() if g >= 0}
+        self._memo: dict[tuple[int, NeedCategory, int], Any] = {}
+        self._static: dict[int, tuple[Reason, ...]] = {}
 
     def rank(self, need: NeedForMatch, slots: int, k: int) -> list[Suggestion]:
         if not self.people:
             return []
-        w, a = self.weights, self.arrays
-        bit = self.community_bit.get(need.community_id)
-        serves = (a["served"] >> bit) & 1 if bit is not None else np.zeros_like(a["served"])
-        serves = serves.astype(bool)
-        known = a["availability"] != 0
-        free = (a["availability"] & slots) != 0
-        eligible = ~self.overloaded & (~known | free)
-        if w.scope is Scope.COMMUNITY:
-            eligible &= serves
-        wanted = category_mask(need.category)
-        skilled = (a["skills"] & wanted) != 0
-        grid = need.grid_id if need.grid_id is not None else -2
-        score = (
-            self.base_array
-            + np.where(serves, w.same_community, w.same_street)
-            + skilled * w.skill
-            + free * w.free
-            + (a["grid"] == grid) * w.same_grid
-        )
-        chosen = np.flatnonzero(eligible)
+        base = self._scores(need.community_id, need.category, slots)
+        score = base
+        members = self.grid_members.get(need.grid_id) if need.grid_id is not None else None
+        if members is not None:
+            score = base.copy()
+            score[members] += self.weights.same_grid  # -inf (left out) stays -inf
+        chosen = np.flatnonzero(score > -np.inf)
         if chosen.size == 0:
             return []
         if chosen.size > k:
             chosen = chosen[np.argpartition(-score[chosen], k - 1)[:k]]
         # Highest score first; ties by person id so that the order is stable.
-        order = chosen[np.lexsort((a["person"][chosen], -score[chosen]))]
-        return [
-            self._suggestion(
-                int(i), need, slots, bool(serves[i]), bool(skilled[i]), float(score[i])
-            )
-            for i in order
-        ]
+        order = chosen[np.lexsort((self.arrays["person"][chosen], -score[chosen]))].tolist()
+        scores = score[order].tolist()
+        return [self._suggestion(i, need, slots, s) for i, s in zip(order, scores, strict=True)]
 
-    def _suggestion(
-        self, i: int, need: NeedForMatch, slots: int, serves: bool, skilled: bool, score: float
-    ) -> Suggestion:
-        a = self.arrays
-        reasons = []
-        if need.grid_id is not None and int(a["grid"][i]) == need.grid_id:
-            reasons.append(Reason("same_grid"))
-        reasons.append(Reason("same_community" if serves else "same_street"))
-        wanted = {s.value for s in CATEGORY_SKILLS[need.category]}
-        have = [s.value for s in skill_names(int(a["skills"][i])) if s.value in wanted]
-        reasons.append(Reason("skill", have[0]) if skilled and have else Reason("no_skill"))
-        availability = int(a["availability"][i])
-        common = slot_names(availability & slots)
-        reasons.append(Reason("free", common[0]) if common else Reason("free_unknown"))
-        reasons.append(Reason("load", str(self.loads[i])))
-        confirmed, failed = self.records[i]
-        if confirmed:
-            reasons.append(Reason("services", str(confirmed)))
-        if failed:
-            reasons.append(Reason("failed", str(failed)))
-        if self.rating[i] is not None:
-            reasons.append(Reason("rating", f"{self.rating[i]:.1f}"))
+    def _scores(self, community_id: int, category: NeedCategory, slots: int) -> Any:
+        """Scores without the grid bonus, -inf where left out; shared by the needs of one
+        community, kind and time window (most of a batch), so kept for reuse."""
+        key = (community_id, category, slots)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        w, a = self.weights, self.arrays
+        bit = self.community_bit.get(community_id)
+        serves = ((a["served"] >> bit) & 1).astype(bool) if bit is not None else None
+        free = (a["availability"] & slots) != 0
+        eligible = ~self.overloaded & (~self.known | free)
+        if w.scope is Scope.COMMUNITY:
+            eligible &= serves if serves is not None else False
+        skilled = (a["skills"] & category_mask(category)) != 0
+        score = self.base_array + skilled * w.skill + free * w.free
+        if serves is None:
+            score += w.same_street
+        else:
+            score += np.where(serves, w.same_community, w.same_street)
+        score[~eligible] = -np.inf
+        if len(self._memo) > 1024:
+            self._memo.clear()
+        self._memo[key] = score
+        return score
+
+    def _suggestion(self, i: int, need: NeedForMatch, slots: int, score: float) -> Suggestion:
+        """Reasons for one chosen candidate (plain lists here: numpy scalars are slow)."""
+        c = self.columns
+        reasons: list[Reason] = []
+        if need.grid_id is not None and c["grid"][i] == need.grid_id:
+            reasons.append(SAME_GRID)
+        bit = self.community_bit.get(need.community_id)
+        serves = bit is not None and c["served"][i] >> bit & 1
+        reasons.append(SAME_COMMUNITY if serves else SAME_STREET)
+        skills = c["skills"][i]
+        have = [value for index, value in _CATEGORY_SKILLS[need.category] if skills >> index & 1]
+        reasons.append(Reason("skill", have[0]) if have else NO_SKILL)
+        common = c["availability"][i] & slots
+        reasons.append(
+            Reason("free", SLOTS[(common & -common).bit_length() - 1]) if common else FREE_UNKNOWN
+        )
+        reasons.extend(self._record_reasons(i))
         return Suggestion(
             "volunteer", self.people[i], self.names[i], round(score, 2), tuple(reasons)
         )
+
+    def _record_reasons(self, i: int) -> tuple[Reason, ...]:
+        """The reasons that do not depend on the need, made once per candidate."""
+        found = self._static.get(i)
+        if found is None:
+            reasons = [Reason("load", str(self.loads[i]))]
+            confirmed, failed = self.records[i]
+            if confirmed:
+                reasons.append(Reason("services", str(confirmed)))
+            if failed:
+                reasons.append(Reason("failed", str(failed)))
+            rating = self.rating[i]
+            if rating is not None:
+                reasons.append(Reason("rating", f"{rating:.1f}"))
+            found = self._static[i] = tuple(reasons)
+        return found
+
+
+SAME_GRID, SAME_COMMUNITY, SAME_STREET = (
+    Reason("same_grid"),
+    Reason("same_community"),
+    Reason("same_street"),
+)
+NO_SKILL, FREE_UNKNOWN = Reason("no_skill"), Reason("free_unknown")
+
+
+# For each category, the (bit index, value) of the skills that serve it, in skill order.
+_CATEGORY_SKILLS = {
+    category: [(index, skill.value) for index, skill in enumerate(SKILL_ORDER) if skill in wanted]
+    for category, wanted in CATEGORY_SKILLS.items()
+}
 
 
 class CandidatePool:
@@ -196,24 +239,30 @@ class CandidatePool:
 
     @classmethod
     async def load(
-        cls, uow: UnitOfWork, street_ids: Sequence[int], weights: Weights, tz: ZoneInfo
+        cls,
+        uow: UnitOfWork,
+        street_ids: Sequence[int],
+        weights: Weights,
+        tz: ZoneInfo,
+        cache_seconds: float = 0.0,
     ) -> CandidatePool:
-        """Call inside an entered unit of work."""
+        """Call inside an entered unit of work. Streets cached less than `cache_seconds` ago
+        (see match_cache) are not read again."""
         pool = cls(weights, tz)
-        streets = sorted(set(street_ids))
-        rows = await uow.matching.candidates(streets)
-        loads = await uow.matching.loads(streets)
-        records = await uow.matching.records(streets)
-        ratings = await uow.matching.ratings(streets)
-        for street_id in streets:
-            pool.streets[street_id] = _Street(weights)
-        for row in rows:
-            person = row[0]
-            pool.streets[row[6]].add(
-                row, loads.get(person, 0), records.get(person, (0, 0)), ratings.get(person)
-            )
-        for street in pool.streets.values():
-            street.freeze()
+        missing = []
+        for street_id in sorted(set(street_ids)):
+            cached = match_cache.get(street_id, weights)
+            if cached is None:
+                missing.append(street_id)
+                pool.streets[street_id] = _Street(weights)
+            else:
+                pool.streets[street_id] = cached
+        if missing:
+            for row in await uow.matching.candidates(missing):
+                pool.streets[row[6]].add(row)
+            for street_id in missing:
+                pool.streets[street_id].freeze()
+                match_cache.put(street_id, weights, pool.streets[street_id], cache_seconds)
         return pool
 
     def rank(self, need: NeedForMatch, now: datetime, k: int = TOP) -> list[Suggestion]:
@@ -248,12 +297,13 @@ async def suggest(
     tz: ZoneInfo,
     now: datetime | None = None,
     k: int = TOP,
+    cache_seconds: float = 0.0,
 ) -> Suggestions:
     """What a worker sees for one need: volunteers, resources and projects, with reasons."""
     now = now or utcnow()
     async with uow:
         need = await _need_in_scope(uow, principal, need_id)
-        pool = await CandidatePool.load(uow, [need.street_id], weights, tz)
+        pool = await CandidatePool.load(uow, [need.street_id], weights, tz, cache_seconds)
         volunteers = pool.rank(need, now, k)
         resources = _rank_resources(
             await uow.matching.resources(need.street_id, now.astimezone(tz).date()),
@@ -273,12 +323,14 @@ async def rank_needs(
     tz: ZoneInfo,
     now: datetime | None = None,
     k: int = TOP,
+    cache_seconds: float = 0.0,
 ) -> dict[int, list[Suggestion]]:
     """Top volunteers for many open needs (or all, with `need_ids=None`) from one load."""
     now = now or utcnow()
     async with uow:
         needs = [_need(row) for row in await uow.matching.needs(need_ids)]
-        pool = await CandidatePool.load(uow, [n.street_id for n in needs], weights, tz)
+        streets = [n.street_id for n in needs]
+        pool = await CandidatePool.load(uow, streets, weights, tz, cache_seconds)
         return {n.id: pool.rank(n, now, k) for n in needs}
 
 
@@ -396,6 +448,7 @@ async def auto_offer(
     tz: ZoneInfo,
     now: datetime | None = None,
     k: int = 3,
+    cache_seconds: float = 0.0,
 ) -> int:
     """Offer a new low-risk need to the best-matched volunteers; the first to accept takes it
     (`needs.take_offer`). Returns how many were asked."""
@@ -407,7 +460,7 @@ async def auto_offer(
         need = _need(rows[0])
         if need.category not in categories:
             return 0
-        pool = await CandidatePool.load(uow, [need.street_id], weights, tz)
+        pool = await CandidatePool.load(uow, [need.street_id], weights, tz, cache_seconds)
         chosen = pool.rank(need, now, k)
         for suggestion in chosen:
             uow.matching.add_offer(need.id, suggestion.id, OfferKind.AUTO)

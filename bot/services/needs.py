@@ -31,6 +31,7 @@ from bot.domain.needs import (
 )
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
+from bot.services import match_cache
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
@@ -416,6 +417,7 @@ async def give_feedback(
                 )
         brief = await _brief(uow, need, community)
         await uow.commit()
+        match_cache.invalidate()  # loads and ratings changed
     await notifier.send(notices)
     return brief
 
@@ -561,6 +563,7 @@ async def _act(
         notices = await change(need, community, place)
         brief = await _brief(uow, need, community)
         await uow.commit()
+        match_cache.invalidate()  # loads and ratings changed
     if notifier is not None:
         await notifier.send(notices)
     return brief
@@ -712,6 +715,7 @@ async def take_offer(
         ]
         brief = await _brief(uow, need, community)
         await uow.commit()
+        match_cache.invalidate()  # loads and ratings changed
     await notifier.send(notices)
     return brief
 
@@ -981,6 +985,7 @@ async def run_deadlines(
             need.closure_reason = ClosureReason.NOT_CONFIRMED
             closed += 1
         await uow.commit()
+        match_cache.invalidate()  # loads and ratings changed
     await notifier.send(notices)
     return DeadlineRun(reminded, escalated, closed)
 

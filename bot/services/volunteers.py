@@ -19,6 +19,7 @@ from bot.domain.volunteers import (
     normalise_phone,
     volunteer_number,
 )
+from bot.services import match_cache
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
@@ -137,6 +138,7 @@ async def register(
             place_of(await _community(uow, row.home_community_id)), (Role.COMMUNITY_WORKER,)
         )
         await uow.commit()
+        match_cache.invalidate()  # records or volunteers changed
     await notifier.send(
         [Notice(w, "volunteer.registered", {"name": view.real_name}) for w in workers]
     )
@@ -220,6 +222,7 @@ async def verify(
         )
         view = await _view(uow, row)
         await uow.commit()
+        match_cache.invalidate()  # records or volunteers changed
     if approve:
         notice = Notice(view.person_id, "volunteer.verified", {"number": view.number or ""})
     else:
