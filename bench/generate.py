@@ -31,8 +31,9 @@ from bot.domain.needs import Beneficiary, NeedCategory, NeedState, Urgency
 from bot.domain.projects import ProjectKind, ProjectState
 from bot.domain.resources import ResourceKind
 from bot.domain.volunteers import SLOTS, Skill, VolunteerStatus
+from bot.services import match_profiles
 from storage import migrate
-from storage.db import make_engine
+from storage.db import make_engine, make_session_factory
 from storage.models import (
     Community,
     District,
@@ -49,6 +50,7 @@ from storage.models import (
     Volunteer,
     VolunteerCommunity,
 )
+from storage.uow import UnitOfWork
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Chongqing
 BATCH = 5_000
@@ -92,6 +94,10 @@ async def generate(database_url: str, scale: float, seed: int = 7) -> dict[str, 
             await _resources_and_projects(connection, rng, scale, counts)
             await _needs(connection, rng, people, volunteers, scale, counts)
             await _records(connection, rng, volunteers, int(30_000 * scale), counts)
+        # Bulk inserts bypass the services: compute the matching profiles once, as the bot
+        # does at start.
+        uow = UnitOfWork(make_session_factory(engine))
+        counts["match_profiles"] = await match_profiles.rebuild_all(uow)
     finally:
         await engine.dispose()
     return counts

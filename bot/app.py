@@ -9,6 +9,7 @@ import gc
 import logging
 import secrets
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,7 +38,7 @@ from bot.domain.enums import Channel
 from bot.domain.errors import NotFound
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
-from bot.services import attendance, certificates, needs, people, shifts
+from bot.services import attendance, certificates, match_profiles, needs, people, shifts
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
@@ -72,6 +73,7 @@ from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot")
+PROFILE_REBUILD_SECONDS = 3600
 
 WEB_BOT_TOKEN = "1:webchat"
 TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
@@ -326,8 +328,14 @@ async def deadline_loop(application: Application) -> None:
     restart neither repeats nor loses them; several processes may run it (rows are locked)."""
     interval = application.settings.needs_check_seconds
     uow = UnitOfWork(application.session_factory)
+    next_rebuild = 0.0
     while True:
         try:
+            if time.monotonic() >= next_rebuild:
+                # Matching profiles are kept by the services; this catches anything else.
+                profiles = await match_profiles.rebuild_all(uow)
+                log.info("matching: %s volunteer profiles rebuilt", profiles)
+                next_rebuild = time.monotonic() + PROFILE_REBUILD_SECONDS
             await shifts.send_reminders(uow, application.notifier)
             closed = await attendance.close_forgotten(uow, application.notifier)
             if closed:

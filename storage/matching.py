@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.attendance import RecordStatus
@@ -19,6 +20,7 @@ from bot.domain.resources import ReservationStatus
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.models import (
     Community,
+    MatchProfile,
     Need,
     NeedFeedback,
     NeedOffer,
@@ -44,11 +46,14 @@ class MatchingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def candidates(self, street_ids: Sequence[int]) -> Sequence[Any]:
-        """Every verified volunteer serving a community of these streets, in one round trip:
+    async def candidates(
+        self, street_ids: Sequence[int] | None, person_ids: Sequence[int] | None = None
+    ) -> Sequence[Any]:
+        """Verified volunteers serving a community of these streets (None: all) — or just these
+        people — computed from the source tables in one round trip:
         (person, name, grid, skills mask, availability mask, served community, its street,
         open assignments, confirmed records, failed records, mean rating or None)."""
-        served = (
+        base = (
             select(
                 Volunteer.person_id,
                 Volunteer.skills_mask,
@@ -58,11 +63,13 @@ class MatchingRepository:
             )
             .join(VolunteerCommunity, VolunteerCommunity.volunteer_id == Volunteer.id)
             .join(Community, Community.id == VolunteerCommunity.community_id)
-            .where(
-                Volunteer.status == VolunteerStatus.VERIFIED, Community.street_id.in_(street_ids)
-            )
-            .cte("served")
+            .where(Volunteer.status == VolunteerStatus.VERIFIED)
         )
+        if street_ids is not None:
+            base = base.where(Community.street_id.in_(street_ids))
+        if person_ids is not None:
+            base = base.where(Volunteer.person_id.in_(person_ids))
+        served = base.cte("served")
         people = select(served.c.person_id).scalar_subquery()
         loads = (
             select(Need.assignee_person_id.label("person_id"), func.count().label("n"))
@@ -239,3 +246,47 @@ class MatchingRepository:
     async def offers(self, need_id: int) -> Sequence[NeedOffer]:
         query = select(NeedOffer).where(NeedOffer.need_id == need_id).order_by(NeedOffer.id)
         return (await self.session.scalars(query)).all()
+
+    async def community_order(self) -> list[tuple[int, int]]:
+        """(community, street) by community id: a community's bit in `served_mask`."""
+        query = select(Community.id, Community.street_id).order_by(Community.id)
+        return [(int(c), int(s)) for c, s in (await self.session.execute(query)).all()]
+
+    async def profiles(self, street_ids: Sequence[int]) -> Sequence[Any]:
+        query = select(
+            MatchProfile.person_id,
+            MatchProfile.name,
+            MatchProfile.grid_id,
+            MatchProfile.skills_mask,
+            MatchProfile.availability_mask,
+            MatchProfile.served_mask,
+            MatchProfile.street_id,
+            MatchProfile.open_load,
+            MatchProfile.confirmed,
+            MatchProfile.failed,
+            MatchProfile.rating,
+        ).where(MatchProfile.street_id.in_(street_ids))
+        return (await self.session.execute(query)).all()
+
+    async def replace_profiles(
+        self, person_ids: Sequence[int] | None, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """Delete the profiles of these people (None: everyone) and write `rows`."""
+        statement = delete(MatchProfile)
+        if person_ids is not None:
+            statement = statement.where(MatchProfile.person_id.in_(person_ids))
+        await self.session.execute(statement)
+        for start in range(0, len(rows), 5_000):
+            await self.session.execute(insert(MatchProfile), list(rows[start : start + 5_000]))
+
+    async def replace_profiles_of(
+        self, person_ids: Sequence[int], rows: Sequence[dict[str, Any]]
+    ) -> bool:
+        """As replace_profiles for some people, in a savepoint: False (and nothing changed)
+        when a concurrent writer got there first."""
+        try:
+            async with self.session.begin_nested():
+                await self.replace_profiles(person_ids, rows)
+        except IntegrityError:
+            return False
+        return True

@@ -817,6 +817,26 @@ class NeedOffer(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class MatchProfile(Base):
+    """What matching reads about a verified volunteer, one row per street they serve: kept up
+    to date by the services on every change it depends on (bot/services/match_profiles.py),
+    so that a street's candidates are one index range scan."""
+
+    __tablename__ = "match_profiles"
+    street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    grid_id: Mapped[int | None] = mapped_column(Integer)
+    skills_mask: Mapped[int] = mapped_column(Integer)
+    availability_mask: Mapped[int] = mapped_column(Integer)
+    # Bit n: the street's n-th community (by id) is served.
+    served_mask: Mapped[int] = mapped_column(BigInteger)
+    open_load: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[float | None] = mapped_column(Float)
+
+
 @event.listens_for(AuditEntry, "before_update")
 @event.listens_for(AuditEntry, "before_delete")
 def _audit_is_append_only(*_: object) -> None:

@@ -29,7 +29,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.domain.timebank import MAX_CREDIT_MINUTES, hours_text
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
-from bot.services import match_cache, timebank
+from bot.services import match_profiles, timebank
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
@@ -424,8 +424,8 @@ async def confirm(
         )
         await uow.session.flush()
         view = await _view(uow, record)
+        await match_profiles.refresh(uow, (record.person_id,))
         await uow.commit()
-        match_cache.invalidate()  # records or volunteers changed
     await notifier.send(
         [
             Notice(
@@ -554,8 +554,8 @@ async def decide_correction(
         )
         await uow.session.flush()
         view = await _view(uow, record)
+        await match_profiles.refresh(uow, (record.person_id,))
         await uow.commit()
-        match_cache.invalidate()  # records or volunteers changed
     message = "record.correction_approved" if approve else "record.correction_rejected"
     params: dict[str, str | int] = {"title": view.content, "hours": hours_text(view.minutes)}
     params["note"] = note or "-"

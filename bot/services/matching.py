@@ -94,29 +94,30 @@ class _Street:
         self.loads: list[int] = []
         self.records: list[tuple[int, int]] = []
         self.rating: list[float | None] = []
-        self._index: dict[int, int] = {}
 
-    def add(self, row: Any) -> None:
-        person, name, grid, skills, availability, community, _street = row[:7]
-        load, record = int(row[7]), (int(row[8]), int(row[9]))
-        rating = float(row[10]) if row[10] is not None else None
-        bit = self.community_bit.setdefault(community, len(self.community_bit))
-        at = self._index.get(person)
-        if at is not None:  # the same volunteer serving a second community of the street
-            self.columns["served"][at] |= 1 << bit
+    def fill(self, rows: Sequence[Any], community_bit: dict[int, int]) -> None:
+        """From match_profiles rows: (person, name, grid, skills mask, availability mask,
+        served mask, street, open load, confirmed, failed, rating). Built by columns."""
+        self.community_bit = community_bit
+        if not rows:
+            self.freeze()
             return
-        self._index[person] = len(self.people)
-        self.people.append(person)
-        self.names.append(name)
-        self.columns["grid"].append(grid if grid is not None else -1)
-        self.columns["skills"].append(skills)
-        self.columns["availability"].append(availability)
-        self.columns["served"].append(1 << bit)
+        person, name, grid, skills, availability, served, _, load, ok, bad, rating = zip(
+            *rows, strict=True
+        )
+        self.people, self.names = list(person), list(name)
+        self.columns["grid"] = [g if g is not None else -1 for g in grid]
+        self.columns["skills"], self.columns["availability"] = list(skills), list(availability)
+        self.columns["served"] = list(served)
+        self.loads = [int(x) for x in load]
+        self.records = [(int(x), int(y)) for x, y in zip(ok, bad, strict=True)]
+        self.rating = [float(r) if r is not None else None for r in rating]
         w = self.weights
-        self.base.append(reliability(*record, rating, w) + load * w.per_open_assignment)
-        self.loads.append(load)
-        self.records.append(record)
-        self.rating.append(rating)
+        self.base = [
+            reliability(c, f, r, w) + n * w.per_open_assignment
+            for (c, f), r, n in zip(self.records, self.rating, self.loads, strict=True)
+        ]
+        self.freeze()
 
     def freeze(self) -> None:
         self.arrays = {k: np.array(v, dtype=np.int64) for k, v in self.columns.items()}
@@ -258,10 +259,14 @@ class CandidatePool:
             else:
                 pool.streets[street_id] = cached
         if missing:
-            for row in await uow.matching.candidates(missing):
-                pool.streets[row[6]].add(row)
+            bits: dict[int, dict[int, int]] = defaultdict(dict)
+            for community, street in await uow.matching.community_order():
+                bits[street][community] = len(bits[street])
+            rows: dict[int, list[Any]] = defaultdict(list)
+            for row in await uow.matching.profiles(missing):
+                rows[row[6]].append(row)
             for street_id in missing:
-                pool.streets[street_id].freeze()
+                pool.streets[street_id].fill(rows[street_id], bits[street_id])
                 match_cache.put(street_id, weights, pool.streets[street_id], cache_seconds)
         return pool
 

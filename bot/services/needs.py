@@ -31,7 +31,7 @@ from bot.domain.needs import (
 )
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
-from bot.services import match_cache
+from bot.services import match_profiles
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
@@ -416,8 +416,9 @@ async def give_feedback(
                     )
                 )
         brief = await _brief(uow, need, community)
+        await uow.session.flush()
+        await match_profiles.refresh(uow, (need.assignee_person_id,))  # its rating changed
         await uow.commit()
-        match_cache.invalidate()  # loads and ratings changed
     await notifier.send(notices)
     return brief
 
@@ -560,10 +561,13 @@ async def _act(
         assignee = who != TRIAGE and await _is_assignee(uow, principal, need)
         if not {TRIAGE: triage, ASSIGNEE: assignee, HANDLER: triage or assignee}[who]:
             raise PermissionDenied()
+        before = need.assignee_person_id
         notices = await change(need, community, place)
         brief = await _brief(uow, need, community)
+        await uow.session.flush()
+        # Matching reads open loads: the old and the new assignee's count may have moved.
+        await match_profiles.refresh(uow, (before, need.assignee_person_id))
         await uow.commit()
-        match_cache.invalidate()  # loads and ratings changed
     if notifier is not None:
         await notifier.send(notices)
     return brief
@@ -714,8 +718,9 @@ async def take_offer(
             Notice(p, "need.taken_by_volunteer", params, (("open", need.id),)) for p in workers
         ]
         brief = await _brief(uow, need, community)
+        await uow.session.flush()
+        await match_profiles.refresh(uow, (principal.person_id,))
         await uow.commit()
-        match_cache.invalidate()  # loads and ratings changed
     await notifier.send(notices)
     return brief
 
@@ -985,7 +990,6 @@ async def run_deadlines(
             need.closure_reason = ClosureReason.NOT_CONFIRMED
             closed += 1
         await uow.commit()
-        match_cache.invalidate()  # loads and ratings changed
     await notifier.send(notices)
     return DeadlineRun(reminded, escalated, closed)
 

@@ -13,7 +13,7 @@ from bot.domain.attendance import MAX_SAMPLE, RecordStatus, SpotResult, draw_sam
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.domain.timebank import hours_text
-from bot.services import match_cache, timebank
+from bot.services import match_profiles, timebank
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
@@ -196,8 +196,8 @@ async def mark(
         )
         await uow.session.flush()
         view = await _view(uow, spot, tz)
+        await match_profiles.refresh(uow, (record.person_id,))
         await uow.commit()
-        match_cache.invalidate()  # records or volunteers changed
     if notice is not None:
         await notifier.send([notice])
     return view

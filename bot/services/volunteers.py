@@ -19,7 +19,7 @@ from bot.domain.volunteers import (
     normalise_phone,
     volunteer_number,
 )
-from bot.services import match_cache
+from bot.services import match_profiles
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
@@ -137,8 +137,8 @@ async def register(
         workers = await uow.grants.people_covering(
             place_of(await _community(uow, row.home_community_id)), (Role.COMMUNITY_WORKER,)
         )
+        await match_profiles.refresh(uow, (row.person_id,))
         await uow.commit()
-        match_cache.invalidate()  # records or volunteers changed
     await notifier.send(
         [Notice(w, "volunteer.registered", {"name": view.real_name}) for w in workers]
     )
@@ -221,8 +221,8 @@ async def verify(
             note=reason or None,
         )
         view = await _view(uow, row)
+        await match_profiles.refresh(uow, (row.person_id,))
         await uow.commit()
-        match_cache.invalidate()  # records or volunteers changed
     if approve:
         notice = Notice(view.person_id, "volunteer.verified", {"number": view.number or ""})
     else:

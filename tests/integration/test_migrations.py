@@ -14,6 +14,7 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "match_profiles",
     "need_offers",
     "organisation_communities",
     "organisation_invites",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, PermissionDenied
@@ -16,7 +17,7 @@ from bot.domain.matching import Scope, Weights, needed_slots, skill_mask, slot_m
 from bot.domain.needs import Beneficiary, NeedCategory, NeedState, Urgency
 from bot.domain.principal import Grant, Place, Principal
 from bot.domain.volunteers import SLOTS, Skill, check_character
-from bot.services import matching, needs, volunteers
+from bot.services import match_profiles, matching, needs, volunteers
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import RecordingNotifier
 from storage.uow import UnitOfWork
@@ -282,3 +283,46 @@ async def test_a_volunteer_offers_help_near_them_and_the_worker_is_told(uow: Uni
     with pytest.raises(Conflict, match="already_offered"):
         await matching.offer_help(uow, notifier, me, need_id=need)
     assert (await matching.needs_near_me(uow, me)).items[0].offered
+
+
+async def profiles(uow: UnitOfWork) -> set[tuple[object, ...]]:
+    from storage.models import MatchProfile
+
+    async with uow:
+        rows = (await uow.session.scalars(select(MatchProfile))).all()
+        return {
+            (
+                r.street_id,
+                r.person_id,
+                r.skills_mask,
+                r.availability_mask,
+                r.served_mask,
+                r.open_load,
+                r.confirmed,
+                r.failed,
+                r.rating,
+            )
+            for r in rows
+        }
+
+
+async def test_profiles_kept_by_the_services_equal_a_full_rebuild(uow: UnitOfWork) -> None:
+    w = await world(uow)
+    first = await file(uow, w, NeedCategory.ELDERLY_CARE, "一")
+    second = await file(uow, w, NeedCategory.OTHER, "二")
+    await needs.assign(
+        uow, RecordingNotifier(), w.worker, need_id=first, person_id=w.people["free"], now=NOW
+    )
+    await needs.assign(
+        uow, RecordingNotifier(), w.worker, need_id=second, person_id=w.people["street"], now=NOW
+    )
+    # Reassigned: the first volunteer's load goes back down.
+    await needs.assign(
+        uow, RecordingNotifier(), w.worker, need_id=first, person_id=w.people["skilled"], now=NOW
+    )
+    kept = await profiles(uow)
+    loads = {person: load for _, person, _, _, _, load, _, _, _ in kept}
+    assert loads[w.people["free"]] == 0 and loads[w.people["skilled"]] == 1
+    assert w.people["other_street"] in loads  # served on its own street
+    rebuilt = await match_profiles.rebuild_all(uow)
+    assert rebuilt == len(kept) and await profiles(uow) == kept
