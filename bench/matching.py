@@ -79,6 +79,15 @@ async def run(database_url: str, label: str, scale: float) -> list[str]:
                 uow, need_ids=chosen, weights=weights, tz=TZ, now=NOW, cache_seconds=cache
             )
 
+        # The batch path scores a matrix, the single path one need: same answers.
+        sample = rng.sample(ids, 50)
+        together = await matching.rank_needs(uow, need_ids=sample, weights=weights, tz=TZ, now=NOW)
+        for need_id in sample:
+            alone = await matching.rank_needs(
+                uow, need_ids=[need_id], weights=weights, tz=TZ, now=NOW
+            )
+            assert [s.id for s in alone[need_id]] == [s.id for s in together[need_id]], need_id
+        lines.append("  batch and single ranking agree on 50 sampled needs")
         for cache, label in ((0.0, "cold"), (600.0, "warm")):
             match_cache.invalidate()
             for need_id in rng.sample(ids, 40):  # warm-up (and, warm, fill the street cache)

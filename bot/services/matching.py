@@ -42,6 +42,7 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 TOP = 5
+RANK_CHUNK = 256  # needs scored together: bounds the matrix at 256 × a street's candidates
 PER_PAGE = 5
 
 
@@ -141,13 +142,63 @@ class _Street:
         if members is not None:
             score = base.copy()
             score[members] += self.weights.same_grid  # -inf (left out) stays -inf
+        return self._top(score, need, slots, k)
+
+    def rank_many(
+        self, needs: Sequence[NeedForMatch], slots: Sequence[int], k: int
+    ) -> list[list[Suggestion]]:
+        """The same ranking for many needs of this street at once: one score matrix (needs ×
+        candidates) per chunk instead of a pass per need."""
+        if not self.people:
+            return [[] for _ in needs]
+        result: list[list[Suggestion]] = []
+        for start in range(0, len(needs), RANK_CHUNK):
+            chunk, chunk_slots = (
+                needs[start : start + RANK_CHUNK],
+                slots[start : start + RANK_CHUNK],
+            )
+            matrix = self._score_matrix(chunk, chunk_slots)
+            result.extend(
+                self._top(row, need, slot, k)
+                for row, need, slot in zip(matrix, chunk, chunk_slots, strict=True)
+            )
+        return result
+
+    def _score_matrix(self, needs: Sequence[NeedForMatch], slots: Sequence[int]) -> Any:
+        w, a = self.weights, self.arrays
+        bits = np.array([self.community_bit.get(n.community_id, -1) for n in needs])[:, None]
+        wanted = np.array([category_mask(n.category) for n in needs], dtype=np.int64)[:, None]
+        grids = np.array([n.grid_id if n.grid_id is not None else -2 for n in needs])[:, None]
+        slot_masks = np.array(slots, dtype=np.int64)[:, None]
+        free = (a["availability"][None, :] & slot_masks) != 0
+        serves = (((a["served"][None, :] >> np.maximum(bits, 0)) & 1) == 1) & (bits >= 0)
+        eligible = ~self.overloaded[None, :] & (~self.known[None, :] | free)
+        if w.scope is Scope.COMMUNITY:
+            eligible &= serves
+        score = (
+            self.base_array[None, :]
+            + ((a["skills"][None, :] & wanted) != 0) * w.skill
+            + free * w.free
+            + np.where(serves, w.same_community, w.same_street)
+            + (a["grid"][None, :] == grids) * w.same_grid
+        )
+        score[~eligible] = -np.inf
+        return score
+
+    def _top(self, score: Any, need: NeedForMatch, slots: int, k: int) -> list[Suggestion]:
+        """The k best by score, ties by person id: the same answer however it was scored."""
+        persons = self.arrays["person"]
         chosen = np.flatnonzero(score > -np.inf)
         if chosen.size == 0:
             return []
         if chosen.size > k:
-            chosen = chosen[np.argpartition(-score[chosen], k - 1)[:k]]
-        # Highest score first; ties by person id so that the order is stable.
-        order = chosen[np.lexsort((self.arrays["person"][chosen], -score[chosen]))].tolist()
+            values = score[chosen]
+            threshold = values[np.argpartition(-values, k - 1)[:k]].min()
+            better = chosen[values > threshold]
+            tied = chosen[values == threshold]
+            tied = tied[np.argsort(persons[tied], kind="stable")][: k - better.size]
+            chosen = np.concatenate([better, tied])
+        order = chosen[np.lexsort((persons[chosen], -score[chosen]))].tolist()
         scores = score[order].tolist()
         return [self._suggestion(i, need, slots, s) for i, s in zip(order, scores, strict=True)]
 
@@ -259,9 +310,12 @@ class CandidatePool:
             else:
                 pool.streets[street_id] = cached
         if missing:
-            bits: dict[int, dict[int, int]] = defaultdict(dict)
-            for community, street in await uow.matching.community_order():
-                bits[street][community] = len(bits[street])
+            bits = match_cache.get(0, "community bits")
+            if bits is None:  # which bit of served_mask is which community: rarely changes
+                bits = defaultdict(dict)
+                for community, street in await uow.matching.community_order():
+                    bits[street][community] = len(bits[street])
+                match_cache.put(0, "community bits", bits, cache_seconds)
             rows: dict[int, list[Any]] = defaultdict(list)
             for row in await uow.matching.profiles(missing):
                 rows[row[6]].append(row)
@@ -275,6 +329,23 @@ class CandidatePool:
         if street is None:
             return []
         return street.rank(need, needed_slots(now, need.due_at, self.tz), k)
+
+    def rank_many(
+        self, needs: Sequence[NeedForMatch], now: datetime, k: int = TOP
+    ) -> dict[int, list[Suggestion]]:
+        by_street: dict[int, list[NeedForMatch]] = defaultdict(list)
+        for need in needs:
+            by_street[need.street_id].append(need)
+        result: dict[int, list[Suggestion]] = {}
+        for street_id, group in by_street.items():
+            street = self.streets.get(street_id)
+            if street is None:
+                result.update({n.id: [] for n in group})
+                continue
+            slots = [needed_slots(now, n.due_at, self.tz) for n in group]
+            for need, ranked in zip(group, street.rank_many(group, slots, k), strict=True):
+                result[need.id] = ranked
+        return result
 
 
 def _need(row: Any) -> NeedForMatch:
@@ -336,7 +407,7 @@ async def rank_needs(
         needs = [_need(row) for row in await uow.matching.needs(need_ids)]
         streets = [n.street_id for n in needs]
         pool = await CandidatePool.load(uow, streets, weights, tz, cache_seconds)
-        return {n.id: pool.rank(n, now, k) for n in needs}
+        return pool.rank_many(needs, now, k)
 
 
 def _rank_resources(
