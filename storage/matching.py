@@ -266,7 +266,9 @@ class MatchingRepository:
             MatchProfile.failed,
             MatchProfile.rating,
         ).where(MatchProfile.street_id.in_(street_ids))
-        return (await self.session.execute(query)).all()
+        # Core on the session's connection: plain rows, none of the ORM's per-row work.
+        connection = await self.session.connection()
+        return (await connection.execute(query)).all()
 
     async def replace_profiles(
         self, person_ids: Sequence[int] | None, rows: Sequence[dict[str, Any]]

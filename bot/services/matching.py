@@ -28,7 +28,6 @@ from bot.domain.matching import (
     Weights,
     category_mask,
     needed_slots,
-    reliability,
 )
 from bot.domain.needs import NeedCategory
 from bot.domain.principal import Principal
@@ -42,6 +41,7 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 TOP = 5
+BITS_SECONDS = 300.0  # the community order is also dropped when places are imported
 RANK_CHUNK = 256  # needs scored together: bounds the matrix at 256 × a street's candidates
 PER_PAGE = 5
 
@@ -91,7 +91,6 @@ class _Street:
         self.people: list[int] = []
         self.names: list[str] = []
         self.columns: dict[str, list[int]] = defaultdict(list)
-        self.base: list[float] = []
         self.loads: list[int] = []
         self.records: list[tuple[int, int]] = []
         self.rating: list[float | None] = []
@@ -110,20 +109,26 @@ class _Street:
         self.columns["grid"] = [g if g is not None else -1 for g in grid]
         self.columns["skills"], self.columns["availability"] = list(skills), list(availability)
         self.columns["served"] = list(served)
-        self.loads = [int(x) for x in load]
-        self.records = [(int(x), int(y)) for x, y in zip(ok, bad, strict=True)]
-        self.rating = [float(r) if r is not None else None for r in rating]
+        self.loads = list(load)
+        self.records = list(zip(ok, bad, strict=True))
+        self.rating = list(rating)
+        # The same sum as domain.matching.reliability, for all candidates at once.
         w = self.weights
-        self.base = [
-            reliability(c, f, r, w) + n * w.per_open_assignment
-            for (c, f), r, n in zip(self.records, self.rating, self.loads, strict=True)
-        ]
+        confirmed = np.array(ok, dtype=np.float64)
+        ratings = np.array([r if r is not None else 3.0 for r in rating], dtype=np.float64)
+        self.base_array = (
+            np.minimum(w.max_reliability, confirmed * w.per_confirmed_service)
+            + np.array(bad, dtype=np.float64) * w.per_failed_service
+            + (ratings - 3.0) * w.per_rating_star
+            + np.array(load, dtype=np.float64) * w.per_open_assignment
+        )
         self.freeze()
 
     def freeze(self) -> None:
         self.arrays = {k: np.array(v, dtype=np.int64) for k, v in self.columns.items()}
         self.arrays["person"] = np.array(self.people, dtype=np.int64)
-        self.base_array = np.array(self.base, dtype=np.float64)
+        if not self.people:
+            self.base_array = np.zeros(0, dtype=np.float64)
         self.overloaded = np.array(self.loads, dtype=np.int64) >= self.weights.max_load
         self.known = self.arrays["availability"] != 0
         grids: dict[int, list[int]] = defaultdict(list)
@@ -315,7 +320,7 @@ class CandidatePool:
                 bits = defaultdict(dict)
                 for community, street in await uow.matching.community_order():
                     bits[street][community] = len(bits[street])
-                match_cache.put(0, "community bits", bits, cache_seconds)
+                match_cache.put(0, "community bits", bits, max(cache_seconds, BITS_SECONDS))
             rows: dict[int, list[Any]] = defaultdict(list)
             for row in await uow.matching.profiles(missing):
                 rows[row[6]].append(row)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.domain.enums import CommunityKind, Role, ScopeLevel
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.principal import Place, Principal
+from bot.services import match_cache
 from bot.services.views import CommunityView, Named, Page
 from storage.models import Community, District, Street
 from storage.uow import UnitOfWork
@@ -167,6 +168,7 @@ async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResul
             details={"created": created, "updated": updated},
         )
         await uow.commit()
+        match_cache.invalidate()  # matching's community order may change
     return ImportResult(created, updated)
 
 
