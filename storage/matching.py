@@ -137,7 +137,8 @@ class MatchingRepository:
             query = query.where(Need.id.in_(need_ids))
         if open_only:
             query = query.where(Need.state.in_(UNASSIGNED_STATES))
-        return (await self.session.execute(query.order_by(Need.id))).all()
+        connection = await self.session.connection()
+        return (await connection.execute(query.order_by(Need.id))).all()
 
     async def resources(self, street_id: int, today: date) -> Sequence[Any]:
         """(id, title, kind, unit, community, available) of resources left on the street."""

@@ -41,6 +41,7 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 TOP = 5
+TIE_BREAK = 1e-9  # per person id: decides only between equal shown scores
 BITS_SECONDS = 300.0  # the community order is also dropped when places are imported
 RANK_CHUNK = 256  # needs scored together: bounds the matrix at 256 × a street's candidates
 PER_PAGE = 5
@@ -162,12 +163,37 @@ class _Street:
                 needs[start : start + RANK_CHUNK],
                 slots[start : start + RANK_CHUNK],
             )
-            matrix = self._score_matrix(chunk, chunk_slots)
             result.extend(
-                self._top(row, need, slot, k)
-                for row, need, slot in zip(matrix, chunk, chunk_slots, strict=True)
+                self._top_rows(self._score_matrix(chunk, chunk_slots), chunk, chunk_slots, k)
             )
         return result
+
+    def _keys(self, score: Any) -> Any:
+        """What decides the order: the score as shown (two decimals), then the lower person
+        id — a tiny amount, far below the shown precision."""
+        return np.round(score, 2) - self.arrays["person"] * TIE_BREAK
+
+    def _top_rows(
+        self, matrix: Any, needs: Sequence[NeedForMatch], slots: Sequence[int], k: int
+    ) -> list[list[Suggestion]]:
+        keys = self._keys(matrix)
+        kk = min(k, keys.shape[1])
+        part = np.argpartition(-keys, kk - 1, axis=1)[:, :kk]
+        order = np.take_along_axis(
+            part, np.argsort(-np.take_along_axis(keys, part, axis=1), axis=1, kind="stable"), 1
+        )
+        chosen_keys = np.take_along_axis(keys, order, axis=1).tolist()
+        chosen_scores = np.take_along_axis(matrix, order, axis=1).tolist()
+        return [
+            [
+                self._suggestion(i, need, slot, score)
+                for i, key, score in zip(row, row_keys, row_scores, strict=True)
+                if key != -np.inf
+            ]
+            for row, row_keys, row_scores, need, slot in zip(
+                order.tolist(), chosen_keys, chosen_scores, needs, slots, strict=True
+            )
+        ]
 
     def _score_matrix(self, needs: Sequence[NeedForMatch], slots: Sequence[int]) -> Any:
         w, a = self.weights, self.arrays
@@ -191,21 +217,8 @@ class _Street:
         return score
 
     def _top(self, score: Any, need: NeedForMatch, slots: int, k: int) -> list[Suggestion]:
-        """The k best by score, ties by person id: the same answer however it was scored."""
-        persons = self.arrays["person"]
-        chosen = np.flatnonzero(score > -np.inf)
-        if chosen.size == 0:
-            return []
-        if chosen.size > k:
-            values = score[chosen]
-            threshold = values[np.argpartition(-values, k - 1)[:k]].min()
-            better = chosen[values > threshold]
-            tied = chosen[values == threshold]
-            tied = tied[np.argsort(persons[tied], kind="stable")][: k - better.size]
-            chosen = np.concatenate([better, tied])
-        order = chosen[np.lexsort((persons[chosen], -score[chosen]))].tolist()
-        scores = score[order].tolist()
-        return [self._suggestion(i, need, slots, s) for i, s in zip(order, scores, strict=True)]
+        """The k best of one need, by the same keys as `_top_rows`."""
+        return self._top_rows(score[None, :], [need], [slots], k)[0]
 
     def _scores(self, community_id: int, category: NeedCategory, slots: int) -> Any:
         """Scores without the grid bonus, -inf where left out; shared by the needs of one
