@@ -14,9 +14,10 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ResourceKind
-from bot.services import UnitOfWork, needs, places, resources
+from bot.services import UnitOfWork, matching, needs, places, resources
 from bot.services.resources import ResourceView
 from handlers.callbacks import ResourceCb
+from handlers.need_texts import CATEGORY_NAMES
 from handlers.routing import RouteTable
 from handlers.states import ResourceForm
 
@@ -73,7 +74,12 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         await message.answer(_("The resource list is empty here."))
     for view in listing.items:
         keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("Reserve"), ResourceCb(action="reserve", id=view.id))]]
+            inline_keyboard=[
+                [
+                    _button(_("Reserve"), ResourceCb(action="reserve", id=view.id)),
+                    _button(_("Needs it could serve"), ResourceCb(action="needs", id=view.id)),
+                ]
+            ]
         )
         await message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
     rows = [[_button(_("Offer a resource"), ResourceCb(action="new"))]]
@@ -154,6 +160,55 @@ async def release(
         await callback.message.edit_text(
             _("Released.") + "\n" + resource_text(view, principal.locale)
         )
+
+
+@router.callback_query(ResourceCb.filter(F.action == "needs"))
+async def needs_it_could_serve(
+    callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
+) -> None:
+    found = await matching.needs_for_resource(uow, principal, resource_id=callback_data.id)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not found:
+        await callback.message.answer(_("No open requests in this community or street."))
+        return
+    rows = [
+        [
+            _button(
+                _("Reserve 1 for {reference}").format(reference=need.reference),
+                ResourceCb(action="for", id=callback_data.id, value=str(need.id)),
+            )
+        ]
+        for need in found
+    ]
+    lines = [
+        f"<b>{n.reference}</b> · {CATEGORY_NAMES[n.category]}: {html.escape(n.description)}"
+        for n in found
+    ]
+    await callback.message.answer(
+        _("Open requests it could serve:") + "\n" + "\n".join(lines),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+@router.callback_query(ResourceCb.filter(F.action == "for"))
+async def reserve_for_need(
+    callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
+) -> None:
+    if not callback_data.value.isdigit():
+        raise ValueError("need id")
+    view, reservation_id = await resources.reserve(
+        uow, principal, resource_id=callback_data.id, quantity=1, need_id=int(callback_data.value)
+    )
+    await callback.answer(_("Reserved."))
+    if isinstance(callback.message, Message):
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [_button(_("Release it"), ResourceCb(action="release", id=reservation_id))]
+            ]
+        )
+        await callback.message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
 
 
 # ---------------------------------------------------------------- offering

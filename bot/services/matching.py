@@ -577,3 +577,33 @@ async def auto_offer(
         [Notice(s.id, "need.offered", params, (("take_offer", need.id),)) for s in chosen]
     )
     return len(chosen)
+
+
+# ---------------------------------------------------------------- resources: needs it could serve
+
+
+async def needs_for_resource(
+    uow: UnitOfWork, principal: Principal, *, resource_id: int, k: int = TOP
+) -> tuple[OpenNeed, ...]:
+    """Unassigned needs of the resource's community (then its street), urgent and old first,
+    for a worker covering the resource's community."""
+    async with uow:
+        resource = await uow.resources.get(resource_id)
+        if resource is None or not resource.active:
+            raise NotFound("resource", resource_id)
+        community = await uow.places.community(resource.community_id)
+        assert community is not None
+        if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+            raise PermissionDenied()
+        found: list[OpenNeed] = []
+        rows_of_street, _ = await uow.places.communities(community.street_id, 0, 1000)
+        street = [c.id for c in rows_of_street]
+        for communities in ([community.id], [c for c in street if c != community.id]):
+            rows, _ = await uow.matching.open_needs_in(communities, 0, k - len(found))
+            found += [
+                OpenNeed(need_id, reference, category, description[:200], True, False)
+                for need_id, reference, category, _urgency, description, _community in rows
+            ]
+            if len(found) >= k:
+                break
+        return tuple(found)

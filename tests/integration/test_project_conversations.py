@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.enums import OrganisationType, RegistrationStatus, Role, ScopeLevel
+from bot.domain.enums import Channel, OrganisationType, RegistrationStatus, Role, ScopeLevel
 from bot.domain.needs import NeedCategory
 from bot.domain.principal import Grant, Place, Principal
 from bot.domain.projects import ProjectAction, ProjectKind
@@ -196,3 +196,47 @@ async def test_money_is_raised_by_one_organisation_and_spent_by_another(
     csv_text = chat.hub.files[event["url"].rsplit("/", 1)[1]].content.decode("utf-8-sig")
     assert '捐赠,"1,000"' in csv_text and "拨付,600.50,老年助餐" in csv_text
     assert "支出,500,老年助餐: 买米买菜" in csv_text
+
+
+async def test_a_resource_shows_the_needs_it_could_serve_and_reserves_for_one(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    from bot.domain.needs import Beneficiary, Urgency
+    from bot.domain.resources import ResourceKind
+    from bot.services import needs, resources
+
+    world, _ = await setting(uow)
+    resident_id = await make_person(uow, "居民", community=world.community_a1)
+    resident = Principal(
+        resident_id, "zh", home=Place(world.community_a1, world.street_a, world.district)
+    )
+    filed = await needs.file_need(
+        uow,
+        RecordingNotifier(),
+        resident,
+        category=NeedCategory.ELDERLY_CARE,
+        description="独居老人冬天缺棉被",
+        urgency=Urgency.URGENT,
+        beneficiary=Beneficiary.SELF,
+    )
+    async with uow:
+        worker_id = (await uow.people.account(Channel.WEB, str(WORKER))).person_id  # type: ignore[union-attr]
+    worker = Principal(
+        worker_id,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    await resources.post(
+        uow,
+        worker,
+        community_id=world.community_a1,
+        kind=ResourceKind.GOODS,
+        title="棉被",
+        quantity=3,
+        unit="床",
+    )
+    await chat.send(WORKER, "/resources")
+    await chat.tap(WORKER, "可用于哪些诉求")
+    assert filed.need.reference in chat.last_text(WORKER) and "缺棉被" in chat.last_text(WORKER)
+    await chat.tap(WORKER, f"为 {filed.need.reference} 预留 1")
+    assert "共 3 床，可用 2" in chat.last_text(WORKER)
