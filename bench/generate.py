@@ -361,7 +361,7 @@ async def _records(
         if (shift, person) in seen:
             continue
         seen.add((shift, person))
-        start = shifts[shift - 1]["starts_at"]
+        start: datetime = shifts[shift - 1]["starts_at"]  # type: ignore[assignment]
         rows.append(
             {
                 "id": rid,

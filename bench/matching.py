@@ -20,6 +20,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,15 +94,13 @@ async def run(database_url: str, label: str, scale: float) -> list[str]:
             for need_id in rng.sample(ids, 40):  # warm-up (and, warm, fill the street cache)
                 await top5(need_id, cache)
             sample = rng.sample(ids, 200)
-            timings = [await _timed(lambda n=n, c=cache: top5(n, c)) for n in sample]
+            timings = [await _timed(partial(top5, n, cache)) for n in sample]
             lines.append(f"  {label} one need, top 5     {_summary(timings)}")
-            timings = [await _timed(lambda n=n, c=cache: suggest(n, c)) for n in sample]
+            timings = [await _timed(partial(suggest, n, cache)) for n in sample]
             lines.append(f"  {label} one need, all kinds {_summary(timings)}")
-            timings = [
-                await _timed(lambda c=cache: batch(rng.sample(ids, 1000), c)) for _ in range(7)
-            ]
+            timings = [await _timed(partial(batch, rng.sample(ids, 1000), cache)) for _ in range(7)]
             lines.append(f"  {label} 1,000 open needs    {_summary(timings)}")
-            timings = [await _timed(lambda c=cache: batch(None, c)) for _ in range(3)]
+            timings = [await _timed(partial(batch, None, cache)) for _ in range(3)]
             lines.append(f"  {label} all {len(ids):,} open  {_summary(timings)}")
     finally:
         await engine.dispose()
