@@ -254,22 +254,29 @@ class MatchingRepository:
         return [(int(c), int(s)) for c, s in (await self.session.execute(query)).all()]
 
     async def profiles(self, street_ids: Sequence[int]) -> Sequence[Any]:
-        query = select(
-            MatchProfile.person_id,
-            MatchProfile.name,
-            MatchProfile.grid_id,
-            MatchProfile.skills_mask,
-            MatchProfile.availability_mask,
-            MatchProfile.served_mask,
-            MatchProfile.street_id,
-            MatchProfile.open_load,
-            MatchProfile.confirmed,
-            MatchProfile.failed,
-            MatchProfile.rating,
-        ).where(MatchProfile.street_id.in_(street_ids))
-        # Core on the session's connection: plain rows, none of the ORM's per-row work.
+        """The streets' profiles as plain tuples: (person, name, grid, skills mask, availability
+        mask, served mask, street, open load, confirmed, failed, rating).
+
+        The one hot read of matching (a district is 18,000 rows): it goes to the driver
+        directly, skipping SQLAlchemy's per-row result processing, which cost more than the
+        query itself. The columns are plain integers, text and a float, so nothing is lost.
+        """
+        streets = [int(s) for s in street_ids]
+        if not streets:
+            return []
         connection = await self.session.connection()
-        return (await connection.execute(query)).all()
+        raw = (await connection.get_raw_connection()).driver_connection
+        columns = (
+            "person_id, name, grid_id, skills_mask, availability_mask, served_mask, street_id, "
+            "open_load, confirmed, failed, rating"
+        )
+        if connection.dialect.name == "postgresql":
+            sql = f"SELECT {columns} FROM match_profiles WHERE street_id = ANY($1::bigint[])"
+            return list(await raw.fetch(sql, streets))  # type: ignore[union-attr]
+        marks = ", ".join("?" for _ in streets)
+        sql = f"SELECT {columns} FROM match_profiles WHERE street_id IN ({marks})"
+        cursor = await raw.execute(sql, streets)  # type: ignore[union-attr]
+        return list(await cursor.fetchall())
 
     async def replace_profiles(
         self, person_ids: Sequence[int] | None, rows: Sequence[dict[str, Any]]
