@@ -4,6 +4,7 @@ it for a need (by its reference) or a project (P<number>) and release reservatio
 from __future__ import annotations
 
 import html
+from datetime import date
 
 from aiogram import F
 from aiogram.filters import Command
@@ -283,8 +284,42 @@ async def resource_quantity(message: Message, state: FSMContext) -> None:
 
 
 @router.message(ResourceForm.unit, F.text)
-async def resource_unit(
+async def resource_unit(message: Message, state: FSMContext) -> None:
+    await state.update_data(unit=(message.text or "")[:32])
+    await state.set_state(ResourceForm.until)
+    await message.answer(
+        _("Available until when? (a date like 2026-12-31)"),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[_button(_("No end date"), ResourceCb(action="no_end"))]]
+        ),
+    )
+
+
+@router.message(ResourceForm.until, F.text)
+async def resource_until(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    try:
+        until = date.fromisoformat((message.text or "").strip())
+    except ValueError:
+        until = None
+    if until is None or until < date.today():
+        await message.answer(_("Please write a date like 2026-12-31, or tap No end date."))
+        return
+    await _post(message, state, principal, uow, until)
+
+
+@router.callback_query(ResourceForm.until, ResourceCb.filter(F.action == "no_end"))
+async def resource_no_end(
+    callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _post(callback.message, state, principal, uow, None)
+
+
+async def _post(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, until: date | None
 ) -> None:
     data = await state.get_data()
     view = await resources.post(
@@ -294,7 +329,8 @@ async def resource_unit(
         kind=ResourceKind(data["kind"]),
         title=data["title"],
         quantity=data["quantity"],
-        unit=message.text or "",
+        unit=data["unit"],
+        available_until=until,
     )
     await state.clear()
     await message.answer(

@@ -55,15 +55,28 @@ async def catalogue_page(
 async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, page: int) -> None:
     listing, balance = await rewards.catalogue(uow, principal, page=page)
     header = [_("You have {points} points.").format(points=balance)]
-    for held in await rewards.my_redemptions(uow, principal):
+    held = await rewards.my_redemptions(uow, principal)
+    for item in held:
         header.append(
             _("Waiting for you: {title} — show code <b>{code}</b> to {provider}.").format(
-                title=html.escape(held.title), code=held.code, provider=html.escape(held.provider)
+                title=html.escape(item.title), code=item.code, provider=html.escape(item.provider)
             )
         )
     if not listing.items:
         header.append(_("No rewards are offered in your communities yet."))
-    await message.answer("\n".join(header))
+    cancel_rows = [
+        [
+            _button(
+                _("Cancel: {title}").format(title=item.title)[:60],
+                RewardCb(action="cancel", id=item.id),
+            )
+        ]
+        for item in held
+    ]
+    await message.answer(
+        "\n".join(header),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=cancel_rows) if cancel_rows else None,
+    )
     for view in listing.items:
         keyboard = None
         if view.stock > 0 and view.points <= balance:
@@ -96,6 +109,20 @@ async def redeem(
                 code=done.code,
                 provider=html.escape(done.provider),
                 points=done.balance,
+            )
+        )
+
+
+@router.callback_query(RewardCb.filter(F.action == "cancel"))
+async def cancel(
+    callback: CallbackQuery, callback_data: RewardCb, principal: Principal, uow: UnitOfWork
+) -> None:
+    done = await rewards.cancel_redemption(uow, principal, redemption_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("Cancelled: {title}. Your {points} points are back; you have {balance}.").format(
+                title=html.escape(done.title), points=done.points, balance=done.balance
             )
         )
 

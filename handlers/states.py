@@ -155,6 +155,7 @@ class ResourceForm(StatesGroup):
     title = State()
     quantity = State()
     unit = State()
+    until = State()
     reserve_quantity = State()
     reserve_target = State()
 

@@ -102,6 +102,7 @@ CONFLICT_TEXTS = {
     "out_of_stock": __("Sorry, this reward is out of stock."),
     "not_enough_points": __("You do not have enough points for this reward."),
     "already_handed_over": __("This reward was already handed over."),
+    "redemption_cancelled": __("The volunteer cancelled this reservation; nothing to hand over."),
     "no_confirmed_hours": __("You have no confirmed hours in that period yet."),
     "insufficient_balance": __("There are not enough hours in the time bank for that."),
     "transfer_decided": __("This was already accepted or declined."),

@@ -307,6 +307,12 @@ class RewardsRepository:
         await self.session.flush()
         return redemption
 
+    async def redemption(self, redemption_id: int, *, lock: bool = False) -> Redemption | None:
+        query = select(Redemption).where(Redemption.id == redemption_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).one_or_none()
+
     async def redemption_by_code(self, code: str, *, lock: bool = False) -> Redemption | None:
         query = select(Redemption).where(Redemption.code == code)
         if lock:

@@ -37,6 +37,7 @@ class RewardView:
 
 @dataclass(frozen=True, slots=True)
 class RedemptionView:
+    id: int
     code: str
     title: str
     provider: str
@@ -158,6 +159,7 @@ async def redeem(
             details={"redemption": redemption.id, "points": reward.points},
         )
         view = RedemptionView(
+            redemption.id,
             redemption.code,
             reward.title,
             reward.provider,
@@ -188,6 +190,8 @@ async def hand_over(
         assert reward is not None
         if reward.created_by != principal.person_id:
             await _may_stock(uow, principal, reward.community_id)
+        if redemption.status is RedemptionStatus.CANCELLED:
+            raise Conflict("redemption_cancelled")
         if redemption.status is not RedemptionStatus.RESERVED:
             raise Conflict("already_handed_over")
         redemption.status = RedemptionStatus.HANDED_OVER
@@ -201,6 +205,7 @@ async def hand_over(
         )
         balance = await uow.points.balance(redemption.person_id)
         view = RedemptionView(
+            redemption.id,
             redemption.code,
             reward.title,
             reward.provider,
@@ -218,6 +223,55 @@ async def my_redemptions(uow: UnitOfWork, principal: Principal) -> tuple[Redempt
     async with uow:
         balance = await uow.points.balance(principal.person_id)
         return tuple(
-            RedemptionView(r.code, w.title, w.provider, r.points, r.status, balance)
+            RedemptionView(r.id, r.code, w.title, w.provider, r.points, r.status, balance)
             for r, w in await uow.rewards.redemptions_of(principal.person_id)
         )
+
+
+async def cancel_redemption(
+    uow: UnitOfWork, principal: Principal, *, redemption_id: int, now: datetime | None = None
+) -> RedemptionView:
+    """The volunteer changes their mind before the hand-over: stock and points come back."""
+    now = now or utcnow()
+    async with uow:
+        volunteer = await uow.volunteers.of_person(principal.person_id)
+        if volunteer is not None:
+            await uow.volunteers.get(volunteer.id, lock=True)  # the points lock, as in redeem
+        redemption = await uow.rewards.redemption(redemption_id, lock=True)
+        if redemption is None or redemption.person_id != principal.person_id:
+            raise NotFound("redemption", redemption_id)
+        if redemption.status is not RedemptionStatus.RESERVED:
+            raise Conflict("already_handed_over")
+        reward = await uow.rewards.get(redemption.reward_id, lock=True)
+        assert reward is not None
+        reward.stock += 1
+        redemption.status = RedemptionStatus.CANCELLED
+        uow.points.add(
+            PointsEntry(
+                person_id=principal.person_id,
+                points=redemption.points,
+                kind=PointsKind.REFUNDED,
+                reference=f"redemption:{redemption.id}",
+                created_at=now,
+            )
+        )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="reward.cancel",
+            entity="reward",
+            entity_id=reward.id,
+            details={"redemption": redemption.id, "points": redemption.points},
+        )
+        await uow.session.flush()
+        balance = await uow.points.balance(principal.person_id)
+        view = RedemptionView(
+            redemption.id,
+            redemption.code,
+            reward.title,
+            reward.provider,
+            redemption.points,
+            redemption.status,
+            balance,
+        )
+        await uow.commit()
+        return view

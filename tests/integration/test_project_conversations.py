@@ -120,7 +120,12 @@ async def test_the_last_units_of_a_resource_are_reserved_once(
     assert chat.last_text(WORKER) == "请发送一个整数。"
     await chat.send(WORKER, "2")
     await chat.send(WORKER, "袋")
-    assert "共 2 袋，可用 2" in chat.last_text(WORKER)
+    await chat.send(WORKER, "下个月")
+    assert chat.last_text(WORKER).startswith("请写一个日期")
+    await chat.send(WORKER, "2099-12-31")
+    assert "共 2 袋，可用 2" in chat.last_text(WORKER) and "有效至 2099-12-31" in chat.last_text(
+        WORKER
+    )
 
     await chat.send(WORKER, "/resources")
     await chat.tap(WORKER, "预留")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.domain.attendance import RecordStatus, SpotResult, draw_sample
 from bot.domain.enums import Role, ScopeLevel
-from bot.domain.errors import Conflict, InvalidInput, PermissionDenied
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.points import HANDOVER_CODE_ALPHABET, HANDOVER_CODE_LENGTH, RedemptionStatus
 from bot.domain.principal import Grant, Place, Principal
 from bot.domain.timebank import TransactionKind, hours_text, volunteer_account
@@ -337,6 +337,28 @@ class Served:
     person_id: int
     record_id: int
     minutes: int
+
+
+async def test_a_reservation_cancelled_before_the_hand_over_gives_everything_back(
+    uow: UnitOfWork,
+) -> None:
+    s = await scene(uow)
+    v = await volunteer(uow, s, 1)
+    await serve(uow, s, v, 120)
+    reward = await add_reward(uow, s, points=15, stock=1)
+    got = await rewards.redeem(uow, v, reward_id=reward.id, now=LATER)
+    assert (await points_of(uow, v.person_id), await stock_of(uow, reward.id)) == (5, 0)
+    other = await volunteer(uow, s, 2)
+    with pytest.raises(NotFound):  # someone else's reservation
+        await rewards.cancel_redemption(uow, other, redemption_id=got.id, now=LATER)
+    back = await rewards.cancel_redemption(uow, v, redemption_id=got.id, now=LATER)
+    assert back.status is RedemptionStatus.CANCELLED and back.balance == 20
+    assert (await points_of(uow, v.person_id), await stock_of(uow, reward.id)) == (20, 1)
+    assert await rewards.my_redemptions(uow, v) == ()
+    with pytest.raises(Conflict, match="already_handed_over"):
+        await rewards.cancel_redemption(uow, v, redemption_id=got.id, now=LATER)
+    with pytest.raises(Conflict, match="redemption_cancelled"):
+        await rewards.hand_over(uow, RecordingNotifier(), s.worker, code=got.code, now=LATER)
 
 
 async def several(uow: UnitOfWork, s: Scene) -> list[Served]:
