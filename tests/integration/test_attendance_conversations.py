@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.attendance import CheckMethod, RecordStatus
-from bot.domain.enums import Role, ScopeLevel
+from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Place, Principal
 from bot.domain.volunteers import Skill, check_character
 from bot.services import shifts, volunteers
@@ -206,3 +206,55 @@ async def test_a_volunteer_gives_hours_to_a_family_member_through_a_link(
     await chat.send(VOLUNTEER, "/hours")
     assert "时间银行余额：0.5 小时" in chat.last_text(VOLUNTEER)
     assert "已确认服务：累计 2 小时" in chat.last_text(VOLUNTEER)  # the record is unchanged
+
+
+async def test_a_volunteer_redeems_points_and_cancels_in_chat(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    from bot.services import rewards
+
+    world = await make_map(uow)
+    volunteer, shift_id = await running_shift(uow, world)
+    async with uow:
+        record = ServiceRecord(
+            shift_id=shift_id,
+            person_id=volunteer.person_id,
+            volunteer_id=1,
+            community_id=world.community_a1,
+            content="助餐送餐",
+            place="社区食堂",
+            status=RecordStatus.CHECKED_OUT,
+            checked_in_at=utcnow() - timedelta(hours=2),
+            check_in_method=CheckMethod.LOCATION,
+            checked_out_at=utcnow(),
+            minutes=120,
+        )
+        await uow.records.add(record)
+        await uow.commit()
+    await chat.send(WORKER, "/records")
+    await chat.tap(WORKER, "确认")  # 2 hours: 20 points
+    async with uow:
+        account = await uow.people.account(Channel.WEB, str(WORKER))
+        assert account is not None
+        worker_id = account.person_id
+    worker = Principal(
+        worker_id,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    await rewards.add_reward(
+        uow,
+        worker,
+        community_id=world.community_a1,
+        title="大米 5 斤",
+        provider="社区超市",
+        points=15,
+        stock=1,
+    )
+    await chat.send(VOLUNTEER, "/rewards")
+    assert "您有 20 积分" in chat.screens(VOLUNTEER)[-2]
+    await chat.tap(VOLUNTEER, "兑换")
+    assert "剩余 5 积分" in chat.last_text(VOLUNTEER)
+    await chat.send(VOLUNTEER, "/rewards")
+    await chat.tap(VOLUNTEER, "取消：大米 5 斤")
+    assert chat.last_text(VOLUNTEER) == "已取消：大米 5 斤。15 积分已退回；您现有 20 积分。"
