@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.attendance import RecordStatus
 from bot.domain.enums import ORGANISATION_ROLES
 from bot.domain.needs import ClosureReason
-from bot.domain.projects import PUBLIC, ProjectState
+from bot.domain.projects import PUBLIC
 from bot.domain.resources import ReservationStatus
 from storage.models import (
     Fund,
@@ -43,12 +43,6 @@ class OrgDirectoryRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def get(self, organisation_id: int, *, lock: bool = False) -> Organisation | None:
-        query = select(Organisation).where(Organisation.id == organisation_id)
-        if lock:
-            query = query.with_for_update()
-        return (await self.session.scalars(query)).one_or_none()
 
     async def set_communities(self, organisation_id: int, communities: Sequence[int]) -> None:
         await self.session.execute(
@@ -225,15 +219,6 @@ class ProjectsRepository:
         )
         return int(total or 0), int(solved or 0), float(rating) if rating is not None else None
 
-    async def submitted_in(self, communities: Sequence[int]) -> Sequence[Project]:
-        query = (
-            select(Project)
-            .where(Project.community_id.in_(communities), Project.state == ProjectState.SUBMITTED)
-            .order_by(Project.id)
-            .limit(20)
-        )
-        return (await self.session.scalars(query)).all()
-
 
 class ResourcesRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -279,17 +264,6 @@ class ResourcesRepository:
         if lock:
             query = query.with_for_update()
         return (await self.session.scalars(query)).one_or_none()
-
-    async def reservations_of(self, resource_id: int) -> Sequence[ResourceReservation]:
-        query = (
-            select(ResourceReservation)
-            .where(
-                ResourceReservation.resource_id == resource_id,
-                ResourceReservation.status == ReservationStatus.RESERVED,
-            )
-            .order_by(ResourceReservation.id)
-        )
-        return (await self.session.scalars(query)).all()
 
 
 class FundsRepository:

@@ -345,10 +345,6 @@ class CertificatesRepository:
         query = select(Certificate).where(Certificate.code == code)
         return (await self.session.scalars(query)).one_or_none()
 
-    async def count_in_year(self, year_prefix: str) -> int:
-        query = select(func.count()).where(Certificate.number.like(f"{year_prefix}%"))
-        return int(await self.session.scalar(query) or 0)
-
     async def failed_among(self, record_ids: Sequence[int]) -> int:
         if not record_ids:
             return 0

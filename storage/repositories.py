@@ -311,8 +311,11 @@ class OrganisationsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, organisation_id: int) -> Organisation | None:
-        return await self.session.get(Organisation, organisation_id)
+    async def get(self, organisation_id: int, *, lock: bool = False) -> Organisation | None:
+        query = select(Organisation).where(Organisation.id == organisation_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).one_or_none()
 
     async def by_name(self, name: str) -> Organisation | None:
         query = select(Organisation).where(Organisation.name == name)

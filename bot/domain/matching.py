@@ -129,14 +129,6 @@ def _slots_from(weekday: int, hour: int, hours: int) -> int:
     return mask
 
 
-def slot_names(mask: int) -> list[str]:
-    return [slot for index, slot in enumerate(SLOTS) if mask >> index & 1]
-
-
-def skill_names(mask: int) -> list[Skill]:
-    return [skill for index, skill in enumerate(SKILL_ORDER) if mask >> index & 1]
-
-
 def reliability(confirmed: int, failed: int, mean_rating: float | None, w: Weights) -> float:
     """The part of a score that comes from the volunteer's record, not from this need."""
     score = min(w.max_reliability, confirmed * w.per_confirmed_service)

@@ -228,7 +228,7 @@ async def verify(
     if not approve and not reason:
         raise InvalidInput("reason", "empty")
     async with uow:
-        org = await uow.org_directory.get(organisation_id, lock=True)
+        org = await uow.organisations.get(organisation_id, lock=True)
         if org is None or org.community_id is None:
             raise NotFound("organisation", organisation_id)
         community = await uow.places.community(org.community_id)
