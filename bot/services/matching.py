@@ -132,23 +132,10 @@ class _Street:
             self.base_array = np.zeros(0, dtype=np.float64)
         self.overloaded = np.array(self.loads, dtype=np.int64) >= self.weights.max_load
         self.known = self.arrays["availability"] != 0
-        grids: dict[int, list[int]] = defaultdict(list)
-        for index, grid in enumerate(self.columns["grid"]):
-            grids[grid].append(index)
-        self.grid_members = {g: np.array(m, dtype=np.int64) for g, m in grids.items() if g >= 0}
-        self._memo: dict[tuple[int, NeedCategory, int], Any] = {}
         self._static: dict[int, tuple[Reason, ...]] = {}
 
     def rank(self, need: NeedForMatch, slots: int, k: int) -> list[Suggestion]:
-        if not self.people:
-            return []
-        base = self._scores(need.community_id, need.category, slots)
-        score = base
-        members = self.grid_members.get(need.grid_id) if need.grid_id is not None else None
-        if members is not None:
-            score = base.copy()
-            score[members] += self.weights.same_grid  # -inf (left out) stays -inf
-        return self._top(score, need, slots, k)
+        return self.rank_many([need], [slots], k)[0]
 
     def rank_many(
         self, needs: Sequence[NeedForMatch], slots: Sequence[int], k: int
@@ -214,36 +201,6 @@ class _Street:
             + (a["grid"][None, :] == grids) * w.same_grid
         )
         score[~eligible] = -np.inf
-        return score
-
-    def _top(self, score: Any, need: NeedForMatch, slots: int, k: int) -> list[Suggestion]:
-        """The k best of one need, by the same keys as `_top_rows`."""
-        return self._top_rows(score[None, :], [need], [slots], k)[0]
-
-    def _scores(self, community_id: int, category: NeedCategory, slots: int) -> Any:
-        """Scores without the grid bonus, -inf where left out; shared by the needs of one
-        community, kind and time window (most of a batch), so kept for reuse."""
-        key = (community_id, category, slots)
-        found = self._memo.get(key)
-        if found is not None:
-            return found
-        w, a = self.weights, self.arrays
-        bit = self.community_bit.get(community_id)
-        serves = ((a["served"] >> bit) & 1).astype(bool) if bit is not None else None
-        free = (a["availability"] & slots) != 0
-        eligible = ~self.overloaded & (~self.known | free)
-        if w.scope is Scope.COMMUNITY:
-            eligible &= serves if serves is not None else False
-        skilled = (a["skills"] & category_mask(category)) != 0
-        score = self.base_array + skilled * w.skill + free * w.free
-        if serves is None:
-            score += w.same_street
-        else:
-            score += np.where(serves, w.same_community, w.same_street)
-        score[~eligible] = -np.inf
-        if len(self._memo) > 1024:
-            self._memo.clear()
-        self._memo[key] = score
         return score
 
     def _suggestion(self, i: int, need: NeedForMatch, slots: int, score: float) -> Suggestion:
