@@ -28,11 +28,11 @@ from bot.domain.attendance import (
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.domain.timebank import MAX_CREDIT_MINUTES, hours_text
-from bot.domain.volunteers import SignupStatus, VolunteerStatus
-from bot.services import match_profiles, timebank
+from bot.domain.volunteers import SignupStatus
+from bot.services import match_profiles, timebank, volunteers
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import TRIAGE_ROLES
-from bot.services.places import place_of
+from bot.services.places import acts_in
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import RecordCorrection, ServiceRecord, Shift
@@ -128,10 +128,7 @@ def site_code(cipher: PersonalDataCipher, shift_id: int, window: int) -> str:
 
 
 async def _can_organise(uow: UnitOfWork, principal: Principal, community_id: int) -> bool:
-    community = await uow.places.community(community_id)
-    if community is None:
-        raise NotFound("community", community_id)
-    return principal.can_act_in(place_of(community), *TRIAGE_ROLES)
+    return await acts_in(uow, principal, community_id, TRIAGE_ROLES)
 
 
 # ---------------------------------------------------------------- volunteers: in and out
@@ -217,9 +214,7 @@ async def check_by_code(
 async def _signed_up_shift(
     uow: UnitOfWork, principal: Principal, shift_id: int
 ) -> tuple[Shift, int]:
-    volunteer = await uow.volunteers.of_person(principal.person_id)
-    if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
-        raise Conflict("not_a_verified_volunteer")
+    volunteer = await volunteers.verified(uow, principal)
     shift = await uow.shifts.get(shift_id, lock=True)
     if shift is None or shift.cancelled_at is not None:
         raise NotFound("shift", shift_id)

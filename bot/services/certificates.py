@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.documents import CertificateData, ServiceLine, render_certificate
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.principal import Principal
-from bot.domain.volunteers import VolunteerStatus
+from bot.services import volunteers
 from storage.models import Certificate
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -79,9 +79,7 @@ async def issue(
     if period_start > period_end or period_end - period_start > MAX_PERIOD:
         raise InvalidInput("period", "range")
     async with uow:
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
-            raise Conflict("not_a_verified_volunteer")
+        volunteer = await volunteers.verified(uow, principal)
         start = datetime.combine(period_start, time(), tzinfo=tz)
         end = datetime.combine(period_end + timedelta(days=1), time(), tzinfo=tz)
         records = [

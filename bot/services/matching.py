@@ -31,8 +31,8 @@ from bot.domain.matching import (
 )
 from bot.domain.needs import NeedCategory
 from bot.domain.principal import Principal
-from bot.domain.volunteers import SLOTS, VolunteerStatus
-from bot.services import match_cache
+from bot.domain.volunteers import SLOTS
+from bot.services import match_cache, volunteers
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
@@ -440,9 +440,7 @@ class OpenNeed:
 async def needs_near_me(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[OpenNeed]:
     """Unassigned needs in the communities a verified volunteer serves, urgent first."""
     async with uow:
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
-            raise Conflict("not_a_verified_volunteer")
+        volunteer = await volunteers.verified(uow, principal)
         communities = await uow.volunteers.communities_of(volunteer.id)
         rows, total = await uow.matching.open_needs_in(communities, page * PER_PAGE, PER_PAGE)
         items = []
@@ -458,9 +456,7 @@ async def offer_help(
 ) -> str:
     """A volunteer offers to help; the community's workers are asked to assign them."""
     async with uow:
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
-            raise Conflict("not_a_verified_volunteer")
+        volunteer = await volunteers.verified(uow, principal)
         need = await uow.needs.get(need_id, lock=True)
         if need is None or need.community_id not in await uow.volunteers.communities_of(
             volunteer.id

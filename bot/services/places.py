@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.enums import CommunityKind, Role, ScopeLevel
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Place, Principal
 from bot.services import match_cache
 from bot.services.views import CommunityView, Named, Page
@@ -60,6 +60,25 @@ def community_view(row: Community) -> CommunityView:
 
 def place_of(row: Community) -> Place:
     return Place(community_id=row.id, street_id=row.street_id, district_id=row.street.district_id)
+
+
+async def acts_in(
+    uow: UnitOfWork, principal: Principal, community_id: int, roles: Sequence[Role]
+) -> bool:
+    """Does the principal hold one of `roles` over this community? Inside an entered unit of
+    work; an unknown community is NotFound."""
+    row = await uow.places.community(community_id)
+    if row is None:
+        raise NotFound("community", community_id)
+    return principal.can_act_in(place_of(row), *roles)
+
+
+async def require_in(
+    uow: UnitOfWork, principal: Principal, community_id: int, roles: Sequence[Role]
+) -> None:
+    """As `acts_in`, refusing with PermissionDenied."""
+    if not await acts_in(uow, principal, community_id, roles):
+        raise PermissionDenied()
 
 
 async def community(uow: UnitOfWork, *, community_id: int) -> CommunityView:

@@ -23,7 +23,7 @@ from bot.domain.projects import (
     next_state,
 )
 from bot.services.organisations import member_of
-from bot.services.places import place_of
+from bot.services.places import acts_in, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import PartyDecision, Project, ProjectEvaluation
@@ -105,9 +105,7 @@ async def _load(uow: UnitOfWork, project_id: int, *, lock: bool = False) -> Proj
 
 
 async def _place_ok(uow: UnitOfWork, principal: Principal, project: Project, *roles: Role) -> bool:
-    community = await uow.places.community(project.community_id)
-    assert community is not None
-    return principal.can_act_in(place_of(community), *(roles or APPROVING_ROLES))
+    return await acts_in(uow, principal, project.community_id, roles or APPROVING_ROLES)
 
 
 async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) -> ProjectView:

@@ -13,7 +13,7 @@ from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ReservationStatus, ResourceKind
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.organisations import member_of
-from bot.services.places import place_of
+from bot.services.places import acts_in
 from bot.services.views import Named, Page
 from storage.models import Resource, ResourceReservation
 from storage.types import utcnow
@@ -54,10 +54,7 @@ async def _view(uow: UnitOfWork, resource: Resource) -> ResourceView:
 
 
 async def _can(uow: UnitOfWork, principal: Principal, community_id: int, *roles: Role) -> bool:
-    community = await uow.places.community(community_id)
-    if community is None:
-        raise NotFound("community", community_id)
-    return principal.can_act_in(place_of(community), *roles)
+    return await acts_in(uow, principal, community_id, roles)
 
 
 async def post(

@@ -11,9 +11,9 @@ from bot.domain.enums import ORGANISATION_ROLES
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.points import PointsKind, RedemptionStatus, new_handover_code
 from bot.domain.principal import Principal
-from bot.domain.volunteers import VolunteerStatus
+from bot.services import volunteers
 from bot.services.needs import TRIAGE_ROLES
-from bot.services.places import place_of
+from bot.services.places import require_in
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Page
 from storage.models import PointsEntry, Redemption, Reward
@@ -51,11 +51,7 @@ def _view(reward: Reward) -> RewardView:
 
 
 async def _may_stock(uow: UnitOfWork, principal: Principal, community_id: int) -> None:
-    community = await uow.places.community(community_id)
-    if community is None:
-        raise NotFound("community", community_id)
-    if not principal.can_act_in(place_of(community), *STOCKING_ROLES):
-        raise PermissionDenied()
+    await require_in(uow, principal, community_id, STOCKING_ROLES)
 
 
 async def add_reward(
@@ -102,9 +98,7 @@ async def catalogue(
 ) -> tuple[Page[RewardView], int]:
     """Rewards in the volunteer's communities, and their points balance."""
     async with uow:
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
-            raise Conflict("not_a_verified_volunteer")
+        volunteer = await volunteers.verified(uow, principal)
         communities = await uow.volunteers.communities_of(volunteer.id)
         rows, total = await uow.rewards.available_in(communities, page * PER_PAGE, PER_PAGE)
         balance = await uow.points.balance(principal.person_id)
@@ -117,9 +111,7 @@ async def redeem(
     now = now or utcnow()
     async with uow:
         # The volunteer row is the lock that keeps two redemptions from spending points twice.
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
-            raise Conflict("not_a_verified_volunteer")
+        volunteer = await volunteers.verified(uow, principal)
         await uow.volunteers.get(volunteer.id, lock=True)
         reward = await uow.rewards.get(reward_id, lock=True)
         if reward is None or not reward.active:

@@ -12,7 +12,8 @@ from bot.domain.attendance import valid_coordinates
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
-from bot.domain.volunteers import SignupStatus, Skill, VolunteerStatus, slot_of
+from bot.domain.volunteers import SignupStatus, Skill, slot_of
+from bot.services import volunteers
 from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
@@ -162,13 +163,6 @@ async def _check_project_shift(
         raise PermissionDenied()
 
 
-async def _verified(uow: UnitOfWork, principal: Principal) -> Volunteer:
-    volunteer = await uow.volunteers.of_person(principal.person_id)
-    if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
-        raise Conflict("not_a_verified_volunteer")
-    return volunteer
-
-
 async def open_shifts(
     uow: UnitOfWork,
     principal: Principal,
@@ -180,7 +174,7 @@ async def open_shifts(
     """Upcoming shifts in the communities the volunteer serves, soonest first."""
     now = now or utcnow()
     async with uow:
-        volunteer = await _verified(uow, principal)
+        volunteer = await volunteers.verified(uow, principal)
         communities = await uow.volunteers.communities_of(volunteer.id)
         rows, total = await uow.shifts.upcoming_in(communities, now, page * PER_PAGE, PER_PAGE)
         items = tuple([await _view(uow, s, volunteer, tz) for s in rows])
@@ -194,7 +188,7 @@ async def sign_up(
     volunteers taking the last place at once cannot both get it."""
     now = now or utcnow()
     async with uow:
-        volunteer = await _verified(uow, principal)
+        volunteer = await volunteers.verified(uow, principal)
         shift = await uow.shifts.get(shift_id, lock=True)
         if shift is None or shift.cancelled_at is not None:
             raise NotFound("shift", shift_id)

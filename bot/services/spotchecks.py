@@ -10,12 +10,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.attendance import MAX_SAMPLE, RecordStatus, SpotResult, draw_sample
-from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.principal import Principal
 from bot.domain.timebank import hours_text
 from bot.services import match_profiles, timebank
 from bot.services.needs import TRIAGE_ROLES
-from bot.services.places import place_of
+from bot.services.places import require_in
 from bot.services.ports import Notice, Notifier
 from storage.models import SpotCheck
 from storage.types import utcnow
@@ -49,11 +49,7 @@ class SpotCheckView:
 
 
 async def _authorised(uow: UnitOfWork, principal: Principal, community_id: int) -> None:
-    community = await uow.places.community(community_id)
-    if community is None:
-        raise NotFound("community", community_id)
-    if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
-        raise PermissionDenied()
+    await require_in(uow, principal, community_id, TRIAGE_ROLES)
 
 
 async def _view(uow: UnitOfWork, spot: SpotCheck, tz: ZoneInfo) -> SpotCheckView:

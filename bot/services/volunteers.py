@@ -229,3 +229,12 @@ async def verify(
         notice = Notice(view.person_id, "volunteer.rejected", {"reason": reason})
     await notifier.send([notice])
     return view
+
+
+async def verified(uow: UnitOfWork, principal: Principal) -> Volunteer:
+    """The principal's verified volunteer registration (inside an entered unit of work);
+    anyone else is told to register and be verified first."""
+    volunteer = await uow.volunteers.of_person(principal.person_id)
+    if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
+        raise Conflict("not_a_verified_volunteer")
+    return volunteer
