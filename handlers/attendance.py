@@ -12,7 +12,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -23,9 +22,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.config import Settings
-from bot.domain.attendance import RecordStatus, looks_like_code, parse_hours
+from bot.domain.attendance import RecordStatus, looks_like_code
 from bot.domain.enums import Channel
-from bot.domain.errors import DomainError, InvalidInput
+from bot.domain.errors import DomainError
 from bot.domain.principal import Principal
 from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, attendance
@@ -34,16 +33,14 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers.callbacks import AttendanceCb
 from handlers.deeplinks import deep_link, qr_png, start_link
+from handlers.keyboards import button
 from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import CheckForm, CorrectionDecision, RecordAdjust
+from handlers.steps import ask, read_hours
 from handlers.texts import error_text
 
 router = RouteTable("attendance")
-
-
-def _button(text: str, data: AttendanceCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 RECORD_STATUS_NAMES = {
@@ -246,7 +243,7 @@ async def site_codes(
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(
+                button(
                     f"{local_time(start, settings.tz)} {title}"[:60],
                     AttendanceCb(action="code", id=shift_id),
                 )
@@ -284,7 +281,7 @@ async def show_site_code(
         until=code.valid_until.astimezone(settings.tz).strftime("%H:%M"),
     )
     refresh = InlineKeyboardMarkup(
-        inline_keyboard=[[_button(_("New code"), AttendanceCb(action="code", id=code.shift_id))]]
+        inline_keyboard=[[button(_("New code"), AttendanceCb(action="code", id=code.shift_id))]]
     )
     await callback.message.answer_photo(
         BufferedInputFile(qr_png(link), filename="site-code.png"),
@@ -313,8 +310,8 @@ async def records(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    _button(_("Approve"), AttendanceCb(action="fix_ok", id=correction.id)),
-                    _button(_("Reject"), AttendanceCb(action="fix_no", id=correction.id)),
+                    button(_("Approve"), AttendanceCb(action="fix_ok", id=correction.id)),
+                    button(_("Reject"), AttendanceCb(action="fix_no", id=correction.id)),
                 ]
             ]
         )
@@ -345,8 +342,8 @@ async def _records_page(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    _button(_("Confirm"), AttendanceCb(action="ok", id=view.id)),
-                    _button(_("Adjust hours"), AttendanceCb(action="adjust", id=view.id)),
+                    button(_("Confirm"), AttendanceCb(action="ok", id=view.id)),
+                    button(_("Adjust hours"), AttendanceCb(action="adjust", id=view.id)),
                 ]
             ]
         )
@@ -355,7 +352,7 @@ async def _records_page(
         await message.answer(
             _("More records:"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[_button("›", AttendanceCb(action="rec_page", id=page + 1))]]
+                inline_keyboard=[[button("›", AttendanceCb(action="rec_page", id=page + 1))]]
             ),
         )
 
@@ -385,21 +382,19 @@ async def confirm_record(
 async def adjust_record(
     callback: CallbackQuery, callback_data: AttendanceCb, state: FSMContext
 ) -> None:
-    await state.set_state(RecordAdjust.minutes)
-    await state.update_data(record=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _("How many hours should count? (e.g. 2.5 or 2:30; 0 if they did not serve) /cancel")
-        )
+    await ask(
+        callback,
+        state,
+        RecordAdjust.minutes,
+        _("How many hours should count? (e.g. 2.5 or 2:30; 0 if they did not serve) /cancel"),
+        record=callback_data.id,
+    )
 
 
 @router.message(RecordAdjust.minutes, F.text)
 async def adjust_minutes(message: Message, state: FSMContext) -> None:
-    try:
-        minutes = parse_hours(message.text or "")
-    except InvalidInput:
-        await message.answer(_("Please write hours like 2.5 or 2:30."))
+    minutes = await read_hours(message)
+    if minutes is None:
         return
     await state.update_data(minutes=minutes)
     await state.set_state(RecordAdjust.reason)
@@ -455,11 +450,13 @@ async def approve_correction(
 async def reject_correction(
     callback: CallbackQuery, callback_data: AttendanceCb, state: FSMContext
 ) -> None:
-    await state.set_state(CorrectionDecision.note)
-    await state.update_data(correction=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("Why is it rejected? (the volunteer sees this) /cancel"))
+    await ask(
+        callback,
+        state,
+        CorrectionDecision.note,
+        _("Why is it rejected? (the volunteer sees this) /cancel"),
+        correction=callback_data.id,
+    )
 
 
 @router.message(CorrectionDecision.note, F.text)

@@ -10,7 +10,7 @@ from datetime import datetime
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -25,9 +25,11 @@ from bot.services import UnitOfWork, funds, organisations
 from bot.services.funds import FundView
 from handlers.callbacks import FundCb
 from handlers.exports import csv_file
+from handlers.keyboards import button
 from handlers.need_texts import CATEGORY_NAMES
 from handlers.routing import RouteTable
 from handlers.states import FundForm
+from handlers.steps import ask
 
 router = RouteTable("funds")
 
@@ -37,10 +39,6 @@ LINE_NAMES = {
     "expenditure": __("expenditure"),
 }
 UNRESTRICTED = "any"
-
-
-def _button(text: str, data: FundCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def statement_text(statement: Statement) -> str:
@@ -69,9 +67,9 @@ def _purpose_name(purpose: str | None) -> str:
 
 
 def _purpose_keyboard(action: str) -> InlineKeyboardMarkup:
-    rows = [[_button(_("Unrestricted"), FundCb(action=action, value=UNRESTRICTED))]]
+    rows = [[button(_("Unrestricted"), FundCb(action=action, value=UNRESTRICTED))]]
     rows += [
-        [_button(str(name), FundCb(action=action, value=c.value))]
+        [button(str(name), FundCb(action=action, value=c.value))]
         for c, name in CATEGORY_NAMES.items()
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -102,10 +100,10 @@ async def my_funds(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    _button(_("Record a donation"), FundCb(action="donate", id=fund_id)),
-                    _button(_("Allocate to a project"), FundCb(action="allocate", id=fund_id)),
+                    button(_("Record a donation"), FundCb(action="donate", id=fund_id)),
+                    button(_("Allocate to a project"), FundCb(action="allocate", id=fund_id)),
                 ],
-                [_button(_("Statement (CSV)"), FundCb(action="csv", id=fund_id))],
+                [button(_("Statement (CSV)"), FundCb(action="csv", id=fund_id))],
             ]
         )
         await message.answer(fund_text(view), reply_markup=keyboard)
@@ -117,7 +115,7 @@ async def my_funds(
     if holders:
         rows = [
             [
-                _button(
+                button(
                     _("New fund for {name}").format(name=o.name)[:60], FundCb(action="new", id=o.id)
                 )
             ]
@@ -135,11 +133,13 @@ async def my_funds(
 
 @router.callback_query(FundCb.filter(F.action == "new"))
 async def new_fund(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
-    await state.set_state(FundForm.name)
-    await state.update_data(organisation=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("The fund's name (e.g. 磁器口社区基金)? /cancel"))
+    await ask(
+        callback,
+        state,
+        FundForm.name,
+        _("The fund's name (e.g. 磁器口社区基金)? /cancel"),
+        organisation=callback_data.id,
+    )
 
 
 @router.message(FundForm.name, F.text)
@@ -159,11 +159,14 @@ async def fund_name(
 
 @router.callback_query(FundCb.filter(F.action == "donate"))
 async def donate(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
-    await state.set_state(FundForm.amount)
-    await state.update_data(fund=callback_data.id, flow="donate")
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("How much, in yuan? /cancel"))
+    await ask(
+        callback,
+        state,
+        FundForm.amount,
+        _("How much, in yuan? /cancel"),
+        fund=callback_data.id,
+        flow="donate",
+    )
 
 
 @router.message(FundForm.amount, F.text)
@@ -178,7 +181,7 @@ async def amount(message: Message, state: FSMContext) -> None:
         await message.answer(
             _("Who gave it?"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[_button(_("Anonymous"), FundCb(action="anonymous"))]]
+                inline_keyboard=[[button(_("Anonymous"), FundCb(action="anonymous"))]]
             ),
         )
     elif flow == "spend":
@@ -258,11 +261,14 @@ async def purpose(
 
 @router.callback_query(FundCb.filter(F.action == "allocate"))
 async def allocate(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
-    await state.set_state(FundForm.project)
-    await state.update_data(fund=callback_data.id, flow="allocate")
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("To which project (its number, e.g. P3)? /cancel"))
+    await ask(
+        callback,
+        state,
+        FundForm.project,
+        _("To which project (its number, e.g. P3)? /cancel"),
+        fund=callback_data.id,
+        flow="allocate",
+    )
 
 
 @router.message(FundForm.project, F.text)
@@ -290,7 +296,7 @@ async def spend(message: Message, state: FSMContext, principal: Principal, uow: 
         return
     rows = [
         [
-            _button(
+            button(
                 _("{fund}: ¥{left} left of ¥{amount}").format(
                     fund=name, left=yuan_text(left), amount=yuan_text(total)
                 )[:60],
@@ -306,11 +312,14 @@ async def spend(message: Message, state: FSMContext, principal: Principal, uow: 
 
 @router.callback_query(FundCb.filter(F.action == "spend"))
 async def spend_from(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
-    await state.set_state(FundForm.amount)
-    await state.update_data(allocation=callback_data.id, flow="spend")
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("How much, in yuan? /cancel"))
+    await ask(
+        callback,
+        state,
+        FundForm.amount,
+        _("How much, in yuan? /cancel"),
+        allocation=callback_data.id,
+        flow="spend",
+    )
 
 
 @router.message(FundForm.description, F.text)

@@ -10,15 +10,15 @@ from typing import Any
 from aiogram import Bot, F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.types import InlineKeyboardMarkup as Markup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.config import Settings
-from bot.domain.attendance import RecordStatus, parse_hours
+from bot.domain.attendance import RecordStatus
 from bot.domain.enums import Channel
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import NotFound
 from bot.domain.principal import Principal
 from bot.domain.timebank import TransactionKind, TransferKind, hours_text
 from bot.services import UnitOfWork, attendance, certificates, timebank
@@ -28,8 +28,10 @@ from bot.services.timebank import TransferView
 from handlers.attendance import record_text
 from handlers.callbacks import HoursCb
 from handlers.deeplinks import deep_link, start_link
+from handlers.keyboards import button
 from handlers.routing import RouteTable
 from handlers.states import CorrectionForm, TransferForm
+from handlers.steps import ask, read_hours
 
 router = RouteTable("hours")
 
@@ -39,10 +41,6 @@ TX_NAMES = {
     TransactionKind.EXCHANGE: __("exchange"),
     TransactionKind.REVERSAL: __("reversal"),
 }
-
-
-def _button(text: str, data: HoursCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def _signed_hours(minutes: int) -> str:
@@ -98,16 +96,16 @@ async def _send_hours(
         lines.append(_("No confirmed hours yet: sign up with /shifts."))
     rows = [
         [
-            _button(_("My service records"), HoursCb(action="records")),
-            _button(_("Certificate"), HoursCb(action="cert_menu")),
+            button(_("My service records"), HoursCb(action="records")),
+            button(_("Certificate"), HoursCb(action="cert_menu")),
         ],
         [
-            _button(_("Give hours to family"), HoursCb(action="tb_new", value="gift")),
-            _button(_("Ask to be paid in hours"), HoursCb(action="tb_new", value="exchange")),
+            button(_("Give hours to family"), HoursCb(action="tb_new", value="gift")),
+            button(_("Ask to be paid in hours"), HoursCb(action="tb_new", value="exchange")),
         ],
     ]
     if summary.has_next:
-        rows.append([_button(_("Older"), HoursCb(action="lines", id=page + 1))])
+        rows.append([button(_("Older"), HoursCb(action="lines", id=page + 1))])
     await message.answer("\n".join(lines), reply_markup=Markup(inline_keyboard=rows))
 
 
@@ -134,7 +132,7 @@ async def my_records(
         if view.status is RecordStatus.CONFIRMED and not view.correction_pending:
             keyboard = Markup(
                 inline_keyboard=[
-                    [_button(_("Ask for a correction"), HoursCb(action="fix", id=view.id))]
+                    [button(_("Ask for a correction"), HoursCb(action="fix", id=view.id))]
                 ]
             )
         await callback.message.answer(record_text(view, settings), reply_markup=keyboard)
@@ -142,7 +140,7 @@ async def my_records(
         await callback.message.answer(
             _("More records:"),
             reply_markup=Markup(
-                inline_keyboard=[[_button("›", HoursCb(action="records", id=callback_data.id + 1))]]
+                inline_keyboard=[[button("›", HoursCb(action="records", id=callback_data.id + 1))]]
             ),
         )
 
@@ -151,21 +149,19 @@ async def my_records(
 async def ask_correction(
     callback: CallbackQuery, callback_data: HoursCb, state: FSMContext
 ) -> None:
-    await state.set_state(CorrectionForm.minutes)
-    await state.update_data(record=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _("How many hours should this record show? (e.g. 2.5 or 2:30) /cancel")
-        )
+    await ask(
+        callback,
+        state,
+        CorrectionForm.minutes,
+        _("How many hours should this record show? (e.g. 2.5 or 2:30) /cancel"),
+        record=callback_data.id,
+    )
 
 
 @router.message(CorrectionForm.minutes, F.text)
 async def correction_minutes(message: Message, state: FSMContext) -> None:
-    try:
-        minutes = parse_hours(message.text or "")
-    except InvalidInput:
-        await message.answer(_("Please write hours like 2.5 or 2:30."))
+    minutes = await read_hours(message)
+    if minutes is None:
         return
     await state.update_data(minutes=minutes)
     await state.set_state(CorrectionForm.reason)
@@ -222,7 +218,7 @@ async def certificate_menu(callback: CallbackQuery) -> None:
 
 async def _certificate_menu(message: Message) -> None:
     rows = [
-        [_button(str(label), HoursCb(action="cert", value=key))] for key, label in PERIODS.items()
+        [button(str(label), HoursCb(action="cert", value=key))] for key, label in PERIODS.items()
     ]
     await message.answer(
         _("A service certificate (PDF) of your confirmed hours. Which period?"),
@@ -322,23 +318,21 @@ def not_genuine_text() -> str:
 @router.callback_query(HoursCb.filter(F.action == "tb_new"))
 async def new_transfer(callback: CallbackQuery, callback_data: HoursCb, state: FSMContext) -> None:
     kind = TransferKind(callback_data.value)  # anything else: a forged button, refused
-    await state.set_state(TransferForm.minutes)
-    await state.update_data(kind=kind.value)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _("How many hours? (e.g. 2 or 1.5) /cancel")
-            if kind is TransferKind.GIFT
-            else _("How many hours of service did you give them? (e.g. 2 or 1.5) /cancel")
-        )
+    await ask(
+        callback,
+        state,
+        TransferForm.minutes,
+        _("How many hours? (e.g. 2 or 1.5) /cancel")
+        if kind is TransferKind.GIFT
+        else _("How many hours of service did you give them? (e.g. 2 or 1.5) /cancel"),
+        kind=kind.value,
+    )
 
 
 @router.message(TransferForm.minutes, F.text)
 async def transfer_minutes(message: Message, state: FSMContext) -> None:
-    try:
-        minutes = parse_hours(message.text or "")
-    except InvalidInput:
-        await message.answer(_("Please write hours like 2.5 or 2:30."))
+    minutes = await read_hours(message)
+    if minutes is None:
         return
     if minutes <= 0:
         await message.answer(_("Please write hours like 2.5 or 2:30."))
@@ -402,8 +396,8 @@ async def open_transfer(message: Message, token: str, data: dict[str, Any]) -> N
     keyboard = Markup(
         inline_keyboard=[
             [
-                _button(_("Accept these hours"), HoursCb(action="tb_ok", value=token)),
-                _button(_("Decline"), HoursCb(action="tb_no", value=token)),
+                button(_("Accept these hours"), HoursCb(action="tb_ok", value=token)),
+                button(_("Decline"), HoursCb(action="tb_no", value=token)),
             ]
         ]
     )

@@ -80,6 +80,11 @@ def roles_keyboard(roles: tuple[Role, ...]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    """One inline button carrying packed callback data."""
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
 def confirm_keyboard(flow: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Confirm"), callback_data=ConfirmCb(flow=flow, yes=True))

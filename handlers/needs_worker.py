@@ -34,6 +34,7 @@ from bot.services.ports import Notifier
 from bot.services.views import Page
 from handlers.callbacks import ListCb, NeedCb, NoopCb, QueueCb
 from handlers.exports import csv_file
+from handlers.keyboards import button
 from handlers.need_texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
 from handlers.routing import RouteTable
 from handlers.states import NeedText
@@ -48,10 +49,6 @@ GROUP_NAMES = {
 }
 
 
-def _button(text: str, data: NeedCb | QueueCb | ListCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
     """The actions this viewer may take in this state, from the state machine itself (the
     services check them again)."""
@@ -59,38 +56,38 @@ def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
     allowed = TRANSITIONS[state]
     triage, assignee = detail.can_triage, detail.is_assignee
 
-    def button(label: str, action: str) -> InlineKeyboardButton:
-        return _button(label, NeedCb(action=action, id=need_id))
+    def act(label: str, action: str) -> InlineKeyboardButton:
+        return button(label, NeedCb(action=action, id=need_id))
 
     rows: list[list[InlineKeyboardButton]] = []
     if triage and state in (NeedState.NEW, NeedState.REOPENED):
-        rows.append([button(_("Accept"), "accept")])
+        rows.append([act(_("Accept"), "accept")])
     if triage and state in DEADLINE_STATES:
-        row = [button(_("Category"), "classify"), button(_("Deadline"), "due")]
+        row = [act(_("Category"), "classify"), act(_("Deadline"), "due")]
         if NeedState.ASSIGNED in allowed:
-            row.insert(0, button(_("Assign"), "assign"))
+            row.insert(0, act(_("Assign"), "assign"))
         rows.append(row)
         if NeedState.ASSIGNED in allowed:
-            rows.append([button(_("Suggestions"), "suggest")])
+            rows.append([act(_("Suggestions"), "suggest")])
     if assignee and NeedState.IN_PROGRESS in allowed and state is not NeedState.IN_PROGRESS:
-        rows.append([button(_("Start working on it"), "take")])
+        rows.append([act(_("Start working on it"), "take")])
     if assignee and state in (NeedState.ASSIGNED, NeedState.IN_PROGRESS, NeedState.REOPENED):
-        rows.append([button(_("Hand it back"), "hand_back")])
+        rows.append([act(_("Hand it back"), "hand_back")])
     if (triage or assignee) and state in DEADLINE_STATES:
-        row = [button(_("Note"), "note")]
+        row = [act(_("Note"), "note")]
         if NeedState.RESOLVED in allowed:
-            row.append(button(_("Resolve"), "resolve"))
+            row.append(act(_("Resolve"), "resolve"))
         rows.append(row)
     if triage:
         row = []
         if NeedState.REFERRED in allowed:
-            row.append(button(_("Refer elsewhere"), "refer"))
+            row.append(act(_("Refer elsewhere"), "refer"))
         if NeedState.REJECTED in allowed:
-            row.append(button(_("Close unsolved"), "reject"))
+            row.append(act(_("Close unsolved"), "reject"))
         if row:
             rows.append(row)
     if detail.is_resident and state is NeedState.RESOLVED:
-        rows.append([button(_("Solved"), "solved"), button(_("Not solved"), "unsolved")])
+        rows.append([act(_("Solved"), "solved"), act(_("Not solved"), "unsolved")])
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
@@ -139,13 +136,13 @@ async def _queue_screen(
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
         builder.row(
-            _button(f"{need.reference} · {need.community.name}", NeedCb(action="open", id=need.id))
+            button(f"{need.reference} · {need.community.name}", NeedCb(action="open", id=need.id))
         )
     if not listing.items:
         lines.append(_("Nothing here."))
     builder.row(
         *[
-            _button(
+            button(
                 ("• " if key == filters.group else "") + name(),
                 QueueCb(group=key, cat=view.cat, urg=view.urg),
             )
@@ -155,10 +152,10 @@ async def _queue_screen(
     urgent_toggle = QueueCb(group=filters.group, cat=view.cat, urg="" if view.urg == "u" else "u")
     category_next = _next_category(view.cat)
     builder.row(
-        _button(
+        button(
             ("• " if view.urg == "u" else "") + str(URGENCY_NAMES[Urgency.URGENT]), urgent_toggle
         ),
-        _button(
+        button(
             _("Category: {name}").format(
                 name=CATEGORY_NAMES[filters.category] if filters.category else _("any")
             ),
@@ -185,7 +182,7 @@ def _nav(
 ) -> list[InlineKeyboardButton]:
     buttons = []
     if listing.has_prev:
-        buttons.append(_button("‹", make(listing.page - 1)))
+        buttons.append(button("‹", make(listing.page - 1)))
     if listing.pages > 1:
         buttons.append(
             InlineKeyboardButton(
@@ -193,7 +190,7 @@ def _nav(
             )
         )
     if listing.has_next:
-        buttons.append(_button("›", make(listing.page + 1)))
+        buttons.append(button("›", make(listing.page + 1)))
     return buttons
 
 
@@ -227,7 +224,7 @@ async def _tasks_screen(
     builder = InlineKeyboardBuilder()
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
-        builder.row(_button(need.reference, NeedCb(action="open", id=need.id)))
+        builder.row(button(need.reference, NeedCb(action="open", id=need.id)))
     nav = _nav(listing, lambda p: ListCb(which="tasks", page=p))
     if nav:
         builder.row(*nav)
@@ -332,12 +329,12 @@ async def assign(
         prefix = "p" if candidate.kind == "person" else "o"
         icon = "👤" if candidate.kind == "person" else "🏢"
         builder.row(
-            _button(
+            button(
                 f"{icon} {candidate.name}",
                 NeedCb(action="assign", id=callback_data.id, arg=f"{prefix}-{candidate.id}"),
             )
         )
-    builder.row(_button(_("« Back"), NeedCb(action="open_here", id=callback_data.id)))
+    builder.row(button(_("« Back"), NeedCb(action="open_here", id=callback_data.id)))
     await callback.answer()
     if isinstance(callback.message, Message):
         if not candidates:

@@ -9,7 +9,7 @@ from typing import Any
 from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -22,9 +22,10 @@ from bot.services.organisations import OrgView
 from bot.services.ports import Notifier
 from handlers.callbacks import ConfirmCb, OrgCb
 from handlers.deeplinks import deep_link, start_link
-from handlers.keyboards import confirm_keyboard
+from handlers.keyboards import button, confirm_keyboard
 from handlers.routing import RouteTable
 from handlers.states import OrgForm, OrgReview
+from handlers.steps import ask
 
 router = RouteTable("organisations")
 
@@ -39,10 +40,6 @@ REGISTRATION_NAMES = {
     RegistrationStatus.FILED: __("Filed (备案)"),
     RegistrationStatus.NONE: __("Neither yet"),
 }
-
-
-def _button(text: str, data: OrgCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def org_text(view: OrgView) -> str:
@@ -70,14 +67,14 @@ async def my_organisations(
     await state.clear()
     mine = await organisations.mine(uow, principal)
     for view in mine:
-        rows = [[_button(_("New project"), OrgCb(action="project", id=view.id))]]
+        rows = [[button(_("New project"), OrgCb(action="project", id=view.id))]]
         if organisations.member_of(principal, view.id, Role.ORG_ADMIN):
-            rows.append([_button(_("Invite members"), OrgCb(action="invite", id=view.id))])
+            rows.append([button(_("Invite members"), OrgCb(action="invite", id=view.id))])
         await message.answer(
             org_text(view), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[_button(_("Register an organisation"), OrgCb(action="new"))]]
+        inline_keyboard=[[button(_("Register an organisation"), OrgCb(action="new"))]]
     )
     await message.answer(
         _("You are not in an organisation yet.") if not mine else _("Another organisation?"),
@@ -87,12 +84,12 @@ async def my_organisations(
 
 @router.callback_query(OrgCb.filter(F.action == "new"))
 async def start_registration(callback: CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(OrgForm.name)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _("The organisation's full name (as registered)? Or /cancel.")
-        )
+    await ask(
+        callback,
+        state,
+        OrgForm.name,
+        _("The organisation's full name (as registered)? Or /cancel."),
+    )
 
 
 @router.message(OrgForm.name, F.text)
@@ -104,7 +101,7 @@ async def org_name(message: Message, state: FSMContext) -> None:
     await state.update_data(name=name)
     await state.set_state(OrgForm.type)
     rows = [
-        [_button(str(label), OrgCb(action="type", value=t.value))]
+        [button(str(label), OrgCb(action="type", value=t.value))]
         for t, label in ORG_TYPE_NAMES.items()
     ]
     await message.answer(
@@ -119,7 +116,7 @@ async def org_type(callback: CallbackQuery, callback_data: OrgCb, state: FSMCont
     await callback.answer()
     if isinstance(callback.message, Message):
         rows = [
-            [_button(str(label), OrgCb(action="reg", value=r.value))]
+            [button(str(label), OrgCb(action="reg", value=r.value))]
             for r, label in REGISTRATION_NAMES.items()
         ]
         await callback.message.edit_text(
@@ -257,8 +254,8 @@ async def pending(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    _button(_("Verified"), OrgCb(action="ok", id=view.id)),
-                    _button(_("Refuse"), OrgCb(action="no", id=view.id)),
+                    button(_("Verified"), OrgCb(action="ok", id=view.id)),
+                    button(_("Refuse"), OrgCb(action="no", id=view.id)),
                 ]
             ]
         )
@@ -283,11 +280,13 @@ async def verify(
 
 @router.callback_query(OrgCb.filter(F.action == "no"))
 async def refuse(callback: CallbackQuery, callback_data: OrgCb, state: FSMContext) -> None:
-    await state.set_state(OrgReview.reason)
-    await state.update_data(organisation=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("Why is it refused? (they will see this) /cancel"))
+    await ask(
+        callback,
+        state,
+        OrgReview.reason,
+        _("Why is it refused? (they will see this) /cancel"),
+        organisation=callback_data.id,
+    )
 
 
 @router.message(OrgReview.reason, F.text)

@@ -40,10 +40,11 @@ from bot.services.ports import Notifier
 from bot.services.projects import ProjectView
 from handlers.callbacks import ConfirmCb, ProjectCb, ShiftCb
 from handlers.deeplinks import deep_link, qr_png, start_link
-from handlers.keyboards import confirm_keyboard, toggle_keyboard, yes_no_keyboard
+from handlers.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
 from handlers.need_texts import CATEGORY_NAMES
 from handlers.routing import RouteTable
 from handlers.states import ProjectForm, ProjectStep, ShiftForm
+from handlers.steps import ask
 from handlers.volunteer_shifts import shift_text
 
 router = RouteTable("projects")
@@ -72,10 +73,6 @@ ACTION_NAMES = {
     ProjectAction.COMPLETE: __("Complete"),
     ProjectAction.EVALUATE: __("Evaluate"),
 }
-
-
-def _button(text: str, data: ProjectCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def project_text(view: ProjectView, locale: str) -> str:
@@ -148,20 +145,20 @@ def results_text(view: ProjectView) -> str:
 
 def _keyboard(view: ProjectView) -> InlineKeyboardMarkup:
     rows = [
-        [_button(str(ACTION_NAMES[a]), ProjectCb(action=a.value, id=view.id))] for a in view.actions
+        [button(str(ACTION_NAMES[a]), ProjectCb(action=a.value, id=view.id))] for a in view.actions
     ]
     if view.can_decide:
         rows.append(
-            [_button(_("Record the party decision"), ProjectCb(action="decide", id=view.id))]
+            [button(_("Record the party decision"), ProjectCb(action="decide", id=view.id))]
         )
     if view.can_add_shift:
-        rows.append([_button(_("Add a shift"), ProjectCb(action="shift", id=view.id))])
+        rows.append([button(_("Add a shift"), ProjectCb(action="shift", id=view.id))])
     if view.shift_ids and view.state in RECRUITING:
-        rows.append([_button(_("Shifts — sign up"), ProjectCb(action="shifts", id=view.id))])
+        rows.append([button(_("Shifts — sign up"), ProjectCb(action="shifts", id=view.id))])
     if view.actions or view.can_add_shift:
-        rows.append([_button(_("Link a need"), ProjectCb(action="need", id=view.id))])
+        rows.append([button(_("Link a need"), ProjectCb(action="need", id=view.id))])
     if view.state in RECRUITING:
-        rows.append([_button(_("Link and QR code"), ProjectCb(action="qr", id=view.id))])
+        rows.append([button(_("Link and QR code"), ProjectCb(action="qr", id=view.id))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -200,7 +197,7 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         return
     rows = [
         [
-            _button(
+            button(
                 f"P{v.id} {v.title} · {STATE_NAMES[v.state]}"[:60],
                 ProjectCb(action="open", id=v.id),
             )
@@ -208,7 +205,7 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         for v in listing.items
     ]
     if listing.has_next:
-        rows.append([_button("›", ProjectCb(action="page", id=page + 1))])
+        rows.append([button("›", ProjectCb(action="page", id=page + 1))])
     await message.answer(_("Projects:"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
@@ -256,13 +253,13 @@ async def step(
 
 @router.callback_query(ProjectCb.filter(F.action == "reject"))
 async def reject(callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext) -> None:
-    await state.set_state(ProjectStep.reject_reason)
-    await state.update_data(project=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _("Why is it sent back? (the organisation sees this) /cancel")
-        )
+    await ask(
+        callback,
+        state,
+        ProjectStep.reject_reason,
+        _("Why is it sent back? (the organisation sees this) /cancel"),
+        project=callback_data.id,
+    )
 
 
 @router.message(ProjectStep.reject_reason, F.text)
@@ -348,16 +345,16 @@ async def decision_minutes(
 
 @router.callback_query(ProjectCb.filter(F.action == "evaluate"))
 async def evaluate(callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext) -> None:
-    await state.set_state(ProjectStep.beneficiaries)
-    await state.update_data(project=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _(
-                "How many residents did the project serve? (hours, needs and money are counted "
-                "for you) /cancel"
-            )
-        )
+    await ask(
+        callback,
+        state,
+        ProjectStep.beneficiaries,
+        _(
+            "How many residents did the project serve? (hours, needs and money are counted "
+            "for you) /cancel"
+        ),
+        project=callback_data.id,
+    )
 
 
 @router.message(ProjectStep.beneficiaries, F.text)
@@ -392,11 +389,13 @@ async def summary(
 
 @router.callback_query(ProjectCb.filter(F.action == "need"))
 async def link_need(callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext) -> None:
-    await state.set_state(ProjectStep.need_reference)
-    await state.update_data(project=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("The need's reference (e.g. CQK-2026-00012)? /cancel"))
+    await ask(
+        callback,
+        state,
+        ProjectStep.need_reference,
+        _("The need's reference (e.g. CQK-2026-00012)? /cancel"),
+        project=callback_data.id,
+    )
 
 
 @router.message(ProjectStep.need_reference, F.text)
@@ -431,10 +430,9 @@ async def add_shift(
         skills=[],
         project=view.id,
     )
-    await state.set_state(ShiftForm.title)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("What is the service? (a short title, e.g. 助餐送餐)"))
+    await ask(
+        callback, state, ShiftForm.title, _("What is the service? (a short title, e.g. 助餐送餐)")
+    )
 
 
 @router.callback_query(ProjectCb.filter(F.action == "shifts"))
@@ -512,7 +510,7 @@ async def new_project(
     if len(options) == 1:
         await _chose_owner(message, state, principal, uow, options[0][0])
         return
-    rows = [[_button(name[:60], ProjectCb(action="owner", id=oid))] for oid, name in options]
+    rows = [[button(name[:60], ProjectCb(action="owner", id=oid))] for oid, name in options]
     await message.answer(
         _("For which organisation?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
     )
@@ -567,7 +565,7 @@ async def project_purpose(message: Message, state: FSMContext) -> None:
     await state.update_data(purpose=(message.text or "")[:2000])
     await state.set_state(ProjectForm.kind)
     rows = [
-        [_button(str(label), ProjectCb(action="kind", value=k.value))]
+        [button(str(label), ProjectCb(action="kind", value=k.value))]
         for k, label in KIND_NAMES.items()
     ]
     await message.answer(

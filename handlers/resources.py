@@ -9,7 +9,7 @@ from datetime import date
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -18,9 +18,11 @@ from bot.domain.resources import MAX_QUANTITY, ResourceKind
 from bot.services import UnitOfWork, matching, needs, places, resources
 from bot.services.resources import ResourceView
 from handlers.callbacks import ResourceCb
+from handlers.keyboards import button
 from handlers.need_texts import CATEGORY_NAMES
 from handlers.routing import RouteTable
 from handlers.states import ResourceForm
+from handlers.steps import ask, whole_number
 
 router = RouteTable("resources")
 
@@ -31,10 +33,6 @@ KIND_NAMES = {
     ResourceKind.VENUE: __("Venue"),
     ResourceKind.SKILL: __("Skill"),
 }
-
-
-def _button(text: str, data: ResourceCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def resource_text(view: ResourceView, locale: str) -> str:
@@ -77,15 +75,15 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    _button(_("Reserve"), ResourceCb(action="reserve", id=view.id)),
-                    _button(_("Needs it could serve"), ResourceCb(action="needs", id=view.id)),
+                    button(_("Reserve"), ResourceCb(action="reserve", id=view.id)),
+                    button(_("Needs it could serve"), ResourceCb(action="needs", id=view.id)),
                 ]
             ]
         )
         await message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
-    rows = [[_button(_("Offer a resource"), ResourceCb(action="new"))]]
+    rows = [[button(_("Offer a resource"), ResourceCb(action="new"))]]
     if listing.has_next:
-        rows.insert(0, [_button("›", ResourceCb(action="page", id=page + 1))])
+        rows.insert(0, [button("›", ResourceCb(action="page", id=page + 1))])
     await message.answer(
         _("The resource list (资源清单)."), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
     )
@@ -96,20 +94,22 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
 
 @router.callback_query(ResourceCb.filter(F.action == "reserve"))
 async def reserve(callback: CallbackQuery, callback_data: ResourceCb, state: FSMContext) -> None:
-    await state.set_state(ResourceForm.reserve_quantity)
-    await state.update_data(resource=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("How many to reserve? /cancel"))
+    await ask(
+        callback,
+        state,
+        ResourceForm.reserve_quantity,
+        _("How many to reserve? /cancel"),
+        resource=callback_data.id,
+    )
 
 
 @router.message(ResourceForm.reserve_quantity, F.text)
 async def reserve_quantity(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip()
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_QUANTITY):
+    quantity = whole_number(message.text, MAX_QUANTITY)
+    if quantity is None:
         await message.answer(_("Please send a whole number."))
         return
-    await state.update_data(quantity=int(text))
+    await state.update_data(quantity=quantity)
     await state.set_state(ResourceForm.reserve_target)
     await message.answer(
         _("For which need (its reference, e.g. CQK-2026-00012) or project (e.g. P3)?")
@@ -137,9 +137,7 @@ async def reserve_target(
     )
     await state.clear()
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_button(_("Release it"), ResourceCb(action="release", id=reservation_id))]
-        ]
+        inline_keyboard=[[button(_("Release it"), ResourceCb(action="release", id=reservation_id))]]
     )
     await message.answer(
         _("Reserved {quantity} for {target}.").format(
@@ -176,7 +174,7 @@ async def needs_it_could_serve(
         return
     rows = [
         [
-            _button(
+            button(
                 _("Reserve 1 for {reference}").format(reference=need.reference),
                 ResourceCb(action="for", id=callback_data.id, value=str(need.id)),
             )
@@ -206,7 +204,7 @@ async def reserve_for_need(
     if isinstance(callback.message, Message):
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
-                [_button(_("Release it"), ResourceCb(action="release", id=reservation_id))]
+                [button(_("Release it"), ResourceCb(action="release", id=reservation_id))]
             ]
         )
         await callback.message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
@@ -228,7 +226,7 @@ async def new_resource(
         return
     await state.set_state(ResourceForm.community)
     rows = [
-        [_button(c.label(principal.locale), ResourceCb(action="community", id=c.id))]
+        [button(c.label(principal.locale), ResourceCb(action="community", id=c.id))]
         for c in communities[:30]
     ]
     await callback.message.answer(
@@ -246,7 +244,7 @@ async def resource_community(
     await callback.answer()
     if isinstance(callback.message, Message):
         rows = [
-            [_button(str(label), ResourceCb(action="kind", value=k.value))]
+            [button(str(label), ResourceCb(action="kind", value=k.value))]
             for k, label in KIND_NAMES.items()
         ]
         await callback.message.edit_text(
@@ -274,11 +272,11 @@ async def resource_title(message: Message, state: FSMContext) -> None:
 
 @router.message(ResourceForm.quantity, F.text)
 async def resource_quantity(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip()
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_QUANTITY):
+    quantity = whole_number(message.text, MAX_QUANTITY)
+    if quantity is None:
         await message.answer(_("Please send a whole number."))
         return
-    await state.update_data(quantity=int(text))
+    await state.update_data(quantity=quantity)
     await state.set_state(ResourceForm.unit)
     await message.answer(_("In what unit? (e.g. 袋, 小时, 次)"))
 
@@ -290,7 +288,7 @@ async def resource_unit(message: Message, state: FSMContext) -> None:
     await message.answer(
         _("Available until when? (a date like 2026-12-31)"),
         reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("No end date"), ResourceCb(action="no_end"))]]
+            inline_keyboard=[[button(_("No end date"), ResourceCb(action="no_end"))]]
         ),
     )
 

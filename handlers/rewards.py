@@ -8,7 +8,7 @@ import html
 from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.principal import Principal
@@ -16,14 +16,12 @@ from bot.services import UnitOfWork, places, rewards
 from bot.services.ports import Notifier
 from bot.services.rewards import RewardView
 from handlers.callbacks import RewardCb
+from handlers.keyboards import button
 from handlers.routing import RouteTable
 from handlers.states import RewardForm
+from handlers.steps import whole_number
 
 router = RouteTable("rewards")
-
-
-def _button(text: str, data: RewardCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def reward_text(view: RewardView) -> str:
@@ -66,7 +64,7 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         header.append(_("No rewards are offered in your communities yet."))
     cancel_rows = [
         [
-            _button(
+            button(
                 _("Cancel: {title}").format(title=item.title)[:60],
                 RewardCb(action="cancel", id=item.id),
             )
@@ -81,14 +79,14 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         keyboard = None
         if view.stock > 0 and view.points <= balance:
             keyboard = InlineKeyboardMarkup(
-                inline_keyboard=[[_button(_("Redeem"), RewardCb(action="redeem", id=view.id))]]
+                inline_keyboard=[[button(_("Redeem"), RewardCb(action="redeem", id=view.id))]]
             )
         await message.answer(reward_text(view), reply_markup=keyboard)
     if listing.has_next:
         await message.answer(
             _("More rewards:"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[_button("›", RewardCb(action="page", id=page + 1))]]
+                inline_keyboard=[[button("›", RewardCb(action="page", id=page + 1))]]
             ),
         )
 
@@ -164,7 +162,7 @@ async def new_reward(
     await state.set_state(RewardForm.community)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(c.label(principal.locale), RewardCb(action="community", id=c.id))]
+            [button(c.label(principal.locale), RewardCb(action="community", id=c.id))]
             for c in communities[:30]
         ]
     )
@@ -196,16 +194,9 @@ async def reward_provider(message: Message, state: FSMContext) -> None:
     await message.answer(_("How many points does it cost?"))
 
 
-def _number(text: str | None, limit: int) -> int | None:
-    text = (text or "").strip()
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= limit:
-        return int(text)
-    return None
-
-
 @router.message(RewardForm.points, F.text)
 async def reward_points(message: Message, state: FSMContext) -> None:
-    points = _number(message.text, rewards.MAX_POINTS)
+    points = whole_number(message.text, rewards.MAX_POINTS)
     if points is None:
         await message.answer(
             _("Please send a whole number from 1 to {limit}.").format(limit=rewards.MAX_POINTS)
@@ -220,7 +211,7 @@ async def reward_points(message: Message, state: FSMContext) -> None:
 async def reward_stock(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
-    stock = _number(message.text, rewards.MAX_STOCK)
+    stock = whole_number(message.text, rewards.MAX_STOCK)
     if stock is None:
         await message.answer(
             _("Please send a whole number from 1 to {limit}.").format(limit=rewards.MAX_STOCK)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -22,8 +22,10 @@ from bot.services.ports import Notifier
 from bot.services.spotchecks import SpotCheckView, SpotItemView
 from handlers.callbacks import SpotCb
 from handlers.exports import csv_file
+from handlers.keyboards import button
 from handlers.routing import RouteTable
 from handlers.states import SpotForm
+from handlers.steps import ask
 
 router = RouteTable("spotchecks")
 
@@ -34,10 +36,6 @@ RESULT_NAMES = {
     SpotResult.PASSED: __("passed"),
     SpotResult.FAILED: __("failed"),
 }
-
-
-def _button(text: str, data: SpotCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def _period(value: str, today: date) -> tuple[date, date]:
@@ -56,7 +54,7 @@ async def start(message: Message, state: FSMContext, principal: Principal, uow: 
     await state.set_state(SpotForm.community)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(c.label(principal.locale), SpotCb(action="community", id=c.id))]
+            [button(c.label(principal.locale), SpotCb(action="community", id=c.id))]
             for c in communities[:30]
         ]
     )
@@ -75,7 +73,7 @@ async def chose_community(
     await callback.answer()
     if isinstance(callback.message, Message):
         rows = [
-            [_button(str(label), SpotCb(action="period", value=k))] for k, label in PERIODS.items()
+            [button(str(label), SpotCb(action="period", value=k))] for k, label in PERIODS.items()
         ]
         await callback.message.edit_text(
             _("Records of which period?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
@@ -90,7 +88,7 @@ async def chose_period(callback: CallbackQuery, callback_data: SpotCb, state: FS
     await state.set_state(SpotForm.size)
     await callback.answer()
     if isinstance(callback.message, Message):
-        row = [_button(size, SpotCb(action="size", value=size)) for size in SIZES]
+        row = [button(size, SpotCb(action="size", value=size)) for size in SIZES]
         await callback.message.edit_text(
             _("How many records to draw?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[row])
         )
@@ -165,8 +163,8 @@ def _item_keyboard(item: SpotItemView) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(_("Passed"), SpotCb(action="pass", id=item.id)),
-                _button(_("Failed"), SpotCb(action="fail", id=item.id)),
+                button(_("Passed"), SpotCb(action="pass", id=item.id)),
+                button(_("Failed"), SpotCb(action="fail", id=item.id)),
             ]
         ]
     )
@@ -177,7 +175,7 @@ async def _after_mark(message: Message, view: SpotCheckView, item_id: int) -> No
     await message.answer(_item_text(item))
     if all(i.result is not SpotResult.PENDING for i in view.items):
         keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("Download CSV"), SpotCb(action="csv", id=view.id))]]
+            inline_keyboard=[[button(_("Download CSV"), SpotCb(action="csv", id=view.id))]]
         )
         await message.answer(_summary(view), reply_markup=keyboard)
 
@@ -202,16 +200,16 @@ async def passed(
 
 @router.callback_query(SpotCb.filter(F.action == "fail"))
 async def failed(callback: CallbackQuery, callback_data: SpotCb, state: FSMContext) -> None:
-    await state.set_state(SpotForm.note)
-    await state.update_data(item=callback_data.id)
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _(
-                "What was wrong? The volunteer is told, and the record's hours are reversed in "
-                "the time bank. /cancel"
-            )
-        )
+    await ask(
+        callback,
+        state,
+        SpotForm.note,
+        _(
+            "What was wrong? The volunteer is told, and the record's hours are reversed in "
+            "the time bank. /cancel"
+        ),
+        item=callback_data.id,
+    )
 
 
 @router.message(SpotForm.note, F.text)

@@ -9,7 +9,7 @@ from typing import Any
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -19,21 +19,18 @@ from bot.domain.surveys import MULTI, TEXT, parse_survey
 from bot.services import UnitOfWork, places, surveys
 from bot.services.surveys import QuestionView, SurveyBrief, SurveyView
 from handlers.callbacks import SurveyCb
+from handlers.keyboards import button
 from handlers.routing import RouteTable
 from handlers.states import SurveyAnswering, SurveyForm
 
 router = RouteTable("surveys")
 
 
-def _button(text: str, data: SurveyCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def _menu(rows: Sequence[SurveyBrief], action: str) -> InlineKeyboardMarkup:
     """One button per survey, each doing `action` (open to answer, or show results)."""
     builder = InlineKeyboardBuilder()
     for survey in rows:
-        builder.row(_button(survey.title, SurveyCb(action=action, survey=survey.id)))
+        builder.row(button(survey.title, SurveyCb(action=action, survey=survey.id)))
     return builder.as_markup()
 
 
@@ -97,12 +94,12 @@ async def _show_places(
     for community in await places.covered_communities(uow, principal):
         mark = "✅ " if community.id in chosen else ""
         builder.row(
-            _button(
+            button(
                 mark + community.label(principal.locale),
                 SurveyCb(action="place", option=community.id),
             )
         )
-    builder.row(_button(_("Open the survey"), SurveyCb(action="create")))
+    builder.row(button(_("Open the survey"), SurveyCb(action="create")))
     text = _("“{title}”: which communities should answer it? Tap to choose.").format(
         title=html.escape(title)
     )
@@ -249,7 +246,7 @@ async def _ask(message: Message, state: FSMContext, view: SurveyView) -> None:
     if question.kind == TEXT:
         await state.set_state(SurveyAnswering.text)
         skip = InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("Skip"), SurveyCb(action="skip", survey=view.id))]]
+            inline_keyboard=[[button(_("Skip"), SurveyCb(action="skip", survey=view.id))]]
         )
         await message.answer(header + "\n" + _("Type your answer, or tap Skip."), reply_markup=skip)
         return
@@ -263,10 +260,10 @@ def _options(question: QuestionView, survey_id: int, data: dict[str, Any]) -> In
     for option in question.options:
         mark = "✅ " if option.id in picked else ""
         builder.row(
-            _button(mark + option.text, SurveyCb(action="pick", survey=survey_id, option=option.id))
+            button(mark + option.text, SurveyCb(action="pick", survey=survey_id, option=option.id))
         )
     if question.kind == MULTI:
-        builder.row(_button(_("Done"), SurveyCb(action="done", survey=survey_id)))
+        builder.row(button(_("Done"), SurveyCb(action="done", survey=survey_id)))
     return builder.as_markup()
 
 
@@ -347,7 +344,7 @@ async def _finish(message: Message, state: FSMContext, data: dict[str, Any]) -> 
     # Answers are sent only on an explicit tap, so nothing is recorded half-way.
     await state.set_state(SurveyAnswering.choosing)
     builder = InlineKeyboardBuilder()
-    builder.row(_button(_("Send my answers"), SurveyCb(action="submit", survey=data["survey"])))
+    builder.row(button(_("Send my answers"), SurveyCb(action="submit", survey=data["survey"])))
     await message.answer(_("That was the last question."), reply_markup=builder.as_markup())
 
 

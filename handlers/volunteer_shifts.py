@@ -10,7 +10,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -29,17 +28,13 @@ from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
 from handlers.callbacks import ConfirmCb, ShiftCb
-from handlers.keyboards import confirm_keyboard, toggle_keyboard
+from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ShiftForm
 from handlers.volunteers import SKILL_NAMES, skill_options
 
 router = RouteTable("volunteer_shifts")
-
-
-def _button(text: str, data: ShiftCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def shift_text(view: ShiftView, settings: Settings, locale: str) -> str:
@@ -89,7 +84,7 @@ async def new_shift(
     builder = InlineKeyboardBuilder()
     for community in communities[:30]:
         builder.row(
-            _button(community.label(principal.locale), ShiftCb(action="community", id=community.id))
+            button(community.label(principal.locale), ShiftCb(action="community", id=community.id))
         )
     await message.answer(
         _("Which community needs volunteers? Or /cancel."), reply_markup=builder.as_markup()
@@ -314,14 +309,14 @@ async def _send_page(
         if view.my_status is None:
             label = _("Sign up") if view.confirmed < view.capacity else _("Join the wait list")
             keyboard = InlineKeyboardMarkup(
-                inline_keyboard=[[_button(label, ShiftCb(action="join", id=view.id))]]
+                inline_keyboard=[[button(label, ShiftCb(action="join", id=view.id))]]
             )
         await message.answer(shift_text(view, settings, principal.locale), reply_markup=keyboard)
     if listing.has_next:
         await message.answer(
             _("More shifts:"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[_button("›", ShiftCb(action="page", id=page + 1))]]
+                inline_keyboard=[[button("›", ShiftCb(action="page", id=page + 1))]]
             ),
         )
 
@@ -351,7 +346,7 @@ async def my_shifts(
         return
     for view in views:
         keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("Cancel my place"), ShiftCb(action="cancel", id=view.id))]]
+            inline_keyboard=[[button(_("Cancel my place"), ShiftCb(action="cancel", id=view.id))]]
         )
         await message.answer(shift_text(view, settings, principal.locale), reply_markup=keyboard)
 

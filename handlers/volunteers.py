@@ -10,7 +10,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -37,7 +36,7 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
 from handlers.callbacks import ConfirmCb, VolunteerCb
-from handlers.keyboards import confirm_keyboard, toggle_keyboard
+from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.routing import RouteTable
 from handlers.states import VolunteerForm, VolunteerReview
 
@@ -77,10 +76,6 @@ ID_PROBLEMS = {
     "birth_date": __("The date of birth in that number is not a real date."),
     "check_digit": __("The last character does not match the others. Please check the number."),
 }
-
-
-def _button(text: str, data: VolunteerCb) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def profile_text(view: VolunteerView, locale: str) -> str:
@@ -229,7 +224,7 @@ async def volunteer_skills_done(callback: CallbackQuery, state: FSMContext) -> N
     await callback.answer()
     if isinstance(callback.message, Message):
         skip = InlineKeyboardMarkup(
-            inline_keyboard=[[_button(_("Skip"), VolunteerCb(action="skip"))]]
+            inline_keyboard=[[button(_("Skip"), VolunteerCb(action="skip"))]]
         )
         await callback.message.answer(
             _("Any other skills? Type them separated by commas (e.g. 理发, 书法), or tap Skip."),
@@ -259,13 +254,13 @@ def _availability_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
             slot = f"{day}_{period}"
             mark = "✅" if slot in chosen else ""
             row.append(
-                _button(
+                button(
                     f"{mark}{DAY_NAMES[day]} {PERIOD_NAMES[period]}",
                     VolunteerCb(action="slot", value=slot),
                 )
             )
         builder.row(*row)
-    builder.row(_button(_("Next »"), VolunteerCb(action="next")))
+    builder.row(button(_("Next »"), VolunteerCb(action="next")))
     return builder.as_markup()
 
 
@@ -317,12 +312,12 @@ async def _places_keyboard(
     for community in listing.items:
         mark = "✅ " if community.id in chosen else ""
         builder.row(
-            _button(
+            button(
                 mark + community.label(principal.locale),
                 VolunteerCb(action="place", id=community.id),
             )
         )
-    builder.row(_button(_("Next »"), VolunteerCb(action="next")))
+    builder.row(button(_("Next »"), VolunteerCb(action="next")))
     return builder.as_markup()
 
 
@@ -423,7 +418,7 @@ async def review_list(
     builder = InlineKeyboardBuilder()
     for view in waiting:
         builder.row(
-            _button(f"{view.real_name} · {view.masked_id}", VolunteerCb(action="open", id=view.id))
+            button(f"{view.real_name} · {view.masked_id}", VolunteerCb(action="open", id=view.id))
         )
     await message.answer(
         _("Waiting for verification: {count}. Check each person's ID card in person.").format(
@@ -446,8 +441,8 @@ async def review_open(
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(_("ID checked: verify"), VolunteerCb(action="ok", id=view.id)),
-                _button(_("Refuse"), VolunteerCb(action="no", id=view.id)),
+                button(_("ID checked: verify"), VolunteerCb(action="ok", id=view.id)),
+                button(_("Refuse"), VolunteerCb(action="no", id=view.id)),
             ]
         ]
     )

@@ -1,0 +1,43 @@
+"""Small steps that many conversations share: a button that asks for a typed answer, and
+reading hours or a whole number from what people type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.attendance import parse_hours
+from bot.domain.errors import InvalidInput
+
+
+async def ask(
+    callback: CallbackQuery, state: FSMContext, step: State, prompt: str, **data: Any
+) -> None:
+    """Go to `step` remembering `data` (what the answer is about), and ask for the answer."""
+    await state.set_state(step)
+    if data:
+        await state.update_data(**data)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(prompt)
+
+
+async def read_hours(message: Message) -> int | None:
+    """Whole minutes from "2.5", "2:30"…; None (and the person is told how) otherwise."""
+    try:
+        return parse_hours(message.text or "")
+    except InvalidInput:
+        await message.answer(_("Please write hours like 2.5 or 2:30."))
+        return None
+
+
+def whole_number(text: str | None, limit: int) -> int | None:
+    """1 to `limit` typed as plain digits, else None."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= limit:
+        return int(text)
+    return None
