@@ -65,9 +65,13 @@ from handlers import (
     volunteers,
 )
 from handlers import attendance as attendance_handlers
+from handlers import broadcasts as broadcast_handlers
+from handlers import emergency as emergency_handlers
 from handlers import matching as matching_handlers
 from handlers.commands import set_default_commands
+from handlers.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from handlers.notices import ChatNotifier
+from handlers.sender import OutboxSender, ProgressReporter
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
@@ -99,6 +103,7 @@ def build_dispatcher(
     dispatcher = Dispatcher(storage=storage)
     dispatcher.update.outer_middleware(ChatOrderMiddleware())
     dispatcher.update.outer_middleware(IdentityMiddleware(session_factory, settings))
+    dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
     # Order matters: commands that work in any state first, the catch-all last.
     dispatcher.include_routers(
@@ -124,6 +129,8 @@ def build_dispatcher(
                 resources.router,
                 funds.router,
                 matching_handlers.router,
+                broadcast_handlers.router,
+                emergency_handlers.router,
                 fallback.router,
             )
         )
@@ -156,6 +163,7 @@ class Application:
     web_app: web.Application
     telegram_bot: Bot | None = None
     notifier: Notifier = field(default_factory=RecordingNotifier)
+    bots: dict[Channel, Bot] = field(default_factory=dict)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -228,6 +236,9 @@ def build(settings: Settings) -> Application:
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
         bots[Channel.TELEGRAM] = application.telegram_bot
+    for bot in bots.values():
+        bot.session.middleware(EmergencyHeaderRequest())
+    application.bots = bots
     application.notifier = ChatNotifier(
         lambda: UnitOfWork(session_factory), i18n, bots, settings.tz, settings.default_locale
     )
@@ -291,6 +302,7 @@ async def run(settings: Settings) -> None:
                 )
             )
     application.tasks.append(asyncio.create_task(deadline_loop(application)))
+    application.tasks.extend(asyncio.create_task(task.run()) for task in outbox_tasks(application))
     # Start-up garbage is frozen once: full collections then skip it (see ARCHITECTURE.md).
     gc.collect()
     gc.freeze()
@@ -307,6 +319,17 @@ async def run(settings: Settings) -> None:
         await polling
     await runner.cleanup()
     await application.close()
+
+
+def outbox_tasks(application: Application) -> list[OutboxSender | ProgressReporter]:
+    """The broadcast sender and the authors' progress messages (several processes may run
+    them against one PostgreSQL: rows are claimed with SKIP LOCKED)."""
+
+    def make_uow() -> UnitOfWork:
+        return UnitOfWork(application.session_factory)
+
+    args = (make_uow, application.i18n, application.bots, application.settings)
+    return [OutboxSender(*args), ProgressReporter(*args)]
 
 
 async def _verify_certificate(

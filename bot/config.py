@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
 from bot.domain.matching import Weights
 from bot.domain.needs import NeedCategory
@@ -49,6 +50,12 @@ class Settings(BaseSettings):
     # Need categories offered automatically to the best-matched volunteers ("" turns it off).
     auto_offer_categories: str = "community_affairs"
     public_url: str | None = None
+    # Broadcast delivery, messages a second per channel (Telegram allows about 30 over all
+    # chats); the web page takes more.
+    outbox_rate_telegram: float = Field(default=25.0, gt=0, le=1000)
+    outbox_rate_web: float = Field(default=100.0, gt=0, le=10000)
+    # How often the author's progress message is refreshed.
+    outbox_progress_seconds: float = Field(default=3.0, ge=0.2, le=600)
 
     @field_validator(
         "bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key", "public_url"
@@ -146,6 +153,9 @@ class Settings(BaseSettings):
         return frozenset(
             NeedCategory(p) for p in self.auto_offer_categories.replace(" ", "").split(",") if p
         )
+
+    def outbox_rate(self, channel: Channel) -> float:
+        return self.outbox_rate_telegram if channel is Channel.TELEGRAM else self.outbox_rate_web
 
     @property
     def site_url(self) -> str:

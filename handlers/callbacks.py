@@ -147,3 +147,23 @@ class MatchCb(CallbackData, prefix="mt"):
 
     action: str
     id: int = 0
+
+
+class BroadcastCb(CallbackData, prefix="bc"):
+    """Compose (step choices), control (pause/resume/cancel/report) or open a broadcast's
+    button. Every id is re-checked: only the author controls, only a recipient opens."""
+
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class EmergencyCb(CallbackData, prefix="em"):
+    action: str  # coming | cannot | roll | end | start | scope
+    id: int = 0
+    value: str = ""
+
+
+class SettingsCb(CallbackData, prefix="st"):
+    topic: str
+    out: bool

@@ -27,6 +27,7 @@ ADMINS = frozenset({Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
 TRIAGE = frozenset(TRIAGE_ROLES)
 HANDLERS = TRIAGE | ORGANISATION_ROLES
 ORGS = frozenset(ORGANISATION_ROLES)
+BROADCASTERS = frozenset({Role.COMMUNITY_WORKER, Role.ORG_ADMIN}) | ADMINS
 
 COMMANDS = (
     Command("start", __("Start, or go back to the beginning")),
@@ -63,6 +64,10 @@ COMMANDS = (
     Command("funds", __("Charity funds: donations, allocations, statements"), ORGS),
     Command("spend", __("Record spending of a project's money"), ORGS),
     Command("orgs", __("Verify organisations"), TRIAGE),
+    Command("broadcast", __("Send a message to residents or volunteers"), BROADCASTERS),
+    Command("broadcasts", __("Your broadcasts and their delivery"), BROADCASTERS),
+    Command("emergency", __("Emergency mode: switch on or off, roll-call"), TRIAGE),
+    Command("settings", __("Which broadcasts you receive")),
     Command("verify", __("Check a volunteer service certificate")),
     Command("help", __("What I can do for you")),
     Command("me", __("Your profile, roles and community")),

@@ -167,3 +167,22 @@ class FundForm(StatesGroup):
     purpose = State()
     project = State()
     description = State()
+
+
+class BroadcastForm(StatesGroup):
+    audience = State()
+    project = State()
+    communities = State()
+    skills = State()
+    language = State()
+    text_zh = State()
+    text_en = State()
+    photo = State()
+    button = State()
+    confirm = State()
+    when = State()
+
+
+class EmergencyForm(StatesGroup):
+    description = State()
+    confirm = State()

@@ -228,11 +228,16 @@ async def survey_start(
     uow: UnitOfWork,
 ) -> None:
     view = await surveys.survey_for_answering(uow, principal, survey_id=callback_data.survey)
-    await state.set_state(SurveyAnswering.choosing)
-    await state.update_data(survey=view.id, index=0, choices={}, text=None)
     await callback.answer()
     if isinstance(callback.message, Message):
-        await _ask(callback.message, state, view)
+        await start_answering(callback.message, state, view)
+
+
+async def start_answering(message: Message, state: FSMContext, view: SurveyView) -> None:
+    """Ask the first question (also from a broadcast's Answer button)."""
+    await state.set_state(SurveyAnswering.choosing)
+    await state.update_data(survey=view.id, index=0, choices={}, text=None)
+    await _ask(message, state, view)
 
 
 async def _ask(message: Message, state: FSMContext, view: SurveyView) -> None:

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.broadcasts import BroadcastsRepository
 from storage.matching import MatchingRepository
 from storage.projects import (
     FundsRepository,
@@ -65,6 +66,7 @@ class UnitOfWork:
     resources: ResourcesRepository
     funds: FundsRepository
     matching: MatchingRepository
+    broadcasts: BroadcastsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.projects = ProjectsRepository(self.session)
         self.resources = ResourcesRepository(self.session)
         self.funds = FundsRepository(self.session)
+        self.broadcasts = BroadcastsRepository(self.session)
         self.matching = MatchingRepository(self.session)
         return self
 

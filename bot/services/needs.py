@@ -283,6 +283,8 @@ async def file_need(
     async with uow:
         community = await uow.places.community(principal.home.community_id)
         assert community is not None
+        if await uow.broadcasts.active_for(community.id, community.street_id) is not None:
+            urgency = Urgency.URGENT  # in emergency mode every new need is urgent
         # The year of the reference is the local year (a need filed at 01:00 on 1 January in
         # Chongqing belongs to the new year).
         year = now.astimezone(tz).year

@@ -89,6 +89,7 @@ async def identify(
             person = loaded
             account.chat_id = chat_id
         account.last_seen_at = now or utcnow()
+        account.blocked_at = None  # writing to the bot again undoes a block
         principal = await _principal(
             uow, person, fallback_locale=fallback_locale, superadmin=superadmin
         )

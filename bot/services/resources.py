@@ -4,6 +4,7 @@ checked against what is left, so two people can never both take the last unit.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -116,6 +117,17 @@ async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Pa
         rows, total = await uow.resources.listed_in(sorted(communities), page * PER_PAGE, PER_PAGE)
         items = tuple([await _view(uow, r) for r in rows])
         return Page(items, max(0, page), PER_PAGE, total)
+
+
+async def in_communities(
+    uow: UnitOfWork, principal: Principal, *, community_ids: Sequence[int], limit: int = 20
+) -> list[ResourceView]:
+    """The listed resources of some communities the person works in (emergency mode)."""
+    async with uow:
+        covered = set(await uow.places.communities_covered(principal, POSTING_ROLES))
+        chosen = sorted(covered & set(community_ids))
+        rows, _ = await uow.resources.listed_in(chosen, 0, limit)
+        return [await _view(uow, r) for r in rows]
 
 
 async def reserve(

@@ -9,14 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Role, ScopeLevel
-from bot.domain.principal import Grant, Place, Principal
-from bot.domain.volunteers import Skill, check_character
-from bot.services import volunteers
-from bot.services.crypto import PersonalDataCipher
-from bot.services.ports import RecordingNotifier
+from bot.domain.volunteers import Skill
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness
-from tests.support.factories import Map, make_map, make_person
+from tests.support.factories import Map, make_map, make_person, make_volunteer
 
 RESIDENT, WORKER, HELPER, OTHER_HELPER = 7201, 7202, 7203, 7204
 
@@ -26,29 +22,6 @@ async def chat(engine: AsyncEngine) -> AsyncIterator[ChatHarness]:
     harness = ChatHarness(engine, auto_offer_categories="community_affairs")
     yield harness
     await harness.close()
-
-
-async def helper(uow: UnitOfWork, w: Map, web_id: int, name: str, n: int, skill: Skill) -> None:
-    person = await make_person(uow, name, community=w.community_a1, web_id=web_id)
-    principal = Principal(person, "zh", home=Place(w.community_a1, w.street_a, w.district))
-    first17 = f"500106198506{n:02d}123"
-    view = await volunteers.register(
-        uow,
-        PersonalDataCipher(b"test-secret"),
-        RecordingNotifier(),
-        principal,
-        real_name=name,
-        id_number=first17 + check_character(first17),
-        phone="13800138000",
-        skills=[skill],
-        tags=[],
-        availability=[],
-        community_ids=[],
-    )
-    admin = Principal(
-        0, "zh", grants=(Grant(Role.DISTRICT_ADMIN, ScopeLevel.DISTRICT, w.district),)
-    )
-    await volunteers.verify(uow, RecordingNotifier(), admin, volunteer_id=view.id, approve=True)
 
 
 async def setting(uow: UnitOfWork) -> Map:
@@ -61,8 +34,8 @@ async def setting(uow: UnitOfWork) -> Map:
         grants=((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),),
         web_id=WORKER,
     )
-    await helper(uow, w, HELPER, "王芳", 1, Skill.ELDERLY_CARE)
-    await helper(uow, w, OTHER_HELPER, "赵强", 2, Skill.REPAIRS)
+    await make_volunteer(uow, w, HELPER, "王芳", 1, Skill.ELDERLY_CARE)
+    await make_volunteer(uow, w, OTHER_HELPER, "赵强", 2, Skill.REPAIRS)
     return w
 
 

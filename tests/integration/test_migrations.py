@@ -14,6 +14,12 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "broadcasts",
+    "outbox",
+    "broadcast_opt_outs",
+    "emergencies",
+    "emergency_shifts",
+    "roll_calls",
     "match_profiles",
     "need_offers",
     "organisation_communities",

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
+from bot.domain.principal import Grant, Place, Principal
+from bot.domain.volunteers import Skill, check_character
+from bot.services import volunteers
+from bot.services.crypto import PersonalDataCipher
+from bot.services.ports import RecordingNotifier
 from storage.models import ChannelAccount, Community, District, Person, RoleGrant, Street
 from storage.uow import UnitOfWork
 
@@ -102,3 +107,41 @@ async def make_person(
             )
         await uow.commit()
         return person.id
+
+
+async def make_volunteer(
+    uow: UnitOfWork,
+    w: Map,
+    web_id: int,
+    name: str,
+    n: int,
+    skill: Skill,
+    *,
+    community: int | None = None,
+    locale: str = "zh",
+) -> int:
+    """A resident of community A1 (or `community`), registered and verified as a volunteer
+    through the services; `n` (1-99) makes the ID number unique."""
+    home = community or w.community_a1
+    street = w.street_b if home == w.community_b1 else w.street_a
+    person = await make_person(uow, name, community=home, web_id=web_id, locale=locale)
+    principal = Principal(person, locale, home=Place(home, street, w.district))
+    first17 = f"500106198506{n:02d}123"
+    view = await volunteers.register(
+        uow,
+        PersonalDataCipher(b"test-secret"),
+        RecordingNotifier(),
+        principal,
+        real_name=name,
+        id_number=first17 + check_character(first17),
+        phone="13800138000",
+        skills=[skill],
+        tags=[],
+        availability=[],
+        community_ids=[],
+    )
+    admin = Principal(
+        0, "zh", grants=(Grant(Role.DISTRICT_ADMIN, ScopeLevel.DISTRICT, w.district),)
+    )
+    await volunteers.verify(uow, RecordingNotifier(), admin, volunteer_id=view.id, approve=True)
+    return person

@@ -1,0 +1,323 @@
+"""Emergency mode (应急状态): a community worker switches a community (a street admin a whole
+street) into it; new needs there are urgent, verified volunteers are mobilised with a
+roll-call, those who come sign up for an emergency shift and check in against it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.broadcasts import (
+    MAX_DESCRIPTION,
+    Audience,
+    AudienceKind,
+    ButtonKind,
+    RollCallAnswer,
+)
+from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Principal
+from bot.domain.volunteers import SignupStatus
+from bot.services import broadcasts
+from bot.services.places import place_of
+from storage.models import Emergency, EmergencyShift, RollCall, Shift, ShiftSignup
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+COMMUNITY_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+STREET_ROLES = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+SHIFT_HOURS = 24
+SHIFT_CAPACITY = 500
+MAX_NAMES = 30
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyView:
+    id: int
+    level: ScopeLevel
+    scope_id: int
+    description: str
+    started_at: datetime
+    ended_at: datetime | None
+    community_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RollCallView:
+    emergency: EmergencyView
+    coming: tuple[tuple[str, bool], ...]  # (name, arrived: checked in on the emergency shift)
+    cannot: tuple[str, ...]
+    silent: tuple[str, ...]  # no answer yet (first MAX_NAMES)
+    silent_count: int
+    mobilised: int
+
+
+async def _view(uow: UnitOfWork, emergency: Emergency) -> EmergencyView:
+    return EmergencyView(
+        id=emergency.id,
+        level=emergency.level,
+        scope_id=emergency.scope_id,
+        description=emergency.description,
+        started_at=emergency.started_at,
+        ended_at=emergency.ended_at,
+        community_ids=tuple(await uow.broadcasts.communities_of_emergency(emergency)),
+    )
+
+
+async def _require_over(
+    uow: UnitOfWork, principal: Principal, level: ScopeLevel, scope_id: int
+) -> list[int]:
+    """The communities of the unit, if the principal may switch it; else PermissionDenied."""
+    if level is ScopeLevel.COMMUNITY:
+        roles = COMMUNITY_ROLES
+        if scope_id not in await uow.places.communities_covered(principal, roles):
+            if await uow.places.community(scope_id) is None:
+                raise NotFound("community", scope_id)
+            raise PermissionDenied()
+        return [scope_id]
+    if level is not ScopeLevel.STREET:
+        raise InvalidInput("level", level.value)
+    street = await uow.places.street(scope_id)
+    if street is None:
+        raise NotFound("street", scope_id)
+    covered = set(await uow.places.communities_covered(principal, STREET_ROLES))
+    communities = [c.id for c in await uow.places.all_communities() if c.street_id == scope_id]
+    if not communities or not set(communities) <= covered:
+        raise PermissionDenied()
+    return communities
+
+
+async def start(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    level: ScopeLevel,
+    scope_id: int,
+    description: str,
+    texts: tuple[str, str],
+    progress_to: tuple[Channel, str] | None = None,
+    now: datetime | None = None,
+) -> tuple[EmergencyView, broadcasts.StatusView]:
+    """Switch on; `texts` (zh, en) is the mobilisation message for the volunteers."""
+    now = now or utcnow()
+    description = " ".join(description.split())
+    if not description or len(description) > MAX_DESCRIPTION:
+        raise InvalidInput("description", "length")
+    async with uow:
+        communities = await _require_over(uow, principal, level, scope_id)
+        for community_id in communities:
+            row = await uow.places.community(community_id)
+            assert row is not None
+            if await uow.broadcasts.active_for(community_id, row.street_id) is not None:
+                raise Conflict("emergency_active")
+        emergency = Emergency(
+            level=level,
+            scope_id=scope_id,
+            description=description,
+            started_by=principal.person_id,
+            started_at=now,
+        )
+        uow.broadcasts.add(emergency)
+        await uow.session.flush()
+        for community_id in communities:
+            shift = Shift(
+                community_id=community_id,
+                created_by=principal.person_id,
+                title=description[:200],
+                place=description[:200],
+                starts_at=now,
+                ends_at=now + timedelta(hours=SHIFT_HOURS),
+                capacity=SHIFT_CAPACITY,
+                skills=[],
+                cancel_hours=0,
+            )
+            await uow.shifts.add(shift)
+            uow.broadcasts.add(
+                EmergencyShift(
+                    emergency_id=emergency.id, community_id=community_id, shift_id=shift.id
+                )
+            )
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="emergency.start",
+            entity="emergency",
+            entity_id=emergency.id,
+            details={"level": level.value, "scope": scope_id, "description": description},
+        )
+        await uow.session.flush()
+        view = await _view(uow, emergency)
+        await uow.commit()
+    sent = await broadcasts.create_for_emergency(
+        uow,
+        principal,
+        emergency_id=view.id,
+        audience=Audience(AudienceKind.VOLUNTEERS, tuple(communities)),
+        texts=texts,
+        button=ButtonKind.ROLL_CALL,
+        progress_to=progress_to,
+        now=now,
+    )
+    return view, sent
+
+
+async def end(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    emergency_id: int,
+    texts: tuple[str, str],
+    now: datetime | None = None,
+) -> EmergencyView:
+    """Switch off (audited) and tell residents and volunteers of the communities."""
+    now = now or utcnow()
+    async with uow:
+        emergency = await uow.broadcasts.emergency(emergency_id)
+        if emergency is None:
+            raise NotFound("emergency", emergency_id)
+        communities = await _require_over(uow, principal, emergency.level, emergency.scope_id)
+        if emergency.ended_at is not None:
+            raise Conflict("emergency_ended")
+        emergency.ended_at, emergency.ended_by = now, principal.person_id
+        for shift_id in (await uow.broadcasts.emergency_shifts(emergency.id)).values():
+            shift = await uow.shifts.get(shift_id, lock=True)
+            if shift is not None and shift.ends_at > now:
+                shift.ends_at = max(now, shift.starts_at + timedelta(minutes=1))
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action="emergency.end",
+            entity="emergency",
+            entity_id=emergency.id,
+        )
+        await uow.session.flush()
+        view = await _view(uow, emergency)
+        await uow.commit()
+    await broadcasts.create_for_emergency(
+        uow,
+        principal,
+        emergency_id=view.id,
+        audience=Audience(AudienceKind.EVERYONE, tuple(communities)),
+        texts=texts,
+        button=ButtonKind.NONE,
+        now=now,
+    )
+    return view
+
+
+async def in_scope(uow: UnitOfWork, principal: Principal) -> list[EmergencyView]:
+    """Emergencies going on where this person may switch them off or see the roll-call."""
+    async with uow:
+        covered = set(await uow.places.communities_covered(principal, COMMUNITY_ROLES))
+        views = [await _view(uow, e) for e in await uow.broadcasts.emergencies_active()]
+        return [v for v in views if set(v.community_ids) & covered]
+
+
+async def active_for(uow: UnitOfWork, *, community_id: int) -> EmergencyView | None:
+    """The emergency a community is in, if any (for the header on every reply)."""
+    async with uow:
+        community = await uow.places.community(community_id)
+        if community is None:
+            return None
+        found = await uow.broadcasts.active_for(community.id, place_of(community).street_id)
+        return await _view(uow, found) if found is not None else None
+
+
+async def answer(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    emergency_id: int,
+    reply: RollCallAnswer,
+    now: datetime | None = None,
+) -> int | None:
+    """A mobilised volunteer answers; coming signs them up for the emergency shift of a
+    community they serve (returned, to check in against). They may change their answer."""
+    now = now or utcnow()
+    async with uow:
+        emergency = await uow.broadcasts.emergency(emergency_id)
+        if emergency is None:
+            raise NotFound("emergency", emergency_id)
+        if principal.person_id not in await uow.broadcasts.mobilised(emergency.id):
+            raise PermissionDenied()
+        if emergency.ended_at is not None:
+            raise Conflict("emergency_ended")
+        found = await uow.broadcasts.roll_call(emergency.id, principal.person_id)
+        if found is None:
+            uow.broadcasts.add(
+                RollCall(
+                    emergency_id=emergency.id,
+                    person_id=principal.person_id,
+                    answer=reply,
+                    answered_at=now,
+                )
+            )
+        else:
+            found.answer, found.answered_at = reply, now
+        shift_id = await _sign_up(uow, principal, emergency, reply, now)
+        uow.audit.record(
+            actor_id=principal.person_id,
+            action=f"emergency.{reply.value}",
+            entity="emergency",
+            entity_id=emergency.id,
+        )
+        await uow.commit()
+        return shift_id
+
+
+async def _sign_up(
+    uow: UnitOfWork,
+    principal: Principal,
+    emergency: Emergency,
+    reply: RollCallAnswer,
+    now: datetime,
+) -> int | None:
+    shifts = await uow.broadcasts.emergency_shifts(emergency.id)
+    volunteer = await uow.volunteers.of_person(principal.person_id)
+    served = await uow.volunteers.communities_of(volunteer.id) if volunteer else []
+    shift_id = next((shifts[c] for c in served if c in shifts), None)
+    if shift_id is None:
+        return None
+    signup = await uow.shifts.signup(shift_id, principal.person_id)
+    status = SignupStatus.CONFIRMED if reply is RollCallAnswer.COMING else SignupStatus.CANCELLED
+    if signup is None and status is SignupStatus.CONFIRMED:
+        uow.shifts.add_signup(
+            ShiftSignup(
+                shift_id=shift_id, person_id=principal.person_id, status=status, created_at=now
+            )
+        )
+    elif signup is not None:
+        signup.status = status
+        signup.cancelled_at = now if status is SignupStatus.CANCELLED else None
+    await uow.session.flush()
+    return shift_id if status is SignupStatus.CONFIRMED else None
+
+
+async def roll_call(uow: UnitOfWork, principal: Principal, *, emergency_id: int) -> RollCallView:
+    """Who answered what, who arrived (checked in on the emergency shift), who is silent."""
+    async with uow:
+        emergency = await uow.broadcasts.emergency(emergency_id)
+        if emergency is None:
+            raise NotFound("emergency", emergency_id)
+        covered = set(await uow.places.communities_covered(principal, COMMUNITY_ROLES))
+        view = await _view(uow, emergency)
+        if not set(view.community_ids) & covered:
+            raise PermissionDenied()
+        answers = {r.person_id: r.answer for r in await uow.broadcasts.roll_calls(emergency.id)}
+        mobilised = await uow.broadcasts.mobilised(emergency.id)
+        shifts = list((await uow.broadcasts.emergency_shifts(emergency.id)).values())
+        arrived = await uow.broadcasts.checked_in(shifts)
+        names = await uow.broadcasts.names([*answers, *mobilised])
+        silent = [p for p in mobilised if p not in answers]
+        return RollCallView(
+            emergency=view,
+            coming=tuple(
+                (names.get(p, "?"), p in arrived)
+                for p, a in answers.items()
+                if a is RollCallAnswer.COMING
+            ),
+            cannot=tuple(
+                names.get(p, "?") for p, a in answers.items() if a is RollCallAnswer.CANNOT
+            ),
+            silent=tuple(names.get(p, "?") for p in silent[:MAX_NAMES]),
+            silent_count=len(silent),
+            mobilised=len(mobilised),
+        )

@@ -1,0 +1,328 @@
+"""The outbox sender and the authors' progress messages: tasks of the bot process.
+
+Each channel has its own pace (`Pacer`: the configured rate over the channel, one message a
+second into one chat, a 429's retry_after holds the channel). A row is marked `sending` in the
+database before the platform is called, so neither a restart nor a second process sends it
+again; see docs/broadcasts.md for what happens to the few rows in flight when a process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.domain.broadcasts import (
+    MAX_CAPTION,
+    BroadcastState,
+    ButtonKind,
+    DeliveryState,
+    Pacer,
+    text_for,
+)
+from bot.domain.enums import Channel
+from bot.services import UnitOfWork, broadcasts, people
+from handlers.broadcast_texts import progress_keyboard, progress_text, report_text
+from handlers.callbacks import BroadcastCb, EmergencyCb
+from handlers.keyboards import button
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = 8  # sends awaiting the platform's answer at once, per channel
+IDLE_SECONDS = 0.5
+RECOVER_SECONDS = 30.0
+MAX_ATTEMPTS = 5
+
+
+def recipient_keyboard(content: broadcasts.Content) -> InlineKeyboardMarkup | None:
+    """The broadcast's button in the current (the recipient's) language."""
+    if content.button is ButtonKind.SIGN_UP:
+        row = [button(_("Sign up"), BroadcastCb(action="open", id=content.id))]
+    elif content.button is ButtonKind.ANSWER:
+        row = [button(_("Answer"), BroadcastCb(action="open", id=content.id))]
+    elif content.button is ButtonKind.ROLL_CALL and content.emergency_id is not None:
+        row = [
+            button(_("I can come"), EmergencyCb(action="coming", id=content.emergency_id)),
+            button(_("I can't"), EmergencyCb(action="cannot", id=content.emergency_id)),
+        ]
+    else:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[row])
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        make_uow: Callable[[], UnitOfWork],
+        i18n: I18n,
+        bots: dict[Channel, Bot],
+        settings: Settings,
+    ) -> None:
+        self.make_uow = make_uow
+        self.i18n = i18n
+        self.bots = bots
+        self.settings = settings
+        self.owner = uuid.uuid4().hex  # this process, in the rows it claims
+        self.pacers = {c: Pacer(settings.outbox_rate(c)) for c in bots}
+        self._contents: dict[int, broadcasts.Content] = {}
+        self._photo_ids: dict[int, str] = {}  # broadcast -> Telegram file id after one upload
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._channel_loop(c) for c in self.bots), self._recover_loop())
+
+    async def _recover_loop(self) -> None:
+        while True:
+            try:
+                await broadcasts.queue_due(self.make_uow())
+                count = await broadcasts.recover(self.make_uow())
+                if count:
+                    log.warning("outbox: %s rows left in flight by a stopped process", count)
+            except Exception:
+                log.exception("outbox: the scheduled/recovery check failed")
+            await asyncio.sleep(min(RECOVER_SECONDS, 5.0))
+
+    async def _channel_loop(self, channel: Channel) -> None:
+        while True:
+            try:
+                if not await self.send_batch(channel):
+                    await asyncio.sleep(IDLE_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox: the %s sender failed; trying again", channel.value)
+                await asyncio.sleep(1.0)
+
+    async def send_batch(self, channel: Channel) -> int:
+        """Claim what may go now on this channel and send it, at the channel's pace; the
+        number of rows claimed (0: nothing to do)."""
+        pacer = self.pacers[channel]
+        rows = await broadcasts.claim(
+            self.make_uow(), channel=channel, owner=self.owner, limit=max(1, int(pacer.rate * 2))
+        )
+        if rows:
+            await self._send_batch(channel, pacer, rows)
+        return len(rows)
+
+    async def send_pending(self) -> None:
+        """Send everything that may go now, on every channel (tests, one-off runs)."""
+        await broadcasts.queue_due(self.make_uow())
+        for channel in self.bots:
+            while await self.send_batch(channel):
+                pass
+
+    async def _send_batch(
+        self, channel: Channel, pacer: Pacer, rows: list[broadcasts.Delivery]
+    ) -> None:
+        limit = asyncio.Semaphore(IN_FLIGHT)
+        tasks: list[asyncio.Task[None]] = []
+        started: set[int] = set()
+        try:
+            for row in rows:
+                at = pacer.slot(time.monotonic(), row.chat_id)
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                await limit.acquire()
+                if not await broadcasts.start_sending(
+                    self.make_uow(), row_id=row.row_id, owner=self.owner
+                ):
+                    limit.release()
+                    continue  # paused, cancelled, or taken over: not ours any more
+                started.add(row.row_id)
+                tasks.append(asyncio.create_task(self._deliver(channel, pacer, row, limit)))
+        finally:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            left = [r.row_id for r in rows if r.row_id not in started]
+            with contextlib.suppress(Exception):
+                await broadcasts.release(self.make_uow(), owner=self.owner, row_ids=left)
+
+    async def _deliver(
+        self,
+        channel: Channel,
+        pacer: Pacer,
+        row: broadcasts.Delivery,
+        limit: asyncio.Semaphore,
+    ) -> None:
+        try:
+            state, error = await self._attempt(channel, pacer, row)
+            if state is not None:
+                await broadcasts.finish(self.make_uow(), delivery=row, state=state, error=error)
+        except Exception:
+            log.exception("outbox: row %s could not be recorded", row.row_id)
+        finally:
+            limit.release()
+
+    async def _attempt(
+        self, channel: Channel, pacer: Pacer, row: broadcasts.Delivery
+    ) -> tuple[DeliveryState | None, str]:
+        """Send one row: its final state, or None when it went back to the queue."""
+        try:
+            await self._send(channel, row)
+            return DeliveryState.SENT, ""
+        except TelegramRetryAfter as error:
+            pacer.hold(time.monotonic(), float(error.retry_after))
+            await broadcasts.retry_later(
+                self.make_uow(), row_id=row.row_id, seconds=float(error.retry_after)
+            )
+            return None, ""
+        except TelegramForbiddenError as error:
+            return DeliveryState.BLOCKED, _short(error.message)
+        except TelegramServerError as error:
+            # The platform answered with an error: nothing was delivered, so try again later.
+            if await self._attempts_left(row):
+                await broadcasts.retry_later(self.make_uow(), row_id=row.row_id, seconds=5.0)
+                return None, ""
+            return DeliveryState.FAILED, _short(error.message)
+        except TelegramBadRequest as error:
+            return DeliveryState.FAILED, _short(error.message)
+        except TelegramNetworkError as error:
+            # No answer: it may have arrived. Not sent again (see the module docstring).
+            return DeliveryState.UNCERTAIN, _short(error.message)
+
+    async def _attempts_left(self, row: broadcasts.Delivery) -> bool:
+        return await broadcasts.attempts(self.make_uow(), row_id=row.row_id) < MAX_ATTEMPTS
+
+    async def _content(self, broadcast_id: int) -> broadcasts.Content:
+        found = self._contents.get(broadcast_id)
+        if found is None:
+            found = await broadcasts.content(self.make_uow(), broadcast_id=broadcast_id)
+            self._contents[broadcast_id] = found
+        return found
+
+    async def _send(self, channel: Channel, row: broadcasts.Delivery) -> None:
+        content = await self._content(row.broadcast_id)
+        bot = self.bots[channel]
+        with self.i18n.context(), self.i18n.use_locale(row.locale):
+            text = text_for(row.locale, content.text_zh, content.text_en)
+            if content.urgent:
+                text = "🚨 " + text
+            markup = recipient_keyboard(content)
+        chat_id = int(row.chat_id)
+        if content.photo is None:
+            await bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None)
+            return
+        caption = text if len(text) <= MAX_CAPTION else None
+        photo = self._photo_ids.get(content.id) if channel is Channel.TELEGRAM else None
+        sent = await bot.send_photo(
+            chat_id,
+            photo or BufferedInputFile(content.photo, "broadcast.jpg"),
+            caption=caption,
+            reply_markup=markup if caption else None,
+            parse_mode=None,
+        )
+        if channel is Channel.TELEGRAM and sent.photo:
+            self._photo_ids[content.id] = sent.photo[-1].file_id
+        if caption is None:
+            await bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None)
+
+
+def _short(message: str) -> str:
+    return " ".join(message.split())[:200]
+
+
+class ProgressReporter:
+    """Keeps each author's progress message current (sent / failed / left, rate, time left),
+    and sends the final report once when a broadcast is done or cancelled."""
+
+    def __init__(
+        self,
+        make_uow: Callable[[], UnitOfWork],
+        i18n: I18n,
+        bots: dict[Channel, Bot],
+        settings: Settings,
+    ) -> None:
+        self.make_uow = make_uow
+        self.i18n = i18n
+        self.bots = bots
+        self.settings = settings
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox: refreshing progress failed")
+            await asyncio.sleep(self.settings.outbox_progress_seconds)
+
+    async def refresh(self) -> None:
+        for view in await broadcasts.active(self.make_uow()):
+            if view.progress_channel is None or view.progress_chat_id is None:
+                continue
+            bot = self.bots.get(view.progress_channel)
+            if bot is None:
+                continue
+            try:
+                await self._show(bot, view)
+            except Exception:
+                log.exception("outbox: progress of broadcast %s", view.id)
+
+    async def _show(self, bot: Bot, view: broadcasts.StatusView) -> None:
+        contact = await people.contact(
+            self.make_uow(), person_id=view.author_id, fallback_locale=self.settings.default_locale
+        )
+        locale = contact.locale if contact else self.settings.default_locale
+        rate = self.settings.outbox_rate(view.progress_channel or Channel.WEB)
+        finished = view.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            text = progress_text(view, rate)
+            markup = None if finished else progress_keyboard(view)
+        chat_id = int(view.progress_chat_id or 0)
+        message_id = view.progress_message_id
+        changed = text != view.progress_text or message_id is None
+        if changed:
+            message_id = await self._edit_or_send(bot, chat_id, message_id, text, markup)
+        if not finished:
+            if changed:
+                await broadcasts.progress_shown(
+                    self.make_uow(),
+                    broadcast_id=view.id,
+                    message_id=message_id,
+                    text=text,
+                    reported=False,
+                )
+            return
+        # Claim the report first: with two processes only one sends it.
+        if await broadcasts.progress_shown(
+            self.make_uow(), broadcast_id=view.id, message_id=message_id, text=text, reported=True
+        ):
+            result = await broadcasts.report(self.make_uow(), None, broadcast_id=view.id)
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                await bot.send_message(chat_id, report_text(result))
+
+    async def _edit_or_send(
+        self,
+        bot: Bot,
+        chat_id: int,
+        message_id: int | None,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> int:
+        if message_id is not None:
+            try:
+                await bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                )
+                return message_id
+            except TelegramBadRequest as error:
+                if "not modified" in error.message:
+                    return message_id
+                # The message is gone (deleted, too old): post a fresh one.
+        sent = await bot.send_message(chat_id, text, reply_markup=markup)
+        assert isinstance(sent, Message)
+        return sent.message_id
