@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # chats); the web page takes more.
     outbox_rate_telegram: float = Field(default=25.0, gt=0, le=1000)
     outbox_rate_web: float = Field(default=100.0, gt=0, le=10000)
+    # After this long a claim of a process that stopped is taken over by another (or by the
+    # same after a restart), and a row it left half-sent is reported as uncertain.
+    outbox_lease_seconds: float = Field(default=120.0, ge=2, le=3600)
     # How often the author's progress message is refreshed.
     outbox_progress_seconds: float = Field(default=3.0, ge=0.2, le=600)
 

@@ -37,6 +37,7 @@ from handlers.broadcast_texts import (
     TOPIC_NAMES,
     progress_keyboard,
     progress_text,
+    report_text,
 )
 from handlers.callbacks import BroadcastCb, SettingsCb
 from handlers.keyboards import button, toggle_keyboard
@@ -525,14 +526,29 @@ async def my_broadcasts(message: Message, principal: Principal, uow: UnitOfWork)
         return
     for view in views:
         p = view.progress
+        keyboard = progress_keyboard(view) or InlineKeyboardMarkup(inline_keyboard=[])
+        keyboard.inline_keyboard.append(
+            [button(_("Report"), BroadcastCb(action="report", id=view.id))]
+        )
         await message.answer(
             _("Broadcast #{id}: {state}").format(id=view.id, state=STATE_NAMES[view.state])
             + "\n"
             + _("Sent {sent} · failed {failed} · left {left} · of {total}").format(
                 sent=p.sent, failed=p.failed, left=p.left, total=p.total
             ),
-            reply_markup=progress_keyboard(view),
+            reply_markup=keyboard,
         )
+
+
+@router.callback_query(BroadcastCb.filter(F.action == "report"))
+async def show_report(
+    callback: CallbackQuery, callback_data: BroadcastCb, principal: Principal, uow: UnitOfWork
+) -> None:
+    """The report as of now (sign-ups keep coming after the last message went out)."""
+    report = await broadcasts.report(uow, principal, broadcast_id=callback_data.id)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(report_text(report))
 
 
 # ---------------------------------------------------------------- recipients

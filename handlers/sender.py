@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = 8  # sends awaiting the platform's answer at once, per channel
 IDLE_SECONDS = 0.5
-RECOVER_SECONDS = 30.0
+RECOVER_SECONDS = 2.0  # also how soon a scheduled broadcast starts
 MAX_ATTEMPTS = 5
 
 
@@ -80,6 +81,7 @@ class OutboxSender:
         self.settings = settings
         self.owner = uuid.uuid4().hex  # this process, in the rows it claims
         self.pacers = {c: Pacer(settings.outbox_rate(c)) for c in bots}
+        self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self._contents: dict[int, broadcasts.Content] = {}
         self._photo_ids: dict[int, str] = {}  # broadcast -> Telegram file id after one upload
 
@@ -90,12 +92,12 @@ class OutboxSender:
         while True:
             try:
                 await broadcasts.queue_due(self.make_uow())
-                count = await broadcasts.recover(self.make_uow())
+                count = await broadcasts.recover(self.make_uow(), lease=self.lease)
                 if count:
                     log.warning("outbox: %s rows left in flight by a stopped process", count)
             except Exception:
                 log.exception("outbox: the scheduled/recovery check failed")
-            await asyncio.sleep(min(RECOVER_SECONDS, 5.0))
+            await asyncio.sleep(RECOVER_SECONDS)
 
     async def _channel_loop(self, channel: Channel) -> None:
         while True:
@@ -113,7 +115,11 @@ class OutboxSender:
         number of rows claimed (0: nothing to do)."""
         pacer = self.pacers[channel]
         rows = await broadcasts.claim(
-            self.make_uow(), channel=channel, owner=self.owner, limit=max(1, int(pacer.rate * 2))
+            self.make_uow(),
+            channel=channel,
+            owner=self.owner,
+            limit=max(1, int(pacer.rate * 2)),
+            lease=self.lease,
         )
         if rows:
             await self._send_batch(channel, pacer, rows)

@@ -33,7 +33,9 @@ from storage.uow import UnitOfWork
 
 # Who may broadcast to the communities they cover; organisation admins only for their projects.
 BROADCAST_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
-LEASE = timedelta(minutes=2)  # a claim older than this is taken over (its process died)
+# A claim older than this is taken over, a row `sending` for longer is marked uncertain (its
+# process died). Safe even if too short: a row is only sent by the holder of its claim.
+LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,11 +470,17 @@ async def content(uow: UnitOfWork, *, broadcast_id: int) -> Content:
 
 
 async def claim(
-    uow: UnitOfWork, *, channel: Channel, owner: str, limit: int, now: datetime | None = None
+    uow: UnitOfWork,
+    *,
+    channel: Channel,
+    owner: str,
+    limit: int,
+    lease: timedelta = LEASE,
+    now: datetime | None = None,
 ) -> list[Delivery]:
     now = now or utcnow()
     async with uow:
-        rows = await uow.broadcasts.claim(channel, owner, now, LEASE, limit)
+        rows = await uow.broadcasts.claim(channel, owner, now, lease, limit)
         claimed = [
             Delivery(r.id, r.broadcast_id, r.person_id, r.channel, r.chat_id, r.locale)
             for r in rows
@@ -517,11 +525,11 @@ async def release(uow: UnitOfWork, *, owner: str, row_ids: list[int]) -> None:
             await uow.commit()
 
 
-async def recover(uow: UnitOfWork, *, now: datetime | None = None) -> int:
+async def recover(uow: UnitOfWork, *, lease: timedelta = LEASE, now: datetime | None = None) -> int:
     """Rows a dead process left `sending` become uncertain (never re-sent)."""
     now = now or utcnow()
     async with uow:
-        count = await uow.broadcasts.mark_interrupted(now - LEASE)
+        count = await uow.broadcasts.mark_interrupted(now - lease)
         await uow.commit()
         return count
 

@@ -24,7 +24,13 @@ from tests.e2e.test_volunteers_e2e import said
 WORKER, HELPER = 9401, 9402
 
 
-async def make_volunteer(database_url: str, telegram_id: int, name: str) -> None:
+async def make_volunteer(
+    database_url: str,
+    telegram_id: int,
+    name: str,
+    skill: Skill = Skill.ELDERLY_CARE,
+    n: int = 12,
+) -> None:
     """Registered and verified through the services, on the bot's own database."""
     engine = make_engine(database_url)
     try:
@@ -40,7 +46,7 @@ async def make_volunteer(database_url: str, telegram_id: int, name: str) -> None
             community = await uow.places.community(community_id or 0)
             assert community is not None
             home = place_of(community)
-        first17 = "50010619850612123"
+        first17 = f"500106198506{n:02d}123"  # n makes the ID number unique
         view = await volunteers.register(
             uow,
             PersonalDataCipher(b"e2e-secret"),
@@ -49,7 +55,7 @@ async def make_volunteer(database_url: str, telegram_id: int, name: str) -> None
             real_name=name,
             id_number=first17 + check_character(first17),
             phone="13800138000",
-            skills=[Skill.ELDERLY_CARE],
+            skills=[skill],
             tags=[],
             availability=[],
             community_ids=[],
