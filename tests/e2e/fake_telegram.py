@@ -1734,10 +1734,10 @@ class FakeTelegram:
 
     def _copyMessage(self, params: JSON) -> JSON:
         chat = self._chat(params)
-        source_chat = self.chats.get(params.get("from_chat_id"))
+        source_chat = self.chats.get(int(params.get("from_chat_id") or 0))
         if source_chat is None:
             raise bad_request("chat not found")
-        source = source_chat.messages.get(params.get("message_id"))
+        source = source_chat.messages.get(int(params.get("message_id") or 0))
         if source is None:
             raise bad_request("message to copy not found")
         keep = ("text", "entities", "photo", "document", "location", "contact")
@@ -1777,7 +1777,7 @@ class FakeTelegram:
 
     def _deleteMessage(self, params: JSON) -> bool:
         chat = self._chat(params, writing=False)
-        message = chat.messages.pop(params.get("message_id"), None)
+        message = chat.messages.pop(int(params.get("message_id") or 0), None)
         if message is None:
             raise bad_request("message to delete not found")
         chat.deleted[message["message_id"]] = message
