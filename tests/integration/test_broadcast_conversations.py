@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.broadcasts import DeliveryState
 from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.principal import Grant, Principal
+from bot.domain.surveys import parse_survey
 from bot.domain.volunteers import Skill
+from bot.services import surveys
 from handlers.sender import OutboxSender, ProgressReporter
 from storage.models import AuditEntry, OutboxMessage
 from storage.uow import UnitOfWork
@@ -193,3 +196,35 @@ async def test_residents_cannot_broadcast(chat: ChatHarness, uow: UnitOfWork) ->
     await setting(uow)
     await chat.send(RESIDENT, "/broadcast")
     assert "群发由社区工作者" in chat.last_text(RESIDENT)
+
+
+async def test_a_survey_is_pushed_and_answered_from_the_broadcast_button(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    w = await setting(uow)
+    sender, _ = workers(chat, uow)
+    author = await make_person(uow, "社工小周", community=w.community_a1)
+    worker = Principal(
+        author, "zh", grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),)
+    )
+    await surveys.create_survey(
+        uow,
+        worker,
+        spec=parse_survey("养老需求调查\n? 家里有独居老人吗？\n- 有\n- 没有"),
+        community_ids=[w.community_a1],
+    )
+    await chat.send(WORKER, "/broadcast")
+    await chat.tap(WORKER, "居民")
+    await chat.tap(WORKER, "所有人")
+    await chat.send(WORKER, "请花一分钟填写养老需求调查。")
+    await chat.tap(WORKER, "跳过")
+    await chat.tap(WORKER, "跳过")
+    await chat.tap(WORKER, "“填写”我的一份问卷")
+    await chat.tap(WORKER, "养老需求调查")
+    # Everyone living in A1 with a chat: the worker, both volunteers and the resident.
+    assert "将发送给 4 人。" in chat.screens(WORKER)
+    await chat.tap(WORKER, "立即发送")
+    await sender.send_pending()
+    assert chat.last_text(RESIDENT) == "请花一分钟填写养老需求调查。"
+    await chat.tap(RESIDENT, "填写")
+    assert "家里有独居老人吗？" in chat.last_text(RESIDENT)
