@@ -73,6 +73,7 @@ EVENT_NAMES = {
     "due_changed": __("deadline changed"),
     "escalated": __("escalated to the street"),
     "closed_unconfirmed": __("closed without confirmation"),
+    "consultation": __("consultation outcome"),
 }
 URGENCY_MARK = {Urgency.URGENT: "🔴", Urgency.NORMAL: "🟡", Urgency.CAN_WAIT: "🟢"}
 

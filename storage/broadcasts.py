@@ -19,6 +19,8 @@ from storage.models import (
     BroadcastOptOut,
     ChannelAccount,
     Community,
+    ConsultationParticipant,
+    ConsultationSeat,
     Emergency,
     EmergencyShift,
     OutboxMessage,
@@ -30,6 +32,8 @@ from storage.models import (
     Volunteer,
     VolunteerCommunity,
 )
+
+CONSULTATION_KINDS = (AudienceKind.CONSULTATION, AudienceKind.NOT_VOTED, AudienceKind.PARTICIPANTS)
 
 
 class BroadcastsRepository:
@@ -61,11 +65,29 @@ class BroadcastsRepository:
         if skills_mask:
             volunteers = volunteers.where(Volunteer.skills_mask.op("&")(skills_mask) != 0)
         residents = select(Person.id).where(Person.community_id.in_(communities))
+        if audience.kind in CONSULTATION_KINDS:
+            return self._consultation_people(audience, residents)
         if audience.kind is AudienceKind.RESIDENTS:
             return residents
         if audience.kind is AudienceKind.EVERYONE and not skills_mask:
             return residents.union(volunteers)
         return volunteers
+
+    def _consultation_people(self, audience: Audience, residents: Select[Any]) -> Any:
+        consultation = audience.consultation_id or 0
+        took_part = select(ConsultationParticipant.person_id).where(
+            ConsultationParticipant.consultation_id == consultation
+        )
+        if audience.kind is AudienceKind.PARTICIPANTS:
+            return took_part
+        seats = select(ConsultationSeat.person_id).where(
+            ConsultationSeat.consultation_id == consultation
+        )
+        entitled = residents.union(seats)
+        if audience.kind is AudienceKind.CONSULTATION:
+            return entitled
+        voted = took_part.where(ConsultationParticipant.voted.is_(True))
+        return select(entitled.subquery().c[0]).except_(voted)
 
     async def count_audience(self, audience: Audience, skills_mask: int) -> int:
         """How many people would get it (with a chat the bot can reach)."""

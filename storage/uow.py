@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.broadcasts import BroadcastsRepository
+from storage.consultations import ConsultationsRepository
 from storage.matching import MatchingRepository
 from storage.projects import (
     FundsRepository,
@@ -67,6 +68,7 @@ class UnitOfWork:
     funds: FundsRepository
     matching: MatchingRepository
     broadcasts: BroadcastsRepository
+    consultations: ConsultationsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -94,6 +96,7 @@ class UnitOfWork:
         self.resources = ResourcesRepository(self.session)
         self.funds = FundsRepository(self.session)
         self.broadcasts = BroadcastsRepository(self.session)
+        self.consultations = ConsultationsRepository(self.session)
         self.matching = MatchingRepository(self.session)
         return self
 

@@ -35,6 +35,22 @@ class AudienceKind(StrEnum):
     RESIDENTS = "residents"
     VOLUNTEERS = "volunteers"  # verified volunteers serving the communities
     PROJECT_FIT = "project_fit"  # verified volunteers whose skills fit the project
+    # A consultation's people: everyone entitled, those entitled who have not voted yet, and
+    # those who took part (voted, gave an opinion, attended).
+    CONSULTATION = "consultation"
+    NOT_VOTED = "not_voted"
+    PARTICIPANTS = "participants"
+
+
+# What a worker may choose when composing a broadcast.
+COMPOSABLE = frozenset(
+    {
+        AudienceKind.EVERYONE,
+        AudienceKind.RESIDENTS,
+        AudienceKind.VOLUNTEERS,
+        AudienceKind.PROJECT_FIT,
+    }
+)
 
 
 class ButtonKind(StrEnum):
@@ -42,6 +58,7 @@ class ButtonKind(StrEnum):
     SIGN_UP = "sign_up"  # a project call
     ANSWER = "answer"  # a survey
     ROLL_CALL = "roll_call"  # an emergency mobilisation: I can come / I can't
+    JOIN = "join"  # a consultation
 
 
 TOPIC_OF_BUTTON = {
@@ -49,6 +66,7 @@ TOPIC_OF_BUTTON = {
     ButtonKind.SIGN_UP: Topic.PROJECTS,
     ButtonKind.ANSWER: Topic.SURVEYS,
     ButtonKind.ROLL_CALL: Topic.EMERGENCY,
+    ButtonKind.JOIN: Topic.CONSULTATIONS,
 }
 
 
@@ -88,6 +106,7 @@ class Audience:
     skills: tuple[str, ...] = ()  # volunteers with any of these skills (empty: any)
     locale: str | None = None  # only people reading this language
     project_id: int | None = None
+    consultation_id: int | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -96,6 +115,7 @@ class Audience:
             "skills": list(self.skills),
             "locale": self.locale,
             "project": self.project_id,
+            "consultation": self.consultation_id,
         }
 
     @classmethod
@@ -103,6 +123,7 @@ class Audience:
         communities = data.get("communities") or []
         skills = data.get("skills") or []
         locale, project = data.get("locale"), data.get("project")
+        consultation = data.get("consultation")
         assert isinstance(communities, list) and isinstance(skills, list)
         return cls(
             kind=AudienceKind(str(data["kind"])),
@@ -110,6 +131,7 @@ class Audience:
             skills=tuple(str(s) for s in skills),
             locale=str(locale) if locale else None,
             project_id=int(str(project)) if project is not None else None,
+            consultation_id=int(str(consultation)) if consultation is not None else None,
         )
 
 

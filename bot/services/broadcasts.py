@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.broadcasts import (
+    COMPOSABLE,
     OPTIONAL_TOPICS,
     TOPIC_OF_BUTTON,
     Audience,
@@ -50,6 +51,7 @@ class Draft:
     scheduled_at: datetime | None = None
     urgent: bool = False
     emergency_id: int | None = None
+    consultation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class Content:
     survey_id: int | None
     emergency_id: int | None
     urgent: bool
+    consultation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple
     for text in (draft.text_zh, draft.text_en):
         clean_text(text)
     audience = draft.audience
+    if audience.kind not in COMPOSABLE:  # the others belong to a consultation's service
+        raise InvalidInput("audience", audience.kind.value)
     covered = await _communities(uow, principal)
     categories: list[str] = []
     if draft.project_id is not None:
@@ -224,6 +229,7 @@ async def _insert(
         project_id=draft.project_id,
         survey_id=draft.survey_id,
         emergency_id=draft.emergency_id,
+        consultation_id=draft.consultation_id,
         audience=audience.as_json(),
         state=BroadcastState.SCHEDULED,
         scheduled_at=draft.scheduled_at,
@@ -313,7 +319,6 @@ async def create_for_emergency(
 ) -> StatusView:
     """An urgent broadcast of an emergency (its scope was checked by the emergency service):
     sent at once, to everyone in the audience, opt-outs notwithstanding."""
-    now = now or utcnow()
     draft = Draft(
         audience=audience,
         text_zh=clean_text(texts[0]),
@@ -322,9 +327,24 @@ async def create_for_emergency(
         urgent=True,
         emergency_id=emergency_id,
     )
+    return await create_checked(uow, principal, draft, progress_to=progress_to, now=now)
+
+
+async def create_checked(
+    uow: UnitOfWork,
+    principal: Principal,
+    draft: Draft,
+    *,
+    progress_to: tuple[Channel, str] | None = None,
+    now: datetime | None = None,
+) -> StatusView:
+    """A broadcast whose audience the calling service has already checked (emergencies,
+    consultations): queued now, or stored until `draft.scheduled_at`."""
+    now = now or utcnow()
     async with uow:
-        broadcast = await _insert(uow, principal, draft, audience, progress_to)
-        await _queue(uow, broadcast, now)
+        broadcast = await _insert(uow, principal, draft, draft.audience, progress_to)
+        if draft.scheduled_at is None or draft.scheduled_at <= now:
+            await _queue(uow, broadcast, now)
         view = await _status(uow, broadcast)
         await uow.commit()
         return view
@@ -466,6 +486,7 @@ async def content(uow: UnitOfWork, *, broadcast_id: int) -> Content:
             b.survey_id,
             b.emergency_id,
             b.urgent,
+            b.consultation_id,
         )
 
 

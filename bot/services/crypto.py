@@ -18,6 +18,8 @@ class PersonalDataCipher:
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
         self._hash_key = hashlib.sha256(b"wushe-lookup:" + secret).digest()
         self._code_key = hashlib.sha256(b"wushe-site-codes:" + secret).digest()
+        # Keys anonymous ballots (domain.consultations.voter_key); never shown.
+        self.ballot_secret = hashlib.sha256(b"wushe-ballots:" + secret).digest()
 
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()

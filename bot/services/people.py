@@ -55,6 +55,15 @@ async def _principal(
     )
 
 
+async def principal_of(uow: UnitOfWork, person_id: int) -> Principal | None:
+    """Another person as a principal (inside an entered unit of work), e.g. the resident a
+    worker records a paper vote for."""
+    person = await uow.people.get(person_id)
+    if person is None:
+        return None
+    return await _principal(uow, person, fallback_locale="zh", superadmin=False)
+
+
 async def identify(
     uow: UnitOfWork,
     *,

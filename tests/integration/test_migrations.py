@@ -14,6 +14,14 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "consultations",
+    "consultation_communities",
+    "consultation_options",
+    "consultation_seats",
+    "consultation_opinions",
+    "opinion_supports",
+    "consultation_votes",
+    "consultation_participants",
     "broadcasts",
     "outbox",
     "broadcast_opt_outs",
