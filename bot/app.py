@@ -66,6 +66,7 @@ from handlers import (
 )
 from handlers import attendance as attendance_handlers
 from handlers import broadcasts as broadcast_handlers
+from handlers import consultations as consultation_handlers
 from handlers import emergency as emergency_handlers
 from handlers import matching as matching_handlers
 from handlers.commands import set_default_commands
@@ -131,6 +132,7 @@ def build_dispatcher(
                 matching_handlers.router,
                 broadcast_handlers.router,
                 emergency_handlers.router,
+                consultation_handlers.router,
                 fallback.router,
             )
         )

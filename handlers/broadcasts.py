@@ -30,7 +30,8 @@ from bot.domain.broadcasts import (
 from bot.domain.enums import Channel, Role
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
-from bot.services import UnitOfWork, broadcasts, places, projects, surveys
+from bot.services import UnitOfWork, broadcasts, consultations, places, projects, surveys
+from bot.services.crypto import PersonalDataCipher
 from handlers.broadcast_texts import (
     AUDIENCE_NAMES,
     STATE_NAMES,
@@ -40,6 +41,7 @@ from handlers.broadcast_texts import (
     report_text,
 )
 from handlers.callbacks import BroadcastCb, SettingsCb
+from handlers.consultations import show as show_consultation
 from handlers.keyboards import button, toggle_keyboard
 from handlers.need_texts import local_time
 from handlers.projects import show as show_project
@@ -561,6 +563,8 @@ async def open_button(
     state: FSMContext,
     principal: Principal,
     uow: UnitOfWork,
+    settings: Settings,
+    cipher: PersonalDataCipher,
 ) -> None:
     content = await broadcasts.opened(uow, principal, broadcast_id=callback_data.id)
     await callback.answer()
@@ -572,6 +576,14 @@ async def open_button(
     elif content.survey_id is not None:
         survey = await surveys.survey_for_answering(uow, principal, survey_id=content.survey_id)
         await start_answering(callback.message, state, survey)
+    elif content.consultation_id is not None:
+        found = await consultations.view(
+            uow,
+            principal,
+            consultation_id=content.consultation_id,
+            ballot_secret=cipher.ballot_secret,
+        )
+        await show_consultation(callback.message, found, settings)
 
 
 @router.message(Command("settings"))

@@ -167,3 +167,12 @@ class EmergencyCb(CallbackData, prefix="em"):
 class SettingsCb(CallbackData, prefix="st"):
     topic: str
     out: bool
+
+
+class ConsultCb(CallbackData, prefix="cs"):
+    """An action on a consultation (or, for support/hide, on an opinion); every id is
+    re-checked against the person's right to take part or to run it."""
+
+    action: str
+    id: int = 0
+    value: str = ""

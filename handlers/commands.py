@@ -68,6 +68,7 @@ COMMANDS = (
     Command("broadcasts", __("Your broadcasts and their delivery"), BROADCASTERS),
     Command("emergency", __("Emergency mode: switch on or off, roll-call"), TRIAGE),
     Command("settings", __("Which broadcasts you receive")),
+    Command("consult", __("Community consultations: discuss and vote")),
     Command("verify", __("Check a volunteer service certificate")),
     Command("help", __("What I can do for you")),
     Command("me", __("Your profile, roles and community")),

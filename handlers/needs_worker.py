@@ -69,6 +69,7 @@ def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
         rows.append(row)
         if NeedState.ASSIGNED in allowed:
             rows.append([act(_("Suggestions"), "suggest")])
+        rows.append([act(_("Open a consultation on it"), "consult")])
     if assignee and NeedState.IN_PROGRESS in allowed and state is not NeedState.IN_PROGRESS:
         rows.append([act(_("Start working on it"), "take")])
     if assignee and state in (NeedState.ASSIGNED, NeedState.IN_PROGRESS, NeedState.REOPENED):

@@ -57,6 +57,8 @@ def recipient_keyboard(content: broadcasts.Content) -> InlineKeyboardMarkup | No
         row = [button(_("Sign up"), BroadcastCb(action="open", id=content.id))]
     elif content.button is ButtonKind.ANSWER:
         row = [button(_("Answer"), BroadcastCb(action="open", id=content.id))]
+    elif content.button is ButtonKind.JOIN:
+        row = [button(_("Open the consultation"), BroadcastCb(action="open", id=content.id))]
     elif content.button is ButtonKind.ROLL_CALL and content.emergency_id is not None:
         row = [
             button(_("I can come"), EmergencyCb(action="coming", id=content.emergency_id)),
