@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,10 @@ from sqlalchemy import select
 
 from bot.domain.consultations import Actor, Ballot, Phase, parse_options, tally, voter_key
 from bot.domain.enums import Role, ScopeLevel
-from bot.domain.errors import Conflict, InvalidInput, PermissionDenied
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.needs import Beneficiary, NeedCategory, Urgency
 from bot.domain.principal import Grant, Place, Principal
-from bot.services import consultations
+from bot.services import consultations, needs
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import RecordingNotifier
 from storage.models import AuditEntry, ConsultationVote
@@ -238,3 +240,57 @@ def test_the_tally_counts_every_option_and_ignores_strays() -> None:
     assert counted.turnout == pytest.approx(2 / 12)
     assert voter_key(b"k", 1, 5, anonymous=False) == "p5"
     assert voter_key(b"k", 1, 5, anonymous=True) != voter_key(b"k", 2, 5, anonymous=True)
+
+
+async def test_a_consultation_opened_from_a_need_brings_its_outcome_back_to_it(
+    uow: UnitOfWork,
+) -> None:
+    w, worker, _, people, outsider = await setting(uow)
+    filed = await needs.file_need(
+        uow,
+        RecordingNotifier(),
+        people[0],
+        category=NeedCategory.COMMUNITY_AFFAIRS,
+        description="小区停车太乱，希望划车位",
+        urgency=Urgency.NORMAL,
+        beneficiary=Beneficiary.SELF,
+    )
+    await needs.support_need(uow, people[1], need_id=filed.need.id)
+    spec = consultations.NewConsultation(
+        title="停车位划线",
+        background="居民反映停车乱，商议划线方案。",
+        options=[],
+        community_ids=[w.community_a1],
+        discussion_days=1,
+        voting_days=0,
+        major=False,
+        need_id=filed.need.id,
+    )
+    with pytest.raises(NotFound):  # a need of another community cannot be linked
+        await consultations.open_consultation(
+            uow,
+            worker,
+            replace(spec, need_id=filed.need.id + 1000),
+            texts=TEXTS,
+            reminder=None,
+        )
+    c = await consultations.open_consultation(
+        uow, worker, spec, texts=TEXTS, reminder=None, now=utcnow() - timedelta(hours=36)
+    )
+    await consultations.add_opinion(
+        uow, people[1], consultation_id=c.id, text="支持划线", now=utcnow() - timedelta(days=1)
+    )
+    with pytest.raises(PermissionDenied):
+        await consultations.add_opinion(uow, outsider, consultation_id=c.id, text="我也说两句")
+    await consultations.close(uow, worker, consultation_id=c.id)
+    notifier = RecordingNotifier()
+    await consultations.decide(
+        uow, notifier, worker, consultation_id=c.id, decision="本月内完成划线", texts=TEXTS
+    )
+    told = {(n.person_id, n.message, n.params["text"]) for n in notifier.sent}
+    assert told == {
+        (people[0].person_id, "need.public_note", "本月内完成划线"),
+        (people[1].person_id, "need.public_note", "本月内完成划线"),
+    }
+    detail = await needs.need_detail(uow, worker, need_id=filed.need.id)
+    assert [e.kind for e in detail.events][-1] == "consultation"
