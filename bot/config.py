@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
+from bot.domain.kpis import Targets
 from bot.domain.matching import Weights
 from bot.domain.needs import NeedCategory
 
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
     # Need categories offered automatically to the best-matched volunteers ("" turns it off).
     auto_offer_categories: str = "community_affairs"
     public_url: str | None = None
+    # The policy's targets (DOMAIN.md) a district may set for itself, as JSON, e.g.
+    # {"volunteer_share": 0.25}; see bot/domain/kpis.py Targets for the names.
+    kpi_targets: dict[str, float] = Field(default_factory=dict)
+    # How long computed indicators are reused (each report shows when it was computed).
+    kpi_cache_seconds: float = Field(default=300.0, ge=0, le=86400)
     # Broadcast delivery, messages a second per channel (Telegram allows about 30 over all
     # chats); the web page takes more.
     outbox_rate_telegram: float = Field(default=25.0, gt=0, le=1000)
@@ -129,6 +135,15 @@ class Settings(BaseSettings):
     def webhook_enabled(self) -> bool:
         return self.webhook_base_url is not None
 
+    @field_validator("kpi_targets")
+    @classmethod
+    def _targets(cls, value: dict[str, float]) -> dict[str, float]:
+        try:
+            Targets(**value)  # type: ignore[arg-type]
+        except TypeError as error:
+            raise ValueError(f"unknown target ({error})") from None
+        return value
+
     @field_validator("match_weights")
     @classmethod
     def _weights(cls, value: dict[str, float | str]) -> dict[str, float | str]:
@@ -146,6 +161,10 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown categories {unknown}; use {[c.value for c in NeedCategory]}")
         return value
+
+    @property
+    def targets(self) -> Targets:
+        return Targets(**self.kpi_targets)  # type: ignore[arg-type]
 
     @property
     def weights(self) -> Weights:

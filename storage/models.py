@@ -124,6 +124,8 @@ class Community(Timestamped, Base):
     due_hours_can_wait: Mapped[int | None] = mapped_column(Integer)
     street: Mapped[Street] = relationship(back_populates="communities")
     grids: Mapped[list[Grid]] = relationship(back_populates="community")
+    # 五社联动示范点: the year it was named a demonstration site (None: not one).
+    demonstration_year: Mapped[int | None] = mapped_column(Integer)
 
 
 class Grid(Timestamped, Base):
@@ -747,6 +749,8 @@ class Resource(Base):
     available_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # A venue marked as the community's volunteer service station (志愿服务站).
+    volunteer_station: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class ResourceReservation(Base):
@@ -1058,6 +1062,25 @@ class ConsultationParticipant(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
     voted: Mapped[bool] = mapped_column(Boolean, default=False)
     attended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+# ------------------------------------------------ indicators and the dashboard: migration 0012
+
+
+class DashboardLink(Base):
+    """A one-time link to the dashboard: only its hash is kept; opening it once (within ten
+    minutes) starts a session scoped to the admin's area."""
+
+    __tablename__ = "dashboard_links"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    level: Mapped[ScopeLevel] = mapped_column(enum_column(ScopeLevel, "scope_level"))
+    scope_id: Mapped[int] = mapped_column(Integer)
+    locale: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 @event.listens_for(AuditEntry, "before_update")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.broadcasts import BroadcastsRepository
 from storage.consultations import ConsultationsRepository
+from storage.kpis import KpiRepository
 from storage.matching import MatchingRepository
 from storage.projects import (
     FundsRepository,
@@ -69,6 +70,7 @@ class UnitOfWork:
     matching: MatchingRepository
     broadcasts: BroadcastsRepository
     consultations: ConsultationsRepository
+    kpis: KpiRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -97,6 +99,7 @@ class UnitOfWork:
         self.funds = FundsRepository(self.session)
         self.broadcasts = BroadcastsRepository(self.session)
         self.consultations = ConsultationsRepository(self.session)
+        self.kpis = KpiRepository(self.session)
         self.matching = MatchingRepository(self.session)
         return self
 

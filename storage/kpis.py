@@ -1,0 +1,350 @@
+"""Aggregates behind the indicators: counts per community in a handful of GROUP BY queries,
+and operations per month for a set of communities. Everything is summed in the database."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.attendance import RecordStatus
+from bot.domain.broadcasts import DeliveryState
+from bot.domain.enums import CommunityKind, OrganisationType, Role
+from bot.domain.projects import ProjectState
+from bot.domain.volunteers import VolunteerStatus
+from storage.models import (
+    Community,
+    Consultation,
+    ConsultationCommunity,
+    ConsultationParticipant,
+    ConsultationSeat,
+    Fund,
+    FundAllocation,
+    FundDonation,
+    FundExpenditure,
+    Need,
+    NeedEvent,
+    NeedFeedback,
+    Organisation,
+    OutboxMessage,
+    Person,
+    Project,
+    Resource,
+    RoleGrant,
+    ServiceRecord,
+    Street,
+    Volunteer,
+)
+
+SOCIAL_WORK_DAYS = 90
+
+
+class KpiRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        bind = session.bind
+        self._postgres = bind is not None and bind.dialect.name == "postgresql"
+        self._tz_name = "UTC"
+
+    async def communities(self) -> list[tuple[int, int, int, CommunityKind, int, int | None]]:
+        """(community, street, district, kind, population, demonstration year) of all."""
+        query = select(
+            Community.id,
+            Community.street_id,
+            Street.district_id,
+            Community.kind,
+            Community.resident_population,
+            Community.demonstration_year,
+        ).join(Street, Street.id == Community.street_id)
+        return [
+            (int(c), int(s), int(d), CommunityKind(k), int(p or 0), y)
+            for c, s, d, k, p, y in await self.session.execute(query.order_by(Community.id))
+        ]
+
+    async def _per_community(self, query: Any) -> dict[int, int]:
+        return {int(c): int(n) for c, n in await self.session.execute(query) if c is not None}
+
+    async def counts(self, now: datetime) -> dict[str, dict[int, int]]:
+        """Per indicator count, per community id."""
+        out: dict[str, dict[int, int]] = {}
+        out["verified_volunteers"] = await self._per_community(
+            select(Volunteer.home_community_id, func.count())
+            .where(Volunteer.status == VolunteerStatus.VERIFIED)
+            .group_by(Volunteer.home_community_id)
+        )
+        for name, kind in (
+            ("social_orgs", OrganisationType.COMMUNITY_SOCIAL_ORG),
+            ("charity_orgs", OrganisationType.CHARITY),
+        ):
+            out[name] = await self._per_community(
+                select(Organisation.community_id, func.count())
+                .where(Organisation.type == kind, Organisation.verified_at.is_not(None))
+                .group_by(Organisation.community_id)
+            )
+        active = and_(RoleGrant.revoked_at.is_(None), RoleGrant.community_id.is_not(None))
+        workers = RoleGrant.role == Role.COMMUNITY_WORKER
+        out["community_workers"] = await self._per_community(
+            select(RoleGrant.community_id, func.count(distinct(RoleGrant.person_id)))
+            .where(active, workers)
+            .group_by(RoleGrant.community_id)
+        )
+        certified = select(RoleGrant.person_id).where(
+            RoleGrant.revoked_at.is_(None), RoleGrant.certified.is_(True)
+        )
+        out["certified_workers"] = await self._per_community(
+            select(RoleGrant.community_id, func.count(distinct(RoleGrant.person_id)))
+            .where(active, workers, RoleGrant.person_id.in_(certified))
+            .group_by(RoleGrant.community_id)
+        )
+        out["with_social_work"] = await self._social_work(now)
+        out["with_station"] = await self._per_community(
+            select(Resource.community_id, func.count())
+            .where(Resource.volunteer_station.is_(True), Resource.active.is_(True))
+            .group_by(Resource.community_id)
+        )
+        out["community_funds"] = await self._per_community(
+            select(Fund.community_id, func.count()).group_by(Fund.community_id)
+        )
+        return out
+
+    async def _social_work(self, now: datetime) -> dict[int, int]:
+        """Communities where a social worker of the community acted on one of its needs in the
+        last 90 days."""
+        social_workers = select(RoleGrant.person_id).where(
+            RoleGrant.role == Role.SOCIAL_WORKER,
+            RoleGrant.revoked_at.is_(None),
+            RoleGrant.community_id == Need.community_id,
+        )
+        query = (
+            select(Need.community_id, func.count(distinct(NeedEvent.actor_id)))
+            .join(NeedEvent, NeedEvent.need_id == Need.id)
+            .where(
+                NeedEvent.at >= now - timedelta(days=SOCIAL_WORK_DAYS),
+                NeedEvent.actor_id.in_(social_workers),
+            )
+            .group_by(Need.community_id)
+        )
+        return await self._per_community(query)
+
+    # ------------------------------------------------------------ operations by month
+
+    def _month(self, column: Any, offset_hours: int) -> Any:
+        """The local month (YYYY-MM) of a UTC timestamp column on either database."""
+        if self._postgres:
+            return func.to_char(func.timezone(self._tz_name, column), "YYYY-MM")
+        return func.strftime("%Y-%m", column, f"{offset_hours:+d} hours")
+
+    def _day_month(self, column: Any) -> Any:
+        if self._postgres:
+            return func.to_char(column, "YYYY-MM")
+        return func.strftime("%Y-%m", column)
+
+    async def _by_month(self, query: Any) -> dict[str, Any]:
+        return {str(m): v for m, v in await self.session.execute(query) if m is not None}
+
+    async def operations(
+        self, communities: Sequence[int], since: datetime, tz_name: str, offset_hours: int
+    ) -> dict[str, dict[str, Any]]:
+        """Per month (YYYY-MM, local): the operations figures of these communities. PostgreSQL
+        converts with the zone's rules; SQLite adds the zone's current offset."""
+        self._tz_name = tz_name
+        ids = list(communities)
+        out: dict[str, dict[str, Any]] = defaultdict(dict)
+
+        def put(name: str, values: dict[str, Any]) -> None:
+            for month, value in values.items():
+                out[month][name] = value
+
+        created = self._month(Need.created_at, offset_hours)
+        put(
+            "needs_received",
+            await self._by_month(
+                select(created, func.count())
+                .where(Need.community_id.in_(ids), Need.created_at >= since)
+                .group_by(created)
+            ),
+        )
+        resolved = self._month(Need.resolved_at, offset_hours)
+        put(
+            "needs_resolved",
+            await self._by_month(
+                select(resolved, func.count())
+                .where(Need.community_id.in_(ids), Need.resolved_at >= since)
+                .group_by(resolved)
+            ),
+        )
+        due = self._month(Need.due_at, offset_hours)
+        late = case((Need.resolved_at.is_(None), 1), (Need.resolved_at > Need.due_at, 1), else_=0)
+        put(
+            "needs_overdue",
+            await self._by_month(
+                select(due, func.sum(late))
+                .where(Need.community_id.in_(ids), Need.due_at >= since, Need.due_at <= func.now())
+                .group_by(due)
+            ),
+        )
+        put("resolve_hours", await self._resolve_hours(ids, since, offset_hours))
+        rated = self._month(NeedFeedback.at, offset_hours)
+        put(
+            "satisfaction",
+            await self._by_month(
+                select(rated, func.avg(NeedFeedback.rating))
+                .join(Need, Need.id == NeedFeedback.need_id)
+                .where(
+                    Need.community_id.in_(ids),
+                    NeedFeedback.at >= since,
+                    NeedFeedback.rating.is_not(None),
+                )
+                .group_by(rated)
+            ),
+        )
+        await self._service(ids, since, offset_hours, put)
+        await self._money(ids, since, offset_hours, put)
+        sent = self._month(OutboxMessage.sent_at, offset_hours)
+        put(
+            "broadcast_reach",
+            await self._by_month(
+                select(sent, func.count())
+                .join(Person, Person.id == OutboxMessage.person_id)
+                .where(
+                    Person.community_id.in_(ids),
+                    OutboxMessage.state == DeliveryState.SENT,
+                    OutboxMessage.sent_at >= since,
+                )
+                .group_by(sent)
+            ),
+        )
+        put("consultation_turnout", await self._turnout(ids, since, offset_hours))
+        return dict(out)
+
+    async def _resolve_hours(
+        self, ids: list[int], since: datetime, offset_hours: int
+    ) -> dict[str, list[float]]:
+        """Hours from filing to resolution of the needs resolved each month (the service takes
+        the median: SQLite has no percentile function)."""
+        resolved = self._month(Need.resolved_at, offset_hours)
+        query = select(resolved, Need.created_at, Need.resolved_at).where(
+            Need.community_id.in_(ids), Need.resolved_at >= since
+        )
+        hours: dict[str, list[float]] = defaultdict(list)
+        for month, created, done in await self.session.execute(query):
+            hours[str(month)].append((done - created).total_seconds() / 3600)
+        return dict(hours)
+
+    async def _service(self, ids: list[int], since: datetime, offset_hours: int, put: Any) -> None:
+        month = self._month(ServiceRecord.checked_in_at, offset_hours)
+        query = (
+            select(
+                month,
+                func.sum(ServiceRecord.minutes),
+                func.count(distinct(ServiceRecord.person_id)),
+            )
+            .where(
+                ServiceRecord.community_id.in_(ids),
+                ServiceRecord.status == RecordStatus.CONFIRMED,
+                ServiceRecord.checked_in_at >= since,
+            )
+            .group_by(month)
+        )
+        rows = [
+            (str(m), int(minutes or 0), int(people))
+            for m, minutes, people in await self.session.execute(query)
+        ]
+        put("volunteer_hours", {m: minutes / 60 for m, minutes, _ in rows})
+        put("active_volunteers", {m: people for m, _, people in rows})
+        for name, states, column in (
+            ("projects_running", (ProjectState.RUNNING,), Project.starts_on),
+            (
+                "projects_completed",
+                (ProjectState.COMPLETED, ProjectState.EVALUATED),
+                Project.ends_on,
+            ),
+        ):
+            day = self._day_month(column)
+            put(
+                name,
+                await self._by_month(
+                    select(day, func.count())
+                    .where(
+                        Project.community_id.in_(ids),
+                        Project.state.in_(states),
+                        column >= since.date(),
+                    )
+                    .group_by(day)
+                ),
+            )
+
+    async def _money(self, ids: list[int], since: datetime, offset_hours: int, put: Any) -> None:
+        in_scope = select(Fund.id).where(Fund.community_id.in_(ids))
+        for name, model, amount, stamp in (
+            ("raised_fen", FundDonation, FundDonation.amount_fen, FundDonation.created_at),
+            ("allocated_fen", FundAllocation, FundAllocation.amount_fen, FundAllocation.created_at),
+        ):
+            month = self._month(stamp, offset_hours)
+            put(
+                name,
+                await self._by_month(
+                    select(month, func.sum(amount))
+                    .where(model.fund_id.in_(in_scope), stamp >= since)
+                    .group_by(month)
+                ),
+            )
+        month = self._month(FundExpenditure.created_at, offset_hours)
+        allocations = select(FundAllocation.id).where(FundAllocation.fund_id.in_(in_scope))
+        put(
+            "spent_fen",
+            await self._by_month(
+                select(month, func.sum(FundExpenditure.amount_fen))
+                .where(
+                    FundExpenditure.allocation_id.in_(allocations),
+                    FundExpenditure.created_at >= since,
+                )
+                .group_by(month)
+            ),
+        )
+
+    async def _turnout(
+        self, ids: list[int], since: datetime, offset_hours: int
+    ) -> dict[str, float]:
+        """Voters over those entitled, of the consultations opened each month."""
+        month = self._month(Consultation.opened_at, offset_hours)
+        in_scope = select(ConsultationCommunity.consultation_id).where(
+            ConsultationCommunity.community_id.in_(ids)
+        )
+        rows = await self.session.execute(
+            select(Consultation.id, month).where(
+                Consultation.id.in_(in_scope), Consultation.opened_at >= since
+            )
+        )
+        voters: dict[str, int] = defaultdict(int)
+        entitled: dict[str, int] = defaultdict(int)
+        for consultation_id, label in rows:
+            voters[label] += int(
+                await self.session.scalar(
+                    select(func.count()).where(
+                        ConsultationParticipant.consultation_id == consultation_id,
+                        ConsultationParticipant.voted.is_(True),
+                    )
+                )
+                or 0
+            )
+            places = select(ConsultationCommunity.community_id).where(
+                ConsultationCommunity.consultation_id == consultation_id
+            )
+            seats = select(ConsultationSeat.person_id).where(
+                ConsultationSeat.consultation_id == consultation_id
+            )
+            residents = select(Person.id).where(Person.community_id.in_(places))
+            everyone = residents.union(seats).subquery()
+            entitled[label] += int(
+                await self.session.scalar(select(func.count()).select_from(everyone)) or 0
+            )
+        return {m: voters[m] / entitled[m] for m in entitled if entitled[m]}
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)

@@ -1,0 +1,253 @@
+"""Indicators against a small fixture counted by hand, on SQLite and PostgreSQL, including a
+street whose ratios differ from the average of its communities' ratios; and who may see what.
+
+The fixture (street A = communities A1 and A2, both urban; street B = village B1, rural):
+
+| | A1 | A2 | street A | B1 |
+|---|---|---|---|---|
+| residents (population) | 10 | 90 | 100 | 50 |
+| verified volunteers | 5 (50%) | 9 (10%) | 14 → **14%** (the average of ratios would say 30%) | 0 |
+| community social orgs | 3 | 0 | 3 over 2 communities, target 12 each | 6 (rural target 6: met) |
+| community workers (certified) | 1 (1) | 2 (0) | 300 per 10,000 urban; 1/3 certified | — |
+| social worker active ≤ 90 days | yes | no | 50% | no |
+| volunteer service station | yes | no | 50% | no |
+| charity organisations | 0 | 1 | 1 of 2 communities | 0 |
+| community funds | 1 | 0 | 1 | 0 |
+| demonstration site | this year | last year | 1 | — |
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import update
+
+from bot.domain.attendance import CheckMethod, RecordStatus
+from bot.domain.enums import OrganisationType, RegistrationStatus, Role, ScopeLevel
+from bot.domain.errors import PermissionDenied
+from bot.domain.kpis import Kpi, Targets
+from bot.domain.needs import Beneficiary, NeedCategory, NeedState, Urgency
+from bot.domain.principal import Grant, Principal
+from bot.domain.resources import ResourceKind
+from bot.domain.volunteers import VolunteerStatus
+from bot.services import kpis
+from storage.models import (
+    Community,
+    Fund,
+    Need,
+    NeedEvent,
+    Organisation,
+    Person,
+    Resource,
+    RoleGrant,
+    ServiceRecord,
+    Shift,
+    Volunteer,
+)
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+from tests.support.factories import Map, make_map
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+async def fixture(uow: UnitOfWork) -> Map:
+    w = await make_map(uow)
+    now = utcnow()
+    year = now.astimezone(TZ).year
+    async with uow:
+        for community, population, demo in (
+            (w.community_a1, 10, year),
+            (w.community_a2, 90, year - 1),
+            (w.community_b1, 50, None),
+        ):
+            await uow.session.execute(
+                update(Community)
+                .where(Community.id == community)
+                .values(resident_population=population, demonstration_year=demo)
+            )
+        n = 0
+        for community, count in ((w.community_a1, 5), (w.community_a2, 9)):
+            for _ in range(count):
+                n += 1
+                person = Person(display_name=f"V{n}", community_id=community, locale="zh")
+                uow.session.add(person)
+                await uow.session.flush()
+                uow.session.add(
+                    Volunteer(
+                        person_id=person.id, home_community_id=community, real_name=f"V{n}",
+                        id_number_encrypted="x", id_number_hash=f"h{n}",
+                        id_number_masked="5001**********0000", phone="13800138000",
+                        status=VolunteerStatus.VERIFIED,
+                    )
+                )  # fmt: skip
+        # One registered but unverified volunteer: not counted.
+        uow.session.add(
+            Volunteer(
+                person_id=await _person(uow, w.community_a2),
+                home_community_id=w.community_a2, real_name="新人", id_number_encrypted="x",
+                id_number_hash="pending", id_number_masked="x", phone="1",
+                status=VolunteerStatus.PENDING,
+            )
+        )  # fmt: skip
+        orgs = [(w.community_a1, OrganisationType.COMMUNITY_SOCIAL_ORG)] * 3
+        orgs += [(w.community_b1, OrganisationType.COMMUNITY_SOCIAL_ORG)] * 6
+        orgs += [(w.community_a2, OrganisationType.CHARITY)]
+        for k, (community, kind) in enumerate(orgs):
+            uow.session.add(
+                Organisation(
+                    name=f"组织{k}", type=kind, registration=RegistrationStatus.FILED,
+                    community_id=community, verified_at=now,
+                )
+            )  # fmt: skip
+        uow.session.add(  # unverified: not counted
+            Organisation(
+                name="未认证", type=OrganisationType.COMMUNITY_SOCIAL_ORG,
+                registration=RegistrationStatus.FILED, community_id=w.community_a2,
+            )
+        )  # fmt: skip
+        await uow.session.flush()
+        for community, certified in (
+            (w.community_a1, True),
+            (w.community_a2, False),
+            (w.community_a2, False),
+        ):
+            worker = await _person(uow, community)
+            await _grant(uow, worker, Role.COMMUNITY_WORKER, community, certified)
+        social = await _person(uow, w.community_a1)
+        await _grant(uow, social, Role.SOCIAL_WORKER, w.community_a1, True)
+        stale = await _person(uow, w.community_a2)
+        await _grant(uow, stale, Role.SOCIAL_WORKER, w.community_a2, True)
+        recent = await _need(uow, w.community_a1, social, now - timedelta(days=10))
+        old = await _need(uow, w.community_a2, stale, now - timedelta(days=120))
+        assert recent and old
+        for community, station in ((w.community_a1, True), (w.community_a2, False)):
+            uow.session.add(
+                Resource(
+                    created_by=social, community_id=community, kind=ResourceKind.VENUE,
+                    title="活动室", quantity=1, unit="间", volunteer_station=station,
+                )
+            )  # fmt: skip
+        charity = await uow.session.scalar(
+            Organisation.__table__.select().with_only_columns(Organisation.id).limit(1)
+        )
+        uow.session.add(Fund(organisation_id=charity, name="社区基金", community_id=w.community_a1))
+        await _service(uow, w.community_a1, social, now)
+        await uow.commit()
+    return w
+
+
+async def _person(uow: UnitOfWork, community: int) -> int:
+    person = Person(display_name="工作者", community_id=community, locale="zh")
+    uow.session.add(person)
+    await uow.session.flush()
+    return person.id
+
+
+async def _grant(uow: UnitOfWork, person: int, role: Role, community: int, certified: bool) -> None:
+    uow.session.add(
+        RoleGrant(
+            person_id=person, role=role, scope_level=ScopeLevel.COMMUNITY,
+            community_id=community, certified=certified,
+        )
+    )  # fmt: skip
+
+
+async def _need(uow: UnitOfWork, community: int, actor: int, at: object) -> int:
+    need = Need(
+        reference=f"X-{community}-{actor}", community_id=community, resident_id=actor,
+        category=NeedCategory.OTHER, description="d", urgency=Urgency.NORMAL,
+        beneficiary=Beneficiary.SELF, state=NeedState.RESOLVED, created_at=at, updated_at=at,
+        due_at=at, remind_at=at, resolved_at=at,
+    )  # fmt: skip
+    uow.session.add(need)
+    await uow.session.flush()
+    uow.session.add(NeedEvent(need_id=need.id, at=at, actor_id=actor, kind="resolved"))
+    return need.id
+
+
+async def _service(uow: UnitOfWork, community: int, person: int, now: object) -> None:
+    shift = Shift(
+        community_id=community, created_by=person, title="t", place="p", starts_at=now,
+        ends_at=now, capacity=1, skills=[],
+    )  # fmt: skip
+    uow.session.add(shift)
+    volunteer = await uow.session.scalar(
+        Volunteer.__table__.select().with_only_columns(Volunteer.id).limit(1)
+    )
+    await uow.session.flush()
+    uow.session.add(
+        ServiceRecord(
+            shift_id=shift.id, person_id=person, volunteer_id=volunteer, community_id=community,
+            content="c", place="p", status=RecordStatus.CONFIRMED, checked_in_at=now,
+            check_in_method=CheckMethod.SITE_CODE, minutes=90,
+        )
+    )  # fmt: skip
+
+
+def district_admin(w: Map) -> Principal:
+    return Principal(0, "zh", grants=(Grant(Role.DISTRICT_ADMIN, ScopeLevel.DISTRICT, w.district),))
+
+
+def by_kpi(figures: kpis.UnitFigures) -> dict[Kpi, tuple[float, float, bool]]:
+    return {i.kpi: (round(i.actual, 4), round(i.target, 4), i.met) for i in figures.indicators}
+
+
+async def report(uow: UnitOfWork, who: Principal, level: ScopeLevel, scope: int) -> kpis.Report:
+    return await kpis.report(uow, who, level=level, scope_id=scope, targets=Targets(), tz=TZ)
+
+
+async def test_every_indicator_matches_the_hand_count_and_streets_add_up_before_dividing(
+    uow: UnitOfWork,
+) -> None:
+    w = await fixture(uow)
+    street = await report(uow, district_admin(w), ScopeLevel.STREET, w.street_a)
+    assert by_kpi(street.unit) == {
+        Kpi.VOLUNTEER_SHARE: (0.14, 0.22, False),  # 14/100, not (50% + 10%) / 2
+        Kpi.SOCIAL_ORGS: (1.5, 12.0, False),
+        Kpi.WORKERS_PER_10K: (300.0, 18.0, True),
+        Kpi.CERTIFIED_SHARE: (0.3333, 0.15, True),
+        Kpi.SOCIAL_WORK_COVERAGE: (0.5, 1.0, False),
+        Kpi.STATION_COVERAGE: (0.5, 1.0, False),
+        Kpi.CHARITY_ORGS: (0.5, 1.0, False),
+        Kpi.COMMUNITY_FUNDS: (1.0, 0.0, True),
+        Kpi.DEMONSTRATION_SITES: (1.0, 2.0, False),
+    }
+    a1, a2 = street.children
+    assert by_kpi(a1)[Kpi.VOLUNTEER_SHARE][0] == 0.5
+    assert by_kpi(a2)[Kpi.VOLUNTEER_SHARE][0] == 0.1
+    gap = next(i for i in street.unit.indicators if i.kpi is Kpi.VOLUNTEER_SHARE).gap
+    assert gap == pytest.approx(0.08)
+    district = await report(uow, district_admin(w), ScopeLevel.DISTRICT, w.district)
+    shown = by_kpi(district.unit)
+    assert shown[Kpi.VOLUNTEER_SHARE] == (round(14 / 150, 4), 0.22, False)
+    # 9 organisations over three communities against (12 + 12 + 6) / 3 = 10.
+    assert shown[Kpi.SOCIAL_ORGS] == (3.0, 10.0, False)
+    assert [c.unit.name.name for c in district.children] == ["甲街道", "乙街道"]
+    this_month = district.months[-1]
+    assert this_month.volunteer_hours == 1.5 and this_month.active_volunteers == 1
+
+
+async def test_a_community_worker_sees_their_community_only(uow: UnitOfWork) -> None:
+    w = await fixture(uow)
+    worker = Principal(
+        0, "zh", grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),)
+    )
+    mine = await report(uow, worker, ScopeLevel.COMMUNITY, w.community_a1)
+    assert by_kpi(mine.unit)[Kpi.VOLUNTEER_SHARE][0] == 0.5
+    for level, scope in (
+        (ScopeLevel.STREET, w.street_a),
+        (ScopeLevel.COMMUNITY, w.community_b1),
+        (ScopeLevel.DISTRICT, w.district),
+    ):
+        with pytest.raises(PermissionDenied):
+            await report(uow, worker, level, scope)
+    street_admin = Principal(
+        0, "zh", grants=(Grant(Role.STREET_ADMIN, ScopeLevel.STREET, w.street_a),)
+    )
+    await report(uow, street_admin, ScopeLevel.COMMUNITY, w.community_a2)
+    with pytest.raises(PermissionDenied):
+        await report(uow, street_admin, ScopeLevel.STREET, w.street_b)
+    assert [u.level for u in await kpis.units(uow, worker)] == [ScopeLevel.COMMUNITY]
