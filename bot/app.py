@@ -35,13 +35,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.config import Settings
 from bot.domain.enums import Channel
-from bot.domain.errors import NotFound
+from bot.domain.errors import DomainError, NotFound
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
-from bot.services import attendance, certificates, match_profiles, needs, people, shifts
+from bot.services import (
+    attendance,
+    certificates,
+    dashboards,
+    match_profiles,
+    needs,
+    people,
+    shifts,
+)
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
+from bot.web import dashboard as dashboard_routes
 from bot.web import verify as verify_routes
 from bot.web.ui import ui_strings
 from handlers import (
@@ -69,6 +78,7 @@ from handlers import broadcasts as broadcast_handlers
 from handlers import consultations as consultation_handlers
 from handlers import emergency as emergency_handlers
 from handlers import matching as matching_handlers
+from handlers import stats as stats_handlers
 from handlers.commands import set_default_commands
 from handlers.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from handlers.notices import ChatNotifier
@@ -133,6 +143,7 @@ def build_dispatcher(
                 broadcast_handlers.router,
                 emergency_handlers.router,
                 consultation_handlers.router,
+                stats_handlers.router,
                 fallback.router,
             )
         )
@@ -221,6 +232,7 @@ def build(settings: Settings) -> Application:
     )
     web_app[verify_routes.verify_page_key] = verify_page
     verify_routes.add_routes(web_app)
+    _dashboard_routes(web_app, session_factory, i18n, settings)
     web_app[ready_key] = asyncio.Event()
     web_app.router.add_get("/healthz", _healthz)
     application = Application(
@@ -254,6 +266,30 @@ def build(settings: Settings) -> Application:
             channel=Channel.TELEGRAM,
         ).register(web_app, path=TELEGRAM_WEBHOOK_PATH)
     return application
+
+
+def _dashboard_routes(
+    web_app: web.Application,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    def make_uow() -> UnitOfWork:
+        return UnitOfWork(session_factory)
+
+    async def open_link(token: str) -> dashboards.Session | None:
+        try:
+            return await dashboards.open_link(make_uow(), token=token)
+        except DomainError:
+            return None
+
+    web_app[dashboard_routes.secret_key] = web_app[webchat_routes.secret_key]
+    web_app[dashboard_routes.open_link_key] = open_link
+    render: dashboard_routes.RenderPage = partial(
+        stats_handlers.render_page, make_uow, i18n, settings
+    )
+    web_app[dashboard_routes.render_key] = render
+    dashboard_routes.add_routes(web_app)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -176,3 +176,11 @@ class ConsultCb(CallbackData, prefix="cs"):
     action: str
     id: int = 0
     value: str = ""
+
+
+class StatsCb(CallbackData, prefix="kp"):
+    """Which unit's indicators to show, export or link; re-checked against the grants."""
+
+    action: str  # show | export | link
+    level: str
+    id: int

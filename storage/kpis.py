@@ -50,8 +50,11 @@ class KpiRepository:
         self._postgres = bind is not None and bind.dialect.name == "postgresql"
         self._tz_name = "UTC"
 
-    async def communities(self) -> list[tuple[int, int, int, CommunityKind, int, int | None]]:
-        """(community, street, district, kind, population, demonstration year) of all."""
+    async def communities(
+        self,
+    ) -> list[tuple[int, int, int, CommunityKind, int, int | None, str, str | None]]:
+        """(community, street, district, kind, population, demonstration year, name, English
+        name) of all."""
         query = select(
             Community.id,
             Community.street_id,
@@ -59,10 +62,12 @@ class KpiRepository:
             Community.kind,
             Community.resident_population,
             Community.demonstration_year,
+            Community.name,
+            Community.name_en,
         ).join(Street, Street.id == Community.street_id)
         return [
-            (int(c), int(s), int(d), CommunityKind(k), int(p or 0), y)
-            for c, s, d, k, p, y in await self.session.execute(query.order_by(Community.id))
+            (int(c), int(s), int(d), CommunityKind(k), int(p or 0), y, n, e)
+            for c, s, d, k, p, y, n, e in await self.session.execute(query.order_by(Community.id))
         ]
 
     async def _per_community(self, query: Any) -> dict[int, int]:

@@ -44,6 +44,7 @@ class UnitFigures:
 class Report:
     unit: UnitFigures
     children: tuple[UnitFigures, ...]  # streets of a district, communities of a street
+    communities: tuple[UnitFigures, ...]  # every community inside
     months: tuple[Month, ...]  # oldest first
     year: int
     computed_at: datetime
@@ -57,6 +58,8 @@ class _Place:
     kind: CommunityKind
     population: int
     demonstration_year: int | None
+    name: str
+    name_en: str | None
 
 
 _cache: dict[tuple[ScopeLevel, int, int], tuple[float, Report]] = {}
@@ -184,7 +187,15 @@ async def _compute(
                 )
             )
     months = await _months(uow, [p.community for p in inside], tz, now)
-    return Report(unit, tuple(children), months, year, now)
+    each = tuple(
+        _figures(
+            Unit(ScopeLevel.COMMUNITY, p.community, Named(p.community, p.name, p.name_en)),
+            counts[p.community],
+            targets,
+        )
+        for p in inside
+    )
+    return Report(unit, tuple(children), each, months, year, now)
 
 
 def _counts(p: _Place, per: dict[str, dict[int, int]], year: int) -> Counts:

@@ -46,7 +46,7 @@ async def make_volunteer(
             community = await uow.places.community(community_id or 0)
             assert community is not None
             home = place_of(community)
-        first17 = f"500106198506{n:02d}123"  # n makes the ID number unique
+        first17 = f"500106198506{n:02d}123"  # n (a day, 1-30) makes the ID number unique
         view = await volunteers.register(
             uow,
             PersonalDataCipher(b"e2e-secret"),

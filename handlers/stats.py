@@ -1,0 +1,319 @@
+"""/stats, /export and /dashboard: the policy's indicators for the unit a worker or admin
+covers (community, street or district), as text with two charts, as XLSX and CSV, and as a
+web page reached through a one-time link. Also the dashboard page's HTML."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+from typing import Any
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.domain.enums import ScopeLevel
+from bot.domain.errors import DomainError
+from bot.domain.kpis import shown
+from bot.domain.principal import Principal
+from bot.services import UnitOfWork, dashboards, kpis
+from bot.services.dashboards import Session
+from bot.services.kpis import Report
+from handlers.callbacks import StatsCb
+from handlers.keyboards import button
+from handlers.kpi_texts import (
+    KPI_NAMES,
+    charts,
+    export_csv,
+    export_workbook,
+    status,
+    summary_text,
+)
+from handlers.need_texts import local_time
+from handlers.routing import RouteTable
+
+router = RouteTable("stats")
+
+COMMANDS = {"stats": "show", "export": "export", "dashboard": "link"}
+MAX_CHILD_BUTTONS = 20
+
+
+async def _report(
+    uow: UnitOfWork, principal: Principal, settings: Settings, level: ScopeLevel, scope_id: int
+) -> Report:
+    return await kpis.report(
+        uow,
+        principal,
+        level=level,
+        scope_id=scope_id,
+        targets=settings.targets,
+        tz=settings.tz,
+        cache_seconds=settings.kpi_cache_seconds,
+    )
+
+
+@router.message(Command("stats", "export", "dashboard"))
+async def stats_command(
+    message: Message, principal: Principal, uow: UnitOfWork, settings: Settings
+) -> None:
+    command = (message.text or "").split()[0].lstrip("/").split("@")[0]
+    action = COMMANDS[command]
+    roles = kpis.DASHBOARD_ROLES if action == "link" else kpis.VIEW_ROLES
+    found = await kpis.units(uow, principal, roles)
+    if not found:
+        await message.answer(
+            _("The dashboard is for street and district admins.")
+            if action == "link"
+            else _("Indicators are for community workers and admins.")
+        )
+        return
+    if len(found) == 1:
+        await _do(message, principal, uow, settings, action, found[0].level, found[0].id)
+        return
+    rows = [
+        [button(u.name.label(principal.locale), _cb(action, u.level, u.id))] for u in found[:20]
+    ]
+    await message.answer(
+        _("For which area?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+def _cb(action: str, level: ScopeLevel, scope_id: int) -> StatsCb:
+    return StatsCb(action=action, level=level.value, id=scope_id)
+
+
+@router.callback_query(StatsCb.filter(F.action.in_(set(COMMANDS.values()))))
+async def chosen(
+    callback: CallbackQuery,
+    callback_data: StatsCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    level = ScopeLevel(callback_data.level)
+    await _do(
+        callback.message, principal, uow, settings, callback_data.action, level, callback_data.id
+    )
+
+
+async def _do(
+    message: Message,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+    action: str,
+    level: ScopeLevel,
+    scope_id: int,
+) -> None:
+    if action == "link":
+        await _send_link(message, principal, uow, settings, level, scope_id)
+        return
+    report = await _report(uow, principal, settings, level, scope_id)
+    if action == "export":
+        await _send_export(message, report, principal.locale)
+        return
+    await message.answer(summary_text(report, principal.locale, settings.tz))
+    targets_png, trend_png = await asyncio.to_thread(charts, report, principal.locale)
+    await message.answer_photo(BufferedInputFile(targets_png, "indicators.png"))
+    rows = [
+        [button(c.unit.name.label(principal.locale), _cb("show", c.unit.level, c.unit.id))]
+        for c in report.children[:MAX_CHILD_BUTTONS]
+    ]
+    rows.append([button(_("Export XLSX and CSV"), _cb("export", level, scope_id))])
+    await message.answer_photo(
+        BufferedInputFile(trend_png, "trend.png"),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+async def _send_export(message: Message, report: Report, locale: str) -> None:
+    name = f"indicators-{report.unit.unit.level.value}-{report.unit.unit.id}"
+    book = await asyncio.to_thread(export_workbook, report, locale)
+    await message.answer_document(
+        BufferedInputFile(book, f"{name}.xlsx"),
+        caption=_("Indicators and operations of {unit}, computed at {when}.").format(
+            unit=report.unit.unit.name.label(locale), when=report.computed_at.strftime("%H:%M")
+        ),
+    )
+    await message.answer_document(BufferedInputFile(export_csv(report, locale), f"{name}.csv"))
+
+
+async def _send_link(
+    message: Message,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+    level: ScopeLevel,
+    scope_id: int,
+) -> None:
+    unit = next(
+        (
+            u
+            for u in await kpis.units(uow, principal, kpis.DASHBOARD_ROLES)
+            if (u.level, u.id) == (level, scope_id)
+        ),
+        None,
+    )
+    if unit is None:
+        await message.answer(_("The dashboard is for street and district admins."))
+        return
+    token = await dashboards.create_link(uow, principal, unit=unit)
+    link = f"{settings.site_url}/dashboard?t={token}"
+    await message.answer(
+        _("Your dashboard link for {unit} (valid 10 minutes, opens once):\n{link}").format(
+            unit=html.escape(unit.name.label(principal.locale)), link=html.escape(link)
+        )
+    )
+
+
+# ---------------------------------------------------------------- the dashboard page
+
+PAGE = """<!doctype html>
+<html lang="{lang}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body{{font:15px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;margin:0;
+padding:0 .8rem 2rem;max-width:60rem;margin:auto;color:#222}}
+h1{{font-size:1.3rem}} h2{{font-size:1.1rem;margin-top:1.6rem}}
+table{{border-collapse:collapse;width:100%;font-size:.9rem}}
+th,td{{border-bottom:1px solid #ddd;padding:.35rem .4rem;text-align:left;vertical-align:top}}
+td.n{{text-align:right;white-space:nowrap}}
+tr.met td.s{{color:#2e7d32}} tr.behind td.s{{color:#c62828}}
+img{{max-width:100%;height:auto}} .wrap{{overflow-x:auto}} .muted{{color:#666;font-size:.85rem}}
+</style></head>
+<body>{body}</body></html>
+"""
+
+
+def _table(rows: list[str], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    return f'<div class="wrap"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
+
+
+def _cells(*values: str) -> str:
+    return "".join(f'<td class="n">{v}</td>' for v in values)
+
+
+def _indicator_rows(report: Report) -> list[str]:
+    rows = []
+    for i in report.unit.indicators:
+        rows.append(
+            f'<tr class="{"met" if i.met else "behind"}" data-kpi="{i.kpi.value}">'
+            f"<td>{html.escape(str(KPI_NAMES[i.kpi]))}</td>"
+            + _cells(shown(i.kpi, i.actual), shown(i.kpi, i.target))
+            + f'<td class="s">{html.escape(status(i))}</td></tr>'
+        )
+    return rows
+
+
+def _children(report: Report, locale: str) -> list[str]:
+    if not report.children:
+        return []
+    rows = []
+    for child in report.children:
+        met = sum(1 for i in child.indicators if i.met)
+        values = [shown(i.kpi, i.actual) for i in child.indicators[:3]]
+        rows.append(
+            f"<tr><td>{html.escape(child.unit.name.label(locale))}</td>"
+            + _cells(f"{met} / {len(child.indicators)}", *values)
+            + "</tr>"
+        )
+    header = [_("Unit"), _("Targets met")]
+    header += [str(KPI_NAMES[i.kpi]) for i in report.unit.indicators[:3]]
+    title = _("Below this level")
+    return [f"<h2>{html.escape(title)}</h2>", _table(rows, header)]
+
+
+def _months(report: Report) -> list[str]:
+    rows = [
+        f"<tr><td>{m.month}</td>"
+        + _cells(
+            str(m.needs_received),
+            str(m.needs_resolved),
+            str(m.needs_overdue),
+            f"{m.volunteer_hours:.1f}",
+            str(m.active_volunteers),
+        )
+        + "</tr>"
+        for m in report.months
+    ]
+    header = [
+        _("Month"),
+        _("Requests received"),
+        _("Requests resolved"),
+        _("Requests overdue"),
+        _("Volunteer hours"),
+        _("Active volunteers"),
+    ]
+    title = _("By month")
+    return [f"<h2>{html.escape(title)}</h2>", _table(rows, header)]
+
+
+def dashboard_html(
+    report: Report, locale: str, png: tuple[bytes, bytes], settings: Settings
+) -> str:
+    """The page: the same indicators, charts and months as /stats and /export."""
+    name = report.unit.unit.name.label(locale)
+    title = _("{name}: indicators against the 2025 targets").format(name=name)
+    when = _("Computed at {when}").format(when=local_time(report.computed_at, settings.tz))
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="muted">{html.escape(when)}</p>',
+        _table(_indicator_rows(report), [_("Indicator"), _("Actual"), _("Target"), _("Status")]),
+    ]
+    for data in png:
+        encoded = base64.b64encode(data).decode()
+        parts.append(f'<p><img alt="" src="data:image/png;base64,{encoded}"></p>')
+    parts += _children(report, locale) + _months(report)
+    return PAGE.format(
+        lang="zh-CN" if locale == "zh" else "en",
+        title=html.escape(_("Dashboard")),
+        body="".join(parts),
+    )
+
+
+def refused_html(locale: str) -> str:
+    title = _("Dashboard")
+    text = _(
+        "This link is not valid, was already used or has expired. Ask the bot for a new one "
+        "with /dashboard."
+    )
+    return PAGE.format(
+        lang="zh-CN" if locale == "zh" else "en",
+        title=html.escape(_("Dashboard")),
+        body=f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>",
+    )
+
+
+async def render_page(
+    make_uow: Any, i18n: I18n, settings: Settings, session: Session | None, lang: str
+) -> tuple[int, str]:
+    """The page for a session (its admin's grants checked again), or the refusal."""
+    locale = lang if lang in ("zh", "en") else (session.locale if session else "zh")
+    with i18n.context(), i18n.use_locale(locale):
+        if session is None:
+            return 403, refused_html(locale)
+        try:
+            principal = await dashboards.principal_for(make_uow(), session)
+            report = await kpis.report(
+                make_uow(),
+                principal,
+                level=session.level,
+                scope_id=session.scope_id,
+                targets=settings.targets,
+                tz=settings.tz,
+                roles=kpis.DASHBOARD_ROLES,
+                cache_seconds=settings.kpi_cache_seconds,
+            )
+        except DomainError:
+            return 403, refused_html(locale)
+        png = await asyncio.to_thread(charts, report, locale)
+        return 200, dashboard_html(report, locale, png, settings)
