@@ -48,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
         "import-places", help="create or update districts, streets and communities from a CSV file"
     )
     places.add_argument("file", help="CSV with a header row; see docs/places-example.csv")
+    site = admin_sub.add_parser(
+        "mark-site", help="name a community a Five-Society Linkage demonstration site (示范点)"
+    )
+    site.add_argument("--community", type=int, required=True)
+    site.add_argument("--year", type=int, help="the year it was named (omit to unmark)")
+    station = admin_sub.add_parser(
+        "mark-station", help="mark a venue resource as its community's volunteer service station"
+    )
+    station.add_argument("--resource", type=int, required=True)
+    station.add_argument("--off", action="store_true", help="unmark it")
     return parser
 
 

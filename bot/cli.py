@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
 from bot.domain.errors import DomainError
-from bot.services import demo, people, places, roles
+from bot.services import demo, people, places, resources, roles
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
@@ -83,6 +83,20 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork) -> int:
                 f"district {c.district.id} {c.district.name} / street {c.street.id} "
                 f"{c.street.name} / community {c.id} {c.name} ({c.kind.value}, {c.code})"
             )
+        return 0
+    if args.admin_command == "mark-site":
+        site = await places.mark_demonstration_site(
+            uow, community_id=args.community, year=args.year
+        )
+        print(
+            f"{site.name}: demonstration site of {args.year}."
+            if args.year
+            else f"{site.name}: not a demonstration site."
+        )
+        return 0
+    if args.admin_command == "mark-station":
+        title = await resources.mark_station(uow, resource_id=args.resource, station=not args.off)
+        print(f"{title}: {'not ' if args.off else ''}the volunteer service station.")
         return 0
     if args.admin_command == "set-deadlines":
         community = await places.set_due_hours(

@@ -231,3 +231,29 @@ async def set_due_hours(
         view = community_view(community)
         await uow.commit()
         return view
+
+
+async def mark_demonstration_site(
+    uow: UnitOfWork, *, community_id: int, year: int | None
+) -> CommunityView:
+    """Name a community a Five-Society Linkage demonstration site of `year` (None: unmark)."""
+    if year is not None and not 2000 <= year <= 2100:
+        raise InvalidInput("year", "range")
+    async with uow:
+        row = await uow.places.community(community_id)
+        if row is None:
+            raise NotFound("community", community_id)
+        row.demonstration_year = year
+        uow.audit.record(
+            actor_id=None,
+            action="community.demonstration_site",
+            entity="community",
+            entity_id=row.id,
+            details={"year": year},
+        )
+        view = community_view(row)
+        await uow.commit()
+    from bot.services import kpis  # here: kpis reaches places through needs
+
+    kpis.forget()
+    return view

@@ -222,3 +222,23 @@ async def release(
         view = await _view(uow, resource)
         await uow.commit()
         return view
+
+
+async def mark_station(uow: UnitOfWork, *, resource_id: int, station: bool) -> str:
+    """Mark a venue as its community's volunteer service station (志愿服务站), or unmark it."""
+    async with uow:
+        resource = await uow.resources.get(resource_id, lock=True)
+        if resource is None:
+            raise NotFound("resource", resource_id)
+        if resource.kind is not ResourceKind.VENUE:
+            raise InvalidInput("resource", "not a venue")
+        resource.volunteer_station = station
+        uow.audit.record(
+            actor_id=None,
+            action="resource.station" if station else "resource.station_off",
+            entity="resource",
+            entity_id=resource.id,
+        )
+        title = resource.title
+        await uow.commit()
+        return title
