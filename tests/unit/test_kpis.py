@@ -22,17 +22,17 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.domain.attendance import CheckMethod, RecordStatus
 from bot.domain.enums import OrganisationType, RegistrationStatus, Role, ScopeLevel
-from bot.domain.errors import PermissionDenied
+from bot.domain.errors import InvalidInput, PermissionDenied
 from bot.domain.kpis import Kpi, Targets
 from bot.domain.needs import Beneficiary, NeedCategory, NeedState, Urgency
 from bot.domain.principal import Grant, Principal
 from bot.domain.resources import ResourceKind
 from bot.domain.volunteers import VolunteerStatus
-from bot.services import kpis
+from bot.services import kpis, places, resources
 from storage.models import (
     Community,
     Fund,
@@ -251,3 +251,32 @@ async def test_a_community_worker_sees_their_community_only(uow: UnitOfWork) -> 
     with pytest.raises(PermissionDenied):
         await report(uow, street_admin, ScopeLevel.STREET, w.street_b)
     assert [u.level for u in await kpis.units(uow, worker)] == [ScopeLevel.COMMUNITY]
+
+
+async def test_sites_and_stations_are_marked_by_the_services_and_counted(uow: UnitOfWork) -> None:
+    w = await fixture(uow)
+    year = utcnow().astimezone(TZ).year
+    await places.mark_demonstration_site(uow, community_id=w.community_a2, year=year)
+    with pytest.raises(InvalidInput):
+        await places.mark_demonstration_site(uow, community_id=w.community_a2, year=20)
+    async with uow:
+        venue = await uow.session.scalar(
+            select(Resource.id).where(
+                Resource.community_id == w.community_a2, Resource.kind == ResourceKind.VENUE
+            )
+        )
+        other = Resource(
+            created_by=1, community_id=w.community_a2, kind=ResourceKind.GOODS, title="米",
+            quantity=5, unit="袋",
+        )  # fmt: skip
+        uow.session.add(other)
+        await uow.commit()
+        other_id = other.id
+    assert venue is not None
+    assert await resources.mark_station(uow, resource_id=venue, station=True) == "活动室"
+    with pytest.raises(InvalidInput):  # only a venue can be a station
+        await resources.mark_station(uow, resource_id=other_id, station=True)
+    street = await report(uow, district_admin(w), ScopeLevel.STREET, w.street_a)
+    shown = by_kpi(street.unit)
+    assert shown[Kpi.DEMONSTRATION_SITES][0] == 2.0 and shown[Kpi.DEMONSTRATION_SITES][2]
+    assert shown[Kpi.STATION_COVERAGE] == (1.0, 1.0, True)
