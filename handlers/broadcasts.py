@@ -88,8 +88,10 @@ async def new_broadcast(
 
 @router.callback_query(BroadcastForm.audience, BroadcastCb.filter(F.action == "aud"))
 async def audience_chosen(
-    callback: CallbackQuery, callback_data: BroadcastCb, state: FSMContext, uow: UnitOfWork
+    callback: CallbackQuery, callback_data: BroadcastCb, state: FSMContext
 ) -> None:
+    if callback_data.value not in AudienceKind._value2member_map_:
+        raise InvalidInput("audience", callback_data.value)
     kind = AudienceKind(callback_data.value)
     await state.update_data(kind=kind.value, skills=[])
     await callback.answer()
@@ -99,7 +101,7 @@ async def audience_chosen(
         await state.set_state(BroadcastForm.project)
         await callback.message.answer(_("Which project? Send its number, e.g. P12."))
         return
-    await _ask_communities(callback.message, state, uow)
+    await _ask_communities(callback.message, state)
 
 
 @router.message(BroadcastForm.project, F.text)
@@ -116,7 +118,7 @@ async def project_chosen(
     await _ask_language(message, state)
 
 
-async def _ask_communities(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
+async def _ask_communities(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     allowed: list[int] = data["allowed"]
     await state.set_state(BroadcastForm.communities)

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.domain.enums import ScopeLevel
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.kpis import shown
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, dashboards, kpis
@@ -97,6 +97,8 @@ async def chosen(
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
+    if callback_data.level not in ScopeLevel._value2member_map_:
+        raise InvalidInput("level", callback_data.level)
     level = ScopeLevel(callback_data.level)
     await _do(
         callback.message, principal, uow, settings, callback_data.action, level, callback_data.id
