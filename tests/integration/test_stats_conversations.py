@@ -1,0 +1,86 @@
+"""/stats and /export in chat on the hand-counted fixture of tests/unit/test_kpis.py: the text,
+the workbook and the CSV carry the same figures, and a community worker's forged button for
+their street is refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.domain.enums import Role, ScopeLevel
+from storage.uow import UnitOfWork
+from tests.support.chat import ChatHarness
+from tests.support.factories import make_person
+from tests.unit.test_kpis import fixture
+
+ADMIN, WORKER = 7501, 7502
+SHARE = "实名认证志愿者占常住人口比例"
+
+
+@pytest.fixture
+async def chat(engine: AsyncEngine) -> AsyncIterator[ChatHarness]:
+    harness = ChatHarness(engine)
+    yield harness
+    await harness.close()
+
+
+def files(chat: ChatHarness, user: int) -> dict[str, bytes]:
+    return {f.filename: f.content for f in chat.hub.files.values() if f.chat_id == user}
+
+
+async def test_stats_and_export_show_the_same_street_figures(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    w = await fixture(uow)
+    await make_person(
+        uow, "街道管理员", community=w.community_a1,
+        grants=((Role.STREET_ADMIN, ScopeLevel.STREET, w.street_a),), web_id=ADMIN,
+    )  # fmt: skip
+    await chat.send(ADMIN, "/stats")
+    summary = next(s for s in chat.screens(ADMIN) if "对照 2025 年目标的指标" in s)
+    assert f"{SHARE}：14.0%（目标 22.0%）— 差 8.0 个百分点" in summary
+    assert "每万城镇常住人口社区工作者数：300.0（目标 18.0）— 已达标" in summary
+    await chat.tap(ADMIN, "导出 XLSX 和 CSV")
+    sent = files(chat, ADMIN)
+    book = load_workbook(io.BytesIO(sent[f"indicators-street-{w.street_a}.xlsx"]))
+    assert [s.title for s in book.worksheets] == ["街道", "社区", "按月"]
+    street = {r[1]: r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert street[SHARE][2:6] == (14.0, 22.0, "%", False)
+    communities = [r for r in book.worksheets[1].iter_rows(min_row=2, values_only=True)]
+    assert [(r[0], r[2]) for r in communities if r[1] == SHARE] == [
+        ("甲一社区", 50.0),
+        ("甲二社区", 10.0),
+    ]
+    rows = list(
+        csv.reader(io.StringIO(sent[f"indicators-street-{w.street_a}.csv"].decode("utf-8-sig")))
+    )
+    assert ["街道", "甲街道", SHARE, "14.0", "22.0", "%", "False", "差 8.0 个百分点"] in rows
+
+
+async def test_a_community_worker_cannot_open_their_streets_figures(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    w = await fixture(uow)
+    await make_person(
+        uow, "韩主任", community=w.community_a1,
+        grants=((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),), web_id=WORKER,
+    )  # fmt: skip
+    await chat.send(WORKER, "/stats")
+    assert any(s.startswith("甲一社区：对照") for s in chat.screens(WORKER))
+    # A forged "export the street" button on one of their messages: refused, nothing sent.
+    conversation = chat.hub.conversation(WORKER)
+    message = max(conversation.messages)
+    forged = f"kp:export:street:{w.street_a}"
+    conversation.messages[message]["reply_markup"] = {
+        "inline_keyboard": [[{"text": "x", "callback_data": forged}]]
+    }
+    before = dict(files(chat, WORKER))
+    await chat.tap_data(WORKER, message, forged)
+    # (the tap was already answered, so the refusal comes as a message)
+    assert chat.last_text(WORKER) == "抱歉，您无权在此进行该操作。"
+    assert files(chat, WORKER) == before
