@@ -167,16 +167,19 @@ async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple
     if draft.button is ButtonKind.SIGN_UP and draft.project_id is None:
         raise InvalidInput("button", "project")
     if draft.button is ButtonKind.ANSWER:
-        await _check_survey(uow, draft.survey_id)
+        await _check_survey(uow, draft.survey_id, covered)
     if not audience.community_ids or not set(audience.community_ids) <= covered:
         raise PermissionDenied()
     return audience, _skills(draft, categories)
 
 
-async def _check_survey(uow: UnitOfWork, survey_id: int | None) -> None:
+async def _check_survey(uow: UnitOfWork, survey_id: int | None, covered: set[int]) -> None:
+    """An open survey of the sender's communities."""
     survey = await uow.surveys.get(survey_id) if survey_id is not None else None
     if survey is None or survey.closed_at is not None:
         raise InvalidInput("button", "survey")
+    if not set(await uow.surveys.communities(survey.id)) & covered:
+        raise PermissionDenied()
 
 
 async def count(uow: UnitOfWork, principal: Principal, draft: Draft) -> int:

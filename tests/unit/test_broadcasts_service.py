@@ -21,8 +21,9 @@ from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, PermissionDenied
 from bot.domain.needs import Beneficiary, NeedCategory, Urgency
 from bot.domain.principal import Grant, Place, Principal
+from bot.domain.surveys import parse_survey
 from bot.domain.volunteers import Skill
-from bot.services import broadcasts, emergencies, needs
+from bot.services import broadcasts, emergencies, needs, surveys
 from bot.services.ports import RecordingNotifier
 from storage.models import Broadcast, OutboxMessage
 from storage.types import utcnow
@@ -172,3 +173,28 @@ async def test_in_emergency_mode_new_needs_are_urgent_and_only_the_mobilised_ans
         await emergencies.answer(uow, resident, emergency_id=view.id, reply=RollCallAnswer.COMING)
     await emergencies.end(uow, me, emergency_id=view.id, texts=("结束", "Over"))
     assert await file() is Urgency.CAN_WAIT
+
+
+async def test_a_survey_button_must_be_an_open_survey_of_the_senders_communities(
+    uow: UnitOfWork,
+) -> None:
+    w, me, _ = await setting(uow)
+    other = await make_person(uow, "乙村主任")
+    theirs = await surveys.create_survey(
+        uow,
+        Principal(
+            other,
+            "zh",
+            grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_b1),),
+        ),
+        spec=parse_survey("乙村调查\n? 问题\n- 是\n- 否"),
+        community_ids=[w.community_b1],
+    )
+    forged = draft(w.community_a1, button=ButtonKind.ANSWER, survey_id=theirs.id)
+    with pytest.raises(PermissionDenied):
+        await broadcasts.create(uow, me, forged)
+    with pytest.raises(InvalidInput):  # no such survey
+        await broadcasts.create(
+            uow, me, draft(w.community_a1, button=ButtonKind.ANSWER, survey_id=999)
+        )
+    assert await counts(uow) == (0, 0)
