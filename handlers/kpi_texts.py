@@ -4,6 +4,7 @@ one source for chat, export and the dashboard page, so that they show the same n
 from __future__ import annotations
 
 import csv
+import html
 import io
 from zoneinfo import ZoneInfo
 
@@ -58,7 +59,7 @@ def summary_text(report: Report, locale: str, tz: ZoneInfo) -> str:
     unit = report.unit
     lines = [
         _("<b>{name}</b>: indicators against the 2025 targets").format(
-            name=unit.unit.name.label(locale)
+            name=html.escape(unit.unit.name.label(locale))
         ),
         _("Computed at {when}").format(when=local_time(report.computed_at, tz)),
         "",

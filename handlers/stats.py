@@ -10,8 +10,14 @@ import html
 from typing import Any
 
 from aiogram import F
-from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.filters import Command, CommandObject
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -58,10 +64,13 @@ async def _report(
 
 @router.message(Command("stats", "export", "dashboard"))
 async def stats_command(
-    message: Message, principal: Principal, uow: UnitOfWork, settings: Settings
+    message: Message,
+    command: CommandObject,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
 ) -> None:
-    command = (message.text or "").split()[0].lstrip("/").split("@")[0]
-    action = COMMANDS[command]
+    action = COMMANDS[command.command.lower()]
     roles = kpis.DASHBOARD_ROLES if action == "link" else kpis.VIEW_ROLES
     found = await kpis.units(uow, principal, roles)
     if not found:
@@ -141,7 +150,8 @@ async def _send_export(message: Message, report: Report, locale: str) -> None:
     await message.answer_document(
         BufferedInputFile(book, f"{name}.xlsx"),
         caption=_("Indicators and operations of {unit}, computed at {when}.").format(
-            unit=report.unit.unit.name.label(locale), when=report.computed_at.strftime("%H:%M")
+            unit=html.escape(report.unit.unit.name.label(locale)),
+            when=report.computed_at.strftime("%H:%M"),
         ),
     )
     await message.answer_document(BufferedInputFile(export_csv(report, locale), f"{name}.csv"))
@@ -171,7 +181,8 @@ async def _send_link(
     await message.answer(
         _("Your dashboard link for {unit} (valid 10 minutes, opens once):\n{link}").format(
             unit=html.escape(unit.name.label(principal.locale)), link=html.escape(link)
-        )
+        ),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
 
 
@@ -295,12 +306,37 @@ def refused_html(locale: str) -> str:
     )
 
 
+def confirm_html(locale: str, token: str) -> str:
+    """What the link opens: a button that uses it (a preview fetching the link does not)."""
+    title = _("Dashboard")
+    label = _("Open the dashboard")
+    form = (
+        '<form method="post" action="/dashboard">'
+        f'<input type="hidden" name="t" value="{html.escape(token)}">'
+        f'<button type="submit" style="font-size:1.1rem;padding:.6rem 1.2rem">'
+        f"{html.escape(label)}</button></form>"
+    )
+    return PAGE.format(
+        lang="zh-CN" if locale == "zh" else "en",
+        title=html.escape(title),
+        body=f"<h1>{html.escape(title)}</h1>{form}",
+    )
+
+
 async def render_page(
-    make_uow: Any, i18n: I18n, settings: Settings, session: Session | None, lang: str
+    make_uow: Any,
+    i18n: I18n,
+    settings: Settings,
+    session: Session | None,
+    lang: str,
+    token: str | None,
 ) -> tuple[int, str]:
-    """The page for a session (its admin's grants checked again), or the refusal."""
+    """The page for a session (its admin's grants checked again), the button that uses a
+    link, or the refusal."""
     locale = lang if lang in ("zh", "en") else (session.locale if session else "zh")
     with i18n.context(), i18n.use_locale(locale):
+        if token is not None:
+            return 200, confirm_html(locale, token)
         if session is None:
             return 403, refused_html(locale)
         try:

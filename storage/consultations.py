@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,6 +173,14 @@ class ConsultationsRepository:
         except IntegrityError:
             return False
         return True
+
+    async def count_paper_vote(self, consultation_id: int) -> None:
+        await self.session.execute(
+            update(Consultation)
+            .where(Consultation.id == consultation_id)
+            .values(paper_votes=Consultation.paper_votes + 1)
+            .execution_options(synchronize_session=False)
+        )
 
     async def ballots(self, consultation_id: int) -> list[tuple[int, Actor, bool]]:
         query = select(

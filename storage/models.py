@@ -985,6 +985,10 @@ class Consultation(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_on: Mapped[date | None] = mapped_column(Date)  # the party organisation's meeting
     minutes: Mapped[str | None] = mapped_column(Text)
+    # Votes recorded on paper by a worker (counted here so no ballot is marked as one).
+    paper_votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Who was entitled, per actor group, when it was closed: the results stay as they were.
+    entitled_at_close: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
 
 class ConsultationCommunity(Base):
@@ -1038,13 +1042,12 @@ class OpinionSupport(Base):
 
 class ConsultationVote(Base):
     """One ballot per voter key (see domain.consultations.voter_key). An anonymous ballot has
-    no person: only a keyed hash, its option, the actor group and whether it was assisted."""
+    no person, no sequence number and no time: a keyed hash, its option and the actor group
+    (its paper votes are counted on the consultation, not marked on the ballot)."""
 
     __tablename__ = "consultation_votes"
-    __table_args__ = (UniqueConstraint("consultation_id", "voter_key"),)
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"))
-    voter_key: Mapped[str] = mapped_column(String(48))
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), primary_key=True)
+    voter_key: Mapped[str] = mapped_column(String(48), primary_key=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # named votes only
     option_id: Mapped[int] = mapped_column(ForeignKey("consultation_options.id"))
     actor: Mapped[Actor] = mapped_column(enum_column(Actor, "consultation_actor"))

@@ -140,17 +140,24 @@ async def _phase(uow: UnitOfWork, c: Consultation, now: datetime) -> Phase:
     )
 
 
+async def _covers_all(
+    uow: UnitOfWork, principal: Principal, c: Consultation, roles: tuple[Role, ...]
+) -> bool:
+    """Every community taking part is within the person's grants (a worker of one community
+    does not run a consultation of the whole street)."""
+    covered = set(await uow.places.communities_covered(principal, roles))
+    return set(await uow.consultations.communities_of(c.id)) <= covered
+
+
 async def _manages(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
-    covered = set(await uow.places.communities_covered(principal, WORKER_ROLES))
-    return c.community_id in covered
+    return await _covers_all(uow, principal, c, WORKER_ROLES)
 
 
 async def _decides(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
     """A major matter is decided by the party organisation; anything else by the worker."""
     if not c.major:
         return await _manages(uow, principal, c)
-    covered = set(await uow.places.communities_covered(principal, (Role.PARTY_REVIEWER,)))
-    return c.community_id in covered
+    return await _covers_all(uow, principal, c, (Role.PARTY_REVIEWER,))
 
 
 async def _actor(uow: UnitOfWork, principal: Principal, c: Consultation) -> Actor | None:
@@ -523,12 +530,16 @@ async def record_paper_vote(
     option_id: int,
     now: datetime | None = None,
 ) -> None:
-    """A worker records a vote given on paper (at the meeting) for an entitled person: marked
-    assisted, audited without the choice when the vote is anonymous."""
+    """A worker records a vote given on paper (at the meeting, or at the community office) for
+    an entitled person who has not voted: counted as a paper vote, audited with the person but
+    never with the choice. It cannot replace a ballot the person (or a worker) already cast."""
     async with uow:
         c = await _load(uow, consultation_id)
         if not await _manages(uow, principal, c):
             raise PermissionDenied()
+        key = voter_key(cipher.ballot_secret, c.id, person_id, c.anonymous)
+        if await uow.consultations.ballot(c.id, key) is not None:
+            raise Conflict("already_voted")
     await _ballot(uow, cipher, principal, person_id, consultation_id, option_id, now)
 
 
@@ -560,25 +571,42 @@ async def _ballot(
             person_id=None if c.anonymous else voter_id,
             option_id=option_id,
             actor=actor,
-            assisted=assisted,
-            updated_at=c.opened_at if c.anonymous else now,  # no time that could be matched
+            # An anonymous ballot carries nothing that could be matched: no paper mark (the
+            # consultation counts those), and the opening time instead of its own.
+            assisted=assisted and not c.anonymous,
+            updated_at=c.opened_at if c.anonymous else now,
         )
         if not await uow.consultations.cast(ballot):
+            if assisted:
+                raise Conflict("already_voted")
             # Voted before (or a second tap arrived at the same moment): change that ballot.
             existing = await uow.consultations.ballot(c.id, key)
             assert existing is not None
-            existing.option_id, existing.assisted = option_id, assisted
-            existing.updated_at = ballot.updated_at
+            existing.option_id, existing.updated_at = option_id, ballot.updated_at
+        elif assisted:
+            await uow.consultations.count_paper_vote(c.id)
         participant = await uow.consultations.took_part(c.id, voter_id)
         participant.voted = True
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.paper_vote" if assisted else "consultation.vote",
-            entity="consultation",
-            entity_id=c.id,
-            details={"for": voter_id} if assisted else None,
-        )
+        _audit_ballot(uow, principal, c, voter_id, assisted)
         await uow.commit()
+
+
+def _audit_ballot(
+    uow: UnitOfWork, principal: Principal, c: Consultation, voter_id: int, assisted: bool
+) -> None:
+    """A paper vote names the worker and the person (never the choice); an anonymous online
+    vote names nobody — that a person voted is in the participants, without a time."""
+    actor_id: int | None = principal.person_id
+    details: dict[str, object] | None = {"for": voter_id}
+    if not assisted:
+        actor_id, details = (None if c.anonymous else voter_id), None
+    uow.audit.record(
+        actor_id=actor_id,
+        action="consultation.paper_vote" if assisted else "consultation.vote",
+        entity="consultation",
+        entity_id=c.id,
+        details=details,
+    )
 
 
 async def _principal_of(uow: UnitOfWork, person_id: int) -> Principal:
@@ -612,6 +640,7 @@ async def close(
         if await _phase(uow, c, now) is not Phase.COUNTING:
             raise Conflict("consultation_not_over")
         c.closed_at, c.closed_by = now, principal.person_id
+        c.entitled_at_close = {a.value: n for a, n in (await _entitled(uow, c)).items()}
         uow.audit.record(
             actor_id=principal.person_id,
             action="consultation.close",
@@ -644,11 +673,13 @@ async def _results(
 ) -> Results:
     rows = await uow.consultations.ballots(c.id)
     options = [o.id for o in await uow.consultations.options(c.id)]
+    entitled = (
+        Counter({Actor(a): n for a, n in c.entitled_at_close.items()})
+        if c.entitled_at_close is not None
+        else await _entitled(uow, c)
+    )
     counted = tally(
-        options,
-        (Ballot(option, actor) for option, actor, _ in rows),
-        await _entitled(uow, c),
-        assisted=sum(1 for *_, assisted in rows if assisted),
+        options, (Ballot(option, actor) for option, actor, _ in rows), entitled, c.paper_votes
     )
     named = () if c.anonymous else tuple(await uow.consultations.named_ballots(c.id))
     return Results(

@@ -1,9 +1,10 @@
-"""`GET /dashboard`: the indicators page for street and district admins.
+"""`/dashboard`: the indicators page for street and district admins.
 
-`/dashboard?t=<token>` uses a one-time link from the chat (valid ten minutes) and turns it into
-a signed, HttpOnly session cookie scoped to the admin's area, then redirects to `/dashboard`
-so the token leaves the address bar. The page itself is rendered by the bot (handlers), with the
-admin's grants checked again on every request."""
+`GET /dashboard?t=<token>` (the one-time link from the chat, valid ten minutes) only shows a
+button; the button POSTs the token, which is used then — so a link preview or a scanner that
+fetches the link does not use it up. The POST turns it into a signed, HttpOnly session cookie
+scoped to the admin's area and redirects to `/dashboard`. The page itself is rendered by the bot
+(handlers), with the admin's grants checked again on every request."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ SESSION_SECONDS = 3600
 
 # token -> the session it opens, or None when refused (unknown, expired or used)
 OpenLink = Callable[[str], Awaitable[Session | None]]
-# (session, locale or None) -> (HTTP status, HTML)
-RenderPage = Callable[[Session | None, str], Awaitable[tuple[int, str]]]
+# (session, locale or "", token to confirm or None) -> (HTTP status, HTML); with a token, the
+# page that asks to open the dashboard (a form posting it back).
+RenderPage = Callable[[Session | None, str, str | None], Awaitable[tuple[int, str]]]
 
 open_link_key: web.AppKey[OpenLink] = web.AppKey("dashboard_open_link")
 render_key: web.AppKey[RenderPage] = web.AppKey("dashboard_render")
@@ -63,32 +65,42 @@ def session_from(secret: bytes, value: str | None, now: float) -> Session | None
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
     secret = request.app[secret_key]
-    token = request.query.get("t")
     lang = request.query.get("lang")
+    token = request.query.get("t")
     if token:
-        session = await request.app[open_link_key](token)
-        if session is None:
-            return await _page(request, None, lang)
-        response = web.HTTPSeeOther("/dashboard")
-        response.set_cookie(
-            COOKIE,
-            cookie_value(secret, session, time.time()),
-            max_age=SESSION_SECONDS,
-            httponly=True,
-            samesite="Strict",
-            path="/dashboard",
-        )
-        raise response
+        return await _page(request, None, lang, token[:100])
     session = session_from(secret, request.cookies.get(COOKIE), time.time())
     return await _page(request, session, lang)
 
 
-async def _page(request: web.Request, session: Session | None, lang: str | None) -> web.Response:
-    status, page = await request.app[render_key](session, lang or "")
+async def open_dashboard(request: web.Request) -> web.StreamResponse:
+    """The button's POST: use the link once, then the session cookie takes over."""
+    secret = request.app[secret_key]
+    form = await request.post()
+    token = str(form.get("t", ""))[:100]
+    session = await request.app[open_link_key](token) if token else None
+    if session is None:
+        return await _page(request, None, request.query.get("lang"))
+    response = web.HTTPSeeOther("/dashboard")
+    response.set_cookie(
+        COOKIE,
+        cookie_value(secret, session, time.time()),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="Strict",
+        path="/dashboard",
+    )
+    raise response
+
+
+async def _page(
+    request: web.Request, session: Session | None, lang: str | None, token: str | None = None
+) -> web.Response:
+    status, page = await request.app[render_key](session, lang or "", token)
     response = web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'"
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -96,3 +108,4 @@ async def _page(request: web.Request, session: Session | None, lang: str | None)
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/dashboard", dashboard)
+    app.router.add_post("/dashboard", open_dashboard)

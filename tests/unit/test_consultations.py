@@ -294,3 +294,77 @@ async def test_a_consultation_opened_from_a_need_brings_its_outcome_back_to_it(
     }
     detail = await needs.need_detail(uow, worker, need_id=filed.need.id)
     assert [e.kind for e in detail.events][-1] == "consultation"
+
+
+async def test_paper_votes_never_replace_a_ballot_and_results_stay_as_closed(
+    uow: UnitOfWork,
+) -> None:
+    w, worker, _, people, _ = await setting(uow)
+    c = await open_one(uow, w, worker)
+    first, second = c.options[0].id, c.options[1].id
+    await consultations.vote(uow, CIPHER, people[0], consultation_id=c.id, option_id=first)
+    with pytest.raises(Conflict):  # the resident voted online: a worker cannot change it
+        await consultations.record_paper_vote(
+            uow, CIPHER, worker, consultation_id=c.id, person_id=people[0].person_id,
+            option_id=second,
+        )  # fmt: skip
+    await consultations.record_paper_vote(
+        uow, CIPHER, worker, consultation_id=c.id, person_id=people[1].person_id,
+        option_id=second,
+    )  # fmt: skip
+    with pytest.raises(Conflict):  # nor record a second paper vote for the same person
+        await consultations.record_paper_vote(
+            uow, CIPHER, worker, consultation_id=c.id, person_id=people[1].person_id,
+            option_id=first,
+        )  # fmt: skip
+    stored = await ballots(uow)
+    assert not any(b.assisted for b in stored)  # anonymous: no ballot is marked
+    closed = await consultations.close(
+        uow, worker, consultation_id=c.id, now=utcnow() + timedelta(days=2)
+    )
+    assert closed.tally.per_option == {first: 1, second: 1} and closed.tally.assisted == 1
+    # People moving in after the close do not change the turnout it recorded.
+    for n in range(5):
+        await make_person(uow, f"新居民{n}", community=w.community_a1)
+    again = await consultations.results(uow, worker, consultation_id=c.id)
+    assert (again.tally.ballots, again.tally.entitled) == (2, 3)
+
+
+async def test_a_worker_of_one_community_does_not_run_a_street_wide_consultation(
+    uow: UnitOfWork,
+) -> None:
+    w, _, _, people, _ = await setting(uow)
+    street_admin = Principal(
+        await make_person(uow, "街道管理员"),
+        "zh",
+        grants=(Grant(Role.STREET_ADMIN, ScopeLevel.STREET, w.street_a),),
+    )
+    spec = consultations.NewConsultation(
+        title="街道议事", background="两社区共同议事。", options=["同意", "不同意"],
+        community_ids=[w.community_a1, w.community_a2], discussion_days=1, voting_days=1,
+    )  # fmt: skip
+    c = await consultations.open_consultation(
+        uow,
+        street_admin,
+        spec,
+        texts=TEXTS,
+        reminder=None,
+        now=utcnow() - timedelta(days=1, hours=1),
+    )
+    a1_worker = await make_person(
+        uow, "甲一社工", grants=((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),)
+    )
+    worker = Principal(
+        a1_worker,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),),
+    )
+    with pytest.raises(PermissionDenied):
+        await consultations.record_paper_vote(
+            uow, CIPHER, worker, consultation_id=c.id, person_id=people[0].person_id,
+            option_id=c.options[0].id,
+        )  # fmt: skip
+    await consultations.record_paper_vote(
+        uow, CIPHER, street_admin, consultation_id=c.id, person_id=people[0].person_id,
+        option_id=c.options[0].id,
+    )  # fmt: skip

@@ -50,6 +50,8 @@ def upgrade() -> None:
         sa.Column("decided_at", storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("decided_on", sa.Date(), nullable=True),
         sa.Column("minutes", sa.Text(), nullable=True),
+        sa.Column("paper_votes", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("entitled_at_close", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["closed_by"], ["people.id"], name=op.f("fk_consultations_closed_by_people")
         ),
@@ -238,7 +240,6 @@ def upgrade() -> None:
 
     op.create_table(
         "consultation_votes",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "consultation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
@@ -277,10 +278,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_consultation_votes_person_id_people")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_consultation_votes")),
-        sa.UniqueConstraint(
-            "consultation_id", "voter_key", name=op.f("uq_consultation_votes_consultation_id")
-        ),
+        sa.PrimaryKeyConstraint("consultation_id", "voter_key", name=op.f("pk_consultation_votes")),
     )
     op.create_table(
         "opinion_supports",
