@@ -37,6 +37,8 @@ LEVEL_SHEETS = {
 
 
 def status(indicator: Indicator) -> str:
+    if not indicator.has_target:
+        return _("no target at this level")
     if indicator.met:
         return _("met")
     gap = indicator.gap * 100 if indicator.kpi in PERCENT else indicator.gap
@@ -45,6 +47,10 @@ def status(indicator: Indicator) -> str:
 
 
 def indicator_line(indicator: Indicator) -> str:
+    if not indicator.has_target:
+        return _("• {name}: {actual}").format(
+            name=KPI_NAMES[indicator.kpi], actual=shown(indicator.kpi, indicator.actual)
+        )
     mark = "✅" if indicator.met else "⚠️"
     return _("{mark} {name}: {actual} (target {target}) — {status}").format(
         mark=mark,
@@ -137,7 +143,7 @@ def _indicator_rows(figures: UnitFigures, locale: str) -> list[list[object]]:
                 round(i.actual * scale, 2),
                 round(i.target * scale, 2),
                 unit,
-                i.met,
+                i.met if i.has_target else None,
                 status(i),
             ]
         )

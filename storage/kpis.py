@@ -192,7 +192,14 @@ class KpiRepository:
             ),
         )
         due = self._month(Need.due_at, offset_hours)
-        late = case((Need.resolved_at.is_(None), 1), (Need.resolved_at > Need.due_at, 1), else_=0)
+        # Late: resolved after its deadline, or neither resolved nor closed by it (a request
+        # closed without a solution, or referred, in time is not overdue).
+        late = case(
+            (Need.resolved_at > Need.due_at, 1),
+            (and_(Need.resolved_at.is_(None), Need.closed_at.is_(None)), 1),
+            (and_(Need.resolved_at.is_(None), Need.closed_at > Need.due_at), 1),
+            else_=0,
+        )
         put(
             "needs_overdue",
             await self._by_month(
@@ -277,27 +284,32 @@ class KpiRepository:
         ]
         put("volunteer_hours", {m: minutes / 60 for m, minutes, _ in rows})
         put("active_volunteers", {m: people for m, _, people in rows})
-        for name, states, column in (
-            ("projects_running", (ProjectState.RUNNING,), Project.starts_on),
-            (
-                "projects_completed",
-                (ProjectState.COMPLETED, ProjectState.EVALUATED),
-                Project.ends_on,
-            ),
-        ):
-            day = self._day_month(column)
-            put(
-                name,
-                await self._by_month(
-                    select(day, func.count())
-                    .where(
-                        Project.community_id.in_(ids),
-                        Project.state.in_(states),
-                        column >= since.date(),
-                    )
-                    .group_by(day)
-                ),
+        await self._projects(ids, since, put)
+
+    async def _projects(self, ids: list[int], since: datetime, put: Any) -> None:
+        """Running: the months a project's period covers while it ran (running, completed or
+        evaluated now); completed: the month its period ended, once completed."""
+        ran = (ProjectState.RUNNING, ProjectState.COMPLETED, ProjectState.EVALUATED)
+        rows = await self.session.execute(
+            select(Project.starts_on, Project.ends_on, Project.state).where(
+                Project.community_id.in_(ids),
+                Project.state.in_(ran),
+                Project.ends_on >= since.date(),
             )
+        )
+        running: dict[str, int] = defaultdict(int)
+        completed: dict[str, int] = defaultdict(int)
+        today = date.today()
+        for starts, ends, state in rows:
+            month = max(starts, since.date()).replace(day=1)
+            last = min(ends, today) if state is ProjectState.RUNNING else ends
+            while month <= last:
+                running[month.strftime("%Y-%m")] += 1
+                month = (month + timedelta(days=32)).replace(day=1)
+            if state is not ProjectState.RUNNING:
+                completed[ends.strftime("%Y-%m")] += 1
+        put("projects_running", dict(running))
+        put("projects_completed", dict(completed))
 
     async def _money(self, ids: list[int], since: datetime, offset_hours: int, put: Any) -> None:
         in_scope = select(Fund.id).where(Fund.community_id.in_(ids))
@@ -337,13 +349,13 @@ class KpiRepository:
             ConsultationCommunity.community_id.in_(ids)
         )
         rows = await self.session.execute(
-            select(Consultation.id, month).where(
+            select(Consultation.id, month, Consultation.entitled_at_close).where(
                 Consultation.id.in_(in_scope), Consultation.opened_at >= since
             )
         )
         voters: dict[str, int] = defaultdict(int)
         entitled: dict[str, int] = defaultdict(int)
-        for consultation_id, label in rows:
+        for consultation_id, label, at_close in rows:
             voters[label] += int(
                 await self.session.scalar(
                     select(func.count()).where(
@@ -353,6 +365,9 @@ class KpiRepository:
                 )
                 or 0
             )
+            if at_close is not None:  # closed: those entitled then
+                entitled[label] += sum(int(n) for n in at_close.values())
+                continue
             places = select(ConsultationCommunity.community_id).where(
                 ConsultationCommunity.consultation_id == consultation_id
             )

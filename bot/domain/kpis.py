@@ -83,6 +83,10 @@ class Indicator:
     higher_is_better: bool = True
 
     @property
+    def has_target(self) -> bool:
+        return self.target > 0
+
+    @property
     def met(self) -> bool:
         return self.actual >= self.target - 1e-9
 
@@ -158,10 +162,11 @@ def indicators(c: Counts, t: Targets) -> list[Indicator]:
             c.community_funds,
             1,
         ),
+        # The target is per district: a street or a community shows its count only.
         Indicator(
             Kpi.DEMONSTRATION_SITES,
             float(c.demonstration_sites),
-            float(t.demonstration_sites_per_year * max(1, c.districts)),
+            float(t.demonstration_sites_per_year * c.districts),
             c.demonstration_sites,
             max(1, c.districts),
         ),
