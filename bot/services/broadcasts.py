@@ -345,12 +345,25 @@ async def create_checked(
     consultations): queued now, or stored until `draft.scheduled_at`."""
     now = now or utcnow()
     async with uow:
-        broadcast = await _insert(uow, principal, draft, draft.audience, progress_to)
-        if draft.scheduled_at is None or draft.scheduled_at <= now:
-            await _queue(uow, broadcast, now)
-        view = await _status(uow, broadcast)
+        view = await add_checked(uow, principal, draft, progress_to=progress_to, now=now)
         await uow.commit()
         return view
+
+
+async def add_checked(
+    uow: UnitOfWork,
+    principal: Principal,
+    draft: Draft,
+    *,
+    progress_to: tuple[Channel, str] | None = None,
+    now: datetime,
+) -> StatusView:
+    """As `create_checked`, inside the caller's entered unit of work, so the broadcast is
+    stored with (and only with) what it announces."""
+    broadcast = await _insert(uow, principal, draft, draft.audience, progress_to)
+    if draft.scheduled_at is None or draft.scheduled_at <= now:
+        await _queue(uow, broadcast, now)
+    return await _status(uow, broadcast)
 
 
 # ------------------------------------------------------------------ the author's controls

@@ -302,10 +302,11 @@ async def open_consultation(
         )
         await uow.session.flush()
         shown = await _view(uow, principal, c, now, None)
+        await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
+        if reminder is not None and shown.options:
+            reminder_at = plan.reminder_at
+            await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
         await uow.commit()
-    await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts)
-    if reminder is not None and shown.options:
-        await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, at=plan.reminder_at)
     return shown
 
 
@@ -321,8 +322,11 @@ async def _notify(
     shown: ConsultationView,
     kind: AudienceKind,
     texts: tuple[str, str],
+    now: datetime,
     at: datetime | None = None,
 ) -> None:
+    """Queue a notice in the caller's transaction: it exists exactly when what it announces
+    does."""
     audience = Audience(kind, shown.community_ids, consultation_id=shown.id)
     draft = broadcasts.Draft(
         audience=audience,
@@ -332,7 +336,7 @@ async def _notify(
         consultation_id=shown.id,
         scheduled_at=at,
     )
-    await broadcasts.create_checked(uow, principal, draft)
+    await broadcasts.add_checked(uow, principal, draft, now=now)
 
 
 # ------------------------------------------------------------------ seats and the meeting
@@ -727,10 +731,12 @@ async def decide(
         )
         await uow.session.flush()
         shown = await _view(uow, principal, c, now, None)
+        await _notify(uow, principal, shown, AudienceKind.PARTICIPANTS, texts, now)
+        told = []
+        if shown.need_id is not None:
+            told = await needs.note_consultation_outcome(
+                uow, need_id=shown.need_id, text=decision, actor_id=principal.person_id, now=now
+            )
         await uow.commit()
-    await _notify(uow, principal, shown, AudienceKind.PARTICIPANTS, texts)
-    if shown.need_id is not None:
-        await needs.consultation_outcome(
-            uow, notifier, need_id=shown.need_id, text=decision, actor_id=principal.person_id
-        )
+    await notifier.send(told)
     return shown

@@ -796,26 +796,21 @@ async def add_note(
         )
 
 
-async def consultation_outcome(
-    uow: UnitOfWork, notifier: Notifier, *, need_id: int, text: str, actor_id: int
-) -> None:
-    """The decision of a consultation opened from this need, as a public note (the
-    consultation service checked who decided)."""
-    now = _clock(None)
+async def note_consultation_outcome(
+    uow: UnitOfWork, *, need_id: int, text: str, actor_id: int, now: datetime
+) -> list[Notice]:
+    """The decision of a consultation opened from this need, as a public note, inside the
+    consultation's entered unit of work (its service checked who decided); returns the notices
+    for the resident and the supporters, to send after the commit."""
     text = _checked_text(text, "note")
-    async with uow:
-        need, _, _ = await _load(uow, need_id)
-        _event(uow, need, Principal(actor_id, "zh"), "consultation", now, text=text, public=True)
-        need.updated_at = now
-        reference_, resident = need.reference, need.resident_id
-        supporters = await uow.needs.supporters(need.id)
-        await uow.commit()
-    await notifier.send(
-        [
-            Notice(person, "need.public_note", {"reference": reference_, "text": text})
-            for person in (resident, *supporters)
-        ]
-    )
+    need, _, _ = await _load(uow, need_id)
+    _event(uow, need, Principal(actor_id, "zh"), "consultation", now, text=text, public=True)
+    need.updated_at = now
+    supporters = await uow.needs.supporters(need.id)
+    return [
+        Notice(person, "need.public_note", {"reference": need.reference, "text": text})
+        for person in (need.resident_id, *supporters)
+    ]
 
 
 async def refer(
