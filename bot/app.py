@@ -340,7 +340,9 @@ async def run(settings: Settings) -> None:
                 )
             )
     application.tasks.append(asyncio.create_task(deadline_loop(application)))
-    application.tasks.extend(asyncio.create_task(task.run()) for task in outbox_tasks(application))
+    outbox = outbox_tasks(application)
+    outbox_running = [asyncio.create_task(worker.run()) for worker in outbox]
+    application.tasks.extend(outbox_running)
     # Start-up garbage is frozen once: full collections then skip it (see ARCHITECTURE.md).
     gc.collect()
     gc.freeze()
@@ -348,6 +350,11 @@ async def run(settings: Settings) -> None:
     log.info("Ready.")
     await stop.wait()
     log.info("Stopping…")
+    # The outbox loops finish the send they are in (its row is recorded) and stop; the rest
+    # is cancelled after a few seconds at most.
+    for worker in outbox:
+        worker.stopping.set()
+    await asyncio.wait(outbox_running, timeout=SHUTDOWN_GRACE_SECONDS)
     for task in application.tasks:
         task.cancel()
     await asyncio.gather(*application.tasks, return_exceptions=True)
@@ -357,6 +364,9 @@ async def run(settings: Settings) -> None:
         await polling
     await runner.cleanup()
     await application.close()
+
+
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 def outbox_tasks(application: Application) -> list[OutboxSender | ProgressReporter]:

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.domain.broadcasts import (
+    MAX_CAPTION,
     MAX_PHOTO_BYTES,
     OPTIONAL_TOPICS,
     Audience,
@@ -47,6 +48,7 @@ from handlers.need_texts import local_time
 from handlers.projects import show as show_project
 from handlers.routing import RouteTable
 from handlers.states import BroadcastForm
+from handlers.steps import id_number
 from handlers.surveys import start_answering
 from handlers.volunteers import skill_options
 
@@ -108,11 +110,11 @@ async def audience_chosen(
 async def project_chosen(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
-    text = (message.text or "").strip().upper().removeprefix("P")
-    if not text.isdigit():
+    number = id_number((message.text or "").strip().upper().removeprefix("P"))
+    if number is None:
         await message.answer(_("Please send the project number, e.g. P12."))
         return
-    view = await projects.view(uow, principal, project_id=int(text))
+    view = await projects.view(uow, principal, project_id=number)
     await state.update_data(project=view.id, communities=[], button=ButtonKind.SIGN_UP.value)
     await message.answer(_("Project: {title}").format(title=html.escape(view.title)))
     await _ask_language(message, state)
@@ -288,6 +290,15 @@ async def photo(message: Message, state: FSMContext, principal: Principal, uow: 
     if (biggest.file_size or 0) > MAX_PHOTO_BYTES:
         await message.answer(_("This photo is too big (5 MB at most)."))
         return
+    data = await state.get_data()
+    if max(len(data.get("text_zh", "")), len(data.get("text_en", ""))) > MAX_CAPTION:
+        await message.answer(
+            _(
+                "With a photo the message can have at most {limit} characters. Tap Skip to send "
+                "it without the photo, or /cancel and write it shorter."
+            ).format(limit=MAX_CAPTION)
+        )
+        return
     await state.update_data(photo=biggest.file_id)
     await _ask_button(message, state, principal, uow)
 
@@ -350,15 +361,20 @@ async def survey_chosen(
     principal: Principal,
     uow: UnitOfWork,
 ) -> None:
-    if not callback_data.value.isdigit():
+    survey = id_number(callback_data.value)
+    if survey is None:
         raise InvalidInput("survey", callback_data.value)
-    await state.update_data(button=ButtonKind.ANSWER.value, survey=int(callback_data.value))
+    await state.update_data(button=ButtonKind.ANSWER.value, survey=survey)
     await callback.answer()
     if isinstance(callback.message, Message):
         await _preview(callback.message, state, principal, uow)
 
 
 def _draft(data: dict[str, Any], photo: bytes | None = None) -> broadcasts.Draft:
+    """The draft as the service checks it; before the photo is downloaded, an empty stand-in
+    keeps the caption-length rule in force for the preview."""
+    if photo is None and data.get("photo"):
+        photo = b""
     audience = Audience(
         kind=AudienceKind(data["kind"]),
         community_ids=tuple(data.get("communities") or ()),

@@ -1,6 +1,12 @@
 """Callback data factories. Everything in them is re-checked server-side: never trusted."""
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# An id that fits the databases; a forged bigger number does not parse, so no handler matches.
+Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class LanguageCb(CallbackData, prefix="lang"):
@@ -154,13 +160,13 @@ class BroadcastCb(CallbackData, prefix="bc"):
     button. Every id is re-checked: only the author controls, only a recipient opens."""
 
     action: str
-    id: int = 0
+    id: Id = 0
     value: str = ""
 
 
 class EmergencyCb(CallbackData, prefix="em"):
     action: str  # coming | cannot | roll | end | start | scope
-    id: int = 0
+    id: Id = 0
     value: str = ""
 
 
@@ -174,7 +180,7 @@ class ConsultCb(CallbackData, prefix="cs"):
     re-checked against the person's right to take part or to run it."""
 
     action: str
-    id: int = 0
+    id: Id = 0
     value: str = ""
 
 
@@ -183,4 +189,4 @@ class StatsCb(CallbackData, prefix="kp"):
 
     action: str  # show | export | link
     level: str
-    id: int
+    id: Id

@@ -35,7 +35,7 @@ from handlers.keyboards import button
 from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ConsultForm
-from handlers.steps import ask, whole_number
+from handlers.steps import ask, id_number, whole_number
 
 router = RouteTable("consultations")
 TAG = re.compile(r"<[^>]+>")
@@ -179,7 +179,7 @@ async def consultation_link(message: Message, rest: str, data: dict[str, Any]) -
     principal: Principal = data["principal"]
     number, _sep, invitation = rest.partition("_")
     try:
-        if not number.isdigit():
+        if id_number(number) is None:
             raise NotFound("consultation", 0)
         if invitation:
             actor_name, _sep2, token = invitation.rpartition("_")
@@ -538,7 +538,7 @@ async def list_opinions(
     uow: UnitOfWork,
     settings: Settings,
 ) -> None:
-    page = int(callback_data.value or 0) if callback_data.value.isdigit() else 0
+    page = min(id_number(callback_data.value) or 0, 10_000)
     found = await consultations.opinions(
         uow, principal, consultation_id=callback_data.id, page=page
     )
@@ -668,10 +668,11 @@ async def vote(
     uow: UnitOfWork,
     cipher: PersonalDataCipher,
 ) -> None:
-    if not callback_data.value.isdigit():
+    option = id_number(callback_data.value)
+    if option is None:
         raise InvalidInput("option", callback_data.value)
     await consultations.vote(
-        uow, cipher, principal, consultation_id=callback_data.id, option_id=int(callback_data.value)
+        uow, cipher, principal, consultation_id=callback_data.id, option_id=option
     )
     view = await consultations.view(
         uow, principal, consultation_id=callback_data.id, ballot_secret=cipher.ballot_secret
@@ -717,8 +718,9 @@ async def paper_vote(
     uow: UnitOfWork,
     cipher: PersonalDataCipher,
 ) -> None:
-    option, _sep, person = callback_data.value.partition("_")
-    if not (option.isdigit() and person.isdigit()):
+    option_text, _sep, person_text = callback_data.value.partition("_")
+    option, person = id_number(option_text), id_number(person_text)
+    if option is None or person is None:
         raise InvalidInput("option", callback_data.value)
     await consultations.record_paper_vote(
         uow,

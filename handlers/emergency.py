@@ -28,6 +28,7 @@ from handlers.need_texts import local_time
 from handlers.resources import resource_text
 from handlers.routing import RouteTable
 from handlers.states import EmergencyForm
+from handlers.steps import id_number
 
 router = RouteTable("emergency")
 
@@ -108,11 +109,12 @@ async def scope_chosen(
 ) -> None:
     value = callback_data.value
     level = ScopeLevel.STREET if value.startswith("s") else ScopeLevel.COMMUNITY
-    if not value[1:].isdigit():
+    scope = id_number(value[1:])
+    if scope is None:
         await callback.answer(_("This button is no longer valid."), show_alert=True)
         return
     await state.set_state(EmergencyForm.description)
-    await state.update_data(level=level.value, scope=int(value[1:]))
+    await state.update_data(level=level.value, scope=scope)
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.answer(

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -51,6 +52,12 @@ RECOVER_SECONDS = 2.0  # also how soon a scheduled broadcast starts
 MAX_ATTEMPTS = 5
 
 
+async def pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep, but wake at once when the process is stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+
+
 def recipient_keyboard(content: broadcasts.Content) -> InlineKeyboardMarkup | None:
     """The broadcast's button in the current (the recipient's) language."""
     if content.button is ButtonKind.SIGN_UP:
@@ -82,6 +89,9 @@ class OutboxSender:
         self.bots = bots
         self.settings = settings
         self.owner = uuid.uuid4().hex  # this process, in the rows it claims
+        # Set when the process stops: loops finish what they hold instead of being cut off
+        # inside a transaction.
+        self.stopping = asyncio.Event()
         self.pacers = {c: Pacer(settings.outbox_rate(c)) for c in bots}
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self._contents: dict[int, broadcasts.Content] = {}
@@ -91,7 +101,7 @@ class OutboxSender:
         await asyncio.gather(*(self._channel_loop(c) for c in self.bots), self._recover_loop())
 
     async def _recover_loop(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 await broadcasts.queue_due(self.make_uow())
                 count = await broadcasts.recover(self.make_uow(), lease=self.lease)
@@ -99,18 +109,18 @@ class OutboxSender:
                     log.warning("outbox: %s rows left in flight by a stopped process", count)
             except Exception:
                 log.exception("outbox: the scheduled/recovery check failed")
-            await asyncio.sleep(RECOVER_SECONDS)
+            await pause(self.stopping, RECOVER_SECONDS)
 
     async def _channel_loop(self, channel: Channel) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 if not await self.send_batch(channel):
-                    await asyncio.sleep(IDLE_SECONDS)
+                    await pause(self.stopping, IDLE_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox: the %s sender failed; trying again", channel.value)
-                await asyncio.sleep(1.0)
+                await pause(self.stopping, 1.0)
 
     async def send_batch(self, channel: Channel) -> int:
         """Claim what may go now on this channel and send it, at the channel's pace; the
@@ -142,11 +152,14 @@ class OutboxSender:
         started: set[int] = set()
         try:
             for row in rows:
+                if self.stopping.is_set():
+                    break  # the rest are released below, for the next process
                 at = pacer.slot(time.monotonic(), row.chat_id)
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
                 await limit.acquire()
+                await self._content(row.broadcast_id)  # read before the row is committed
                 if not await broadcasts.start_sending(
-                    self.make_uow(), row_id=row.row_id, owner=self.owner
+                    self.make_uow(), row_id=row.row_id, owner=self.owner, lease=self.lease
                 ):
                     limit.release()
                     continue  # paused, cancelled, or taken over: not ours any more
@@ -190,7 +203,10 @@ class OutboxSender:
         except TelegramForbiddenError as error:
             return DeliveryState.BLOCKED, _short(error.message)
         except TelegramServerError as error:
-            # The platform answered with an error: nothing was delivered, so try again later.
+            if "gateway" in error.message.lower():
+                # A gateway's error: Telegram behind it may have delivered it. Not again.
+                return DeliveryState.UNCERTAIN, _short(error.message)
+            # Telegram itself answered with an error: nothing was delivered, so try again.
             if await self._attempts_left(row):
                 await broadcasts.retry_later(self.make_uow(), row_id=row.row_id, seconds=5.0)
                 return None, ""
@@ -200,6 +216,8 @@ class OutboxSender:
         except TelegramNetworkError as error:
             # No answer: it may have arrived. Not sent again (see the module docstring).
             return DeliveryState.UNCERTAIN, _short(error.message)
+        except TelegramAPIError as error:  # any other refusal the platform answered with
+            return DeliveryState.FAILED, _short(error.message)
 
     async def _attempts_left(self, row: broadcasts.Delivery) -> bool:
         return await broadcasts.attempts(self.make_uow(), row_id=row.row_id) < MAX_ATTEMPTS
@@ -223,19 +241,18 @@ class OutboxSender:
         if content.photo is None:
             await bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None)
             return
-        caption = text if len(text) <= MAX_CAPTION else None
+        # One message per row: with a photo the text is its caption (the service keeps it
+        # within a caption's length), so a retry never repeats half of it.
         photo = self._photo_ids.get(content.id) if channel is Channel.TELEGRAM else None
         sent = await bot.send_photo(
             chat_id,
             photo or BufferedInputFile(content.photo, "broadcast.jpg"),
-            caption=caption,
-            reply_markup=markup if caption else None,
+            caption=text[: MAX_CAPTION + 4],
+            reply_markup=markup,
             parse_mode=None,
         )
         if channel is Channel.TELEGRAM and sent.photo:
             self._photo_ids[content.id] = sent.photo[-1].file_id
-        if caption is None:
-            await bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None)
 
 
 def _short(message: str) -> str:
@@ -257,16 +274,17 @@ class ProgressReporter:
         self.i18n = i18n
         self.bots = bots
         self.settings = settings
+        self.stopping = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox: refreshing progress failed")
-            await asyncio.sleep(self.settings.outbox_progress_seconds)
+            await pause(self.stopping, self.settings.outbox_progress_seconds)
 
     async def refresh(self) -> None:
         for view in await broadcasts.active(self.make_uow()):

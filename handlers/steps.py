@@ -41,3 +41,15 @@ def whole_number(text: str | None, limit: int) -> int | None:
     if text.isascii() and text.isdigit() and 1 <= int(text) <= limit:
         return int(text)
     return None
+
+
+MAX_ID = 2**63 - 1  # what both databases store; a bigger forged number is not an id
+
+
+def id_number(text: str | None) -> int | None:
+    """A plain ASCII number that fits a database id, else None (for ids typed or carried in
+    button data: "P²" or a forged 30-digit number is refused, not crashed on)."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
+        return int(text)
+    return None

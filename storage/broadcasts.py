@@ -7,11 +7,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 from sqlalchemy.sql import CompoundSelect, Select
 
-from bot.domain.broadcasts import Audience, AudienceKind, BroadcastState, DeliveryState, Topic
+from bot.domain.broadcasts import (
+    Audience,
+    AudienceKind,
+    BroadcastState,
+    ButtonKind,
+    DeliveryState,
+    Topic,
+)
 from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.models import (
@@ -161,15 +169,20 @@ class BroadcastsRepository:
         return list((await self.session.scalars(query)).all())
 
     async def active(self) -> list[Broadcast]:
-        """Broadcasts going out, paused, or finished but not yet reported to their author."""
-        query = select(Broadcast).where(
-            or_(
-                Broadcast.state.in_((BroadcastState.SENDING, BroadcastState.PAUSED)),
-                and_(
-                    Broadcast.state.in_((BroadcastState.DONE, BroadcastState.CANCELLED)),
-                    Broadcast.reported_at.is_(None),
-                    Broadcast.started_at.is_not(None),
-                ),
+        """Broadcasts going out, paused, or finished but not yet reported to their author
+        (without their photos: this runs every few seconds)."""
+        query = (
+            select(Broadcast)
+            .options(defer(Broadcast.photo))
+            .where(
+                or_(
+                    Broadcast.state.in_((BroadcastState.SENDING, BroadcastState.PAUSED)),
+                    and_(
+                        Broadcast.state.in_((BroadcastState.DONE, BroadcastState.CANCELLED)),
+                        Broadcast.reported_at.is_(None),
+                        Broadcast.started_at.is_not(None),
+                    ),
+                )
             )
         )
         return list((await self.session.scalars(query)).all())
@@ -211,19 +224,23 @@ class BroadcastsRepository:
         await self.session.flush()
         return rows
 
-    async def start_sending(self, row_id: int, owner: str, now: datetime) -> bool:
-        """Mark a claimed row `sending` before the platform is called: False when it is no
-        longer ours to send (claimed again elsewhere, paused, cancelled)."""
+    async def start_sending(self, row_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Mark a claimed row `sending` before the platform is called, restarting its lease
+        from now (recovery measures from here): False when it is no longer ours to send
+        (our claim ran out, it was claimed again elsewhere, paused, cancelled)."""
         sending = select(Broadcast.id).where(Broadcast.state == BroadcastState.SENDING)
         result = await self.session.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == row_id,
                 OutboxMessage.claimed_by == owner,
+                OutboxMessage.claimed_at >= now - lease,
                 OutboxMessage.state == DeliveryState.QUEUED,
                 OutboxMessage.broadcast_id.in_(sending),
             )
-            .values(state=DeliveryState.SENDING, attempts=OutboxMessage.attempts + 1)
+            .values(
+                state=DeliveryState.SENDING, attempts=OutboxMessage.attempts + 1, claimed_at=now
+            )
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -246,13 +263,19 @@ class BroadcastsRepository:
         return row.attempts if row is not None else 0
 
     async def requeue(self, row_id: int, not_before: datetime) -> None:
-        """Back to the queue (the platform asked to wait): the claim is dropped."""
+        """Back to the queue (the platform asked to wait): the claim is dropped. A row whose
+        broadcast was cancelled meanwhile is cancelled instead (nobody would ever send it)."""
+        live = select(Broadcast.id).where(
+            Broadcast.state.in_((BroadcastState.SENDING, BroadcastState.PAUSED))
+        )
+        state = case(
+            (OutboxMessage.broadcast_id.in_(live), DeliveryState.QUEUED.value),
+            else_=DeliveryState.CANCELLED.value,
+        )
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.state == DeliveryState.SENDING)
-            .values(
-                state=DeliveryState.QUEUED, not_before=not_before, claimed_by=None, claimed_at=None
-            )
+            .values(state=state, not_before=not_before, claimed_by=None, claimed_at=None)
             .execution_options(synchronize_session=False)
         )
 
@@ -350,8 +373,20 @@ class BroadcastsRepository:
 
     # ------------------------------------------------------------ emergencies
 
-    async def emergency(self, emergency_id: int) -> Emergency | None:
-        return await self.session.get(Emergency, emergency_id)
+    async def emergency(self, emergency_id: int, *, lock: bool = False) -> Emergency | None:
+        query = select(Emergency).where(Emergency.id == emergency_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def lock_communities(self, community_ids: Sequence[int]) -> None:
+        query = (
+            select(Community.id)
+            .where(Community.id.in_(list(community_ids)))
+            .order_by(Community.id)
+            .with_for_update()
+        )
+        await self.session.execute(query)
 
     async def emergencies_active(self) -> list[Emergency]:
         query = select(Emergency).where(Emergency.ended_at.is_(None)).order_by(Emergency.id)
@@ -401,7 +436,10 @@ class BroadcastsRepository:
         query = (
             select(OutboxMessage.person_id)
             .join(Broadcast, Broadcast.id == OutboxMessage.broadcast_id)
-            .where(Broadcast.emergency_id == emergency_id)
+            .where(
+                Broadcast.emergency_id == emergency_id,
+                Broadcast.button == ButtonKind.ROLL_CALL,
+            )
             .distinct()
         )
         return list((await self.session.scalars(query)).all())

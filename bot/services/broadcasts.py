@@ -10,6 +10,8 @@ from typing import Any
 
 from bot.domain.broadcasts import (
     COMPOSABLE,
+    MAX_CAPTION,
+    MAX_TEXT,
     OPTIONAL_TOPICS,
     TOPIC_OF_BUTTON,
     Audience,
@@ -135,7 +137,7 @@ async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple
     if not (draft.text_zh or draft.text_en):
         raise InvalidInput("text", "empty")
     for text in (draft.text_zh, draft.text_en):
-        clean_text(text)
+        clean_text(text, MAX_CAPTION if draft.photo is not None else MAX_TEXT)
     audience = draft.audience
     if audience.kind not in COMPOSABLE:  # the others belong to a consultation's service
         raise InvalidInput("audience", audience.kind.value)
@@ -307,30 +309,6 @@ async def queue_due(uow: UnitOfWork, *, now: datetime | None = None) -> list[int
             await uow.commit()
             started.append(broadcast_id)
     return started
-
-
-async def create_for_emergency(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    emergency_id: int,
-    audience: Audience,
-    texts: tuple[str, str],
-    button: ButtonKind,
-    progress_to: tuple[Channel, str] | None = None,
-    now: datetime | None = None,
-) -> StatusView:
-    """An urgent broadcast of an emergency (its scope was checked by the emergency service):
-    sent at once, to everyone in the audience, opt-outs notwithstanding."""
-    draft = Draft(
-        audience=audience,
-        text_zh=clean_text(texts[0]),
-        text_en=clean_text(texts[1]),
-        button=button,
-        urgent=True,
-        emergency_id=emergency_id,
-    )
-    return await create_checked(uow, principal, draft, progress_to=progress_to, now=now)
 
 
 async def create_checked(
@@ -526,10 +504,12 @@ async def claim(
         return claimed
 
 
-async def start_sending(uow: UnitOfWork, *, row_id: int, owner: str) -> bool:
+async def start_sending(
+    uow: UnitOfWork, *, row_id: int, owner: str, lease: timedelta = LEASE
+) -> bool:
     """Committed before the platform is called: from here on the row is never sent again."""
     async with uow:
-        ours = await uow.broadcasts.start_sending(row_id, owner, utcnow())
+        ours = await uow.broadcasts.start_sending(row_id, owner, utcnow(), lease)
         await uow.commit()
         return ours
 
@@ -590,9 +570,13 @@ async def active(uow: UnitOfWork) -> list[StatusView]:
             if broadcast.state is BroadcastState.SENDING and view.progress.queued == 0:
                 broadcast.state = BroadcastState.DONE
                 broadcast.finished_at = utcnow()
-                await uow.session.flush()
                 view = await _status(uow, broadcast)
+            finished = broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
+            if finished and broadcast.progress_chat_id is None:
+                broadcast.reported_at = utcnow()  # nobody to report to (e.g. an emergency's)
+                continue
             views.append(view)
+        await uow.session.flush()
         await uow.commit()
         return views
 

@@ -13,6 +13,7 @@ from bot.domain.broadcasts import (
     AudienceKind,
     ButtonKind,
     RollCallAnswer,
+    clean_text,
 )
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -105,6 +106,8 @@ async def start(
         raise InvalidInput("description", "length")
     async with uow:
         communities = await _require_over(uow, principal, level, scope_id)
+        # Locked, so two workers switching the same community on at once make one emergency.
+        await uow.broadcasts.lock_communities(communities)
         for community_id in communities:
             row = await uow.places.community(community_id)
             assert row is not None
@@ -146,18 +149,35 @@ async def start(
         )
         await uow.session.flush()
         view = await _view(uow, emergency)
+        sent = await _announce(
+            uow, principal, view, AudienceKind.VOLUNTEERS, texts, ButtonKind.ROLL_CALL,
+            progress_to, now,
+        )  # fmt: skip
         await uow.commit()
-    sent = await broadcasts.create_for_emergency(
-        uow,
-        principal,
-        emergency_id=view.id,
-        audience=Audience(AudienceKind.VOLUNTEERS, tuple(communities)),
-        texts=texts,
-        button=ButtonKind.ROLL_CALL,
-        progress_to=progress_to,
-        now=now,
-    )
     return view, sent
+
+
+async def _announce(
+    uow: UnitOfWork,
+    principal: Principal,
+    view: EmergencyView,
+    kind: AudienceKind,
+    texts: tuple[str, str],
+    button: ButtonKind,
+    progress_to: tuple[Channel, str] | None,
+    now: datetime,
+) -> broadcasts.StatusView:
+    """The urgent broadcast of a switch, in the same transaction: there is no emergency
+    without its mobilisation, no end without its announcement."""
+    draft = broadcasts.Draft(
+        audience=Audience(kind, view.community_ids),
+        text_zh=clean_text(texts[0]),
+        text_en=clean_text(texts[1]),
+        button=button,
+        urgent=True,
+        emergency_id=view.id,
+    )
+    return await broadcasts.add_checked(uow, principal, draft, progress_to=progress_to, now=now)
 
 
 async def end(
@@ -171,10 +191,10 @@ async def end(
     """Switch off (audited) and tell residents and volunteers of the communities."""
     now = now or utcnow()
     async with uow:
-        emergency = await uow.broadcasts.emergency(emergency_id)
+        emergency = await uow.broadcasts.emergency(emergency_id, lock=True)
         if emergency is None:
             raise NotFound("emergency", emergency_id)
-        communities = await _require_over(uow, principal, emergency.level, emergency.scope_id)
+        await _require_over(uow, principal, emergency.level, emergency.scope_id)
         if emergency.ended_at is not None:
             raise Conflict("emergency_ended")
         emergency.ended_at, emergency.ended_by = now, principal.person_id
@@ -190,16 +210,10 @@ async def end(
         )
         await uow.session.flush()
         view = await _view(uow, emergency)
+        await _announce(
+            uow, principal, view, AudienceKind.EVERYONE, texts, ButtonKind.NONE, None, now
+        )
         await uow.commit()
-    await broadcasts.create_for_emergency(
-        uow,
-        principal,
-        emergency_id=view.id,
-        audience=Audience(AudienceKind.EVERYONE, tuple(communities)),
-        texts=texts,
-        button=ButtonKind.NONE,
-        now=now,
-    )
     return view
 
 
@@ -299,7 +313,7 @@ async def roll_call(uow: UnitOfWork, principal: Principal, *, emergency_id: int)
             raise NotFound("emergency", emergency_id)
         covered = set(await uow.places.communities_covered(principal, COMMUNITY_ROLES))
         view = await _view(uow, emergency)
-        if not set(view.community_ids) & covered:
+        if not set(view.community_ids) <= covered:  # names of the whole area: its workers
             raise PermissionDenied()
         answers = {r.person_id: r.answer for r in await uow.broadcasts.roll_calls(emergency.id)}
         mobilised = await uow.broadcasts.mobilised(emergency.id)
