@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import load_settings
 from bot.domain.broadcasts import Audience, AudienceKind, DeliveryState
 from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.errors import InvalidInput
 from bot.domain.principal import Grant, Principal
 from bot.i18n import make_i18n
 from bot.services import broadcasts
@@ -208,3 +209,45 @@ async def test_two_senders_never_send_one_row_twice(
     async with uow:
         owners = set(await uow.session.scalars(select(OutboxMessage.claimed_by)))
     assert owners == {first.owner, second.owner}  # both did part of the work
+
+
+async def test_a_row_in_flight_when_its_broadcast_is_cancelled_is_not_requeued(
+    uow: UnitOfWork, fake_telegram: FakeTelegram
+) -> None:
+    w = await make_map(uow)
+    await residents(uow, fake_telegram, w, 1)
+    broadcast_id = await broadcast(uow, w)
+    [row] = await broadcasts.claim(uow, channel=Channel.TELEGRAM, owner="me", limit=5)
+    assert await broadcasts.start_sending(uow, row_id=row.row_id, owner="me")
+    await broadcasts.control(uow, worker(w), broadcast_id=broadcast_id, action="cancel")
+    await broadcasts.retry_later(uow, row_id=row.row_id, seconds=1)  # the platform said 429
+    assert await states(uow) == Counter({DeliveryState.CANCELLED: 1})
+
+
+async def test_a_claim_that_ran_out_is_not_sent_by_its_old_holder(
+    uow: UnitOfWork, fake_telegram: FakeTelegram
+) -> None:
+    w = await make_map(uow)
+    await residents(uow, fake_telegram, w, 1)
+    await broadcast(uow, w)
+    [row] = await broadcasts.claim(uow, channel=Channel.TELEGRAM, owner="slow", limit=5)
+    # Long after: the claim ran out (another process may have taken the row over).
+    assert not await broadcasts.start_sending(
+        uow, row_id=row.row_id, owner="slow", lease=timedelta(seconds=-1)
+    )
+    assert await states(uow) == Counter({DeliveryState.QUEUED: 1})
+
+
+async def test_with_a_photo_the_text_must_fit_a_caption(uow: UnitOfWork) -> None:
+    w = await make_map(uow)
+    async with uow:
+        uow.session.add(Person(id=WORKER_ID, display_name="韩主任", locale="zh"))
+        await uow.commit()
+    audience = Audience(AudienceKind.RESIDENTS, (w.community_a1,))
+    long = "很长的通知" * 200  # 1,000 characters
+    with pytest.raises(InvalidInput):
+        await broadcasts.create(
+            uow, worker(w), broadcasts.Draft(audience, text_zh=long, photo=b"\x89PNG")
+        )
+    view = await broadcasts.create(uow, worker(w), broadcasts.Draft(audience, text_zh=long))
+    assert view.id  # the same text without a photo goes
