@@ -31,7 +31,7 @@ from bot.domain.broadcasts import (
 from bot.domain.enums import Channel, Role
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
-from bot.services import UnitOfWork, broadcasts, consultations, places, projects, surveys
+from bot.services import UnitOfWork, broadcasts, consultations, projects, surveys
 from bot.services.crypto import PersonalDataCipher
 from handlers.broadcast_texts import (
     AUDIENCE_NAMES,
@@ -48,7 +48,7 @@ from handlers.need_texts import local_time
 from handlers.projects import show as show_project
 from handlers.routing import RouteTable
 from handlers.states import BroadcastForm
-from handlers.steps import id_number
+from handlers.steps import communities_by_code, id_number
 from handlers.surveys import start_answering
 from handlers.volunteers import skill_options
 
@@ -149,19 +149,10 @@ async def all_communities(callback: CallbackQuery, state: FSMContext) -> None:
 async def communities_typed(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
-    data = await state.get_data()
-    by_code = {c.code.upper(): c.id for c in await places.all_communities(uow)}
-    codes = (message.text or "").upper().replace(",", " ").split()
-    chosen = [by_code.get(code) for code in codes]
-    if not codes or None in chosen or not set(chosen) <= set(data["allowed"]):
-        await message.answer(
-            _(
-                "Some of these codes are not communities you cover. Send the codes again, or tap "
-                "All."
-            )
-        )
+    chosen = await communities_by_code(message, uow, (await state.get_data())["allowed"])
+    if chosen is None:
         return
-    await state.update_data(communities=sorted({c for c in chosen if c is not None}))
+    await state.update_data(communities=chosen)
     await _after_communities(message, state)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -35,7 +34,7 @@ from handlers.keyboards import button
 from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ConsultForm
-from handlers.steps import ask, id_number, whole_number
+from handlers.steps import ask, communities_by_code, id_number, in_both_languages, whole_number
 
 router = RouteTable("consultations")
 TAG = re.compile(r"<[^>]+>")
@@ -319,18 +318,10 @@ async def form_all(callback: CallbackQuery, state: FSMContext) -> None:
 
 @router.message(ConsultForm.communities, F.text)
 async def form_communities(message: Message, state: FSMContext, uow: UnitOfWork) -> None:
-    data = await state.get_data()
-    by_code = {c.code.upper(): c.id for c in await places.all_communities(uow)}
-    chosen = [by_code.get(code) for code in (message.text or "").upper().replace(",", " ").split()]
-    if not chosen or None in chosen or not set(chosen) <= set(data["allowed"]):
-        await message.answer(
-            _(
-                "Some of these codes are not communities you cover. Send the codes again, or tap "
-                "All."
-            )
-        )
+    chosen = await communities_by_code(message, uow, (await state.get_data())["allowed"])
+    if chosen is None:
         return
-    await state.update_data(communities=sorted({c for c in chosen if c is not None}))
+    await state.update_data(communities=chosen)
     await _ask_days(message, state)
 
 
@@ -468,15 +459,6 @@ async def form_drop(callback: CallbackQuery, state: FSMContext) -> None:
         await callback.message.answer(_("Cancelled. Nothing was saved."))
 
 
-def both(i18n: I18n, render: Callable[[], str]) -> tuple[str, str]:
-    """A notice in Chinese and in English (each recipient reads their own)."""
-    texts = []
-    for locale in ("zh", "en"):
-        with i18n.use_locale(locale):
-            texts.append(render())
-    return texts[0], texts[1]
-
-
 @router.callback_query(ConsultForm.confirm, ConsultCb.filter(F.action == "create"))
 async def form_create(
     callback: CallbackQuery,
@@ -506,14 +488,14 @@ async def form_create(
         uow,
         principal,
         spec,
-        texts=both(
+        texts=in_both_languages(
             i18n,
             lambda: _(
                 "New consultation in your community: “{title}”. Read it, "
                 "give your opinion and vote."
             ).format(title=title),
         ),
-        reminder=both(
+        reminder=in_both_languages(
             i18n,
             lambda: _("Voting on “{title}” closes soon, and you have not voted yet.").format(
                 title=title
@@ -950,7 +932,7 @@ async def _record_decision(
         decision=decision,
         decided_on=date.fromisoformat(data["decided_on"]) if data.get("decided_on") else None,
         minutes=data.get("minutes"),
-        texts=both(
+        texts=in_both_languages(
             i18n,
             lambda: _("Outcome of the consultation “{title}”: {decision}").format(
                 title=view.title, decision=decision

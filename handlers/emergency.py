@@ -28,7 +28,7 @@ from handlers.need_texts import local_time
 from handlers.resources import resource_text
 from handlers.routing import RouteTable
 from handlers.states import EmergencyForm
-from handlers.steps import id_number
+from handlers.steps import id_number, in_both_languages
 
 router = RouteTable("emergency")
 
@@ -46,14 +46,6 @@ def ended_text(description: str) -> str:
     return _("The emergency is over: {description}. Thank you to everyone who helped.").format(
         description=description
     )
-
-
-def _both(i18n: I18n, render: object, description: str) -> tuple[str, str]:
-    texts = []
-    for locale in ("zh", "en"):
-        with i18n.use_locale(locale):
-            texts.append(render(description))  # type: ignore[operator]
-    return texts[0], texts[1]
 
 
 def _emergency_keyboard(view: EmergencyView) -> InlineKeyboardMarkup:
@@ -177,7 +169,7 @@ async def start(
         level=ScopeLevel(data["level"]),
         scope_id=int(data["scope"]),
         description=data["description"],
-        texts=_both(i18n, mobilisation_text, data["description"]),
+        texts=in_both_languages(i18n, lambda: mobilisation_text(data["description"])),
         progress_to=(channel, str(callback.message.chat.id)),
     )
     await state.clear()
@@ -228,7 +220,7 @@ async def end_confirmed(
         uow,
         principal,
         emergency_id=callback_data.id,
-        texts=_both(i18n, ended_text, description),
+        texts=in_both_languages(i18n, lambda: ended_text(description)),
     )
     forget()
     await callback.answer()

@@ -152,11 +152,6 @@ class KpiRepository:
     def _label(self, bucket: Any) -> Any:
         return func.to_char(bucket, "YYYY-MM") if self._postgres else bucket
 
-    def _day_month(self, column: Any) -> Any:
-        if self._postgres:
-            return func.to_char(column, "YYYY-MM")
-        return func.strftime("%Y-%m", column)
-
     async def _by_month(self, query: Any) -> dict[str, Any]:
         return {str(m): v for m, v in await self.session.execute(query) if m is not None}
 
@@ -380,7 +375,3 @@ class KpiRepository:
                 await self.session.scalar(select(func.count()).select_from(everyone)) or 0
             )
         return {m: voters[m] / entitled[m] for m in entitled if entitled[m]}
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)

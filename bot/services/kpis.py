@@ -17,6 +17,7 @@ from bot.domain.errors import NotFound, PermissionDenied
 from bot.domain.kpis import Counts, Indicator, Month, Targets, indicators, roll_up
 from bot.domain.principal import Principal
 from bot.services.needs import TRIAGE_ROLES
+from bot.services.places import name_in
 from bot.services.views import Named
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -69,20 +70,6 @@ def forget() -> None:
     _cache.clear()
 
 
-async def _name(uow: UnitOfWork, level: ScopeLevel, scope_id: int) -> Named:
-    """Inside an entered unit of work."""
-    row: object | None
-    if level is ScopeLevel.DISTRICT:
-        row = await uow.places.district(scope_id)
-    elif level is ScopeLevel.STREET:
-        row = await uow.places.street(scope_id)
-    else:
-        row = await uow.places.community(scope_id)
-    if row is None:
-        raise NotFound(level.value, scope_id)
-    return Named(row.id, row.name, row.name_en)
-
-
 async def units(
     uow: UnitOfWork, principal: Principal, roles: tuple[Role, ...] = VIEW_ROLES
 ) -> list[Unit]:
@@ -95,7 +82,7 @@ async def units(
         for grant in principal.grants:
             if grant.role in roles and (grant.level, grant.scope_id) not in found:
                 found.append((grant.level, grant.scope_id))
-        return [Unit(level, i, await _name(uow, level, i)) for level, i in found]
+        return [Unit(level, i, await name_in(uow, level, i)) for level, i in found]
 
 
 def _covers(
@@ -169,7 +156,7 @@ async def _compute(
 ) -> Report:
     per_community = await uow.kpis.counts(now)
     counts = {p.community: _counts(p, per_community, year) for p in inside}
-    name = await _name(uow, level, scope_id)
+    name = await name_in(uow, level, scope_id)
     unit = _figures(Unit(level, scope_id, name), roll_up(counts.values()), targets)
     children: list[UnitFigures] = []
     if level is not ScopeLevel.COMMUNITY:
@@ -180,7 +167,7 @@ async def _compute(
                 counts[p.community]
             )
         for child_id in sorted(groups):
-            child_name = await _name(uow, child_level, child_id)
+            child_name = await name_in(uow, child_level, child_id)
             children.append(
                 _figures(
                     Unit(child_level, child_id, child_name), roll_up(groups[child_id]), targets

@@ -97,18 +97,23 @@ async def district_of_street(uow: UnitOfWork, *, street_id: int) -> int:
         return street.district_id
 
 
+async def name_in(uow: UnitOfWork, level: ScopeLevel, scope_id: int) -> Named:
+    """A district's, street's or community's names, inside an entered unit of work."""
+    row: object | None
+    if level is ScopeLevel.DISTRICT:
+        row = await uow.places.district(scope_id)
+    elif level is ScopeLevel.STREET:
+        row = await uow.places.street(scope_id)
+    else:
+        row = await uow.places.community(scope_id)
+    if row is None:
+        raise NotFound(level.value, scope_id)
+    return _named(row)
+
+
 async def scope_name(uow: UnitOfWork, *, level: ScopeLevel, scope_id: int) -> Named:
     async with uow:
-        row: object | None
-        if level is ScopeLevel.DISTRICT:
-            row = await uow.places.district(scope_id)
-        elif level is ScopeLevel.STREET:
-            row = await uow.places.street(scope_id)
-        else:
-            row = await uow.places.community(scope_id)
-        if row is None:
-            raise NotFound(level.value, scope_id)
-        return _named(row)
+        return await name_in(uow, level, scope_id)
 
 
 async def all_communities(uow: UnitOfWork) -> list[CommunityView]:
