@@ -34,6 +34,7 @@ REASON_TEXTS = {
     "no_skill": __("no matching skill"),
     "free": __("free {value}"),
     "free_unknown": __("free times not given"),
+    "busy": __("said they are busy then"),
     "load": __("{value} open assignments"),
     "services": __("{value} confirmed services"),
     "failed": __("{value} failed spot checks"),
@@ -58,20 +59,39 @@ def reasons_text(suggestion: Suggestion) -> str:
     return "; ".join(str(REASON_TEXTS[r.code]).format(value=_value(r)) for r in suggestion.reasons)
 
 
+VOLUNTEER_GAPS = {
+    "none_in_scope": __(
+        "No verified volunteer serves this place yet. Verify volunteers in /volunteers, "
+        "or assign the request to a worker or an organisation."
+    ),
+    "all_busy": __(
+        "Every volunteer who serves this place already has the most open tasks allowed. "
+        "Assign a worker or an organisation, or wait until a task is finished."
+    ),
+    "none_with_skill": __(
+        "Nobody here has a skill listed for this kind of request; those shown are the "
+        "nearest and most free."
+    ),
+}
+
+
 def suggestions_text(found: Suggestions) -> str:
     lines = [_("<b>Suggestions for {reference}</b>").format(reference=found.need.reference)]
+    gap = found.volunteer_gap
     sections = (
-        (_("Volunteers"), found.volunteers),
-        (_("Resources"), found.resources),
-        (_("Projects"), found.projects),
+        (_("Volunteers"), found.volunteers, gap),
+        (_("Resources"), found.resources, None),
+        (_("Projects"), found.projects, None),
     )
-    for title, items in sections:
+    for title, items, why in sections:
         lines.append(f"\n<b>{title}</b>")
-        if not items:
+        if not items and why is None:
             lines.append(_("— none in scope"))
         for n, item in enumerate(items, 1):
             label = f"P{item.id} {item.label}" if item.kind == "project" else item.label
             lines.append(f"{n}. {html.escape(label)} — {reasons_text(item)}")
+        if why is not None:
+            lines.append(str(VOLUNTEER_GAPS[why]))
     return "\n".join(lines)
 
 

@@ -64,6 +64,7 @@ class Weights:
     same_street: float = 8.0
     skill: float = 40.0
     free: float = 10.0
+    busy_then: float = -25.0  # said they are busy at the need's times: shown, but far lower
     per_open_assignment: float = -6.0
     per_confirmed_service: float = 1.0
     max_reliability: float = 10.0

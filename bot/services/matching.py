@@ -52,7 +52,8 @@ class Reason(NamedTuple):
     (Named tuples: a batch builds hundreds of thousands of them.)"""
 
     code: str  # same_grid | same_community | same_street | skill | no_skill | free |
-    #            free_unknown | load | services | failed | rating | available | answers | places
+    #            free_unknown | busy | load | services | failed | rating | available |
+    #            answers | places
     value: str = ""
 
 
@@ -81,6 +82,13 @@ class Suggestions:
     volunteers: tuple[Suggestion, ...]
     resources: tuple[Suggestion, ...]
     projects: tuple[Suggestion, ...]
+    # Why the volunteer list is short of a good fit, for the worker: none_in_scope (no
+    # verified volunteer serves the place) | all_busy (all at their load limit) |
+    # none_with_skill (suggested, but nobody has a skill for the category) | None.
+    volunteer_gap: str | None = None
+
+
+COLUMNS = ("grid", "skills", "availability", "served")
 
 
 class _Street:
@@ -126,7 +134,8 @@ class _Street:
         self.freeze()
 
     def freeze(self) -> None:
-        self.arrays = {k: np.array(v, dtype=np.int64) for k, v in self.columns.items()}
+        # Every column, even for a street without volunteers: an empty pool ranks nobody.
+        self.arrays = {k: np.array(self.columns.get(k, []), dtype=np.int64) for k in COLUMNS}
         self.arrays["person"] = np.array(self.people, dtype=np.int64)
         if not self.people:
             self.base_array = np.zeros(0, dtype=np.float64)
@@ -154,6 +163,17 @@ class _Street:
                 self._top_rows(self._score_matrix(chunk, chunk_slots), chunk, chunk_slots, k)
             )
         return result
+
+    def gap(self, need: NeedForMatch, chosen: Sequence[Suggestion]) -> str | None:
+        """Why nobody (or nobody with the skill) is suggested, in one code."""
+        if chosen:
+            has_skill = any(r.code == "skill" for s in chosen for r in s.reasons)
+            return None if has_skill else "none_with_skill"
+        bit = self.community_bit.get(need.community_id, -1)
+        serves = bit >= 0 and bool(((self.arrays["served"] >> bit) & 1).any())
+        if not self.people or (self.weights.scope is Scope.COMMUNITY and not serves):
+            return "none_in_scope"
+        return "all_busy"
 
     def _keys(self, score: Any) -> Any:
         """What decides the order: the score as shown (two decimals), then the lower person
@@ -190,13 +210,17 @@ class _Street:
         slot_masks = np.array(slots, dtype=np.int64)[:, None]
         free = (a["availability"][None, :] & slot_masks) != 0
         serves = (((a["served"][None, :] >> np.maximum(bits, 0)) & 1) == 1) & (bits >= 0)
-        eligible = ~self.overloaded[None, :] & (~self.known[None, :] | free)
+        # Stated free times are a strong preference, not a filter: a volunteer who said they
+        # are busy then is still shown, below those who are free or did not say.
+        busy = self.known[None, :] & ~free
+        eligible = np.broadcast_to(~self.overloaded[None, :], free.shape).copy()
         if w.scope is Scope.COMMUNITY:
             eligible &= serves
         score = (
             self.base_array[None, :]
             + ((a["skills"][None, :] & wanted) != 0) * w.skill
             + free * w.free
+            + busy * w.busy_then
             + np.where(serves, w.same_community, w.same_street)
             + (a["grid"][None, :] == grids) * w.same_grid
         )
@@ -216,9 +240,10 @@ class _Street:
         have = [value for index, value in _CATEGORY_SKILLS[need.category] if skills >> index & 1]
         reasons.append(Reason("skill", have[0]) if have else NO_SKILL)
         common = c["availability"][i] & slots
-        reasons.append(
-            Reason("free", SLOTS[(common & -common).bit_length() - 1]) if common else FREE_UNKNOWN
-        )
+        if common:
+            reasons.append(Reason("free", SLOTS[(common & -common).bit_length() - 1]))
+        else:
+            reasons.append(BUSY_THEN if c["availability"][i] else FREE_UNKNOWN)
         reasons.extend(self._record_reasons(i))
         return Suggestion(
             "volunteer", self.people[i], self.names[i], round(score, 2), tuple(reasons)
@@ -246,7 +271,7 @@ SAME_GRID, SAME_COMMUNITY, SAME_STREET = (
     Reason("same_community"),
     Reason("same_street"),
 )
-NO_SKILL, FREE_UNKNOWN = Reason("no_skill"), Reason("free_unknown")
+NO_SKILL, FREE_UNKNOWN, BUSY_THEN = Reason("no_skill"), Reason("free_unknown"), Reason("busy")
 
 
 # For each category, the (bit index, value) of the skills that serve it, in skill order.
@@ -304,6 +329,10 @@ class CandidatePool:
         if street is None:
             return []
         return street.rank(need, needed_slots(now, need.due_at, self.tz), k)
+
+    def gap(self, need: NeedForMatch, chosen: Sequence[Suggestion]) -> str | None:
+        street = self.streets.get(need.street_id)
+        return street.gap(need, chosen) if street is not None else "none_in_scope"
 
     def rank_many(
         self, needs: Sequence[NeedForMatch], now: datetime, k: int = TOP
@@ -363,7 +392,8 @@ async def suggest(
             k,
         )
         projects = _rank_projects(await uow.matching.projects(need.street_id), need, weights, k)
-        return Suggestions(need, tuple(volunteers), resources, projects)
+        gap = pool.gap(need, volunteers)
+        return Suggestions(need, tuple(volunteers), resources, projects, gap)
 
 
 async def rank_needs(

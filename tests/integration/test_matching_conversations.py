@@ -91,3 +91,27 @@ async def test_a_volunteer_offers_help_from_helpnearby(chat: ChatHarness, uow: U
     await chat.tap(HELPER, "我可以帮忙")
     assert chat.last_text(HELPER).startswith("谢谢！已告知社区工作者")
     assert any(f"志愿者王芳愿意帮忙处理诉求 {reference}" in s for s in chat.screens(WORKER))
+
+
+async def test_suggestions_on_a_fresh_install_say_why_nobody_fits(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    """No volunteer profile exists yet: filing a community-affairs request (auto-offer) and
+    opening Suggestions answer normally instead of "系统出了点问题"."""
+    w = await make_map(uow)
+    await make_person(uow, "居民老李", community=w.community_a1, web_id=RESIDENT)
+    await make_person(
+        uow,
+        "韩主任",
+        community=w.community_a1,
+        grants=((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),),
+        web_id=WORKER,
+    )
+    reference = await file(chat, "社区事务", "楼道灯坏了，想请人帮忙换灯泡")
+    await chat.send(WORKER, "/queue")
+    await chat.tap(WORKER, reference)
+    await chat.tap(WORKER, "匹配建议")
+    text = chat.last_text(WORKER)
+    assert f"{reference} 的匹配建议" in text
+    assert "还没有已审核的志愿者服务这里" in text
+    assert "出了点问题" not in "".join(chat.screens(WORKER))

@@ -140,14 +140,19 @@ async def test_ranking_rules(uow: UnitOfWork) -> None:
     # Skill beats no skill, all else equal; the stated free time matching earns its bonus.
     assert order.index(p["skilled"]) < order.index(p["unskilled"])
     assert order[0] == p["free"]
-    # Another street is out of scope; stated free times that miss the need leave one out.
-    assert p["other_street"] not in order and p["busy"] not in order
+    # Another street is out of scope; stated free times that miss the need are a strong
+    # preference, not a filter: the busy one is shown, below every other of the community.
+    assert p["other_street"] not in order and p["busy"] in order
+    assert order.index(p["busy"]) > order.index(p["skilled"])
+    assert order.index(p["busy"]) > order.index(p["street"])
     # The same street is in scope by default, below the community's own volunteers.
     assert order.index(p["street"]) > order.index(p["skilled"])
     reasons = {s.id: [r.code for r in s.reasons] for s in found.volunteers}
     assert reasons[p["free"]][:4] == ["same_community", "skill", "free", "load"]
     assert reasons[p["street"]][:2] == ["same_street", "skill"]
     assert "no_skill" in reasons[p["unskilled"]]
+    assert "busy" in reasons[p["busy"]]
+    assert found.volunteer_gap is None
     # Scope "community" leaves the street out.
     narrow = replace(WEIGHTS, scope=Scope.COMMUNITY)
     found = await matching.suggest(uow, w.worker, need_id=need, weights=narrow, tz=TZ, now=NOW)
@@ -326,3 +331,43 @@ async def test_profiles_kept_by_the_services_equal_a_full_rebuild(uow: UnitOfWor
     assert w.people["other_street"] in loads  # served on its own street
     rebuilt = await match_profiles.rebuild_all(uow)
     assert rebuilt == len(kept) and await profiles(uow) == kept
+
+
+async def test_a_street_without_volunteers_has_no_candidates_and_says_why(uow: UnitOfWork) -> None:
+    """A fresh install: no volunteer profile anywhere. Suggestions and the auto-offer run
+    (they used to raise KeyError: 'availability') and the worker is told why."""
+    w = await make_map(uow)
+    worker_id = await make_person(
+        uow, "韩主任", grants=((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),)
+    )
+    resident_id = await make_person(uow, "居民", community=w.community_a1)
+    resident = Principal(resident_id, "zh", home=Place(w.community_a1, w.street_a, w.district))
+    bare = World(w, worker_of(w.community_a1, worker_id), resident, {})
+    need = await file(uow, bare, NeedCategory.COMMUNITY_AFFAIRS)
+    found = await matching.suggest(uow, bare.worker, need_id=need, weights=WEIGHTS, tz=TZ, now=NOW)
+    assert found.volunteers == () and found.volunteer_gap == "none_in_scope"
+    asked = await matching.auto_offer(
+        uow,
+        RecordingNotifier(),
+        need_id=need,
+        categories=frozenset({NeedCategory.COMMUNITY_AFFAIRS}),
+        weights=WEIGHTS,
+        tz=TZ,
+        now=NOW,
+    )
+    assert asked == 0
+    assert (await matching.rank_needs(uow, need_ids=None, weights=WEIGHTS, tz=TZ, now=NOW)) == {
+        need: []
+    }
+
+
+async def test_the_gap_names_busy_volunteers_and_missing_skills(uow: UnitOfWork) -> None:
+    w = await world(uow)
+    # Nobody of the street has a skill for social assistance: suggested anyway, and said so.
+    need = await file(uow, w, NeedCategory.SOCIAL_ASSISTANCE)
+    found = await matching.suggest(uow, w.worker, need_id=need, weights=WEIGHTS, tz=TZ, now=NOW)
+    assert found.volunteers and found.volunteer_gap == "none_with_skill"
+    # Everyone at the load limit: nobody, because all are busy.
+    full = replace(WEIGHTS, max_load=0)
+    found = await matching.suggest(uow, w.worker, need_id=need, weights=full, tz=TZ, now=NOW)
+    assert found.volunteers == () and found.volunteer_gap == "all_busy"
