@@ -7,7 +7,7 @@ BABEL := $(VENV)/bin/pybabel
 LOCALES := locales
 POT := $(LOCALES)/messages.pot
 
-.PHONY: run test lint format typecheck i18n i18n-extract i18n-update i18n-compile demo clean
+.PHONY: run test test-fast lint format typecheck i18n i18n-extract i18n-update i18n-compile demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP) i18n-compile
 
 test: $(STAMP) i18n-compile
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast lane: unit and integration tests on SQLite only (no processes, no browser).
+test-fast: $(STAMP) i18n-compile
+	TEST_BACKENDS=sqlite $(PY) -m pytest -m "unit or integration" -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,7 +14,21 @@ from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
 from tests.support.databases import PostgresDatabases, migrate_sync, require_env
 
-BACKENDS = ["sqlite", "postgres"]
+# TEST_BACKENDS=sqlite (the fast lane) leaves PostgreSQL out; CI runs both.
+BACKENDS = os.environ.get("TEST_BACKENDS", "sqlite,postgres").split(",")
+TESTS = Path(__file__).resolve().parent
+LANES = {"unit": "unit", "integration": "integration", "regressions": "integration", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test carries its lane's marker, from the folder it lives in; a test outside the
+    lane folders is an error, so none escapes `make test-fast` or the full run unnoticed."""
+    for item in items:
+        folder = Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
+        lane = LANES.get(folder)
+        if lane is None:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in {sorted(LANES)} (lane marker)")
+        item.add_marker(getattr(pytest.mark, lane))
 
 
 @pytest.fixture(scope="session")
