@@ -84,7 +84,7 @@ class BotProcess:
             stderr=subprocess.STDOUT,
         )
         async with aiohttp.ClientSession() as session:
-            for _ in range(300):
+            for _ in range(600):
                 if self.process.poll() is not None:
                     raise AssertionError(f"the bot exited early:\n{self.log()}")
                 try:
@@ -94,7 +94,7 @@ class BotProcess:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
-        raise AssertionError(f"the bot did not come up in 30 s:\n{self.log()}")
+        raise AssertionError(f"the bot did not come up in 60 s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
