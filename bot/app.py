@@ -33,6 +33,16 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
+from bot.channels.wechat import (
+    WECHAT_BOT_TOKEN,
+    ChannelState,
+    MemoryState,
+    RedisState,
+    WeChatChannel,
+    WeChatSession,
+)
+from bot.channels.wechat_api import WeChatApi
+from bot.channels.wechat_crypto import Envelope
 from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.domain.errors import DomainError, NotFound
@@ -52,6 +62,7 @@ from bot.services.ports import Notifier, RecordingNotifier
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
 from bot.web import verify as verify_routes
+from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
 from handlers import (
     admin,
@@ -175,12 +186,16 @@ class Application:
     webchat: WebChat
     web_app: web.Application
     telegram_bot: Bot | None = None
+    wechat: WeChatChannel | None = None
     notifier: Notifier = field(default_factory=RecordingNotifier)
     bots: dict[Channel, Bot] = field(default_factory=dict)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.webchat.drain()
+        if self.wechat is not None:
+            await self.wechat.drain()
+            await self.wechat.bot.session.close()
         await self.dispatcher.storage.close()
         if self.telegram_bot is not None:
             await self.telegram_bot.session.close()
@@ -250,6 +265,9 @@ def build(settings: Settings) -> Application:
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
         bots[Channel.TELEGRAM] = application.telegram_bot
+    application.wechat = wechat_channel(settings, dispatcher, web_app)
+    if application.wechat is not None:
+        bots[Channel.WECHAT] = application.wechat.bot
     for bot in bots.values():
         bot.session.middleware(EmergencyHeaderRequest())
     application.bots = bots
@@ -266,6 +284,40 @@ def build(settings: Settings) -> Application:
             channel=Channel.TELEGRAM,
         ).register(web_app, path=TELEGRAM_WEBHOOK_PATH)
     return application
+
+
+def wechat_channel(
+    settings: Settings, dispatcher: Dispatcher, web_app: web.Application
+) -> WeChatChannel | None:
+    """The Official Account channel and its callback URL, when it is configured."""
+    if not settings.wechat_enabled:
+        return None
+    assert settings.wechat_token and settings.wechat_app_id and settings.wechat_app_secret
+    state: ChannelState = RedisState(settings.redis_url) if settings.redis_url else MemoryState()
+    api = WeChatApi(settings.wechat_api_url, settings.wechat_app_id, settings.wechat_app_secret)
+    session = WeChatSession(api, state)
+    bot = Bot(
+        WECHAT_BOT_TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+
+    async def feed(bot: Bot, update: Update) -> Any:
+        return await dispatcher.feed_update(bot, update, channel=Channel.WECHAT)
+
+    channel = WeChatChannel(bot, session, feed, state)
+    envelope = (
+        Envelope(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
+        if settings.wechat_aes_key
+        else None
+    )
+    web_app[wechat_routes.endpoint_key] = wechat_routes.WeChatEndpoint(
+        settings.wechat_token,
+        settings.wechat_app_id,
+        envelope,
+        channel,
+        settings.wechat_reply_budget_seconds,
+    )
+    wechat_routes.add_routes(web_app)
+    return channel
 
 
 def _dashboard_routes(
@@ -317,6 +369,18 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if application.wechat is None:
+        log.info("No WECHAT_TOKEN/WECHAT_APP_ID/WECHAT_APP_SECRET set: WeChat is off.")
+    else:
+        await set_default_commands(application.wechat.bot, application.i18n)
+        mode = "safe mode" if settings.wechat_aes_key else "plaintext mode"
+        log.info(
+            "WeChat: callback URL %s%s (%s, API %s)",
+            settings.site_url,
+            wechat_routes.PATH,
+            mode,
+            settings.wechat_api_url,
+        )
     polling: asyncio.Task[None] | None = None
     tg = application.telegram_bot
     if tg is None:

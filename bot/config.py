@@ -65,9 +65,28 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, ge=2, le=3600)
     # How often the author's progress message is refreshed.
     outbox_progress_seconds: float = Field(default=3.0, ge=0.2, le=600)
+    outbox_rate_wechat: float = Field(default=20.0, gt=0, le=1000)
+    # WeChat Official Account (服务号): on when the token, app id and secret are set.
+    wechat_token: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeChat drops a callback after 5 s: answer passively within this, else send it later.
+    wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5)
 
     @field_validator(
-        "bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key", "public_url"
+        "bot_token",
+        "redis_url",
+        "webhook_base_url",
+        "webhook_secret",
+        "secret_key",
+        "public_url",
+        "wechat_token",
+        "wechat_app_id",
+        "wechat_app_secret",
+        "wechat_aes_key",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
@@ -177,7 +196,13 @@ class Settings(BaseSettings):
         )
 
     def outbox_rate(self, channel: Channel) -> float:
-        return self.outbox_rate_telegram if channel is Channel.TELEGRAM else self.outbox_rate_web
+        if channel is Channel.TELEGRAM:
+            return self.outbox_rate_telegram
+        return self.outbox_rate_wechat if channel is Channel.WECHAT else self.outbox_rate_web
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_token and self.wechat_app_id and self.wechat_app_secret)
 
     @property
     def site_url(self) -> str:
@@ -211,4 +236,7 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError("WEBHOOK_SECRET must be set when WEBHOOK_BASE_URL is set")
     if settings.webhook_enabled and not settings.bot_token:
         raise ConfigError("BOT_TOKEN must be set when WEBHOOK_BASE_URL is set")
+    wechat = (settings.wechat_token, settings.wechat_app_id, settings.wechat_app_secret)
+    if any(wechat) and not all(wechat):
+        raise ConfigError("WECHAT_TOKEN, WECHAT_APP_ID and WECHAT_APP_SECRET are set together")
     return settings

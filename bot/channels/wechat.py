@@ -1,0 +1,664 @@
+"""The WeChat Official Account channel: WeChat users chat with the same Dispatcher as
+Telegram and web users.
+
+Inbound, `WeChatChannel` turns a WeChat message or event into an `aiogram.types.Update`: text
+(commands typed, or their Chinese names), a numbered reply to the last menu (the CallbackQuery
+the Telegram button would have sent), a location (GCJ-02 → WGS-84), subscribe / SCAN with a
+QR scene (`/start <payload>`), a menu CLICK (its command). Outbound, the bot's Bot API calls
+land in `WeChatSession`: a keyboard becomes a numbered menu in the text, edits become new
+messages, callback alerts are folded into the next message, and everything one update says to
+its own chat is collected (`Exchange`) so the webhook can answer in one passive reply within
+WeChat's 5 seconds — or, when the handler is slower, answer `success` and send the collected
+text once through the customer-service API. Messages to other chats (notices, broadcasts) go
+through the customer-service API inside the 48-hour window and wait in the person's notice
+list outside it, delivered with their next message."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import html
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any, Protocol
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile, Update
+from aiogram.utils.i18n import gettext as _
+
+from bot.channels.webchat import ApiRefusal
+from bot.channels.wechat_api import (
+    NO_PERMISSION,
+    TOO_MANY,
+    WINDOW_CLOSED,
+    WeChatApi,
+    WeChatApiError,
+)
+from bot.domain.coordinates import gcj02_to_wgs84
+
+log = logging.getLogger(__name__)
+
+WECHAT_BOT_TOKEN = "2:wechat"
+WINDOW_SECONDS = 48 * 3600
+MENU_PAGE = 8  # items per page of a numbered menu; "0" shows the next page
+MAX_REPLY_BYTES = 2000  # WeChat cuts text messages at 2,048 bytes
+COMMAND_ALIAS_CUT = re.compile(r"[：:，,（(/、]")
+# Words people type for the basics, whatever the menu's wording.
+TYPED_COMMANDS = {
+    "帮助": "/help",
+    "菜单": "/help",
+    "取消": "/cancel",
+    "help": "/help",
+    "cancel": "/cancel",
+}
+BOT_USER = {"id": 2, "is_bot": True, "first_name": "Wushe", "username": "wushe_wechat"}
+
+
+# ---------------------------------------------------------------- ids
+
+
+def chat_id_of(openid: str) -> int:
+    """A WeChat openid as the integer chat id aiogram needs, reversibly (no table to share
+    between processes)."""
+    return int.from_bytes(openid.encode(), "big")
+
+
+def openid_of(chat_id: int) -> str:
+    return chat_id.to_bytes((chat_id.bit_length() + 7) // 8, "big").decode()
+
+
+# ---------------------------------------------------------------- shared state
+
+
+class ChannelState(Protocol):
+    """What several processes must share about WeChat chats: the last menu, the last time the
+    person wrote (the 48-hour window), notices waiting outside it, and handled message ids."""
+
+    async def get(self, key: str) -> str | None: ...
+    async def put(self, key: str, value: str, ttl: int) -> None: ...
+    async def add_once(self, key: str, ttl: int) -> bool: ...
+    async def push(self, key: str, value: str, ttl: int, keep: int) -> None: ...
+    async def pop_all(self, key: str) -> list[str]: ...
+
+
+class MemoryState:
+    """One process's state (the default without REDIS_URL)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[str, float]] = {}
+        self._lists: dict[str, list[str]] = {}
+
+    def _live(self, key: str) -> str | None:
+        found = self._values.get(key)
+        if found is None or found[1] < time.monotonic():
+            self._values.pop(key, None)
+            return None
+        return found[0]
+
+    async def get(self, key: str) -> str | None:
+        return self._live(key)
+
+    async def put(self, key: str, value: str, ttl: int) -> None:
+        self._values[key] = (value, time.monotonic() + ttl)
+        if len(self._values) > 100_000:  # bounded: drop the oldest
+            self._values.pop(next(iter(self._values)))
+
+    async def add_once(self, key: str, ttl: int) -> bool:
+        if self._live(key) is not None:
+            return False
+        await self.put(key, "1", ttl)
+        return True
+
+    async def push(self, key: str, value: str, ttl: int, keep: int) -> None:
+        items = self._lists.setdefault(key, [])
+        items.append(value)
+        del items[:-keep]
+
+    async def pop_all(self, key: str) -> list[str]:
+        return self._lists.pop(key, [])
+
+
+class RedisState:
+    """The same in Redis, shared by every bot process."""
+
+    def __init__(self, url: str, prefix: str = "wechat:") -> None:
+        from redis.asyncio import Redis
+
+        self.redis = Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+
+    async def get(self, key: str) -> str | None:
+        value = await self.redis.get(self.prefix + key)
+        return str(value) if value is not None else None
+
+    async def put(self, key: str, value: str, ttl: int) -> None:
+        await self.redis.set(self.prefix + key, value, ex=ttl)
+
+    async def add_once(self, key: str, ttl: int) -> bool:
+        return bool(await self.redis.set(self.prefix + key, "1", ex=ttl, nx=True))
+
+    async def push(self, key: str, value: str, ttl: int, keep: int) -> None:
+        name = self.prefix + key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(name, value)
+            pipe.ltrim(name, -keep, -1)
+            pipe.expire(name, ttl)
+            await pipe.execute()
+
+    async def pop_all(self, key: str) -> list[str]:
+        name = self.prefix + key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(name, 0, -1)
+            pipe.delete(name)
+            items, _ = await pipe.execute()
+        return [str(item) for item in items]
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+# ---------------------------------------------------------------- text and menus
+
+
+class _WeChatText(HTMLParser):
+    """Telegram's HTML subset as WeChat text: tags dropped, links kept as <a href> (the one
+    tag WeChat shows), entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.parts.append(f'<a href="{html.escape(href)}">')
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self.parts and any(p.startswith("<a ") for p in self.parts):
+            self.parts.append("</a>")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def wechat_text(text: str, parse_mode: str | None) -> str:
+    if parse_mode != "HTML":
+        return text
+    parser = _WeChatText()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
+@dataclass
+class MenuItem:
+    label: str
+    data: str | None = None  # callback data of an inline button
+    reply: str | None = None  # the text a reply-keyboard button sends
+    url: str | None = None
+
+
+@dataclass
+class Menu:
+    message_id: int
+    text: str
+    items: list[MenuItem]
+    page: int = 0
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "message_id": self.message_id,
+                "text": self.text,
+                "page": self.page,
+                "items": [i.__dict__ for i in self.items],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def loads(cls, raw: str) -> Menu:
+        data = json.loads(raw)
+        items = [MenuItem(**item) for item in data["items"]]
+        return cls(data["message_id"], data["text"], items, data.get("page", 0))
+
+    def choice(self, reply: str) -> MenuItem | None:
+        """The item a reply means: its number on the menu, or its label typed out."""
+        reply = reply.strip()
+        if reply.isdigit():
+            index = int(reply) - 1
+            return self.items[index] if 0 <= index < len(self.items) else None
+        return next((i for i in self.items if i.label.strip() == reply), None)
+
+
+def menu_items(markup: dict[str, Any] | None) -> list[MenuItem]:
+    if not markup:
+        return []
+    items: list[MenuItem] = []
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            items.append(
+                MenuItem(button["text"], button.get("callback_data"), None, button.get("url"))
+            )
+    for row in markup.get("keyboard", []):
+        for button in row:
+            label = button["text"] if isinstance(button, dict) else str(button)
+            if isinstance(button, dict) and button.get("request_contact"):
+                continue  # WeChat cannot share a contact card with the bot
+            if isinstance(button, dict) and button.get("request_location"):
+                items.append(MenuItem(label, None, "\x00location"))
+                continue
+            items.append(MenuItem(label, None, label))
+    return items
+
+
+def render_menu(menu: Menu) -> str:
+    """The menu's page as lines "回复 1 …" after the text ("回复 0 …" pages on)."""
+    start = menu.page * MENU_PAGE
+    shown = menu.items[start : start + MENU_PAGE]
+    lines = [_("Reply with a number:")]
+    for offset, item in enumerate(shown, start + 1):
+        if item.reply == "\x00location":
+            lines.append(_("📍 {label}: tap ＋ and choose Location").format(label=item.label))
+        elif item.url and not item.data:
+            lines.append(
+                f'{offset} <a href="{html.escape(item.url)}">{html.escape(item.label)}</a>'
+            )
+        else:
+            lines.append(f"{offset}  {item.label}")
+    if start + MENU_PAGE < len(menu.items):
+        lines.append(_("0  more choices"))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- one update's answer
+
+
+@dataclass
+class Exchange:
+    """What one inbound update says to its own chat, collected for one reply."""
+
+    chat_id: int
+    texts: list[str] = field(default_factory=list)
+    closed: bool = False  # the webhook has answered; later texts go out as messages
+
+
+current_exchange: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
+    "wechat_exchange", default=None
+)
+
+
+def split_text(text: str, limit: int = MAX_REPLY_BYTES) -> list[str]:
+    """Pieces under WeChat's byte limit, cut at line ends where possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode()) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while len(line.encode()) > limit:
+            cut = limit // 3
+            pieces.append(line[:cut])
+            line = line[cut:]
+        current = line
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+# ---------------------------------------------------------------- outbound: the session
+
+
+class WeChatSession(BaseSession):
+    """Answers the bot's Bot API calls for WeChat chats."""
+
+    def __init__(self, api: WeChatApi, state: ChannelState) -> None:
+        super().__init__()
+        self.wechat_api = api
+        self.state = state
+        self.alerts: dict[int, list[str]] = {}
+        self.command_names: dict[str, str] = {}  # "求助" → "/need", from setMyCommands
+        self.commands: dict[str, list[dict[str, str]]] = {}
+        self._message_ids = iter(range(int(time.time() * 1000), 1 << 62))
+        self._methods: dict[str, Callable[[dict[str, Any], Bot], Awaitable[Any]]] = {
+            "getMe": self._get_me,
+            "sendMessage": self._send_message,
+            "editMessageText": self._send_message,  # an edit is a new message on WeChat
+            "editMessageReplyMarkup": self._edit_markup,
+            "deleteMessage": self._ok,
+            "answerCallbackQuery": self._answer_callback,
+            "sendDocument": self._send_file,
+            "sendPhoto": self._send_file,
+            "setMyCommands": self._set_commands,
+            "deleteMyCommands": self._ok,
+            "sendChatAction": self._ok,
+            "setChatMenuButton": self._ok,
+        }
+
+    async def close(self) -> None:
+        await self.wechat_api.close()
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise ApiRefusal(400, "Bad Request: files are not downloadable on WeChat")
+        yield b""  # pragma: no cover - makes this an async generator
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        files: dict[str, InputFile] = {}
+        params = {
+            key: self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            for key, value in method.model_dump(warnings=False).items()
+        }
+        params = {k: v for k, v in params.items() if v is not None}
+        try:
+            handler = self._methods.get(method.__api_method__)
+            if handler is None:
+                raise ApiRefusal(400, f"Bad Request: {method.__api_method__} is not on WeChat")
+            body = {"ok": True, "result": await handler(params, bot)}
+            status = 200
+        except ApiRefusal as refusal:
+            body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
+            status = refusal.code
+        response = self.check_response(bot, method, status, json.dumps(body))
+        return response.result  # type: ignore[return-value]
+
+    @staticmethod
+    async def _ok(params: dict[str, Any], bot: Bot) -> bool:
+        return True
+
+    @staticmethod
+    async def _get_me(params: dict[str, Any], bot: Bot) -> Any:
+        return {**BOT_USER, "id": bot.id}
+
+    def _message(self, chat_id: int, bot: Bot, text: str, markup: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {**BOT_USER, "id": bot.id},
+            "text": text,
+        }
+        if markup and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        return message
+
+    async def _send_message(self, params: dict[str, Any], bot: Bot) -> Any:
+        chat_id = int(params["chat_id"])
+        text = wechat_text(str(params.get("text", "")), params.get("parse_mode"))
+        if not text.strip():
+            raise ApiRefusal(400, "Bad Request: message text is empty")
+        markup = params.get("reply_markup")
+        message = self._message(chat_id, bot, text, markup)
+        items = menu_items(markup)
+        if items:
+            menu = Menu(message["message_id"], text, items)
+            await self.state.put(f"menu:{chat_id}", menu.dumps(), WINDOW_SECONDS)
+            text = f"{text}\n\n{render_menu(menu)}"
+        elif markup and markup.get("remove_keyboard"):
+            await self.state.put(f"menu:{chat_id}", "", 1)
+        await self.deliver(chat_id, text)
+        return message
+
+    async def _edit_markup(self, params: dict[str, Any], bot: Bot) -> Any:
+        """Buttons taken off a message (after a tap) leave nothing to send; new buttons come
+        as a new menu of the same text."""
+        chat_id = int(params["chat_id"])
+        raw = await self.state.get(f"menu:{chat_id}")
+        old = Menu.loads(raw) if raw else None
+        markup = params.get("reply_markup")
+        if menu_items(markup) and old is not None:
+            return await self._send_message(
+                {"chat_id": chat_id, "text": old.text, "reply_markup": markup}, bot
+            )
+        return self._message(chat_id, bot, old.text if old else "", markup)
+
+    async def _answer_callback(self, params: dict[str, Any], bot: Bot) -> Any:
+        text = str(params.get("text") or "")
+        exchange = current_exchange.get()
+        if text and exchange is not None:
+            exchange.texts.append(text)  # folded into the reply, before what follows
+        return True
+
+    async def _send_file(self, params: dict[str, Any], bot: Bot) -> Any:
+        """Files (PDF, CSV, charts) cannot be sent to a WeChat chat by the bot: the caption
+        is sent, with where to get the file instead."""
+        chat_id = int(params["chat_id"])
+        caption = wechat_text(str(params.get("caption") or ""), params.get("parse_mode"))
+        note = _(
+            "This file can't be sent on WeChat. Open the web chat page and send /link to use "
+            "the same profile there, then ask again."
+        )
+        await self.deliver(chat_id, f"{caption}\n\n{note}" if caption else note)
+        return self._message(chat_id, bot, caption, None)
+
+    async def _set_commands(self, params: dict[str, Any], bot: Bot) -> Any:
+        for command in params.get("commands") or []:
+            description, name = str(command["description"]).strip(), "/" + command["command"]
+            # "求助：提交诉求" is typed as "求助" too: the words before the first separator.
+            for alias in (description, COMMAND_ALIAS_CUT.split(description)[0].strip()):
+                if alias:
+                    self.command_names.setdefault(alias.lower(), name)
+        if "scope" not in params or params["scope"].get("type") == "default":
+            self.commands[params.get("language_code") or ""] = list(params.get("commands") or [])
+        return True
+
+    # ---- delivery
+
+    async def deliver(self, chat_id: int, text: str) -> None:
+        exchange = current_exchange.get()
+        if exchange is not None and exchange.chat_id == chat_id and not exchange.closed:
+            exchange.texts.append(text)
+            return
+        await self.send_now(chat_id, text)
+
+    async def send_now(self, chat_id: int, text: str) -> None:
+        """A message outside a passive reply: the customer-service API inside the 48-hour
+        window, else the person's notice list (their next message brings it)."""
+        if await self.state.get(f"seen:{chat_id}") is None:
+            await self.keep_for_later(chat_id, text)
+            return
+        openid = openid_of(chat_id)
+        try:
+            for piece in split_text(text):
+                await self.wechat_api.send_text(openid, piece)
+        except WeChatApiError as error:
+            if error.code in (WINDOW_CLOSED, TOO_MANY, NO_PERMISSION):
+                await self.keep_for_later(chat_id, text)
+                return
+            raise ApiRefusal(400, f"Bad Request: WeChat refused ({error.code})") from error
+
+    async def keep_for_later(self, chat_id: int, text: str) -> None:
+        await self.state.push(f"later:{chat_id}", text, ttl=30 * 86400, keep=20)
+
+
+# ---------------------------------------------------------------- inbound: the channel
+
+
+Feed = Callable[[Bot, Update], Awaitable[Any]]
+
+
+class WeChatChannel:
+    """Turns what WeChat posts into Updates, one chat's updates in order, and collects the
+    answer for the webhook."""
+
+    def __init__(self, bot: Bot, session: WeChatSession, feed: Feed, state: ChannelState) -> None:
+        self.bot = bot
+        self.session = session
+        self.feed = feed
+        self.state = state
+        self._update_ids = iter(range(int(time.time()), 1 << 62))
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    @staticmethod
+    def dedupe_key(fields: dict[str, str]) -> str:
+        if fields.get("MsgId"):
+            return f"msg:{fields['MsgId']}"
+        return (
+            f"event:{fields.get('FromUserName')}:{fields.get('CreateTime')}:{fields.get('Event')}"
+        )
+
+    async def receive(self, fields: dict[str, str], budget: float) -> str | None:
+        """Handle one WeChat message; the text to answer passively if it is ready within
+        `budget` seconds, else None (it will be sent through the customer-service API)."""
+        openid = fields.get("FromUserName", "")
+        if not openid:
+            return None
+        chat_id = chat_id_of(openid)
+        if not await self.state.add_once(self.dedupe_key(fields), ttl=600):
+            return None  # WeChat's retry of a message already being handled
+        await self.state.put(f"seen:{chat_id}", str(int(time.time())), WINDOW_SECONDS)
+        exchange = Exchange(chat_id)
+        token = current_exchange.set(exchange)
+        try:
+            exchange.texts.extend(await self.state.pop_all(f"later:{chat_id}"))
+            task = asyncio.create_task(self._handle(chat_id, fields))
+        finally:
+            current_exchange.reset(token)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        done, _ = await asyncio.wait({task}, timeout=budget)
+        exchange.closed = True
+        if not done:
+            task.add_done_callback(lambda _t: self._send_late(exchange))
+            return None
+        answer = "\n\n".join(exchange.texts)
+        if len(answer.encode()) > MAX_REPLY_BYTES:
+            self._send_late(exchange)  # too long for one passive reply: in pieces, in order
+            return None
+        return answer or None
+
+    def _send_late(self, exchange: Exchange) -> None:
+        if exchange.texts:
+            text = "\n\n".join(exchange.texts)
+            task = asyncio.create_task(self.session.send_now(exchange.chat_id, text))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _handle(self, chat_id: int, fields: dict[str, str]) -> None:
+        # One chat's updates are put in order by the Dispatcher's ChatOrderMiddleware.
+        try:
+            update = await self.update_for(chat_id, fields)
+            if update is not None:
+                await self.feed(self.bot, update)
+        except Exception:
+            log.exception("WeChat update failed")
+
+    async def drain(self) -> None:
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    # ---- building the update
+
+    def _user(self, chat_id: int) -> dict[str, Any]:
+        return {"id": chat_id, "is_bot": False, "first_name": "WeChat", "language_code": "zh"}
+
+    def _update(self, payload: dict[str, Any]) -> Update:
+        return Update.model_validate(
+            {"update_id": next(self._update_ids), **payload}, context={"bot": self.bot}
+        )
+
+    def _message(self, chat_id: int, **content: Any) -> Update:
+        text = content.get("text")
+        if isinstance(text, str) and text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self._update(
+            {
+                "message": {
+                    "message_id": next(self._update_ids),
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"},
+                    "from": self._user(chat_id),
+                    **content,
+                }
+            }
+        )
+
+    async def update_for(self, chat_id: int, fields: dict[str, str]) -> Update | None:
+        kind = fields.get("MsgType", "")
+        if kind == "event":
+            return await self._event(chat_id, fields)
+        if kind == "text":
+            return await self._text(chat_id, fields.get("Content", ""))
+        if kind == "voice" and fields.get("Recognition"):
+            return await self._text(chat_id, fields["Recognition"])
+        if kind == "location":
+            lat, lng = gcj02_to_wgs84(float(fields["Location_X"]), float(fields["Location_Y"]))
+            return self._message(chat_id, location={"latitude": lat, "longitude": lng})
+        await self.session.deliver(
+            chat_id,
+            _("Sorry, I can only read text, voice and locations here. Please type your message."),
+        )
+        return None
+
+    async def _event(self, chat_id: int, fields: dict[str, str]) -> Update | None:
+        event = fields.get("Event", "").lower()
+        key = fields.get("EventKey", "")
+        if event == "subscribe":
+            payload = key.removeprefix("qrscene_") if key.startswith("qrscene_") else ""
+            return self._message(chat_id, text=f"/start {payload}".strip())
+        if event == "scan":
+            return self._message(chat_id, text=f"/start {key}".strip())
+        if event == "click" and key.startswith("/"):
+            return self._message(chat_id, text=key)
+        return None  # unsubscribe, VIEW, LOCATION reports: nothing to say
+
+    async def _text(self, chat_id: int, text: str) -> Update | None:
+        raw = await self.state.get(f"menu:{chat_id}")
+        menu = Menu.loads(raw) if raw else None
+        stripped = text.strip()
+        if menu is not None and stripped == "0" and len(menu.items) > MENU_PAGE:
+            menu.page = (menu.page + 1) % ((len(menu.items) - 1) // MENU_PAGE + 1)
+            await self.state.put(f"menu:{chat_id}", menu.dumps(), WINDOW_SECONDS)
+            await self.session.deliver(chat_id, f"{menu.text}\n\n{render_menu(menu)}")
+            return None
+        item = menu.choice(stripped) if menu is not None else None
+        if menu is not None and item is not None:
+            return await self._chosen(chat_id, menu, item)
+        key = stripped.lower()
+        command = self.session.command_names.get(key) or TYPED_COMMANDS.get(key)
+        return self._message(chat_id, text=command or text)
+
+    async def _chosen(self, chat_id: int, menu: Menu, item: MenuItem) -> Update | None:
+        if item.data is not None:
+            message = {
+                "message_id": menu.message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": {**BOT_USER, "id": self.bot.id},
+                "text": menu.text,
+            }
+            query = {
+                "id": secrets.token_hex(8),
+                "from": self._user(chat_id),
+                "chat_instance": str(chat_id),
+                "message": message,
+                "data": item.data,
+            }
+            return self._update({"callback_query": query})
+        if item.reply == "\x00location":
+            await self.session.deliver(
+                chat_id, _("Tap ＋ next to the input box and choose Location.")
+            )
+            return None
+        return self._message(chat_id, text=item.reply or item.label)

@@ -1,0 +1,113 @@
+"""WeChat Official Account API calls the bot makes: the access token (stable_token, so several
+processes each caching their own token never invalidate each other's), customer-service
+messages, template messages, the menu and parameter QR codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+TOKEN_EXPIRED = frozenset({40001, 40014, 42001})  # invalid / expired access token
+WINDOW_CLOSED = 45015  # the 48-hour customer-service window is closed
+TOO_MANY = 45047  # too many customer-service messages since the user's last message
+NO_PERMISSION = 48001  # the account lacks the API (e.g. not a verified 服务号)
+TOKEN_MARGIN_SECONDS = 300
+
+
+class WeChatApiError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class WeChatApi:
+    def __init__(self, base_url: str, app_id: str, app_secret: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self._token: tuple[str, float] | None = None
+        self._lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def token(self, *, force: bool = False) -> str:
+        async with self._lock:
+            if not force and self._token and self._token[1] > time.monotonic():
+                return self._token[0]
+            body = {
+                "grant_type": "client_credential",
+                "appid": self.app_id,
+                "secret": self.app_secret,
+                "force_refresh": force,
+            }
+            async with self._http().post(f"{self.base_url}/cgi-bin/stable_token", json=body) as r:
+                answer = await r.json(content_type=None)
+            if "access_token" not in answer:
+                raise WeChatApiError(int(answer.get("errcode", -1)), str(answer.get("errmsg")))
+            lifetime = max(60, int(answer.get("expires_in", 7200)) - TOKEN_MARGIN_SECONDS)
+            self._token = (str(answer["access_token"]), time.monotonic() + lifetime)
+            return self._token[0]
+
+    async def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST with the access token; an expired token is refreshed once and the call
+        retried. Errors raise WeChatApiError with WeChat's code."""
+        for attempt in range(2):
+            token = await self.token(force=attempt > 0)
+            url = f"{self.base_url}/cgi-bin/{path}"
+            async with self._http().post(url, params={"access_token": token}, json=payload) as r:
+                answer: dict[str, Any] = await r.json(content_type=None)
+            code = int(answer.get("errcode", 0) or 0)
+            if code in TOKEN_EXPIRED and attempt == 0:
+                continue
+            if code:
+                raise WeChatApiError(code, str(answer.get("errmsg", "")))
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send_text(self, openid: str, text: str) -> None:
+        await self.call(
+            "message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        )
+
+    async def send_template(
+        self, openid: str, template_id: str, data: dict[str, str], url: str | None = None
+    ) -> None:
+        payload: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+        }
+        if url:
+            payload["url"] = url
+        await self.call("message/template/send", payload)
+
+    async def create_menu(self, buttons: list[dict[str, Any]]) -> None:
+        await self.call("menu/create", {"button": buttons})
+
+    async def scene_qrcode(self, scene: str, seconds: int = 2_592_000) -> str:
+        """A temporary parameter QR code's ticket URL (`qrscene_<scene>` on subscribe, the
+        scene on SCAN)."""
+        answer = await self.call(
+            "qrcode/create",
+            {
+                "expire_seconds": seconds,
+                "action_name": "QR_STR_SCENE",
+                "action_info": {"scene": {"scene_str": scene[:64]}},
+            },
+        )
+        return str(answer.get("url") or answer.get("ticket", ""))

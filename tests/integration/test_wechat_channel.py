@@ -1,0 +1,234 @@
+"""The WeChat channel in one process: the bot's real aiohttp app and Dispatcher, called by a
+fake WeChat that signs, encrypts and retries as WeChat does, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from bot.app import Application, build
+from bot.channels.wechat import chat_id_of, openid_of
+from bot.config import load_settings
+from handlers.commands import set_default_commands
+from storage.db import make_engine, make_session_factory
+from storage.models import ChannelAccount
+from storage.uow import UnitOfWork
+from tests.support import fake_wechat
+from tests.support.factories import make_map
+from tests.support.fake_wechat import FakeWeChat
+
+RESIDENT = "oWushe_resident_0001"
+
+
+@pytest.fixture
+async def wechat() -> AsyncIterator[FakeWeChat]:
+    fake = FakeWeChat()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def started(database_url: str, fake: FakeWeChat, **settings: Any) -> Application:
+    application = build(
+        load_settings(
+            database_url=database_url,
+            secret_key="test-secret",
+            wechat_token=fake_wechat.TOKEN,
+            wechat_app_id=fake_wechat.APP_ID,
+            wechat_app_secret=fake_wechat.APP_SECRET,
+            wechat_aes_key=fake_wechat.AES_KEY,
+            wechat_api_url=fake.api_url,
+            **settings,
+        )
+    )
+    assert application.wechat is not None
+    await set_default_commands(application.wechat.bot, application.i18n)
+    return application
+
+
+@pytest.fixture
+async def served(
+    database_url: str, wechat: FakeWeChat, uow: UnitOfWork
+) -> AsyncIterator[Application]:
+    await make_map(uow)
+    application = await started(database_url, wechat)
+    server = TestServer(application.web_app)
+    await server.start_server()
+    wechat.bot_url = str(server.make_url("")).rstrip("/")
+    yield application
+    await server.close()
+    await application.close()
+
+
+def number_of(screen: str, label: str) -> str:
+    """The number a menu shows for a choice ("3  甲一社区" → "3")."""
+    for line in screen.splitlines():
+        number, _, text = line.strip().partition(" ")
+        if number.isdigit() and text.strip() == label:
+            return number
+    raise AssertionError(f"{label!r} is not on the menu:\n{screen}")
+
+
+async def onboard(wechat: FakeWeChat, openid: str = RESIDENT) -> None:
+    """Follow the account, then reply with numbers: Chinese, the district, street, community."""
+    first = await wechat.user_event(openid, "subscribe")
+    assert "请选择语言" in first and "回复数字" in first
+    screen = await wechat.user_sends(openid, number_of(first, "中文"))
+    for label in ("渝北区", "甲街道", "甲一社区"):
+        screen = await wechat.user_sends(openid, number_of(screen, label))
+    assert "甲一社区的居民" in screen
+
+
+def test_an_openid_is_a_reversible_chat_id() -> None:
+    assert openid_of(chat_id_of(RESIDENT)) == RESIDENT
+
+
+async def test_the_url_check_answers_the_echo_only_when_signed(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    query, _ = wechat.signed_request({"FromUserName": RESIDENT})
+    async with aiohttp.ClientSession() as http:
+        ok = await http.get(f"{wechat.bot_url}/wechat", params={**query, "echostr": "e42"})
+        assert ok.status == 200 and await ok.text() == "e42"
+        forged = {**query, "signature": "0" * 40, "echostr": "e42"}
+        refused = await http.get(f"{wechat.bot_url}/wechat", params=forged)
+        assert refused.status == 403
+        stale = {**query, "timestamp": "1409735669", "echostr": "e42"}
+        assert (await http.get(f"{wechat.bot_url}/wechat", params=stale)).status == 403
+
+
+async def test_a_resident_follows_and_onboards_by_replying_numbers(
+    served: Application, wechat: FakeWeChat, database_url: str
+) -> None:
+    await onboard(wechat)
+    engine = make_engine(database_url)
+    async with make_session_factory(engine)() as session:
+        accounts = await session.scalar(
+            select(func.count()).where(
+                ChannelAccount.channel == "wechat",
+                ChannelAccount.external_id == str(chat_id_of(RESIDENT)),
+            )
+        )
+    await engine.dispose()
+    assert accounts == 1
+
+
+async def test_commands_work_typed_and_by_their_chinese_names(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    await onboard(wechat)
+    by_name = await wechat.user_sends(RESIDENT, "求助")
+    typed = await wechat.user_sends(RESIDENT, "/cancel")
+    again = await wechat.user_sends(RESIDENT, "/need")
+    assert "回复数字" in by_name and "回复数字" in again  # the category menu
+    assert typed  # /cancel answers
+
+
+async def test_a_number_not_on_the_menu_never_becomes_a_button(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    first = await wechat.user_event(RESIDENT, "subscribe")
+    assert "2  English" in first and "3 " not in first
+    await wechat.user_sends(RESIDENT, "7")  # not on the menu: plain text, no tap
+    assert "Which community" not in wechat.last(RESIDENT)
+    assert "哪个社区" not in wechat.last(RESIDENT)
+    await wechat.user_sends(RESIDENT, "English")  # a button's text works like its number
+    await wechat.wait_for(RESIDENT, "Which community do you live in?")
+
+
+async def test_wechats_retries_of_one_message_are_handled_once(
+    database_url: str, wechat: FakeWeChat, uow: UnitOfWork
+) -> None:
+    """The handler is slower than WeChat waits (a budget below the work): the callback answers
+    `success`, WeChat's three tries arrive, the answer comes once through the
+    customer-service API."""
+    await make_map(uow)
+    application = await started(database_url, wechat, wechat_reply_budget_seconds=0.001)
+    server = TestServer(application.web_app)
+    await server.start_server()
+    wechat.bot_url = str(server.make_url("")).rstrip("/")
+    try:
+        message = wechat._message(RESIDENT, "event", Event="subscribe")
+        for _ in range(3):
+            assert await wechat.deliver(message) == ""
+        assert application.wechat is not None
+        await application.wechat.drain()
+        prompts = [s for s in wechat.screens(RESIDENT) if "请选择语言" in s]
+        assert len(prompts) == 1
+        assert [s.how for s in wechat.seen[RESIDENT]] == ["custom"]
+    finally:
+        await server.close()
+        await application.close()
+
+
+async def test_an_expired_token_is_refreshed_once_and_the_message_sent(
+    database_url: str, wechat: FakeWeChat, uow: UnitOfWork
+) -> None:
+    await make_map(uow)
+    application = await started(database_url, wechat, wechat_reply_budget_seconds=0.001)
+    server = TestServer(application.web_app)
+    await server.start_server()
+    wechat.bot_url = str(server.make_url("")).rstrip("/")
+    try:
+        await wechat.user_event(RESIDENT, "subscribe")
+        assert application.wechat is not None
+        await application.wechat.drain()
+        wechat.expire_token_once()
+        await wechat.user_sends(RESIDENT, "1")
+        await application.wechat.drain()
+        assert "哪个社区" in wechat.last(RESIDENT) or "社区" in wechat.last(RESIDENT)
+        assert wechat.tokens_issued == 2
+    finally:
+        await server.close()
+        await application.close()
+
+
+async def test_outside_the_window_a_notice_waits_for_the_next_message(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    await onboard(wechat)
+    assert served.wechat is not None
+    session = served.wechat.session
+    wechat.window_closed.add(RESIDENT)
+    await served.wechat.bot.send_message(chat_id_of(RESIDENT), "您的诉求有了新进展")
+    assert "您的诉求有了新进展" not in wechat.screens(RESIDENT)
+    wechat.window_closed.clear()
+    reply = await wechat.user_sends(RESIDENT, "/help")
+    assert reply.startswith("您的诉求有了新进展")
+    assert session is served.wechat.session
+
+
+async def test_hostile_or_forged_posts_are_refused(served: Application, wechat: FakeWeChat) -> None:
+    message = wechat._message(RESIDENT, "text", Content="你好")
+    query, body = wechat.signed_request(message)
+    async with aiohttp.ClientSession() as http:
+        url = f"{wechat.bot_url}/wechat"
+        forged = {**query, "msg_signature": "0" * 40}
+        assert (await http.post(url, params=forged, data=body)).status == 400
+        doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><xml><a>&e;</a></xml>'
+        assert (await http.post(url, params=query, data=doctype)).status == 400
+        huge = b"<xml>" + b"a" * 100_000 + b"</xml>"
+        assert (await http.post(url, params=query, data=huge)).status == 413
+    assert wechat.screens(RESIDENT) == []
+
+
+async def test_a_location_in_gcj02_reaches_the_bot_in_wgs84(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    from bot.domain.coordinates import gcj02_to_wgs84, wgs84_to_gcj02
+
+    gcj = wgs84_to_gcj02(29.5570, 106.5770)
+    assert gcj02_to_wgs84(*gcj) == pytest.approx((29.5570, 106.5770), abs=1e-6)
+    assert served.wechat is not None
+    update = await served.wechat.update_for(
+        chat_id_of(RESIDENT),
+        {"MsgType": "location", "Location_X": str(gcj[0]), "Location_Y": str(gcj[1])},
+    )
+    assert update is not None and update.message is not None and update.message.location
+    assert update.message.location.latitude == pytest.approx(29.5570, abs=1e-6)
+    assert update.message.location.longitude == pytest.approx(106.5770, abs=1e-6)
