@@ -372,7 +372,9 @@ async def run(settings: Settings) -> None:
     if application.wechat is None:
         log.info("No WECHAT_TOKEN/WECHAT_APP_ID/WECHAT_APP_SECRET set: WeChat is off.")
     else:
-        await set_default_commands(application.wechat.bot, application.i18n)
+        # The account menu's group names are translated: the default language's context.
+        with application.i18n.context(), application.i18n.use_locale(settings.default_locale):
+            await set_default_commands(application.wechat.bot, application.i18n)
         mode = "safe mode" if settings.wechat_aes_key else "plaintext mode"
         log.info(
             "WeChat: callback URL %s%s (%s, API %s)",

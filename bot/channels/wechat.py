@@ -34,6 +34,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.channels.webchat import ApiRefusal
 from bot.channels.wechat_api import (
@@ -60,6 +61,12 @@ TYPED_COMMANDS = {
     "help": "/help",
     "cancel": "/cancel",
 }
+# The account's menu: three buttons, the last two with up to five commands each.
+ACCOUNT_MENU: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    ("", ("need",)),
+    (__("Mine"), ("mine", "me", "privacy", "help", "cancel")),
+    (__("Volunteer"), ("volunteer", "shifts", "checkin", "checkout", "hours")),
+)
 BOT_USER = {"id": 2, "is_bot": True, "first_name": "Wushe", "username": "wushe_wechat"}
 
 
@@ -458,9 +465,32 @@ class WeChatSession(BaseSession):
             for alias in (description, COMMAND_ALIAS_CUT.split(description)[0].strip()):
                 if alias:
                     self.command_names.setdefault(alias.lower(), name)
-        if "scope" not in params or params["scope"].get("type") == "default":
+        default = "scope" not in params or params["scope"].get("type") == "default"
+        if default:
             self.commands[params.get("language_code") or ""] = list(params.get("commands") or [])
+        if default and not params.get("language_code"):
+            await self._set_account_menu()
         return True
+
+    async def _set_account_menu(self) -> None:
+        """The account's menu (one for every follower, in the default language): its CLICK
+        keys are the commands, so a tap runs the same flow as typing it."""
+        named = {name: alias for alias, name in self.command_names.items()}  # short ones last
+        buttons: list[dict[str, Any]] = []
+        for title, commands in ACCOUNT_MENU:
+            subs = [
+                {"type": "click", "name": named["/" + c][:20], "key": "/" + c}
+                for c in commands
+                if "/" + c in named
+            ]
+            if len(subs) == 1:
+                buttons.append({**subs[0], "name": subs[0]["name"][:8]})
+            elif subs:
+                buttons.append({"name": str(title)[:8], "sub_button": subs[:5]})
+        try:
+            await self.wechat_api.create_menu(buttons)
+        except (WeChatApiError, OSError) as error:
+            log.warning("WeChat: the account menu was not set (%s)", error)
 
     # ---- delivery
 
@@ -621,7 +651,24 @@ class WeChatChannel:
             return self._message(chat_id, text=f"/start {key}".strip())
         if event == "click" and key.startswith("/"):
             return self._message(chat_id, text=key)
-        return None  # unsubscribe, VIEW, LOCATION reports: nothing to say
+        if event == "unsubscribe":
+            # As Telegram reports a block: broadcasts skip the person until they follow again.
+            return self._membership(chat_id, "kicked")
+        return None  # VIEW, LOCATION reports: nothing to say
+
+    def _membership(self, chat_id: int, status: str) -> Update:
+        bot_user = {**BOT_USER, "id": self.bot.id}
+        return self._update(
+            {
+                "my_chat_member": {
+                    "chat": {"id": chat_id, "type": "private"},
+                    "from": self._user(chat_id),
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "member", "user": bot_user},
+                    "new_chat_member": {"status": status, "user": bot_user, "until_date": 0},
+                }
+            }
+        )
 
     async def _text(self, chat_id: int, text: str) -> Update | None:
         raw = await self.state.get(f"menu:{chat_id}")

@@ -3,6 +3,7 @@ fake WeChat that signs, encrypts and retries as WeChat does, on SQLite and Postg
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,7 +48,8 @@ async def started(database_url: str, fake: FakeWeChat, **settings: Any) -> Appli
         )
     )
     assert application.wechat is not None
-    await set_default_commands(application.wechat.bot, application.i18n)
+    with application.i18n.context(), application.i18n.use_locale("zh"):
+        await set_default_commands(application.wechat.bot, application.i18n)
     return application
 
 
@@ -232,3 +234,38 @@ async def test_a_location_in_gcj02_reaches_the_bot_in_wgs84(
     assert update is not None and update.message is not None and update.message.location
     assert update.message.location.latitude == pytest.approx(29.5570, abs=1e-6)
     assert update.message.location.longitude == pytest.approx(106.5770, abs=1e-6)
+
+
+async def test_unfollowing_marks_the_account_blocked_and_following_again_clears_it(
+    served: Application, wechat: FakeWeChat, database_url: str
+) -> None:
+    await onboard(wechat)
+
+    async def blocked() -> bool:
+        engine = make_engine(database_url)
+        async with make_session_factory(engine)() as session:
+            at = await session.scalar(
+                select(ChannelAccount.blocked_at).where(ChannelAccount.channel == "wechat")
+            )
+        await engine.dispose()
+        return at is not None
+
+    assert await wechat.user_event(RESIDENT, "unsubscribe") == ""
+    assert served.wechat is not None
+    await served.wechat.drain()
+    assert await blocked()
+    await asyncio.sleep(1.1)  # WeChat tells events apart by sender and second
+    await wechat.user_event(RESIDENT, "subscribe")
+    assert not await blocked()
+
+
+async def test_the_account_menu_is_set_from_the_command_list(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    menu = wechat.menus[-1]
+    assert menu[0] == {"type": "click", "name": "求助", "key": "/need"}
+    keys = [sub["key"] for button in menu[1:] for sub in button["sub_button"]]
+    assert "/mine" in keys and "/checkin" in keys
+    await onboard(wechat)
+    clicked = await wechat.user_event(RESIDENT, "CLICK", "/mine")
+    assert clicked  # the same flow as typing /mine
