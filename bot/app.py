@@ -24,7 +24,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -49,6 +48,7 @@ from bot.services import (
 )
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
+from bot.state_storage import ExpiringMemoryStorage
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
 from bot.web import verify as verify_routes
@@ -99,10 +99,14 @@ def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
+        # Every key expires: a form left open (with its ciphertexts) does not stay forever.
         return RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True)
+            settings.redis_url,
+            key_builder=DefaultKeyBuilder(with_bot_id=True),
+            state_ttl=settings.fsm_ttl_seconds,
+            data_ttl=settings.fsm_ttl_seconds,
         )
-    return MemoryStorage()
+    return ExpiringMemoryStorage(settings.fsm_ttl_seconds)
 
 
 def build_dispatcher(

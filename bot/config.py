@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, ge=2, le=3600)
     # How often the author's progress message is refreshed.
     outbox_progress_seconds: float = Field(default=3.0, ge=0.2, le=600)
+    # Conversation (FSM) state — an open form — is forgotten this long after its last change.
+    fsm_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
 
     @field_validator(
         "bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key", "public_url"
