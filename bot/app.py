@@ -85,6 +85,7 @@ from handlers.notices import ChatNotifier
 from handlers.sender import OutboxSender, ProgressReporter
 from storage import migrate
 from storage.db import make_engine, make_session_factory
+from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot")
@@ -160,10 +161,10 @@ def secret_key(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = Path("var/secret_key")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    # Owner-only from the first byte (never written and chmod-ed after), var/ too.
+    private_dir(path.parent, tighten=True)
+    if not create_private_file(path, secrets.token_hex(32).encode()):
+        tighten_mode(path, PRIVATE_FILE)
     return path.read_text().strip().encode()
 
 

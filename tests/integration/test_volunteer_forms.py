@@ -280,6 +280,7 @@ async def redis_chat(
     await client.aclose()
 
 
+@pytest.mark.redis
 async def test_the_id_number_is_in_no_fsm_key_log_line_or_audit_row_and_every_key_expires(
     redis_chat: tuple[ChatHarness, Redis, int],
     engine: AsyncEngine,
