@@ -48,7 +48,7 @@ from bot.services import (
 )
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
-from bot.state_storage import ExpiringMemoryStorage
+from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
 from bot.web import verify as verify_routes
@@ -308,6 +308,10 @@ async def run(settings: Settings) -> None:
     """Apply migrations, serve the web chat page, and talk to Telegram when a token is set."""
     await migrate.upgrade(settings.database_url)
     application = build(settings)
+    if expired := await expire_unbounded_state(
+        application.dispatcher.storage, settings.fsm_ttl_seconds
+    ):
+        log.info("Conversation state: %s keys without an expiry now expire", expired)
     # Open long polls of web chat pages must not hold a shutdown up.
     runner = web.AppRunner(
         application.web_app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aiogram.fsm.storage.base import StateType, StorageKey
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 
 SWEEP_EVERY_SECONDS = 60.0
@@ -76,3 +76,17 @@ class ExpiringMemoryStorage(MemoryStorage):
         if storage_key not in self.storage:
             return default
         return await super().get_value(storage_key, dict_key, default)
+
+
+async def expire_unbounded_state(storage: BaseStorage, ttl: int) -> int:
+    """Give an expiry to the Redis state keys written before every key had one (an older
+    version, or a form left open across the upgrade), so none stays forever; their number."""
+    redis = getattr(storage, "redis", None)
+    builder = getattr(storage, "key_builder", None)
+    if redis is None or not isinstance(builder, DefaultKeyBuilder):
+        return 0
+    count = 0
+    async for key in redis.scan_iter(match=f"{builder.prefix}{builder.separator}*", count=500):
+        if await redis.ttl(key) == -1:  # -1: exists without an expiry
+            count += bool(await redis.expire(key, ttl))
+    return count

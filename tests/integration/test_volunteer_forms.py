@@ -4,10 +4,13 @@ not in the chat, not in the conversation state, not in the logs or the audit log
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -19,7 +22,7 @@ from bot.config import load_settings
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.volunteers import check_character
 from bot.services import roles, volunteers
-from bot.state_storage import ExpiringMemoryStorage
+from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
 from storage.db import make_session_factory
 from storage.models import AuditEntry, RoleGrant, Volunteer
 from storage.uow import UnitOfWork
@@ -323,3 +326,27 @@ async def test_the_id_number_is_not_left_in_the_web_transcript_after_a_registrat
     await chat.tap(RESIDENT, "确认")
     assert "登记成功" in chat.last_text(RESIDENT)
     assert_secret("the web transcript", repr(chat.hub.conversation(RESIDENT).events))
+
+
+@pytest.mark.redis
+async def test_state_keys_left_without_an_expiry_by_an_older_version_get_one_at_start() -> None:
+    url = require_env("TEST_REDIS_URL", "Redis")
+    prefix = f"wushe-test-{uuid.uuid4().hex[:8]}"
+    old = RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(prefix=prefix))
+    key = StorageKey(bot_id=1, chat_id=RESIDENT, user_id=RESIDENT)
+    await old.set_state(key, "VolunteerForm:phone")
+    await old.set_data(key, {"id_number": NUMBER})  # as an older version left it
+    client = Redis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+        assert len(keys) == 2 and {await client.ttl(k) for k in keys} == {-1}
+        assert await expire_unbounded_state(old, 600) == 2
+        assert all(0 < ttl <= 600 for ttl in [await client.ttl(k) for k in keys])
+        assert await expire_unbounded_state(old, 600) == 0  # the others are left alone
+        assert await expire_unbounded_state(ExpiringMemoryStorage(600), 600) == 0
+    finally:
+        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+        await old.close()
