@@ -161,9 +161,12 @@ async def volunteer_id_number(
 ) -> None:
     text = message.text or ""
     removed = may_hold_id_number(text) and await delete_typed(message)
+    removed_note = _("For your safety, the message with the full number was removed.")
     try:
         number = normalise_id_number(text)
     except InvalidInput as error:
+        if removed:  # said first, so that the person knows where their message went
+            await message.answer(removed_note)
         await message.answer(str(ID_PROBLEMS[error.reason]))
         return
     masked = mask_id_number(number)
@@ -171,7 +174,7 @@ async def volunteer_id_number(
     await state.set_state(VolunteerForm.phone)
     noted = _("ID number: {masked}").format(masked=masked)
     if removed:
-        noted += "\n" + _("For your safety, the message with the full number was removed.")
+        noted += "\n" + removed_note
     await message.answer(noted)
     keyboard = ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],

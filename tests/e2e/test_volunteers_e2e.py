@@ -56,6 +56,7 @@ async def register_in_english(fake: FakeTelegram) -> None:
     await said(fake, VOLUNTEER, "Your resident ID number")
     wrong = "0" if check_character(FIRST17) != "0" else "1"
     mistyped = fake.user_sends(VOLUNTEER, FIRST17 + wrong)["message"]["message_id"]
+    await said(fake, VOLUNTEER, "the message with the full number was removed")
     await said(fake, VOLUNTEER, "The last character does not match")
     typed = fake.user_sends(VOLUNTEER, FIRST17 + check_character(FIRST17))["message"]["message_id"]
     masked = await said(fake, VOLUNTEER, "ID number: 5001**********")

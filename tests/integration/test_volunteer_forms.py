@@ -203,7 +203,10 @@ async def test_the_id_number_message_is_deleted_and_only_the_masked_number_is_sh
     answer = await chat.send(RESIDENT, wrong)  # a mistyped number is deleted too
     typed = [e["message_id"] for e in answer if e.get("from") == "user"]
     assert deleted == [(RESIDENT, typed[0])]
-    assert chat.last_text(RESIDENT) == "最后一位校验码不符，请检查号码。"
+    assert chat.screens(RESIDENT)[-2:] == [
+        "为了您的安全，含完整号码的那条消息已删除。",
+        "最后一位校验码不符，请检查号码。",
+    ]
     answer = await chat.send(RESIDENT, NUMBER)
     typed = [e["message_id"] for e in answer if e.get("from") == "user"]
     assert deleted[-1] == (RESIDENT, typed[0])
