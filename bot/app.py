@@ -24,7 +24,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -59,6 +58,7 @@ from bot.services import (
 )
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
+from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
 from bot.web import verify as verify_routes
@@ -96,6 +96,7 @@ from handlers.notices import ChatNotifier
 from handlers.sender import OutboxSender, ProgressReporter
 from storage import migrate
 from storage.db import make_engine, make_session_factory
+from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot")
@@ -110,10 +111,14 @@ def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
+        # Every key expires: a form left open (with its ciphertexts) does not stay forever.
         return RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True)
+            settings.redis_url,
+            key_builder=DefaultKeyBuilder(with_bot_id=True),
+            state_ttl=settings.fsm_ttl_seconds,
+            data_ttl=settings.fsm_ttl_seconds,
         )
-    return MemoryStorage()
+    return ExpiringMemoryStorage(settings.fsm_ttl_seconds)
 
 
 def build_dispatcher(
@@ -167,10 +172,10 @@ def secret_key(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = Path("var/secret_key")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    # Owner-only from the first byte (never written and chmod-ed after), var/ too.
+    private_dir(path.parent, tighten=True)
+    if not create_private_file(path, secrets.token_hex(32).encode()):
+        tighten_mode(path, PRIVATE_FILE)
     return path.read_text().strip().encode()
 
 
@@ -355,6 +360,10 @@ async def run(settings: Settings) -> None:
     """Apply migrations, serve the web chat page, and talk to Telegram when a token is set."""
     await migrate.upgrade(settings.database_url)
     application = build(settings)
+    if expired := await expire_unbounded_state(
+        application.dispatcher.storage, settings.fsm_ttl_seconds
+    ):
+        log.info("Conversation state: %s keys without an expiry now expire", expired)
     # Open long polls of web chat pages must not hold a shutdown up.
     runner = web.AppRunner(
         application.web_app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     wechat_api_url: str = "https://api.weixin.qq.com"
     # WeChat drops a callback after 5 s: answer passively within this, else send it later.
     wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5)
+    # Conversation (FSM) state — an open form — is forgotten this long after its last change.
+    fsm_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
 
     @field_validator(
         "bot_token",

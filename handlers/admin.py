@@ -18,6 +18,7 @@ from handlers.keyboards import confirm_keyboard, roles_keyboard, yes_no_keyboard
 from handlers.place_picker import show_place_screen
 from handlers.routing import RouteTable
 from handlers.states import GrantRole
+from handlers.steps import save_then_clear
 from handlers.texts import LEVEL_NAMES, role_name
 
 router = RouteTable("admin")
@@ -170,21 +171,24 @@ async def grant_confirmed(
     uow: UnitOfWork,
 ) -> None:
     data = await state.get_data()
-    await state.clear()
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
     if not callback_data.yes:
+        await state.clear()
         await callback.message.edit_text(_("Cancelled. Nothing was saved."))
         return
-    grant = await roles.grant_role(
-        uow,
-        principal,
-        person_id=data["person_id"],
-        role=Role(data["role"]),
-        level=LEVELS_BY_CODE[data["level"]],
-        scope_id=data["scope_id"],
-        certified=data.get("certified", False),
+    grant = await save_then_clear(
+        state,
+        roles.grant_role(
+            uow,
+            principal,
+            person_id=data["person_id"],
+            role=Role(data["role"]),
+            level=LEVELS_BY_CODE[data["level"]],
+            scope_id=data["scope_id"],
+            certified=data.get("certified", False),
+        ),
     )
     await callback.message.edit_text(
         _("Done: {name} is now “{role}” of {scope}.").format(

@@ -40,6 +40,7 @@ from handlers.need_texts import (
 from handlers.needs_worker import action_keyboard
 from handlers.routing import RouteTable
 from handlers.states import NeedForm, NeedText
+from handlers.steps import save_then_clear
 
 router = RouteTable("needs_resident")
 
@@ -444,15 +445,17 @@ async def feedback_unsolved_text(
     settings: Settings,
 ) -> None:
     need_id = (await state.get_data())["need_id"]
-    await state.clear()
-    need = await needs.give_feedback(
-        uow,
-        notifier,
-        principal,
-        need_id=need_id,
-        solved=False,
-        comment=message.text,
-        reopen_window=timedelta(days=settings.reopen_days),
+    need = await save_then_clear(
+        state,
+        needs.give_feedback(
+            uow,
+            notifier,
+            principal,
+            need_id=need_id,
+            solved=False,
+            comment=message.text,
+            reopen_window=timedelta(days=settings.reopen_days),
+        ),
     )
     await message.answer(
         _("{reference} is reopened and the handler has been told.").format(reference=need.reference)

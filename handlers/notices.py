@@ -42,6 +42,11 @@ NOTICE_TEXTS = {
     "volunteer.registered": __(
         "{name} registered as a volunteer: check their ID with /volunteers."
     ),
+    "volunteer.id_conflict": __(
+        "{name} ({phone}) could not finish a volunteer registration: the ID number given "
+        "({masked}) is already registered to another volunteer. Please contact them and check "
+        "their ID card in person."
+    ),
     "volunteer.verified": __("You are a verified volunteer now. Your volunteer number: {number}"),
     "volunteer.rejected": __("Your volunteer registration was not verified: {reason}"),
     "shift.promoted": __("A place came free: you are now confirmed for “{title}” at {start}."),

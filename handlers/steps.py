@@ -1,11 +1,13 @@
-"""Small steps that many conversations share: a button that asks for a typed answer, and
-reading hours or a whole number from what people type."""
+"""Small steps that many conversations share: a button that asks for a typed answer, saving a
+form without losing it, and reading hours or a whole number from what people type."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, TypeVar
 
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
@@ -15,6 +17,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.attendance import parse_hours
 from bot.domain.errors import InvalidInput
 from bot.services import UnitOfWork, places
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 async def ask(
@@ -27,6 +32,31 @@ async def ask(
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.answer(prompt)
+
+
+async def save_then_clear(state: FSMContext, save: Awaitable[T]) -> T:
+    """Save a form, then forget it. `save` is the service call that commits; the conversation
+    state is cleared only after it returns. When it raises (a conflict, the database gone for a
+    moment) the form is still there, at the same step: the person taps Confirm again, or
+    /cancel, and nothing they typed is lost. Every handler that saves a form goes through here."""
+    result = await save
+    await state.clear()
+    return result
+
+
+async def delete_typed(message: Message) -> bool:
+    """Delete a person's own message that holds personal data (an ID number), where the
+    channel can: Telegram deletes it in a private chat, the web page redacts it from its
+    transcript. A refusal (too old, a channel without it) does not stop the conversation;
+    the answer says whether it was removed."""
+    try:
+        return bool(await message.delete())
+    except TelegramAPIError as error:
+        # The refusal's wording names no content, only why.
+        log.info(
+            "message %s in chat %s not deleted: %s", message.message_id, message.chat.id, error
+        )
+        return False
 
 
 async def read_hours(message: Message) -> int | None:

@@ -61,6 +61,11 @@ def error_text(error: DomainError) -> str:
 
 
 CONFLICT_TEXTS = {
+    # Neutral on purpose: it must not tell anyone whether an ID number is registered.
+    "id_registered": __(
+        "Thank you. This registration cannot be finished in chat: a worker of your community "
+        "will contact you to complete it in person. What you entered is kept."
+    ),
     "not_a_verified_volunteer": __(
         "Only verified volunteers can do this. Register with /volunteer, then show your ID card "
         "to a community worker."

@@ -32,6 +32,7 @@ from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ShiftForm
+from handlers.steps import save_then_clear
 from handlers.volunteers import SKILL_NAMES, skill_options
 
 router = RouteTable("volunteer_shifts")
@@ -245,26 +246,29 @@ async def shift_save(
     settings: Settings,
 ) -> None:
     data = await state.get_data()
-    await state.clear()
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
     if not callback_data.yes:
+        await state.clear()
         await callback.message.edit_text(_("Cancelled. Nothing was saved."))
         return
-    view = await shifts.create_shift(
-        uow,
-        principal,
-        community_id=data["community"],
-        title=data["title"],
-        place=data["place"],
-        starts_at=datetime.fromisoformat(data["starts_at"]),
-        ends_at=datetime.fromisoformat(data["ends_at"]),
-        capacity=data["capacity"],
-        skills=[Skill(s) for s in data["skills"]],
-        latitude=data.get("latitude"),
-        longitude=data.get("longitude"),
-        project_id=data.get("project"),
+    view = await save_then_clear(
+        state,
+        shifts.create_shift(
+            uow,
+            principal,
+            community_id=data["community"],
+            title=data["title"],
+            place=data["place"],
+            starts_at=datetime.fromisoformat(data["starts_at"]),
+            ends_at=datetime.fromisoformat(data["ends_at"]),
+            capacity=data["capacity"],
+            skills=[Skill(s) for s in data["skills"]],
+            latitude=data.get("latitude"),
+            longitude=data.get("longitude"),
+            project_id=data.get("project"),
+        ),
     )
     await callback.message.edit_text(
         _("The shift is open; volunteers find it with /shifts.")

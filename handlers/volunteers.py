@@ -28,6 +28,8 @@ from bot.domain.volunteers import (
     Skill,
     VolunteerStatus,
     clean_tags,
+    mask_id_number,
+    may_hold_id_number,
     normalise_id_number,
     normalise_phone,
 )
@@ -39,6 +41,7 @@ from handlers.callbacks import ConfirmCb, VolunteerCb
 from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.routing import RouteTable
 from handlers.states import VolunteerForm, VolunteerReview
+from handlers.steps import delete_typed, save_then_clear
 
 router = RouteTable("volunteers")
 
@@ -137,27 +140,42 @@ async def volunteer_start(
     await state.set_state(VolunteerForm.name)
 
 
+# The form's personal data (name, ID number, phone) is kept in the conversation state — memory
+# or Redis, expiring after FSM_TTL_SECONDS — only as ciphertext, until the save decrypts it.
+
+
 @router.message(VolunteerForm.name, F.text)
-async def volunteer_name(message: Message, state: FSMContext) -> None:
+async def volunteer_name(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> None:
     name = " ".join((message.text or "").split())
     if not 2 <= len(name) <= volunteers.MAX_NAME:
         await message.answer(_("Please send your full real name (2 to 50 characters)."))
         return
-    await state.update_data(real_name=name)
+    await state.update_data(real_name=cipher.encrypt(name))
     await state.set_state(VolunteerForm.id_number)
     await message.answer(_("Your resident ID number (18 characters)?"))
 
 
 @router.message(VolunteerForm.id_number, F.text)
-async def volunteer_id_number(message: Message, state: FSMContext) -> None:
+async def volunteer_id_number(
+    message: Message, state: FSMContext, cipher: PersonalDataCipher
+) -> None:
+    text = message.text or ""
+    removed = may_hold_id_number(text) and await delete_typed(message)
+    removed_note = _("For your safety, the message with the full number was removed.")
     try:
-        number = normalise_id_number(message.text or "")
+        number = normalise_id_number(text)
     except InvalidInput as error:
+        if removed:  # said first, so that the person knows where their message went
+            await message.answer(removed_note)
         await message.answer(str(ID_PROBLEMS[error.reason]))
         return
-    # Kept in the conversation state only until the registration is saved, encrypted.
-    await state.update_data(id_number=number)
+    masked = mask_id_number(number)
+    await state.update_data(id_number=cipher.encrypt(number), id_masked=masked)
     await state.set_state(VolunteerForm.phone)
+    noted = _("ID number: {masked}").format(masked=masked)
+    if removed:
+        noted += "\n" + removed_note
+    await message.answer(noted)
     keyboard = ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
         resize_keyboard=True,
@@ -169,7 +187,7 @@ async def volunteer_id_number(message: Message, state: FSMContext) -> None:
 
 
 @router.message(VolunteerForm.phone, F.contact | F.text)
-async def volunteer_phone(message: Message, state: FSMContext) -> None:
+async def volunteer_phone(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> None:
     if message.contact is not None:
         if message.from_user is None or message.contact.user_id != message.from_user.id:
             await message.answer(_("Please share your own phone number."))
@@ -182,7 +200,7 @@ async def volunteer_phone(message: Message, state: FSMContext) -> None:
     except InvalidInput:
         await message.answer(_("That is not a mainland mobile number (11 digits starting with 1)."))
         return
-    await state.update_data(phone=phone, skills=[], availability=[], communities=[])
+    await state.update_data(phone=cipher.encrypt(phone), skills=[], availability=[], communities=[])
     await state.set_state(VolunteerForm.skills)
     await message.answer(_("Phone number saved."), reply_markup=ReplyKeyboardRemove())
     await message.answer(
@@ -339,7 +357,9 @@ async def volunteer_place(
 
 
 @router.callback_query(VolunteerForm.communities, VolunteerCb.filter(F.action == "next"))
-async def volunteer_confirm(callback: CallbackQuery, state: FSMContext) -> None:
+async def volunteer_confirm(
+    callback: CallbackQuery, state: FSMContext, cipher: PersonalDataCipher
+) -> None:
     data = await state.get_data()
     await state.set_state(VolunteerForm.confirm)
     await callback.answer()
@@ -350,11 +370,9 @@ async def volunteer_confirm(callback: CallbackQuery, state: FSMContext) -> None:
     text = "\n".join(
         [
             _("<b>Please check</b>"),
-            _("Name: {name}").format(name=html.escape(data["real_name"])),
-            _("ID number: {masked}").format(
-                masked=data["id_number"][:4] + "*" * 10 + data["id_number"][-4:]
-            ),
-            _("Phone: {phone}").format(phone=data["phone"]),
+            _("Name: {name}").format(name=html.escape(cipher.decrypt(data["real_name"]))),
+            _("ID number: {masked}").format(masked=data["id_masked"]),
+            _("Phone: {phone}").format(phone=cipher.decrypt(data["phone"])),
             _("Skills: {skills}").format(skills=skills),
             _("Available: {slots}").format(slots=slots),
         ]
@@ -373,26 +391,27 @@ async def volunteer_save(
     notifier: Notifier,
 ) -> None:
     data = await state.get_data()
-    await state.clear()
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
     if not callback_data.yes:
+        await state.clear()
         await callback.message.edit_text(_("Cancelled. Nothing was saved."))
         return
-    view = await volunteers.register(
+    save = volunteers.register(
         uow,
         cipher,
         notifier,
         principal,
-        real_name=data["real_name"],
-        id_number=data["id_number"],
-        phone=data["phone"],
+        real_name=cipher.decrypt(data["real_name"]),
+        id_number=cipher.decrypt(data["id_number"]),
+        phone=cipher.decrypt(data["phone"]),
         skills=[Skill(s) for s in data["skills"]],
         tags=data.get("tags", []),
         availability=data["availability"],
         community_ids=data["communities"],
     )
+    view = await save_then_clear(state, save)
     await callback.message.edit_text(
         _(
             "Registered! Please show your ID card to a worker of your community; once verified you "
@@ -490,15 +509,17 @@ async def review_reason(
     **_data: Any,
 ) -> None:
     volunteer_id = (await state.get_data())["volunteer_id"]
-    view = await volunteers.verify(
-        uow,
-        notifier,
-        principal,
-        volunteer_id=volunteer_id,
-        approve=False,
-        reason=message.text or "",
+    view = await save_then_clear(
+        state,
+        volunteers.verify(
+            uow,
+            notifier,
+            principal,
+            volunteer_id=volunteer_id,
+            approve=False,
+            reason=message.text or "",
+        ),
     )
-    await state.clear()
     await message.answer(
         _("Refused; {name} has been told why.").format(name=html.escape(view.real_name))
     )

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from storage.files import private_sqlite_file
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, open transactions (see _sqlite_begin).
@@ -32,7 +34,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # One shared connection, or every session would see its own empty database.
             kwargs.setdefault("poolclass", StaticPool)
         else:
-            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            # Personal data inside: the file (and var/) owner-only from the start.
+            private_sqlite_file(Path(url.split("///", 1)[1].split("?", 1)[0]))
         kwargs.setdefault("connect_args", {"check_same_thread": False})
     else:
         kwargs.setdefault("pool_pre_ping", True)

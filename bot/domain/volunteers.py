@@ -62,6 +62,12 @@ def normalise_id_number(raw: str, *, today: date | None = None) -> str:
     return value
 
 
+def may_hold_id_number(text: str) -> bool:
+    """Whether a message could carry a resident ID number, even a mistyped one (15 digits or
+    more in it): such a message should not stay readable in the chat."""
+    return sum(c.isdigit() for c in text) >= 15
+
+
 def mask_id_number(value: str) -> str:
     """Shown everywhere instead of the number: 5001**********1234."""
     return value[:4] + "*" * (len(value) - 8) + value[-4:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -99,7 +99,24 @@ async def register(
         id_hash = cipher.lookup_hash(number)
         other = await uow.volunteers.by_id_hash(id_hash)
         if other is not None and other.person_id != principal.person_id:
-            raise Conflict("id_registered")
+            workers = await _report_id_conflict(uow, principal, other, name=name, phone=phone)
+        else:
+            workers = None
+    if workers is not None:
+        # The person is told only that a worker will contact them (never that the number is
+        # registered: that would let anyone test whose numbers are); the workers are told why.
+        await notifier.send(
+            [
+                Notice(
+                    w,
+                    "volunteer.id_conflict",
+                    {"name": name, "phone": phone, "masked": mask_id_number(number)},
+                )
+                for w in workers
+            ]
+        )
+        raise Conflict("id_registered")
+    async with uow:
         row = await uow.volunteers.of_person(principal.person_id)
         if row is not None and row.status is VolunteerStatus.VERIFIED:
             raise Conflict("already_verified")
@@ -143,6 +160,38 @@ async def register(
         [Notice(w, "volunteer.registered", {"name": view.real_name}) for w in workers]
     )
     return view
+
+
+ID_CONFLICT_RENOTIFY = timedelta(days=1)
+
+
+async def _report_id_conflict(
+    uow: UnitOfWork, principal: Principal, other: Volunteer, *, name: str, phone: str
+) -> list[int]:
+    """Audit a registration whose ID number belongs to another volunteer (the number itself
+    is never written) and return the workers of the person's community to tell — nobody when
+    they were told about this person and that registration within the last day (a repeated
+    tap on Confirm does not flood them)."""
+    assert principal.home is not None
+    since = utcnow() - ID_CONFLICT_RENOTIFY
+    earlier = [
+        entry
+        for entry in await uow.audit.for_entity("volunteer", other.id)
+        if entry.action == "volunteer.id_conflict"
+        and entry.actor_id == principal.person_id
+        and entry.at >= since
+    ]
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action="volunteer.id_conflict",
+        entity="volunteer",
+        entity_id=other.id,
+    )
+    workers = await uow.grants.people_covering(
+        place_of(await _community(uow, principal.home.community_id)), (Role.COMMUNITY_WORKER,)
+    )
+    await uow.commit()
+    return [] if earlier else list(workers)
 
 
 async def _community(uow: UnitOfWork, community_id: int) -> Community:

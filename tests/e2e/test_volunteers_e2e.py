@@ -55,10 +55,17 @@ async def register_in_english(fake: FakeTelegram) -> None:
     fake.user_sends(VOLUNTEER, "Wang Fang")
     await said(fake, VOLUNTEER, "Your resident ID number")
     wrong = "0" if check_character(FIRST17) != "0" else "1"
-    fake.user_sends(VOLUNTEER, FIRST17 + wrong)
+    mistyped = fake.user_sends(VOLUNTEER, FIRST17 + wrong)["message"]["message_id"]
+    await said(fake, VOLUNTEER, "the message with the full number was removed")
     await said(fake, VOLUNTEER, "The last character does not match")
-    fake.user_sends(VOLUNTEER, FIRST17 + check_character(FIRST17))
+    typed = fake.user_sends(VOLUNTEER, FIRST17 + check_character(FIRST17))["message"]["message_id"]
+    masked = await said(fake, VOLUNTEER, "ID number: 5001**********")
+    assert "the message with the full number was removed" in masked["text"]
     await said(fake, VOLUNTEER, "Your mobile phone number?")
+    # Both messages with the number were deleted from the Telegram chat (deleteMessage).
+    assert {mistyped, typed} <= set(fake.chats[VOLUNTEER].deleted)
+    assert mistyped not in fake.chats[VOLUNTEER].messages
+    assert typed not in fake.chats[VOLUNTEER].messages
     fake.user_sends(VOLUNTEER, "13800138000")
     await tap(fake, VOLUNTEER, "What can you help with?", "Cooking")
     await fake.wait_for_call("editMessageReplyMarkup")
