@@ -97,9 +97,7 @@ async def page(
         rows, total = await uow.privacy.access_page(districts, max(page, 0) * per_page, per_page)
         ids = {p for r in rows for p in (r.actor_id, r.subject_id) if p is not None}
         names = await uow.privacy.names(sorted(ids))
-    pages = max(1, -(-total // per_page))
-    return AccessPage(
-        items=tuple(
+        items = tuple(
             AccessView(
                 id=r.id,
                 at=r.at,
@@ -111,7 +109,10 @@ async def page(
                 reason=r.reason,
             )
             for r in rows
-        ),
+        )
+    pages = max(1, -(-total // per_page))
+    return AccessPage(
+        items=items,
         page=min(max(page, 0), pages - 1),
         pages=pages,
         total=total,

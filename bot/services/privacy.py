@@ -104,12 +104,10 @@ async def overview(uow: UnitOfWork, principal: Principal) -> ConsentOverview:
     async with uow:
         rows = await uow.privacy.consents_of(principal.person_id)
         current = await uow.privacy.active_purposes(principal.person_id, CONSENT_VERSION)
-    return ConsentOverview(
-        items=tuple(
+        items = tuple(
             ConsentView(r.purpose, r.version, r.given_at, r.withdrawn_at, r.guardian) for r in rows
-        ),
-        registration_current=set(REGISTRATION_PURPOSES) <= current,
-    )
+        )
+    return ConsentOverview(items, registration_current=set(REGISTRATION_PURPOSES) <= current)
 
 
 async def has_registration_consent(uow: UnitOfWork, principal: Principal) -> bool:
@@ -172,6 +170,7 @@ async def withdraw(uow: UnitOfWork, notifier: Notifier, principal: Principal) ->
         if volunteer is not None and volunteer.status is not VolunteerStatus.WITHDRAWN:
             volunteer.status = VolunteerStatus.WITHDRAWN
             await uow.privacy.revoke_grants(principal.person_id, now, (Role.VOLUNTEER,))
+            await uow.session.flush()
             await match_profiles.refresh(uow, (principal.person_id,))
             stopped = True
             label = volunteer.number or volunteer.real_name
@@ -360,6 +359,7 @@ async def erase(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> Er
         person.display_name = ""
         person.locale = None
         person.erased_at = now
+        await uow.session.flush()
         await match_profiles.refresh(uow, (principal.person_id,))
         records, entries, needs = await uow.privacy.count_kept(principal.person_id)
         uow.audit.record(
