@@ -146,7 +146,7 @@ class PrivacyRepository:
         rows = await self.session.execute(
             select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
         )
-        return {pid: name for pid, name in rows.tuples()}
+        return {pid: name for pid, name in rows}
 
     # ------------------------------------------------------------ export
 

@@ -74,6 +74,26 @@ async def record(
     )
 
 
+async def log_export(
+    uow: UnitOfWork, principal: Principal, *, reason: str, details: Mapping[str, Any] | None = None
+) -> None:
+    """A file with other people's personal data left the system (e.g. a spot-check sheet with
+    volunteers' names): one entry, filed under the exporting worker's district."""
+    async with uow:
+        uow.privacy.log_access(
+            AccessLogEntry(
+                at=utcnow(),
+                actor_id=principal.person_id or None,
+                subject_id=None,
+                district_id=await district_of(uow, principal.person_id or None),
+                kind=Access.EXPORT,
+                reason=reason[:200],
+                details=dict(details or {}),
+            )
+        )
+        await uow.commit()
+
+
 def _districts(principal: Principal) -> list[int] | None:
     """None: every district (superadmins); otherwise the districts the admin holds."""
     if principal.is_superadmin:

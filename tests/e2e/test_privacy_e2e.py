@@ -35,7 +35,7 @@ async def people(database_url: str) -> list[tuple[str, bool]]:
             rows = await connection.execute(
                 select(Person.display_name, Person.erased_at).order_by(Person.id)
             )
-            return [(name, erased is not None) for name, erased in rows.tuples()]
+            return [(name, erased is not None) for name, erased in rows]
     finally:
         await engine.dispose()
 

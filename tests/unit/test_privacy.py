@@ -483,3 +483,23 @@ async def test_the_access_log_is_paged_for_district_admins_only_and_pruned_after
     # Six months are kept: entries 200 and 220 days old go, 180 days stays.
     assert await access_log.prune(uow, keep_days=183, now=now) == 2
     assert (await access_log.page(uow, admin)).total == 10
+
+
+async def test_an_export_of_other_peoples_data_is_logged_under_the_workers_district(
+    uow: UnitOfWork,
+) -> None:
+    world = await make_map(uow)
+    boss = await make_person(uow, "李主任", community=world.community_a1)
+    await access_log.log_export(
+        uow, worker(world, boss), reason="spot-check sheet", details={"id": 3}
+    )
+    admin = Principal(
+        boss, "zh", grants=(Grant(Role.DISTRICT_ADMIN, ScopeLevel.DISTRICT, world.district),)
+    )
+    [entry] = (await access_log.page(uow, admin)).items
+    assert (entry.kind, entry.actor_name, entry.subject_id, entry.reason) == (
+        Access.EXPORT,
+        "李主任",
+        None,
+        "spot-check sheet",
+    )
