@@ -1,8 +1,10 @@
 """The person's rights (PIPL): consent and its withdrawal, a guardian for a child under 14, the
 copy of one's data, erasure (and exactly what stays), the access log, the ID-number cipher."""
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -502,4 +504,61 @@ async def test_an_export_of_other_peoples_data_is_logged_under_the_workers_distr
         "李主任",
         None,
         "spot-check sheet",
+    )
+
+
+def test_the_reencrypt_command_reports_progress_and_seals_with_the_new_cipher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+    from storage import migrate
+    from storage.db import make_engine, make_session_factory
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "cli-secret")
+    monkeypatch.chdir(tmp_path)
+
+    async def registered() -> None:
+        await migrate.upgrade(url)
+        engine = make_engine(url)
+        uow = UnitOfWork(make_session_factory(engine))
+        world = await make_map(uow)
+        for n in range(2):
+            person = await make_person(uow, f"志愿者{n}", community=world.community_a1)
+            await volunteers.register(
+                uow,
+                PersonalDataCipher(b"cli-secret"),
+                RecordingNotifier(),
+                home(world, person),
+                real_name=f"志愿者{n}",
+                id_number=valid_id(f"50010619850612{n}12"),
+                phone="13800138000",
+                skills=[],
+                tags=[],
+                availability=[],
+                community_ids=[],
+            )
+        await engine.dispose()
+
+    async def tokens() -> list[str]:
+        engine = make_engine(url)
+        async with engine.connect() as connection:
+            found = list((await connection.scalars(select(Volunteer.id_number_encrypted))).all())
+        await engine.dispose()
+        return found
+
+    asyncio.run(registered())
+    assert all(t.startswith("aes:1:") for t in asyncio.run(tokens()))
+    monkeypatch.setenv("ID_CIPHER", "sm4")
+    monkeypatch.setenv("ID_KEYS", "2=a-fresh-key-of-2026")
+    assert main(["admin", "reencrypt", "--batch", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Re-encrypting ID numbers with sm4:2" in out
+    assert "1/2 read" in out and "2/2 read" in out and "Done: 2 of 2 re-encrypted" in out
+    stored = asyncio.run(tokens())
+    rotated = PersonalDataCipher(b"cli-secret", algorithm="sm4", keys={2: b"a-fresh-key-of-2026"})
+    assert all(t.startswith("sm4:2:") for t in stored)
+    assert sorted(rotated.decrypt(t) for t in stored) == sorted(
+        valid_id(f"50010619850612{n}12") for n in range(2)
     )
