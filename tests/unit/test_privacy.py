@@ -562,3 +562,32 @@ def test_the_reencrypt_command_reports_progress_and_seals_with_the_new_cipher(
     assert sorted(rotated.decrypt(t) for t in stored) == sorted(
         valid_id(f"50010619850612{n}12") for n in range(2)
     )
+
+
+async def test_a_named_paper_vote_is_an_action_on_the_persons_behalf_an_anonymous_one_is_not(
+    uow: UnitOfWork,
+) -> None:
+    from bot.services import consultations
+    from tests.unit.test_consultations import CIPHER as BALLOTS
+    from tests.unit.test_consultations import open_one, setting
+
+    w, boss, _, people, _ = await setting(uow)
+    named = await open_one(uow, w, boss, anonymous=False, major=False)
+    secret = await open_one(uow, w, boss, anonymous=True, major=False)
+    for c in (named, secret):
+        await consultations.record_paper_vote(
+            uow,
+            BALLOTS,
+            boss,
+            consultation_id=c.id,
+            person_id=people[0].person_id,
+            option_id=c.options[0].id,
+        )
+    async with uow:
+        logged = [
+            (e.kind, e.actor_id, e.subject_id, e.details)
+            for e in (await uow.session.scalars(select(AccessLogEntry))).all()
+        ]
+    assert logged == [
+        (Access.ON_BEHALF, boss.person_id, people[0].person_id, {"consultation": named.id})
+    ]
