@@ -188,6 +188,15 @@ async def consent_decline(callback: CallbackQuery, state: FSMContext) -> None:
         await callback.message.answer(declined_text())
 
 
+@router.message(StateFilter(ConsentForm.notice, ConsentForm.id_number))
+async def consent_typed(message: Message, state: FSMContext) -> None:
+    agree = "agree" if await state.get_state() == ConsentForm.notice.state else "agree_id"
+    await message.answer(
+        _("Please tap “I agree” or “I do not agree” (or send /cancel)."),
+        reply_markup=consent_keyboard(agree),
+    )
+
+
 @router.message(VolunteerForm.name, F.text)
 async def volunteer_name(message: Message, state: FSMContext) -> None:
     name = " ".join((message.text or "").split())

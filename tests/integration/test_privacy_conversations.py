@@ -77,6 +77,8 @@ async def test_volunteer_registration_starts_with_two_consents_and_a_refusal_sav
     notice = chat.last_text(RESIDENT)
     for part in ("收集哪些", "为什么", "保存多久", "谁能看到", f"告知书版本 {CONSENT_VERSION}"):
         assert part in notice
+    await chat.send(RESIDENT, "好的")
+    assert chat.last_text(RESIDENT) == "请点击“我同意”或“我不同意”（或发送 /cancel 取消）。"
     await chat.tap(RESIDENT, "我同意")
     assert "身份证号属于敏感个人信息" in chat.last_text(RESIDENT)
     await chat.tap(RESIDENT, "我不同意")
