@@ -2,11 +2,14 @@
 copy of one's data, erasure (and exactly what stays), the access log, the ID-number cipher."""
 
 import asyncio
+import base64
+import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bot.config import ConfigError, load_settings
@@ -88,9 +91,9 @@ def test_id_numbers_sealed_with_sm4_carry_their_algorithm_and_key_version() -> N
 
 
 def test_older_ciphertexts_still_open_after_rotation_and_are_flagged_for_reencryption() -> None:
-    legacy = CIPHER._secrets
-    assert legacy == {1: b"test-secret"}
-    bare = CIPHER.encrypt("x").removeprefix("aes:1:")
+    # What the cipher of migration 0004 wrote: a bare Fernet token with the SECRET_KEY key.
+    key = hashlib.sha256(b"wushe-personal-data:" + b"test-secret").digest()
+    bare = Fernet(base64.urlsafe_b64encode(key)).encrypt(b"x").decode()
     rotated = PersonalDataCipher(b"test-secret", algorithm="sm4", keys={2: b"0123456789abcdef"})
     assert rotated.decrypt(bare) == "x" and not rotated.is_current(bare)
     assert PersonalDataCipher(b"test-secret").is_current(CIPHER.encrypt("y"))
