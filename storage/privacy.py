@@ -247,18 +247,19 @@ class PrivacyRepository:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def cancel_future_signups(self, person_id: int, now: datetime) -> int:
-        future = select(Shift.id).where(Shift.starts_at > now)
-        result = await self.session.execute(
-            update(ShiftSignup)
+    async def future_signups(self, person_id: int, now: datetime) -> Sequence[ShiftSignup]:
+        """The person's places on shifts that have not started (confirmed or waiting)."""
+        future = select(Shift.id).where(Shift.starts_at > now, Shift.cancelled_at.is_(None))
+        query = (
+            select(ShiftSignup)
             .where(
                 ShiftSignup.person_id == person_id,
                 ShiftSignup.status != SignupStatus.CANCELLED,
                 ShiftSignup.shift_id.in_(future),
             )
-            .values(status=SignupStatus.CANCELLED, cancelled_at=now)
+            .order_by(ShiftSignup.shift_id)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return (await self.session.scalars(query)).all()
 
     async def anonymise_certificates(self, person_id: int, number: str) -> None:
         await self.session.execute(

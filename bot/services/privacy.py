@@ -16,7 +16,7 @@ from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.domain.privacy import CONSENT_VERSION, REGISTRATION_PURPOSES, Access, Purpose
-from bot.domain.volunteers import VolunteerStatus
+from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from bot.services import access_log, match_profiles
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import TRIAGE_ROLES
@@ -158,6 +158,38 @@ async def _workers_of(uow: UnitOfWork, community_id: int) -> list[int]:
     return await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
 
 
+async def _leave_future_shifts(uow: UnitOfWork, person_id: int, now: datetime) -> list[Notice]:
+    """Give up the person's places on shifts not yet started; the first on each wait list
+    moves up (as when a volunteer cancels) and is told."""
+    notices: list[Notice] = []
+    for signup in await uow.privacy.future_signups(person_id, now):
+        shift = await uow.shifts.get(signup.shift_id, lock=True)
+        if shift is None:
+            continue
+        if signup.status is SignupStatus.CONFIRMED:
+            waiting = [
+                s for s in await uow.shifts.signups(shift.id) if s.status is SignupStatus.WAITLISTED
+            ]
+            if waiting:
+                waiting[0].status = SignupStatus.CONFIRMED
+                notices.append(
+                    Notice(
+                        waiting[0].person_id,
+                        "shift.promoted",
+                        {"title": shift.title, "start": shift.starts_at.isoformat()},
+                    )
+                )
+        signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
+        uow.audit.record(
+            actor_id=person_id,
+            action="shift.cancel",
+            entity="shift",
+            entity_id=shift.id,
+            details={"why": "privacy"},
+        )
+    return notices
+
+
 async def withdraw(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> WithdrawResult:
     """Withdraw every consent: a volunteer registration stops (no sign-ups, no matching, no
     volunteer broadcasts) and the community's workers are told. Records already made stay."""
@@ -170,11 +202,12 @@ async def withdraw(uow: UnitOfWork, notifier: Notifier, principal: Principal) ->
         if volunteer is not None and volunteer.status is not VolunteerStatus.WITHDRAWN:
             volunteer.status = VolunteerStatus.WITHDRAWN
             await uow.privacy.revoke_grants(principal.person_id, now, (Role.VOLUNTEER,))
+            notices += await _leave_future_shifts(uow, principal.person_id, now)
             await uow.session.flush()
             await match_profiles.refresh(uow, (principal.person_id,))
             stopped = True
             label = volunteer.number or volunteer.real_name
-            notices = [
+            notices += [
                 Notice(w, "privacy.withdrawn", {"name": volunteer.real_name, "number": label})
                 for w in await _workers_of(uow, volunteer.home_community_id)
                 if w != principal.person_id
@@ -353,7 +386,7 @@ async def erase(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> Er
             await uow.privacy.anonymise_certificates(principal.person_id, number)
         await uow.privacy.withdraw_all(principal.person_id, now)
         await uow.privacy.revoke_grants(principal.person_id, now)
-        await uow.privacy.cancel_future_signups(principal.person_id, now)
+        notices += await _leave_future_shifts(uow, principal.person_id, now)
         await uow.privacy.forget_need_details(principal.person_id)
         accounts = await uow.privacy.delete_accounts(principal.person_id)
         person.display_name = ""

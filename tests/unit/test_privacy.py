@@ -187,13 +187,23 @@ async def test_withdrawal_stops_sign_ups_and_matching_and_tells_the_workers(
         place="社区食堂",
         starts_at=START,
         ends_at=START + timedelta(hours=2),
-        capacity=3,
+        capacity=1,
         skills=[],
     )
+    # Their place on a full shift goes to the first on the wait list.
+    await shifts.sign_up(uow, principal, shift_id=shift.id)
+    other = await make_person(uow, "赵敏", community=world.community_a1)
+    second = await register(uow, home(world, other), valid_id("50010619850612456"), "赵敏")
+    await volunteers.verify(
+        uow, RecordingNotifier(), worker(world, boss), volunteer_id=second.id, approve=True
+    )
+    assert (await shifts.sign_up(uow, home(world, other), shift_id=shift.id)).waitlisted == 1
     notifier = RecordingNotifier()
     result = await privacy.withdraw(uow, notifier, principal)
     assert result.volunteer_stopped and result.withdrawn == 2
-    assert [(n.person_id, n.message) for n in notifier.sent] == [(boss, "privacy.withdrawn")]
+    assert sorted((n.person_id, n.message) for n in notifier.sent) == sorted(
+        [(boss, "privacy.withdrawn"), (other, "shift.promoted")]
+    )
     with pytest.raises(Conflict) as error:
         await shifts.sign_up(uow, principal, shift_id=shift.id)
     assert error.value.reason == "not_a_verified_volunteer"
