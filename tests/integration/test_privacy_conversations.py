@@ -262,3 +262,24 @@ async def test_the_access_log_is_paged_and_only_for_district_admins(
     help_text = chat.last_text(RESIDENT)
     assert "/privacy" in help_text and "/mydata" in help_text and "/deleteme" in help_text
     assert "/accesslog" not in help_text
+
+
+async def test_a_child_registering_in_chat_is_told_a_guardian_must_agree(
+    chat: ChatHarness, uow: UnitOfWork, world: Map
+) -> None:
+    await make_person(uow, "小红", community=world.community_a1, web_id=CHILD)
+    first17 = f"500106{date.today().year - 12}0101123"
+    await chat.send(CHILD, "/volunteer")
+    await chat.tap(CHILD, "我同意")
+    await chat.tap(CHILD, "我同意")
+    await chat.send(CHILD, "李小红")
+    await chat.send(CHILD, first17 + check_character(first17))
+    await chat.send(CHILD, "13800138000")
+    await chat.tap(CHILD, "下一步")
+    await chat.tap(CHILD, "跳过")
+    await chat.tap(CHILD, "下一步")
+    await chat.tap(CHILD, "下一步")
+    await chat.tap(CHILD, "确认")
+    assert chat.last_text(CHILD).startswith("您未满 14 周岁：还需要父母或监护人同意。")
+    await chat.send(WORKER, "/guardian")
+    assert "等待监护人同意的未满 14 周岁儿童：1 名" in chat.last_text(WORKER)
