@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     station.add_argument("--resource", type=int, required=True)
     station.add_argument("--off", action="store_true", help="unmark it")
+    reencrypt = admin_sub.add_parser(
+        "reencrypt",
+        help="re-encrypt stored ID numbers with ID_CIPHER and the newest ID_KEYS key",
+    )
+    reencrypt.add_argument("--batch", type=int, default=200, help="rows per transaction")
     return parser
 
 

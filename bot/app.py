@@ -48,6 +48,7 @@ from bot.domain.errors import DomainError, NotFound
 from bot.i18n import PersonI18nMiddleware, make_i18n
 from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
 from bot.services import (
+    access_log,
     attendance,
     certificates,
     dashboards,
@@ -76,6 +77,7 @@ from handlers import (
     needs_worker,
     onboarding,
     organisations,
+    privacy,
     projects,
     resources,
     rewards,
@@ -142,6 +144,7 @@ def build_dispatcher(
                 onboarding.router,
                 admin.router,
                 link.router,
+                privacy.router,
                 needs_resident.router,
                 needs_worker.router,
                 surveys.router,
@@ -177,6 +180,11 @@ def secret_key(settings: Settings) -> bytes:
     if not create_private_file(path, secrets.token_hex(32).encode()):
         tighten_mode(path, PRIVATE_FILE)
     return path.read_text().strip().encode()
+
+
+def make_cipher(settings: Settings, secret: bytes) -> PersonalDataCipher:
+    """The ID-number cipher the settings choose (ID_CIPHER, ID_KEYS; docs/privacy.md)."""
+    return PersonalDataCipher(secret, algorithm=settings.id_cipher, keys=settings.id_key_versions)
 
 
 @dataclass
@@ -280,7 +288,7 @@ def build(settings: Settings) -> Application:
         lambda: UnitOfWork(session_factory), i18n, bots, settings.tz, settings.default_locale
     )
     dispatcher["notifier"] = application.notifier
-    dispatcher["cipher"] = PersonalDataCipher(web_app[webchat_routes.secret_key])
+    dispatcher["cipher"] = make_cipher(settings, web_app[webchat_routes.secret_key])
     if application.telegram_bot is not None and settings.webhook_enabled:
         SimpleRequestHandler(
             dispatcher,
@@ -483,6 +491,11 @@ async def deadline_loop(application: Application) -> None:
                 log.info("matching: %s volunteer profiles rebuilt", profiles)
                 next_rebuild = time.monotonic() + PROFILE_REBUILD_SECONDS
             await shifts.send_reminders(uow, application.notifier)
+            pruned = await access_log.prune(
+                uow, keep_days=application.settings.access_log_retention_days
+            )
+            if pruned:
+                log.info("access log: %s entries older than the retention pruned", pruned)
             closed = await attendance.close_forgotten(uow, application.notifier)
             if closed:
                 log.info("attendance: %s forgotten check-outs closed as unconfirmed", closed)

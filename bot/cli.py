@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
 from bot.domain.errors import DomainError
-from bot.services import demo, people, places, resources, roles
+from bot.services import demo, people, places, privacy, resources, roles
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
@@ -36,7 +36,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         uow = UnitOfWork(make_session_factory(engine))
         if args.command == "demo-data":
             return await _demo(uow)
-        return await _admin(args, uow)
+        return await _admin(args, uow, settings)
     except DomainError as error:
         print(f"Refused: {error}", file=sys.stderr)
         return 1
@@ -69,7 +69,7 @@ async def _demo(uow: UnitOfWork) -> int:
     return 0
 
 
-async def _admin(args: argparse.Namespace, uow: UnitOfWork) -> int:
+async def _admin(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) -> int:
     if args.admin_command == "people":
         for p in await people.directory(uow):
             print(
@@ -111,6 +111,8 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork) -> int:
             f"normal={args.normal or 'default'}, can wait={args.can_wait or 'default'}."
         )
         return 0
+    if args.admin_command == "reencrypt":
+        return await _reencrypt(uow, settings, batch=args.batch)
     if args.admin_command == "import-places":
         return await _import_places(uow, Path(args.file))
     if args.admin_command == "revoke":
@@ -196,4 +198,19 @@ async def _import_places(uow: UnitOfWork, path: Path) -> int:
         return 2
     result = await places.import_places(uow, rows=rows)
     print(f"{result.created} communities created, {result.updated} updated.")
+    return 0
+
+
+async def _reencrypt(uow: UnitOfWork, settings: Settings, *, batch: int) -> int:
+    """Seal every stored ID number with ID_CIPHER and the newest key of ID_KEYS."""
+    from bot.app import make_cipher, secret_key
+
+    cipher = make_cipher(settings, secret_key(settings))
+    print(f"Re-encrypting ID numbers with {cipher.current} …", flush=True)
+
+    def progress(done: int, total: int) -> None:
+        print(f"  {done}/{total} read", flush=True)
+
+    result = await privacy.reencrypt_ids(uow, cipher, batch=batch, progress=progress)
+    print(f"Done: {result.reencrypted} of {result.total} re-encrypted, all now {cipher.current}.")
     return 0

@@ -14,6 +14,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.kpis import Targets
 from bot.domain.matching import Weights
 from bot.domain.needs import NeedCategory
+from bot.domain.privacy import parse_id_keys
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/wushe.db"
 TOKEN_PATTERN = re.compile(r"^\d+:[\w-]+$")
@@ -76,6 +77,13 @@ class Settings(BaseSettings):
     wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5)
     # Conversation (FSM) state — an open form — is forgotten this long after its last change.
     fsm_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+    # The cipher new ID numbers are sealed with (aes, or sm4 for commercial-crypto rules), and
+    # extra key versions "2=secret,3=secret" (version 1 is SECRET_KEY; the highest seals).
+    id_cipher: str = "aes"
+    id_keys: str = ""
+    # How long the access log (unmasked ID reads, exports, actions on someone's behalf) is
+    # kept: at least six months.
+    access_log_retention_days: int = Field(default=183, ge=183, le=3650)
 
     @field_validator(
         "bot_token",
@@ -156,6 +164,19 @@ class Settings(BaseSettings):
     def webhook_enabled(self) -> bool:
         return self.webhook_base_url is not None
 
+    @field_validator("id_cipher")
+    @classmethod
+    def _id_cipher(cls, value: str) -> str:
+        if value.lower() not in ("aes", "sm4"):
+            raise ValueError("must be aes or sm4")
+        return value.lower()
+
+    @field_validator("id_keys")
+    @classmethod
+    def _id_keys(cls, value: str) -> str:
+        parse_id_keys(value)
+        return value
+
     @field_validator("kpi_targets")
     @classmethod
     def _targets(cls, value: dict[str, float]) -> dict[str, float]:
@@ -182,6 +203,10 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown categories {unknown}; use {[c.value for c in NeedCategory]}")
         return value
+
+    @property
+    def id_key_versions(self) -> dict[int, bytes]:
+        return parse_id_keys(self.id_keys)
 
     @property
     def targets(self) -> Targets:

@@ -190,3 +190,11 @@ class StatsCb(CallbackData, prefix="kp"):
     action: str  # show | export | link
     level: str
     id: Id
+
+
+class PrivacyCb(CallbackData, prefix="pv"):
+    """Consent, withdrawal, erasure, a guardian's consent, access-log pages; every action is
+    re-checked by the services against the person tapping."""
+
+    action: str
+    id: Id = 0

@@ -24,6 +24,7 @@ class Command:
 
 
 ADMINS = frozenset({Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
+DISTRICT_ADMINS = frozenset({Role.DISTRICT_ADMIN})
 TRIAGE = frozenset(TRIAGE_ROLES)
 HANDLERS = TRIAGE | ORGANISATION_ROLES
 ORGS = frozenset(ORGANISATION_ROLES)
@@ -78,6 +79,11 @@ COMMANDS = (
     Command("language", __("Change language / 切换语言")),
     Command("community", __("Change your community")),
     Command("link", __("Link another chat app to your profile")),
+    Command("privacy", __("Your consents: see or withdraw them")),
+    Command("mydata", __("A copy of everything stored about you")),
+    Command("deleteme", __("Erase your personal data")),
+    Command("guardian", __("Record a guardian's consent for a child under 14"), TRIAGE),
+    Command("accesslog", __("Who read or exported personal data"), DISTRICT_ADMINS),
     Command("cancel", __("Stop what you are doing")),
     Command("grant", __("Give someone a role (admins)"), ADMINS),
 )

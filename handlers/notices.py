@@ -49,6 +49,17 @@ NOTICE_TEXTS = {
     ),
     "volunteer.verified": __("You are a verified volunteer now. Your volunteer number: {number}"),
     "volunteer.rejected": __("Your volunteer registration was not verified: {reason}"),
+    "privacy.withdrawn": __(
+        "Volunteer {name} ({number}) withdrew their consent: they are no longer offered shifts "
+        "or requests. Records already made stay."
+    ),
+    "privacy.erased": __(
+        "Volunteer {number} had their personal data erased; their service records stay under "
+        "the number only."
+    ),
+    "privacy.guardian_recorded": __(
+        "Your guardian's consent is recorded. A worker can now verify your registration."
+    ),
     "shift.promoted": __("A place came free: you are now confirmed for “{title}” at {start}."),
     "shift.reminder": __("Reminder: “{title}” at {place}, {start}. Thank you for coming!"),
     "record.unconfirmed": __(

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.domain.attendance import SpotResult
 from bot.domain.principal import Principal
 from bot.domain.timebank import hours_text
-from bot.services import UnitOfWork, places, spotchecks
+from bot.services import UnitOfWork, access_log, places, spotchecks
 from bot.services.ports import Notifier
 from bot.services.spotchecks import SpotCheckView, SpotItemView
 from handlers.callbacks import SpotCb
@@ -275,3 +275,6 @@ async def export(
         for item in view.items
     ]
     await callback.message.answer_document(csv_file(header, rows, f"spot-check-{view.id}.csv"))
+    await access_log.log_export(
+        uow, principal, reason="spot-check sheet with volunteers' names", details={"id": view.id}
+    )

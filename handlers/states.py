@@ -206,3 +206,12 @@ class ConsultForm(StatesGroup):
     decision = State()
     decided_on = State()
     minutes = State()
+
+
+class ConsentForm(StatesGroup):
+    notice = State()  # the registration notice, before /volunteer asks anything
+    id_number = State()  # the separate consent for the ID number (sensitive information)
+
+
+class GuardianForm(StatesGroup):
+    guardian = State()

@@ -66,6 +66,12 @@ CONFLICT_TEXTS = {
         "Thank you. This registration cannot be finished in chat: a worker of your community "
         "will contact you to complete it in person. What you entered is kept."
     ),
+    "guardian_consent_needed": __(
+        "This volunteer is under 14: record their guardian's consent with /guardian first."
+    ),
+    "guardian_not_needed": __("This volunteer is 14 or older: no guardian's consent is needed."),
+    "guardian_already_recorded": __("A guardian's consent is already recorded for this child."),
+    "no_consent_to_withdraw": __("You have no consent to withdraw."),
     "not_a_verified_volunteer": __(
         "Only verified volunteers can do this. Register with /volunteer, then show your ID card "
         "to a community worker."
@@ -157,6 +163,7 @@ CONFLICT_TEXTS = {
 }
 
 INVALID_TEXTS = {
+    "guardian": __("Please send the guardian's name and relation (2 to 100 characters)."),
     "name": __("Please send a name of 2 to 100 characters."),
     "registration_number": __("Please give the registration or filing number."),
     "amount": __("Please write an amount in yuan, like 12000 or 12,000.50."),

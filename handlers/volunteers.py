@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -22,6 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
+from bot.domain.privacy import CONSENT_VERSION
 from bot.domain.volunteers import (
     PERIODS,
     WEEKDAYS,
@@ -33,14 +34,15 @@ from bot.domain.volunteers import (
     normalise_id_number,
     normalise_phone,
 )
-from bot.services import UnitOfWork, places, volunteers
+from bot.services import UnitOfWork, places, privacy, volunteers
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
-from handlers.callbacks import ConfirmCb, VolunteerCb
+from handlers.callbacks import ConfirmCb, PrivacyCb, VolunteerCb
 from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
+from handlers.privacy import consent_keyboard, consent_notice, declined_text, id_consent_notice
 from handlers.routing import RouteTable
-from handlers.states import VolunteerForm, VolunteerReview
+from handlers.states import ConsentForm, VolunteerForm, VolunteerReview
 from handlers.steps import delete_typed, save_then_clear
 
 router = RouteTable("volunteers")
@@ -73,6 +75,7 @@ STATUS_NAMES = {
     VolunteerStatus.PENDING: __("waiting for verification by a community worker"),
     VolunteerStatus.VERIFIED: __("verified"),
     VolunteerStatus.REJECTED: __("not verified"),
+    VolunteerStatus.WITHDRAWN: __("stopped: consent withdrawn (register again with /volunteer)"),
 }
 ID_PROBLEMS = {
     "shape": __("An ID number has 18 characters: 17 digits, then a digit or X."),
@@ -123,6 +126,17 @@ async def volunteer_start(
     if current is not None and current.status is VolunteerStatus.VERIFIED:
         await message.answer(profile_text(current, principal.locale))
         return
+    if not await privacy.has_registration_consent(uow, principal):
+        # PIPL: the notice and consent (and a separate one for the ID number) come first.
+        await state.set_state(ConsentForm.notice)
+        await message.answer(consent_notice(), reply_markup=consent_keyboard("agree"))
+        return
+    await _ask_name(message, state, current, principal)
+
+
+async def _ask_name(
+    message: Message, state: FSMContext, current: VolunteerView | None, principal: Principal
+) -> None:
     if current is not None and current.status is VolunteerStatus.PENDING:
         await message.answer(
             profile_text(current, principal.locale)
@@ -142,6 +156,50 @@ async def volunteer_start(
 
 # The form's personal data (name, ID number, phone) is kept in the conversation state — memory
 # or Redis, expiring after FSM_TTL_SECONDS — only as ciphertext, until the save decrypts it.
+@router.callback_query(ConsentForm.notice, PrivacyCb.filter(F.action == "agree"))
+async def consent_agree(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(ConsentForm.id_number)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            id_consent_notice(), reply_markup=consent_keyboard("agree_id")
+        )
+
+
+@router.callback_query(ConsentForm.id_number, PrivacyCb.filter(F.action == "agree_id"))
+async def consent_agree_id(
+    callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    await privacy.give_registration_consent(uow, principal, locale=principal.locale, id_number=True)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("Thank you: your consent (notice version {version}) is recorded.").format(
+                version=CONSENT_VERSION
+            )
+        )
+        current = await volunteers.my_registration(uow, principal)
+        await _ask_name(callback.message, state, current, principal)
+
+
+@router.callback_query(
+    StateFilter(ConsentForm.notice, ConsentForm.id_number),
+    PrivacyCb.filter(F.action == "decline"),
+)
+async def consent_decline(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.answer(declined_text())
+
+
+@router.message(StateFilter(ConsentForm.notice, ConsentForm.id_number))
+async def consent_typed(message: Message, state: FSMContext) -> None:
+    agree = "agree" if await state.get_state() == ConsentForm.notice.state else "agree_id"
+    await message.answer(
+        _("Please tap “I agree” or “I do not agree” (or send /cancel)."),
+        reply_markup=consent_keyboard(agree),
+    )
 
 
 @router.message(VolunteerForm.name, F.text)
@@ -420,6 +478,13 @@ async def volunteer_save(
         + "\n\n"
         + profile_text(view, principal.locale)
     )
+    if await privacy.guardian_needed(uow, principal):
+        await callback.message.answer(
+            _(
+                "You are under 14: a parent or guardian must agree too. Please come with them to "
+                "a worker of your community, who records their consent."
+            )
+        )
 
 
 # ---------------------------------------------------------------- verification by workers

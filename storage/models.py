@@ -45,6 +45,7 @@ from bot.domain.enums import (
 from bot.domain.matching import OfferKind, OfferStatus
 from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
 from bot.domain.points import PointsKind, RedemptionStatus
+from bot.domain.privacy import Access, Purpose
 from bot.domain.projects import ProjectKind, ProjectState
 from bot.domain.resources import ReservationStatus, ResourceKind
 from bot.domain.timebank import AccountKind, TransactionKind, TransferKind, TransferStatus
@@ -147,6 +148,9 @@ class Person(Timestamped, Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    # Set when the person had their data erased (/deleteme): the row stays, anonymous, so the
+    # records the rules keep still point somewhere (docs/privacy.md).
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     accounts: Mapped[list[ChannelAccount]] = relationship(back_populates="person")
 
 
@@ -416,6 +420,8 @@ class Volunteer(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # Under 14 by the ID number: verified only after a guardian's consent (PIPL Art. 31).
+    guardian_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class VolunteerCommunity(Base):
@@ -1090,3 +1096,38 @@ class DashboardLink(Base):
 @event.listens_for(AuditEntry, "before_delete")
 def _audit_is_append_only(*_: object) -> None:
     raise RuntimeError("the audit log is append-only")
+
+
+# ------------------------------------------------ personal-information rights: migration 0013
+
+
+class PrivacyConsent(Base):
+    """One consent given (to a notice of a version, in a language), kept after withdrawal."""
+
+    __tablename__ = "privacy_consents"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    purpose: Mapped[Purpose] = mapped_column(enum_column(Purpose, "consent_purpose"))
+    version: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(8))
+    given_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A guardian's consent is recorded by a worker: who, and the guardian's name and relation.
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    guardian: Mapped[str | None] = mapped_column(String(100))
+
+
+class AccessLogEntry(Base):
+    """Reads of unmasked ID numbers, exports of personal data, actions on someone's behalf.
+    Kept ACCESS_LOG_RETENTION_DAYS (at least six months), then pruned."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    # The subject's district when it was written: who may read the entry.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    kind: Mapped[Access] = mapped_column(enum_column(Access, "access_kind"))
+    reason: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -11,6 +11,7 @@ from storage.broadcasts import BroadcastsRepository
 from storage.consultations import ConsultationsRepository
 from storage.kpis import KpiRepository
 from storage.matching import MatchingRepository
+from storage.privacy import PrivacyRepository
 from storage.projects import (
     FundsRepository,
     OrgDirectoryRepository,
@@ -71,6 +72,7 @@ class UnitOfWork:
     broadcasts: BroadcastsRepository
     consultations: ConsultationsRepository
     kpis: KpiRepository
+    privacy: PrivacyRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -101,6 +103,7 @@ class UnitOfWork:
         self.consultations = ConsultationsRepository(self.session)
         self.kpis = KpiRepository(self.session)
         self.matching = MatchingRepository(self.session)
+        self.privacy = PrivacyRepository(self.session)
         return self
 
     async def __aexit__(

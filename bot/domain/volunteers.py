@@ -20,6 +20,7 @@ class VolunteerStatus(StrEnum):
     PENDING = "pending"  # registered, waiting for a worker who saw the ID (实名认证)
     VERIFIED = "verified"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # consent withdrawn (/privacy) or data erased: not processed
 
 
 class Skill(StrEnum):

@@ -32,7 +32,8 @@ from bot.domain.consultations import (
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
-from bot.services import broadcasts, needs, people
+from bot.domain.privacy import Access
+from bot.services import access_log, broadcasts, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.views import Page
@@ -592,6 +593,17 @@ async def _ballot(
         participant = await uow.consultations.took_part(c.id, voter_id)
         participant.voted = True
         _audit_ballot(uow, principal, c, voter_id, assisted)
+        if assisted and not c.anonymous:
+            # An action on the person's behalf (never its choice); an anonymous ballot leaves
+            # no trace with a time that could be matched to it.
+            await access_log.record(
+                uow,
+                actor_id=principal.person_id,
+                subject_id=voter_id,
+                kind=Access.ON_BEHALF,
+                reason="paper vote recorded by a worker",
+                details={"consultation": c.id},
+            )
         await uow.commit()
 
 

@@ -10,6 +10,7 @@ from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.matching import skill_mask, slot_mask
 from bot.domain.principal import Principal
+from bot.domain.privacy import Purpose, needs_guardian
 from bot.domain.volunteers import (
     SLOTS,
     Skill,
@@ -143,6 +144,7 @@ async def register(
         # Bit masks of the same lists, for matching many volunteers at once.
         row.skills_mask, row.availability_mask = skill_mask(row.skills), slot_mask(row.availability)
         row.status, row.rejection_reason = VolunteerStatus.PENDING, None
+        row.guardian_required = needs_guardian(number, utcnow().date())
         await uow.volunteers.set_communities(row.id, communities)
         uow.audit.record(
             actor_id=principal.person_id,
@@ -239,6 +241,12 @@ async def verify(
             raise PermissionDenied()
         if row.status is not VolunteerStatus.PENDING:
             raise Conflict("volunteer_not_pending")
+        if (
+            approve
+            and row.guardian_required
+            and Purpose.GUARDIAN not in await uow.privacy.active_purposes(row.person_id)
+        ):
+            raise Conflict("guardian_consent_needed")
         if approve:
             row.status = VolunteerStatus.VERIFIED
             if row.number is None:

@@ -51,6 +51,8 @@ async def tap_containing(fake: FakeTelegram, user: int, screen: str, label: str)
 
 async def register_in_english(fake: FakeTelegram) -> None:
     fake.user_sends(VOLUNTEER, "/volunteer")
+    await tap(fake, VOLUNTEER, "Before you register", "I agree")
+    await tap(fake, VOLUNTEER, "Your ID number is sensitive", "I agree")
     await said(fake, VOLUNTEER, "Thank you for volunteering!")
     fake.user_sends(VOLUNTEER, "Wang Fang")
     await said(fake, VOLUNTEER, "Your resident ID number")

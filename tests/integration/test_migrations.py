@@ -14,6 +14,8 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "privacy_consents",
+    "access_log",
     "dashboard_links",
     "consultations",
     "consultation_communities",

@@ -320,6 +320,10 @@ async def test_a_resident_registers_as_a_volunteer_and_a_worker_verifies(
 
     number = "50010619850612123" + check_character("50010619850612123")
     await chat.send(RESIDENT, "/volunteer")
+    assert "登记前请了解：您的个人信息" in chat.last_text(RESIDENT)
+    await chat.tap(RESIDENT, "我同意")
+    assert "身份证号属于敏感个人信息" in chat.last_text(RESIDENT)
+    await chat.tap(RESIDENT, "我同意")
     await chat.send(RESIDENT, "王 芳")
     await chat.send(RESIDENT, "50010619850612123" + ("0" if number[-1] != "0" else "1"))
     assert chat.last_text(RESIDENT) == "最后一位校验码不符，请检查号码。"

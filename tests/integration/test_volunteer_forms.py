@@ -61,9 +61,16 @@ async def chat(engine: AsyncEngine, world: Map) -> AsyncIterator[ChatHarness]:
     await harness.close()
 
 
+async def start_volunteer(chat: ChatHarness, user: int) -> None:
+    """/volunteer and the two consents (the notice, then the ID number) before the form."""
+    await chat.send(user, "/volunteer")
+    await chat.tap(user, "我同意")
+    await chat.tap(user, "我同意")
+
+
 async def fill_volunteer_form(chat: ChatHarness, user: int, number: str = NUMBER) -> None:
     """/volunteer up to the "Please check" screen."""
-    await chat.send(user, "/volunteer")
+    await start_volunteer(chat, user)
     await chat.send(user, "王 芳")
     await chat.send(user, number)
     await chat.send(user, "138 0013 8000")
@@ -197,7 +204,7 @@ async def test_the_id_number_message_is_deleted_and_only_the_masked_number_is_sh
     session = chat.bot.session
     assert isinstance(session, WebChatSession)
     monkeypatch.setitem(session._methods, "deleteMessage", delete.__get__(session))
-    await chat.send(RESIDENT, "/volunteer")
+    await start_volunteer(chat, RESIDENT)
     await chat.send(RESIDENT, "王 芳")
     wrong = FIRST17 + ("0" if NUMBER[-1] != "0" else "1")
     answer = await chat.send(RESIDENT, wrong)  # a mistyped number is deleted too
@@ -226,7 +233,7 @@ async def test_a_channel_that_refuses_the_deletion_does_not_stop_the_form(
     session = chat.bot.session
     assert isinstance(session, WebChatSession)
     monkeypatch.setitem(session._methods, "deleteMessage", refuse.__get__(session))
-    await chat.send(RESIDENT, "/volunteer")
+    await start_volunteer(chat, RESIDENT)
     await chat.send(RESIDENT, "王 芳")
     await chat.send(RESIDENT, NUMBER)
     # Not claimed as removed; the form goes on.
