@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, ge=2, le=3600)
     # How often the author's progress message is refreshed.
     outbox_progress_seconds: float = Field(default=3.0, ge=0.2, le=600)
+    # Web chat transcripts (and the files in them) older than this are deleted; each chat
+    # keeps its last 500 events in any case.
+    webchat_retention_days: int = Field(default=90, ge=1, le=3650)
+    # The largest photo a person may upload on the web chat page, in bytes.
+    webchat_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
 
     @field_validator(
         "bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key", "public_url"

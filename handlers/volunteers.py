@@ -11,15 +11,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardMarkup,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.domain.volunteers import (
@@ -36,6 +35,7 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
 from handlers.callbacks import ConfirmCb, VolunteerCb
+from handlers.capabilities import phone_keyboard, phone_question
 from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.routing import RouteTable
 from handlers.states import VolunteerForm, VolunteerReview
@@ -149,7 +149,7 @@ async def volunteer_name(message: Message, state: FSMContext) -> None:
 
 
 @router.message(VolunteerForm.id_number, F.text)
-async def volunteer_id_number(message: Message, state: FSMContext) -> None:
+async def volunteer_id_number(message: Message, state: FSMContext, channel: Channel) -> None:
     try:
         number = normalise_id_number(message.text or "")
     except InvalidInput as error:
@@ -158,14 +158,7 @@ async def volunteer_id_number(message: Message, state: FSMContext) -> None:
     # Kept in the conversation state only until the registration is saved, encrypted.
     await state.update_data(id_number=number)
     await state.set_state(VolunteerForm.phone)
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    await message.answer(
-        _("Your mobile phone number? Type it, or share it with the button."), reply_markup=keyboard
-    )
+    await message.answer(phone_question(channel), reply_markup=phone_keyboard(channel))
 
 
 @router.message(VolunteerForm.phone, F.contact | F.text)

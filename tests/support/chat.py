@@ -20,6 +20,7 @@ from bot.config import load_settings
 from bot.domain.enums import Channel
 from bot.i18n import make_i18n
 from bot.services.crypto import PersonalDataCipher
+from handlers.capabilities import PhotoLibrary
 from handlers.notices import ChatNotifier
 from storage.db import make_session_factory
 from storage.uow import UnitOfWork
@@ -66,6 +67,9 @@ class ChatHarness:
             self.settings.default_locale,
         )
         self.dispatcher["notifier"] = self.notifier
+        self.dispatcher["photos"] = PhotoLibrary(
+            {Channel.WEB: self.bot, Channel.TELEGRAM: self.bot}
+        )
         self.dispatcher["cipher"] = PersonalDataCipher(b"test-secret")
 
     async def _feed(self, bot: Bot, update: Update) -> Any:
@@ -95,7 +99,7 @@ class ChatHarness:
     ) -> list[dict[str, Any]]:
         chat = self.hub.conversation(user_id)
         before = chat.seq
-        if not self.webchat.user_callback(user_id, message_id, data, language=language):
+        if not await self.webchat.user_callback(user_id, message_id, data, language=language):
             raise AssertionError(f"button {data!r} is not on message {message_id}")
         await self.webchat.drain()
         return chat.since(before)
