@@ -68,7 +68,7 @@ async def chat_page(request: web.Request) -> web.Response:
     browser = browser_language(request, "zh")
     chosen = await request.app[locale_lookup_key](str(chat_id_of(token)))
     locale = chosen or browser
-    strings = request.app[ui_strings_key](locale)
+    strings = _page_strings(request, locale)
     page = (STATIC / "chat.html").read_text(encoding="utf-8")
     page = (
         page.replace("{{lang}}", "zh-CN" if locale == "zh" else "en")
@@ -91,6 +91,13 @@ async def chat_page(request: web.Request) -> web.Response:
             secure=request.secure,
         )
     return response
+
+
+def _page_strings(request: web.Request, locale: str) -> dict[str, str]:
+    strings = dict(request.app[ui_strings_key](locale))
+    limit = request.app[photo_max_key] / (1024 * 1024)
+    strings["photo_too_big"] = strings["photo_too_big"].format(limit=f"{limit:g} MB")
+    return strings
 
 
 def _chat_id(request: web.Request) -> int:

@@ -89,6 +89,15 @@ class ChatHarness:
         await self.webchat.drain()
         return self.hub.conversation(user_id).since(before)
 
+    async def send_photo(
+        self, user_id: int, content: bytes, caption: str = "", language: str = "zh"
+    ) -> list[dict[str, Any]]:
+        """Upload a photo from the web page (as POST /chat/api/photo does once checked)."""
+        before = self.hub.conversation(user_id).seq
+        await self.webchat.user_photo(user_id, content, caption=caption, language=language)
+        await self.webchat.drain()
+        return self.hub.conversation(user_id).since(before)
+
     async def tap(self, user_id: int, label: str, language: str = "zh") -> list[dict[str, Any]]:
         """Tap the newest visible inline button whose text contains `label`."""
         message_id, data = self.find_button(user_id, label)
