@@ -192,7 +192,7 @@ async def test_a_page_ahead_of_the_store_starts_again(start: Start) -> None:
 async def test_large_text_is_kept_on_the_person_across_reloads_and_restarts(
     start: Start, database_url: str
 ) -> None:
-    app, client = await start()
+    _app, client = await start()
     assert (await events(client))["settings"] == {"large_text": False}
     response = await client.post("/chat/api/settings", json={"large_text": True})
     assert (await response.json()) == {"ok": True, "settings": {"large_text": True}}
