@@ -16,6 +16,7 @@ from tests.e2e.fake_telegram import FakeTelegram
 
 PHONE = {"width": 390, "height": 844}
 WORKER = 9301
+IS_LARGE = "() => document.documentElement.classList.contains('large')"
 SHOTS = os.environ.get("E2E_SCREENSHOTS")  # a folder to keep the screenshots in, if set
 
 
@@ -64,14 +65,16 @@ async def test_first_screen_large_text_and_the_conversation_after_the_bot_is_kil
         await shot(page, tmp_path, "01-first-screen")
 
         # Large text: on, kept on the person, there again after a reload.
-        body_size = "() => parseFloat(getComputedStyle(document.querySelector('.welcome-text')).fontSize)"
+        body_size = (
+            "() => parseFloat(getComputedStyle(document.querySelector('.welcome-text')).fontSize)"
+        )
         normal = await page.evaluate(body_size)
         async with page.expect_response("**/chat/api/settings") as saved:
             await page.click("#large-text")
         assert (await saved.value).ok
         assert await page.get_attribute("#large-text", "aria-pressed") == "true"
         await page.reload()
-        await page.wait_for_function("document.documentElement.classList.contains('large')")
+        await page.wait_for_function(IS_LARGE)
         assert await page.evaluate(body_size) >= normal * 1.3
         await shot(page, tmp_path, "02-large-text-after-reload")
 
@@ -93,7 +96,7 @@ async def test_first_screen_large_text_and_the_conversation_after_the_bot_is_kil
         await page.locator(".msg.bot", has_text="请选择区县").wait_for(timeout=10_000)
         assert await page.locator(".msg").count() == before
         assert await welcome.is_hidden()
-        await page.wait_for_function("document.documentElement.classList.contains('large')")
+        await page.wait_for_function(IS_LARGE)
         await shot(page, tmp_path, "04-after-restart")
         # The buttons of the message from before the restart still work.
         for label in ("沙坪坝区", "磁器口街道", "磁器口社区"):
@@ -144,9 +147,8 @@ async def test_a_photo_uploaded_on_the_page_reaches_a_worker_on_telegram(
         await say(page, "卫生间的扶手松了，老人怕摔")
         await page.locator(".msg.bot", has_text="照片").last.wait_for(timeout=10_000)
         # The upload control is on the page wherever the bot asks for a photo.
-        await page.set_input_files(
-            "#photo-input", files=[{"name": "扶手.jpg", "mimeType": "image/jpeg", "buffer": picture}]
-        )
+        upload = {"name": "扶手.jpg", "mimeType": "image/jpeg", "buffer": picture}
+        await page.set_input_files("#photo-input", files=[upload])
         await page.locator(".msg.user .media img").last.wait_for(timeout=10_000)
         await page.locator(".msg.bot", has_text="已添加照片").wait_for(timeout=10_000)
         own = page.locator(".msg.user .media img").last
