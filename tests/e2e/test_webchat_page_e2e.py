@@ -62,6 +62,7 @@ async def test_first_screen_large_text_and_the_conversation_after_the_bot_is_kil
             box = await button.bounding_box()
             assert box is not None and box["height"] >= 60 and box["width"] >= 300, box
         assert "/start" not in await page.locator("#log").inner_text()
+        await page.locator("#menu-btn").wait_for(state="visible", timeout=10_000)  # the menu too
         await shot(page, tmp_path, "01-first-screen")
 
         # Large text: on, kept on the person, there again after a reload.

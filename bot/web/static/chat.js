@@ -531,7 +531,8 @@
   function handleBatch(events) {
     for (const ev of events) {
       if (!ev || typeof ev !== "object") continue;
-      if (Number.isFinite(ev.seq)) {
+      // seq 0: not a transcript event but what a page opening gets first (the menu).
+      if (Number.isFinite(ev.seq) && ev.seq > 0) {
         if (ev.seq <= lastSeq) continue; // already seen
         lastSeq = ev.seq;
       }
