@@ -183,3 +183,18 @@ async def test_photos_cross_channels_in_both_directions(chat: ChatHarness) -> No
     # One that is gone, or a reference of no channel, shows nothing instead of failing.
     assert await library.sendable("web:no-such-file", Channel.TELEGRAM) is None
     assert await library.sendable("fax:123", Channel.WEB) is None
+
+
+def test_a_photo_is_recognised_by_its_first_bytes_not_its_name() -> None:
+    from bot.channels.webchat import photo_type
+
+    webp = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(webp, "WEBP")
+    gif = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(gif, "GIF")
+    assert photo_type(jpeg()) == "image/jpeg"
+    assert photo_type(webp.getvalue()) == "image/webp"
+    assert photo_type(b"\x89PNG\r\n\x1a\n....") == "image/png"
+    assert photo_type(gif.getvalue()) is None
+    assert photo_type(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None  # a sound, not a WebP
+    assert photo_type(b"<html>") is None
