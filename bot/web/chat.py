@@ -35,6 +35,7 @@ SaveSettings = Callable[[int, dict[str, Any]], Awaitable[dict[str, Any]]]
 page_settings_key: web.AppKey[PageSettings] = web.AppKey("page_settings")
 save_settings_key: web.AppKey[SaveSettings] = web.AppKey("save_settings")
 photo_max_key = web.AppKey("photo_max_bytes", int)
+DEFAULT_PHOTO_MAX = 5 * 1024 * 1024
 
 
 def sign(secret: bytes, token: str) -> str:
@@ -95,7 +96,7 @@ async def chat_page(request: web.Request) -> web.Response:
 
 def _page_strings(request: web.Request, locale: str) -> dict[str, str]:
     strings = dict(request.app[ui_strings_key](locale))
-    limit = request.app[photo_max_key] / (1024 * 1024)
+    limit = request.app.get(photo_max_key, DEFAULT_PHOTO_MAX) / (1024 * 1024)
     strings["photo_too_big"] = strings["photo_too_big"].format(limit=f"{limit:g} MB")
     return strings
 
@@ -190,7 +191,9 @@ async def events(request: web.Request) -> web.Response:
     body: dict[str, Any] = {"events": found, "last": max([after, *(e["seq"] for e in found)])}
     if after == 0:
         body["events"] = [*(await _first_load(request, chat_id, found)), *found]
-        body["settings"] = await request.app[page_settings_key](chat_id)
+        read_settings = request.app.get(page_settings_key)
+        if read_settings is not None:
+            body["settings"] = await read_settings(chat_id)
         body["reset"] = reset
     return web.json_response(body)
 
@@ -224,7 +227,7 @@ async def upload_photo(request: web.Request) -> web.Response:
     """A photo from the page (multipart: `photo`, optional `caption` and `client_id`): at most
     the configured size, and a JPEG, PNG or WebP by its content, whatever its name says."""
     chat_id = _chat_id(request)
-    limit = request.app[photo_max_key]
+    limit = request.app.get(photo_max_key, DEFAULT_PHOTO_MAX)
     fields: dict[str, str] = {}
     content: bytes | None = None
     try:
