@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,7 @@ from handlers import consultations as consultation_handlers
 from handlers import emergency as emergency_handlers
 from handlers import matching as matching_handlers
 from handlers import stats as stats_handlers
+from handlers.capabilities import PhotoLibrary
 from handlers.commands import set_default_commands
 from handlers.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from handlers.notices import ChatNotifier
@@ -100,6 +101,7 @@ from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.uow import UnitOfWork
+from storage.webchat import SqlTranscripts
 
 log = logging.getLogger("bot")
 PROFILE_REBUILD_SECONDS = 3600
@@ -231,7 +233,8 @@ def build(settings: Settings) -> Application:
     session_factory = make_session_factory(engine)
     i18n = make_i18n(settings.default_locale)
     dispatcher = build_dispatcher(settings, session_factory, i18n, make_storage(settings))
-    hub = WebChatHub()
+    # Transcripts, menus and files of web chats in the database: nothing lost on restart.
+    hub = WebChatHub(SqlTranscripts(session_factory))
     web_bot = Bot(
         WEB_BOT_TOKEN,
         session=WebChatSession(hub),
@@ -254,6 +257,7 @@ def build(settings: Settings) -> Application:
     web_app[webchat_routes.secret_key] = secret_key(settings)
     web_app[webchat_routes.ui_strings_key] = lambda locale: ui_strings(i18n, locale)
     web_app[webchat_routes.locale_lookup_key] = web_locale
+    _page_settings(web_app, session_factory, settings)
     webchat_routes.add_routes(web_app)
     verify_page: verify_routes.VerifyPage = partial(
         _verify_certificate, lambda: UnitOfWork(session_factory), i18n, settings
@@ -288,6 +292,7 @@ def build(settings: Settings) -> Application:
         lambda: UnitOfWork(session_factory), i18n, bots, settings.tz, settings.default_locale
     )
     dispatcher["notifier"] = application.notifier
+    dispatcher["photos"] = PhotoLibrary(bots)
     dispatcher["cipher"] = make_cipher(settings, web_app[webchat_routes.secret_key])
     if application.telegram_bot is not None and settings.webhook_enabled:
         SimpleRequestHandler(
@@ -331,6 +336,34 @@ def wechat_channel(
     )
     wechat_routes.add_routes(web_app)
     return channel
+
+
+def _page_settings(
+    web_app: web.Application,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """The web page's settings kept on the person (large text), and its upload limit."""
+
+    async def read(chat_id: int) -> dict[str, Any]:
+        found = await people.page_settings(
+            UnitOfWork(session_factory), channel=Channel.WEB, external_id=str(chat_id)
+        )
+        return {"large_text": found.large_text}
+
+    async def save(chat_id: int, values: dict[str, Any]) -> dict[str, Any]:
+        saved = await people.set_large_text(
+            UnitOfWork(session_factory),
+            channel=Channel.WEB,
+            external_id=str(chat_id),
+            display_name=WebChat.user(chat_id, "")["first_name"],
+            on=bool(values["large_text"]),
+        )
+        return {"large_text": saved.large_text}
+
+    web_app[webchat_routes.page_settings_key] = read
+    web_app[webchat_routes.save_settings_key] = save
+    web_app[webchat_routes.photo_max_key] = settings.webchat_photo_max_bytes
 
 
 def _dashboard_routes(
@@ -423,6 +456,7 @@ async def run(settings: Settings) -> None:
                 )
             )
     application.tasks.append(asyncio.create_task(deadline_loop(application)))
+    application.tasks.append(asyncio.create_task(webchat_retention_loop(application)))
     outbox = outbox_tasks(application)
     outbox_running = [asyncio.create_task(worker.run()) for worker in outbox]
     application.tasks.extend(outbox_running)
@@ -475,6 +509,26 @@ async def _verify_certificate(
         except NotFound:
             return 404, hours.not_genuine_text(), title
         return 200, hours.verification_text(found), title
+
+
+WEBCHAT_PRUNE_SECONDS = 3600
+
+
+async def webchat_retention_loop(application: Application) -> None:
+    """Web chat transcripts older than WEBCHAT_RETENTION_DAYS are deleted, hourly (any number
+    of processes may run it: each deletes what is old)."""
+    store = application.hub.store
+    if not isinstance(store, SqlTranscripts):
+        return
+    keep = timedelta(days=application.settings.webchat_retention_days)
+    while True:
+        try:
+            gone = await store.prune(datetime.now(UTC) - keep)
+            if gone:
+                log.info("web chat: %s rows past the retention period deleted", gone)
+        except Exception:
+            log.exception("web chat retention failed")
+        await asyncio.sleep(WEBCHAT_PRUNE_SECONDS)
 
 
 async def deadline_loop(application: Application) -> None:

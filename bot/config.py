@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     # How long the access log (unmasked ID reads, exports, actions on someone's behalf) is
     # kept: at least six months.
     access_log_retention_days: int = Field(default=183, ge=183, le=3650)
+    # Web chat transcripts (and the files in them) older than this are deleted; each chat
+    # keeps its last 500 events in any case.
+    webchat_retention_days: int = Field(default=90, ge=1, le=3650)
+    # The largest photo a person may upload on the web chat page, in bytes.
+    webchat_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
 
     @field_validator(
         "bot_token",

@@ -28,6 +28,7 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs
 from bot.services.ports import Notifier
 from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
+from handlers.capabilities import PhotoLibrary, photo_reference
 from handlers.keyboards import confirm_keyboard
 from handlers.need_texts import (
     BENEFICIARY_NAMES,
@@ -90,7 +91,7 @@ async def need_category(
 
 
 @router.message(NeedForm.description, F.text | F.photo)
-async def need_description(message: Message, state: FSMContext) -> None:
+async def need_description(message: Message, state: FSMContext, channel: Channel) -> None:
     text = (message.text or message.caption or "").strip()
     if not text:
         await message.answer(
@@ -106,7 +107,7 @@ async def need_description(message: Message, state: FSMContext) -> None:
         return
     data: dict[str, Any] = {"description": text}
     if message.photo:
-        data["photo"] = f"telegram:{message.photo[-1].file_id}"
+        data["photo"] = photo_reference(channel, message)
     await state.update_data(**data)
     if looks_like_emergency(text):
         await message.answer(emergency_text())
@@ -142,9 +143,9 @@ async def need_location(message: Message, state: FSMContext) -> None:
 
 
 @router.message(NeedForm.extras, F.photo)
-async def need_photo(message: Message, state: FSMContext) -> None:
+async def need_photo(message: Message, state: FSMContext, channel: Channel) -> None:
     assert message.photo
-    await state.update_data(photo=f"telegram:{message.photo[-1].file_id}")
+    await state.update_data(photo=photo_reference(channel, message))
     await message.answer(_("Photo added."), reply_markup=ReplyKeyboardRemove())
     await _ask_urgency(message, state)
 
@@ -473,14 +474,14 @@ async def open_need(
     uow: UnitOfWork,
     settings: Settings,
     channel: Channel,
+    photos: PhotoLibrary,
 ) -> None:
     detail = await needs.need_detail(uow, principal, need_id=callback_data.id)
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
-    if detail.photo and detail.photo.startswith("telegram:") and channel is Channel.TELEGRAM:
-        # Telegram file ids work only through the bot that received them.
-        await callback.message.answer_photo(detail.photo.removeprefix("telegram:"))
+    # Shown on every channel: a photo from another channel is fetched through its bot.
+    await photos.show(callback.message, detail.photo, channel)
     await callback.message.answer(
         detail_text(detail, settings.tz, principal.locale), reply_markup=action_keyboard(detail)
     )

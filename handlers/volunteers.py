@@ -11,15 +11,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardMarkup,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.domain.privacy import CONSENT_VERSION
@@ -39,6 +38,7 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
 from handlers.callbacks import ConfirmCb, PrivacyCb, VolunteerCb
+from handlers.capabilities import phone_keyboard, phone_question
 from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.privacy import consent_keyboard, consent_notice, declined_text, id_consent_notice
 from handlers.routing import RouteTable
@@ -215,7 +215,7 @@ async def volunteer_name(message: Message, state: FSMContext, cipher: PersonalDa
 
 @router.message(VolunteerForm.id_number, F.text)
 async def volunteer_id_number(
-    message: Message, state: FSMContext, cipher: PersonalDataCipher
+    message: Message, state: FSMContext, cipher: PersonalDataCipher, channel: Channel
 ) -> None:
     text = message.text or ""
     removed = may_hold_id_number(text) and await delete_typed(message)
@@ -234,14 +234,7 @@ async def volunteer_id_number(
     if removed:
         noted += "\n" + removed_note
     await message.answer(noted)
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    await message.answer(
-        _("Your mobile phone number? Type it, or share it with the button."), reply_markup=keyboard
-    )
+    await message.answer(phone_question(channel), reply_markup=phone_keyboard(channel))
 
 
 @router.message(VolunteerForm.phone, F.contact | F.text)

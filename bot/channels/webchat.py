@@ -3,7 +3,9 @@
 Inbound, `WebChat` turns what a browser posts into `aiogram.types.Update`s. Outbound, the bot's
 Bot API calls land in `WebChatSession` (a custom aiogram session): it keeps each conversation's
 transcript as page events and answers like Telegram would, refusals included, so handlers
-behave the same on every channel."""
+behave the same on every channel. Transcripts, the bot's messages (with the buttons taps are
+checked against), menus and files live in a `TranscriptStore`: the database in the bot process
+(storage/webchat.py), so a reload after a restart shows the conversation (docs/webchat.md)."""
 
 from __future__ import annotations
 
@@ -18,13 +20,16 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from io import BytesIO
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update
+from aiogram.utils.i18n import gettext as _
+from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,8 @@ MAX_QUERIES_KEPT = 2000
 MAX_CONVERSATIONS = 5000
 MAX_FILES = 500
 MAX_MESSAGES_KEPT = 300
+# A long poll looks at the store again this often, for events another process wrote.
+RECHECK_SECONDS = 5.0
 ALLOWED_TAGS = frozenset(
     [
         "b",
@@ -120,19 +127,24 @@ def inline_buttons(markup: dict[str, Any] | None) -> list[list[dict[str, str]]] 
 
 
 def reply_keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]] | None:
+    """A reply keyboard for the page. A browser cannot share the person's contact, so a
+    request_contact button is left out (handlers don't offer it here: handlers/keyboards.py
+    phone_keyboard); a pressed one would only send its own label."""
     if not markup or "keyboard" not in markup:
         return None
-    return [
-        [
+    rows = []
+    for row in markup["keyboard"]:
+        buttons = [
             {
                 "text": b["text"] if isinstance(b, dict) else b,
                 "request_location": bool(isinstance(b, dict) and b.get("request_location")),
-                "request_contact": bool(isinstance(b, dict) and b.get("request_contact")),
             }
             for b in row
+            if not (isinstance(b, dict) and b.get("request_contact"))
         ]
-        for row in markup["keyboard"]
-    ]
+        if buttons:
+            rows.append(buttons)
+    return rows
 
 
 @dataclass
@@ -140,49 +152,177 @@ class StoredFile:
     chat_id: int
     filename: str
     content: bytes
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    seq: int
+    message_id: int | None
+
+
+class TranscriptStore(Protocol):
+    """Where web chats live: their page events (in order), the bot's messages (with their
+    buttons, which taps are checked against), their menus and their files. The memory store
+    serves tests; the bot process keeps them in the database (storage/webchat.py), so a restart
+    or another process loses nothing."""
+
+    async def publish(
+        self,
+        chat_id: int,
+        event: dict[str, Any],
+        *,
+        new_message: bool = False,
+        message: dict[str, Any] | None = None,
+        forget_message: int | None = None,
+        client_id: str | None = None,
+    ) -> Published | None:
+        """Append an event (seq allocated here). `new_message` allocates a message id and puts
+        it into the event and `message`; `message` is stored (or replaced); `forget_message`
+        removes a stored bot message. None when `client_id` was already published."""
+        ...
+
+    async def since(self, chat_id: int, after: int) -> tuple[list[dict[str, Any]], int]:
+        """The events after `after` (oldest first), and the chat's last seq."""
+        ...
+
+    async def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None: ...
+
+    async def redact(self, chat_id: int, message_id: int, html_text: str) -> bool:
+        """Replace what a person wrote (or sent) in their message; False if there is none."""
+        ...
+
+    async def set_commands(self, chat_id: int, commands: list[dict[str, str]]) -> None: ...
+
+    async def commands(self, chat_id: int) -> list[dict[str, str]] | None: ...
+
+    async def put_file(self, token: str, stored: StoredFile) -> None: ...
+
+    async def file(self, token: str) -> StoredFile | None: ...
 
 
 @dataclass
 class Conversation:
-    """One browser's chat: its transcript as page events, and the bot's live messages."""
+    """One browser's chat in this process: its updates' lock, the long polls' wake-up, and (in
+    the memory store) its transcript."""
 
     chat_id: int
     events: list[dict[str, Any]] = field(default_factory=list)
+    # The newest seq this process knows of (it wakes long polls).
     seq: int = 0
     message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     client_ids: dict[str, None] = field(default_factory=dict)
+    commands: list[dict[str, str]] | None = None
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     # Updates of one chat are handled one after another, like Telegram delivers them.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def publish(self, event: dict[str, Any]) -> None:
-        async with self.changed:
-            self.seq += 1
-            self.events.append({"seq": self.seq, **event})
-            del self.events[:-MAX_EVENTS_KEPT]
-            self.changed.notify_all()
-
     def since(self, after: int) -> list[dict[str, Any]]:
         return [e for e in self.events if e["seq"] > after]
 
-    async def wait(self, after: int, timeout: float) -> list[dict[str, Any]]:
+    async def woken(self, seq: int) -> None:
+        async with self.changed:
+            self.seq = max(self.seq, seq)
+            self.changed.notify_all()
+
+    async def wait(self, after: int, timeout: float) -> bool:
+        """Until this process publishes past `after`, or the timeout; True if it did."""
         async with self.changed:
             try:
                 await asyncio.wait_for(
                     self.changed.wait_for(lambda: self.seq > after), timeout=timeout
                 )
             except TimeoutError:
-                return []
-        return self.since(after)
+                return False
+        return True
+
+
+class MemoryTranscripts:
+    """Transcripts in this process only (tests; lost on restart)."""
+
+    def __init__(self, hub: WebChatHub) -> None:
+        self.hub = hub
+
+    async def publish(
+        self,
+        chat_id: int,
+        event: dict[str, Any],
+        *,
+        new_message: bool = False,
+        message: dict[str, Any] | None = None,
+        forget_message: int | None = None,
+        client_id: str | None = None,
+    ) -> Published | None:
+        chat = self.hub.conversation(chat_id)
+        if client_id is not None:
+            if client_id in chat.client_ids:
+                return None
+            chat.client_ids[client_id] = None
+            while len(chat.client_ids) > MAX_EVENTS_KEPT:
+                chat.client_ids.pop(next(iter(chat.client_ids)))
+        message_id = None
+        if new_message:
+            message_id = next(chat.message_ids)
+            event["message_id"] = message_id
+            if message is not None:
+                message["message_id"] = message_id
+        if message is not None:
+            chat.messages[message["message_id"]] = message
+            while len(chat.messages) > MAX_MESSAGES_KEPT:
+                chat.messages.pop(next(iter(chat.messages)))
+        if forget_message is not None:
+            chat.messages.pop(forget_message, None)
+        seq = chat.seq + 1
+        chat.events.append({"seq": seq, **event})
+        del chat.events[:-MAX_EVENTS_KEPT]
+        await chat.woken(seq)
+        return Published(seq, message_id)
+
+    async def since(self, chat_id: int, after: int) -> tuple[list[dict[str, Any]], int]:
+        chat = self.hub.conversation(chat_id)
+        return chat.since(after), chat.seq
+
+    async def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        return self.hub.conversation(chat_id).messages.get(message_id)
+
+    async def redact(self, chat_id: int, message_id: int, html_text: str) -> bool:
+        found = False
+        for event in self.hub.conversation(chat_id).events:
+            if event.get("message_id") == message_id and event.get("from") == "user":
+                redact_event(event, html_text)
+                found = True
+        return found
+
+    async def set_commands(self, chat_id: int, commands: list[dict[str, str]]) -> None:
+        self.hub.conversation(chat_id).commands = commands
+
+    async def commands(self, chat_id: int) -> list[dict[str, str]] | None:
+        return self.hub.conversation(chat_id).commands
+
+    async def put_file(self, token: str, stored: StoredFile) -> None:
+        self.hub.files[token] = stored
+        while len(self.hub.files) > MAX_FILES:
+            self.hub.files.pop(next(iter(self.hub.files)))
+
+    async def file(self, token: str) -> StoredFile | None:
+        return self.hub.files.get(token)
+
+
+def redact_event(event: dict[str, Any], html_text: str) -> None:
+    """What the person wrote or sent is gone from the event; a placeholder stands in."""
+    event.update(type="message", html=html_text, redacted=True)
+    for key in ("url", "filename", "caption_html"):
+        event.pop(key, None)
 
 
 class WebChatHub:
-    """All web conversations of this process, and the files sent into them."""
+    """All web conversations of this process, and where their transcripts are kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: TranscriptStore | None = None) -> None:
         self.conversations: dict[int, Conversation] = {}
-        self.files: dict[str, StoredFile] = {}
+        self.files: dict[str, StoredFile] = {}  # the memory store's files
+        self.store: TranscriptStore = store or MemoryTranscripts(self)
         self.default_commands: dict[str, list[dict[str, str]]] = {}
         # Which chat a callback query came from, for answerCallbackQuery (newest kept).
         self.query_chats: OrderedDict[str, int] = OrderedDict()
@@ -194,20 +334,47 @@ class WebChatHub:
 
     def conversation(self, chat_id: int) -> Conversation:
         chat = self.conversations.pop(chat_id, None) or Conversation(chat_id)
-        # Most recently used last; the least recently used are forgotten beyond the cap (the
-        # people and their data are in the database; only the page transcript goes).
+        # Most recently used last; the least recently used are forgotten beyond the cap (with
+        # the database store only their lock and wake-up go).
         self.conversations[chat_id] = chat
         while len(self.conversations) > MAX_CONVERSATIONS:
             self.conversations.pop(next(iter(self.conversations)))
         return chat
 
-    def store_file(self, token: str, stored: StoredFile) -> None:
-        self.files[token] = stored
-        while len(self.files) > MAX_FILES:
-            self.files.pop(next(iter(self.files)))
+    async def publish(self, chat_id: int, event: dict[str, Any], **kwargs: Any) -> Published | None:
+        published = await self.store.publish(chat_id, event, **kwargs)
+        if published is not None:
+            await self.conversation(chat_id).woken(published.seq)
+        return published
+
+    async def events(
+        self, chat_id: int, after: int, timeout: float
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The events after `after`, waiting up to `timeout` seconds for one. Read from the
+        store each time (another process may have written); this process's own publishing
+        wakes the wait at once, and the store is looked at again every few seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0.0)
+        found, last = await self.store.since(chat_id, after)
+        # A page ahead of the store (its chat started again) is answered at once.
+        while not found and after <= last and (remaining := deadline - loop.time()) > 0:
+            await self.conversation(chat_id).wait(after, min(remaining, RECHECK_SECONDS))
+            found, last = await self.store.since(chat_id, after)
+        return found, last
 
     def commands_for(self, language: str) -> list[dict[str, str]]:
         return self.default_commands.get(language) or self.default_commands.get("", [])
+
+
+def _deleted_text() -> str:
+    try:
+        return str(_("(deleted)"))
+    except LookupError:  # outside a handler: no language to speak
+        return "(deleted)"
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if not k.startswith("_") and v is not None}
 
 
 class WebChatSession(BaseSession):
@@ -227,6 +394,7 @@ class WebChatSession(BaseSession):
             "answerCallbackQuery": self._answer_callback,
             "sendDocument": self._send_file,
             "sendPhoto": self._send_file,
+            "getFile": self._get_file,
             "setMyCommands": self._set_commands,
             "deleteMyCommands": self._ok,
             "sendChatAction": self._ok,
@@ -244,8 +412,12 @@ class WebChatSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        raise ApiRefusal(400, "Bad Request: files are not downloadable on the web channel")
-        yield b""  # pragma: no cover - makes this an async generator
+        # bot.download(file_id): getFile gave the token as the file path, at the URL's end.
+        stored = await self.hub.store.file(url.rsplit("/", 1)[-1])
+        if stored is None:
+            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        for start in range(0, len(stored.content), chunk_size):
+            yield stored.content[start : start + chunk_size]
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -270,10 +442,11 @@ class WebChatSession(BaseSession):
         response = self.check_response(bot, method, status, json.dumps(body))
         return response.result  # type: ignore[return-value]
 
-    def _existing(self, params: dict[str, Any]) -> Conversation:
-        # Web chat ids come from signed cookies via the store, so any id the bot names is a real
-        # browser's; after a restart its transcript simply starts again.
-        return self.hub.conversation(int(params["chat_id"]))
+    @staticmethod
+    def _chat_id(params: dict[str, Any]) -> int:
+        # Web chat ids come from signed cookies via the store, so any id the bot names is a
+        # real browser's.
+        return int(params["chat_id"])
 
     @staticmethod
     async def _ok(params: dict[str, Any], files: dict[str, InputFile], bot: Bot) -> bool:
@@ -283,24 +456,20 @@ class WebChatSession(BaseSession):
     async def _get_me(params: dict[str, Any], files: dict[str, InputFile], bot: Bot) -> Any:
         return {**BOT_USER, "id": bot.id}
 
-    def _message(self, chat: Conversation, bot: Bot, **fields: Any) -> dict[str, Any]:
-        message_id = next(chat.message_ids)
-        message = {
-            "message_id": message_id,
+    @staticmethod
+    def _message(chat_id: int, bot: Bot, **fields: Any) -> dict[str, Any]:
+        return {
+            "message_id": 0,  # given by the store
             "date": int(time.time()),
-            "chat": {"id": chat.chat_id, "type": "private"},
+            "chat": {"id": chat_id, "type": "private"},
             "from": {**BOT_USER, "id": bot.id},
             **{k: v for k, v in fields.items() if v is not None},
         }
-        chat.messages[message_id] = message
-        while len(chat.messages) > MAX_MESSAGES_KEPT:
-            chat.messages.pop(next(iter(chat.messages)))
-        return message
 
     async def _send_message(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
-        chat = self._existing(params)
+        chat_id = self._chat_id(params)
         text, parse_mode = str(params.get("text", "")), params.get("parse_mode")
         if not text.strip():
             raise ApiRefusal(400, "Bad Request: message text is empty")
@@ -310,25 +479,27 @@ class WebChatSession(BaseSession):
         markup = params.get("reply_markup")
         buttons = inline_buttons(markup)
         message = self._message(
-            chat, bot, text=plain, reply_markup=markup if buttons is not None else None
+            chat_id, bot, text=plain, reply_markup=markup if buttons is not None else None
         )
-        await chat.publish(
+        message["_html"] = page_html(text, parse_mode)
+        await self.hub.publish(
+            chat_id,
             {
                 "type": "message",
                 "from": "bot",
-                "message_id": message["message_id"],
-                "html": page_html(text, parse_mode),
+                "html": message["_html"],
                 "buttons": buttons,
                 "reply_keyboard": reply_keyboard(markup),
                 "remove_keyboard": bool(markup and markup.get("remove_keyboard")),
                 "date": message["date"],
-            }
+            },
+            new_message=True,
+            message=message,
         )
-        message["_html"] = page_html(text, parse_mode)
-        return {k: v for k, v in message.items() if not k.startswith("_")}
+        return _public(message)
 
-    def _bot_message(self, chat: Conversation, params: dict[str, Any], verb: str) -> dict[str, Any]:
-        message = chat.messages.get(int(params.get("message_id", 0)))
+    async def _bot_message(self, chat_id: int, params: dict[str, Any], verb: str) -> dict[str, Any]:
+        message = await self.hub.store.message(chat_id, int(params.get("message_id", 0)))
         if message is None:
             raise ApiRefusal(400, f"Bad Request: message to {verb} not found")
         return message
@@ -336,8 +507,8 @@ class WebChatSession(BaseSession):
     async def _edit_message_text(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
-        chat = self._existing(params)
-        message = self._bot_message(chat, params, "edit")
+        chat_id = self._chat_id(params)
+        message = await self._bot_message(chat_id, params, "edit")
         text, parse_mode = str(params.get("text", "")), params.get("parse_mode")
         plain = plain_text(text, parse_mode)
         if len(plain) > MAX_TEXT:
@@ -353,45 +524,61 @@ class WebChatSession(BaseSession):
                 "Bad Request: message is not modified: specified new message content and reply "
                 "markup are exactly the same as a current content and reply markup of the message",
             )
-        message.update(text=plain, _html=page_html(text, parse_mode), reply_markup=markup)
+        message = {**message, "text": plain, "_html": page_html(text, parse_mode)}
+        message["reply_markup"] = markup
         if markup is None:
             message.pop("reply_markup")
-        await chat.publish(
+        await self.hub.publish(
+            chat_id,
             {
                 "type": "edit",
                 "message_id": message["message_id"],
                 "html": message["_html"],
                 "buttons": buttons,
-            }
+            },
+            message=message,
         )
-        return {k: v for k, v in message.items() if not k.startswith("_")}
+        return _public(message)
 
     async def _edit_reply_markup(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
-        chat = self._existing(params)
-        message = self._bot_message(chat, params, "edit")
+        chat_id = self._chat_id(params)
+        message = await self._bot_message(chat_id, params, "edit")
         markup = params.get("reply_markup")
         if message.get("reply_markup") == markup:
             raise ApiRefusal(400, "Bad Request: message is not modified")
-        message["reply_markup"] = markup
-        await chat.publish(
+        message = {**message, "reply_markup": markup}
+        await self.hub.publish(
+            chat_id,
             {
                 "type": "edit",
                 "message_id": message["message_id"],
                 "html": message["_html"],
                 "buttons": inline_buttons(markup),
-            }
+            },
+            message=message,
         )
-        return {k: v for k, v in message.items() if not k.startswith("_") and v is not None}
+        return _public(message)
 
     async def _delete_message(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
-        chat = self._existing(params)
-        message = self._bot_message(chat, params, "delete")
-        del chat.messages[message["message_id"]]
-        await chat.publish({"type": "delete", "message_id": message["message_id"]})
+        chat_id = self._chat_id(params)
+        message_id = int(params.get("message_id", 0))
+        if await self.hub.store.message(chat_id, message_id) is not None:
+            await self.hub.publish(
+                chat_id, {"type": "delete", "message_id": message_id}, forget_message=message_id
+            )
+            return True
+        # The person's own message (as a bot may delete in a private chat): its text is
+        # replaced in the stored transcript too, so a reload does not show it again.
+        placeholder = html.escape(_deleted_text())
+        if not await self.hub.store.redact(chat_id, message_id, placeholder):
+            raise ApiRefusal(400, "Bad Request: message to delete not found")
+        await self.hub.publish(
+            chat_id, {"type": "redact", "message_id": message_id, "html": placeholder}
+        )
         return True
 
     async def _answer_callback(
@@ -400,59 +587,84 @@ class WebChatSession(BaseSession):
         query_id = str(params.get("callback_query_id", ""))
         # Like Telegram: a tap is answered once; a second answer is refused.
         chat_id = self.hub.query_chats.pop(query_id, None)
-        if chat_id is None or chat_id not in self.hub.conversations:
+        if chat_id is None:
             raise ApiRefusal(
                 400,
                 "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
-        await self.hub.conversations[chat_id].publish(
+        await self.hub.publish(
+            chat_id,
             {
                 "type": "callback_answer",
                 "text": params.get("text", ""),
                 "show_alert": bool(params.get("show_alert")),
-            }
+            },
         )
         return True
+
+    async def _upload(
+        self, reference: str, files: dict[str, InputFile], bot: Bot, kind: str
+    ) -> StoredFile:
+        upload = files.get(reference.removeprefix("attach://"))
+        if upload is not None:
+            content = b"".join([chunk async for chunk in upload.read(bot)])
+            return StoredFile(0, upload.filename or f"{kind}.bin", content, _content_type(content))
+        # A file id this channel gave out before (a person's photo, a file the bot sent), as
+        # Telegram lets a bot send a file again by its id.
+        known = await self.hub.store.file(reference)
+        if known is None:
+            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        return known
 
     async def _send_file(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
-        chat = self._existing(params)
+        chat_id = self._chat_id(params)
         kind = "document" if "document" in params else "photo"
-        reference = str(params[kind])
-        upload = files.get(reference.removeprefix("attach://"))
-        if upload is None:
-            raise ApiRefusal(400, "Bad Request: only uploaded files can be sent on web chat")
-        content = b"".join([chunk async for chunk in upload.read(bot)])
+        source = await self._upload(str(params[kind]), files, bot, kind)
         token = secrets.token_urlsafe(16)
-        filename = upload.filename or f"{kind}.bin"
-        self.hub.store_file(token, StoredFile(chat.chat_id, filename, content))
+        filename = source.filename
+        await self.hub.store.put_file(
+            token, StoredFile(chat_id, filename, source.content, source.content_type)
+        )
         caption, parse_mode = str(params.get("caption", "")), params.get("parse_mode")
         markup = params.get("reply_markup")
         message = self._message(
-            chat,
+            chat_id,
             bot,
             caption=plain_text(caption, parse_mode) or None,
             reply_markup=markup,
             **{kind: {"file_id": token, "file_unique_id": token[:8], "file_name": filename}}
             if kind == "document"
-            else {
-                "photo": [{"file_id": token, "file_unique_id": token[:8], "width": 1, "height": 1}]
-            },
+            else {"photo": [photo_size(token, source.content)]},
         )
         message["_html"] = page_html(caption, parse_mode)
-        await chat.publish(
+        await self.hub.publish(
+            chat_id,
             {
                 "type": kind,
                 "from": "bot",
-                "message_id": message["message_id"],
                 "url": f"/chat/api/files/{token}",
                 "filename": filename,
                 "caption_html": message["_html"],
                 "buttons": inline_buttons(markup),
-            }
+            },
+            new_message=True,
+            message=message,
         )
-        return {k: v for k, v in message.items() if not k.startswith("_")}
+        return _public(message)
+
+    async def _get_file(self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot) -> Any:
+        token = str(params.get("file_id", ""))
+        stored = await self.hub.store.file(token)
+        if stored is None:
+            raise ApiRefusal(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": token,
+            "file_unique_id": token[:8],
+            "file_size": len(stored.content),
+            "file_path": token,
+        }
 
     async def _set_commands(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
@@ -463,11 +675,49 @@ class WebChatSession(BaseSession):
         ]
         scope = params.get("scope") or {"type": "default"}
         if scope.get("type") == "chat":
-            chat = self.hub.conversation(int(scope["chat_id"]))
-            await chat.publish({"type": "commands", "commands": commands})
+            chat_id = int(scope["chat_id"])
+            await self.hub.store.set_commands(chat_id, commands)
+            await self.hub.publish(chat_id, {"type": "commands", "commands": commands})
         else:
             self.hub.default_commands[params.get("language_code", "")] = commands
         return True
+
+
+PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+
+
+def photo_type(content: bytes) -> str | None:
+    """The image type by its first bytes (JPEG, PNG, WebP), not by what the browser claims."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(content) >= 12 and content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _content_type(content: bytes) -> str:
+    return photo_type(content) or "application/octet-stream"
+
+
+def image_size(content: bytes) -> tuple[int, int]:
+    try:
+        with Image.open(BytesIO(content)) as image:
+            return image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return (0, 0)
+
+
+def photo_size(token: str, content: bytes) -> dict[str, Any]:
+    width, height = image_size(content)
+    return {
+        "file_id": token,
+        "file_unique_id": token[:8],
+        "width": width,
+        "height": height,
+        "file_size": len(content),
+    }
 
 
 UpdateFeeder = Callable[[Bot, Update], Awaitable[Any]]
@@ -492,35 +742,35 @@ class WebChat:
             "language_code": language,
         }
 
-    async def user_text(
-        self, chat_id: int, text: str, *, language: str, client_id: str | None = None
-    ) -> None:
-        chat = self.hub.conversation(chat_id)
-        if client_id is not None:
-            # A retried POST whose first answer was lost must not be handled twice.
-            if client_id in chat.client_ids:
-                return
-            chat.client_ids[client_id] = None
-            while len(chat.client_ids) > MAX_EVENTS_KEPT:
-                chat.client_ids.pop(next(iter(chat.client_ids)))
-        message_id = next(chat.message_ids)
-        await chat.publish(
-            {
-                "type": "message",
-                "from": "user",
-                "message_id": message_id,
-                "html": html.escape(text),
-                "client_id": client_id,
-                "date": int(time.time()),
-            }
-        )
-        message: dict[str, Any] = {
+    def _incoming(self, chat_id: int, message_id: int, language: str) -> dict[str, Any]:
+        return {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"},
             "from": self.user(chat_id, language),
-            "text": text,
         }
+
+    async def user_text(
+        self, chat_id: int, text: str, *, language: str, client_id: str | None = None
+    ) -> None:
+        chat = self.hub.conversation(chat_id)
+        # A retried POST whose first answer was lost must not be handled twice (the store
+        # refuses a client id it has seen).
+        published = await self.hub.publish(
+            chat_id,
+            {
+                "type": "message",
+                "from": "user",
+                "html": html.escape(text),
+                "client_id": client_id,
+                "date": int(time.time()),
+            },
+            new_message=True,
+            client_id=client_id,
+        )
+        if published is None or published.message_id is None:
+            return
+        message = {**self._incoming(chat_id, published.message_id, language), "text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
@@ -530,39 +780,80 @@ class WebChat:
         self, chat_id: int, latitude: float, longitude: float, *, language: str
     ) -> None:
         chat = self.hub.conversation(chat_id)
-        message_id = next(chat.message_ids)
-        await chat.publish(
+        published = await self.hub.publish(
+            chat_id,
             {
                 "type": "message",
                 "from": "user",
-                "message_id": message_id,
                 "html": f"📍 {latitude:.5f}, {longitude:.5f}",
                 "date": int(time.time()),
-            }
+            },
+            new_message=True,
         )
+        assert published is not None and published.message_id is not None
         message = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": self.user(chat_id, language),
+            **self._incoming(chat_id, published.message_id, language),
             "location": {"latitude": latitude, "longitude": longitude},
         }
         self._dispatch(chat, {"message": message})
 
-    def user_callback(self, chat_id: int, message_id: int, data: str, *, language: str) -> bool:
-        """A button tap. Only data that is really on that bot message is accepted."""
+    async def user_photo(
+        self,
+        chat_id: int,
+        content: bytes,
+        *,
+        language: str,
+        caption: str = "",
+        client_id: str | None = None,
+    ) -> str | None:
+        """A photo the person uploaded (checked by the caller): kept like Telegram keeps one,
+        so the update carries a `photo` whose file id the bot can fetch or send on later.
+        Returns the file id (None for a retried upload already handled)."""
         chat = self.hub.conversation(chat_id)
-        message = chat.messages.get(message_id)
+        kind = photo_type(content) or "image/jpeg"
+        token = secrets.token_urlsafe(16)
+        await self.hub.store.put_file(
+            token, StoredFile(chat_id, "photo" + PHOTO_TYPES.get(kind, ".jpg"), content, kind)
+        )
+        published = await self.hub.publish(
+            chat_id,
+            {
+                "type": "photo",
+                "from": "user",
+                "url": f"/chat/api/files/{token}",
+                "caption_html": html.escape(caption),
+                "client_id": client_id,
+                "date": int(time.time()),
+            },
+            new_message=True,
+            client_id=client_id,
+        )
+        if published is None or published.message_id is None:
+            return None
+        message: dict[str, Any] = {
+            **self._incoming(chat_id, published.message_id, language),
+            "photo": [photo_size(token, content)],
+        }
+        if caption:
+            message["caption"] = caption
+        self._dispatch(chat, {"message": message})
+        return token
+
+    async def user_callback(
+        self, chat_id: int, message_id: int, data: str, *, language: str
+    ) -> bool:
+        """A button tap. Only data that is really on that stored bot message is accepted."""
+        chat = self.hub.conversation(chat_id)
+        message = await self.hub.store.message(chat_id, message_id)
         if message is None or not _has_button(message, data):
             return False
         query_id = secrets.token_hex(8)
         self.hub.remember_query(query_id, chat_id)
-        public = {k: v for k, v in message.items() if not k.startswith("_")}
         query = {
             "id": query_id,
             "from": self.user(chat_id, language),
             "chat_instance": str(chat_id),
-            "message": public,
+            "message": _public(message),
             "data": data,
         }
         self._dispatch(chat, {"callback_query": query})

@@ -349,3 +349,50 @@ async def contact(uow: UnitOfWork, *, person_id: int, fallback_locale: str) -> C
             locale=person.locale or fallback_locale,
             accounts=tuple(AccountView(channel=a.channel, chat_id=a.chat_id) for a in accounts),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PageSettings:
+    """How a person likes the chat page (kept on the person: every device, every reload)."""
+
+    large_text: bool
+
+
+async def page_settings(uow: UnitOfWork, *, channel: Channel, external_id: str) -> PageSettings:
+    async with uow:
+        account = await uow.people.account(channel, external_id)
+        person = await uow.people.get(account.person_id) if account else None
+        return PageSettings(large_text=bool(person and person.large_text))
+
+
+async def set_large_text(
+    uow: UnitOfWork, *, channel: Channel, external_id: str, display_name: str, on: bool
+) -> PageSettings:
+    """Large text on or off for the person behind a chat account (who may not have written
+    yet: the toggle is on the first screen)."""
+    async with uow:
+        account = await uow.people.account(channel, external_id)
+        if account is None:
+            person = await uow.people.add_person(Person(display_name=display_name[:200]))
+            await uow.people.add_account(
+                ChannelAccount(
+                    person_id=person.id,
+                    channel=channel,
+                    external_id=external_id,
+                    chat_id=external_id,
+                )
+            )
+            uow.audit.record(
+                actor_id=person.id,
+                action="person.first_contact",
+                entity="person",
+                entity_id=person.id,
+                details={"channel": channel.value},
+            )
+        else:
+            found = await uow.people.get(account.person_id)
+            assert found is not None, "channel accounts always point at a person"
+            person = found
+        person.large_text = on
+        await uow.commit()
+        return PageSettings(large_text=on)

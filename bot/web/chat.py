@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
-from bot.channels.webchat import MAX_TEXT, WebChat, WebChatHub
+from bot.channels.webchat import MAX_TEXT, WebChat, WebChatHub, photo_type
 from bot.i18n import locale_from_language_code
 
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +29,13 @@ UiStrings = Callable[[str], dict[str, str]]
 LocaleLookup = Callable[[str], Awaitable[str | None]]
 ui_strings_key: web.AppKey[UiStrings] = web.AppKey("ui_strings")
 locale_lookup_key: web.AppKey[LocaleLookup] = web.AppKey("locale_lookup")
+# The page's settings kept on the person (large text): read by chat id, saved by chat id.
+PageSettings = Callable[[int], Awaitable[dict[str, Any]]]
+SaveSettings = Callable[[int, dict[str, Any]], Awaitable[dict[str, Any]]]
+page_settings_key: web.AppKey[PageSettings] = web.AppKey("page_settings")
+save_settings_key: web.AppKey[SaveSettings] = web.AppKey("save_settings")
+photo_max_key = web.AppKey("photo_max_bytes", int)
+DEFAULT_PHOTO_MAX = 5 * 1024 * 1024
 
 
 def sign(secret: bytes, token: str) -> str:
@@ -62,7 +69,7 @@ async def chat_page(request: web.Request) -> web.Response:
     browser = browser_language(request, "zh")
     chosen = await request.app[locale_lookup_key](str(chat_id_of(token)))
     locale = chosen or browser
-    strings = request.app[ui_strings_key](locale)
+    strings = _page_strings(request, locale)
     page = (STATIC / "chat.html").read_text(encoding="utf-8")
     page = (
         page.replace("{{lang}}", "zh-CN" if locale == "zh" else "en")
@@ -85,6 +92,13 @@ async def chat_page(request: web.Request) -> web.Response:
             secure=request.secure,
         )
     return response
+
+
+def _page_strings(request: web.Request, locale: str) -> dict[str, str]:
+    strings = dict(request.app[ui_strings_key](locale))
+    limit = request.app.get(photo_max_key, DEFAULT_PHOTO_MAX) / (1024 * 1024)
+    strings["photo_too_big"] = strings["photo_too_big"].format(limit=f"{limit:g} MB")
+    return strings
 
 
 def _chat_id(request: web.Request) -> int:
@@ -135,7 +149,7 @@ async def callback(request: web.Request) -> web.Response:
     message_id, data = body.get("message_id"), body.get("data")
     if not isinstance(message_id, int) or not isinstance(data, str):
         raise _bad("bad_callback")
-    accepted = request.app[chat_key].user_callback(
+    accepted = await request.app[chat_key].user_callback(
         chat_id, message_id, data, language=browser_language(request, "zh")
     )
     if not accepted:
@@ -168,26 +182,113 @@ async def events(request: web.Request) -> web.Response:
         timeout = min(float(request.query.get("timeout", "25")), LONG_POLL_MAX)
     except ValueError:
         raise _bad("bad_query") from None
-    chat = request.app[hub_key].conversation(chat_id)
-    found = chat.since(after) or await chat.wait(after, max(timeout, 0.0))
-    if after == 0 and not any(e["type"] == "commands" for e in found):
-        # A fresh page gets the default menu in the browser's language.
-        commands = request.app[hub_key].commands_for(browser_language(request, "zh"))
-        if commands:
-            found = [{"seq": 0, "type": "commands", "commands": commands}, *found]
-    last = max([after, *(e["seq"] for e in found)])
-    return web.json_response({"events": found, "last": last})
+    hub = request.app[hub_key]
+    found, last_seq = await hub.events(chat_id, after, timeout)
+    reset = after > last_seq  # the page knows more than the store: it starts again
+    if reset:
+        after = 0
+        found, last_seq = await hub.events(chat_id, 0, 0)
+    body: dict[str, Any] = {"events": found, "last": max([after, *(e["seq"] for e in found)])}
+    if after == 0:
+        body["events"] = [*(await _first_load(request, chat_id, found)), *found]
+        read_settings = request.app.get(page_settings_key)
+        if read_settings is not None:
+            body["settings"] = await read_settings(chat_id)
+        body["reset"] = reset
+    return web.json_response(body)
+
+
+async def _first_load(
+    request: web.Request, chat_id: int, found: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A page opening gets its menu first: the chat's own (kept with the chat, so a restart
+    or pruned history keeps it), else the default menu in the browser's language."""
+    if any(e["type"] == "commands" for e in found):
+        return []
+    hub = request.app[hub_key]
+    commands = await hub.store.commands(chat_id)
+    if commands is None:
+        commands = hub.commands_for(browser_language(request, "zh"))
+    return [{"seq": 0, "type": "commands", "commands": commands}] if commands else []
+
+
+async def save_settings(request: web.Request) -> web.Response:
+    """The page's own settings (large text), kept on the person."""
+    chat_id = _chat_id(request)
+    body = await _json_body(request)
+    large_text = body.get("large_text")
+    if not isinstance(large_text, bool):
+        raise _bad("bad_settings")
+    saved = await request.app[save_settings_key](chat_id, {"large_text": large_text})
+    return web.json_response({"ok": True, "settings": saved})
+
+
+async def upload_photo(request: web.Request) -> web.Response:
+    """A photo from the page (multipart: `photo`, optional `caption` and `client_id`): at most
+    the configured size, and a JPEG, PNG or WebP by its content, whatever its name says."""
+    chat_id = _chat_id(request)
+    limit = request.app.get(photo_max_key, DEFAULT_PHOTO_MAX)
+    fields: dict[str, str] = {}
+    content: bytes | None = None
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError):
+        raise _bad("bad_upload") from None
+    async for part in reader:
+        if not isinstance(part, BodyPartReader):
+            raise _bad("bad_upload")
+        if part.name == "photo":
+            content = await _read_limited(part, limit)
+        elif part.name in {"caption", "client_id"}:
+            fields[part.name] = (await _read_limited(part, MAX_TEXT * 4)).decode("utf-8", "replace")
+    if not content:
+        raise _bad("no_photo")
+    if photo_type(content) is None:
+        raise _bad("not_a_photo")
+    caption = fields.get("caption", "").strip()
+    if len(caption) > 1024:
+        raise _bad("caption_too_long")
+    client_id = fields.get("client_id") or None
+    await request.app[chat_key].user_photo(
+        chat_id,
+        content,
+        caption=caption,
+        client_id=client_id[:64] if client_id else None,
+        language=browser_language(request, "zh"),
+    )
+    return web.json_response({"ok": True})
+
+
+async def _read_limited(part: BodyPartReader, limit: int) -> bytes:
+    data = bytearray()
+    while chunk := await part.read_chunk(65536):
+        data.extend(chunk)
+        if len(data) > limit:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=limit,
+                actual_size=len(data),
+                text=json.dumps({"ok": False, "error": "photo_too_big", "limit": limit}),
+                content_type="application/json",
+            )
+    return bytes(data)
 
 
 async def download(request: web.Request) -> web.Response:
     chat_id = _chat_id(request)
-    stored = request.app[hub_key].files.get(request.match_info["token"])
+    stored = await request.app[hub_key].store.file(request.match_info["token"])
     if stored is None or stored.chat_id != chat_id:
         raise web.HTTPNotFound()
+    # Photos (checked by their content) are shown in the page; anything else is downloaded.
+    image = photo_type(stored.content)
+    disposition = "inline" if image else "attachment"
     return web.Response(
         body=stored.content,
-        content_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.filename)}"},
+        content_type=image or "application/octet-stream",
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=86400",
+        },
     )
 
 
@@ -198,4 +299,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/chat/api/location", location)
     app.router.add_get("/chat/api/events", events)
     app.router.add_get("/chat/api/files/{token}", download)
+    app.router.add_post("/chat/api/photo", upload_photo)
+    app.router.add_post("/chat/api/settings", save_settings)
     app.router.add_static("/static", STATIC, append_version=False)

@@ -20,6 +20,8 @@ from tests.e2e.fake_telegram import FakeTelegram
 from tests.support.databases import IN_CI, PostgresDatabases
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# How long the bot process may take to start (a loaded shared machine needs more than 30 s).
+START_SECONDS = float(os.environ.get("E2E_START_SECONDS", "90"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -84,7 +86,7 @@ class BotProcess:
             stderr=subprocess.STDOUT,
         )
         async with aiohttp.ClientSession() as session:
-            for _ in range(600):
+            for _ in range(int(START_SECONDS * 10)):
                 if self.process.poll() is not None:
                     raise AssertionError(f"the bot exited early:\n{self.log()}")
                 try:
@@ -94,7 +96,7 @@ class BotProcess:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
-        raise AssertionError(f"the bot did not come up in 60 s:\n{self.log()}")
+        raise AssertionError(f"the bot did not come up in {START_SECONDS:g} s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

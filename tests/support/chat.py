@@ -20,6 +20,7 @@ from bot.config import load_settings
 from bot.domain.enums import Channel
 from bot.i18n import make_i18n
 from bot.services.crypto import PersonalDataCipher
+from handlers.capabilities import PhotoLibrary
 from handlers.notices import ChatNotifier
 from storage.db import make_session_factory
 from storage.uow import UnitOfWork
@@ -66,6 +67,9 @@ class ChatHarness:
             self.settings.default_locale,
         )
         self.dispatcher["notifier"] = self.notifier
+        self.dispatcher["photos"] = PhotoLibrary(
+            {Channel.WEB: self.bot, Channel.TELEGRAM: self.bot}
+        )
         self.dispatcher["cipher"] = PersonalDataCipher(b"test-secret")
 
     async def _feed(self, bot: Bot, update: Update) -> Any:
@@ -85,6 +89,15 @@ class ChatHarness:
         await self.webchat.drain()
         return self.hub.conversation(user_id).since(before)
 
+    async def send_photo(
+        self, user_id: int, content: bytes, caption: str = "", language: str = "zh"
+    ) -> list[dict[str, Any]]:
+        """Upload a photo from the web page (as POST /chat/api/photo does once checked)."""
+        before = self.hub.conversation(user_id).seq
+        await self.webchat.user_photo(user_id, content, caption=caption, language=language)
+        await self.webchat.drain()
+        return self.hub.conversation(user_id).since(before)
+
     async def tap(self, user_id: int, label: str, language: str = "zh") -> list[dict[str, Any]]:
         """Tap the newest visible inline button whose text contains `label`."""
         message_id, data = self.find_button(user_id, label)
@@ -95,7 +108,7 @@ class ChatHarness:
     ) -> list[dict[str, Any]]:
         chat = self.hub.conversation(user_id)
         before = chat.seq
-        if not self.webchat.user_callback(user_id, message_id, data, language=language):
+        if not await self.webchat.user_callback(user_id, message_id, data, language=language):
             raise AssertionError(f"button {data!r} is not on message {message_id}")
         await self.webchat.drain()
         return chat.since(before)

@@ -16,6 +16,7 @@
   const input = $("composer-input"), sendBtn = $("composer-send");
   const menuBtn = $("menu-btn"), menu = $("menu"), menuList = $("menu-list");
   const replyKb = $("reply-kb"), toast = $("toast"), dialog = $("alert-dialog");
+  const photoInput = $("photo-input"), largeBtn = $("large-text");
 
   const bubbles = new Map(); // message_id -> .msg element
   const pending = new Map(); // client_id -> {el, text}: our messages not yet echoed back
@@ -150,6 +151,7 @@
     bubbles.set(ev.message_id, msg);
     setMedia(msg, ev);
     setBody(msg, ev.type === "message" ? ev.html : ev.caption_html);
+    msg.classList.toggle("redacted", !!ev.redacted);
     setTime(msg, ev.date);
     setKeyboard(msg, ev.buttons, ev.message_id);
     if (isNew && from === "bot") announce(msg);
@@ -175,6 +177,15 @@
     if (msg.contains(document.activeElement)) log.focus({ preventScroll: true });
     msg.remove();
     bubbles.delete(ev.message_id);
+  }
+
+  // The person's own message was deleted (e.g. an ID number): only a placeholder stays.
+  function redactMessage(ev) {
+    const msg = bubbles.get(ev.message_id);
+    if (!msg) return;
+    setMedia(msg, {});
+    setBody(msg, typeof ev.html === "string" ? ev.html : t("deleted"));
+    msg.classList.add("redacted");
   }
 
   // Queue a bot message for screen readers via #live (flushed once per event batch).
@@ -389,6 +400,88 @@
     return j;
   }
 
+  /* ---------- Large text (kept on the person, server-side) ---------- */
+
+  function applySettings(settings) {
+    if (settings && typeof settings.large_text === "boolean") setLargeText(settings.large_text, false);
+  }
+
+  async function setLargeText(on, save) {
+    document.documentElement.classList.toggle("large", on);
+    largeBtn.setAttribute("aria-pressed", String(on));
+    $("large-text-label").textContent = t("large_text");
+    largeBtn.title = t(on ? "large_text_on" : "large_text_off");
+    if (stick) scrollBottom();
+    if (!save) return;
+    showToast(t(on ? "large_text_on" : "large_text_off"));
+    try {
+      await post("/settings", { large_text: on });
+    } catch (e) {
+      showToast(t("offline"));
+    }
+  }
+
+  /* ---------- Photos ---------- */
+
+  function sendPhoto(file) {
+    const clientId = uuid();
+    const msg = buildBubble("user");
+    msg.classList.add("pending");
+    msg.dataset.clientId = clientId;
+    const media = msg.querySelector(".media");
+    media.appendChild(el("img", { src: URL.createObjectURL(file), alt: t("photo") }));
+    media.hidden = false;
+    msg.querySelector(".body").hidden = true;
+    setTime(msg);
+    inner.appendChild(msg);
+    pending.set(clientId, { el: msg, file: file });
+    updateEmpty();
+    stick = true;
+    scrollBottom();
+    deliverPhoto(clientId);
+  }
+
+  async function deliverPhoto(clientId) {
+    const p = pending.get(clientId);
+    if (!p) return;
+    p.el.classList.replace("failed", "pending");
+    p.el.querySelector(".retry")?.remove();
+    const form = new FormData();
+    form.append("client_id", clientId);
+    form.append("photo", p.file, p.file.name || "photo.jpg");
+    let refused = null;
+    try {
+      const ctrl = new AbortController();
+      const timer = setTimeout(() => ctrl.abort(), 60000);
+      let r;
+      try {
+        r = await fetch(API + "/photo", { method: "POST", body: form, credentials: "same-origin", signal: ctrl.signal });
+      } finally {
+        clearTimeout(timer);
+      }
+      if (r.status === 401) reloadForNewSession();
+      if (r.ok) {
+        p.el.classList.remove("pending");
+        return;
+      }
+      const j = await r.json().catch(() => ({}));
+      refused = j && j.error;
+    } catch (e) { /* network: offer a retry below */ }
+    if (!pending.has(clientId)) return;
+    if (refused === "photo_too_big" || refused === "not_a_photo") {
+      // Nothing to retry: say why, and take the bubble away.
+      pending.delete(clientId);
+      p.el.remove();
+      updateEmpty();
+      notice(t(refused));
+      return;
+    }
+    p.el.classList.replace("pending", "failed");
+    const retry = el("button", { type: "button", className: "retry" }, t("photo_failed"));
+    retry.addEventListener("click", () => deliverPhoto(clientId));
+    p.el.appendChild(retry);
+  }
+
   /* ---------- Long poll ---------- */
 
   let wake = null;
@@ -415,6 +508,8 @@
         timeout = 25;
         backoff = 1000;
         setStatus(null);
+        if (data && data.reset) resetTranscript();
+        if (data && data.settings) applySettings(data.settings);
         handleBatch(data && Array.isArray(data.events) ? data.events : []);
         if (data && Number.isFinite(data.last) && data.last > lastSeq) lastSeq = data.last;
       } catch (e) {
@@ -426,10 +521,18 @@
     }
   }
 
+  // The server's transcript started again (it knows less than this page): show it afresh.
+  function resetTranscript() {
+    inner.querySelectorAll(".msg, .notice").forEach((n) => n.remove());
+    bubbles.clear();
+    lastSeq = 0;
+  }
+
   function handleBatch(events) {
     for (const ev of events) {
       if (!ev || typeof ev !== "object") continue;
-      if (Number.isFinite(ev.seq)) {
+      // seq 0: not a transcript event but what a page opening gets first (the menu).
+      if (Number.isFinite(ev.seq) && ev.seq > 0) {
         if (ev.seq <= lastSeq) continue; // already seen
         lastSeq = ev.seq;
       }
@@ -451,6 +554,7 @@
       case "message": case "photo": case "document": return renderMessage(ev);
       case "edit": return editMessage(ev);
       case "delete": return deleteMessage(ev);
+      case "redact": return redactMessage(ev);
       case "commands": return setCommands(ev.commands);
       case "callback_answer":
         // Answers carry no message_id, so every waiting keyboard is released.
@@ -483,8 +587,10 @@
     if (!dialog.open) dialog.showModal();
   }
 
+  // The first screen: big Start / I need help buttons until a conversation exists.
   function updateEmpty() {
-    $("empty").hidden = !loaded || !!inner.querySelector(".msg");
+    const empty = !loaded || !!inner.querySelector(".msg");
+    $("welcome").hidden = empty;
   }
 
   function scrollBottom() {
@@ -519,7 +625,21 @@
   sendBtn.textContent = t("send");
   $("menu-label").textContent = t("menu");
   $("alert-ok").textContent = t("ok", "✓"); // "ok" is optional; ✓ is language-neutral
-  $("empty").textContent = t("empty");
+  $("welcome-text").textContent = t("welcome");
+  $("welcome-start").textContent = t("start_button");
+  $("welcome-need").textContent = t("need_button");
+  $("welcome-start").addEventListener("click", () => sendText("/start"));
+  $("welcome-need").addEventListener("click", () => sendText("/need"));
+  $("photo-label").textContent = t("photo");
+  $("photo-btn").setAttribute("aria-label", t("photo_label"));
+  $("photo-btn").addEventListener("click", () => photoInput.click());
+  photoInput.addEventListener("change", () => {
+    const file = photoInput.files && photoInput.files[0];
+    photoInput.value = "";
+    if (file) sendPhoto(file);
+  });
+  largeBtn.addEventListener("click", () => setLargeText(!document.documentElement.classList.contains("large"), true));
+  setLargeText(false, false);
 
   $("composer").addEventListener("submit", (e) => { e.preventDefault(); submit(); });
   input.addEventListener("input", autosize);
