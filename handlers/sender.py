@@ -25,7 +25,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -42,6 +42,7 @@ from bot.domain.enums import Channel
 from bot.services import UnitOfWork, broadcasts, people
 from handlers.broadcast_texts import progress_keyboard, progress_text, report_text
 from handlers.callbacks import BroadcastCb, EmergencyCb
+from handlers.deeplinks import start_link
 from handlers.keyboards import button
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,15 @@ def recipient_keyboard(content: broadcasts.Content) -> InlineKeyboardMarkup | No
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
+def group_keyboard(content: broadcasts.Content, link: str | None) -> InlineKeyboardMarkup | None:
+    """A post in a group chat carries no personal button: the survey opens in a private chat
+    (`link`: the deep link to it)."""
+    if content.button is ButtonKind.ANSWER and link is not None:
+        row = [InlineKeyboardButton(text=_("Answer in a private chat"), url=link)]
+        return InlineKeyboardMarkup(inline_keyboard=[row])
+    return None
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -93,6 +103,7 @@ class OutboxSender:
         # inside a transaction.
         self.stopping = asyncio.Event()
         self.pacers = {c: Pacer(settings.outbox_rate(c)) for c in bots}
+        self.group_interval = 60.0 / settings.outbox_group_per_minute
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self._contents: dict[int, broadcasts.Content] = {}
         self._photo_ids: dict[int, str] = {}  # broadcast -> Telegram file id after one upload
@@ -154,7 +165,8 @@ class OutboxSender:
             for row in rows:
                 if self.stopping.is_set():
                     break  # the rest are released below, for the next process
-                at = pacer.slot(time.monotonic(), row.chat_id)
+                gap = self.group_interval if row.group else None
+                at = pacer.slot(time.monotonic(), row.chat_id, gap)
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
                 await limit.acquire()
                 await self._content(row.broadcast_id)  # read before the row is committed
@@ -195,7 +207,9 @@ class OutboxSender:
             await self._send(channel, row)
             return DeliveryState.SENT, ""
         except TelegramRetryAfter as error:
-            pacer.hold(time.monotonic(), float(error.retry_after))
+            if not row.group:
+                # A group's own limit (20 a minute) holds only that group: its row waits.
+                pacer.hold(time.monotonic(), float(error.retry_after))
             await broadcasts.retry_later(
                 self.make_uow(), row_id=row.row_id, seconds=float(error.retry_after)
             )
@@ -236,7 +250,10 @@ class OutboxSender:
             text = text_for(row.locale, content.text_zh, content.text_en)
             if content.urgent:
                 text = "🚨 " + text
-            markup = recipient_keyboard(content)
+            if row.group:
+                markup = group_keyboard(content, await self._survey_link(bot, channel, content))
+            else:
+                markup = recipient_keyboard(content)
         chat_id = int(row.chat_id)
         if content.photo is None:
             await bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None)
@@ -253,6 +270,14 @@ class OutboxSender:
         )
         if channel is Channel.TELEGRAM and sent.photo:
             self._photo_ids[content.id] = sent.photo[-1].file_id
+
+
+    async def _survey_link(
+        self, bot: Bot, channel: Channel, content: broadcasts.Content
+    ) -> str | None:
+        if content.survey_id is None:
+            return None
+        return await start_link(bot, channel, self.settings, f"sv_{content.survey_id}")
 
 
 def _short(message: str) -> str:

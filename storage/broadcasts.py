@@ -337,6 +337,15 @@ class BroadcastsRepository:
         )
         return {str(e): int(n) for e, n in await self.session.execute(query)}
 
+    async def sent_to_groups(self, broadcast_id: int) -> int:
+        """Posts delivered into community group chats."""
+        query = select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.broadcast_id == broadcast_id,
+            OutboxMessage.group_id.is_not(None),
+            OutboxMessage.state == DeliveryState.SENT,
+        )
+        return int((await self.session.scalar(query)) or 0)
+
     async def row_for(self, broadcast_id: int, person_id: int) -> OutboxMessage | None:
         query = select(OutboxMessage).where(
             OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.person_id == person_id
@@ -439,10 +448,11 @@ class BroadcastsRepository:
             .where(
                 Broadcast.emergency_id == emergency_id,
                 Broadcast.button == ButtonKind.ROLL_CALL,
+                OutboxMessage.person_id.is_not(None),
             )
             .distinct()
         )
-        return list((await self.session.scalars(query)).all())
+        return [p for p in (await self.session.scalars(query)).all() if p is not None]
 
     async def checked_in(self, shift_ids: Sequence[int]) -> set[int]:
         query = select(ServiceRecord.person_id).where(ServiceRecord.shift_id.in_(list(shift_ids)))
