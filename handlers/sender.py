@@ -271,7 +271,6 @@ class OutboxSender:
         if channel is Channel.TELEGRAM and sent.photo:
             self._photo_ids[content.id] = sent.photo[-1].file_id
 
-
     async def _survey_link(
         self, bot: Bot, channel: Channel, content: broadcasts.Content
     ) -> str | None:

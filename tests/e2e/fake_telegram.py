@@ -1562,6 +1562,8 @@ class FakeTelegram:
         chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
         if not isinstance(chat, GroupChat) or self.group_per_minute is None:
             return
+        if chat.bot_status in ("left", "kicked") or chat.migrated_to is not None:
+            return  # refused for that first (403 / 400), not counted
         now = time.monotonic()
         window = self._sent_at_group.setdefault(chat.id, deque())
         while window and now - window[0] >= 60.0:
