@@ -97,7 +97,7 @@ class GroupChatGate(BaseMiddleware):
         if not await _for_the_bot(event, data["bot"]):
             return UNHANDLED  # group talk that is not for the bot: silently none of its business
         user: User | None = data.get("event_from_user")
-        if user is not None:
+        if user is not None and not user.is_bot:
             # The person's own chat with the bot (on Telegram its id is the user's id).
             data["event_chat"] = Chat(id=user.id, type=ChatType.PRIVATE)
         return await handler(event, data)

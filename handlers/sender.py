@@ -51,6 +51,7 @@ IN_FLIGHT = 8  # sends awaiting the platform's answer at once, per channel
 IDLE_SECONDS = 0.5
 RECOVER_SECONDS = 2.0  # also how soon a scheduled broadcast starts
 MAX_ATTEMPTS = 5
+GROUP_WAIT_SECONDS = 0.5  # a group row due later than this goes back to the queue
 
 
 async def pause(stopping: asyncio.Event, seconds: float) -> None:
@@ -166,6 +167,15 @@ class OutboxSender:
                 if self.stopping.is_set():
                     break  # the rest are released below, for the next process
                 gap = self.group_interval if row.group else None
+                if row.group:
+                    wait = pacer.ready_at(row.chat_id, gap) - time.monotonic()
+                    if wait > GROUP_WAIT_SECONDS:
+                        # The group had a post moments ago: back to the queue until it may
+                        # have the next, so the rest of the channel is not held behind it.
+                        await broadcasts.defer(
+                            self.make_uow(), owner=self.owner, row_id=row.row_id, seconds=wait
+                        )
+                        continue
                 at = pacer.slot(time.monotonic(), row.chat_id, gap)
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
                 await limit.acquire()

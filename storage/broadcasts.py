@@ -279,6 +279,19 @@ class BroadcastsRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def defer(self, owner: str, row_id: int, not_before: datetime) -> None:
+        """Give back a claimed row that was not started, due again at `not_before`."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.claimed_by == owner,
+                OutboxMessage.state == DeliveryState.QUEUED,
+            )
+            .values(claimed_by=None, claimed_at=None, not_before=not_before)
+            .execution_options(synchronize_session=False)
+        )
+
     async def release(self, owner: str, row_ids: Sequence[int]) -> None:
         """Give back claimed rows that were not started (paused, stopping)."""
         await self.session.execute(

@@ -188,6 +188,13 @@ class Pacer:
         self._recent_chats.append((start, chat))
         return start
 
+    def ready_at(self, chat: str, interval: float | None = None) -> float:
+        """The earliest moment this chat may get its next message, by its own spacing only
+        (reserves nothing): a group that is not ready yet waits in the queue, not the channel."""
+        last = self._last_in_chat.get(chat)
+        gap = self.per_chat_interval if interval is None else interval
+        return 0.0 if last is None else last + gap
+
     def hold(self, now: float, seconds: float) -> None:
         """The platform said "retry after": nothing goes out on this channel until then."""
         self._hold_until = max(self._hold_until, now + seconds)

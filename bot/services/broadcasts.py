@@ -595,6 +595,14 @@ async def retry_later(uow: UnitOfWork, *, row_id: int, seconds: float) -> None:
         await uow.commit()
 
 
+async def defer(uow: UnitOfWork, *, owner: str, row_id: int, seconds: float) -> None:
+    """A claimed row that may not go yet (its group had a post moments ago): back to the
+    queue, due in `seconds`."""
+    async with uow:
+        await uow.broadcasts.defer(owner, row_id, utcnow() + timedelta(seconds=seconds))
+        await uow.commit()
+
+
 async def release(uow: UnitOfWork, *, owner: str, row_ids: list[int]) -> None:
     if row_ids:
         async with uow:

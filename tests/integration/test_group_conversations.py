@@ -205,7 +205,8 @@ async def test_only_an_admin_of_the_group_with_a_worker_role_links_it(
     await chats.say(GROUP, WORKER, "/linkgroup")
     assert "Only an admin of this group" in chats.posts(GROUP)[-1]
     await chats.say(GROUP, WORKER, "/linkgroup", anonymous=True)
-    assert "write as the group" in chats.posts(GROUP)[-1]
+    # Unknown sender (GroupAnonymousBot): asked, in the default language, to write as themselves.
+    assert "以群的身份匿名发言" in chats.posts(GROUP)[-1]
     assert await linked_groups(uow) == {}
 
     fake.set_member(GROUP, WORKER, "administrator")
