@@ -435,7 +435,8 @@ async def open_command(message: Message, rest: str, data: dict[str, Any]) -> Non
     ).as_(message.bot)
     state = data.get("state")
     raw_state = await state.get_state() if state is not None else None
-    await dispatcher.propagate_event("message", typed, **{**data, "raw_state": raw_state})
+    context = {**data, "raw_state": raw_state, "bot": data.get("bot") or message.bot}
+    await dispatcher.propagate_event("message", typed, **context)
 
 
 @deep_link("sv_")

@@ -272,3 +272,21 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_link(
     await chats.say(GROUP, WORKER, "/linkgroup")
     await chats.feed(chats.fake.upgrade_to_supergroup(GROUP, -1001234500001))
     assert await linked_groups(uow) == {"-1001234500001": w.community_a1}
+
+
+async def test_someone_new_follows_the_link_through_onboarding_to_the_command(
+    chats: GroupChats, uow: UnitOfWork
+) -> None:
+    await building_group(uow, chats)
+    newcomer = 8199
+    chats.fake.set_member(GROUP, newcomer, "member")
+    await chats.say(GROUP, newcomer, "/need")
+    link = chats.last_post(GROUP)["reply_markup"]["inline_keyboard"][0][0]["url"]
+    chats.fake.add_user(newcomer, "Sun", "en")
+    await chats.say_privately(newcomer, "/start " + link.split("start=")[1])
+    for label in ("English", "Yubei District", "Street A", "A-One"):
+        message = chats.fake.last_bot_message(newcomer)
+        assert message is not None
+        await chats.tap(newcomer, newcomer, message["message_id"], label)
+    texts = [m["text"] for m in chats.fake.bot_messages(newcomer)]
+    assert "What is your request about" in texts[-1]  # /need, right after onboarding
