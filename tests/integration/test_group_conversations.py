@@ -20,9 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.principal import Grant, Principal
+from bot.services import groups
 from handlers.callbacks import NeedNewCb
 from handlers.keyboards import button
-from storage.models import AuditEntry, ChannelAccount, CommunityGroup
+from storage.models import AuditEntry, ChannelAccount, CommunityGroup, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.e2e.fake_telegram import FakeTelegram
 from tests.support.chat import ChatHarness
@@ -290,3 +292,44 @@ async def test_someone_new_follows_the_link_through_onboarding_to_the_command(
         await chats.tap(newcomer, newcomer, message["message_id"], label)
     texts = [m["text"] for m in chats.fake.bot_messages(newcomer)]
     assert "What is your request about" in texts[-1]  # /need, right after onboarding
+
+
+async def test_a_worker_broadcasts_to_the_communitys_groups_and_sees_them_counted(
+    engine: AsyncEngine, uow: UnitOfWork
+) -> None:
+    w = await make_map(uow)
+    grant = ((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),)
+    worker = await make_person(
+        uow, "Han", community=w.community_a1, grants=grant, web_id=WORKER, locale="en"
+    )
+    principal = Principal(
+        worker, "en", grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),)
+    )
+    for chat_id in (GROUP, OTHER_GROUP):
+        await groups.link(
+            uow,
+            principal,
+            channel=Channel.TELEGRAM,
+            chat_id=str(chat_id),
+            title="楼栋群",
+            community_id=w.community_a1,
+            chat_admin=True,
+        )
+    chat = ChatHarness(engine)
+    try:
+        await chat.send(WORKER, "/broadcast")
+        await chat.tap(WORKER, "group chats")
+        await chat.tap(WORKER, "Everyone")
+        await chat.send(WORKER, "明天上午停水")
+        await chat.tap(WORKER, "Skip")
+        await chat.tap(WORKER, "Skip")
+        await chat.tap(WORKER, "No button")
+        assert "It will be posted in 2 group chats." in chat.last_text(WORKER)
+        await chat.tap(WORKER, "Send now")
+        assert "on its way to 2 group chats" in chat.last_text(WORKER)
+    finally:
+        await chat.close()
+    async with uow:
+        rows = (await uow.session.scalars(select(OutboxMessage))).all()
+        assert sorted(r.chat_id for r in rows) == sorted([str(GROUP), str(OTHER_GROUP)])
+        assert {(r.person_id, r.channel) for r in rows} == {(None, Channel.TELEGRAM)}
