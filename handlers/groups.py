@@ -206,7 +206,7 @@ async def link_group(
             return
         choices = chosen
     if len(choices) == 1:
-        await _link(message, message.from_user, choices[0].id, bot, uow, channel, principal)
+        await _link(message, choices[0].id, uow, channel, principal)
         return
     if len(choices) > MAX_CHOICE_BUTTONS:
         await message.answer(
@@ -231,13 +231,12 @@ def _choice_keyboard(choices: list[Choice], principal: Principal) -> InlineKeybo
 
 async def _link(
     message: Message,
-    user: User,
     community_id: int,
-    bot: Bot,
     uow: UnitOfWork,
     channel: Channel,
     principal: Principal,
 ) -> None:
+    """Link the group; the caller has just checked that the sender is one of its admins."""
     try:
         view = await groups.link(
             uow,
@@ -246,7 +245,7 @@ async def _link(
             chat_id=str(message.chat.id),
             title=message.chat.title or "",
             community_id=community_id,
-            chat_admin=await _is_admin(bot, message.chat.id, user.id),
+            chat_admin=True,
         )
     except PermissionDenied:
         await message.answer(_not_allowed_text())
