@@ -23,6 +23,7 @@ from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Principal
 from bot.services import groups
 from handlers.callbacks import NeedNewCb
+from handlers.groups import set_group_commands
 from handlers.keyboards import button
 from storage.models import AuditEntry, ChannelAccount, CommunityGroup, OutboxMessage
 from storage.uow import UnitOfWork
@@ -333,3 +334,20 @@ async def test_a_worker_broadcasts_to_the_communitys_groups_and_sees_them_counte
         rows = (await uow.session.scalars(select(OutboxMessage))).all()
         assert sorted(r.chat_id for r in rows) == sorted([str(GROUP), str(OTHER_GROUP)])
         assert {(r.person_id, r.channel) for r in rows} == {(None, Channel.TELEGRAM)}
+
+
+async def test_groups_get_their_own_short_command_menu(chats: GroupChats) -> None:
+    await set_group_commands(chats.bot, chats.harness.i18n)
+    members = chats.fake.my_commands({"type": "all_group_chats"})
+    admins = chats.fake.my_commands({"type": "all_chat_administrators"})
+    assert members is not None and admins is not None
+    assert [c["command"] for c in members] == ["need", "volunteer", "help"]
+    assert [c["command"] for c in admins] == [
+        "need",
+        "volunteer",
+        "help",
+        "linkgroup",
+        "unlinkgroup",
+    ]
+    english = chats.fake.my_commands({"type": "all_group_chats"}, language_code="en")
+    assert english is not None and "private chat" in english[0]["description"]
