@@ -21,6 +21,7 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -226,6 +227,15 @@ class OutboxSender:
             return None, ""
         except TelegramForbiddenError as error:
             return DeliveryState.BLOCKED, _short(error.message)
+        except TelegramMigrateToChat as error:
+            if not row.group:
+                return DeliveryState.FAILED, _short(error.message)
+            # The group became a supergroup: nothing was posted; the group and its row move to
+            # the new id, and the row goes again.
+            await broadcasts.group_moved(
+                self.make_uow(), delivery=row, new_chat_id=str(error.migrate_to_chat_id)
+            )
+            return None, ""
         except TelegramServerError as error:
             if "gateway" in error.message.lower():
                 # A gateway's error: Telegram behind it may have delivered it. Not again.

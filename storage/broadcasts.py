@@ -292,6 +292,19 @@ class BroadcastsRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def move_rows(self, channel: Channel, old_chat_id: str, new_chat_id: str) -> None:
+        """Rows still to send into a chat that moved (a group that became a supergroup)."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.chat_id == old_chat_id,
+                OutboxMessage.state.in_((DeliveryState.QUEUED, DeliveryState.SENDING)),
+            )
+            .values(chat_id=new_chat_id)
+            .execution_options(synchronize_session=False)
+        )
+
     async def release(self, owner: str, row_ids: Sequence[int]) -> None:
         """Give back claimed rows that were not started (paused, stopping)."""
         await self.session.execute(

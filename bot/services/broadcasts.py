@@ -603,6 +603,19 @@ async def defer(uow: UnitOfWork, *, owner: str, row_id: int, seconds: float) -> 
         await uow.commit()
 
 
+async def group_moved(uow: UnitOfWork, *, delivery: Delivery, new_chat_id: str) -> None:
+    """The platform refused a group post because the group became a supergroup with a new
+    id: the group's link and its queued rows follow it, and this row goes again."""
+    async with uow:
+        group = await uow.groups.by_chat(delivery.channel, delivery.chat_id, lock=True)
+        taken = await uow.groups.by_chat(delivery.channel, new_chat_id)
+        if group is not None and taken is None:
+            group.chat_id = new_chat_id
+        await uow.broadcasts.move_rows(delivery.channel, delivery.chat_id, new_chat_id)
+        await uow.broadcasts.requeue(delivery.row_id, utcnow())
+        await uow.commit()
+
+
 async def release(uow: UnitOfWork, *, owner: str, row_ids: list[int]) -> None:
     if row_ids:
         async with uow:

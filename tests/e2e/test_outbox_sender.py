@@ -359,3 +359,19 @@ async def test_a_group_post_carries_no_personal_button(uow: UnitOfWork) -> None:
     with pytest.raises(InvalidInput) as refused:
         await broadcasts.create(uow, worker(w), draft)
     assert (refused.value.field, refused.value.reason) == ("button", "group")
+
+
+async def test_a_post_to_a_group_that_became_a_supergroup_follows_it(
+    engine: AsyncEngine, uow: UnitOfWork, fake_telegram: FakeTelegram, telegram_bot: Bot
+) -> None:
+    w = await make_map(uow)
+    await linked_groups(uow, fake_telegram, w)
+    fake_telegram.upgrade_to_supergroup(A1_GROUPS[0], -1006001)  # the bot missed the notice
+    view = await broadcasts.create(uow, worker(w), to_groups(w, "通知"))
+    await sender(engine, telegram_bot).send_pending()
+    assert [m["text"] for m in fake_telegram.bot_messages(-1006001)] == ["通知"]
+    report = await broadcasts.report(uow, worker(w), broadcast_id=view.id)
+    assert (report.sent, report.groups, report.progress.failed) == (2, 2, 0)
+    async with uow:
+        moved = await uow.groups.by_chat(Channel.TELEGRAM, "-1006001")
+        assert moved is not None and moved.unlinked_at is None
