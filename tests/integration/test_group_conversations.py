@@ -19,12 +19,15 @@ from aiogram.types import InlineKeyboardMarkup, Update
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.broadcasts import Audience, AudienceKind, ButtonKind
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Principal
-from bot.services import groups
+from bot.domain.surveys import parse_survey
+from bot.services import broadcasts, groups, surveys
 from handlers.callbacks import NeedNewCb
 from handlers.groups import set_group_commands
 from handlers.keyboards import button
+from handlers.sender import OutboxSender
 from storage.models import AuditEntry, ChannelAccount, CommunityGroup, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.e2e.fake_telegram import FakeTelegram
@@ -351,3 +354,44 @@ async def test_groups_get_their_own_short_command_menu(chats: GroupChats) -> Non
     ]
     english = chats.fake.my_commands({"type": "all_group_chats"}, language_code="en")
     assert english is not None and "private chat" in english[0]["description"]
+
+
+async def test_a_survey_posted_in_a_group_is_answered_in_a_private_chat(
+    chats: GroupChats, uow: UnitOfWork
+) -> None:
+    w = await building_group(uow, chats)
+    async with uow:
+        account = await uow.people.account(Channel.TELEGRAM, str(WORKER))
+        assert account is not None
+        author = account.person_id
+    worker = Principal(
+        author, "en", grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_a1),)
+    )
+    survey = await surveys.create_survey(
+        uow,
+        worker,
+        spec=parse_survey("养老需求调查\n? 家里有独居老人吗？\n- 有\n- 没有"),
+        community_ids=[w.community_a1],
+    )
+    await chats.say(GROUP, WORKER, "/linkgroup")
+    draft = broadcasts.Draft(
+        audience=Audience(AudienceKind.GROUPS, (w.community_a1,)),
+        text_zh="请花一分钟填写养老需求调查。",
+        button=ButtonKind.ANSWER,
+        survey_id=survey.id,
+    )
+    await broadcasts.create(uow, worker, draft)
+    outbox = OutboxSender(
+        lambda: UnitOfWork(chats.harness.session_factory),
+        chats.harness.i18n,
+        {Channel.TELEGRAM: chats.bot},
+        chats.harness.settings,
+    )
+    await outbox.send_pending()
+    post = chats.last_post(GROUP)
+    assert post["text"] == "请花一分钟填写养老需求调查。"
+    [[answer]] = post["reply_markup"]["inline_keyboard"]
+    assert answer["url"] == f"https://t.me/wushe_test_bot?start=sv_{survey.id}"
+    await chats.say_privately(MEMBER, "/start " + answer["url"].split("start=")[1])
+    private = chats.fake.last_bot_message(MEMBER)
+    assert private is not None and "家里有独居老人吗？" in private["text"]
