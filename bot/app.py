@@ -71,6 +71,7 @@ from handlers import (
     errors,
     fallback,
     funds,
+    groups,
     hours,
     link,
     needs_resident,
@@ -133,6 +134,9 @@ def build_dispatcher(
 ) -> Dispatcher:
     dispatcher = Dispatcher(storage=storage)
     dispatcher.update.outer_middleware(ChatOrderMiddleware())
+    # In front of the person's middlewares: group talk not for the bot is dropped unread, and
+    # a command in a group never makes the group that person's chat (handlers/groups.py).
+    dispatcher.update.outer_middleware(groups.GroupChatGate())
     dispatcher.update.outer_middleware(IdentityMiddleware(session_factory, settings))
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
@@ -142,6 +146,7 @@ def build_dispatcher(
             table.build()
             for table in (
                 errors.router,
+                groups.router,  # every update of a group chat ends here: no private flow runs
                 common.router,
                 onboarding.router,
                 admin.router,
@@ -440,6 +445,7 @@ async def run(settings: Settings) -> None:
     else:
         try:
             await set_default_commands(tg, application.i18n)
+            await groups.set_group_commands(tg, application.i18n)
         except TelegramAPIError as error:
             # Not fatal: the menu is a convenience, and polling retries the connection anyway.
             log.warning("Telegram: could not set the command menu (%s)", error)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.broadcasts import GROUP_MESSAGES_PER_MINUTE
 from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
 from bot.domain.kpis import Targets
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     # chats); the web page takes more.
     outbox_rate_telegram: float = Field(default=25.0, gt=0, le=1000)
     outbox_rate_web: float = Field(default=100.0, gt=0, le=10000)
+    # Posts a minute into one group chat (Telegram allows about 20).
+    outbox_group_per_minute: float = Field(default=GROUP_MESSAGES_PER_MINUTE, gt=0, le=60)
     # After this long a claim of a process that stopped is taken over by another (or by the
     # same after a restart), and a row it left half-sent is reported as uncertain.
     outbox_lease_seconds: float = Field(default=120.0, ge=2, le=3600)

@@ -26,6 +26,7 @@ AUDIENCE_NAMES = {
     AudienceKind.RESIDENTS: __("Residents"),
     AudienceKind.VOLUNTEERS: __("Verified volunteers"),
     AudienceKind.PROJECT_FIT: __("Volunteers who fit the project"),
+    AudienceKind.GROUPS: __("The community's group chats (楼栋群)"),
 }
 
 STATE_NAMES = {
@@ -89,6 +90,8 @@ def report_text(report: Report) -> str:
         for reason, count in sorted(report.failures.items(), key=lambda kv: -kv[1])[:5]:
             if reason not in ("blocked", "interrupted"):
                 lines.append(f"  · {reason}: {count}")
+    if report.groups:
+        lines.append(_("Of those, posts in group chats: {count}").format(count=report.groups))
     if report.project_id is not None:
         lines.append(_("Sign-ups it produced: {count}").format(count=report.sign_ups))
     return "\n".join(lines)

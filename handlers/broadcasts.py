@@ -79,7 +79,13 @@ async def new_broadcast(
         return
     kinds = [AudienceKind.PROJECT_FIT]
     if allowed:
-        kinds = [AudienceKind.VOLUNTEERS, AudienceKind.RESIDENTS, AudienceKind.EVERYONE, *kinds]
+        kinds = [
+            AudienceKind.VOLUNTEERS,
+            AudienceKind.RESIDENTS,
+            AudienceKind.EVERYONE,
+            *kinds,
+            AudienceKind.GROUPS,
+        ]
     await state.set_state(BroadcastForm.audience)
     await state.update_data(allowed=allowed)
     await message.answer(
@@ -402,9 +408,11 @@ async def _preview(
             [button(_("Cancel"), BroadcastCb(action="drop"))],
         ]
     )
-    await message.answer(
-        _("It will reach {count} people.").format(count=count), reply_markup=keyboard
-    )
+    if data["kind"] == AudienceKind.GROUPS.value:
+        reach = _("It will be posted in {count} group chats.").format(count=count)
+    else:
+        reach = _("It will reach {count} people.").format(count=count)
+    await message.answer(reach, reply_markup=keyboard)
 
 
 @router.callback_query(BroadcastForm.confirm, BroadcastCb.filter(F.action == "drop"))
@@ -484,11 +492,11 @@ async def _create(
             )
         )
         return
-    await message.answer(
-        _("Broadcast #{id} is on its way to {count} people; its progress follows.").format(
-            id=view.id, count=view.progress.total
-        )
-    )
+    if data["kind"] == AudienceKind.GROUPS.value:
+        going = _("Broadcast #{id} is on its way to {count} group chats; its progress follows.")
+    else:
+        going = _("Broadcast #{id} is on its way to {count} people; its progress follows.")
+    await message.answer(going.format(id=view.id, count=view.progress.total))
 
 
 def _fields(draft: broadcasts.Draft) -> dict[str, Any]:

@@ -172,9 +172,10 @@ async def community_chosen(
     await message.answer(help_text(identity.principal))
     await set_chat_commands(bot, i18n, message.chat.id, identity.principal)
     if pending:
-        await open_deep_link(
-            message, pending, {**data, "state": state, "uow": uow, "channel": channel}
-        )
+        # The link's feature gets the person as they are now (with their community).
+        context = {"state": state, "uow": uow, "channel": channel, "bot": bot, "i18n": i18n}
+        context |= {"principal": identity.principal, "identity": identity}
+        await open_deep_link(message, pending, {**data, **context})
 
 
 @router.callback_query(NoopCb.filter())

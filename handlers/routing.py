@@ -17,6 +17,12 @@ class RouteTable:
     def __init__(self, name: str) -> None:
         self.name = name
         self._entries: list[tuple[str, tuple[Any, ...], dict[str, Any], Handler]] = []
+        self._filters: list[tuple[str, tuple[Any, ...]]] = []
+
+    def filter(self, observer: str, *filters: Any) -> None:
+        """Router-level filters of one observer ("message", "callback_query", …): no handler
+        of this table sees an event they reject."""
+        self._filters.append((observer, filters))
 
     def _add(self, observer: str, filters: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         def register(handler: Handler) -> Handler:
@@ -39,6 +45,8 @@ class RouteTable:
 
     def build(self) -> Router:
         router = Router(name=self.name)
+        for observer, filters in self._filters:
+            router.observers[observer].filter(*filters)
         for observer, filters, kwargs, handler in self._entries:
             router.observers[observer].register(handler, *filters, **kwargs)
         return router

@@ -21,11 +21,12 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -42,6 +43,7 @@ from bot.domain.enums import Channel
 from bot.services import UnitOfWork, broadcasts, people
 from handlers.broadcast_texts import progress_keyboard, progress_text, report_text
 from handlers.callbacks import BroadcastCb, EmergencyCb
+from handlers.deeplinks import start_link
 from handlers.keyboards import button
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ IN_FLIGHT = 8  # sends awaiting the platform's answer at once, per channel
 IDLE_SECONDS = 0.5
 RECOVER_SECONDS = 2.0  # also how soon a scheduled broadcast starts
 MAX_ATTEMPTS = 5
+GROUP_WAIT_SECONDS = 0.5  # a group row due later than this goes back to the queue
 
 
 async def pause(stopping: asyncio.Event, seconds: float) -> None:
@@ -76,6 +79,15 @@ def recipient_keyboard(content: broadcasts.Content) -> InlineKeyboardMarkup | No
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
+def group_keyboard(content: broadcasts.Content, link: str | None) -> InlineKeyboardMarkup | None:
+    """A post in a group chat carries no personal button: the survey opens in a private chat
+    (`link`: the deep link to it)."""
+    if content.button is ButtonKind.ANSWER and link is not None:
+        row = [InlineKeyboardButton(text=_("Answer in a private chat"), url=link)]
+        return InlineKeyboardMarkup(inline_keyboard=[row])
+    return None
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -93,6 +105,7 @@ class OutboxSender:
         # inside a transaction.
         self.stopping = asyncio.Event()
         self.pacers = {c: Pacer(settings.outbox_rate(c)) for c in bots}
+        self.group_interval = 60.0 / settings.outbox_group_per_minute
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self._contents: dict[int, broadcasts.Content] = {}
         self._photo_ids: dict[int, str] = {}  # broadcast -> Telegram file id after one upload
@@ -154,7 +167,17 @@ class OutboxSender:
             for row in rows:
                 if self.stopping.is_set():
                     break  # the rest are released below, for the next process
-                at = pacer.slot(time.monotonic(), row.chat_id)
+                gap = self.group_interval if row.group else None
+                if row.group:
+                    wait = pacer.ready_at(row.chat_id, gap) - time.monotonic()
+                    if wait > GROUP_WAIT_SECONDS:
+                        # The group had a post moments ago: back to the queue until it may
+                        # have the next, so the rest of the channel is not held behind it.
+                        await broadcasts.defer(
+                            self.make_uow(), owner=self.owner, row_id=row.row_id, seconds=wait
+                        )
+                        continue
+                at = pacer.slot(time.monotonic(), row.chat_id, gap)
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
                 await limit.acquire()
                 await self._content(row.broadcast_id)  # read before the row is committed
@@ -195,13 +218,24 @@ class OutboxSender:
             await self._send(channel, row)
             return DeliveryState.SENT, ""
         except TelegramRetryAfter as error:
-            pacer.hold(time.monotonic(), float(error.retry_after))
+            if not row.group:
+                # A group's own limit (20 a minute) holds only that group: its row waits.
+                pacer.hold(time.monotonic(), float(error.retry_after))
             await broadcasts.retry_later(
                 self.make_uow(), row_id=row.row_id, seconds=float(error.retry_after)
             )
             return None, ""
         except TelegramForbiddenError as error:
             return DeliveryState.BLOCKED, _short(error.message)
+        except TelegramMigrateToChat as error:
+            if not row.group:
+                return DeliveryState.FAILED, _short(error.message)
+            # The group became a supergroup: nothing was posted; the group and its row move to
+            # the new id, and the row goes again.
+            await broadcasts.group_moved(
+                self.make_uow(), delivery=row, new_chat_id=str(error.migrate_to_chat_id)
+            )
+            return None, ""
         except TelegramServerError as error:
             if "gateway" in error.message.lower():
                 # A gateway's error: Telegram behind it may have delivered it. Not again.
@@ -236,7 +270,10 @@ class OutboxSender:
             text = text_for(row.locale, content.text_zh, content.text_en)
             if content.urgent:
                 text = "🚨 " + text
-            markup = recipient_keyboard(content)
+            if row.group:
+                markup = group_keyboard(content, await self._survey_link(bot, channel, content))
+            else:
+                markup = recipient_keyboard(content)
         chat_id = int(row.chat_id)
         if content.photo is None:
             await bot.send_message(chat_id, text, reply_markup=markup, parse_mode=None)
@@ -253,6 +290,13 @@ class OutboxSender:
         )
         if channel is Channel.TELEGRAM and sent.photo:
             self._photo_ids[content.id] = sent.photo[-1].file_id
+
+    async def _survey_link(
+        self, bot: Bot, channel: Channel, content: broadcasts.Content
+    ) -> str | None:
+        if content.survey_id is None:
+            return None
+        return await start_link(bot, channel, self.settings, f"sv_{content.survey_id}")
 
 
 def _short(message: str) -> str:

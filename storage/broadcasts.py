@@ -279,6 +279,32 @@ class BroadcastsRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def defer(self, owner: str, row_id: int, not_before: datetime) -> None:
+        """Give back a claimed row that was not started, due again at `not_before`."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.claimed_by == owner,
+                OutboxMessage.state == DeliveryState.QUEUED,
+            )
+            .values(claimed_by=None, claimed_at=None, not_before=not_before)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def move_rows(self, channel: Channel, old_chat_id: str, new_chat_id: str) -> None:
+        """Rows still to send into a chat that moved (a group that became a supergroup)."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.chat_id == old_chat_id,
+                OutboxMessage.state.in_((DeliveryState.QUEUED, DeliveryState.SENDING)),
+            )
+            .values(chat_id=new_chat_id)
+            .execution_options(synchronize_session=False)
+        )
+
     async def release(self, owner: str, row_ids: Sequence[int]) -> None:
         """Give back claimed rows that were not started (paused, stopping)."""
         await self.session.execute(
@@ -336,6 +362,15 @@ class BroadcastsRepository:
             .group_by(OutboxMessage.error)
         )
         return {str(e): int(n) for e, n in await self.session.execute(query)}
+
+    async def sent_to_groups(self, broadcast_id: int) -> int:
+        """Posts delivered into community group chats."""
+        query = select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.broadcast_id == broadcast_id,
+            OutboxMessage.group_id.is_not(None),
+            OutboxMessage.state == DeliveryState.SENT,
+        )
+        return int((await self.session.scalar(query)) or 0)
 
     async def row_for(self, broadcast_id: int, person_id: int) -> OutboxMessage | None:
         query = select(OutboxMessage).where(
@@ -439,10 +474,11 @@ class BroadcastsRepository:
             .where(
                 Broadcast.emergency_id == emergency_id,
                 Broadcast.button == ButtonKind.ROLL_CALL,
+                OutboxMessage.person_id.is_not(None),
             )
             .distinct()
         )
-        return list((await self.session.scalars(query)).all())
+        return [p for p in (await self.session.scalars(query)).all() if p is not None]
 
     async def checked_in(self, shift_ids: Sequence[int]) -> set[int]:
         query = select(ServiceRecord.person_id).where(ServiceRecord.shift_id.in_(list(shift_ids)))

@@ -904,11 +904,14 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "person_id"),
+        UniqueConstraint("broadcast_id", "group_id", name="uq_outbox_broadcast_group"),
         Index("ix_outbox_channel_state", "channel", "state", "not_before"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # A person's row, or a community group's (楼栋群) row: exactly one of the two.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("community_groups.id"), index=True)
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
     chat_id: Mapped[str] = mapped_column(String(128))
     locale: Mapped[str] = mapped_column(String(8))
@@ -920,6 +923,24 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[str] = mapped_column(String(200), default="")
     clicked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CommunityGroup(Base):
+    """A group chat (楼栋群, a building's or a grid's group) linked to a community by one of
+    its workers who is an admin of the group; broadcasts to "the community's groups" are
+    posted there. Unlinking keeps the row (the outbox refers to it) with `unlinked_at` set."""
+
+    __tablename__ = "community_groups"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(255), default="")
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    linked_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    unlinked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class BroadcastOptOut(Base):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.broadcasts import BroadcastsRepository
 from storage.consultations import ConsultationsRepository
+from storage.groups import GroupsRepository
 from storage.kpis import KpiRepository
 from storage.matching import MatchingRepository
 from storage.privacy import PrivacyRepository
@@ -70,6 +71,7 @@ class UnitOfWork:
     funds: FundsRepository
     matching: MatchingRepository
     broadcasts: BroadcastsRepository
+    groups: GroupsRepository
     consultations: ConsultationsRepository
     kpis: KpiRepository
     privacy: PrivacyRepository
@@ -100,6 +102,7 @@ class UnitOfWork:
         self.resources = ResourcesRepository(self.session)
         self.funds = FundsRepository(self.session)
         self.broadcasts = BroadcastsRepository(self.session)
+        self.groups = GroupsRepository(self.session)
         self.consultations = ConsultationsRepository(self.session)
         self.kpis = KpiRepository(self.session)
         self.matching = MatchingRepository(self.session)

@@ -40,6 +40,8 @@ class AudienceKind(StrEnum):
     CONSULTATION = "consultation"
     NOT_VOTED = "not_voted"
     PARTICIPANTS = "participants"
+    # The group chats (楼栋群) linked to the communities: one post per group, no person.
+    GROUPS = "groups"
 
 
 # What a worker may choose when composing a broadcast.
@@ -49,8 +51,12 @@ COMPOSABLE = frozenset(
         AudienceKind.RESIDENTS,
         AudienceKind.VOLUNTEERS,
         AudienceKind.PROJECT_FIT,
+        AudienceKind.GROUPS,
     }
 )
+
+# Telegram lets a bot post about 20 messages a minute into one group.
+GROUP_MESSAGES_PER_MINUTE = 20
 
 
 class ButtonKind(StrEnum):
@@ -153,7 +159,8 @@ def text_for(locale: str, text_zh: str, text_en: str) -> str:
 @dataclass(slots=True)
 class Pacer:
     """When the next message of one channel may go: at most `rate` a second over the channel
-    and one a second into any one chat; a 429 holds the whole channel for its retry_after.
+    and one a second into any one chat (or one per `interval` given for that chat: a group
+    takes 20 a minute); a 429 holds the whole channel for its retry_after.
 
     Times are the caller's monotonic clock, so tests drive it with numbers."""
 
@@ -163,19 +170,30 @@ class Pacer:
     _hold_until: float = 0.0
     _last_in_chat: dict[str, float] = field(default_factory=dict)
     _recent_chats: deque[tuple[float, str]] = field(default_factory=deque)
+    _longest_gap: float = 0.0
 
-    def slot(self, now: float, chat: str) -> float:
-        """Reserve the next moment this chat may get a message (>= now) and return it."""
+    def slot(self, now: float, chat: str, interval: float | None = None) -> float:
+        """Reserve the next moment this chat may get a message (>= now) and return it;
+        `interval`: the chat's own spacing (a group's), instead of `per_chat_interval`."""
+        gap = self.per_chat_interval if interval is None else interval
+        self._longest_gap = max(self._longest_gap, gap)
         self._forget(now)
         start = max(now, self._next_at, self._hold_until)
         last = self._last_in_chat.get(chat)
         if last is not None:
-            start = max(start, last + self.per_chat_interval)
+            start = max(start, last + gap)
         # Spacing by 1/rate keeps any one second under the rate (a bucket would allow bursts).
         self._next_at = start + 1.0 / self.rate
         self._last_in_chat[chat] = start
         self._recent_chats.append((start, chat))
         return start
+
+    def ready_at(self, chat: str, interval: float | None = None) -> float:
+        """The earliest moment this chat may get its next message, by its own spacing only
+        (reserves nothing): a group that is not ready yet waits in the queue, not the channel."""
+        last = self._last_in_chat.get(chat)
+        gap = self.per_chat_interval if interval is None else interval
+        return 0.0 if last is None else last + gap
 
     def hold(self, now: float, seconds: float) -> None:
         """The platform said "retry after": nothing goes out on this channel until then."""
@@ -183,7 +201,8 @@ class Pacer:
         self._next_at = max(self._next_at, self._hold_until)
 
     def _forget(self, now: float) -> None:
-        while self._recent_chats and self._recent_chats[0][0] < now - 2 * self.per_chat_interval:
+        horizon = 2 * max(self.per_chat_interval, self._longest_gap)
+        while self._recent_chats and self._recent_chats[0][0] < now - horizon:
             moment, chat = self._recent_chats.popleft()
             if self._last_in_chat.get(chat) == moment:
                 del self._last_in_chat[chat]

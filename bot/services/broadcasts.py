@@ -36,6 +36,8 @@ from storage.uow import UnitOfWork
 
 # Who may broadcast to the communities they cover; organisation admins only for their projects.
 BROADCAST_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+# What a post in a group chat may carry (as a link that continues in a private chat).
+GROUP_BUTTONS = frozenset({ButtonKind.NONE, ButtonKind.ANSWER})
 # A claim older than this is taken over, a row `sending` for longer is marked uncertain (its
 # process died). Safe even if too short: a row is only sent by the holder of its claim.
 LEASE = timedelta(minutes=2)
@@ -76,10 +78,11 @@ class Content:
 class Delivery:
     row_id: int
     broadcast_id: int
-    person_id: int
+    person_id: int | None  # None: a group's row
     channel: Channel
     chat_id: str
     locale: str
+    group: bool = False  # a community group chat (paced at the platform's group rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ class Report:
     failures: dict[str, int] = field(default_factory=dict)
     sign_ups: int = 0
     project_id: int | None = None
+    groups: int = 0  # of those delivered, posts in community group chats
 
 
 # ------------------------------------------------------------------ composing
@@ -166,6 +170,9 @@ async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple
             )
     elif audience.kind is AudienceKind.PROJECT_FIT:
         raise InvalidInput("audience", "project")
+    if audience.kind is AudienceKind.GROUPS and draft.button not in GROUP_BUTTONS:
+        # A group post carries no personal button: only a link to answer in a private chat.
+        raise InvalidInput("button", "group")
     if draft.button is ButtonKind.SIGN_UP and draft.project_id is None:
         raise InvalidInput("button", "project")
     if draft.button is ButtonKind.ANSWER:
@@ -188,6 +195,8 @@ async def count(uow: UnitOfWork, principal: Principal, draft: Draft) -> int:
     """How many people the draft would reach now (the preview's count)."""
     async with uow:
         audience, mask = await _checked(uow, principal, draft)
+        if audience.kind is AudienceKind.GROUPS:
+            return await uow.groups.count_linked(audience.community_ids, audience.locale)
         return await uow.broadcasts.count_audience(audience, mask)
 
 
@@ -257,6 +266,9 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     """One outbox row per person: their most recently used reachable chat; people who opted
     out of the topic (never of an emergency) or blocked the bot are recorded, not sent."""
     audience = Audience.from_json(broadcast.audience)
+    if audience.kind is AudienceKind.GROUPS:
+        await _queue_groups(uow, broadcast, audience, now)
+        return
     project = await uow.projects.get(audience.project_id) if audience.project_id else None
     mask = _skills(
         Draft(audience=audience, text_zh="-"), list(project.categories) if project else []
@@ -288,6 +300,29 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
             )
         )
     broadcast.total = len(chosen)
+    broadcast.state = BroadcastState.SENDING
+    broadcast.started_at = now
+    await uow.session.flush()
+
+
+async def _queue_groups(
+    uow: UnitOfWork, broadcast: Broadcast, audience: Audience, now: datetime
+) -> None:
+    """One row per group linked to the communities when it goes out (opt-outs are people's)."""
+    groups = await uow.groups.linked(audience.community_ids, audience.locale)
+    for group in groups:
+        uow.broadcasts.add(
+            OutboxMessage(
+                broadcast_id=broadcast.id,
+                group_id=group.id,
+                channel=group.channel,
+                chat_id=group.chat_id,
+                locale=group.locale,
+                state=DeliveryState.QUEUED,
+                not_before=now,
+            )
+        )
+    broadcast.total = len(groups)
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
     await uow.session.flush()
@@ -459,6 +494,7 @@ async def report(uow: UnitOfWork, principal: Principal | None, *, broadcast_id: 
             failures={e or "unknown": n for e, n in errors.items()},
             sign_ups=await uow.broadcasts.sign_ups_from(broadcast),
             project_id=broadcast.project_id,
+            groups=await uow.broadcasts.sent_to_groups(broadcast_id),
         )
 
 
@@ -497,7 +533,15 @@ async def claim(
     async with uow:
         rows = await uow.broadcasts.claim(channel, owner, now, lease, limit)
         claimed = [
-            Delivery(r.id, r.broadcast_id, r.person_id, r.channel, r.chat_id, r.locale)
+            Delivery(
+                r.id,
+                r.broadcast_id,
+                r.person_id,
+                r.channel,
+                r.chat_id,
+                r.locale,
+                group=r.group_id is not None,
+            )
             for r in rows
         ]
         await uow.commit()
@@ -519,9 +563,25 @@ async def finish(
 ) -> None:
     async with uow:
         await uow.broadcasts.finish(delivery.row_id, state, utcnow(), error)
-        if state is DeliveryState.BLOCKED:
+        if state is DeliveryState.BLOCKED and delivery.group:
+            # The bot is no longer in the group: nothing more is posted there.
+            await _unlink_removed(uow, delivery)
+        elif state is DeliveryState.BLOCKED:
             await uow.broadcasts.mark_blocked(delivery.channel, delivery.chat_id, utcnow())
         await uow.commit()
+
+
+async def _unlink_removed(uow: UnitOfWork, delivery: Delivery) -> None:
+    group = await uow.groups.by_chat(delivery.channel, delivery.chat_id, lock=True)
+    if group is not None and group.unlinked_at is None:
+        group.unlinked_at = utcnow()
+        uow.audit.record(
+            actor_id=None,
+            action="group.unlink",
+            entity="community_group",
+            entity_id=group.id,
+            details={"community": group.community_id, "by": "refused_post"},
+        )
 
 
 async def attempts(uow: UnitOfWork, *, row_id: int) -> int:
@@ -532,6 +592,27 @@ async def attempts(uow: UnitOfWork, *, row_id: int) -> int:
 async def retry_later(uow: UnitOfWork, *, row_id: int, seconds: float) -> None:
     async with uow:
         await uow.broadcasts.requeue(row_id, utcnow() + timedelta(seconds=seconds))
+        await uow.commit()
+
+
+async def defer(uow: UnitOfWork, *, owner: str, row_id: int, seconds: float) -> None:
+    """A claimed row that may not go yet (its group had a post moments ago): back to the
+    queue, due in `seconds`."""
+    async with uow:
+        await uow.broadcasts.defer(owner, row_id, utcnow() + timedelta(seconds=seconds))
+        await uow.commit()
+
+
+async def group_moved(uow: UnitOfWork, *, delivery: Delivery, new_chat_id: str) -> None:
+    """The platform refused a group post because the group became a supergroup with a new
+    id: the group's link and its queued rows follow it, and this row goes again."""
+    async with uow:
+        group = await uow.groups.by_chat(delivery.channel, delivery.chat_id, lock=True)
+        taken = await uow.groups.by_chat(delivery.channel, new_chat_id)
+        if group is not None and taken is None:
+            group.chat_id = new_chat_id
+        await uow.broadcasts.move_rows(delivery.channel, delivery.chat_id, new_chat_id)
+        await uow.broadcasts.requeue(delivery.row_id, utcnow())
         await uow.commit()
 
 

@@ -720,6 +720,55 @@ class Chat:
         return self.last_message_id
 
 
+GROUP_KINDS = frozenset({"group", "supergroup"})
+GROUP_ADMIN_RIGHTS = _names(
+    "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members "
+    "can_change_info can_invite_users can_post_stories can_edit_stories can_delete_stories "
+    "can_pin_messages"
+)
+
+
+@dataclass
+class GroupChat(Chat):
+    """A group or supergroup with its members (user id -> status) and the bot's own status.
+    `user` holds the chat's id and title, so the private chats' plumbing serves it too."""
+
+    title: str = "Group"
+    kind: str = "group"
+    members: dict[int, str] = field(default_factory=dict)
+    users: dict[int, JSON] = field(default_factory=dict)
+    bot_status: str = "left"
+    migrated_to: int | None = None
+
+    def info(self) -> JSON:
+        info: JSON = {"id": self.id, "title": self.title, "type": self.kind}
+        if self.kind == "group":
+            info["all_members_are_administrators"] = False
+        return info
+
+    def check_writable(self) -> None:
+        """Telegram's refusals for a group the bot cannot post in."""
+        if self.migrated_to is not None:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self.migrated_to,
+            )
+        if self.bot_status == "kicked":
+            raise ApiError(403, f"Forbidden: bot was kicked from the {self.kind} chat")
+        if self.bot_status == "left":
+            raise ApiError(403, f"Forbidden: bot is not a member of the {self.kind} chat")
+
+
+# Who an admin writing "as the group" appears as (Telegram's GroupAnonymousBot).
+ANONYMOUS_ADMIN: JSON = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+
+
 def _text_of(message: JSON) -> str:
     return str(message.get("text") or message.get("caption") or "")
 
@@ -820,7 +869,8 @@ class FakeTelegram:
         "getMe logOut close getUpdates setWebhook deleteWebhook getWebhookInfo sendMessage "
         "sendPhoto sendDocument sendLocation sendChatAction copyMessage editMessageText "
         "editMessageCaption editMessageReplyMarkup deleteMessage deleteMessages "
-        "answerCallbackQuery getFile getChat setMyCommands getMyCommands deleteMyCommands "
+        "answerCallbackQuery getFile getChat getChatAdministrators setMyCommands "
+        "getMyCommands deleteMyCommands "
         "setChatMenuButton getChatMenuButton setMyDescription getMyDescription "
         "setMyShortDescription getMyShortDescription setMyName getMyName"
     )
@@ -862,6 +912,12 @@ class FakeTelegram:
         self._limits: tuple[int | None, int | None] | None = None
         self._sent_at: deque[float] = deque()
         self._sent_at_chat: dict[Any, deque[float]] = {}
+        # Telegram's limit in a group: about 20 messages a minute (always on, as there).
+        self.group_per_minute: int | None = 20
+        self._sent_at_group: dict[int, deque[float]] = {}
+        # Privacy mode (the default for bots): in groups only commands and replies to the bot
+        # reach it; `getMe` says so with can_read_all_group_messages = False.
+        self.privacy_mode = True
         self._seq = 0
         self._call_mark = 0
         self._event = asyncio.Event()
@@ -1030,9 +1086,19 @@ class FakeTelegram:
             return self.user_shares_location(user_id, latitude, longitude)
         return self.user_sends(user_id, text)
 
-    def user_clicks(self, user_id: int, message_id: int, button_text_or_data: str) -> str:
-        """Click an inline callback button (matched by text, then data); returns the query id."""
-        chat = self._known_chat(user_id)
+    def user_clicks(
+        self,
+        user_id: int,
+        message_id: int,
+        button_text_or_data: str,
+        *,
+        chat_id: int | None = None,
+    ) -> str:
+        """Click an inline callback button (matched by text, then data); returns the query id.
+        `chat_id`: the group the message is in (default: the user's private chat)."""
+        chat = self._known_chat(user_id if chat_id is None else chat_id)
+        if isinstance(chat, GroupChat) and user_id not in chat.users:
+            raise AssertionError(f"user {user_id} is not in group {chat.id}")
         message = chat.messages.get(message_id)
         if message is None or not message["from"]["is_bot"]:
             raise AssertionError(f"chat {user_id} has no bot message {message_id} to click")
@@ -1054,11 +1120,12 @@ class FakeTelegram:
         self._next_callback += 1
         self._callbacks[query_id] = {"at": time.monotonic(), "answered": False}
         self._user_action(chat)
+        clicker = chat.users[user_id] if isinstance(chat, GroupChat) else chat.user
         query = {
             "id": query_id,
-            "from": copy.deepcopy(chat.user),
+            "from": copy.deepcopy(clicker),
             "message": copy.deepcopy(message),
-            "chat_instance": str(-(7_000_000_000_000_000_000 + user_id)),
+            "chat_instance": str(-(7_000_000_000_000_000_000 + abs(chat.id))),
             "data": button["callback_data"],
         }
         self._queue({"callback_query": query})
@@ -1076,6 +1143,162 @@ class FakeTelegram:
         if chat.blocked:
             chat.blocked = False
             self._queue_member_update(chat, "kicked", "member")
+
+    # ---------------------------------------------------------------- groups (test control)
+
+    def add_group(
+        self,
+        chat_id: int,
+        title: str = "Group",
+        *,
+        kind: str = "group",
+        creator: int | None = None,
+        admins: Sequence[int] = (),
+        members: Sequence[int] = (),
+    ) -> JSON:
+        """A group (negative id; supergroups' ids start with -100) and its people."""
+        if chat_id >= 0 or kind not in GROUP_KINDS:
+            raise AssertionError("a group has a negative id and kind group or supergroup")
+        group = GroupChat(user={"id": chat_id, "first_name": title}, title=title, kind=kind)
+        self.chats[chat_id] = group
+        for user_id, status in (
+            *((m, "member") for m in members),
+            *((a, "administrator") for a in admins),
+            *(((creator, "creator"),) if creator is not None else ()),
+        ):
+            self._join(group, user_id, status)
+        return group.info()
+
+    def _join(self, group: GroupChat, user_id: int, status: str) -> JSON:
+        user = self.chats[user_id].user if user_id in self.chats else None
+        if user is None:
+            user = group.users.get(user_id) or {
+                "id": user_id,
+                "is_bot": False,
+                "first_name": f"U{user_id}",
+                "language_code": "zh",
+            }
+        group.users[user_id] = copy.deepcopy(user)
+        group.members[user_id] = status
+        return group.users[user_id]
+
+    def _group(self, chat_id: int) -> GroupChat:
+        group = self.chats.get(chat_id)
+        if not isinstance(group, GroupChat):
+            raise AssertionError(f"{chat_id} is not a group (use add_group)")
+        return group
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """Change someone's status in a group: member, administrator, creator, left, kicked."""
+        self._join(self._group(chat_id), user_id, status)
+
+    def add_bot_to_group(self, chat_id: int, by_user: int, *, admin: bool = False) -> JSON:
+        """A member adds the bot: Telegram sends it a my_chat_member update from that member."""
+        group = self._group(chat_id)
+        old, group.bot_status = group.bot_status, "administrator" if admin else "member"
+        return self._queue_group_member_update(group, by_user, old, group.bot_status)
+
+    def remove_bot_from_group(self, chat_id: int, by_user: int) -> JSON:
+        """An admin removes the bot: "left" in a basic group, "kicked" in a supergroup."""
+        group = self._group(chat_id)
+        new = "kicked" if group.kind == "supergroup" else "left"
+        old, group.bot_status = group.bot_status, new
+        return self._queue_group_member_update(group, by_user, old, new)
+
+    def upgrade_to_supergroup(self, chat_id: int, new_chat_id: int) -> JSON | None:
+        """A basic group becomes a supergroup with a new id; the old id answers 400 with
+        migrate_to_chat_id, and a service message in the old group tells the bot."""
+        group = self._group(chat_id)
+        new = GroupChat(
+            user={"id": new_chat_id, "first_name": group.title},
+            title=group.title,
+            kind="supergroup",
+            members=dict(group.members),
+            users=copy.deepcopy(group.users),
+            bot_status=group.bot_status,
+        )
+        self.chats[new_chat_id] = new
+        group.migrated_to = new_chat_id
+        creator = next((u for u, st in group.members.items() if st == "creator"), None)
+        content = {"migrate_to_chat_id": new_chat_id}
+        return self._group_message(group, creator or next(iter(group.members)), content)
+
+    def user_sends_in_group(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        anonymous: bool = False,
+        reply_to: int | None = None,
+    ) -> JSON | None:
+        """A member writes in the group; None when privacy mode keeps it from the bot (it is
+        neither a command nor a reply to the bot). `anonymous`: an admin writing as the group
+        (the sender is GroupAnonymousBot, `sender_chat` the group)."""
+        group = self._group(chat_id)
+        if group.members.get(user_id) in (None, "left", "kicked"):
+            raise AssertionError(f"user {user_id} is not a member of group {chat_id}")
+        content: JSON = {"text": text}
+        if entities := find_entities(text):
+            content["entities"] = entities
+        replied = None
+        if reply_to is not None:
+            content["reply_to_message"] = replied = self._reply_copy(group, reply_to)
+        if anonymous:
+            content["sender_chat"] = group.info()
+        to_bot = text.startswith("/") or (replied is not None and replied["from"]["is_bot"])
+        return self._group_message(
+            group, user_id, content, deliver=to_bot or not self.privacy_mode, anonymous=anonymous
+        )
+
+    def _group_message(
+        self,
+        group: GroupChat,
+        user_id: int,
+        content: JSON,
+        *,
+        deliver: bool = True,
+        anonymous: bool = False,
+    ) -> JSON | None:
+        sender = ANONYMOUS_ADMIN if anonymous else copy.deepcopy(group.users[user_id])
+        message = {
+            "message_id": group.next_id(),
+            "from": sender,
+            "chat": group.info(),
+            "date": _now(),
+            **content,
+        }
+        group.messages[message["message_id"]] = message
+        self._user_action(group)
+        if group.bot_status in ("left", "kicked") or not deliver:
+            return None
+        return self._queue({"message": copy.deepcopy(message)})
+
+    def _queue_group_member_update(
+        self, group: GroupChat, by_user: int, old: str, new: str
+    ) -> JSON:
+        def member(status: str) -> JSON:
+            extra: JSON
+            if status == "administrator":
+                rights: JSON = dict.fromkeys(GROUP_ADMIN_RIGHTS, True)
+                extra = rights | {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_promote_members": False,
+                    "can_send_welcome_messages": False,
+                }
+            else:
+                extra = {"until_date": 0} if status == "kicked" else {}
+            return {"status": status, "user": dict(self.bot_user), **extra}
+
+        update = {
+            "chat": group.info(),
+            "from": copy.deepcopy(group.users.get(by_user) or self._join(group, by_user, "member")),
+            "date": _now(),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return self._queue({"my_chat_member": update})
 
     # ---------------------------------------------------------------- fault injection
 
@@ -1315,7 +1538,10 @@ class FakeTelegram:
             raise ApiError(fault.error_code, fault.description, retry_after=fault.retry_after)
 
     def _check_rate(self, method: str, params: JSON) -> None:
-        if self._limits is None or method not in SENDING_METHODS:
+        if method not in SENDING_METHODS:
+            return
+        self._check_group_rate(params)
+        if self._limits is None:
             return
         now = time.monotonic()
         global_limit, chat_limit = self._limits
@@ -1329,6 +1555,23 @@ class FakeTelegram:
                 raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
         for window, _ in windows:
             window.append(now)
+
+    def _check_group_rate(self, params: JSON) -> None:
+        """20 messages a minute into one group; the 21st gets 429 with the wait."""
+        chat_id = params.get("chat_id")
+        chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
+        if not isinstance(chat, GroupChat) or self.group_per_minute is None:
+            return
+        if chat.bot_status in ("left", "kicked") or chat.migrated_to is not None:
+            return  # refused for that first (403 / 400), not counted
+        now = time.monotonic()
+        window = self._sent_at_group.setdefault(chat.id, deque())
+        while window and now - window[0] >= 60.0:
+            window.popleft()
+        if len(window) >= self.group_per_minute:
+            retry = max(1, math.ceil(60.0 - (now - window[0])))
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+        window.append(now)
 
     def _queue(self, body: JSON) -> JSON:
         update = {"update_id": self._next_update_id, **body}
@@ -1399,6 +1642,10 @@ class FakeTelegram:
         chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
         if chat is None:
             raise bad_request("chat not found")
+        if isinstance(chat, GroupChat):
+            if writing:
+                chat.check_writable()
+            return chat
         if writing and not chat.started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if writing and chat.blocked:
@@ -1599,7 +1846,7 @@ class FakeTelegram:
     def _getMe(self, params: JSON) -> JSON:
         return self.bot_user | {
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
@@ -1832,6 +2079,43 @@ class FakeTelegram:
             "max_reaction_count": 11,
             "accepted_gift_types": accepted,
         }
+
+    def _getChatAdministrators(self, params: JSON) -> list[JSON]:
+        chat = self._chat(params, writing=False)
+        if not isinstance(chat, GroupChat):
+            raise bad_request("there are no administrators in the private chat")
+        if chat.migrated_to is not None or chat.bot_status in ("left", "kicked"):
+            chat.check_writable()
+        admins = []
+        rights = dict.fromkeys(GROUP_ADMIN_RIGHTS, True) | {
+            "can_promote_members": True,
+            "can_send_welcome_messages": True,
+        }
+        for user_id, status in chat.members.items():
+            user = copy.deepcopy(chat.users[user_id])
+            if status == "creator":
+                admins.append({"status": "creator", "user": user, "is_anonymous": False})
+            elif status == "administrator":
+                admins.append(
+                    {
+                        "status": "administrator",
+                        "user": user,
+                        "can_be_edited": False,
+                        "is_anonymous": False,
+                        **rights,
+                    }
+                )
+        if chat.bot_status == "administrator":
+            admins.append(
+                {
+                    "status": "administrator",
+                    "user": dict(self.bot_user),
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    **rights,
+                }
+            )
+        return admins
 
     def _setMyCommands(self, params: JSON) -> bool:
         commands = params.get("commands")

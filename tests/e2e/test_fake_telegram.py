@@ -16,6 +16,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -32,6 +33,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    Update,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -739,3 +741,93 @@ async def test_a_failed_wait_reports_what_the_chat_got(bot: Bot, fake: FakeTeleg
         'sendMessage -> 400 Bad Request: can\'t parse entities: Unsupported start tag "p"'
         in str(error.value)
     )
+
+
+# --------------------------------------------------------------------------- group chats
+
+GROUP_ID = -5550001
+
+
+async def test_group_updates_parse_in_aiogram_and_privacy_mode_filters_talk(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    fake.add_group(GROUP_ID, "3栋业主群", creator=USER, members=[OTHER_USER])
+    added = Update.model_validate(fake.add_bot_to_group(GROUP_ID, USER), context={"bot": bot})
+    assert added.my_chat_member is not None
+    assert added.my_chat_member.chat.type == "group"
+    assert added.my_chat_member.new_chat_member.status == "member"
+    command = fake.user_sends_in_group(GROUP_ID, OTHER_USER, "/need@wushe_test_bot")
+    assert command is not None
+    message = Update.model_validate(command, context={"bot": bot}).message
+    assert message is not None and message.chat.title == "3栋业主群"
+    assert message.from_user is not None and message.from_user.id == OTHER_USER
+    assert fake.user_sends_in_group(GROUP_ID, OTHER_USER, "大家好") is None  # privacy mode
+    fake.privacy_mode = False
+    assert fake.user_sends_in_group(GROUP_ID, OTHER_USER, "大家好") is not None
+    assert (await bot.get_me()).can_read_all_group_messages is True
+    anonymous = fake.user_sends_in_group(GROUP_ID, USER, "/linkgroup", anonymous=True)
+    assert anonymous is not None
+    parsed = Update.model_validate(anonymous, context={"bot": bot}).message
+    assert parsed is not None and parsed.sender_chat is not None
+    assert parsed.from_user is not None and parsed.from_user.username == "GroupAnonymousBot"
+
+
+async def test_get_chat_administrators_lists_the_owner_and_admins(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    fake.add_group(GROUP_ID, "G", kind="group", creator=USER, admins=[OTHER_USER], members=[7])
+    fake.add_bot_to_group(GROUP_ID, USER, admin=True)
+    admins = await bot.get_chat_administrators(GROUP_ID)
+    assert {(a.user.id, a.status) for a in admins} == {
+        (USER, "creator"),
+        (OTHER_USER, "administrator"),
+        (fake.bot_id, "administrator"),
+    }
+    fake.user_sends(USER, "hi")
+    with pytest.raises(TelegramBadRequest, match="no administrators in the private chat"):
+        await bot.get_chat_administrators(USER)
+
+
+async def test_a_group_takes_20_messages_a_minute_and_a_removed_bot_cannot_post(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    fake.add_group(GROUP_ID, "G", kind="supergroup", creator=USER)
+    with pytest.raises(TelegramForbiddenError, match="not a member of the supergroup chat"):
+        await bot.send_message(GROUP_ID, "before I was added")
+    fake.add_bot_to_group(GROUP_ID, USER)
+    for n in range(20):
+        await bot.send_message(GROUP_ID, f"notice {n}")
+    with pytest.raises(TelegramRetryAfter) as error:
+        await bot.send_message(GROUP_ID, "the 21st within a minute")
+    assert 55 <= error.value.retry_after <= 60
+    fake.user_sends(USER, "hi")
+    await bot.send_message(USER, "a private chat is not held by the group's limit")
+    removed = fake.remove_bot_from_group(GROUP_ID, USER)
+    assert removed["my_chat_member"]["new_chat_member"]["status"] == "kicked"
+    with pytest.raises(TelegramForbiddenError, match="kicked from the supergroup chat"):
+        await bot.send_message(GROUP_ID, "after")
+
+
+async def test_an_upgraded_group_answers_with_its_new_id(bot: Bot, fake: FakeTelegram) -> None:
+    fake.add_group(GROUP_ID, "G", creator=USER)
+    fake.add_bot_to_group(GROUP_ID, USER)
+    service = fake.upgrade_to_supergroup(GROUP_ID, -1005550001)
+    assert service is not None and service["message"]["migrate_to_chat_id"] == -1005550001
+    with pytest.raises(TelegramMigrateToChat) as error:
+        await bot.send_message(GROUP_ID, "old id")
+    assert error.value.migrate_to_chat_id == -1005550001
+    await bot.send_message(-1005550001, "new id")
+    assert fake.last_bot_message(-1005550001)["text"] == "new id"  # type: ignore[index]
+
+
+async def test_a_button_in_a_group_is_clicked_by_a_member(bot: Bot, fake: FakeTelegram) -> None:
+    fake.add_group(GROUP_ID, "G", creator=USER, members=[OTHER_USER])
+    fake.add_bot_to_group(GROUP_ID, USER)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Pick", callback_data="pick")]]
+    )
+    sent = await bot.send_message(GROUP_ID, "choose", reply_markup=markup)
+    fake.user_clicks(OTHER_USER, sent.message_id, "Pick", chat_id=GROUP_ID)
+    query = Update.model_validate(fake.pending_updates[-1], context={"bot": bot}).callback_query
+    assert query is not None and query.from_user.id == OTHER_USER
+    assert query.message is not None and query.message.chat.id == GROUP_ID

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
-from bot.domain.broadcasts import Audience, AudienceKind, DeliveryState
+from bot.domain.broadcasts import Audience, AudienceKind, ButtonKind, DeliveryState
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Grant, Principal
 from bot.i18n import make_i18n
-from bot.services import broadcasts
+from bot.services import broadcasts, groups
 from handlers.sender import OutboxSender
 from storage.db import make_session_factory
 from storage.models import ChannelAccount, OutboxMessage, Person
@@ -251,3 +251,127 @@ async def test_with_a_photo_the_text_must_fit_a_caption(uow: UnitOfWork) -> None
         )
     view = await broadcasts.create(uow, worker(w), broadcasts.Draft(audience, text_zh=long))
     assert view.id  # the same text without a photo goes
+
+
+A1_GROUPS, B1_GROUP = (-6001, -6002), -6003
+
+
+async def linked_groups(uow: UnitOfWork, fake: FakeTelegram, w: Map) -> None:
+    """Two building groups of A1 and one of B1, each linked by a worker who is its admin."""
+    async with uow:
+        uow.session.add(Person(id=WORKER_ID, display_name="韩主任", locale="zh"))
+        uow.session.add(Person(id=WORKER_ID + 1, display_name="乙村干部", locale="zh"))
+        await uow.commit()
+    b1_worker = Principal(
+        WORKER_ID + 1,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, w.community_b1),),
+    )
+    for chat_id, principal, community in (
+        (A1_GROUPS[0], worker(w), w.community_a1),
+        (A1_GROUPS[1], worker(w), w.community_a1),
+        (B1_GROUP, b1_worker, w.community_b1),
+    ):
+        fake.add_group(chat_id, f"楼栋群{chat_id}", creator=WORKER_ID)
+        fake.add_bot_to_group(chat_id, WORKER_ID)
+        await groups.link(
+            uow,
+            principal,
+            channel=Channel.TELEGRAM,
+            chat_id=str(chat_id),
+            title=f"楼栋群{chat_id}",
+            community_id=community,
+            chat_admin=True,
+        )
+
+
+def to_groups(w: Map, text: str) -> broadcasts.Draft:
+    return broadcasts.Draft(
+        audience=Audience(AudienceKind.GROUPS, (w.community_a1,)), text_zh=text, text_en="en"
+    )
+
+
+async def test_a_broadcast_to_the_communitys_groups_is_posted_in_each_at_the_group_rate(
+    engine: AsyncEngine, uow: UnitOfWork, fake_telegram: FakeTelegram, telegram_bot: Bot
+) -> None:
+    w = await make_map(uow)
+    users = await residents(uow, fake_telegram, w, 2)
+    await linked_groups(uow, fake_telegram, w)
+    assert await broadcasts.count(uow, worker(w), to_groups(w, "停水通知")) == 2
+    first = await broadcasts.create(uow, worker(w), to_groups(w, "停水通知"))
+    second = await broadcasts.create(uow, worker(w), to_groups(w, "停电通知"))
+    people = broadcasts.Draft(Audience(AudienceKind.RESIDENTS, (w.community_a1,)), text_zh="通知")
+    await broadcasts.create(uow, worker(w), people)
+    outbox = sender(engine, telegram_bot)
+    started = time.monotonic()
+    await outbox.send_pending()
+    # What may go now went at once: each group's first post and the residents' messages; the
+    # groups' second posts wait in the queue (not holding the channel) for the group's rate.
+    assert time.monotonic() - started < 2.5
+    assert set(received(fake_telegram, users).values()) == {1}
+    assert [len(fake_telegram.bot_messages(c)) for c in A1_GROUPS] == [1, 1]
+    assert (await states(uow))[DeliveryState.QUEUED] == 2
+    while (await states(uow))[DeliveryState.QUEUED] and time.monotonic() - started < 15:
+        await asyncio.sleep(0.2)
+        await outbox.send_pending()
+    elapsed = time.monotonic() - started
+    for chat_id in A1_GROUPS:
+        posts = [m["text"] for m in fake_telegram.bot_messages(chat_id)]
+        assert posts == ["停水通知", "停电通知"]  # in the group's language, the worker's
+    assert fake_telegram.bot_messages(B1_GROUP) == []  # another community's group
+    # Two posts into one group are 3 s apart (20 a minute); the platform refused none.
+    assert elapsed >= 3.0
+    assert fake_telegram.errors == []
+    for view in (first, second):
+        report = await broadcasts.report(uow, worker(w), broadcast_id=view.id)
+        assert (report.sent, report.groups, report.progress.total) == (2, 2, 2)
+
+
+async def test_a_group_that_removed_the_bot_is_unlinked_when_a_post_is_refused(
+    engine: AsyncEngine, uow: UnitOfWork, fake_telegram: FakeTelegram, telegram_bot: Bot
+) -> None:
+    w = await make_map(uow)
+    await linked_groups(uow, fake_telegram, w)
+    fake_telegram.remove_bot_from_group(A1_GROUPS[1], WORKER_ID)  # while the bot was offline
+    view = await broadcasts.create(uow, worker(w), to_groups(w, "通知"))
+    await sender(engine, telegram_bot).send_pending()
+    report = await broadcasts.report(uow, worker(w), broadcast_id=view.id)
+    assert (report.sent, report.blocked, report.groups) == (1, 1, 1)
+    assert await broadcasts.count(uow, worker(w), to_groups(w, "下一条")) == 1
+    # The people's accounts are untouched: nobody is marked as having blocked the bot.
+    async with uow:
+        blocked = await uow.session.scalars(
+            select(ChannelAccount.id).where(ChannelAccount.blocked_at.is_not(None))
+        )
+        assert list(blocked) == []
+
+
+async def test_a_group_post_carries_no_personal_button(uow: UnitOfWork) -> None:
+    w = await make_map(uow)
+    async with uow:
+        uow.session.add(Person(id=WORKER_ID, display_name="韩主任", locale="zh"))
+        await uow.commit()
+    draft = broadcasts.Draft(
+        audience=Audience(AudienceKind.GROUPS, (w.community_a1,)),
+        text_zh="应急集合",
+        button=ButtonKind.ROLL_CALL,
+    )
+    with pytest.raises(InvalidInput) as refused:
+        await broadcasts.create(uow, worker(w), draft)
+    assert (refused.value.field, refused.value.reason) == ("button", "group")
+
+
+async def test_a_post_to_a_group_that_became_a_supergroup_follows_it(
+    engine: AsyncEngine, uow: UnitOfWork, fake_telegram: FakeTelegram, telegram_bot: Bot
+) -> None:
+    w = await make_map(uow)
+    await linked_groups(uow, fake_telegram, w)
+    fake_telegram.upgrade_to_supergroup(A1_GROUPS[0], -1006001)  # the bot missed the notice
+    view = await broadcasts.create(uow, worker(w), to_groups(w, "通知"))
+    await sender(engine, telegram_bot).send_pending()
+    assert [m["text"] for m in fake_telegram.bot_messages(-1006001)] == ["通知"]
+    report = await broadcasts.report(uow, worker(w), broadcast_id=view.id)
+    assert (report.sent, report.groups, report.progress.failed) == (2, 2, 0)
+    async with uow:
+        moved = await uow.groups.by_chat(Channel.TELEGRAM, "-1006001")
+        assert moved is not None and moved.unlinked_at is None

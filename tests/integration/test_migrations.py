@@ -80,6 +80,7 @@ EXPECTED_TABLES = {
     "districts",
     "streets",
     "communities",
+    "community_groups",
     "grids",
     "people",
     "channel_accounts",

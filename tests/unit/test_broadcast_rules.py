@@ -60,3 +60,24 @@ def test_the_schedule_is_read_in_local_time_and_nonsense_is_refused() -> None:
     for bad in ("tomorrow", "2026-13-01 09:30", "2026-12-01"):
         with pytest.raises(InvalidInput):
             parse_when(bad, tz)
+
+
+def test_a_group_chat_gets_at_most_20_posts_a_minute() -> None:
+    pacer = Pacer(rate=25)
+    group_gap = 60 / 20
+    group = [pacer.slot(0.0, "-1001", interval=group_gap) for _ in range(21)]
+    # Twenty-one posts into one group: 3 s apart, never 21 within a minute.
+    assert [b - a for a, b in itertools.pairwise(group)] == [pytest.approx(3.0)] * 20
+    assert max(sum(1 for s in group if start <= s < start + 60) for start in group) == 20
+    # Whether the group may have its next post is known without reserving a slot (the sender
+    # puts a group row that is not ready back in the queue instead of holding the channel).
+    assert pacer.ready_at("-1001", group_gap) == pytest.approx(63.0)
+    assert pacer.ready_at("never-sent-to", group_gap) == 0.0
+
+
+def test_a_group_is_remembered_long_enough_to_keep_its_spacing() -> None:
+    pacer = Pacer(rate=25)
+    first = pacer.slot(0.0, "-1001", interval=3.0)
+    for n in range(100):  # plenty of private traffic meanwhile (forgotten after 2 s)
+        pacer.slot(0.04 * n, f"chat{n}")
+    assert pacer.slot(2.5, "-1001", interval=3.0) >= first + 3.0
