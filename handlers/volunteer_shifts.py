@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiogram import F
 from aiogram.filters import Command
@@ -34,7 +34,6 @@ from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ShiftForm
 from handlers.volunteers import DAY_NAMES, SKILL_NAMES, skill_options
-from storage.types import utcnow
 
 router = RouteTable("volunteer_shifts")
 
@@ -200,7 +199,7 @@ TIME_ERRORS = {
 @router.message(ShiftForm.time_check, F.text)
 async def shift_time(message: Message, state: FSMContext, settings: Settings) -> None:
     try:
-        period = parse_period(message.text or "", now=utcnow(), tz=settings.tz)
+        period = parse_period(message.text or "", now=datetime.now(UTC), tz=settings.tz)
     except InvalidInput as error:
         reason = TIME_ERRORS.get(error.reason)
         await message.answer(
