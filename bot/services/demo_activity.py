@@ -42,11 +42,10 @@ VOLUNTEER_PROFILES: tuple[tuple[str, tuple[Skill, ...], tuple[str, ...], str], .
     ("李明", (Skill.REPAIRS, Skill.DRIVING), ("sat_am", "sat_pm", "sun_am"), "19780312"),
     ("张伟", (Skill.COOKING, Skill.ELDERLY_CARE), ("tue_am", "thu_am", "sat_am"), "19850621"),
     ("黄秀英", (Skill.ELDERLY_CARE, Skill.HEALTH), ("mon_am", "wed_am", "fri_am"), "19620905"),
-    ("罗婷", (Skill.PSYCHOLOGICAL, Skill.CHILD_CARE), (), "19890430"),
     ("郑海", (Skill.DIGITAL, Skill.TEACHING), ("sat_am", "sat_pm", "sun_pm"), "19920118"),
 )
-# Registered, waiting for a worker to see the ID card (in a village without a worker yet).
-PENDING_PROFILE = ("何志强", (Skill.CULTURE,), ("sun_am",), "19950707")
+# Registered, waiting for a worker to see the ID card.
+PENDING_PROFILE = ("罗婷", (Skill.PSYCHOLOGICAL, Skill.CHILD_CARE), (), "19890430")
 SITE = (29.5781, 106.4513)  # 磁器口 community centre
 
 
@@ -170,7 +169,7 @@ async def _past_month(
             longitude=SITE[1],
             now=start - timedelta(days=3),
         )
-        team = ("李明", "郑海") if weeks_ago % 2 else ("张伟", "罗婷")
+        team = ("李明", "郑海") if weeks_ago % 2 else ("张伟", "黄秀英")
         for name in team:
             await shifts.sign_up(
                 uow, helpers[name], shift_id=shift.id, now=start - timedelta(days=2)
@@ -233,9 +232,9 @@ async def _requests(
     _new, accepted, assigned, resolved, rated = (need_id for _, need_id in filed)
     await needs.accept(uow, quiet, zhao, need_id=accepted)
     await needs.assign(uow, quiet, wang, need_id=assigned, person_id=helpers["李明"].person_id)
-    await needs.assign(uow, quiet, zhao, need_id=resolved, person_id=helpers["罗婷"].person_id)
+    await needs.assign(uow, quiet, zhao, need_id=resolved, person_id=helpers["黄秀英"].person_id)
     await needs.resolve(
-        uow, quiet, helpers["罗婷"], need_id=resolved, resolution="已约好每周二上门陪伴聊天。"
+        uow, quiet, helpers["黄秀英"], need_id=resolved, resolution="已约好每周二上门陪伴聊天。"
     )
     await needs.assign(uow, quiet, wang, need_id=rated, person_id=helpers["郑海"].person_id)
     await needs.resolve(

@@ -30,7 +30,7 @@ async def test_demo_data_makes_a_living_district_once_and_a_link_code_names_the_
     url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
     assert await _run(url, "demo-data") == 0
     first = capsys.readouterr().out
-    assert "Added 5 verified volunteers, 5 requests, 3 shifts next week" in first
+    assert "Added 4 verified volunteers, 5 requests, 3 shifts next week" in first
     assert await _run(url, "demo-data") == 0
     assert "nothing changed" in capsys.readouterr().out
 

@@ -50,7 +50,7 @@ async def _count(uow: UnitOfWork, query: object) -> int:
 
 async def test_the_demo_district_is_alive_and_loads_once(uow: UnitOfWork) -> None:
     first = await _load(uow)
-    assert first.created and first.volunteers == 5 and first.needs == 5
+    assert first.created and first.volunteers == 4 and first.needs == 5
     assert first.shifts == 3 and first.records == 8
     async with uow:
         states = set((await uow.session.scalars(select(Need.state))).all())
@@ -83,4 +83,4 @@ async def test_the_demo_district_is_alive_and_loads_once(uow: UnitOfWork) -> Non
     second = await _load(uow)
     assert not second.created
     assert await _count(uow, select(func.count()).select_from(Need)) == 5
-    assert await _count(uow, select(func.count()).select_from(Volunteer)) == 6
+    assert await _count(uow, select(func.count()).select_from(Volunteer)) == 5
