@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two install stamps: `make run` installs only what the bot needs; `make test` and the other
+# developer targets add the dev tools (pytest, ruff, mypy, Playwright …).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 BABEL := $(VENV)/bin/pybabel
 LOCALES := locales
@@ -9,13 +12,17 @@ POT := $(LOCALES)/messages.pot
 
 .PHONY: run test test-fast lint format typecheck i18n i18n-extract i18n-update i18n-compile demo clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP) i18n-compile
+run: $(RUN_STAMP) i18n-compile
 	$(PY) -m bot db upgrade
 	$(PY) -m bot run
 
@@ -38,18 +45,18 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(PY) -m bot demo-data
 
 # Translations: extract → update → (translate the .po files) → compile.
-i18n-extract: $(STAMP)
+i18n-extract: $(RUN_STAMP)
 	$(BABEL) extract --no-location --sort-output --omit-header -F babel.cfg \
 		-k _ -k __ -k lazy_gettext -o $(POT) .
 
 i18n-update: i18n-extract
 	$(BABEL) update --omit-header --no-fuzzy-matching -d $(LOCALES) -D messages -i $(POT)
 
-i18n-compile: $(STAMP)
+i18n-compile: $(RUN_STAMP)
 	$(PY) -m bot i18n-compile
 
 i18n: i18n-update i18n-compile

@@ -18,7 +18,16 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", help="target revision (default: head / base)")
-    sub.add_parser("demo-data", help="load a small demo district (safe to run twice)")
+    demo = sub.add_parser(
+        "demo-data",
+        help="load a living demo district: requests, volunteers, shifts, projects, records "
+        "(safe to run twice)",
+    )
+    demo.add_argument(
+        "--places-only",
+        action="store_true",
+        help="only the places, organisations and people, without any activity",
+    )
     sub.add_parser("i18n-compile", help="compile the translation catalogs")
     admin = sub.add_parser("admin", help="roles and people, from the command line")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
@@ -26,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     who = grant.add_mutually_exclusive_group(required=True)
     who.add_argument("--person", type=int, help="the person's number (see `admin people`)")
     who.add_argument("--telegram-id", type=int, help="a Telegram user id (created if new)")
+    who.add_argument(
+        "--code", help="a code the person got in chat with /link (on the web page or Telegram)"
+    )
     grant.add_argument("--role", required=True, help="e.g. district_admin, community_worker")
     scope = grant.add_mutually_exclusive_group(required=True)
     scope.add_argument("--district", type=int)

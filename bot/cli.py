@@ -10,7 +10,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
 from bot.domain.errors import DomainError
-from bot.services import demo, people, places, privacy, resources, roles
+from bot.services import demo, demo_activity, people, places, privacy, resources, roles
+from bot.services.crypto import PersonalDataCipher
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
@@ -35,7 +36,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     try:
         uow = UnitOfWork(make_session_factory(engine))
         if args.command == "demo-data":
-            return await _demo(uow)
+            return await _demo(uow, settings, places_only=args.places_only)
         return await _admin(args, uow, settings)
     except DomainError as error:
         print(f"Refused: {error}", file=sys.stderr)
@@ -56,15 +57,35 @@ async def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _demo(uow: UnitOfWork) -> int:
+async def _demo(uow: UnitOfWork, settings: Settings, *, places_only: bool = False) -> int:
     summary = await demo.load_demo(uow)
     if not summary.created:
-        print("The demo district is already there; nothing changed.")
+        print("The demo district is already there.")
     else:
         print(
             f"Loaded {summary.districts} district, {summary.streets} streets, "
             f"{summary.communities} communities, {summary.organisations} organisations, "
             f"{summary.people} people."
+        )
+    if places_only:
+        return 0
+    from bot.app import secret_key
+
+    communities, person_ids = await demo.demo_names(uow)
+    activity = await demo_activity.load_activity(
+        uow,
+        PersonalDataCipher(secret_key(settings)),
+        communities=communities,
+        person_ids=person_ids,
+        tz=settings.tz,
+        points_per_hour=settings.points_per_hour,
+    )
+    if not activity.created:
+        print("Its activity is already there; nothing changed.")
+    else:
+        print(
+            f"Added {activity.volunteers} verified volunteers, {activity.needs} requests, "
+            f"{activity.shifts} shifts next week and {activity.records} confirmed service records."
         )
     return 0
 
@@ -130,6 +151,8 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
         person_id = await people.person_for_account(
             uow, channel=Channel.TELEGRAM, external_id=str(args.telegram_id)
         )
+    elif getattr(args, "code", None):
+        person_id = await people.person_for_link_code(uow, code=args.code)
     view = await roles.grant_role(
         uow,
         roles.SYSTEM,

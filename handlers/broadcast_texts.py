@@ -19,6 +19,7 @@ TOPIC_NAMES = {
     Topic.CONSULTATIONS: __("Consultations"),
     Topic.NEWS: __("Community news"),
     Topic.EMERGENCY: __("Emergencies"),
+    Topic.SHIFTS: __("New shifts that fit me"),
 }
 
 AUDIENCE_NAMES = {

@@ -33,6 +33,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, broadcasts, consultations, projects, surveys
 from bot.services.crypto import PersonalDataCipher
+from handlers.broadcast_preview import preview_messages
 from handlers.broadcast_texts import (
     AUDIENCE_NAMES,
     STATE_NAMES,
@@ -398,9 +399,8 @@ async def _preview(
     count = await broadcasts.count(uow, principal, _draft(data))
     await state.set_state(BroadcastForm.confirm)
     await message.answer(_("Preview:"))
-    for locale, text in (("zh", data.get("text_zh")), ("en", data.get("text_en"))):
-        if text:
-            await message.answer(f"[{locale}]\n{html.escape(text)}")
+    for preview in preview_messages(data):
+        await message.answer(preview)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [button(_("Send now"), BroadcastCb(action="send"))],

@@ -190,7 +190,17 @@ def _month_row(m: Month) -> list[object]:
     return row
 
 
-def export_workbook(report: Report, locale: str) -> bytes:
+def _yes_no() -> tuple[str, str]:
+    return _("Yes"), _("No")
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, bool):
+        return _yes_no()[0 if value else 1]
+    return "" if value is None else value
+
+
+def export_workbook(report: Report, locale: str, tz: ZoneInfo | None = None) -> bytes:
     """One sheet per level at and below the unit, and the operations by month."""
     levels: list[tuple[ScopeLevel, list[UnitFigures]]] = [(report.unit.unit.level, [report.unit])]
     if report.unit.unit.level is ScopeLevel.DISTRICT:
@@ -200,10 +210,20 @@ def export_workbook(report: Report, locale: str) -> bytes:
     sheets = []
     for level, units in levels:
         rows = [row for figures in units for row in _indicator_rows(figures, locale)]
-        sheets.append(Sheet(str(LEVEL_SHEETS[level]), _header(), rows, {}, status_column=5))
+        sheets.append(
+            Sheet(
+                str(LEVEL_SHEETS[level]),
+                _header(),
+                rows,
+                {},
+                status_column=5,
+                yes_no=_yes_no(),
+            )
+        )
     header = [_("Month"), *(str(label) for _name, label in MONTH_FIELDS)]
-    sheets.append(Sheet(_("By month"), header, [_month_row(m) for m in report.months], {}))
-    return workbook(sheets)
+    months = [_month_row(m) for m in report.months]
+    sheets.append(Sheet(_("By month"), header, months, {}, yes_no=_yes_no()))
+    return workbook(sheets, tz)
 
 
 def export_csv(report: Report, locale: str) -> bytes:
@@ -216,5 +236,5 @@ def export_csv(report: Report, locale: str) -> bytes:
         units += list(report.communities)
     for figures in units:
         for row in _indicator_rows(figures, locale):
-            writer.writerow([str(LEVEL_SHEETS[figures.unit.level]), *row])
+            writer.writerow([str(LEVEL_SHEETS[figures.unit.level]), *(_csv_cell(v) for v in row)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

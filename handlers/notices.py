@@ -21,7 +21,7 @@ from bot.domain.enums import Channel
 from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice
-from handlers.callbacks import NeedCb, ProjectCb
+from handlers.callbacks import NeedCb, ProjectCb, ShiftCb
 from handlers.need_texts import STATE_NAMES, local_time
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,10 @@ NOTICE_TEXTS = {
         "Your guardian's consent is recorded. A worker can now verify your registration."
     ),
     "shift.promoted": __("A place came free: you are now confirmed for “{title}” at {start}."),
+    "shift.new": __(
+        "New shift in {community} that fits you: “{title}” at {place}, {start}. Sign up below "
+        "or in /shifts. (Switch these messages off in /settings.)"
+    ),
     "shift.reminder": __("Reminder: “{title}” at {place}, {start}. Thank you for coming!"),
     "record.unconfirmed": __(
         "You did not check out of “{title}”: it was closed at its end time and the organiser "
@@ -125,6 +129,15 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
                     InlineKeyboardButton(
                         text=_("Open the project"),
                         callback_data=ProjectCb(action="open", id=need_id).pack(),
+                    )
+                ]
+            )
+        elif action == "shift":
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=_("Sign up"),
+                        callback_data=ShiftCb(action="join", id=need_id).pack(),
                     )
                 ]
             )

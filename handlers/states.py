@@ -72,6 +72,7 @@ class ShiftForm(StatesGroup):
     place = State()
     location = State()
     time = State()
+    time_check = State()  # "I understood …: right?"
     capacity = State()
     skills = State()
     confirm = State()

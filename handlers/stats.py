@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import html
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
@@ -22,7 +25,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.domain.enums import ScopeLevel
+from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.kpis import shown
 from bot.domain.principal import Principal
@@ -69,6 +72,7 @@ async def stats_command(
     principal: Principal,
     uow: UnitOfWork,
     settings: Settings,
+    channel: Channel | None = None,
 ) -> None:
     action = COMMANDS[command.command.lower()]
     roles = kpis.DASHBOARD_ROLES if action == "link" else kpis.VIEW_ROLES
@@ -81,7 +85,7 @@ async def stats_command(
         )
         return
     if len(found) == 1:
-        await _do(message, principal, uow, settings, action, found[0].level, found[0].id)
+        await _do(message, principal, uow, settings, action, found[0].level, found[0].id, channel)
         return
     rows = [
         [button(u.name.label(principal.locale), _cb(action, u.level, u.id))] for u in found[:20]
@@ -102,6 +106,7 @@ async def chosen(
     principal: Principal,
     uow: UnitOfWork,
     settings: Settings,
+    channel: Channel | None = None,
 ) -> None:
     await callback.answer()
     if not isinstance(callback.message, Message):
@@ -110,7 +115,14 @@ async def chosen(
         raise InvalidInput("level", callback_data.level)
     level = ScopeLevel(callback_data.level)
     await _do(
-        callback.message, principal, uow, settings, callback_data.action, level, callback_data.id
+        callback.message,
+        principal,
+        uow,
+        settings,
+        callback_data.action,
+        level,
+        callback_data.id,
+        channel,
     )
 
 
@@ -122,13 +134,14 @@ async def _do(
     action: str,
     level: ScopeLevel,
     scope_id: int,
+    channel: Channel | None = None,
 ) -> None:
     if action == "link":
-        await _send_link(message, principal, uow, settings, level, scope_id)
+        await _send_link(message, principal, uow, settings, level, scope_id, channel)
         return
     report = await _report(uow, principal, settings, level, scope_id)
     if action == "export":
-        await _send_export(message, report, principal.locale)
+        await _send_export(message, report, principal.locale, settings)
         return
     await message.answer(summary_text(report, principal.locale, settings.tz))
     targets_png, trend_png = await asyncio.to_thread(charts, report, principal.locale)
@@ -144,14 +157,14 @@ async def _do(
     )
 
 
-async def _send_export(message: Message, report: Report, locale: str) -> None:
+async def _send_export(message: Message, report: Report, locale: str, settings: Settings) -> None:
     name = f"indicators-{report.unit.unit.level.value}-{report.unit.unit.id}"
-    book = await asyncio.to_thread(export_workbook, report, locale)
+    book = await asyncio.to_thread(export_workbook, report, locale, settings.tz)
     await message.answer_document(
         BufferedInputFile(book, f"{name}.xlsx"),
         caption=_("Indicators and operations of {unit}, computed at {when}.").format(
             unit=html.escape(report.unit.unit.name.label(locale)),
-            when=report.computed_at.strftime("%H:%M"),
+            when=local_time(report.computed_at, settings.tz),
         ),
     )
     await message.answer_document(BufferedInputFile(export_csv(report, locale), f"{name}.csv"))
@@ -164,6 +177,7 @@ async def _send_link(
     settings: Settings,
     level: ScopeLevel,
     scope_id: int,
+    channel: Channel | None,
 ) -> None:
     unit = next(
         (
@@ -178,12 +192,33 @@ async def _send_link(
         return
     token = await dashboards.create_link(uow, principal, unit=unit)
     link = f"{settings.site_url}/dashboard?t={token}"
+    # The address itself, as a link: clickable on the web page and in Telegram, and copyable.
+    anchor = f'<a href="{html.escape(link, quote=True)}">{html.escape(link)}</a>'
+    keyboard = None
+    if channel is Channel.WEB or button_url_allowed(link):
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text=_("📊 Open the dashboard"), url=link)]]
+        )
     await message.answer(
         _("Your dashboard link for {unit} (valid 10 minutes, opens once):\n{link}").format(
-            unit=html.escape(unit.name.label(principal.locale)), link=html.escape(link)
+            unit=html.escape(unit.name.label(principal.locale)), link=anchor
         ),
+        reply_markup=keyboard,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
+
+
+def button_url_allowed(url: str) -> bool:
+    """Telegram refuses URL buttons to addresses it cannot reach (localhost, private IPs): the
+    link in the text still works there."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(".localhost") or "." not in host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return address.is_global
 
 
 # ---------------------------------------------------------------- the dashboard page

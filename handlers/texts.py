@@ -76,6 +76,10 @@ CONFLICT_TEXTS = {
         "Only verified volunteers can do this. Register with /volunteer, then show your ID card "
         "to a community worker."
     ),
+    "volunteer_pending_verification": __(
+        "Your volunteer registration is waiting for verification: please show your ID card to a "
+        "community worker of your community. You will get a message when it is done."
+    ),
     "already_signed_up": __("You are already signed up for this shift."),
     "shift_started": __("This shift has already started."),
     "cancel_deadline_passed": __(

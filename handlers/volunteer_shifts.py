@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, time
+from datetime import UTC, datetime
 
 from aiogram import F
 from aiogram.filters import Command
@@ -23,7 +23,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
-from bot.domain.volunteers import SignupStatus, Skill, parse_time_range
+from bot.domain.time_phrases import parse_period
+from bot.domain.volunteers import WEEKDAYS, SignupStatus, Skill
 from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
@@ -33,7 +34,7 @@ from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ShiftForm
 from handlers.steps import save_then_clear
-from handlers.volunteers import SKILL_NAMES, skill_options
+from handlers.volunteers import DAY_NAMES, SKILL_NAMES, skill_options
 
 router = RouteTable("volunteer_shifts")
 
@@ -56,11 +57,18 @@ def shift_text(view: ShiftView, settings: Settings, locale: str) -> str:
                 skills=", ".join(str(SKILL_NAMES[s]) for s in view.skills)
             )
         )
-    if view.my_status is SignupStatus.CONFIRMED:
+    if view.my_status is SignupStatus.CONFIRMED and view.can_cancel:
         lines.append(
             _("✅ You are signed up. Cancel by {deadline}.").format(
                 deadline=local_time(view.cancel_deadline, settings.tz)
             )
+        )
+    elif view.my_status is SignupStatus.CONFIRMED:
+        lines.append(
+            _(
+                "✅ You are signed up. It starts within {hours} hours, so the place can no longer "
+                "be cancelled in chat: if you cannot come, please tell the organiser."
+            ).format(hours=view.cancel_hours)
         )
     elif view.my_status is SignupStatus.WAITLISTED:
         lines.append(_("⏳ You are on the wait list; you will be told if a place comes free."))
@@ -160,22 +168,76 @@ async def shift_location_again(message: Message) -> None:
 async def _ask_time(message: Message, state: FSMContext) -> None:
     await state.set_state(ShiftForm.time)
     await message.answer(
-        _("When? Date and times like 2026-12-05 09:00-11:30"), reply_markup=ReplyKeyboardRemove()
+        _(
+            "When? For example: 明天上午9点到11点, 下周六下午2点到4点, tomorrow 9am to 11am, "
+            "or 2026-12-05 09:00-11:30"
+        ),
+        reply_markup=ReplyKeyboardRemove(),
     )
 
 
+def period_text(start: datetime, end: datetime, settings: Settings) -> str:
+    """ "Tue 2026-12-08 09:00–11:00", in the deployment's time zone."""
+    start, end = start.astimezone(settings.tz), end.astimezone(settings.tz)
+    text = _("{weekday} {start}–{end}").format(
+        weekday=str(DAY_NAMES[WEEKDAYS[start.weekday()]]),
+        start=start.strftime("%Y-%m-%d %H:%M"),
+        end=end.strftime("%H:%M"),
+    )
+    if end.date() != start.date():
+        text += " " + _("(ends the next day)")
+    return text
+
+
+TIME_ERRORS = {
+    "past": __("That time has already passed. Please give a time still to come."),
+    "hours": __("The end must be after the start, and a shift lasts at most 24 hours."),
+    "no_end": __("Please give a start and an end, e.g. 明天上午9点到11点."),
+}
+
+
 @router.message(ShiftForm.time, F.text)
+@router.message(ShiftForm.time_check, F.text)
 async def shift_time(message: Message, state: FSMContext, settings: Settings) -> None:
     try:
-        day, (h1, m1), (h2, m2) = parse_time_range(message.text or "")
-    except InvalidInput:
-        await message.answer(_("Please write it like 2026-12-05 09:00-11:30 (end after start)."))
+        period = parse_period(message.text or "", now=datetime.now(UTC), tz=settings.tz)
+    except InvalidInput as error:
+        reason = TIME_ERRORS.get(error.reason)
+        await message.answer(
+            (str(reason) + "\n" if reason else _("Sorry, I could not read that time.") + "\n")
+            + _(
+                "Write it like 明天上午9点到11点, 下周六下午2点半到4点, tomorrow 9am to 11am "
+                "or 2026-12-05 09:00-11:30."
+            )
+        )
         return
-    start = datetime.combine(day, time(h1, m1), tzinfo=settings.tz)
-    end = datetime.combine(day, time(h2, m2), tzinfo=settings.tz)
-    await state.update_data(starts_at=start.isoformat(), ends_at=end.isoformat())
+    await state.update_data(
+        starts_at=period.starts_at.isoformat(), ends_at=period.ends_at.isoformat()
+    )
+    await state.set_state(ShiftForm.time_check)
+    await message.answer(
+        _("I understood: {when}. Is that right? (Or type the time again.)").format(
+            when=period_text(period.starts_at, period.ends_at, settings)
+        ),
+        reply_markup=confirm_keyboard("shift_time"),
+    )
+
+
+@router.callback_query(ShiftForm.time_check, ConfirmCb.filter(F.flow == "shift_time"))
+async def shift_time_checked(
+    callback: CallbackQuery, callback_data: ConfirmCb, state: FSMContext
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not callback_data.yes:
+        await state.set_state(ShiftForm.time)
+        await callback.message.edit_reply_markup(reply_markup=None)
+        await callback.message.answer(_("Please type the time again."))
+        return
+    await callback.message.edit_reply_markup(reply_markup=None)
     await state.set_state(ShiftForm.capacity)
-    await message.answer(_("How many volunteers are needed?"))
+    await callback.message.answer(_("How many volunteers are needed?"))
 
 
 @router.message(ShiftForm.capacity, F.text)
@@ -218,7 +280,7 @@ async def shift_confirm(callback: CallbackQuery, state: FSMContext, settings: Se
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
-    start = datetime.fromisoformat(data["starts_at"])
+    start, end = datetime.fromisoformat(data["starts_at"]), datetime.fromisoformat(data["ends_at"])
     text = "\n".join(
         [
             _("<b>Please check</b>"),
@@ -226,10 +288,7 @@ async def shift_confirm(callback: CallbackQuery, state: FSMContext, settings: Se
             _("Where: {place} ({community})").format(
                 place=html.escape(data["place"]), community=html.escape(data["community_name"])
             ),
-            _("When: {start}–{end}").format(
-                start=local_time(start, settings.tz),
-                end=datetime.fromisoformat(data["ends_at"]).strftime("%H:%M"),
-            ),
+            _("When: {when}").format(when=period_text(start, end, settings)),
             _("How many volunteers are needed?") + f" {data['capacity']}",
         ]
     )
@@ -243,6 +302,7 @@ async def shift_save(
     state: FSMContext,
     principal: Principal,
     uow: UnitOfWork,
+    notifier: Notifier,
     settings: Settings,
 ) -> None:
     data = await state.get_data()
@@ -274,6 +334,10 @@ async def shift_save(
         _("The shift is open; volunteers find it with /shifts.")
         + "\n\n"
         + shift_text(view, settings, principal.locale)
+    )
+    told = await shifts.announce(uow, notifier, shift_id=view.id, tz=settings.tz)
+    await callback.message.answer(
+        _("{count} volunteers whom it fits were told about it.").format(count=told)
     )
 
 
@@ -349,9 +413,13 @@ async def my_shifts(
         await message.answer(_("You have no upcoming shifts. Find one with /shifts."))
         return
     for view in views:
-        keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Cancel my place"), ShiftCb(action="cancel", id=view.id))]]
-        )
+        keyboard = None
+        if view.can_cancel or view.my_status is SignupStatus.WAITLISTED:
+            keyboard = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [button(_("Cancel my place"), ShiftCb(action="cancel", id=view.id))]
+                ]
+            )
         await message.answer(shift_text(view, settings, principal.locale), reply_markup=keyboard)
 
 

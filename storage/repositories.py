@@ -697,6 +697,19 @@ class VolunteersRepository:
             )
         await self.session.flush()
 
+    async def verified_serving(self, community_id: int) -> Sequence[Volunteer]:
+        """Verified volunteers who serve in this community."""
+        query = (
+            select(Volunteer)
+            .join(VolunteerCommunity, VolunteerCommunity.volunteer_id == Volunteer.id)
+            .where(
+                VolunteerCommunity.community_id == community_id,
+                Volunteer.status == VolunteerStatus.VERIFIED,
+            )
+            .order_by(Volunteer.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def pending_in(self, communities: Sequence[int]) -> Sequence[Volunteer]:
         query = (
             select(Volunteer)

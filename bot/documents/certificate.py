@@ -6,7 +6,8 @@ the service over a period (total hours and what was done), the issuing organisat
 person in charge, a certificate number and issue date, plus a verification code and a QR code
 of the verification URL. Pure rendering: the caller loads and masks the data.
 
-Font: the PDF embeds a TrueType CJK font (default: Debian's ``fonts-wqy-zenhei``) so that
+Font: the PDF embeds a TrueType CJK font (``bot/documents/fonts.py``: WenQuanYi Micro Hei from
+the PyPI package the project depends on, else a system TrueType CJK font) so that
 the certificate looks the same in every viewer and its text can be extracted. reportlab's
 built-in CID font ``STSong-Light`` extracts fine but is *not embedded*: a viewer without a
 Chinese font shows boxes (checked with poppler). Noto CJK cannot be used: it has CFF
@@ -31,7 +32,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache, partial
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -56,11 +56,17 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-# Debian's fonts-wqy-zenhei (TrueType outlines, GB18030 coverage). Read at call time, so a
-# deployment may point it elsewhere; render_certificate(font_path=...) overrides it per call.
-DEFAULT_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-DEFAULT_FONT_PACKAGE = "fonts-wqy-zenhei"
-DEFAULT_SUBFONT_INDEX = 0  # in a .ttc collection; 0 is "WenQuanYi Zen Hei"
+from bot.documents.fonts import (
+    PACKAGED_FONT_DISTRIBUTION,
+    SYSTEM_FONT_PACKAGE,
+    FontNotAvailableError,
+    cjk_font,
+)
+
+# The font is found at call time (bot/documents/fonts.py); render_certificate(font_path=...)
+# overrides it per call.
+DEFAULT_FONT_PACKAGE = SYSTEM_FONT_PACKAGE
+DEFAULT_SUBFONT_INDEX = 0  # in a .ttc collection; 0 is the regular face
 
 # Above this many service lines page 1 carries a summary and the lines move to an annex.
 SUMMARY_THRESHOLD = 40
@@ -153,10 +159,6 @@ _REQUIRED_TEXT = (
 )
 
 
-class FontNotAvailableError(RuntimeError):
-    """The CJK font file is missing or reportlab cannot embed it."""
-
-
 # --- numbers and dates ---------------------------------------------------------------------
 
 
@@ -189,8 +191,9 @@ def _load_font(path: str, subfont_index: int) -> tuple[str, frozenset[int]]:
     """
     if not os.path.isfile(path):
         raise FontNotAvailableError(
-            f"CJK font not found: {path}. Install the Debian package {DEFAULT_FONT_PACKAGE} "
-            f"(apt-get install {DEFAULT_FONT_PACKAGE}) or pass font_path= to a TrueType "
+            f"CJK font not found: {path}. Install the project's dependencies (they bring "
+            f"{PACKAGED_FONT_DISTRIBUTION}), or the Debian package {DEFAULT_FONT_PACKAGE} "
+            f"(apt-get install {DEFAULT_FONT_PACKAGE}), or pass font_path= to a TrueType "
             "CJK font."
         )
     digest = hashlib.sha1(f"{path}#{subfont_index}".encode(), usedforsecurity=False)
@@ -550,12 +553,18 @@ def render_certificate(
 ) -> bytes:
     """The certificate as PDF bytes (A4, font embedded, deterministic for the same data).
 
-    ``font_path`` defaults to ``DEFAULT_FONT_PATH``; it must be a TrueType-outline CJK font
-    (.ttf or .ttc). Raises ``FontNotAvailableError`` when it is missing or unusable, and
+    ``font_path`` defaults to the font ``fonts.cjk_font()`` finds; it must be a TrueType-outline
+    CJK font (.ttf or .ttc). Raises ``FontNotAvailableError`` when it is missing or unusable, and
     ``ValueError`` when an identity field has a character the font cannot print.
     """
-    path = str(font_path if font_path is not None else DEFAULT_FONT_PATH)
-    index = DEFAULT_SUBFONT_INDEX if subfont_index is None else subfont_index
+    if font_path is None:
+        found = cjk_font()
+        path, index = str(found.path), found.subfont_index
+    else:
+        path = str(font_path)
+        index = DEFAULT_SUBFONT_INDEX
+    if subfont_index is not None:
+        index = subfont_index
     font, covered = _load_font(path, index)
     _check_glyphs(data, covered)
     styles = _Styles(font)

@@ -1,6 +1,6 @@
 """Charts of the indicators (matplotlib, PNG): each indicator against its target, and the work
 of the last months. Labels come in already translated; Chinese renders with the CJK font the
-certificate uses (Debian's fonts-wqy-zenhei)."""
+certificate uses (bot/documents/fonts.py); counts get whole-number ticks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
 
@@ -17,8 +16,9 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager
 from matplotlib import pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
-from bot.documents.certificate import DEFAULT_FONT_PATH
+from bot.documents.fonts import cjk_font
 
 # The CJK font has one weight; matplotlib says so for every bold title otherwise.
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -34,11 +34,10 @@ class Bar:
     met: bool
 
 
-def _font(path: Path = DEFAULT_FONT_PATH) -> None:
+def _font() -> None:
     if _FONT_READY:
         return
-    if not path.exists():
-        raise FileNotFoundError(f"{path} (apt-get install fonts-wqy-zenhei)")
+    path = cjk_font().path  # raises FontNotAvailableError naming what to install
     font_manager.fontManager.addfont(str(path))
     name = font_manager.FontProperties(fname=str(path)).get_name()
     plt.rcParams["font.family"] = [name, "DejaVu Sans"]
@@ -91,6 +90,8 @@ def trend_chart(
             axes.bar([p + n * width for p in positions], values, width=width, label=label)
         axes.set_xticks([p + width * (len(series) - 1) / 2 for p in positions])
         axes.set_xticklabels([m[2:] for m in months], rotation=45, fontsize=8)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no "2.5 requests"
+        axes.set_ylim(bottom=0)
         handles, labels = axes.get_legend_handles_labels()
         if line is not None:
             other = axes.twinx()
@@ -101,6 +102,7 @@ def trend_chart(
                 marker="o",
                 label=line[0],
             )
+            other.set_ylim(bottom=0)
             handles.append(drawn)
             labels.append(line[0])
         axes.legend(handles, labels, fontsize=8, loc="upper left")

@@ -25,9 +25,10 @@ class Topic(StrEnum):
     CONSULTATIONS = "consultations"
     NEWS = "news"
     EMERGENCY = "emergency"
+    SHIFTS = "shifts"  # a new shift that fits the volunteer (bot/services/shifts.py announce)
 
 
-OPTIONAL_TOPICS = (Topic.PROJECTS, Topic.SURVEYS, Topic.CONSULTATIONS, Topic.NEWS)
+OPTIONAL_TOPICS = (Topic.PROJECTS, Topic.SURVEYS, Topic.CONSULTATIONS, Topic.NEWS, Topic.SHIFTS)
 
 
 class AudienceKind(StrEnum):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.enums import CommunityKind, OrganisationType, RegistrationStatus, Role, ScopeLevel
+from bot.services import people, places
 from storage.models import Community, District, Grid, Organisation, Person, RoleGrant, Street
 from storage.uow import UnitOfWork
 
@@ -43,7 +44,17 @@ WORKERS = [
     ("吴书记", Role.PARTY_REVIEWER, 0),
 ]
 VOLUNTEERS = ["李明", "张伟", "黄秀英", "何志强", "罗婷", "郑海"]
-RESIDENTS = ["杨大爷", "马阿姨", "胡先生", "林女士", "高奶奶", "谢师傅", "冯同学", "唐阿姨"]
+RESIDENTS = [
+    "杨大爷",
+    "马阿姨",
+    "胡先生",
+    "林女士",
+    "高奶奶",
+    "谢师傅",
+    "冯同学",
+    "唐阿姨",
+    "陈会长",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,20 @@ class DemoSummary:
     communities: int
     organisations: int
     people: int
+
+
+async def demo_names(uow: UnitOfWork) -> tuple[dict[str, int], dict[str, int]]:
+    """The demo district's communities and people by name, for demo_activity."""
+    communities = {
+        c.name: c.id for c in await places.all_communities(uow) if c.district.name == DISTRICT[0]
+    }
+    names = {name for name, _role, _where in WORKERS} | set(VOLUNTEERS) | set(RESIDENTS)
+    found: dict[str, int] = {}
+    for person in await people.directory(uow, limit=5000):
+        if person.display_name in names and person.community_id in communities.values():
+            found.setdefault(person.display_name, person.person_id)
+    ordered = {name: communities[name] for rows in STREETS.values() for name, *_ in rows}
+    return ordered, found
 
 
 async def load_demo(uow: UnitOfWork) -> DemoSummary:

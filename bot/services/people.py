@@ -261,6 +261,26 @@ async def redeem_link_code(
         await uow.commit()
 
 
+async def person_for_link_code(uow: UnitOfWork, *, code: str) -> int:
+    """The person who asked for this /link code (`admin grant --code`): the code is used up,
+    so it names the person who is at the keyboard now, on any channel."""
+    code = code.strip().upper()
+    async with uow:
+        valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
+        link = await uow.people.link_code(code) if valid else None
+        if link is None or link.used_at is not None or link.expires_at < utcnow():
+            raise InvalidInput("link_code", "unknown, used or expired")
+        link.used_at = utcnow()
+        uow.audit.record(
+            actor_id=None,
+            action="person.identified_by_code",
+            entity="person",
+            entity_id=link.person_id,
+        )
+        await uow.commit()
+        return link.person_id
+
+
 async def name_of(uow: UnitOfWork, principal: Principal, *, person_id: int) -> str:
     """An admin looks someone up by their number before granting a role."""
     if not principal.is_admin:

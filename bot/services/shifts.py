@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.attendance import valid_coordinates
+from bot.domain.broadcasts import Topic
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
@@ -41,17 +42,26 @@ class ShiftView:
     waitlisted: int
     skills: tuple[Skill, ...]
     cancel_deadline: datetime
+    cancel_hours: int
     latitude: float | None
     longitude: float | None
     # For the viewer: their sign-up, and whether the shift fits their skills and free time.
     my_status: SignupStatus | None = None
     fits: bool = True
+    # False once the cancel deadline has passed: a confirmed place is then cancelled only by
+    # telling the organiser.
+    can_cancel: bool = True
 
 
 async def _view(
-    uow: UnitOfWork, shift: Shift, viewer: Volunteer | None = None, tz: ZoneInfo | None = None
+    uow: UnitOfWork,
+    shift: Shift,
+    viewer: Volunteer | None = None,
+    tz: ZoneInfo | None = None,
+    now: datetime | None = None,
 ) -> ShiftView:
     signups = await uow.shifts.signups(shift.id)
+    deadline = shift.starts_at - timedelta(hours=shift.cancel_hours)
     community = await uow.places.community(shift.community_id)
     assert community is not None
     mine = next((s for s in signups if viewer and s.person_id == viewer.person_id), None)
@@ -66,11 +76,13 @@ async def _view(
         confirmed=sum(s.status is SignupStatus.CONFIRMED for s in signups),
         waitlisted=sum(s.status is SignupStatus.WAITLISTED for s in signups),
         skills=tuple(Skill(s) for s in shift.skills if s in Skill._value2member_map_),
-        cancel_deadline=shift.starts_at - timedelta(hours=shift.cancel_hours),
+        cancel_deadline=deadline,
+        cancel_hours=shift.cancel_hours,
         latitude=shift.latitude,
         longitude=shift.longitude,
         my_status=mine.status if mine and mine.status is not SignupStatus.CANCELLED else None,
         fits=_fits(shift, viewer, tz) if viewer else True,
+        can_cancel=(now or utcnow()) <= deadline,
     )
 
 
@@ -144,6 +156,39 @@ async def create_shift(
         return view
 
 
+async def announce(
+    uow: UnitOfWork, notifier: Notifier, *, shift_id: int, tz: ZoneInfo | None = None
+) -> int:
+    """Tell the verified volunteers of the shift's community whom it fits (skills and usual
+    free time) that it is open, except those who switched the topic "shifts" off in /settings
+    and the person who posted it. Returns how many were told."""
+    async with uow:
+        shift = await uow.shifts.get(shift_id)
+        if shift is None or shift.cancelled_at is not None:
+            return 0
+        community = await uow.places.community(shift.community_id)
+        assert community is not None
+        opted_out = await uow.broadcasts.opted_out(Topic.SHIFTS)
+        told = [
+            v.person_id
+            for v in await uow.volunteers.verified_serving(shift.community_id)
+            if v.person_id not in opted_out
+            and v.person_id != shift.created_by
+            and _fits(shift, v, tz)
+        ]
+        params: dict[str, str | int] = {
+            "title": shift.title,
+            "place": shift.place,
+            "start": shift.starts_at.isoformat(),
+            "community": community.name,
+            "community_en": community.name_en or "",
+        }
+    await notifier.send(
+        [Notice(person, "shift.new", params, actions=(("shift", shift_id),)) for person in told]
+    )
+    return len(told)
+
+
 async def _check_project_shift(
     uow: UnitOfWork, principal: Principal, project_id: int, community_id: int
 ) -> None:
@@ -177,7 +222,7 @@ async def open_shifts(
         volunteer = await volunteers.verified(uow, principal)
         communities = await uow.volunteers.communities_of(volunteer.id)
         rows, total = await uow.shifts.upcoming_in(communities, now, page * PER_PAGE, PER_PAGE)
-        items = tuple([await _view(uow, s, volunteer, tz) for s in rows])
+        items = tuple([await _view(uow, s, volunteer, tz, now) for s in rows])
         return Page(items, max(0, page), PER_PAGE, total)
 
 
@@ -217,7 +262,7 @@ async def sign_up(
             entity_id=shift.id,
         )
         await uow.session.flush()
-        view = await _view(uow, shift, volunteer)
+        view = await _view(uow, shift, volunteer, now=now)
         await uow.commit()
         return view
 
@@ -280,7 +325,7 @@ async def my_shifts(
     async with uow:
         volunteer = await uow.volunteers.of_person(principal.person_id)
         rows = await uow.shifts.of_person(principal.person_id, now)
-        return tuple([await _view(uow, shift, volunteer) for _, shift in rows])
+        return tuple([await _view(uow, shift, volunteer, now=now) for _, shift in rows])
 
 
 async def send_reminders(

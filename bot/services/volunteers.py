@@ -290,8 +290,10 @@ async def verify(
 
 async def verified(uow: UnitOfWork, principal: Principal) -> Volunteer:
     """The principal's verified volunteer registration (inside an entered unit of work);
-    anyone else is told to register and be verified first."""
+    one still waiting is told so; anyone else is told to register and be verified first."""
     volunteer = await uow.volunteers.of_person(principal.person_id)
+    if volunteer is not None and volunteer.status is VolunteerStatus.PENDING:
+        raise Conflict("volunteer_pending_verification")
     if volunteer is None or volunteer.status is not VolunteerStatus.VERIFIED:
         raise Conflict("not_a_verified_volunteer")
     return volunteer

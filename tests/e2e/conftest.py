@@ -141,7 +141,7 @@ async def start_bot(tmp_path: Path, e2e_database_url: str) -> AsyncIterator[Call
             },
         )
         if demo:
-            bot.cli("demo-data")
+            bot.cli("demo-data", "--places-only")
         await bot.start()
         started.append(bot)
         return bot

@@ -91,6 +91,7 @@ async def post_shift_for_tomorrow(fake: FakeTelegram) -> None:
     fake.user_shares_location(WORKER, *HERE)
     await said(fake, WORKER, "什么时间")
     fake.user_sends(WORKER, f"{tomorrow.isoformat()} 09:00-11:30")
+    await tap(fake, WORKER, "我理解的时间是", "确认")  # the bot shows what it understood
     await said(fake, WORKER, "需要多少名志愿者")
     fake.user_sends(WORKER, "2")
     await tap(fake, WORKER, "需要哪些特长", "下一步 »")

@@ -85,7 +85,10 @@ async def test_a_worker_broadcasts_and_each_volunteer_reads_their_language(
         chat, "周六上午清扫楼道，欢迎参加。", "Stairwell clean-up Saturday."
     )
     assert "将发送给 2 人。" in chat.screens(WORKER)
-    assert "[en]\nStairwell clean-up Saturday." in chat.screens(WORKER)
+    screens = chat.screens(WORKER)
+    assert "使用中文的读者将收到：\n\n周六上午清扫楼道，欢迎参加。" in screens
+    assert "使用英文的读者将收到：\n\nStairwell clean-up Saturday." in screens
+    assert not any("[zh]" in s or "[en]" in s for s in screens)
     await chat.tap(WORKER, "立即发送")
     assert "正在发送给 2 人" in chat.last_text(WORKER)
 
@@ -114,6 +117,7 @@ async def test_only_the_chinese_is_sent_when_no_english_was_given(
     await setting(uow)
     sender, _ = workers(chat, uow)
     await compose_to_volunteers(chat, "明天停水，请提前储水。", None)
+    assert "所有读者都将收到：\n\n明天停水，请提前储水。" in chat.screens(WORKER)  # preview
     await chat.tap(WORKER, "立即发送")
     await sender.send_pending()
     assert chat.last_text(ENGLISH_HELPER) == "明天停水，请提前储水。"
@@ -223,6 +227,13 @@ async def test_a_survey_is_pushed_and_answered_from_the_broadcast_button(
     await chat.tap(WORKER, "养老需求调查")
     # Everyone living in A1 with a chat: the worker, both volunteers and the resident.
     assert "将发送给 4 人。" in chat.screens(WORKER)
+    # The preview shows each language's readers their button, as they will get it.
+    assert "使用中文的读者将收到：\n\n请花一分钟填写养老需求调查。\n[ 填写 ]" in chat.screens(
+        WORKER
+    )
+    assert "使用英文的读者将收到：\n\n请花一分钟填写养老需求调查。\n[ Answer ]" in chat.screens(
+        WORKER
+    )
     await chat.tap(WORKER, "立即发送")
     await sender.send_pending()
     assert chat.last_text(RESIDENT) == "请花一分钟填写养老需求调查。"

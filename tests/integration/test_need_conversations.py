@@ -400,14 +400,17 @@ async def test_a_worker_posts_a_shift_and_a_verified_volunteer_signs_up_and_canc
     await chat.send(WORKER, "就在食堂")  # neither a location nor the "no location" button
     assert "请发送位置" in chat.last_text(WORKER)
     await chat.share_location(WORKER, 29.58, 106.45)
-    await chat.send(WORKER, "明天早上")
+    await chat.send(WORKER, "明天早上")  # a start without an end
     assert "2026-12-05 09:00-11:30" in chat.last_text(WORKER)
     await chat.send(WORKER, "2030-12-05 09:00-11:30")
+    assert "2030-12-05 09:00–11:30" in chat.last_text(WORKER)
+    await chat.tap(WORKER, "确认")
     await chat.send(WORKER, "1")
     await chat.tap(WORKER, "烹饪")
     await chat.tap(WORKER, "下一步")
     await chat.tap(WORKER, "确认")
-    assert "班次已发布" in chat.last_text(WORKER)
+    assert any("班次已发布" in screen for screen in chat.screens(WORKER))
+    assert "已通知 1 位" in chat.last_text(WORKER)  # the volunteer whom it fits
     async with uow:
         shift = await uow.shifts.get(1)
         assert shift is not None and (shift.latitude, shift.longitude) == (29.58, 106.45)

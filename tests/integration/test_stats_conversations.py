@@ -5,14 +5,19 @@ their street is refused."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import AsyncIterator
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.documents.workbook import text_width
 from bot.domain.enums import Role, ScopeLevel
+from handlers.stats import button_url_allowed
+from storage.types import utcnow
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness
 from tests.support.factories import make_person
@@ -50,7 +55,9 @@ async def test_stats_and_export_show_the_same_street_figures(
     book = load_workbook(io.BytesIO(sent[f"indicators-street-{w.street_a}.xlsx"]))
     assert [s.title for s in book.worksheets] == ["街道", "社区", "按月"]
     street = {r[1]: r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
-    assert street[SHARE][2:6] == (14.0, 22.0, "%", False)
+    assert street[SHARE][2:6] == (14.0, 22.0, "%", "否")  # not True/False
+    indicator_width = book.worksheets[0].column_dimensions["B"].width
+    assert indicator_width >= max(text_width(name) for name in street)
     communities = [r for r in book.worksheets[1].iter_rows(min_row=2, values_only=True)]
     assert [(r[0], r[2]) for r in communities if r[1] == SHARE] == [
         ("甲一社区", 50.0),
@@ -59,7 +66,35 @@ async def test_stats_and_export_show_the_same_street_figures(
     rows = list(
         csv.reader(io.StringIO(sent[f"indicators-street-{w.street_a}.csv"].decode("utf-8-sig")))
     )
-    assert ["街道", "甲街道", SHARE, "14.0", "22.0", "%", "False", "差 8.0 个百分点"] in rows
+    assert ["街道", "甲街道", SHARE, "14.0", "22.0", "%", "否", "差 8.0 个百分点"] in rows
+    # The caption's time is Chongqing's, not UTC.
+    caption = next(s for s in chat.screens(ADMIN) if "计算时间" in s)
+    local = utcnow().astimezone(chat.settings.tz).strftime("%Y-%m-%d")
+    assert local in caption
+
+
+async def test_the_dashboard_link_is_a_real_link_and_a_button_on_the_web_page(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    w = await fixture(uow)
+    await make_person(
+        uow, "街道管理员", community=w.community_a1,
+        grants=((Role.STREET_ADMIN, ScopeLevel.STREET, w.street_a),), web_id=ADMIN,
+    )  # fmt: skip
+    await chat.send(ADMIN, "/dashboard")
+    conversation = chat.hub.conversation(ADMIN)
+    message = conversation.messages[max(conversation.messages)]
+    found = re.search(r'<a href="(http://[^"]+/dashboard\?t=[^"]+)">', message["_html"])
+    assert found is not None, message["_html"]
+    buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == [{"text": "📊 打开指标看板", "url": html.unescape(found.group(1))}]
+
+
+def test_telegram_gets_a_url_button_only_for_an_address_it_can_open() -> None:
+    assert button_url_allowed("https://wushe.example.cn/dashboard?t=x")
+    assert not button_url_allowed("http://127.0.0.1:8080/dashboard?t=x")
+    assert not button_url_allowed("http://localhost:8080/dashboard?t=x")
+    assert not button_url_allowed("http://192.168.1.5/dashboard?t=x")
 
 
 async def test_a_community_worker_cannot_open_their_streets_figures(

@@ -87,3 +87,43 @@ def test_the_cli_reports_a_bad_setting_in_one_line_without_a_traceback(tmp_path:
     assert len(lines) == 1
     assert lines[0].startswith("Configuration error: WEB_PORT ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "TIMEZONE", "WEB_PORT", "DEFAULT_LOCALE"])
+def test_an_empty_variable_is_treated_as_unset(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    defaults = load_settings()
+    monkeypatch.setenv(variable, "")
+    settings = load_settings()
+    assert getattr(settings, variable.lower()) == getattr(defaults, variable.lower())
+
+
+def test_an_empty_database_url_in_a_dotenv_file_is_the_default_sqlite(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]
+) -> None:
+    with open(os.path.join(tmp_path, ".env"), "w") as env:
+        env.write("DATABASE_URL=\nREDIS_URL=\n")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///./var/wushe.db"
+    assert settings.redis_url is None
+
+
+def _make_dry_run(target: str, venv: str) -> str:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run(
+        ["make", "-n", "-C", root, target, f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_make_run_installs_the_bot_without_the_dev_tools(tmp_path: os.PathLike[str]) -> None:
+    venv = os.path.join(tmp_path, "fresh-venv")  # nothing installed yet: every step shows
+    run = _make_dry_run("run", venv)
+    assert "pip install --quiet -e ." in run
+    assert ".[dev]" not in run
+    assert ".[dev]" in _make_dry_run("test", venv)
