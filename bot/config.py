@@ -14,6 +14,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.kpis import Targets
 from bot.domain.matching import Weights
 from bot.domain.needs import NeedCategory
+from bot.limits import Limit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/wushe.db"
 TOKEN_PATTERN = re.compile(r"^\d+:[\w-]+$")
@@ -65,6 +66,17 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, ge=2, le=3600)
     # How often the author's progress message is refreshed.
     outbox_progress_seconds: float = Field(default=3.0, ge=0.2, le=600)
+    # Rate limits, COUNT/SECONDS (0/1 turns one off); see docs/security.md.
+    rate_chat_session: str = "20/10"
+    rate_chat_address: str = "150/10"
+    rate_poll_session: str = "120/60"
+    rate_new_sessions_address: str = "20/60"
+    rate_verify_address: str = "30/60"
+    rate_dashboard_address: str = "30/60"
+    # Behind a reverse proxy, the client address is the last X-Forwarded-For entry.
+    trust_forwarded_for: bool = False
+    # How long processed Telegram update ids are kept (a redelivery within it is dropped).
+    update_ids_keep_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
     @field_validator(
         "bot_token", "redis_url", "webhook_base_url", "webhook_secret", "secret_key", "public_url"
@@ -72,6 +84,23 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator(
+        "rate_chat_session",
+        "rate_chat_address",
+        "rate_poll_session",
+        "rate_new_sessions_address",
+        "rate_verify_address",
+        "rate_dashboard_address",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        Limit.parse(value)
+        return value
+
+    def limit(self, name: str) -> Limit:
+        """A rate limit by its setting's name without the prefix, e.g. "chat_session"."""
+        return Limit.parse(str(getattr(self, f"rate_{name}")))
 
     @field_validator("bot_token")
     @classmethod

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +29,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A failed statement's error (and so the log) must not carry its parameters: they are
+    # names, phone numbers and messages people typed.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if ":memory:" in url:
             # One shared connection, or every session would see its own empty database.
@@ -52,3 +57,44 @@ def _sqlite_begin(connection: Any) -> None:
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when the error means the database cannot be reached (stopped, restarting, network
+    gone), not that a statement was wrong: worth a 503 and a retry later, not a bug report."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, DBAPIError):
+        error = error.orig if error.orig is not None else error
+        name = type(error).__name__
+        if name in _DRIVER_OUTAGES:
+            return True
+    return isinstance(error, ConnectionError | TimeoutError | OSError)
+
+
+_DRIVER_OUTAGES = frozenset(
+    {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+async def reachable(engine: AsyncEngine, timeout: float = 3.0) -> bool:
+    """One `SELECT 1` within `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        return True
+    except Exception as error:
+        if is_outage(error) or isinstance(error, TimeoutError):
+            return False
+        raise

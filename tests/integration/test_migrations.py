@@ -14,6 +14,7 @@ from storage.models import Base
 from tests.support.databases import PostgresDatabases
 
 EXPECTED_TABLES = {
+    "processed_updates",
     "dashboard_links",
     "consultations",
     "consultation_communities",
