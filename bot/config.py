@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # Rate limits, COUNT/SECONDS (0/1 turns one off); see docs/security.md.
     rate_chat_session: str = "20/10"
     rate_chat_address: str = "150/10"
-    rate_poll_session: str = "120/60"
+    rate_poll_session: str = "300/60"
     rate_new_sessions_address: str = "20/60"
     rate_verify_address: str = "30/60"
     rate_dashboard_address: str = "30/60"
