@@ -128,13 +128,16 @@ def build_dispatcher(
     keep = timedelta(hours=settings.update_ids_keep_hours)
     dispatcher.update.outer_middleware(
         ReplayGuardMiddleware(
-            seen or DatabaseSeenUpdates(session_factory, keep), frozenset({Channel.TELEGRAM})
+            seen if seen is not None else DatabaseSeenUpdates(session_factory, keep),
+            frozenset({Channel.TELEGRAM}),
         )
     )
     dispatcher.update.outer_middleware(CleanTextMiddleware())
     dispatcher.update.outer_middleware(ChatOrderMiddleware())
     dispatcher.update.outer_middleware(
-        IdentityMiddleware(session_factory, settings, i18n, inbox or OutageInbox())
+        IdentityMiddleware(
+            session_factory, settings, i18n, inbox if inbox is not None else OutageInbox()
+        )
     )
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)

@@ -61,17 +61,25 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 
 def is_outage(error: BaseException) -> bool:
     """True when the error means the database cannot be reached (stopped, restarting, network
-    gone), not that a statement was wrong: worth a 503 and a retry later, not a bug report."""
-    if isinstance(error, OperationalError | InterfaceError):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, DBAPIError):
-        error = error.orig if error.orig is not None else error
-        name = type(error).__name__
-        if name in _DRIVER_OUTAGES:
+    gone), not that a statement was wrong: worth a 503 and a retry later, not a bug report.
+    The driver's own error is looked for along the chain of causes (SQLAlchemy wraps it)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OperationalError | InterfaceError):
             return True
-    return isinstance(error, ConnectionError | TimeoutError | OSError)
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if type(seen).__name__ in _DRIVER_OUTAGES:
+            return True
+        if isinstance(seen, ConnectionError | TimeoutError | OSError):
+            return True
+        if isinstance(seen, DBAPIError) and seen.orig is not None:
+            seen = seen.orig
+        else:
+            seen = seen.__cause__ or seen.__context__
+    return False
 
 
 _DRIVER_OUTAGES = frozenset(

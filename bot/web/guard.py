@@ -217,15 +217,16 @@ async def guard(
         return _refuse(request, 400, "bad_json", _bad_json, None)
     except Exception as error:
         if config.is_outage(error):
-            log.warning(
-                "%s %s: the database is unavailable (%s)",
-                request.method,
-                request.path,
-                type(error).__name__,
-            )
+            log.warning("%s %s: the database is unavailable", request.method, _route(request))
             return _refuse(request, 503, "unavailable", _unavailable, OUTAGE_RETRY_SECONDS)
-        log.exception("%s %s failed", request.method, request.path)
+        log.exception("%s %s failed", request.method, _route(request))
         return _refuse(request, 500, "failed", _failed, None)
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern (/verify/{code}), not the path: codes and tokens stay out of logs."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
 
 
 def install(
