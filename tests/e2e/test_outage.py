@@ -114,9 +114,7 @@ async def bot_texts(session: aiohttp.ClientSession, url: str) -> list[str]:
     return [e.get("html") or "" for e in body["events"] if e.get("from") == "bot"]
 
 
-async def eventually(
-    check: Any, seconds: float = 30, what: str = "", log: Any = lambda: ""
-) -> Any:
+async def eventually(check: Any, seconds: float = 30, what: str = "", log: Any = lambda: "") -> Any:
     for _ in range(int(seconds * 10)):
         result = await check()
         if result:
