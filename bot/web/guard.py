@@ -154,13 +154,18 @@ def _bad_json() -> str:
 
 def _origin_refused(request: web.Request, config: GuardConfig) -> bool:
     """A browser names the page a request comes from: only ours may post. Requests without
-    Origin are not from a cross-site page (browsers always send it on cross-site POSTs)."""
-    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+    Origin are not from a cross-site page (browsers always send it on cross-site POSTs). A
+    page with `Referrer-Policy: no-referrer` (the dashboard) posts `Origin: null`: then the
+    browser's `Sec-Fetch-Site` must say same-origin."""
+    fetch_site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if fetch_site == "cross-site":
         return True
     origin = request.headers.get("Origin")
     if origin is None:
         return False
     origin = origin.strip().lower()
+    if origin == "null":
+        return fetch_site != "same-origin"
     if origin in config.origins:
         return False
     own = f"{request.scheme}://{request.host}".lower()

@@ -97,6 +97,14 @@ async def test_the_dashboard_form_only_from_our_origin(client: TestClient) -> No
     ours = await client.post("/dashboard", data={"t": "x"}, headers={"Origin": PUBLIC})
     assert ours.status == 403  # an unknown link: the dashboard's own refusal page
     assert "其他网站" not in await ours.text()
+    # The dashboard's page has no referrer, so the browser posts "Origin: null" and says
+    # where it comes from in Sec-Fetch-Site.
+    same = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    own_page = await client.post("/dashboard", data={"t": "x"}, headers=same)
+    assert "其他网站" not in await own_page.text()
+    other = {"Origin": "null", "Sec-Fetch-Site": "same-site"}
+    sibling = await client.post("/dashboard", data={"t": "x"}, headers=other)
+    assert sibling.status == 403 and "其他网站" in await sibling.text()
 
 
 async def test_without_public_url_the_listening_address_is_the_origin(
