@@ -91,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Alembic and aiogram's per-update lines drown the bot's own at INFO.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # An outage must not flood the log: the same error is written once a minute with a count.
+    from bot import logs
+    from storage.db import is_outage
+
+    logs.install(is_outage=is_outage)
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     from bot import cli
 

@@ -46,7 +46,15 @@ from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.domain.errors import DomainError, NotFound
 from bot.i18n import PersonI18nMiddleware, make_i18n
-from bot.middlewares import ChatOrderMiddleware, IdentityMiddleware
+from bot.limits import MemoryRateStore, RateLimiter, RateStore, RedisRateStore
+from bot.middlewares import (
+    ChatOrderMiddleware,
+    CleanTextMiddleware,
+    IdentityMiddleware,
+    OutageInbox,
+    ReplayGuardMiddleware,
+)
+from bot.replays import RedisSeenUpdates, SeenUpdates
 from bot.services import (
     access_log,
     attendance,
@@ -62,6 +70,7 @@ from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
+from bot.web import guard
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
@@ -99,8 +108,9 @@ from handlers.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMid
 from handlers.notices import ChatNotifier
 from handlers.sender import OutboxSender, ProgressReporter
 from storage import migrate
-from storage.db import make_engine, make_session_factory
+from storage.db import is_outage, make_engine, make_session_factory, reachable
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
+from storage.replays import DatabaseSeenUpdates
 from storage.uow import UnitOfWork
 from storage.webchat import SqlTranscripts
 
@@ -131,13 +141,28 @@ def build_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
     storage: BaseStorage,
+    *,
+    seen: SeenUpdates | None = None,
+    inbox: OutageInbox | None = None,
 ) -> Dispatcher:
     dispatcher = Dispatcher(storage=storage)
+    keep = timedelta(hours=settings.update_ids_keep_hours)
+    dispatcher.update.outer_middleware(
+        ReplayGuardMiddleware(
+            seen if seen is not None else DatabaseSeenUpdates(session_factory, keep),
+            frozenset({Channel.TELEGRAM}),
+        )
+    )
+    dispatcher.update.outer_middleware(CleanTextMiddleware())
     dispatcher.update.outer_middleware(ChatOrderMiddleware())
     # In front of the person's middlewares: group talk not for the bot is dropped unread, and
     # a command in a group never makes the group that person's chat (handlers/groups.py).
     dispatcher.update.outer_middleware(groups.GroupChatGate())
-    dispatcher.update.outer_middleware(IdentityMiddleware(session_factory, settings))
+    dispatcher.update.outer_middleware(
+        IdentityMiddleware(
+            session_factory, settings, i18n, inbox if inbox is not None else OutageInbox()
+        )
+    )
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
     # Order matters: commands that work in any state first, the catch-all last.
@@ -207,6 +232,8 @@ class Application:
     web_app: web.Application
     telegram_bot: Bot | None = None
     wechat: WeChatChannel | None = None
+    inbox: OutageInbox = field(default_factory=OutageInbox)
+    redis: Any = None
     notifier: Notifier = field(default_factory=RecordingNotifier)
     bots: dict[Channel, Bot] = field(default_factory=dict)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -219,6 +246,8 @@ class Application:
         await self.dispatcher.storage.close()
         if self.telegram_bot is not None:
             await self.telegram_bot.session.close()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.engine.dispose()
 
 
@@ -237,7 +266,19 @@ def build(settings: Settings) -> Application:
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     i18n = make_i18n(settings.default_locale)
-    dispatcher = build_dispatcher(settings, session_factory, i18n, make_storage(settings))
+    redis = None
+    seen: SeenUpdates | None = None
+    rate_store: RateStore = MemoryRateStore()
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url)
+        seen = RedisSeenUpdates(redis, int(settings.update_ids_keep_hours * 3600))
+        rate_store = RedisRateStore(redis)
+    inbox = OutageInbox()
+    dispatcher = build_dispatcher(
+        settings, session_factory, i18n, make_storage(settings), seen=seen, inbox=inbox
+    )
     # Transcripts, menus and files of web chats in the database: nothing lost on restart.
     hub = WebChatHub(SqlTranscripts(session_factory))
     web_bot = Bot(
@@ -252,11 +293,40 @@ def build(settings: Settings) -> Application:
     webchat = WebChat(hub, web_bot, feed_web)
 
     async def web_locale(external_id: str) -> str | None:
-        return await people.locale_of_account(
-            UnitOfWork(session_factory), channel=Channel.WEB, external_id=external_id
-        )
+        try:
+            return await people.locale_of_account(
+                UnitOfWork(session_factory), channel=Channel.WEB, external_id=external_id
+            )
+        except Exception as error:
+            # The page still opens while the database is down (in the browser's language):
+            # what is typed there is kept and answered when it is back.
+            if is_outage(error):
+                return None
+            raise
 
     web_app = web.Application()
+    guard.install(
+        web_app,
+        guard.GuardConfig(
+            limits={
+                name: settings.limit(name)
+                for name in (
+                    "chat_session",
+                    "chat_address",
+                    "poll_session",
+                    "new_sessions_address",
+                    "verify_address",
+                    "dashboard_address",
+                )
+            },
+            origins=frozenset({guard.origin_of(settings.site_url)}),
+            public_url_set=settings.public_url is not None,
+            trust_forwarded_for=settings.trust_forwarded_for,
+            is_outage=is_outage,
+        ),
+        RateLimiter(rate_store),
+        i18n,
+    )
     web_app[webchat_routes.hub_key] = hub
     web_app[webchat_routes.chat_key] = webchat
     web_app[webchat_routes.secret_key] = secret_key(settings)
@@ -271,7 +341,9 @@ def build(settings: Settings) -> Application:
     verify_routes.add_routes(web_app)
     _dashboard_routes(web_app, session_factory, i18n, settings)
     web_app[ready_key] = asyncio.Event()
+    web_app[engine_key] = engine
     web_app.router.add_get("/healthz", _healthz)
+    web_app.router.add_get("/livez", _livez)
     application = Application(
         settings=settings,
         engine=engine,
@@ -283,6 +355,8 @@ def build(settings: Settings) -> Application:
         webchat=webchat,
         web_app=web_app,
         telegram_bot=telegram_bot(settings),
+        inbox=inbox,
+        redis=redis,
     )
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
@@ -395,10 +469,21 @@ def _dashboard_routes(
     dashboard_routes.add_routes(web_app)
 
 
+engine_key = web.AppKey("engine", AsyncEngine)
+
+
 async def _healthz(request: web.Request) -> web.Response:
-    """200 once start-up is complete (channels connected), 503 before."""
+    """200 once start-up is complete (channels connected) and the database answers; 503
+    before, and while the database is unreachable (a load balancer sends people elsewhere)."""
     if not request.app[ready_key].is_set():
         return web.json_response({"ok": False, "starting": True}, status=503)
+    if not await reachable(request.app[engine_key]):
+        return web.json_response({"ok": False, "database": False}, status=503)
+    return web.json_response({"ok": True, "database": True})
+
+
+async def _livez(request: web.Request) -> web.Response:
+    """The process alone: 200 while it runs (a restart would not bring the database back)."""
     return web.json_response({"ok": True})
 
 
@@ -463,6 +548,7 @@ async def run(settings: Settings) -> None:
             )
     application.tasks.append(asyncio.create_task(deadline_loop(application)))
     application.tasks.append(asyncio.create_task(webchat_retention_loop(application)))
+    application.tasks.append(asyncio.create_task(outage_recovery(application)))
     outbox = outbox_tasks(application)
     outbox_running = [asyncio.create_task(worker.run()) for worker in outbox]
     application.tasks.extend(outbox_running)
@@ -574,3 +660,47 @@ async def deadline_loop(application: Application) -> None:
         except Exception:
             log.exception("the deadline check failed; trying again in %s s", interval)
         await asyncio.sleep(interval)
+
+
+OUTAGE_PROBE_SECONDS = 2.0
+
+
+async def outage_recovery(application: Application, probe: float = OUTAGE_PROBE_SECONDS) -> None:
+    """Messages kept while the database was down are answered once it is back: a message
+    nothing of which was handled goes through the Dispatcher again; one that failed half-way
+    is not repeated (it might be done twice) — its sender is asked to send it again."""
+    inbox = application.inbox
+    while True:
+        await inbox.changed.wait()
+        while not await reachable(application.engine):  # noqa: ASYNC110 - polls the database
+            await asyncio.sleep(probe)
+        kept = inbox.take_all()
+        log.info("the database is back: answering %s kept messages", len(kept))
+        for item in kept:
+            try:
+                await _answer_kept(application, item)
+            except Exception:
+                log.exception("a kept message could not be answered")
+
+
+async def _answer_kept(application: Application, item: Any) -> None:
+    message = item.update.message
+    user = message.from_user if message is not None else None
+    locale = (
+        await people.locale_of_account(
+            UnitOfWork(application.session_factory),
+            channel=item.channel,
+            external_id=str(user.id),
+        )
+        if user is not None
+        else None
+    ) or application.settings.default_locale
+    with application.i18n.context(), application.i18n.use_locale(locale):
+        if item.replayable:
+            note = _("The service is back. Here is the answer to your message:")
+        else:
+            note = _("The service is back. Please send your last message again.")
+    if message is not None:
+        await item.bot.send_message(message.chat.id, note)
+    if item.replayable:
+        await application.dispatcher.feed_update(item.bot, item.update, channel=item.channel)

@@ -16,6 +16,7 @@ from bot.domain.kpis import Targets
 from bot.domain.matching import Weights
 from bot.domain.needs import NeedCategory
 from bot.domain.privacy import parse_id_keys
+from bot.limits import Limit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/wushe.db"
 TOKEN_PATTERN = re.compile(r"^\d+:[\w-]+$")
@@ -95,6 +96,17 @@ class Settings(BaseSettings):
     webchat_retention_days: int = Field(default=90, ge=1, le=3650)
     # The largest photo a person may upload on the web chat page, in bytes.
     webchat_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Rate limits, COUNT/SECONDS (0/1 turns one off); see docs/security.md.
+    rate_chat_session: str = "20/10"
+    rate_chat_address: str = "150/10"
+    rate_poll_session: str = "300/60"
+    rate_new_sessions_address: str = "20/60"
+    rate_verify_address: str = "30/60"
+    rate_dashboard_address: str = "30/60"
+    # Behind a reverse proxy, the client address is the last X-Forwarded-For entry.
+    trust_forwarded_for: bool = False
+    # How long processed Telegram update ids are kept (a redelivery within it is dropped).
+    update_ids_keep_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
     @field_validator(
         "bot_token",
@@ -112,6 +124,23 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator(
+        "rate_chat_session",
+        "rate_chat_address",
+        "rate_poll_session",
+        "rate_new_sessions_address",
+        "rate_verify_address",
+        "rate_dashboard_address",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        Limit.parse(value)
+        return value
+
+    def limit(self, name: str) -> Limit:
+        """A rate limit by its setting's name without the prefix, e.g. "chat_session"."""
+        return Limit.parse(str(getattr(self, f"rate_{name}")))
 
     @field_validator("bot_token")
     @classmethod

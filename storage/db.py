@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +31,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A failed statement's error (and so the log) must not carry its parameters: they are
+    # names, phone numbers and messages people typed.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if ":memory:" in url:
             # One shared connection, or every session would see its own empty database.
@@ -55,3 +60,52 @@ def _sqlite_begin(connection: Any) -> None:
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when the error means the database cannot be reached (stopped, restarting, network
+    gone), not that a statement was wrong: worth a 503 and a retry later, not a bug report.
+    The driver's own error is looked for along the chain of causes (SQLAlchemy wraps it)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OperationalError | InterfaceError):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if type(seen).__name__ in _DRIVER_OUTAGES:
+            return True
+        if isinstance(seen, ConnectionError | TimeoutError | OSError):
+            return True
+        if isinstance(seen, DBAPIError) and seen.orig is not None:
+            seen = seen.orig
+        else:
+            seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_DRIVER_OUTAGES = frozenset(
+    {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+async def reachable(engine: AsyncEngine, timeout: float = 3.0) -> bool:
+    """One `SELECT 1` within `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        return True
+    except Exception as error:
+        if is_outage(error) or isinstance(error, TimeoutError):
+            return False
+        raise

@@ -1171,6 +1171,19 @@ class WebChatFile(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
+# ------------------------------------------------ replayed chat updates: migration 0013_replays
+
+
+class ProcessedUpdate(Base):
+    """A chat platform update already taken in (Telegram redelivers one when the webhook's
+    answer is slow): a replay is dropped. Rows older than the keep window are pruned."""
+
+    __tablename__ = "processed_updates"
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+
+
 @event.listens_for(AuditEntry, "before_update")
 @event.listens_for(AuditEntry, "before_delete")
 def _audit_is_append_only(*_: object) -> None:

@@ -76,8 +76,64 @@ async def identify(
     now: datetime | None = None,
 ) -> Identity:
     """Find (or create, on first contact) the person behind a channel account."""
+    identity = await _identify(
+        uow,
+        channel=channel,
+        external_id=external_id,
+        chat_id=chat_id,
+        display_name=display_name,
+        fallback_locale=fallback_locale,
+        superadmin=superadmin,
+        now=now,
+        create=True,
+    )
+    assert identity is not None, "created when unknown"
+    return identity
+
+
+async def identify_known(
+    uow: UnitOfWork,
+    *,
+    channel: Channel,
+    external_id: str,
+    chat_id: str,
+    display_name: str,
+    fallback_locale: str,
+    superadmin: bool = False,
+    now: datetime | None = None,
+) -> Identity | None:
+    """The person behind a channel account, or None when nobody has started from it: a
+    person is created only when someone starts (a message), not for a tap or a status
+    change from an unknown account."""
+    return await _identify(
+        uow,
+        channel=channel,
+        external_id=external_id,
+        chat_id=chat_id,
+        display_name=display_name,
+        fallback_locale=fallback_locale,
+        superadmin=superadmin,
+        now=now,
+        create=False,
+    )
+
+
+async def _identify(
+    uow: UnitOfWork,
+    *,
+    channel: Channel,
+    external_id: str,
+    chat_id: str,
+    display_name: str,
+    fallback_locale: str,
+    superadmin: bool,
+    now: datetime | None,
+    create: bool,
+) -> Identity | None:
     async with uow:
         account = await uow.people.account(channel, external_id)
+        if account is None and not create:
+            return None
         if account is None:
             person = await uow.people.add_person(Person(display_name=display_name[:200]))
             account = await uow.people.add_account(

@@ -16,6 +16,7 @@ from aiohttp import BodyPartReader, web
 
 from bot.channels.webchat import MAX_TEXT, WebChat, WebChatHub, photo_type
 from bot.i18n import locale_from_language_code
+from bot.web import params
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "wushe_chat"
@@ -111,15 +112,7 @@ def _chat_id(request: web.Request) -> int:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"ok": False, "error": "bad_json"}), content_type="application/json"
-        )
-    return body
+    return await params.json_object(request)
 
 
 def _bad(error: str) -> web.HTTPBadRequest:
@@ -177,11 +170,8 @@ def _coordinate(value: object, limit: float) -> float | None:
 
 async def events(request: web.Request) -> web.Response:
     chat_id = _chat_id(request)
-    try:
-        after = int(request.query.get("after", "0"))
-        timeout = min(float(request.query.get("timeout", "25")), LONG_POLL_MAX)
-    except ValueError:
-        raise _bad("bad_query") from None
+    after = params.query_int(request, "after", 0, 0, 2**53)
+    timeout = params.query_float(request, "timeout", 25.0, 0.0, LONG_POLL_MAX)
     hub = request.app[hub_key]
     found, last_seq = await hub.events(chat_id, after, timeout)
     reset = after > last_seq  # the page knows more than the store: it starts again

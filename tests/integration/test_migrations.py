@@ -16,6 +16,7 @@ from tests.support.databases import PostgresDatabases
 EXPECTED_TABLES = {
     "privacy_consents",
     "access_log",
+    "processed_updates",
     "dashboard_links",
     "consultations",
     "consultation_communities",

@@ -377,6 +377,11 @@
       const init = { credentials: "same-origin", cache: "no-store", signal: ctrl.signal };
       const r = await fetch(API + path, Object.assign(init, options));
       if (r.status === 401) reloadForNewSession();
+      // Too fast (429) or the service is down (503): the server's translated words, shown.
+      if (r.status === 429 || r.status === 503) {
+        const j = await r.json().catch(() => null);
+        if (j && typeof j.message === "string") showToast(j.message);
+      }
       if (!r.ok) throw new Error("HTTP " + r.status);
       return await r.json();
     } finally {
