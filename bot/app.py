@@ -23,7 +23,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
@@ -56,6 +56,7 @@ from bot.web.ui import ui_strings
 from handlers import (
     admin,
     common,
+    emergency_signs,
     errors,
     fallback,
     funds,
@@ -80,8 +81,10 @@ from handlers import emergency as emergency_handlers
 from handlers import matching as matching_handlers
 from handlers import stats as stats_handlers
 from handlers.commands import set_default_commands
+from handlers.drafts import DestinyKeyBuilder
 from handlers.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from handlers.notices import ChatNotifier
+from handlers.questions import QuestionCapture, TurnMiddleware
 from handlers.sender import OutboxSender, ProgressReporter
 from storage import migrate
 from storage.db import make_engine, make_session_factory
@@ -100,7 +103,7 @@ def make_storage(settings: Settings) -> BaseStorage:
         from aiogram.fsm.storage.redis import RedisStorage
 
         return RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True)
+            settings.redis_url, key_builder=DestinyKeyBuilder(with_bot_id=True)
         )
     return MemoryStorage()
 
@@ -115,6 +118,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(ChatOrderMiddleware())
     dispatcher.update.outer_middleware(IdentityMiddleware(session_factory, settings))
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
+    dispatcher.update.outer_middleware(TurnMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
     # Order matters: commands that work in any state first, the catch-all last.
     dispatcher.include_routers(
@@ -122,6 +126,8 @@ def build_dispatcher(
             table.build()
             for table in (
                 errors.router,
+                # Sees every free text first, answers emergencies, lets the flow go on.
+                emergency_signs.router,
                 common.router,
                 onboarding.router,
                 admin.router,
@@ -251,6 +257,8 @@ def build(settings: Settings) -> Application:
     if application.telegram_bot is not None:
         bots[Channel.TELEGRAM] = application.telegram_bot
     for bot in bots.values():
+        # First: it notes the bot's questions before the header is put above them.
+        bot.session.middleware(QuestionCapture())
         bot.session.middleware(EmergencyHeaderRequest())
     application.bots = bots
     application.notifier = ChatNotifier(

@@ -21,6 +21,7 @@ from bot.domain.enums import Channel
 from bot.i18n import make_i18n
 from bot.services.crypto import PersonalDataCipher
 from handlers.notices import ChatNotifier
+from handlers.questions import QuestionCapture
 from storage.db import make_session_factory
 from storage.uow import UnitOfWork
 
@@ -56,6 +57,7 @@ class ChatHarness:
             session=WebChatSession(self.hub),
             default=DefaultBotProperties(parse_mode="HTML"),
         )
+        self.bot.session.middleware(QuestionCapture())
         self.channel = channel
         self.webchat = WebChat(self.hub, self.bot, self._feed)
         self.notifier = ChatNotifier(
