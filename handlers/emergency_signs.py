@@ -17,7 +17,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.domain.emergency_signs import Emergency, Service, Sign, detect
+from bot.domain.emergency_signs import Emergency, Service, Sign, detect, looks_like_emergency
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs, places
 from bot.services.crypto import PersonalDataCipher
@@ -129,6 +129,8 @@ async def watch_for_emergencies(
 ) -> None:
     text = message.text or message.caption or ""
     if principal is None or message.chat.type != "private" or not text or text.startswith("/"):
+        raise SkipHandler()
+    if not looks_like_emergency(text):  # first the pure check: most texts stop here
         raise SkipHandler()
     current = await state.get_state()
     if current in AUTHORING_STATES:

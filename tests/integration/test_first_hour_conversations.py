@@ -432,3 +432,13 @@ async def test_a_chosen_answer_is_marked_in_words(chat: ChatHarness) -> None:
         ]["inline_keyboard"]
         for b in row
     )
+
+
+async def test_a_worker_describing_emergency_mode_gets_no_alert_of_their_own(
+    chat: ChatHarness,
+) -> None:
+    await chat.send(WORKER, "/emergency")
+    await chat.tap(WORKER, "甲一社区")
+    await chat.send(WORKER, "暴雨，小区起火点已扑灭，请志愿者集合")
+    assert "120" not in said(chat, WORKER)
+    assert chat.find_button(WORKER, "是的，开启")  # the emergency form goes on to its confirmation
