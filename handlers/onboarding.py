@@ -74,10 +74,16 @@ async def begin_onboarding(
 
 
 async def _not_onboarded(message: Message, identity: Identity | None = None) -> bool:
-    return identity is not None and not identity.onboarded and message.chat.type == "private"
+    # Async and first: for everyone else the other filters are never run.
+    return (
+        identity is not None
+        and not identity.onboarded
+        and message.chat.type == "private"
+        and bool(message.text)
+    )
 
 
-@router.message(StateFilter(None), F.text, _not_onboarded)
+@router.message(_not_onboarded, StateFilter(None))
 async def first_message(
     message: Message,
     state: FSMContext,

@@ -136,11 +136,14 @@ class TurnMiddleware(BaseMiddleware):
 
 
 async def _remember(turn: Turn, state: FSMContext, cipher: PersonalDataCipher) -> None:
-    if await state.get_state() is None:
+    current = await state.get_state()
+    if current is None:
         return
     data = await state.get_data()
     before = data.get(KEY)
     question = load(before, cipher)
+    if question is not None and question.get("state") != current:
+        question = None  # the question of an earlier step
     said_plain = False
     for asked in turn.asked:
         if asked.message_id in turn.not_questions:
@@ -151,6 +154,7 @@ async def _remember(turn: Turn, state: FSMContext, cipher: PersonalDataCipher) -
             continue
         if asked.markup is not None:
             question = {
+                "state": current,
                 "message_id": asked.message_id,
                 "text": asked.text,
                 "markup": asked.markup,
@@ -183,10 +187,11 @@ def load(token: object, cipher: PersonalDataCipher) -> dict[str, Any] | None:
 
 async def repeat_question(message: Message, state: FSMContext, cipher: PersonalDataCipher) -> bool:
     """Ask the question of the current step again, with its buttons. False: there is none."""
-    if await state.get_state() is None:
+    current = await state.get_state()
+    if current is None:
         return False
     question = load((await state.get_data()).get(KEY), cipher)
-    if question is None or not question.get("text"):
+    if question is None or question.get("state") != current or not question.get("text"):
         return False
     raw = question.get("markup") or {}
     markup: InlineKeyboardMarkup | ReplyKeyboardMarkup = (
