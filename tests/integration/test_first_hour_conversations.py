@@ -442,3 +442,24 @@ async def test_a_worker_describing_emergency_mode_gets_no_alert_of_their_own(
     await chat.send(WORKER, "暴雨，小区起火点已扑灭，请志愿者集合")
     assert "120" not in said(chat, WORKER)
     assert chat.find_button(WORKER, "是的，开启")  # the emergency form goes on to its confirmation
+
+
+async def test_chest_pain_described_inside_need_in_english_gets_120_and_marks_urgent(
+    chat: ChatHarness, engine: AsyncEngine
+) -> None:
+    await chat.send(ENGLISH, "/need", language="en")
+    await chat.send(ENGLISH, "My husband has chest pain and can't get up", language="en")
+    screens = chat.screens(ENGLISH)
+    alert = next(s for s in screens if "Ambulance (急救): 120" in s)
+    assert "Police" not in alert
+    assert "Kind of request:" in screens[-1]  # the typed text became the description
+    await chat.tap(ENGLISH, "Mark my request as urgent", language="en")
+    await chat.tap(ENGLISH, "Yes:", language="en")
+    await chat.tap(ENGLISH, "Skip", language="en")
+    assert chat.last_text(ENGLISH) == "Who is it for?"
+    await chat.tap(ENGLISH, "A family member", language="en")
+    assert "Urgency: Urgent" in chat.last_text(ENGLISH)
+    await chat.tap(ENGLISH, "Confirm", language="en")
+    [need] = await stored_needs(engine)
+    assert need.urgency is Urgency.URGENT
+    assert need.description == "My husband has chest pain and can't get up"
