@@ -52,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     deadlines.add_argument("--urgent", type=int, help="default 24")
     deadlines.add_argument("--normal", type=int, help="default 72")
     deadlines.add_argument("--can-wait", type=int, help="default 168")
+    duty = admin_sub.add_parser(
+        "set-duty-phone",
+        help="the community's duty phone (值班电话), shown with 120/119/110 in an emergency",
+    )
+    duty.add_argument("--community", type=int, required=True)
+    duty_value = duty.add_mutually_exclusive_group(required=True)
+    duty_value.add_argument("--phone", help="e.g. 023-68123456 or 13800000000")
+    duty_value.add_argument("--clear", action="store_true", help="remove the duty phone")
     revoke = admin_sub.add_parser("revoke", help="revoke a role grant by its number")
     revoke.add_argument("grant_id", type=int)
     admin_sub.add_parser("people", help="list people with their numbers and roles")

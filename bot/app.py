@@ -23,7 +23,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -77,6 +77,7 @@ from bot.web.ui import ui_strings
 from handlers import (
     admin,
     common,
+    emergency_signs,
     errors,
     fallback,
     funds,
@@ -104,8 +105,10 @@ from handlers import matching as matching_handlers
 from handlers import stats as stats_handlers
 from handlers.capabilities import PhotoLibrary
 from handlers.commands import set_default_commands
+from handlers.drafts import DestinyKeyBuilder
 from handlers.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from handlers.notices import ChatNotifier
+from handlers.questions import QuestionCapture, TurnMiddleware
 from handlers.sender import OutboxSender, ProgressReporter
 from storage import migrate
 from storage.db import is_outage, make_engine, make_session_factory, reachable
@@ -129,7 +132,7 @@ def make_storage(settings: Settings) -> BaseStorage:
         # Every key expires: a form left open (with its ciphertexts) does not stay forever.
         return RedisStorage.from_url(
             settings.redis_url,
-            key_builder=DefaultKeyBuilder(with_bot_id=True),
+            key_builder=DestinyKeyBuilder(with_bot_id=True),
             state_ttl=settings.fsm_ttl_seconds,
             data_ttl=settings.fsm_ttl_seconds,
         )
@@ -164,6 +167,7 @@ def build_dispatcher(
         )
     )
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
+    dispatcher.update.outer_middleware(TurnMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
     # Order matters: commands that work in any state first, the catch-all last.
     dispatcher.include_routers(
@@ -172,6 +176,8 @@ def build_dispatcher(
             for table in (
                 errors.router,
                 groups.router,  # every update of a group chat ends here: no private flow runs
+                # Sees every free text first, answers emergencies, lets the flow go on.
+                emergency_signs.router,
                 common.router,
                 onboarding.router,
                 admin.router,
@@ -365,6 +371,8 @@ def build(settings: Settings) -> Application:
     if application.wechat is not None:
         bots[Channel.WECHAT] = application.wechat.bot
     for bot in bots.values():
+        # First: it notes the bot's questions before the header is put above them.
+        bot.session.middleware(QuestionCapture())
         bot.session.middleware(EmergencyHeaderRequest())
     application.bots = bots
     application.notifier = ChatNotifier(

@@ -103,6 +103,7 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
             print(
                 f"district {c.district.id} {c.district.name} / street {c.street.id} "
                 f"{c.street.name} / community {c.id} {c.name} ({c.kind.value}, {c.code})"
+                + (f" duty phone {c.duty_phone}" if c.duty_phone else "")
             )
         return 0
     if args.admin_command == "mark-site":
@@ -118,6 +119,16 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
     if args.admin_command == "mark-station":
         title = await resources.mark_station(uow, resource_id=args.resource, station=not args.off)
         print(f"{title}: {'not ' if args.off else ''}the volunteer service station.")
+        return 0
+    if args.admin_command == "set-duty-phone":
+        community = await places.set_duty_phone(
+            uow, community_id=args.community, phone=None if args.clear else args.phone
+        )
+        print(
+            f"Duty phone of {community.name}: {community.duty_phone}."
+            if community.duty_phone
+            else f"{community.name} has no duty phone now."
+        )
         return 0
     if args.admin_command == "set-deadlines":
         community = await places.set_due_hours(

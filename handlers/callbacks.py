@@ -40,7 +40,8 @@ class NoopCb(CallbackData, prefix="noop"):
 
 
 class NeedNewCb(CallbackData, prefix="nn"):
-    """Choices while filing a need: step = cat | urg | who | me_too | extras."""
+    """Choices while filing a need: step = cat | urg | who | me_too | extras, and sos (from an
+    emergency alert: file | mark) and draft (a first message after onboarding: file | no)."""
 
     step: str
     value: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
@@ -15,12 +16,35 @@ from bot.domain.principal import Principal
 from bot.services.needs import TRIAGE_ROLES
 
 
+class Group(StrEnum):
+    """The groups of /help, in the order shown: a resident's basics first, then what the
+    person's roles add, then the settings."""
+
+    RESIDENT = "resident"
+    VOLUNTEER = "volunteer"
+    WORKER = "worker"
+    ORGANISATION = "organisation"
+    ADMIN = "admin"
+    ACCOUNT = "account"
+
+
+GROUP_TITLES = {
+    Group.RESIDENT: __("Ask for help and take part"),
+    Group.VOLUNTEER: __("Volunteering and your tasks"),
+    Group.WORKER: __("Community work"),
+    Group.ORGANISATION: __("Organisations, projects and funds"),
+    Group.ADMIN: __("Administration"),
+    Group.ACCOUNT: __("Your settings"),
+}
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
     description: LazyProxy
     # Who sees it in /help and the menu; None: everyone. The services check permissions anyway.
     roles: frozenset[Role] | None = None
+    group: Group = Group.RESIDENT
 
 
 ADMINS = frozenset({Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
@@ -31,61 +55,115 @@ ORGS = frozenset(ORGANISATION_ROLES)
 BROADCASTERS = frozenset({Role.COMMUNITY_WORKER, Role.ORG_ADMIN}) | ADMINS
 
 COMMANDS = (
-    Command("start", __("Start, or go back to the beginning")),
+    Command("start", __("Start, or go back to the beginning"), group=Group.ACCOUNT),
     Command("need", __("Ask for help: file a request")),
     Command("mine", __("Your requests and where they stand")),
-    Command("queue", __("Requests to triage in your area"), TRIAGE),
-    Command("tasks", __("Requests assigned to you"), HANDLERS | {Role.VOLUNTEER}),
+    Command("queue", __("Requests to triage in your area"), TRIAGE, group=Group.WORKER),
     Command(
-        "helpnearby", __("Requests near you that you could help with"), frozenset({Role.VOLUNTEER})
+        "tasks", __("Requests assigned to you"), HANDLERS | {Role.VOLUNTEER}, group=Group.VOLUNTEER
     ),
-    Command("needlist", __("The needs list, with a CSV export"), TRIAGE),
+    Command(
+        "helpnearby",
+        __("Requests near you that you could help with"),
+        frozenset({Role.VOLUNTEER}),
+        group=Group.VOLUNTEER,
+    ),
+    Command("needlist", __("The needs list, with a CSV export"), TRIAGE, group=Group.WORKER),
     Command("survey", __("Answer a survey from your community")),
     Command("volunteer", __("Register as a volunteer")),
-    Command("volunteers", __("Verify volunteer registrations"), TRIAGE),
-    Command("shifts", __("Shifts you can sign up for"), frozenset({Role.VOLUNTEER})),
-    Command("myshifts", __("Your shifts"), frozenset({Role.VOLUNTEER})),
-    Command("checkin", __("Check in at your shift"), frozenset({Role.VOLUNTEER})),
-    Command("checkout", __("Check out when you leave"), frozenset({Role.VOLUNTEER})),
-    Command("hours", __("Your hours, time bank and points"), frozenset({Role.VOLUNTEER})),
-    Command("certificate", __("A certificate of your service (PDF)"), frozenset({Role.VOLUNTEER})),
-    Command("rewards", __("Spend your points"), frozenset({Role.VOLUNTEER})),
-    Command("newshift", __("Ask volunteers for a shift"), TRIAGE),
-    Command("sitecode", __("Show the check-in code at a shift"), TRIAGE),
-    Command("records", __("Confirm volunteers' service records"), TRIAGE),
-    Command("spotcheck", __("Spot-check confirmed service records"), TRIAGE),
-    Command("newreward", __("Offer a reward for points"), HANDLERS),
-    Command("handover", __("Hand over a reward against its code"), HANDLERS),
-    Command("newsurvey", __("Open a needs survey"), TRIAGE),
-    Command("surveys", __("Answers to your surveys"), TRIAGE),
+    Command("volunteers", __("Verify volunteer registrations"), TRIAGE, group=Group.WORKER),
+    Command(
+        "shifts",
+        __("Shifts you can sign up for"),
+        frozenset({Role.VOLUNTEER}),
+        group=Group.VOLUNTEER,
+    ),
+    Command("myshifts", __("Your shifts"), frozenset({Role.VOLUNTEER}), group=Group.VOLUNTEER),
+    Command(
+        "checkin", __("Check in at your shift"), frozenset({Role.VOLUNTEER}), group=Group.VOLUNTEER
+    ),
+    Command(
+        "checkout",
+        __("Check out when you leave"),
+        frozenset({Role.VOLUNTEER}),
+        group=Group.VOLUNTEER,
+    ),
+    Command(
+        "hours",
+        __("Your hours, time bank and points"),
+        frozenset({Role.VOLUNTEER}),
+        group=Group.VOLUNTEER,
+    ),
+    Command(
+        "certificate",
+        __("A certificate of your service (PDF)"),
+        frozenset({Role.VOLUNTEER}),
+        group=Group.VOLUNTEER,
+    ),
+    Command("rewards", __("Spend your points"), frozenset({Role.VOLUNTEER}), group=Group.VOLUNTEER),
+    Command("newshift", __("Ask volunteers for a shift"), TRIAGE, group=Group.WORKER),
+    Command("sitecode", __("Show the check-in code at a shift"), TRIAGE, group=Group.WORKER),
+    Command("records", __("Confirm volunteers' service records"), TRIAGE, group=Group.WORKER),
+    Command("spotcheck", __("Spot-check confirmed service records"), TRIAGE, group=Group.WORKER),
+    Command("newreward", __("Offer a reward for points"), HANDLERS, group=Group.ORGANISATION),
+    Command(
+        "handover", __("Hand over a reward against its code"), HANDLERS, group=Group.ORGANISATION
+    ),
+    Command("newsurvey", __("Open a needs survey"), TRIAGE, group=Group.WORKER),
+    Command("surveys", __("Answers to your surveys"), TRIAGE, group=Group.WORKER),
     Command("projects", __("Service projects near you")),
     Command("org", __("Your organisation, or register one")),
-    Command("newproject", __("Draft a service project"), HANDLERS),
+    Command("newproject", __("Draft a service project"), HANDLERS, group=Group.ORGANISATION),
     Command("resources", __("The resource list")),
-    Command("funds", __("Charity funds: donations, allocations, statements"), ORGS),
-    Command("spend", __("Record spending of a project's money"), ORGS),
-    Command("orgs", __("Verify organisations"), TRIAGE),
-    Command("broadcast", __("Send a message to residents or volunteers"), BROADCASTERS),
-    Command("broadcasts", __("Your broadcasts and their delivery"), BROADCASTERS),
-    Command("emergency", __("Emergency mode: switch on or off, roll-call"), TRIAGE),
-    Command("settings", __("Which broadcasts you receive")),
+    Command(
+        "funds",
+        __("Charity funds: donations, allocations, statements"),
+        ORGS,
+        group=Group.ORGANISATION,
+    ),
+    Command("spend", __("Record spending of a project's money"), ORGS, group=Group.ORGANISATION),
+    Command("orgs", __("Verify organisations"), TRIAGE, group=Group.WORKER),
+    Command(
+        "broadcast",
+        __("Send a message to residents or volunteers"),
+        BROADCASTERS,
+        group=Group.WORKER,
+    ),
+    Command(
+        "broadcasts", __("Your broadcasts and their delivery"), BROADCASTERS, group=Group.WORKER
+    ),
+    Command(
+        "emergency", __("Emergency mode: switch on or off, roll-call"), TRIAGE, group=Group.WORKER
+    ),
+    Command("settings", __("Which broadcasts you receive"), group=Group.ACCOUNT),
     Command("consult", __("Community consultations: discuss and vote")),
-    Command("stats", __("Indicators against the policy's targets"), TRIAGE | ADMINS),
-    Command("export", __("Indicators as a spreadsheet (XLSX, CSV)"), TRIAGE | ADMINS),
-    Command("dashboard", __("A link to the indicators page"), ADMINS),
+    Command(
+        "stats", __("Indicators against the policy's targets"), TRIAGE | ADMINS, group=Group.WORKER
+    ),
+    Command(
+        "export", __("Indicators as a spreadsheet (XLSX, CSV)"), TRIAGE | ADMINS, group=Group.WORKER
+    ),
+    Command("dashboard", __("A link to the indicators page"), ADMINS, group=Group.WORKER),
     Command("verify", __("Check a volunteer service certificate")),
-    Command("help", __("What I can do for you")),
-    Command("me", __("Your profile, roles and community")),
-    Command("language", __("Change language / 切换语言")),
-    Command("community", __("Change your community")),
-    Command("link", __("Link another chat app to your profile")),
-    Command("privacy", __("Your consents: see or withdraw them")),
-    Command("mydata", __("A copy of everything stored about you")),
-    Command("deleteme", __("Erase your personal data")),
-    Command("guardian", __("Record a guardian's consent for a child under 14"), TRIAGE),
-    Command("accesslog", __("Who read or exported personal data"), DISTRICT_ADMINS),
-    Command("cancel", __("Stop what you are doing")),
-    Command("grant", __("Give someone a role (admins)"), ADMINS),
+    Command("help", __("What I can do for you"), group=Group.ACCOUNT),
+    Command("me", __("Your profile, roles and community"), group=Group.ACCOUNT),
+    Command("language", __("Change language / 切换语言"), group=Group.ACCOUNT),
+    Command("community", __("Change your community"), group=Group.ACCOUNT),
+    Command("link", __("Link another chat app to your profile"), group=Group.ACCOUNT),
+    Command("privacy", __("Your consents: see or withdraw them"), group=Group.ACCOUNT),
+    Command("mydata", __("A copy of everything stored about you"), group=Group.ACCOUNT),
+    Command("deleteme", __("Erase your personal data"), group=Group.ACCOUNT),
+    Command(
+        "guardian",
+        __("Record a guardian's consent for a child under 14"),
+        TRIAGE,
+        group=Group.WORKER,
+    ),
+    Command(
+        "accesslog", __("Who read or exported personal data"), DISTRICT_ADMINS, group=Group.ADMIN
+    ),
+    Command("cancel", __("Stop what you are doing"), group=Group.ACCOUNT),
+    Command("grant", __("Give someone a role (admins)"), ADMINS, group=Group.ADMIN),
 )
 
 

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
-from handlers.commands import commands_for
+from handlers.commands import GROUP_TITLES, Group, commands_for
 from handlers.routing import RouteTable
 from handlers.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
 
@@ -20,10 +20,22 @@ router = RouteTable("common")
 
 
 def help_text(principal: Principal | None) -> str:
-    lines = [_("Here is what you can do:")]
-    for command in commands_for(principal):
-        lines.append(f"/{command.name} — {command.description}")
-    return "\n".join(lines)
+    """The commands a person has, grouped: a resident's basics first (求助, 我的诉求…), then
+    the groups their roles add, then the settings. The catalog orders each line: Chinese puts
+    the description first ("求助：提交诉求 — /need"), English the command."""
+    visible = commands_for(principal)
+    blocks = [_("Here is what you can do:")]
+    for group in Group:
+        commands = [c for c in visible if c.group is group]
+        if not commands:
+            continue
+        lines = [f"<b>{GROUP_TITLES[group]}</b>"]
+        lines += [
+            _("{command} — {description}").format(command=f"/{c.name}", description=c.description)
+            for c in commands
+        ]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 @router.message(Command("cancel"), StateFilter("*"))

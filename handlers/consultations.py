@@ -30,7 +30,7 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers.callbacks import ConsultCb, NeedCb
 from handlers.deeplinks import deep_link, start_link
-from handlers.keyboards import button
+from handlers.keyboards import button, choice_label
 from handlers.need_texts import local_time
 from handlers.routing import RouteTable
 from handlers.states import ConsultForm
@@ -617,9 +617,9 @@ async def hide_reason(
 def _options_keyboard(view: ConsultationView, action: str, value: str = "") -> InlineKeyboardMarkup:
     rows = []
     for option in view.options:
-        mark = "✅ " if option.id == view.my_option and action == "vote" else ""
+        mine = option.id == view.my_option and action == "vote"
         data = ConsultCb(action=action, id=view.id, value=f"{option.id}{value}")
-        rows.append([button(mark + option.text[:50], data)])
+        rows.append([button(choice_label(option.text[:50], mine), data)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -99,6 +99,12 @@ def yes_no_keyboard(flow: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def choice_label(label: str, chosen: bool) -> str:
+    """A choice of a multiple choice: a chosen one says so in words ("✅ 已选 维修",
+    "✅ Selected: Repairs"), not only with an emoji a screen reader or a weak eye may miss."""
+    return _("✅ Selected: {label}").format(label=label) if chosen else label
+
+
 def toggle_keyboard(
     options: Iterable[tuple[str, str]],
     chosen: set[str],
@@ -107,11 +113,10 @@ def toggle_keyboard(
     done: CallbackData,
     columns: int = 2,
 ) -> InlineKeyboardMarkup:
-    """A multiple choice: (value, label) buttons marked ✅ when chosen, then "Next"."""
+    """A multiple choice: (value, label) buttons marked "selected" when chosen, then "Next"."""
     builder = InlineKeyboardBuilder()
     for value, label in options:
-        mark = "✅ " if value in chosen else ""
-        builder.button(text=mark + label, callback_data=tap(value))
+        builder.button(text=choice_label(label, value in chosen), callback_data=tap(value))
     builder.adjust(columns)
     builder.row(InlineKeyboardButton(text=_("Next »"), callback_data=done.pack()))
     return builder.as_markup()

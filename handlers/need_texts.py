@@ -13,6 +13,9 @@ from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState
 from bot.services.needs import EventView, NeedBrief, NeedDetail
 
 CATEGORY_NAMES = {
+    # Home repair and housekeeping carry the names of the volunteer skills that serve them.
+    NeedCategory.HOME_REPAIR: __("Repairs"),
+    NeedCategory.HOUSEKEEPING: __("Housekeeping"),
     NeedCategory.ELDERLY_CARE: __("Elderly care"),
     NeedCategory.CHILD_CARE: __("Child care"),
     NeedCategory.DISABILITY: __("Disability support"),

@@ -23,13 +23,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.domain.enums import Channel
-from bot.domain.needs import Beneficiary, NeedCategory, Urgency, looks_like_emergency
+from bot.domain.needs import Beneficiary, NeedCategory, Urgency, guess_category
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs
+from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
+from handlers import drafts
 from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
 from handlers.capabilities import PhotoLibrary, photo_reference
-from handlers.keyboards import confirm_keyboard
+from handlers.deeplinks import deep_link
+from handlers.emergency_signs import emergency_alert
+from handlers.keyboards import button, confirm_keyboard
 from handlers.need_texts import (
     BENEFICIARY_NAMES,
     CATEGORY_NAMES,
@@ -46,13 +50,6 @@ from handlers.steps import save_then_clear
 router = RouteTable("needs_resident")
 
 
-def emergency_text() -> str:
-    return _(
-        "⚠️ If this is an emergency, call now: police 110, fire 119, ambulance 120.\n"
-        "This bot is not an emergency service and cannot send help by itself."
-    )
-
-
 def _choices(step: str, names: dict[Any, Any], columns: int = 2) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for value, name in names.items():
@@ -64,14 +61,90 @@ def _choices(step: str, names: dict[Any, Any], columns: int = 2) -> InlineKeyboa
 @router.message(Command("need"))
 async def need_start(message: Message, state: FSMContext, principal: Principal) -> None:
     await state.clear()
+    await _begin(message, state, principal)
+
+
+async def _begin(
+    message: Message, state: FSMContext, principal: Principal, *, description: str | None = None
+) -> None:
     if principal.home is None:
         await message.answer(_("Please choose your community first: send /start."))
         return
     await state.set_state(NeedForm.category)
+    if description:
+        await _take_description(message, state, description)
+        return
     await message.answer(
-        _("What is your request about? (Send /cancel at any time to stop.)"),
+        _(
+            "What is your request about? Tap a kind, or just write what you need. "
+            "(Send /cancel at any time to stop.)"
+        ),
         reply_markup=_choices("cat", CATEGORY_NAMES),
     )
+
+
+@deep_link("need")
+async def need_from_link(message: Message, rest: str, data: dict[str, Any]) -> None:
+    """`/start need` (the web page's first screen, or /need typed before onboarding): file a
+    request; what was typed before onboarding becomes its description."""
+    state: FSMContext = data["state"]
+    cipher: PersonalDataCipher = data["cipher"]
+    draft = await drafts.take(state, cipher, drafts.FIRST_MESSAGE)
+    await state.clear()
+    principal: Principal = data["principal"]
+    await _begin(message, state, principal, description=str(draft["text"]) if draft else None)
+    if draft and draft.get("urgent"):
+        await state.update_data(urgency=Urgency.URGENT.value)
+
+
+@router.message(NeedForm.category, F.text)
+async def need_category_typed(message: Message, state: FSMContext) -> None:
+    """A description typed where the kind was asked: keep it, guess the kind, let them check."""
+    await _take_description(message, state, (message.text or "").strip())
+
+
+async def _take_description(message: Message, state: FSMContext, text: str) -> None:
+    if not await _description_fits(message, text):
+        return
+    guess = guess_category(text) or NeedCategory.OTHER
+    await state.update_data(description=text, category=guess.value)
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        button(
+            _("✅ Yes: {category}").format(category=CATEGORY_NAMES[guess]),
+            NeedNewCb(step="cat", value=guess.value),
+        )
+    )
+    others = InlineKeyboardBuilder()
+    for value, name in CATEGORY_NAMES.items():
+        if value is not guess:
+            others.button(text=str(name), callback_data=NeedNewCb(step="cat", value=value.value))
+    others.adjust(2)
+    builder.attach(others)
+    await message.answer(
+        _(
+            "I noted your request:\n<i>{description}</i>\n\n"
+            "Kind of request: <b>{category}</b>. Is that right? "
+            "Tap “Yes”, or tap another kind to change it."
+        ).format(description=html.escape(text[:500]), category=CATEGORY_NAMES[guess]),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def _description_fits(message: Message, text: str) -> bool:
+    if not text:
+        await message.answer(
+            _("Please describe the request in a few words (a photo may come with a caption).")
+        )
+        return False
+    if len(text) > needs.MAX_DESCRIPTION:
+        await message.answer(
+            _("That is too long ({length} characters). Please keep it under {limit}.").format(
+                length=len(text), limit=needs.MAX_DESCRIPTION
+            )
+        )
+        return False
+    return True
 
 
 @router.callback_query(NeedForm.category, NeedNewCb.filter(F.step == "cat"))
@@ -80,37 +153,37 @@ async def need_category(
 ) -> None:
     category = NeedCategory(callback_data.value)
     await state.update_data(category=category.value)
-    await state.set_state(NeedForm.description)
+    described = bool((await state.get_data()).get("description"))
     await callback.answer()
-    if isinstance(callback.message, Message):
+    if not isinstance(callback.message, Message):
+        return
+    if described:
         await callback.message.edit_text(
-            _("{category}. Please describe what you need, in your own words.").format(
-                category=CATEGORY_NAMES[category]
-            )
+            _("Kind of request: {category}.").format(category=CATEGORY_NAMES[category])
         )
+        await _ask_extras(callback.message, state)
+        return
+    await state.set_state(NeedForm.description)
+    await callback.message.edit_text(
+        _("{category}. Please describe what you need, in your own words.").format(
+            category=CATEGORY_NAMES[category]
+        )
+    )
 
 
 @router.message(NeedForm.description, F.text | F.photo)
 async def need_description(message: Message, state: FSMContext, channel: Channel) -> None:
     text = (message.text or message.caption or "").strip()
-    if not text:
-        await message.answer(
-            _("Please describe the request in a few words (a photo may come with a caption).")
-        )
-        return
-    if len(text) > needs.MAX_DESCRIPTION:
-        await message.answer(
-            _("That is too long ({length} characters). Please keep it under {limit}.").format(
-                length=len(text), limit=needs.MAX_DESCRIPTION
-            )
-        )
+    if not await _description_fits(message, text):
         return
     data: dict[str, Any] = {"description": text}
     if message.photo:
         data["photo"] = photo_reference(channel, message)
     await state.update_data(**data)
-    if looks_like_emergency(text):
-        await message.answer(emergency_text())
+    await _ask_extras(message, state)
+
+
+async def _ask_extras(message: Message, state: FSMContext) -> None:
     await state.set_state(NeedForm.extras)
     keyboard = ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
@@ -168,8 +241,92 @@ async def need_extras_other(message: Message) -> None:
 
 
 async def _ask_urgency(message: Message, state: FSMContext) -> None:
+    if (await state.get_data()).get("urgency"):
+        # Marked urgent already (from an emergency alert): no need to ask.
+        await _ask_beneficiary(message, state)
+        return
     await state.set_state(NeedForm.urgency)
     await message.answer(_("How urgent is it?"), reply_markup=_choices("urg", URGENCY_NAMES, 3))
+
+
+async def _ask_beneficiary(message: Message, state: FSMContext) -> None:
+    await state.set_state(NeedForm.beneficiary)
+    await message.answer(_("Who is it for?"), reply_markup=_choices("who", BENEFICIARY_NAMES, 3))
+
+
+# ---------------------------------------------------------------- from an emergency alert
+
+
+@router.callback_query(NeedNewCb.filter(F.step == "sos"))
+async def need_from_emergency(
+    callback: CallbackQuery,
+    callback_data: NeedNewCb,
+    state: FSMContext,
+    principal: Principal,
+    cipher: PersonalDataCipher,
+) -> None:
+    """ "File it as an urgent request" (the text typed is its description), or, inside /need,
+    "mark my request as urgent"."""
+    await callback.answer()
+    message = callback.message
+    if not isinstance(message, Message):
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    current = await state.get_state()
+    if callback_data.value == "mark" and current in NeedForm.__all_states_names__:
+        await state.update_data(urgency=Urgency.URGENT.value)
+        if current == NeedForm.urgency.state:
+            await _ask_beneficiary(message, state)
+        elif current == NeedForm.confirm.state:
+            await _ask_confirm(message, state, edit=False)
+        else:
+            await message.answer(_("Your request is marked urgent."))
+        return
+    draft = (
+        await drafts.take(state, cipher, drafts.EMERGENCY)
+        if callback_data.value == "file"
+        else None
+    )
+    if draft is None or principal.home is None:
+        await message.answer(_("This button is no longer valid. Send /start to begin again."))
+        return
+    text = str(draft["text"])
+    category = guess_category(text) or NeedCategory.OTHER
+    await state.clear()
+    await state.update_data(description=text, category=category.value, urgency=Urgency.URGENT.value)
+    await message.answer(
+        _("An urgent request ({category}): <i>{description}</i>").format(
+            category=CATEGORY_NAMES[category], description=html.escape(text[:500])
+        )
+    )
+    await _ask_beneficiary(message, state)
+
+
+@router.callback_query(NeedNewCb.filter(F.step == "draft"))
+async def need_from_first_message(
+    callback: CallbackQuery,
+    callback_data: NeedNewCb,
+    state: FSMContext,
+    principal: Principal,
+    cipher: PersonalDataCipher,
+) -> None:
+    """After onboarding: file what the person typed first as a request (or not)."""
+    await callback.answer()
+    message = callback.message
+    if not isinstance(message, Message):
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    draft = await drafts.take(state, cipher, drafts.FIRST_MESSAGE)
+    if callback_data.value != "file":
+        await message.answer(_("All right. Send /need whenever you want to ask for help."))
+        return
+    if draft is None:
+        await message.answer(_("This button is no longer valid. Send /start to begin again."))
+        return
+    await state.clear()
+    await _begin(message, state, principal, description=str(draft["text"]))
+    if draft.get("urgent"):
+        await state.update_data(urgency=Urgency.URGENT.value)
 
 
 @router.callback_query(NeedForm.urgency, NeedNewCb.filter(F.step == "urg"))
@@ -316,8 +473,9 @@ async def need_confirmed(
             "A community worker will answer by {due}. Follow it with /mine."
         ).format(reference=filed.need.reference, due=local_time(filed.need.due_at, settings.tz))
     )
-    if filed.emergency:
-        await callback.message.answer(emergency_text())
+    alert = await emergency_alert(uow, principal, data["description"]) if filed.emergency else None
+    if alert:
+        await callback.message.answer(alert)
     elif settings.auto_offer:
         # A low-risk need is offered to the best-matched volunteers at once.
         await matching.auto_offer(

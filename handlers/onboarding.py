@@ -1,5 +1,8 @@
 """First contact: language → district → street → community → resident. Also /language and
-/community for people who want to change either later."""
+/community for people who want to change either later.
+
+Any first message starts it, not only /start: "你好", a question or a description of a problem
+(kept, and offered as a request's description afterwards), or /need (continued after it)."""
 
 from __future__ import annotations
 
@@ -7,22 +10,29 @@ import html
 from typing import Any
 
 from aiogram import Bot, F
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.emergency_signs import looks_like_emergency
 from bot.domain.enums import Channel
+from bot.domain.needs import is_small_talk
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
+from bot.services.crypto import PersonalDataCipher
+from bot.services.needs import MAX_DESCRIPTION
 from bot.services.people import Identity
-from handlers.callbacks import LanguageCb, NoopCb, PlaceCb
+from handlers import drafts
+from handlers.callbacks import LanguageCb, NeedNewCb, NoopCb, PlaceCb
 from handlers.commands import set_chat_commands
 from handlers.common import help_text
 from handlers.deeplinks import open_deep_link
-from handlers.keyboards import language_keyboard
+from handlers.keyboards import button, language_keyboard
 from handlers.place_picker import show_place_screen
+from handlers.questions import repeat_question
 from handlers.routing import RouteTable
 from handlers.states import Onboarding
 
@@ -43,18 +53,72 @@ async def start(
     await state.clear()
     payload = (command.args or "").strip()
     if not identity.onboarded:
-        if payload:
-            await state.update_data(pending_payload=payload)
-        if not identity.language_chosen:
-            await state.set_state(Onboarding.language)
-            await message.answer(LANGUAGE_PROMPT, reply_markup=language_keyboard())
-            return
-        await ask_community(message, state, uow, identity.principal, intro=_("Welcome!"))
+        await begin_onboarding(message, state, uow, identity, payload=payload)
         return
     if payload:
         await open_deep_link(message, payload, {**data, "state": state, "uow": uow})
         return
     await message.answer(_("Welcome back!") + "\n\n" + help_text(identity.principal))
+
+
+async def begin_onboarding(
+    message: Message, state: FSMContext, uow: UnitOfWork, identity: Identity, *, payload: str
+) -> None:
+    if payload:
+        await state.update_data(pending_payload=payload)
+    if not identity.language_chosen:
+        await state.set_state(Onboarding.language)
+        await message.answer(LANGUAGE_PROMPT, reply_markup=language_keyboard())
+        return
+    await ask_community(message, state, uow, identity.principal, intro=_("Welcome!"))
+
+
+async def _not_onboarded(message: Message, identity: Identity | None = None) -> bool:
+    # Async and first: for everyone else the other filters are never run.
+    return (
+        identity is not None
+        and not identity.onboarded
+        and message.chat.type == "private"
+        and bool(message.text)
+    )
+
+
+@router.message(_not_onboarded, StateFilter(None))
+async def first_message(
+    message: Message,
+    state: FSMContext,
+    identity: Identity,
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+) -> None:
+    """Whatever a new person types first starts onboarding; other commands (/help, /link,
+    /language…) keep their own meaning."""
+    text = (message.text or "").strip()
+    if text.startswith("/"):
+        command = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
+        if command != "need":
+            raise SkipHandler()
+        await state.clear()
+        await begin_onboarding(message, state, uow, identity, payload="need")
+        return
+    await _keep_first_message(state, cipher, text)
+    await begin_onboarding(message, state, uow, identity, payload="")
+
+
+async def _keep_first_message(
+    state: FSMContext, cipher: PersonalDataCipher, text: str, *, replace: bool = True
+) -> None:
+    if not replace and await drafts.peek(state, cipher, drafts.FIRST_MESSAGE) is not None:
+        return
+    if (
+        text
+        and not text.startswith("/")
+        and not is_small_talk(text)
+        and len(text) <= MAX_DESCRIPTION
+    ):
+        await drafts.keep(
+            state, cipher, drafts.FIRST_MESSAGE, text, urgent=looks_like_emergency(text)
+        )
 
 
 async def ask_community(
@@ -171,11 +235,34 @@ async def community_chosen(
     )
     await message.answer(help_text(identity.principal))
     await set_chat_commands(bot, i18n, message.chat.id, identity.principal)
+    # The link's feature gets the person as they are now (with their community).
+    context = {
+        **data,
+        "state": state,
+        "uow": uow,
+        "channel": channel,
+        "bot": bot,
+        "i18n": i18n,
+        "principal": identity.principal,
+        "identity": identity,
+    }
     if pending:
-        # The link's feature gets the person as they are now (with their community).
-        context = {"state": state, "uow": uow, "channel": channel, "bot": bot, "i18n": i18n}
-        context |= {"principal": identity.principal, "identity": identity}
-        await open_deep_link(message, pending, {**data, **context})
+        await open_deep_link(message, pending, context)
+        return
+    draft = await drafts.peek(state, data["cipher"], drafts.FIRST_MESSAGE)
+    if draft is not None:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(_("📝 Yes, file it as a request"), NeedNewCb(step="draft", value="file"))],
+                [button(_("No, thank you"), NeedNewCb(step="draft", value="no"))],
+            ]
+        )
+        await message.answer(
+            _(
+                "Earlier you wrote:\n<i>{text}</i>\n\nShall I file this as a request for help?"
+            ).format(text=html.escape(str(draft["text"])[:500])),
+            reply_markup=keyboard,
+        )
 
 
 @router.callback_query(NoopCb.filter())
@@ -185,5 +272,11 @@ async def noop(callback: CallbackQuery) -> None:
 
 @router.message(Onboarding.language)
 @router.message(Onboarding.community)
-async def onboarding_needs_a_button(message: Message) -> None:
-    await message.answer(_("Please tap one of the buttons above, or send /cancel to stop."))
+async def onboarding_needs_a_button(
+    message: Message, state: FSMContext, cipher: PersonalDataCipher
+) -> None:
+    # What they type while choosing is kept too ("我家水管坏了" typed at the language step),
+    # unless they described something already ("怎么选？" is not the problem).
+    await _keep_first_message(state, cipher, (message.text or "").strip(), replace=False)
+    if not await repeat_question(message, state, cipher):
+        await message.answer(_("Please tap one of the buttons above, or send /cancel to stop."))

@@ -19,7 +19,7 @@ from bot.domain.surveys import MULTI, TEXT, parse_survey
 from bot.services import UnitOfWork, places, surveys
 from bot.services.surveys import QuestionView, SurveyBrief, SurveyView
 from handlers.callbacks import SurveyCb
-from handlers.keyboards import button
+from handlers.keyboards import button, choice_label
 from handlers.routing import RouteTable
 from handlers.states import SurveyAnswering, SurveyForm
 
@@ -92,10 +92,9 @@ async def _show_places(
     chosen = set((await state.get_data()).get("chosen", []))
     builder = InlineKeyboardBuilder()
     for community in await places.covered_communities(uow, principal):
-        mark = "✅ " if community.id in chosen else ""
         builder.row(
             button(
-                mark + community.label(principal.locale),
+                choice_label(community.label(principal.locale), community.id in chosen),
                 SurveyCb(action="place", option=community.id),
             )
         )
@@ -263,9 +262,11 @@ def _options(question: QuestionView, survey_id: int, data: dict[str, Any]) -> In
     picked = set(data["choices"].get(str(question.id), []))
     builder = InlineKeyboardBuilder()
     for option in question.options:
-        mark = "✅ " if option.id in picked else ""
         builder.row(
-            button(mark + option.text, SurveyCb(action="pick", survey=survey_id, option=option.id))
+            button(
+                choice_label(option.text, option.id in picked),
+                SurveyCb(action="pick", survey=survey_id, option=option.id),
+            )
         )
     if question.kind == MULTI:
         builder.row(button(_("Done"), SurveyCb(action="done", survey=survey_id)))

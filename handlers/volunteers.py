@@ -60,6 +60,7 @@ SKILL_NAMES = {
     Skill.LEGAL: __("Legal advice"),
     Skill.DIGITAL: __("Phones and computers"),
     Skill.CULTURE: __("Culture and arts"),
+    Skill.HOUSEKEEPING: __("Housekeeping"),
 }
 DAY_NAMES = {
     "mon": __("Mon"),

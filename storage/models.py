@@ -127,6 +127,8 @@ class Community(Timestamped, Base):
     grids: Mapped[list[Grid]] = relationship(back_populates="community")
     # 五社联动示范点: the year it was named a demonstration site (None: not one).
     demonstration_year: Mapped[int | None] = mapped_column(Integer)
+    # The community's own duty phone (值班电话), shown next to 120/119/110 in an emergency.
+    duty_phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class Grid(Timestamped, Base):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.services import kpis, match_cache
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
 from tests.support.databases import PostgresDatabases, migrate_sync, require_env
@@ -29,6 +30,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if lane is None:
             raise pytest.UsageError(f"{item.nodeid}: tests live in {sorted(LANES)} (lane marker)")
         item.add_marker(getattr(pytest.mark, lane))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    """Every test starts on a fresh database whose ids repeat those of the test before: the
+    process-wide caches (indicators, matching candidates) must not carry a report over."""
+    kpis.forget()
+    match_cache.invalidate()
+    yield
 
 
 @pytest.fixture(scope="session")

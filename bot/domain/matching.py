@@ -29,6 +29,8 @@ from bot.domain.volunteers import SLOTS, Skill, slot_of
 
 # Which skills serve which kind of need. "other" asks for no particular skill.
 CATEGORY_SKILLS: dict[NeedCategory, frozenset[Skill]] = {
+    NeedCategory.HOME_REPAIR: frozenset({Skill.REPAIRS}),
+    NeedCategory.HOUSEKEEPING: frozenset({Skill.HOUSEKEEPING, Skill.COOKING}),
     NeedCategory.ELDERLY_CARE: frozenset({Skill.ELDERLY_CARE, Skill.HEALTH, Skill.COOKING}),
     NeedCategory.CHILD_CARE: frozenset({Skill.CHILD_CARE, Skill.TEACHING}),
     NeedCategory.DISABILITY: frozenset({Skill.DISABILITY_SUPPORT, Skill.HEALTH}),
@@ -92,11 +94,9 @@ class Weights:
 
 
 def skill_mask(skills: Iterable[str]) -> int:
-    mask = 0
-    for index, skill in enumerate(SKILL_ORDER):
-        if skill.value in set(skills):
-            mask |= 1 << index
-    return mask
+    # Once, before the loop: a generator would be used up by the first skill.
+    wanted = set(skills)
+    return sum(1 << index for index, skill in enumerate(SKILL_ORDER) if skill.value in wanted)
 
 
 def slot_mask(slots: Iterable[str]) -> int:

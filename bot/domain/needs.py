@@ -13,6 +13,8 @@ from bot.domain.errors import Conflict
 
 
 class NeedCategory(StrEnum):
+    HOME_REPAIR = "home_repair"  # 维修: the volunteer skill "repairs"
+    HOUSEKEEPING = "housekeeping"  # 家政: the volunteer skill "housekeeping"
     ELDERLY_CARE = "elderly_care"  # 养老服务
     CHILD_CARE = "child_care"  # 儿童关爱
     DISABILITY = "disability"  # 助残
@@ -98,53 +100,6 @@ def reference(code: str, year: int, number: int) -> str:
     return f"{code}-{year}-{number:05d}"
 
 
-# Words that mean "call the emergency services now" (the bot is not one).
-EMERGENCY_WORDS = (
-    "着火",
-    "失火",
-    "火灾",
-    "起火",
-    "冒烟",
-    "煤气泄漏",
-    "燃气泄漏",
-    "抢劫",
-    "打劫",
-    "行凶",
-    "杀人",
-    "砍人",
-    "家暴",
-    "绑架",
-    "救命",
-    "晕倒",
-    "昏迷",
-    "不省人事",
-    "心脏病",
-    "中风",
-    "大出血",
-    "呼吸困难",
-    "溺水",
-    "触电",
-    "fire",
-    "smoke",
-    "gas leak",
-    "robbery",
-    "assault",
-    "stabbed",
-    "help me",
-    "unconscious",
-    "heart attack",
-    "stroke",
-    "bleeding",
-    "can't breathe",
-    "drowning",
-)
-
-
-def looks_like_emergency(text: str) -> bool:
-    lowered = text.lower()
-    return any(word in lowered for word in EMERGENCY_WORDS)
-
-
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -163,3 +118,230 @@ def similarity(a: str, b: str) -> float:
     if not ga or not gb:
         return 0.0
     return len(ga & gb) / len(ga | gb)
+
+
+# Words a resident uses for each kind of need, to guess a category from a description typed
+# where the category was asked (shared places before homes: "楼道灯坏了" is the community's,
+# "水管坏了" a home repair). The first category with a word in the text wins; a guess is
+# always shown and can be changed.
+CATEGORY_WORDS: tuple[tuple[NeedCategory, tuple[str, ...]], ...] = (
+    (
+        NeedCategory.COMMUNITY_AFFAIRS,
+        (
+            "楼道",
+            "路灯",
+            "垃圾",
+            "停车",
+            "噪音",
+            "物业",
+            "电梯",
+            "小区",
+            "绿化",
+            "stairwell",
+            "street light",
+            "rubbish",
+            "garbage",
+            "parking",
+            "noise",
+            "lift",
+        ),
+    ),
+    (
+        NeedCategory.HOME_REPAIR,
+        (
+            "维修",
+            "修理",
+            "修一下",
+            "修不好",
+            "坏了",
+            "漏水",
+            "水管",
+            "水龙头",
+            "马桶",
+            "下水道",
+            "堵了",
+            "电灯",
+            "灯泡",
+            "跳闸",
+            "插座",
+            "门锁",
+            "窗户",
+            "热水器",
+            "空调",
+            "repair",
+            "fix",
+            "broken",
+            "leak",
+            "leaking",
+            "pipe",
+            "tap",
+            "toilet",
+            "blocked",
+            "light bulb",
+            "socket",
+            "lock",
+        ),
+    ),
+    (
+        NeedCategory.HOUSEKEEPING,
+        (
+            "家政",
+            "保洁",
+            "打扫",
+            "扫地",
+            "擦窗",
+            "洗衣",
+            "做饭",
+            "做家务",
+            "家务",
+            "搬家",
+            "housekeeping",
+            "cleaning",
+            "clean",
+            "laundry",
+            "cook",
+            "cooking",
+            "housework",
+        ),
+    ),
+    (
+        NeedCategory.CHILD_CARE,
+        ("孩子", "小孩", "儿童", "娃", "留守", "作业", "child", "children", "kid", "kids"),
+    ),
+    (
+        NeedCategory.DISABILITY,
+        ("残疾", "残障", "轮椅", "盲人", "聋", "disabled", "disability", "wheelchair", "blind"),
+    ),
+    (
+        NeedCategory.PSYCHOLOGICAL,
+        (
+            "心情",
+            "孤独",
+            "焦虑",
+            "抑郁",
+            "难过",
+            "睡不着",
+            "想不开",
+            "聊聊天",
+            "陪我说话",
+            "lonely",
+            "anxious",
+            "depressed",
+            "sad",
+            "talk to",
+        ),
+    ),
+    (
+        NeedCategory.SOCIAL_ASSISTANCE,
+        (
+            "低保",
+            "救助",
+            "补助",
+            "困难户",
+            "没钱",
+            "吃不上饭",
+            "申请补贴",
+            "医保",
+            "allowance",
+            "subsidy",
+            "benefit",
+            "no money",
+        ),
+    ),
+    (
+        NeedCategory.ELDERLY_CARE,
+        (
+            "老人",
+            "老伴",
+            "老年",
+            "养老",
+            "助餐",
+            "陪护",
+            "陪同",
+            "看病",
+            "买药",
+            "独居",
+            "摔倒",
+            "elderly",
+            "old man",
+            "old woman",
+            "grandma",
+            "grandpa",
+            "carer",
+        ),
+    ),
+)
+
+
+def guess_category(text: str) -> NeedCategory | None:
+    """The category a description most likely belongs to, or None when no word fits."""
+    lowered = text.lower()
+    latin = set(_WORD.findall(lowered))
+    for category, words in CATEGORY_WORDS:
+        for word in words:
+            if word.isascii():
+                if (" " in word and word in lowered) or word in latin:
+                    return category
+            elif word in lowered:
+                return category
+    return None
+
+
+# What people type to open a conversation, not to describe a problem.
+SMALL_TALK = (
+    "你好",
+    "您好",
+    "你们好",
+    "大家好",
+    "哈喽",
+    "嗨",
+    "在吗",
+    "在不在",
+    "有人吗",
+    "有人在吗",
+    "早上好",
+    "上午好",
+    "中午好",
+    "下午好",
+    "晚上好",
+    "早安",
+    "谢谢你们",
+    "谢谢您",
+    "谢谢你",
+    "谢谢",
+    "好的",
+    "请问",
+    "你是谁",
+    "你们是做什么的",
+    "这是什么",
+    "怎么用",
+    "开始",
+    "hello there",
+    "hi there",
+    "hello",
+    "hi",
+    "hey",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "thanks",
+    "thank you",
+    "ok",
+    "who are you",
+    "what is this",
+    "how does this work",
+    "start",
+)
+_SMALL_TALK = re.compile(
+    "|".join(
+        rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w.isascii() else re.escape(w)
+        for w in sorted(SMALL_TALK, key=len, reverse=True)
+    )
+)
+_FILLER = re.compile(r"[\W_\d]+|[啊呀吧呢吗嘛哦噢喔哈嗯么的了]")
+
+
+def is_small_talk(text: str) -> bool:
+    """A greeting or a question about the bot, with nothing a request could be made of."""
+    rest = _FILLER.sub("", _SMALL_TALK.sub(" ", text.lower()))
+    return len(rest) < 2

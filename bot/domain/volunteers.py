@@ -36,6 +36,8 @@ class Skill(StrEnum):
     LEGAL = "legal"
     DIGITAL = "digital"
     CULTURE = "culture"
+    # New skills go last: stored skill masks keep their bits.
+    HOUSEKEEPING = "housekeeping"
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

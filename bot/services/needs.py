@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.emergency_signs import looks_like_emergency
 from bot.domain.enums import ORGANISATION_ROLES, Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.matching import OfferKind, OfferStatus
@@ -24,7 +25,6 @@ from bot.domain.needs import (
     Urgency,
     check_transition,
     due_at,
-    looks_like_emergency,
     reference,
     reminder_at,
     similarity,

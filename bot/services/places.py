@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.emergency_signs import normalise_duty_phone
 from bot.domain.enums import CommunityKind, Role, ScopeLevel
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Place, Principal
@@ -55,6 +56,7 @@ def community_view(row: Community) -> CommunityView:
         kind=row.kind,
         street=_named(row.street),
         district=_named(row.street.district),
+        duty_phone=row.duty_phone,
     )
 
 
@@ -205,6 +207,32 @@ async def covered_communities(
     async with uow:
         ids = set(await uow.places.communities_covered(principal, roles or TRIAGE_ROLES))
         return [community_view(c) for c in await uow.places.all_communities() if c.id in ids]
+
+
+async def set_duty_phone(uow: UnitOfWork, *, community_id: int, phone: str | None) -> CommunityView:
+    """The community's duty phone (None or empty: none), checked and kept as it is shown."""
+    value = normalise_duty_phone(phone) if phone and phone.strip() else None
+    async with uow:
+        community = await uow.places.community(community_id)
+        if community is None:
+            raise NotFound("community", community_id)
+        community.duty_phone = value
+        uow.audit.record(
+            actor_id=None,
+            action="community.set_duty_phone",
+            entity="community",
+            entity_id=community_id,
+            details={"set": value is not None},
+        )
+        view = community_view(community)
+        await uow.commit()
+        return view
+
+
+async def duty_phone(uow: UnitOfWork, *, community_id: int) -> str | None:
+    async with uow:
+        community = await uow.places.community(community_id)
+        return community.duty_phone if community is not None else None
 
 
 async def set_due_hours(

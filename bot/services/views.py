@@ -52,6 +52,7 @@ class CommunityView:
     kind: CommunityKind
     street: Named
     district: Named
+    duty_phone: str | None = None
 
     def label(self, locale: str) -> str:
         return self.name_en if locale == "en" and self.name_en else self.name

@@ -103,10 +103,13 @@ async def test_back_goes_up_one_level(chat: ChatHarness) -> None:
     assert "请选择区县" in chat.last_text(USER)
 
 
-async def test_typing_instead_of_tapping_gets_a_hint(chat: ChatHarness) -> None:
+async def test_typing_instead_of_tapping_asks_the_question_again(chat: ChatHarness) -> None:
     await chat.send(USER, "/start")
     await chat.send(USER, "hello")
-    assert chat.last_text(USER) == "请点击上方的按钮之一，或发送 /cancel 退出。"
+    assert chat.last_text(USER) == (
+        "请点下面的按钮回答（不想继续请发送 /cancel）。\n\n请选择语言 / Please choose your language"
+    )
+    assert chat.find_button(USER, "中文")
 
 
 async def test_cancel_works_in_any_state_and_says_when_there_is_nothing(

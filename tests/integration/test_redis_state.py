@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Role, ScopeLevel
+from handlers.drafts import DestinyKeyBuilder
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness
 from tests.support.databases import require_env
@@ -88,3 +89,35 @@ async def test_without_redis_state_the_same_tap_is_a_stale_button(
     await after.tap_data(admin, message_id, data)
     assert after.alerts(admin)[-1] == "此按钮已失效，请发送 /start 重新开始。"
     await after.close()
+
+
+async def test_a_first_message_is_kept_in_redis_across_start_and_a_restart(
+    engine: AsyncEngine, uow: UnitOfWork, redis_prefix: tuple[str, str]
+) -> None:
+    url, prefix = redis_prefix
+    await make_map(uow)
+    newcomer = 6101
+
+    def storage() -> RedisStorage:
+        return RedisStorage.from_url(
+            url, key_builder=DestinyKeyBuilder(prefix=prefix, with_bot_id=True)
+        )
+
+    before = ChatHarness(engine, storage=storage())
+    await before.send(newcomer, "我家水管坏了")
+    await before.send(newcomer, "/start")  # clears the conversation state, not the draft
+    await before.close()
+    after = ChatHarness(engine, storage=storage(), hub=before.hub)
+    await after.tap(newcomer, "中文")
+    for label in ("渝北区", "甲街道", "甲一社区"):
+        await after.tap(newcomer, label)
+    assert "我家水管坏了" in after.last_text(newcomer)
+    await after.close()
+
+    client = Redis.from_url(url)
+    keys = {key.decode() async for key in client.scan_iter(f"{prefix}:*")}
+    await client.aclose()
+    # The drafts have keys of their own; the conversation keys keep their old form.
+    assert any(key.endswith(f"{newcomer}:{newcomer}:drafts:data") for key in keys)
+    assert not any(":default" in key for key in keys)
+    assert not any("我家水管坏了" in key for key in keys)

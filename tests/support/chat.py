@@ -22,6 +22,7 @@ from bot.i18n import make_i18n
 from bot.services.crypto import PersonalDataCipher
 from handlers.capabilities import PhotoLibrary
 from handlers.notices import ChatNotifier
+from handlers.questions import QuestionCapture
 from storage.db import make_session_factory
 from storage.uow import UnitOfWork
 
@@ -57,6 +58,7 @@ class ChatHarness:
             session=WebChatSession(self.hub),
             default=DefaultBotProperties(parse_mode="HTML"),
         )
+        self.bot.session.middleware(QuestionCapture())
         self.channel = channel
         self.webchat = WebChat(self.hub, self.bot, self._feed)
         self.notifier = ChatNotifier(
