@@ -190,3 +190,9 @@ class StatsCb(CallbackData, prefix="kp"):
     action: str  # show | export | link
     level: str
     id: Id
+
+
+class NameCb(CallbackData, prefix="nm"):
+    """How the person wants to be called: action = change | keep | skip."""
+
+    action: str

@@ -75,6 +75,7 @@ COMMANDS = (
     Command("verify", __("Check a volunteer service certificate")),
     Command("help", __("What I can do for you")),
     Command("me", __("Your profile, roles and community")),
+    Command("name", __("How we should call you")),
     Command("language", __("Change language / 切换语言")),
     Command("community", __("Change your community")),
     Command("link", __("Link another chat app to your profile")),

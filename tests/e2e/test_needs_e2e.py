@@ -49,6 +49,7 @@ async def file_on_telegram(fake: FakeTelegram, text: str, urgency: str = "Normal
     await tap(fake, RESIDENT, "Or tap Skip", "Skip")
     await tap(fake, RESIDENT, "How urgent", urgency)
     await tap(fake, RESIDENT, "Who is it for?", "Myself")
+    await tap(fake, RESIDENT, "someone to come", "No visit needed")
     await tap(fake, RESIDENT, "Please check your request", "Confirm")
     filed = await fake.wait_for_bot_message(RESIDENT, contains="Your request is filed as")
     return filed["text"].split("filed as ")[1].split(".")[0]
@@ -89,6 +90,7 @@ async def file_in_browser(browser: Any, url: str) -> str:
         await tap_button("跳过")
         await tap_button("不急")
         await tap_button("家人")
+        await tap_button("不用上门")
         await tap_button("确认")
         filed = page.locator(".msg.bot", has_text="您的诉求已登记")
         await filed.wait_for(timeout=10_000)
