@@ -17,8 +17,9 @@ _SPACES = re.compile(r"\s+")
 # What chat adapters used to invent from chat ids ("web-85245", "telegram:123"): never a name.
 _CHANNEL_LIKE = re.compile(r"^(?:web-\d{5}|(?:telegram|web|wechat):\S+)$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-# Landline: area code 0 + 2-3 digits, then a 7-8 digit number, optional extension.
-_LANDLINE = re.compile(r"^(0\d{2,3})(\d{7,8})(?:(?:转|ext\.?|x|#)(\d{1,6}))?$")
+# Landline: the area code (010 and 02x have three digits, e.g. Chongqing 023; the others
+# four), then a 7-8 digit number, optional extension.
+_LANDLINE = re.compile(r"^(0[12]\d|0[3-9]\d{2})([2-9]\d{6,7})(?:(?:转|ext\.?|x|#)(\d{1,6}))?$")
 # Local landline without an area code (a Chongqing number typed as 6812 3456).
 _LOCAL = re.compile(r"^[2-9]\d{6,7}$")
 

@@ -6,7 +6,8 @@ neighbour already reported shares no character with it. So a request is compared
   bilingual lexicon (灯 = light, 坏 = broken…), which match across zh and en;
 * its category;
 * its place: the same building (from the address), the same grid, a location within a
-  short distance — and a location far away counts against it;
+  short distance — and another building, or a location far away, rules it out (the broken
+  lift of building 5 is not the one of building 7);
 * its time: a request filed in the last days is likelier the same one.
 Some shared meaning (or the very same spot in the same category) is needed: two requests of
 one building and one week are not the same because of that alone."""
@@ -113,8 +114,12 @@ class Report:
     description: str
     created_at: datetime
     grid_id: int | None = None
+    # The building of the request's own address (where someone should come)...
     building: str | None = None
     location: tuple[float, float] | None = None
+    # ...and of the resident's home address: it brings them closer, never rules one out
+    # (neighbours of two buildings may report the same street light).
+    home_building: str | None = None
 
 
 def likeness(new: Report, old: Report) -> float:
@@ -127,6 +132,10 @@ def likeness(new: Report, old: Report) -> float:
         else None
     )
     same_spot = distance is not None and distance <= NEAR_METRES
+    if distance is not None and distance > FAR_METRES:
+        return 0.0
+    if new.building is not None and old.building is not None and new.building != old.building:
+        return 0.0
     if words < MIN_MEANING and not (same_spot and same_category):
         return 0.0
     score = words
@@ -134,9 +143,8 @@ def likeness(new: Report, old: Report) -> float:
         score += 0.15
     if same_spot:
         score += 0.2
-    elif distance is not None and distance > FAR_METRES:
-        score -= 0.3
-    if new.building is not None and new.building == old.building:
+    buildings = {new.building or new.home_building} & {old.building or old.home_building}
+    if buildings - {None}:
         score += 0.15
     elif new.grid_id is not None and new.grid_id == old.grid_id:
         score += 0.05

@@ -318,8 +318,9 @@ async def similar_open_needs(
             description=description,
             created_at=now,
             grid_id=me.grid_id if me else None,
-            # Without an address given now, the one last given (their home) places them.
-            building=building_of(address or (me.address if me else None)),
+            building=building_of(address),
+            # The address last given (their home) places them too.
+            home_building=building_of(me.address if me else None),
             location=(latitude, longitude)
             if latitude is not None and longitude is not None
             else None,
@@ -335,7 +336,8 @@ async def similar_open_needs(
                 description=need.description,
                 created_at=need.created_at,
                 grid_id=resident.grid_id if resident else None,
-                building=building_of(need.address or (resident.address if resident else None)),
+                building=building_of(need.address),
+                home_building=building_of(resident.address if resident else None),
                 location=(
                     (need.latitude, need.longitude)
                     if need.latitude is not None and need.longitude is not None
