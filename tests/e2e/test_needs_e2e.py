@@ -83,6 +83,9 @@ async def file_in_browser(browser: Any, url: str) -> str:
         for label in ("中文", "沙坪坝区", "磁器口街道", "磁器口社区"):
             await tap_button(label)
         await page.locator(".msg.bot", has_text="完成！").wait_for(timeout=10_000)
+        await page.locator(".msg.bot", has_text="请问怎么称呼您").wait_for(timeout=10_000)
+        await tap_button("跳过")  # the name (称呼) is optional
+        await page.locator(".msg.bot", has_text="您可以使用以下功能").wait_for(timeout=10_000)
         await say("/need")
         await tap_button("儿童关爱")
         await page.locator(".msg.bot", has_text="请用您自己的话描述").wait_for(timeout=10_000)
