@@ -199,3 +199,9 @@ class PrivacyCb(CallbackData, prefix="pv"):
 
     action: str
     id: Id = 0
+
+
+class NameCb(CallbackData, prefix="nm"):
+    """How the person wants to be called: action = change | keep | skip."""
+
+    action: str

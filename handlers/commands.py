@@ -147,6 +147,7 @@ COMMANDS = (
     Command("verify", __("Check a volunteer service certificate")),
     Command("help", __("What I can do for you"), group=Group.ACCOUNT),
     Command("me", __("Your profile, roles and community"), group=Group.ACCOUNT),
+    Command("name", __("How we should call you"), group=Group.ACCOUNT),
     Command("language", __("Change language / 切换语言"), group=Group.ACCOUNT),
     Command("community", __("Change your community"), group=Group.ACCOUNT),
     Command("link", __("Link another chat app to your profile"), group=Group.ACCOUNT),

@@ -6,13 +6,15 @@ import html
 
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message, ReplyKeyboardRemove
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
+from handlers.callbacks import NameCb
 from handlers.commands import GROUP_TITLES, Group, commands_for
+from handlers.keyboards import button
 from handlers.routing import RouteTable
 from handlers.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
 
@@ -60,7 +62,11 @@ async def show_help(message: Message, principal: Principal) -> None:
 
 @router.message(Command("me"), StateFilter("*"))
 async def show_me(message: Message, principal: Principal, uow: UnitOfWork) -> None:
-    await message.answer(profile_text(await people.profile(uow, principal)))
+    change = button(_("✏️ Change my name"), NameCb(action="change"))
+    await message.answer(
+        profile_text(await people.profile(uow, principal)),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[change]]),
+    )
 
 
 def profile_text(profile: ProfileView) -> str:
@@ -68,7 +74,9 @@ def profile_text(profile: ProfileView) -> str:
     lines = [
         _("<b>Your profile</b>"),
         _("Number: {number}").format(number=profile.person_id),
-        _("Name: {name}").format(name=html.escape(profile.display_name or "—")),
+        _("Name: {name}").format(name=html.escape(profile.display_name))
+        if profile.display_name
+        else _("Name: not given yet — tell me with /name"),
         _("Language: {language}").format(language=LANGUAGE_NAMES.get(locale, locale)),
     ]
     if profile.community is None:

@@ -86,7 +86,10 @@ def local_time(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def brief_line(need: NeedBrief) -> str:
-    return f"{URGENCY_MARK[need.urgency]} {need.reference} · {CATEGORY_NAMES[need.category]}"
+    line = f"{URGENCY_MARK[need.urgency]} {need.reference} · {CATEGORY_NAMES[need.category]}"
+    if need.resident_name:
+        line += f" · {html.escape(need.resident_name)}"
+    return line
 
 
 def resident_summary(need: NeedBrief, tz: ZoneInfo) -> str:
@@ -117,6 +120,14 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
     ]
     if need.assignee:
         lines.append(_("Handled by: {name}").format(name=html.escape(need.assignee)))
+    if detail.contact is not None and not detail.is_resident:
+        lines.append(_("Resident: {name}").format(name=html.escape(detail.contact.name)))
+    if detail.contact is not None and detail.contact.wants_visit:
+        lines.append(_("Someone should come: yes"))
+        lines.append(_("Contact phone: {phone}").format(phone=detail.contact.phone or "—"))
+        lines.append(
+            _("Address: {address}").format(address=html.escape(detail.contact.address or "—"))
+        )
     if detail.latitude is not None and detail.longitude is not None:
         lines.append(
             _("Location: {lat:.5f}, {lon:.5f}").format(lat=detail.latitude, lon=detail.longitude)

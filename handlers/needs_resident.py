@@ -22,10 +22,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
+from bot.domain.contacts import clean_address, normalise_contact_phone
 from bot.domain.enums import Channel
+from bot.domain.errors import InvalidInput
 from bot.domain.needs import Beneficiary, NeedCategory, Urgency, guess_category
 from bot.domain.principal import Principal
-from bot.services import UnitOfWork, matching, needs
+from bot.services import UnitOfWork, matching, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers import drafts
@@ -348,40 +350,212 @@ async def need_beneficiary(
     callback: CallbackQuery,
     callback_data: NeedNewCb,
     state: FSMContext,
-    principal: Principal,
-    uow: UnitOfWork,
 ) -> None:
     await state.update_data(beneficiary=Beneficiary(callback_data.value).value)
     await callback.answer()
-    data = await state.get_data()
-    similar = await needs.similar_open_needs(
-        uow, principal, category=NeedCategory(data["category"]), description=data["description"]
+    if isinstance(callback.message, Message):
+        await _ask_visit(callback.message, state, edit=True)
+
+
+# ---------------------------------------------------------------- visit, phone, address
+
+
+def _visit_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🏠 Yes, please come"), callback_data=NeedNewCb(step="visit", value="yes")
     )
+    builder.button(text=_("No visit needed"), callback_data=NeedNewCb(step="visit", value="no"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def _ask_visit(message: Message, state: FSMContext, *, edit: bool) -> None:
+    await state.set_state(NeedForm.visit)
+    text = _(
+        "Do you want someone to come to you?\n"
+        "If so, I will ask for a phone number and your address, so that they can find you."
+    )
+    if edit:
+        await message.edit_text(text, reply_markup=_visit_keyboard())
+    else:
+        await message.answer(text, reply_markup=_visit_keyboard())
+
+
+@router.callback_query(NeedForm.visit, NeedNewCb.filter(F.step == "visit"))
+async def need_visit(
+    callback: CallbackQuery,
+    callback_data: NeedNewCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+) -> None:
+    await callback.answer()
     if not isinstance(callback.message, Message):
         return
-    if similar:
-        await state.set_state(NeedForm.similar)
-        # Only what was offered can be supported from here (callback data can be forged).
-        await state.update_data(offered=[need.id for need in similar])
-        builder = InlineKeyboardBuilder()
-        lines = [_("Someone in your community asked this already. Add yourself to it instead?")]
-        for need in similar:
-            lines.append(f"• <b>{need.reference}</b>: {html.escape(need.description[:80])}")
-            builder.row(
-                InlineKeyboardButton(
-                    text=_("Me too: {reference}").format(reference=need.reference),
-                    callback_data=NeedNewCb(step="me_too", value=str(need.id)).pack(),
-                )
-            )
+    if callback_data.value != "yes":
+        await state.update_data(wants_visit=False, contact_phone=None, address=None)
+        await callback.message.edit_text(_("No visit: the community will contact you in chat."))
+        await _similar_or_confirm(callback.message, state, principal, uow)
+        return
+    # The last phone and address given (or the volunteer's registered phone), offered again.
+    defaults = await people.contact_defaults(uow, principal)
+    await state.update_data(
+        wants_visit=True, saved_phone=defaults.phone, saved_address=defaults.address
+    )
+    await callback.message.edit_text(_("Someone will come to you."))
+    await _ask_phone(callback.message, state)
+
+
+@router.message(NeedForm.visit)
+async def need_visit_other(message: Message) -> None:
+    await message.answer(
+        _("Please tap one of the buttons: should someone come to you?"),
+        reply_markup=_visit_keyboard(),
+    )
+
+
+def _saved_keyboard(step: str, saved: str | None, label: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if saved:
+        builder.button(text=label, callback_data=NeedNewCb(step=step, value="saved"))
+    builder.button(text=_("Skip"), callback_data=NeedNewCb(step=step, value="skip"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def _ask_phone(message: Message, state: FSMContext) -> None:
+    await state.set_state(NeedForm.phone)
+    saved = (await state.get_data()).get("saved_phone")
+    text = _("Which phone number should they call? Type it (mobile or landline).")
+    label = _("Use {phone}").format(phone=saved) if saved else ""
+    await message.answer(text, reply_markup=_saved_keyboard("phone", saved, label))
+
+
+@router.callback_query(NeedForm.phone, NeedNewCb.filter(F.step == "phone"))
+async def need_phone_choice(
+    callback: CallbackQuery, callback_data: NeedNewCb, state: FSMContext
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    data = await state.get_data()
+    phone = data.get("saved_phone") if callback_data.value == "saved" else None
+    await state.update_data(contact_phone=phone)
+    await callback.message.edit_reply_markup(reply_markup=None)
+    await _ask_address(callback.message, state)
+
+
+@router.message(NeedForm.phone, F.text)
+async def need_phone_typed(message: Message, state: FSMContext) -> None:
+    try:
+        phone = normalise_contact_phone(message.text or "")
+    except InvalidInput:
+        await message.answer(
+            _(
+                "That does not look like a phone number. Please type a mobile number "
+                "(11 digits, e.g. 138 0013 8000) or a landline with its area code "
+                "(e.g. 023-6812 3456), or tap Skip."
+            ),
+            reply_markup=_saved_keyboard("phone", None, ""),
+        )
+        return
+    await state.update_data(contact_phone=phone)
+    await _ask_address(message, state)
+
+
+@router.message(NeedForm.phone)
+async def need_phone_other(message: Message, state: FSMContext) -> None:
+    await _ask_phone(message, state)
+
+
+async def _ask_address(message: Message, state: FSMContext) -> None:
+    await state.set_state(NeedForm.address)
+    saved = (await state.get_data()).get("saved_address")
+    text = _("Your address or house number (门牌), e.g. “5栋2单元301”?")
+    label = _("Use “{address}”").format(address=saved[:40]) if saved else ""
+    await message.answer(text, reply_markup=_saved_keyboard("addr", saved, label))
+
+
+@router.callback_query(NeedForm.address, NeedNewCb.filter(F.step == "addr"))
+async def need_address_choice(
+    callback: CallbackQuery,
+    callback_data: NeedNewCb,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    data = await state.get_data()
+    address = data.get("saved_address") if callback_data.value == "saved" else None
+    await state.update_data(address=address)
+    await callback.message.edit_reply_markup(reply_markup=None)
+    await _similar_or_confirm(callback.message, state, principal, uow)
+
+
+@router.message(NeedForm.address, F.text)
+async def need_address_typed(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    try:
+        address = clean_address(message.text or "")
+    except InvalidInput:
+        await message.answer(
+            _("Please keep the address under 200 characters, or tap Skip."),
+            reply_markup=_saved_keyboard("addr", None, ""),
+        )
+        return
+    await state.update_data(address=address)
+    await _similar_or_confirm(message, state, principal, uow)
+
+
+@router.message(NeedForm.address)
+async def need_address_other(message: Message, state: FSMContext) -> None:
+    await _ask_address(message, state)
+
+
+# ---------------------------------------------------------------- "me too"
+
+
+async def _similar_or_confirm(
+    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+) -> None:
+    """Offer to support an open request that looks the same; else check and confirm."""
+    data = await state.get_data()
+    similar = await needs.similar_open_needs(
+        uow,
+        principal,
+        category=NeedCategory(data["category"]),
+        description=data["description"],
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        address=data.get("address"),
+    )
+    if not similar:
+        await _ask_confirm(message, state, edit=False)
+        return
+    await state.set_state(NeedForm.similar)
+    # Only what was offered can be supported from here (callback data can be forged).
+    await state.update_data(offered=[need.id for need in similar])
+    builder = InlineKeyboardBuilder()
+    lines = [_("Someone in your community asked this already. Add yourself to it instead?")]
+    for need in similar:
+        lines.append(f"• <b>{need.reference}</b>: {html.escape(need.description[:80])}")
         builder.row(
             InlineKeyboardButton(
-                text=_("No, mine is different"),
-                callback_data=NeedNewCb(step="me_too", value="new").pack(),
+                text=_("Me too: {reference}").format(reference=need.reference),
+                callback_data=NeedNewCb(step="me_too", value=str(need.id)).pack(),
             )
         )
-        await callback.message.edit_text("\n".join(lines), reply_markup=builder.as_markup())
-        return
-    await _ask_confirm(callback.message, state, edit=True)
+    builder.row(
+        InlineKeyboardButton(
+            text=_("No, mine is different"),
+            callback_data=NeedNewCb(step="me_too", value="new").pack(),
+        )
+    )
+    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
 
 
 @router.callback_query(NeedForm.similar, NeedNewCb.filter(F.step == "me_too"))
@@ -428,6 +602,12 @@ async def _ask_confirm(message: Message, state: FSMContext, *, edit: bool) -> No
         lines.append(_("A photo is attached."))
     if data.get("latitude") is not None:
         lines.append(_("Your location is attached."))
+    if data.get("wants_visit"):
+        lines.append(_("Someone should come: yes"))
+        lines.append(_("Contact phone: {phone}").format(phone=data.get("contact_phone") or "—"))
+        lines.append(
+            _("Address: {address}").format(address=html.escape(data.get("address") or "—"))
+        )
     text, keyboard = "\n".join(lines), confirm_keyboard("need")
     if edit:
         await message.edit_text(text, reply_markup=keyboard)
@@ -464,6 +644,9 @@ async def need_confirmed(
         photo=data.get("photo"),
         latitude=data.get("latitude"),
         longitude=data.get("longitude"),
+        wants_visit=bool(data.get("wants_visit")),
+        contact_phone=data.get("contact_phone"),
+        address=data.get("address"),
         tz=settings.tz,
     )
     await state.clear()
@@ -521,7 +704,13 @@ async def _mine_screen(
     listing = await needs.my_needs(uow, principal, page=page)
     if not listing.items:
         return _("You have no requests yet. Send /need to file one."), None
-    blocks = [_("<b>Your requests</b> ({page}/{pages})").format(page=page + 1, pages=listing.pages)]
+    # The count of requests, not of pages; the page only when there is more than one.
+    header = _("<b>Your requests</b> ({total} in all)").format(total=listing.total)
+    if listing.pages > 1:
+        header += " · " + _("page {page} of {pages}").format(
+            page=listing.page + 1, pages=listing.pages
+        )
+    blocks = [header]
     builder = InlineKeyboardBuilder()
     for need in listing.items:
         blocks.append(resident_summary(need, settings.tz))

@@ -573,6 +573,10 @@ async def needlist(
         _("Supporters"),
         _("Overdue"),
         _("Description"),
+        _("Resident"),
+        _("Home visit"),
+        _("Phone"),
+        _("Address"),
     ]
     table = [
         [
@@ -585,6 +589,10 @@ async def needlist(
             row.supporters,
             _("yes") if row.overdue else _("no"),
             row.description,
+            row.resident_name,
+            _("yes") if row.wants_visit else _("no"),
+            row.contact_phone or "",
+            row.address or "",
         ]
         for row in rows
     ]

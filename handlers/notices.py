@@ -39,6 +39,14 @@ NOTICE_TEXTS = {
     "need.resolved_supporter": __(
         "Request {reference}, which you support, was resolved: {resolution}"
     ),
+    "need.state_supporter": __("The request {reference} that you support is now: {state}"),
+    "need.referred_supporter": __(
+        "The request {reference} that you support was passed to: {department}"
+    ),
+    "need.rejected_supporter": __(
+        "The request {reference} that you support was closed without a solution: {reason}"
+    ),
+    "need.public_note_supporter": __("Update on the request {reference} that you support: {text}"),
     "volunteer.registered": __(
         "{name} registered as a volunteer: check their ID with /volunteers."
     ),

@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.emergency_signs import looks_like_emergency
 from bot.domain.enums import Channel
+from bot.domain.errors import InvalidInput
 from bot.domain.needs import is_small_talk
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
@@ -26,7 +27,7 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import MAX_DESCRIPTION
 from bot.services.people import Identity
 from handlers import drafts
-from handlers.callbacks import LanguageCb, NeedNewCb, NoopCb, PlaceCb
+from handlers.callbacks import LanguageCb, NameCb, NeedNewCb, NoopCb, PlaceCb
 from handlers.commands import set_chat_commands
 from handlers.common import help_text
 from handlers.deeplinks import open_deep_link
@@ -34,7 +35,7 @@ from handlers.keyboards import button, language_keyboard
 from handlers.place_picker import show_place_screen
 from handlers.questions import repeat_question
 from handlers.routing import RouteTable
-from handlers.states import Onboarding
+from handlers.states import NameForm, Onboarding
 
 router = RouteTable("onboarding")
 
@@ -233,8 +234,89 @@ async def community_chosen(
         fallback_locale=principal.locale,
         superadmin=principal.is_superadmin,
     )
-    await message.answer(help_text(identity.principal))
-    await set_chat_commands(bot, i18n, message.chat.id, identity.principal)
+    if principal.home is None:  # the first time: how shall we call them (称呼)?
+        await ask_name(message, state, uow, identity.principal, pending=pending)
+        return
+    data = {**data, "identity": identity}  # as they are now, with their community
+    await _welcome(
+        message, state, uow, identity.principal, bot, i18n, channel, data, pending=pending
+    )
+
+
+@router.callback_query(NoopCb.filter())
+async def noop(callback: CallbackQuery) -> None:
+    await callback.answer()
+
+
+@router.message(Onboarding.language)
+@router.message(Onboarding.community)
+async def onboarding_needs_a_button(
+    message: Message, state: FSMContext, cipher: PersonalDataCipher
+) -> None:
+    # What they type while choosing is kept too ("我家水管坏了" typed at the language step),
+    # unless they described something already ("怎么选？" is not the problem).
+    await _keep_first_message(state, cipher, (message.text or "").strip(), replace=False)
+    if not await repeat_question(message, state, cipher):
+        await message.answer(_("Please tap one of the buttons above, or send /cancel to stop."))
+
+
+# ---------------------------------------------------------------- the person's name (称呼)
+
+
+def _name_keyboard(current: str, *, onboarding: bool) -> InlineKeyboardMarkup | None:
+    rows = []
+    if current:
+        rows.append([button(_("Keep “{name}”").format(name=current[:30]), NameCb(action="keep"))])
+    if onboarding:
+        rows.append([button(_("Skip"), NameCb(action="skip"))])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def _name_question() -> str:
+    return _(
+        "How should we call you? For example 王阿姨 or 李先生.\n"
+        "Community workers see this name on your requests, so that they can address you."
+    )
+
+
+async def ask_name(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    pending: str | None,
+) -> None:
+    """Right after the community is chosen, offered and skippable."""
+    current = await people.own_name(uow, principal)
+    await state.set_state(Onboarding.name)
+    if pending:
+        await state.update_data(pending_payload=pending)
+    await message.answer(
+        _name_question() + "\n" + _("(optional: tap Skip)"),
+        reply_markup=_name_keyboard(current, onboarding=True),
+    )
+
+
+async def _welcome(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    bot: Bot,
+    i18n: I18n,
+    channel: Channel,
+    data: dict[str, Any],
+    *,
+    pending: str | None = None,
+) -> None:
+    """What follows onboarding (after the name step, the first time): what they can do, then
+    the deep link they came with, or the problem they typed before onboarding."""
+    if pending is None:
+        pending = (await state.get_data()).get("pending_payload")
+    await state.clear()
+    await message.answer(help_text(principal))
+    await set_chat_commands(bot, i18n, message.chat.id, principal)
     # The link's feature gets the person as they are now (with their community).
     context = {
         **data,
@@ -243,8 +325,7 @@ async def community_chosen(
         "channel": channel,
         "bot": bot,
         "i18n": i18n,
-        "principal": identity.principal,
-        "identity": identity,
+        "principal": principal,
     }
     if pending:
         await open_deep_link(message, pending, context)
@@ -265,18 +346,113 @@ async def community_chosen(
         )
 
 
-@router.callback_query(NoopCb.filter())
-async def noop(callback: CallbackQuery) -> None:
-    await callback.answer()
-
-
-@router.message(Onboarding.language)
-@router.message(Onboarding.community)
-async def onboarding_needs_a_button(
-    message: Message, state: FSMContext, cipher: PersonalDataCipher
+@router.message(Onboarding.name, F.text & ~F.text.startswith("/"))
+async def name_typed_at_onboarding(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    bot: Bot,
+    i18n: I18n,
+    channel: Channel,
+    **data: Any,
 ) -> None:
-    # What they type while choosing is kept too ("我家水管坏了" typed at the language step),
-    # unless they described something already ("怎么选？" is not the problem).
-    await _keep_first_message(state, cipher, (message.text or "").strip(), replace=False)
-    if not await repeat_question(message, state, cipher):
-        await message.answer(_("Please tap one of the buttons above, or send /cancel to stop."))
+    if not await _save_name(message, uow, principal, onboarding=True):
+        return
+    await _welcome(message, state, uow, principal, bot, i18n, channel, data)
+
+
+@router.callback_query(Onboarding.name, NameCb.filter(F.action.in_({"keep", "skip"})))
+async def name_skipped_at_onboarding(
+    callback: CallbackQuery,
+    callback_data: NameCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    principal: Principal,
+    bot: Bot,
+    i18n: I18n,
+    channel: Channel,
+    **data: Any,
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if callback_data.action == "skip":
+        text = _("All right. You can tell me your name later with /name.")
+    else:
+        text = _("Thank you, {name}!").format(
+            name=html.escape(await people.own_name(uow, principal))
+        )
+    await callback.message.edit_text(text)
+    await _welcome(callback.message, state, uow, principal, bot, i18n, channel, data)
+
+
+async def _save_name(
+    message: Message, uow: UnitOfWork, principal: Principal, *, onboarding: bool
+) -> bool:
+    try:
+        name = await people.set_name(uow, principal, name=message.text or "")
+    except InvalidInput as error:
+        if error.reason == "too long":
+            text = _("Please use a shorter name (up to 30 characters).")
+        else:
+            text = _("Please type the name you want to be called, e.g. 王阿姨.")
+        if onboarding:
+            text += "\n" + _("(optional: tap Skip)")
+        await message.answer(text, reply_markup=_name_keyboard("", onboarding=onboarding))
+        return False
+    await message.answer(_("Thank you, {name}!").format(name=html.escape(name)))
+    return True
+
+
+@router.message(Command("name"))
+async def change_name(
+    message: Message, state: FSMContext, uow: UnitOfWork, principal: Principal
+) -> None:
+    await state.clear()
+    await _ask_new_name(message, state, uow, principal)
+
+
+@router.callback_query(NameCb.filter(F.action == "change"))
+async def change_name_button(
+    callback: CallbackQuery, state: FSMContext, uow: UnitOfWork, principal: Principal
+) -> None:
+    await state.clear()
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _ask_new_name(callback.message, state, uow, principal)
+
+
+async def _ask_new_name(
+    message: Message, state: FSMContext, uow: UnitOfWork, principal: Principal
+) -> None:
+    current = await people.own_name(uow, principal)
+    await state.set_state(NameForm.name)
+    text = _name_question()
+    if current:
+        text += "\n" + _("Now: {name}").format(name=html.escape(current))
+    await message.answer(
+        text + "\n" + _("(or /cancel)"), reply_markup=_name_keyboard(current, onboarding=False)
+    )
+
+
+@router.message(NameForm.name, F.text & ~F.text.startswith("/"))
+async def new_name_typed(
+    message: Message, state: FSMContext, uow: UnitOfWork, principal: Principal
+) -> None:
+    if await _save_name(message, uow, principal, onboarding=False):
+        await state.clear()
+
+
+@router.callback_query(NameForm.name, NameCb.filter(F.action == "keep"))
+async def name_kept(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(_("Your name stays as it is."))
+
+
+@router.message(Onboarding.name, ~F.text.startswith("/"))
+@router.message(NameForm.name, ~F.text.startswith("/"))
+async def name_needs_text(message: Message) -> None:
+    await message.answer(_("Please type the name you want to be called, e.g. 王阿姨."))

@@ -6,6 +6,13 @@ from aiogram.fsm.state import State, StatesGroup
 class Onboarding(StatesGroup):
     language = State()
     community = State()
+    name = State()
+
+
+class NameForm(StatesGroup):
+    """/name: how the person wants to be called."""
+
+    name = State()
 
 
 class GrantRole(StatesGroup):
@@ -26,6 +33,9 @@ class NeedForm(StatesGroup):
     extras = State()
     urgency = State()
     beneficiary = State()
+    visit = State()
+    phone = State()
+    address = State()
     similar = State()
     confirm = State()
 

@@ -20,6 +20,7 @@ from bot.domain.broadcasts import (
     DeliveryState,
     Topic,
 )
+from bot.domain.contacts import shown_name
 from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.models import (
@@ -486,4 +487,4 @@ class BroadcastsRepository:
 
     async def names(self, person_ids: Sequence[int]) -> dict[int, str]:
         query = select(Person.id, Person.display_name).where(Person.id.in_(list(set(person_ids))))
-        return {int(i): str(n) for i, n in await self.session.execute(query)}
+        return {int(i): shown_name(n, int(i)) for i, n in await self.session.execute(query)}

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.consultations import Actor
+from bot.domain.contacts import shown_name
 from storage.models import (
     Consultation,
     ConsultationCommunity,
@@ -138,7 +139,9 @@ class ConsultationsRepository:
             .offset(offset)
             .limit(limit)
         )
-        rows = [(o, str(n), int(s)) for o, n, s in await self.session.execute(query)]
+        rows = [
+            (o, shown_name(n, o.person_id), int(s)) for o, n, s in await self.session.execute(query)
+        ]
         total = await self.session.scalar(
             select(func.count()).where(ConsultationOpinion.consultation_id == consultation_id)
         )
@@ -191,9 +194,9 @@ class ConsultationsRepository:
     async def named_ballots(self, consultation_id: int) -> list[tuple[str, int]]:
         """(voter name, option) of a named vote; anonymous ballots have no person to join."""
         query = (
-            select(Person.display_name, ConsultationVote.option_id)
+            select(Person.display_name, ConsultationVote.option_id, Person.id)
             .join(Person, Person.id == ConsultationVote.person_id)
             .where(ConsultationVote.consultation_id == consultation_id)
             .order_by(Person.display_name)
         )
-        return [(str(n), int(o)) for n, o in await self.session.execute(query)]
+        return [(shown_name(n, int(p)), int(o)) for n, o, p in await self.session.execute(query)]

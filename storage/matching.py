@@ -56,6 +56,7 @@ class MatchingRepository:
         base = (
             select(
                 Volunteer.person_id,
+                Volunteer.real_name,
                 Volunteer.skills_mask,
                 Volunteer.availability_mask,
                 VolunteerCommunity.community_id,
@@ -98,7 +99,7 @@ class MatchingRepository:
         query = (
             select(
                 served.c.person_id,
-                Person.display_name,
+                served.c.real_name,  # a volunteer is shown by the real name registered
                 Person.grid_id,
                 served.c.skills_mask,
                 served.c.availability_mask,

@@ -155,6 +155,9 @@ class Person(Timestamped, Base):
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Large text on the web chat page (kept on the person: every device and reload has it).
     large_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The contact phone and address last given with a request (offered again next time).
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(200))
     accounts: Mapped[list[ChannelAccount]] = relationship(back_populates="person")
 
 
@@ -271,6 +274,10 @@ class Need(Base):
     photo: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # Someone should come (上门): where and whom to call. Shown to the workers and handlers only.
+    wants_visit: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(200))
     urgency: Mapped[Urgency] = mapped_column(enum_column(Urgency, "urgency"))
     beneficiary: Mapped[Beneficiary] = mapped_column(enum_column(Beneficiary, "beneficiary"))
     state: Mapped[NeedState] = mapped_column(enum_column(NeedState, "need_state"))

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.documents import CertificateData, ServiceLine, render_certificate
+from bot.domain.contacts import is_channel_label
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.principal import Principal
 from bot.services import volunteers
@@ -94,7 +95,6 @@ async def issue(
             community = await uow.places.community(community_id)
             assert community is not None
             names[community_id] = community.name
-        verifier = await uow.people.get(volunteer.verified_by) if volunteer.verified_by else None
         code = new_code()
         certificate = await uow.certificates.add(
             Certificate(
@@ -109,7 +109,7 @@ async def issue(
                 total_minutes=sum(r.minutes for r in records),
                 record_ids=[r.id for r in records],
                 issuer=names[volunteer.home_community_id],
-                person_in_charge=(verifier.display_name if verifier else "") or "—",
+                person_in_charge=await _signatory(uow, volunteer.verified_by),
                 issued_at=now,
             )
         )
@@ -150,6 +150,20 @@ async def issue(
         pdf = await asyncio.to_thread(render_certificate, data)
         await uow.commit()
         return Issued(certificate.number, code, certificate.total_minutes, len(records), pdf)
+
+
+async def _signatory(uow: UnitOfWork, person_id: int | None) -> str:
+    """Who signs for the community: the worker who verified the volunteer, by their
+    registered real name (their own volunteer profile), else the name they gave — never a
+    chat id; "—" leaves the line to be signed by hand."""
+    if person_id is None:
+        return "—"
+    registered = await uow.volunteers.of_person(person_id)
+    if registered is not None and registered.real_name.strip():
+        return registered.real_name.strip()[:100]
+    person = await uow.people.get(person_id)
+    name = (person.display_name if person else "").strip()
+    return name[:100] if name and not is_channel_label(name) else "—"
 
 
 async def verify(uow: UnitOfWork, *, code: str, tz: ZoneInfo) -> Verification:

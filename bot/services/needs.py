@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import duplicates
+from bot.domain.contacts import building_of, clean_address, normalise_contact_phone, shown_name
 from bot.domain.emergency_signs import looks_like_emergency
 from bot.domain.enums import ORGANISATION_ROLES, Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -27,7 +29,6 @@ from bot.domain.needs import (
     due_at,
     reference,
     reminder_at,
-    similarity,
 )
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
@@ -77,6 +78,18 @@ class NeedBrief:
     supporters: int
     assignee: str | None
     community: Named
+    # Who asked: filled only for the workers' lists (/queue, /tasks), never for residents.
+    resident_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NeedContact:
+    """Whom to call and where to go: for the workers and handlers, and the resident's own."""
+
+    name: str
+    phone: str | None
+    address: str | None
+    wants_visit: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +118,7 @@ class NeedDetail:
     can_triage: bool
     is_assignee: bool
     is_resident: bool
+    contact: NeedContact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +134,18 @@ def _clock(now: datetime | None) -> datetime:
     return now or utcnow()
 
 
-async def _brief(uow: UnitOfWork, need: Need, community: Community | None = None) -> NeedBrief:
+async def _brief(
+    uow: UnitOfWork,
+    need: Need,
+    community: Community | None = None,
+    *,
+    with_resident: bool = False,
+) -> NeedBrief:
     community = community or await uow.places.community(need.community_id)
     assert community is not None
     assignee = None
     if need.assignee_person_id is not None:
-        person = await uow.people.get(need.assignee_person_id)
-        assignee = person.display_name if person else None
+        assignee = await _name(uow, need.assignee_person_id)
     elif need.assignee_organisation_id is not None:
         org = await uow.organisations.get(need.assignee_organisation_id)
         assignee = org.name if org else None
@@ -144,6 +163,27 @@ async def _brief(uow: UnitOfWork, need: Need, community: Community | None = None
         supporters=await uow.needs.supporter_count(need.id),
         assignee=assignee,
         community=Named(community.id, community.name, community.name_en),
+        resident_name=await _name(uow, need.resident_id) if with_resident else None,
+    )
+
+
+async def _name(uow: UnitOfWork, person_id: int) -> str:
+    """A person as others see them: the name they gave, else the real name they registered
+    as a volunteer, else their person number — never a chat id."""
+    person = await uow.people.get(person_id)
+    name = person.display_name if person else ""
+    if not shown_name(name, person_id).startswith("#"):
+        return name.strip()
+    volunteer = await uow.volunteers.of_person(person_id)
+    return shown_name(volunteer.real_name if volunteer else "", person_id)
+
+
+async def _contact(uow: UnitOfWork, need: Need) -> NeedContact:
+    return NeedContact(
+        name=await _name(uow, need.resident_id),
+        phone=need.contact_phone,
+        address=need.address,
+        wants_visit=need.wants_visit,
     )
 
 
@@ -225,33 +265,87 @@ def _move(
     need.updated_at = now
 
 
+# What a supporter ("me too") hears instead: "the request you support", not "your request".
+SUPPORTER_NOTICES = {
+    "need.state": "need.state_supporter",
+    "need.referred": "need.referred_supporter",
+    "need.rejected": "need.rejected_supporter",
+    "need.public_note": "need.public_note_supporter",
+    "need.resolved": "need.resolved_supporter",
+}
+
+
 async def _tell(
-    uow: UnitOfWork, need: Need, message: str = "need.state", **params: str
+    uow: UnitOfWork,
+    need: Need,
+    message: str = "need.state",
+    *,
+    resident_actions: tuple[tuple[str, int], ...] = (),
+    **params: str,
 ) -> list[Notice]:
-    """The resident and everyone who said "me too" hear of the change."""
-    audience = [need.resident_id, *await uow.needs.supporters(need.id)]
+    """The resident and everyone who said "me too" hear of the change, each in their words."""
     values: dict[str, str | int] = {"reference": need.reference, "state": need.state, **params}
-    return [Notice(person, message, values) for person in audience]
+    notices = [Notice(need.resident_id, message, values, resident_actions)]
+    for person in await uow.needs.supporters(need.id):
+        if person != need.resident_id:
+            notices.append(Notice(person, SUPPORTER_NOTICES[message], values))
+    return notices
 
 
 # ---------------------------------------------------------------- residents
 
 
 async def similar_open_needs(
-    uow: UnitOfWork, principal: Principal, *, category: NeedCategory, description: str
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    category: NeedCategory,
+    description: str,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[NeedBrief, ...]:
-    """Open needs of the resident's community that look like this one (best first)."""
+    """Open needs of the resident's community that look like this one (best first): by
+    meaning across languages, category, place (building, grid, location) and time."""
     if principal.home is None:
         raise PermissionDenied()
+    now = _clock(now)
     async with uow:
+        me = await uow.people.get(principal.person_id)
+        new = duplicates.Report(
+            category=category,
+            description=description,
+            created_at=now,
+            grid_id=me.grid_id if me else None,
+            building=building_of(address),
+            # The address last given (their home) places them too.
+            home_building=building_of(me.address if me else None),
+            location=(latitude, longitude)
+            if latitude is not None and longitude is not None
+            else None,
+        )
         candidates = await uow.needs.open_in_community(principal.home.community_id, limit=200)
         scored = []
         for need in candidates:
             if need.resident_id == principal.person_id:
                 continue
-            score = similarity(description, need.description)
-            score += 0.15 if need.category is category else 0.0
-            if score >= SIMILAR_THRESHOLD:
+            resident = await uow.people.get(need.resident_id)
+            old = duplicates.Report(
+                category=need.category,
+                description=need.description,
+                created_at=need.created_at,
+                grid_id=resident.grid_id if resident else None,
+                building=building_of(need.address),
+                home_building=building_of(resident.address if resident else None),
+                location=(
+                    (need.latitude, need.longitude)
+                    if need.latitude is not None and need.longitude is not None
+                    else None
+                ),
+            )
+            score = duplicates.likeness(new, old)
+            if duplicates.is_alike(score):
                 scored.append((score, need))
         scored.sort(key=lambda pair: -pair[0])
         return tuple([await _brief(uow, need) for _, need in scored[:3]])
@@ -269,6 +363,9 @@ async def file_need(
     photo: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
+    wants_visit: bool = False,
+    contact_phone: str | None = None,
+    address: str | None = None,
     now: datetime | None = None,
     tz: ZoneInfo = UTC_ZONE,
 ) -> Filed:
@@ -280,6 +377,8 @@ async def file_need(
         raise InvalidInput("description", "too long")
     if principal.home is None:
         raise PermissionDenied()
+    phone = normalise_contact_phone(contact_phone) if contact_phone else None
+    place = clean_address(address) if address else None
     async with uow:
         community = await uow.places.community(principal.home.community_id)
         assert community is not None
@@ -300,6 +399,9 @@ async def file_need(
                 photo=photo,
                 latitude=latitude,
                 longitude=longitude,
+                wants_visit=wants_visit,
+                contact_phone=phone,
+                address=place,
                 urgency=urgency,
                 beneficiary=beneficiary,
                 state=NeedState.NEW,
@@ -310,6 +412,12 @@ async def file_need(
             )
         )
         _event(uow, need, principal, "filed", now, text=None)
+        if phone or place:
+            # Remembered for the next request (offered again, editable).
+            resident = await uow.people.get(principal.person_id)
+            if resident is not None:
+                resident.phone = phone or resident.phone
+                resident.address = place or resident.address
         brief = await _brief(uow, need, community)
         workers = await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
         await uow.commit()
@@ -465,7 +573,7 @@ async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) ->
                         to_state=event.to_state,
                         public=event.public,
                         text=None if supporter_only else event.text,
-                        actor=actor.display_name if actor and internal else None,
+                        actor=await _name(uow, actor.id) if actor and internal else None,
                     )
                 )
         return NeedDetail(
@@ -481,6 +589,8 @@ async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) ->
             can_triage=can_triage,
             is_assignee=is_assignee,
             is_resident=is_resident,
+            # Other residents (supporters) never see the resident's phone or address.
+            contact=await _contact(uow, need) if internal or is_resident else None,
         )
 
 
@@ -521,7 +631,7 @@ async def queue(
             offset=page * PER_PAGE,
             limit=PER_PAGE,
         )
-        items = tuple([await _brief(uow, n) for n in rows])
+        items = tuple([await _brief(uow, n, with_resident=True) for n in rows])
         return Page(items, page, PER_PAGE, total)
 
 
@@ -538,7 +648,8 @@ async def assigned_to_me(
         rows, total = await uow.needs.assigned_to(
             principal.person_id, organisations, page * PER_PAGE, PER_PAGE
         )
-        return Page(tuple([await _brief(uow, n) for n in rows]), page, PER_PAGE, total)
+        items = tuple([await _brief(uow, n, with_resident=True) for n in rows])
+        return Page(items, page, PER_PAGE, total)
 
 
 # ---------------------------------------------------------------- triage
@@ -633,7 +744,9 @@ async def assignee_candidates(
         people = await uow.grants.people_with_roles_covering(
             place, (Role.SOCIAL_WORKER, Role.COMMUNITY_WORKER, Role.GRID_WORKER)
         )
-        candidates = [Candidate("person", pid, name, role) for pid, name, role in people]
+        candidates = [
+            Candidate("person", pid, await _name(uow, pid), role) for pid, _n, role in people
+        ]
         for org in await uow.organisations.serving(place):
             candidates.append(Candidate("organisation", org.id, org.name, None))
         return tuple(candidates)
@@ -735,7 +848,7 @@ async def _candidates(uow: UnitOfWork, place: Place, kind: str) -> list[Candidat
         people = await uow.grants.people_with_roles_covering(
             place, (Role.SOCIAL_WORKER, Role.COMMUNITY_WORKER, Role.GRID_WORKER)
         )
-        return [Candidate("person", pid, name, role) for pid, name, role in people]
+        return [Candidate("person", pid, shown_name(name, pid), role) for pid, name, role in people]
     return [
         Candidate("organisation", o.id, o.name, None)
         for o in await uow.organisations.serving(place)
@@ -806,11 +919,7 @@ async def note_consultation_outcome(
     need, _, _ = await _load(uow, need_id)
     _event(uow, need, Principal(actor_id, "zh"), "consultation", now, text=text, public=True)
     need.updated_at = now
-    supporters = await uow.needs.supporters(need.id)
-    return [
-        Notice(person, "need.public_note", {"reference": need.reference, "text": text})
-        for person in (need.resident_id, *supporters)
-    ]
+    return await _tell(uow, need, "need.public_note", text=text)
 
 
 async def refer(
@@ -935,10 +1044,13 @@ async def resolve(
         _move(uow, need, principal, NeedState.RESOLVED, now, "resolved", resolution)
         need.resolution = resolution
         need.resolved_at = now
-        params = {"reference": need.reference, "resolution": resolution}
-        ask = Notice(need.resident_id, "need.resolved", params, (("feedback", need.id),))
-        supporters = await _tell(uow, need, "need.resolved_supporter", resolution=resolution)
-        return [ask, *(n for n in supporters if n.person_id != need.resident_id)]
+        return await _tell(
+            uow,
+            need,
+            "need.resolved",
+            resident_actions=(("feedback", need.id),),
+            resolution=resolution,
+        )
 
     return await _act(uow, notifier, principal, need_id, HANDLER, change)
 
@@ -1036,6 +1148,10 @@ class NeedsListRow:
     supporters: int
     overdue: bool
     description: str
+    resident_name: str
+    wants_visit: bool
+    contact_phone: str | None
+    address: str | None
 
 
 async def needs_list(
@@ -1072,6 +1188,10 @@ async def needs_list(
                     supporters=await uow.needs.supporter_count(need.id),
                     overdue=need.due_at < now,
                     description=need.description,
+                    resident_name=await _name(uow, need.resident_id),
+                    wants_visit=need.wants_visit,
+                    contact_phone=need.contact_phone,
+                    address=need.address,
                 )
             )
         return tuple(result)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import SUPPORTED_LOCALES
+from bot.domain.contacts import clean_name, is_channel_label, shown_name
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Grant, Place, Principal
@@ -75,7 +76,10 @@ async def identify(
     superadmin: bool = False,
     now: datetime | None = None,
 ) -> Identity:
-    """Find (or create, on first contact) the person behind a channel account."""
+    """Find (or create, on first contact) the person behind a channel account.
+
+    `display_name` is the platform's profile name; only Telegram has real ones (the web page
+    and WeChat know no name), and a label made up from a chat id is never taken as a name."""
     identity = await _identify(
         uow,
         channel=channel,
@@ -135,7 +139,8 @@ async def _identify(
         if account is None and not create:
             return None
         if account is None:
-            person = await uow.people.add_person(Person(display_name=display_name[:200]))
+            name = platform_name(channel, display_name)
+            person = await uow.people.add_person(Person(display_name=name))
             account = await uow.people.add_account(
                 ChannelAccount(
                     person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id
@@ -165,6 +170,59 @@ async def _identify(
         )
         await uow.commit()
     return identity
+
+
+def platform_name(channel: Channel, display_name: str) -> str:
+    name = " ".join(display_name.split())[:200]
+    if channel is not Channel.TELEGRAM or is_channel_label(name):
+        return ""
+    return name
+
+
+async def own_name(uow: UnitOfWork, principal: Principal) -> str:
+    """The name the person goes by now ("" when none)."""
+    async with uow:
+        person = await uow.people.get(principal.person_id)
+        if person is None:
+            raise NotFound("person", principal.person_id)
+        return "" if is_channel_label(person.display_name) else person.display_name
+
+
+async def set_name(uow: UnitOfWork, principal: Principal, *, name: str) -> str:
+    """How the person wants to be called (称呼): shown to workers on their requests."""
+    name = clean_name(name)
+    async with uow:
+        person = await uow.people.get(principal.person_id)
+        if person is None:
+            raise NotFound("person", principal.person_id)
+        person.display_name = name
+        # The name itself stays out of the audit details (personal data).
+        uow.audit.record(
+            actor_id=person.id, action="person.set_name", entity="person", entity_id=person.id
+        )
+        await uow.commit()
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDefaults:
+    """What a request's contact step offers: the last phone and address given, else the
+    phone registered as a volunteer."""
+
+    phone: str | None
+    address: str | None
+
+
+async def contact_defaults(uow: UnitOfWork, principal: Principal) -> ContactDefaults:
+    async with uow:
+        person = await uow.people.get(principal.person_id)
+        if person is None:
+            raise NotFound("person", principal.person_id)
+        phone = person.phone
+        if not phone:
+            volunteer = await uow.volunteers.of_person(person.id)
+            phone = volunteer.phone if volunteer else None
+        return ContactDefaults(phone=phone or None, address=person.address or None)
 
 
 async def set_locale(uow: UnitOfWork, principal: Principal, *, locale: str) -> None:
@@ -345,7 +403,7 @@ async def name_of(uow: UnitOfWork, principal: Principal, *, person_id: int) -> s
         person = await uow.people.get(person_id)
         if person is None:
             raise NotFound("person", person_id)
-        return person.display_name
+        return shown_name(person.display_name, person.id)
 
 
 async def locale_of_account(uow: UnitOfWork, *, channel: Channel, external_id: str) -> str | None:
@@ -394,7 +452,7 @@ async def person_for_account(uow: UnitOfWork, *, channel: Channel, external_id: 
         account = await uow.people.account(channel, external_id)
         if account is not None:
             return account.person_id
-        person = await uow.people.add_person(Person(display_name=f"{channel.value}:{external_id}"))
+        person = await uow.people.add_person(Person(display_name=""))
         await uow.people.add_account(
             ChannelAccount(
                 person_id=person.id, channel=channel, external_id=external_id, chat_id=external_id
@@ -449,7 +507,9 @@ async def set_large_text(
     async with uow:
         account = await uow.people.account(channel, external_id)
         if account is None:
-            person = await uow.people.add_person(Person(display_name=display_name[:200]))
+            person = await uow.people.add_person(
+                Person(display_name=platform_name(channel, display_name))
+            )
             await uow.people.add_account(
                 ChannelAccount(
                     person_id=person.id,

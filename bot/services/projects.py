@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.domain.contacts import shown_name
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.needs import NeedCategory
@@ -120,7 +121,7 @@ async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) 
             decision_row.approve,
             decision_row.decided_on,
             decision_row.minutes,
-            reviewer.display_name if reviewer else "",
+            shown_name(reviewer.display_name, reviewer.id) if reviewer else "",
         )
     evaluation = await uow.projects.evaluation(project.id)
     minutes, volunteers = await uow.projects.service_figures(project.id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.contacts import shown_name
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.points import PointsKind, points_for
 from bot.domain.principal import Principal
@@ -174,7 +175,7 @@ async def _transfer_view(uow: UnitOfWork, transfer: TimeTransfer) -> TransferVie
         transfer.kind,
         transfer.minutes,
         transfer.memo,
-        proposer.display_name if proposer else "",
+        shown_name(proposer.display_name, proposer.id) if proposer else "",
         transfer.status,
         transfer.expires_at,
     )

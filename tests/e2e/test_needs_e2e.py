@@ -49,6 +49,7 @@ async def file_on_telegram(fake: FakeTelegram, text: str, urgency: str = "Normal
     await tap(fake, RESIDENT, "Or tap Skip", "Skip")
     await tap(fake, RESIDENT, "How urgent", urgency)
     await tap(fake, RESIDENT, "Who is it for?", "Myself")
+    await tap(fake, RESIDENT, "someone to come", "No visit needed")
     await tap(fake, RESIDENT, "Please check your request", "Confirm")
     filed = await fake.wait_for_bot_message(RESIDENT, contains="Your request is filed as")
     return filed["text"].split("filed as ")[1].split(".")[0]
@@ -82,6 +83,9 @@ async def file_in_browser(browser: Any, url: str) -> str:
         for label in ("中文", "沙坪坝区", "磁器口街道", "磁器口社区"):
             await tap_button(label)
         await page.locator(".msg.bot", has_text="完成！").wait_for(timeout=10_000)
+        await page.locator(".msg.bot", has_text="请问怎么称呼您").wait_for(timeout=10_000)
+        await tap_button("跳过")  # the name (称呼) is optional
+        await page.locator(".msg.bot", has_text="您可以使用以下功能").wait_for(timeout=10_000)
         await say("/need")
         await tap_button("儿童关爱")
         await page.locator(".msg.bot", has_text="请用您自己的话描述").wait_for(timeout=10_000)
@@ -89,6 +93,7 @@ async def file_in_browser(browser: Any, url: str) -> str:
         await tap_button("跳过")
         await tap_button("不急")
         await tap_button("家人")
+        await tap_button("不用上门")
         await tap_button("确认")
         filed = page.locator(".msg.bot", has_text="您的诉求已登记")
         await filed.wait_for(timeout=10_000)

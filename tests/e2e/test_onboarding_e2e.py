@@ -49,6 +49,9 @@ async def onboard_on_telegram(fake: FakeTelegram) -> None:
     await fake.wait_for_bot_message(
         TELEGRAM_USER, contains="Done! You are now registered as a resident of Ciqikou Community."
     )
+    # How to call them: their Telegram name is offered.
+    asked = await fake.wait_for_bot_message(TELEGRAM_USER, contains="How should we call you?")
+    fake.user_clicks(TELEGRAM_USER, asked["message_id"], "Keep “Alice”")
     await fake.wait_for_bot_message(TELEGRAM_USER, contains="Here is what you can do:")
 
 
@@ -64,6 +67,10 @@ async def onboard_in_browser(browser: Any, url: str) -> str:
             await button.click()
         done = page.locator(".msg.bot", has_text="完成！您已登记为金碧正街社区的居民。")
         await done.wait_for(timeout=10_000)
+        await page.locator(".msg.bot", has_text="请问怎么称呼您").wait_for(timeout=10_000)
+        await page.fill("#composer-input", "王阿姨")
+        await page.click("#composer-send")
+        await page.locator(".msg.bot", has_text="您可以使用以下功能").wait_for(timeout=10_000)
         # A reload keeps the conversation (signed cookie, same chat).
         await page.reload()
         await done.wait_for(timeout=10_000)
@@ -81,6 +88,8 @@ async def test_browser_and_telegram_onboarding_land_in_the_same_database(
     assert "您可以使用以下功能" in last
     people = await residents(e2e_database_url)
     assert people[(Channel.TELEGRAM.value, "Alice")] == "磁器口社区"
+    # The web resident is known by the name they gave, never by a chat id ("web-85245").
+    assert people[(Channel.WEB.value, "王阿姨")] == "金碧正街社区"
     web = [community for (channel, _), community in people.items() if channel == "web"]
     assert web == ["金碧正街社区"]
     # The Telegram command menu was set in both languages.

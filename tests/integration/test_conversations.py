@@ -61,7 +61,10 @@ async def test_onboarding_in_chinese_makes_a_resident(
     await chat.tap(USER, "甲一社区")
     screens = chat.screens(USER)
     assert "完成！您已登记为甲一社区的居民。" in screens
-    assert screens[-1].startswith("您可以使用以下功能：")
+    # Then how to call them (称呼): offered, and skippable.
+    assert screens[-1].startswith("请问怎么称呼您？")
+    await chat.tap(USER, "跳过")
+    assert chat.last_text(USER).startswith("您可以使用以下功能：")
     assert await resident_rows(engine) == [("web", str(USER), world.community_a1)]
 
 
@@ -192,6 +195,9 @@ async def test_a_deep_link_opened_before_onboarding_is_followed_after_it(
     await chat.tap(USER, "中文")
     for label in ("渝北区", "乙街道", "乙一村"):
         await chat.tap(USER, label)
+    # The name step comes first and keeps the link: followed once the name is given.
+    assert opened == []
+    await chat.send(USER, "王阿姨")
     assert opened == ["abc"]
     await chat.send(USER, "/start test_again")
     assert opened == ["abc", "again"]

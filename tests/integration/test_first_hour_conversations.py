@@ -97,6 +97,7 @@ async def test_an_emergency_typed_outside_need_gets_the_numbers_and_the_duty_pho
     await chat.tap(RESIDENT, "登记为紧急求助")
     assert chat.last_text(RESIDENT) == "为谁求助？"
     await chat.tap(RESIDENT, "本人")
+    await chat.tap(RESIDENT, "不用上门")
     check = chat.last_text(RESIDENT)
     assert "紧急程度：紧急" in check and "救命！厨房着火了" in check
     await chat.tap(RESIDENT, "确认")
@@ -124,6 +125,7 @@ async def test_a_fall_described_inside_need_gets_120_at_once_and_can_be_marked_u
     # Marked urgent already: not asked again.
     assert chat.last_text(RESIDENT) == "为谁求助？"
     await chat.tap(RESIDENT, "家人")
+    await chat.tap(RESIDENT, "不用上门")
     await chat.tap(RESIDENT, "确认")
     [need] = await stored_needs(engine)
     assert need.urgency is Urgency.URGENT
@@ -177,6 +179,7 @@ async def test_a_description_typed_at_the_category_step_becomes_the_request(
     await chat.tap(RESIDENT, "跳过")
     await chat.tap(RESIDENT, "一般")
     await chat.tap(RESIDENT, "本人")
+    await chat.tap(RESIDENT, "不用上门")
     assert "类别：维修" in chat.last_text(RESIDENT)
     await chat.tap(RESIDENT, "确认")
     [need] = await stored_needs(engine)
@@ -193,6 +196,7 @@ async def test_the_guessed_category_can_be_changed(chat: ChatHarness, engine: As
     await chat.tap(RESIDENT, "跳过")
     await chat.tap(RESIDENT, "一般")
     await chat.tap(RESIDENT, "本人")
+    await chat.tap(RESIDENT, "不用上门")
     await chat.tap(RESIDENT, "确认")
     [need] = await stored_needs(engine)
     assert need.category is NeedCategory.HOUSEKEEPING
@@ -254,6 +258,7 @@ async def test_a_text_description_in_english_at_the_category_step(
     await chat.tap(ENGLISH, "Skip", language="en")
     await chat.tap(ENGLISH, "Normal", language="en")
     await chat.tap(ENGLISH, "Myself", language="en")
+    await chat.tap(ENGLISH, "No visit needed", language="en")
     await chat.tap(ENGLISH, "Confirm", language="en")
     [need] = await stored_needs(engine)
     assert need.category is NeedCategory.HOUSEKEEPING
@@ -272,6 +277,7 @@ async def test_repair_and_housekeeping_are_offered_and_reach_the_needs_list(
     await chat.tap(RESIDENT, "跳过")
     await chat.tap(RESIDENT, "一般")
     await chat.tap(RESIDENT, "本人")
+    await chat.tap(RESIDENT, "不用上门")
     await chat.tap(RESIDENT, "确认")
     await chat.send(WORKER, "/needlist")
     assert "家政" in chat.last_text(WORKER) or any("家政" in s for s in chat.screens(WORKER))
@@ -289,6 +295,7 @@ async def test_a_greeting_starts_onboarding_and_offers_nothing_to_file(chat: Cha
     await chat.tap(NEWCOMER, "中文")
     for label in PATH_ZH:
         await chat.tap(NEWCOMER, label)
+    await chat.tap(NEWCOMER, "跳过")  # the name (称呼) step
     screens = chat.screens(NEWCOMER)
     assert "完成！您已登记为甲一社区的居民。" in screens
     assert screens[-1].startswith("您可以使用以下功能：")
@@ -305,6 +312,7 @@ async def test_a_problem_typed_first_is_kept_and_offered_as_a_request(
     assert "您住在哪个社区？" in chat.last_text(NEWCOMER)
     for label in PATH_ZH:
         await chat.tap(NEWCOMER, label)
+    await chat.tap(NEWCOMER, "跳过")  # the name (称呼) step
     offer = chat.last_text(NEWCOMER)
     assert "您刚才写的是：" in offer and "我家水管坏了，一直漏水" in offer
     await chat.tap(NEWCOMER, "是，登记为求助")
@@ -313,6 +321,7 @@ async def test_a_problem_typed_first_is_kept_and_offered_as_a_request(
     await chat.tap(NEWCOMER, "跳过")
     await chat.tap(NEWCOMER, "一般")
     await chat.tap(NEWCOMER, "本人")
+    await chat.tap(NEWCOMER, "不用上门")
     await chat.tap(NEWCOMER, "确认")
     [need] = await stored_needs(engine)
     assert need.description == "我家水管坏了，一直漏水"
@@ -325,6 +334,7 @@ async def test_need_before_onboarding_continues_to_need_after_it(chat: ChatHarne
     await chat.tap(NEWCOMER, "中文")
     for label in PATH_ZH:
         await chat.tap(NEWCOMER, label)
+    await chat.tap(NEWCOMER, "跳过")  # the name (称呼) step
     assert chat.last_text(NEWCOMER).startswith("您的诉求属于哪一类？")
     assert chat.find_button(NEWCOMER, "维修")
 
@@ -334,6 +344,7 @@ async def test_the_web_pages_start_need_button_works_before_onboarding(chat: Cha
     await chat.tap(NEWCOMER, "中文")
     for label in PATH_ZH:
         await chat.tap(NEWCOMER, label)
+    await chat.tap(NEWCOMER, "跳过")  # the name (称呼) step
     assert chat.last_text(NEWCOMER).startswith("您的诉求属于哪一类？")
 
 
@@ -347,11 +358,13 @@ async def test_an_emergency_typed_first_is_answered_then_kept_as_an_urgent_reque
     await chat.tap(NEWCOMER, "中文")
     for label in PATH_ZH:
         await chat.tap(NEWCOMER, label)
+    await chat.tap(NEWCOMER, "跳过")  # the name (称呼) step
     await chat.tap(NEWCOMER, "是，登记为求助")
     await chat.tap(NEWCOMER, "是：养老服务")
     await chat.tap(NEWCOMER, "跳过")
     assert chat.last_text(NEWCOMER) == "为谁求助？"  # urgent already
     await chat.tap(NEWCOMER, "家人")
+    await chat.tap(NEWCOMER, "不用上门")
     await chat.tap(NEWCOMER, "确认")
     [need] = await stored_needs(engine)
     assert need.urgency is Urgency.URGENT
@@ -362,6 +375,7 @@ async def test_a_first_message_in_english_is_offered_in_english(chat: ChatHarnes
     await chat.tap(NEWCOMER, "English", language="en")
     for label in PATH_EN:
         await chat.tap(NEWCOMER, label, language="en")
+    await chat.tap(NEWCOMER, "Skip", language="en")  # the name (称呼) step
     offer = chat.last_text(NEWCOMER)
     assert "Earlier you wrote:" in offer and "my kitchen tap is leaking" in offer
     await chat.tap(NEWCOMER, "No, thank you", language="en")
@@ -458,6 +472,7 @@ async def test_chest_pain_described_inside_need_in_english_gets_120_and_marks_ur
     await chat.tap(ENGLISH, "Skip", language="en")
     assert chat.last_text(ENGLISH) == "Who is it for?"
     await chat.tap(ENGLISH, "A family member", language="en")
+    await chat.tap(ENGLISH, "No visit needed", language="en")
     assert "Urgency: Urgent" in chat.last_text(ENGLISH)
     await chat.tap(ENGLISH, "Confirm", language="en")
     [need] = await stored_needs(engine)

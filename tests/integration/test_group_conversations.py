@@ -294,6 +294,9 @@ async def test_someone_new_follows_the_link_through_onboarding_to_the_command(
         message = chats.fake.last_bot_message(newcomer)
         assert message is not None
         await chats.tap(newcomer, newcomer, message["message_id"], label)
+    message = chats.fake.last_bot_message(newcomer)  # how shall we call them: keep or skip
+    assert message is not None
+    await chats.tap(newcomer, newcomer, message["message_id"], "Skip")
     texts = [m["text"] for m in chats.fake.bot_messages(newcomer)]
     assert "What is your request about" in texts[-1]  # /need, right after onboarding
 

@@ -46,6 +46,7 @@ async def file(chat: ChatHarness, category: str, text: str) -> str:
     await chat.tap(RESIDENT, "跳过")
     await chat.tap(RESIDENT, "一般")
     await chat.tap(RESIDENT, "本人")
+    await chat.tap(RESIDENT, "不用上门")
     await chat.tap(RESIDENT, "确认")
     return chat.last_text(RESIDENT).split("编号 ")[1].split("。")[0].strip()
 

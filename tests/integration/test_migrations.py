@@ -135,3 +135,28 @@ async def test_migrations_go_up_and_down_on_an_empty_database(empty_database: st
 async def test_the_models_and_the_migrations_agree(empty_database: str) -> None:
     await migrate.upgrade(empty_database)
     assert await schema_diff(empty_database) == []
+
+
+async def test_display_names_made_of_chat_ids_are_cleared_by_0013(empty_database: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    await migrate.upgrade(empty_database, "0012")
+    engine = make_engine(empty_database)
+    try:
+        async with engine.begin() as connection:
+            for name in ("web-85245", "telegram:123456", "王阿姨", "webster"):
+                await connection.execute(
+                    text(
+                        "INSERT INTO people (display_name, created_at) VALUES (:name, :at)"
+                    ).bindparams(name=name, at=datetime(2026, 1, 1, tzinfo=UTC))
+                )
+        await migrate.upgrade(empty_database, "0013_contacts")
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(text("SELECT display_name FROM people ORDER BY id"))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [row[0] for row in rows] == ["", "", "王阿姨", "webster"]

@@ -43,7 +43,7 @@ async def up_to_confirmation(chat: ChatHarness) -> Update:
     await chat.send(RESIDENT, "/need")
     await chat.tap(RESIDENT, "养老服务")
     await chat.send(RESIDENT, "楼道灯坏了")
-    for label in ("跳过", "一般", "本人"):
+    for label in ("跳过", "一般", "本人", "不用上门"):
         await chat.tap(RESIDENT, label)
     message_id, data = chat.find_button(RESIDENT, "确认")
     message = chat.hub.conversation(RESIDENT).messages[message_id]

@@ -110,6 +110,7 @@ async def file_need_with_photo(chat: ChatHarness, picture: bytes) -> str:
     assert any("已添加照片" in e.get("html", "") for e in shown)
     await chat.tap(RESIDENT, "一般")
     await chat.tap(RESIDENT, "本人")
+    await chat.tap(RESIDENT, "不用上门")
     await chat.tap(RESIDENT, "确认")
     done = chat.last_text(RESIDENT)
     return done.split("编号 ")[1].split("。")[0]

@@ -141,12 +141,29 @@ class ChatHarness:
         chat = self.hub.conversation(user_id)
         return [e["text"] for e in chat.events if e["type"] == "callback_answer" and e["text"]]
 
-    async def onboard(self, user_id: int, *, language: str = "中文", path: tuple[str, ...]) -> None:
-        """/start → language → district → street → community."""
+    async def onboard(
+        self,
+        user_id: int,
+        *,
+        language: str = "中文",
+        path: tuple[str, ...],
+        name: str | None = None,
+    ) -> None:
+        """/start → language → district → street → community → name (typed, or skipped)."""
         await self.send(user_id, "/start")
         await self.tap(user_id, language)
         for label in path:
             await self.tap(user_id, label)
+        if name is not None:
+            await self.send(user_id, name)
+            return
+        chat = self.hub.conversation(user_id)
+        newest = chat.messages[max(chat.messages)] if chat.messages else {}
+        for row in (newest.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button.get("callback_data") == "nm:skip":
+                    await self.tap_data(user_id, newest["message_id"], "nm:skip")
+                    return
 
     async def close(self) -> None:
         await self.webchat.drain()

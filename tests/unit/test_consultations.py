@@ -290,7 +290,8 @@ async def test_a_consultation_opened_from_a_need_brings_its_outcome_back_to_it(
     told = {(n.person_id, n.message, n.params["text"]) for n in notifier.sent}
     assert told == {
         (people[0].person_id, "need.public_note", "本月内完成划线"),
-        (people[1].person_id, "need.public_note", "本月内完成划线"),
+        # The supporter hears of the request they support, not of "your request".
+        (people[1].person_id, "need.public_note_supporter", "本月内完成划线"),
     }
     detail = await needs.need_detail(uow, worker, need_id=filed.need.id)
     assert [e.kind for e in detail.events][-1] == "consultation"
