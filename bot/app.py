@@ -367,7 +367,7 @@ def build(settings: Settings) -> Application:
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
         bots[Channel.TELEGRAM] = application.telegram_bot
-    application.wechat = wechat_channel(settings, dispatcher, web_app)
+    application.wechat = wechat_channel(settings, dispatcher, web_app, i18n)
     if application.wechat is not None:
         bots[Channel.WECHAT] = application.wechat.bot
     for bot in bots.values():
@@ -392,7 +392,7 @@ def build(settings: Settings) -> Application:
 
 
 def wechat_channel(
-    settings: Settings, dispatcher: Dispatcher, web_app: web.Application
+    settings: Settings, dispatcher: Dispatcher, web_app: web.Application, i18n: I18n
 ) -> WeChatChannel | None:
     """The Official Account channel and its callback URL, when it is configured."""
     if not settings.wechat_enabled:
@@ -408,7 +408,7 @@ def wechat_channel(
     async def feed(bot: Bot, update: Update) -> Any:
         return await dispatcher.feed_update(bot, update, channel=Channel.WECHAT)
 
-    channel = WeChatChannel(bot, session, feed, state)
+    channel = WeChatChannel(bot, session, feed, state, i18n)
     envelope = (
         Envelope(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
         if settings.wechat_aes_key

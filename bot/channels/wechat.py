@@ -16,8 +16,10 @@ list outside it, delivered with their next message."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import html
+import itertools
 import json
 import logging
 import re
@@ -27,12 +29,14 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Protocol
+from weakref import WeakValueDictionary
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -50,6 +54,7 @@ log = logging.getLogger(__name__)
 
 WECHAT_BOT_TOKEN = "2:wechat"
 WINDOW_SECONDS = 48 * 3600
+LATER_KEPT = 50  # notices kept for a person outside the window (the oldest go first)
 MENU_PAGE = 8  # items per page of a numbered menu; "0" shows the next page
 MAX_REPLY_BYTES = 2000  # WeChat cuts text messages at 2,048 bytes
 COMMAND_ALIAS_CUT = re.compile(r"[：:，,（(/、]")
@@ -76,11 +81,14 @@ BOT_USER = {"id": 2, "is_bot": True, "first_name": "Wushe", "username": "wushe_w
 def chat_id_of(openid: str) -> int:
     """A WeChat openid as the integer chat id aiogram needs, reversibly (no table to share
     between processes)."""
-    return int.from_bytes(openid.encode(), "big")
+    return int.from_bytes(b"\x01" + openid.encode(), "big")
 
 
 def openid_of(chat_id: int) -> str:
-    return chat_id.to_bytes((chat_id.bit_length() + 7) // 8, "big").decode()
+    raw = chat_id.to_bytes((chat_id.bit_length() + 7) // 8, "big")
+    if not raw.startswith(b"\x01"):
+        raise ValueError("not a WeChat chat id")
+    return raw[1:].decode()
 
 
 # ---------------------------------------------------------------- shared state
@@ -194,12 +202,18 @@ class _WeChatText(HTMLParser):
             self.parts.append("</a>")
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        self.parts.append(neutral(data))
+
+
+def neutral(text: str) -> str:
+    """Text WeChat cannot take for a tag: what people typed (a description holding
+    "<a href=…>") must never become a live link in someone else's chat."""
+    return text.replace("<", "＜").replace(">", "＞")
 
 
 def wechat_text(text: str, parse_mode: str | None) -> str:
     if parse_mode != "HTML":
-        return text
+        return neutral(text)
     parser = _WeChatText()
     parser.feed(text)
     parser.close()
@@ -241,10 +255,18 @@ class Menu:
     def choice(self, reply: str) -> MenuItem | None:
         """The item a reply means: its number on the menu, or its label typed out."""
         reply = reply.strip()
-        if reply.isdigit():
+        if reply.isdecimal() and reply.isascii():
             index = int(reply) - 1
             return self.items[index] if 0 <= index < len(self.items) else None
         return next((i for i in self.items if i.label.strip() == reply), None)
+
+
+def opens_window(fields: dict[str, str]) -> bool:
+    """A message, a menu tap, following or a scan opens the 48-hour window; unfollowing and
+    the silent reports (VIEW, LOCATION) do not."""
+    if fields.get("MsgType") != "event":
+        return True
+    return fields.get("Event", "").lower() in {"subscribe", "scan", "click"}
 
 
 def menu_items(markup: dict[str, Any] | None) -> list[MenuItem]:
@@ -277,11 +299,9 @@ def render_menu(menu: Menu) -> str:
         if item.reply == "\x00location":
             lines.append(_("📍 {label}: tap ＋ and choose Location").format(label=item.label))
         elif item.url and not item.data:
-            lines.append(
-                f'{offset} <a href="{html.escape(item.url)}">{html.escape(item.label)}</a>'
-            )
+            lines.append(f'{offset}  <a href="{html.escape(item.url)}">{neutral(item.label)}</a>')
         else:
-            lines.append(f"{offset}  {item.label}")
+            lines.append(f"{offset}  {neutral(item.label)}")
     if start + MENU_PAGE < len(menu.items):
         lines.append(_("0  more choices"))
     return "\n".join(lines)
@@ -296,12 +316,23 @@ class Exchange:
 
     chat_id: int
     texts: list[str] = field(default_factory=list)
-    closed: bool = False  # the webhook has answered; later texts go out as messages
+    closed: bool = False  # sent: later texts go out as messages of their own
 
 
 current_exchange: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
     "wechat_exchange", default=None
 )
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    """A line in pieces of at most `limit` UTF-8 bytes (characters kept whole)."""
+    pieces, current = [], ""
+    for char in line:
+        if current and len((current + char).encode()) > limit:
+            pieces.append(current)
+            current = ""
+        current += char
+    return [*pieces, current] if current else pieces
 
 
 def split_text(text: str, limit: int = MAX_REPLY_BYTES) -> list[str]:
@@ -315,14 +346,16 @@ def split_text(text: str, limit: int = MAX_REPLY_BYTES) -> list[str]:
             continue
         if current:
             pieces.append(current)
-        while len(line.encode()) > limit:
-            cut = limit // 3
-            pieces.append(line[:cut])
-            line = line[cut:]
-        current = line
+        *whole, current = _cut(line, limit) or [""]
+        pieces.extend(whole)
     if current:
         pieces.append(current)
     return pieces
+
+
+def cut_bytes(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` UTF-8 bytes (WeChat's menu name limits)."""
+    return _cut(text, limit)[0] if text else text
 
 
 # ---------------------------------------------------------------- outbound: the session
@@ -338,13 +371,14 @@ class WeChatSession(BaseSession):
         self.alerts: dict[int, list[str]] = {}
         self.command_names: dict[str, str] = {}  # "求助" → "/need", from setMyCommands
         self.commands: dict[str, list[dict[str, str]]] = {}
-        self._message_ids = iter(range(int(time.time() * 1000), 1 << 62))
+        # Bot message ids fit the 32-bit columns that keep them (e.g. a progress message).
+        self._message_ids = itertools.count(secrets.randbelow(1 << 30) + 1)
         self._methods: dict[str, Callable[[dict[str, Any], Bot], Awaitable[Any]]] = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
             "editMessageText": self._send_message,  # an edit is a new message on WeChat
             "editMessageReplyMarkup": self._edit_markup,
-            "deleteMessage": self._ok,
+            "deleteMessage": self._cannot_delete,
             "answerCallbackQuery": self._answer_callback,
             "sendDocument": self._send_file,
             "sendPhoto": self._send_file,
@@ -394,6 +428,11 @@ class WeChatSession(BaseSession):
         return True
 
     @staticmethod
+    async def _cannot_delete(params: dict[str, Any], bot: Bot) -> bool:
+        # Said plainly, so nobody tells a person their message was removed when it was not.
+        raise ApiRefusal(400, "Bad Request: message can't be deleted")
+
+    @staticmethod
     async def _get_me(params: dict[str, Any], bot: Bot) -> Any:
         return {**BOT_USER, "id": bot.id}
 
@@ -417,13 +456,8 @@ class WeChatSession(BaseSession):
         markup = params.get("reply_markup")
         message = self._message(chat_id, bot, text, markup)
         items = menu_items(markup)
-        if items:
-            menu = Menu(message["message_id"], text, items)
-            await self.state.put(f"menu:{chat_id}", menu.dumps(), WINDOW_SECONDS)
-            text = f"{text}\n\n{render_menu(menu)}"
-        elif markup and markup.get("remove_keyboard"):
-            await self.state.put(f"menu:{chat_id}", "", 1)
-        await self.deliver(chat_id, text)
+        menu = Menu(message["message_id"], text, items) if items else None
+        await self.deliver(chat_id, text, menu)
         return message
 
     async def _edit_markup(self, params: dict[str, Any], bot: Bot) -> Any:
@@ -437,6 +471,7 @@ class WeChatSession(BaseSession):
             return await self._send_message(
                 {"chat_id": chat_id, "text": old.text, "reply_markup": markup}, bot
             )
+        await self.forget_menu(chat_id)  # the buttons are gone: their numbers too
         return self._message(chat_id, bot, old.text if old else "", markup)
 
     async def _answer_callback(self, params: dict[str, Any], bot: Bot) -> Any:
@@ -479,14 +514,14 @@ class WeChatSession(BaseSession):
         buttons: list[dict[str, Any]] = []
         for title, commands in ACCOUNT_MENU:
             subs = [
-                {"type": "click", "name": named["/" + c][:20], "key": "/" + c}
+                {"type": "click", "name": cut_bytes(named["/" + c], 60), "key": "/" + c}
                 for c in commands
                 if "/" + c in named
             ]
             if len(subs) == 1:
-                buttons.append({**subs[0], "name": subs[0]["name"][:8]})
+                buttons.append({**subs[0], "name": cut_bytes(subs[0]["name"], 16)})
             elif subs:
-                buttons.append({"name": str(title)[:8], "sub_button": subs[:5]})
+                buttons.append({"name": cut_bytes(str(title), 16), "sub_button": subs[:5]})
         try:
             await self.wechat_api.create_menu(buttons)
         except (WeChatApiError, OSError) as error:
@@ -494,31 +529,52 @@ class WeChatSession(BaseSession):
 
     # ---- delivery
 
-    async def deliver(self, chat_id: int, text: str) -> None:
+    async def deliver(self, chat_id: int, text: str, menu: Menu | None = None) -> None:
+        """Into the reply being collected, or out now, or into the notice list. Only a
+        message the person sees now sets the chat's menu; any other message clears it, so
+        an old number never taps a button that is no longer the last one shown."""
         exchange = current_exchange.get()
         if exchange is not None and exchange.chat_id == chat_id and not exchange.closed:
-            exchange.texts.append(text)
+            await self._set_menu(chat_id, menu)
+            exchange.texts.append(with_menu(text, menu))
             return
-        await self.send_now(chat_id, text)
+        if await self.state.get(f"seen:{chat_id}") is None:
+            await self.keep_for_later(chat_id, text)  # its buttons will be gone by then
+            return
+        await self._set_menu(chat_id, menu)
+        await self.send_now(chat_id, with_menu(text, menu))
+
+    async def _set_menu(self, chat_id: int, menu: Menu | None) -> None:
+        if menu is None:
+            await self.forget_menu(chat_id)
+        else:
+            await self.state.put(f"menu:{chat_id}", menu.dumps(), WINDOW_SECONDS)
+
+    async def forget_menu(self, chat_id: int) -> None:
+        await self.state.put(f"menu:{chat_id}", "", 1)
 
     async def send_now(self, chat_id: int, text: str) -> None:
-        """A message outside a passive reply: the customer-service API inside the 48-hour
-        window, else the person's notice list (their next message brings it)."""
-        if await self.state.get(f"seen:{chat_id}") is None:
-            await self.keep_for_later(chat_id, text)
-            return
+        """Through the customer-service API (inside the 48-hour window); what WeChat refuses
+        waits in the person's notice list for their next message — never lost, never sent
+        twice (pieces already out are not kept)."""
         openid = openid_of(chat_id)
-        try:
-            for piece in split_text(text):
+        pieces = split_text(text)
+        for index, piece in enumerate(pieces):
+            try:
                 await self.wechat_api.send_text(openid, piece)
-        except WeChatApiError as error:
-            if error.code in (WINDOW_CLOSED, TOO_MANY, NO_PERMISSION):
-                await self.keep_for_later(chat_id, text)
+            except (WeChatApiError, OSError, TimeoutError) as error:
+                code = getattr(error, "code", None)
+                if code not in (WINDOW_CLOSED, TOO_MANY, NO_PERMISSION):
+                    log.warning("WeChat: a message was kept for later (%s)", code or error)
+                await self.keep_for_later(chat_id, "\n".join(pieces[index:]))
                 return
-            raise ApiRefusal(400, f"Bad Request: WeChat refused ({error.code})") from error
 
     async def keep_for_later(self, chat_id: int, text: str) -> None:
-        await self.state.push(f"later:{chat_id}", text, ttl=30 * 86400, keep=20)
+        await self.state.push(f"later:{chat_id}", text, ttl=30 * 86400, keep=LATER_KEPT)
+
+
+def with_menu(text: str, menu: Menu | None) -> str:
+    return f"{text}\n\n{render_menu(menu)}" if menu is not None else text
 
 
 # ---------------------------------------------------------------- inbound: the channel
@@ -531,7 +587,16 @@ class WeChatChannel:
     """Turns what WeChat posts into Updates, one chat's updates in order, and collects the
     answer for the webhook."""
 
-    def __init__(self, bot: Bot, session: WeChatSession, feed: Feed, state: ChannelState) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        session: WeChatSession,
+        feed: Feed,
+        state: ChannelState,
+        i18n: I18n | None = None,
+    ) -> None:
+        self.i18n = i18n
+        self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self.bot = bot
         self.session = session
         self.feed = feed
@@ -549,35 +614,51 @@ class WeChatChannel:
 
     async def receive(self, fields: dict[str, str], budget: float) -> str | None:
         """Handle one WeChat message; the text to answer passively if it is ready within
-        `budget` seconds, else None (it will be sent through the customer-service API)."""
+        `budget` seconds, else None: then everything the update says is sent once, in order,
+        through the customer-service API when the handler is done."""
         openid = fields.get("FromUserName", "")
         if not openid:
             return None
         chat_id = chat_id_of(openid)
-        if not await self.state.add_once(self.dedupe_key(fields), ttl=600):
-            return None  # WeChat's retry of a message already being handled
-        await self.state.put(f"seen:{chat_id}", str(int(time.time())), WINDOW_SECONDS)
+        key = self.dedupe_key(fields)
+        if not await self.state.add_once(key, ttl=600):
+            # WeChat's retry of a message being handled: the first answer, if it is ready.
+            return await self._earlier_answer(key, budget)
         exchange = Exchange(chat_id)
         token = current_exchange.set(exchange)
         try:
-            exchange.texts.extend(await self.state.pop_all(f"later:{chat_id}"))
+            if opens_window(fields):
+                await self.state.put(f"seen:{chat_id}", str(int(time.time())), WINDOW_SECONDS)
+                exchange.texts.extend(await self.state.pop_all(f"later:{chat_id}"))
             task = asyncio.create_task(self._handle(chat_id, fields))
         finally:
             current_exchange.reset(token)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         done, _ = await asyncio.wait({task}, timeout=budget)
-        exchange.closed = True
         if not done:
             task.add_done_callback(lambda _t: self._send_late(exchange))
             return None
+        exchange.closed = True
         answer = "\n\n".join(exchange.texts)
         if len(answer.encode()) > MAX_REPLY_BYTES:
             self._send_late(exchange)  # too long for one passive reply: in pieces, in order
             return None
+        if answer:
+            await self.state.put(f"answer:{key}", answer, ttl=30)
         return answer or None
 
+    async def _earlier_answer(self, key: str, budget: float) -> str | None:
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline:
+            answer = await self.state.get(f"answer:{key}")
+            if answer:
+                return answer
+            await asyncio.sleep(0.1)
+        return None
+
     def _send_late(self, exchange: Exchange) -> None:
+        exchange.closed = True
         if exchange.texts:
             text = "\n\n".join(exchange.texts)
             task = asyncio.create_task(self.session.send_now(exchange.chat_id, text))
@@ -585,13 +666,28 @@ class WeChatChannel:
             task.add_done_callback(self.tasks.discard)
 
     async def _handle(self, chat_id: int, fields: dict[str, str]) -> None:
-        # One chat's updates are put in order by the Dispatcher's ChatOrderMiddleware.
-        try:
-            update = await self.update_for(chat_id, fields)
-            if update is not None:
-                await self.feed(self.bot, update)
-        except Exception:
-            log.exception("WeChat update failed")
+        # In order per chat, the reply read against the menu the update before it left.
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = self._locks[chat_id] = asyncio.Lock()
+        async with lock:
+            try:
+                with self._language():
+                    update = await self.update_for(chat_id, fields)
+                if update is not None:
+                    await self.feed(self.bot, update)
+            except Exception:
+                log.exception("WeChat update failed")
+
+    def _language(self) -> Any:
+        """What the channel says itself (hints before the Dispatcher's i18n) is in the
+        default language: WeChat does not tell a person's language."""
+        if self.i18n is None:
+            return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        stack.enter_context(self.i18n.context())
+        stack.enter_context(self.i18n.use_locale(self.i18n.default_locale))
+        return stack
 
     async def drain(self) -> None:
         while self.tasks:
@@ -676,8 +772,7 @@ class WeChatChannel:
         stripped = text.strip()
         if menu is not None and stripped == "0" and len(menu.items) > MENU_PAGE:
             menu.page = (menu.page + 1) % ((len(menu.items) - 1) // MENU_PAGE + 1)
-            await self.state.put(f"menu:{chat_id}", menu.dumps(), WINDOW_SECONDS)
-            await self.session.deliver(chat_id, f"{menu.text}\n\n{render_menu(menu)}")
+            await self.session.deliver(chat_id, menu.text, menu)
             return None
         item = menu.choice(stripped) if menu is not None else None
         if menu is not None and item is not None:

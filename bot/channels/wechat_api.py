@@ -18,6 +18,7 @@ WINDOW_CLOSED = 45015  # the 48-hour customer-service window is closed
 TOO_MANY = 45047  # too many customer-service messages since the user's last message
 NO_PERMISSION = 48001  # the account lacks the API (e.g. not a verified 服务号)
 TOKEN_MARGIN_SECONDS = 300
+FORCE_INTERVAL_SECONDS = 30.0  # WeChat refuses forced refreshes closer together
 
 
 class WeChatApiError(Exception):
@@ -33,6 +34,7 @@ class WeChatApi:
         self.app_id = app_id
         self.app_secret = app_secret
         self._token: tuple[str, float] | None = None
+        self._forced_at = -FORCE_INTERVAL_SECONDS
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
@@ -45,34 +47,48 @@ class WeChatApi:
         if self._session is not None:
             await self._session.close()
 
-    async def token(self, *, force: bool = False) -> str:
+    async def token(self, *, rejected: str | None = None) -> str:
+        """The access token. After WeChat rejected one, the stable token is asked for again
+        (another process may have refreshed it); only if WeChat still hands out the rejected
+        one is a refresh forced — at most once every 30 s, as WeChat allows."""
         async with self._lock:
-            if not force and self._token and self._token[1] > time.monotonic():
-                return self._token[0]
-            body = {
-                "grant_type": "client_credential",
-                "appid": self.app_id,
-                "secret": self.app_secret,
-                "force_refresh": force,
-            }
-            async with self._http().post(f"{self.base_url}/cgi-bin/stable_token", json=body) as r:
-                answer = await r.json(content_type=None)
-            if "access_token" not in answer:
-                raise WeChatApiError(int(answer.get("errcode", -1)), str(answer.get("errmsg")))
-            lifetime = max(60, int(answer.get("expires_in", 7200)) - TOKEN_MARGIN_SECONDS)
-            self._token = (str(answer["access_token"]), time.monotonic() + lifetime)
-            return self._token[0]
+            cached = self._token
+            if cached and cached[0] != rejected and cached[1] > time.monotonic():
+                return cached[0]
+            token = await self._fetch(force=False)
+            now = time.monotonic()
+            if token == rejected and now - self._forced_at >= FORCE_INTERVAL_SECONDS:
+                self._forced_at = now
+                token = await self._fetch(force=True)
+            return token
+
+    async def _fetch(self, *, force: bool) -> str:
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.app_id,
+            "secret": self.app_secret,
+            "force_refresh": force,
+        }
+        async with self._http().post(f"{self.base_url}/cgi-bin/stable_token", json=body) as r:
+            answer = await r.json(content_type=None)
+        if "access_token" not in answer:
+            raise WeChatApiError(int(answer.get("errcode", -1)), str(answer.get("errmsg")))
+        lifetime = max(60, int(answer.get("expires_in", 7200)) - TOKEN_MARGIN_SECONDS)
+        self._token = (str(answer["access_token"]), time.monotonic() + lifetime)
+        return self._token[0]
 
     async def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST with the access token; an expired token is refreshed once and the call
         retried. Errors raise WeChatApiError with WeChat's code."""
+        rejected: str | None = None
         for attempt in range(2):
-            token = await self.token(force=attempt > 0)
+            token = await self.token(rejected=rejected)
             url = f"{self.base_url}/cgi-bin/{path}"
             async with self._http().post(url, params={"access_token": token}, json=payload) as r:
                 answer: dict[str, Any] = await r.json(content_type=None)
             code = int(answer.get("errcode", 0) or 0)
             if code in TOKEN_EXPIRED and attempt == 0:
+                rejected = token
                 continue
             if code:
                 raise WeChatApiError(code, str(answer.get("errmsg", "")))

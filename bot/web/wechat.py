@@ -57,12 +57,15 @@ async def verify_url(request: web.Request) -> web.Response:
 
 
 async def _body(request: web.Request) -> bytes:
+    """The whole body (read to its end, however it arrives), at most MAX_XML_BYTES."""
     if request.content_length is not None and request.content_length > MAX_XML_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_XML_BYTES, request.content_length)
-    body = await request.content.read(MAX_XML_BYTES + 1)
-    if len(body) > MAX_XML_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_XML_BYTES, len(body))
-    return body
+    body = bytearray()
+    while chunk := await request.content.read(65536):
+        body.extend(chunk)
+        if len(body) > MAX_XML_BYTES:
+            raise web.HTTPRequestEntityTooLarge(MAX_XML_BYTES, len(body))
+    return bytes(body)
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -71,6 +74,14 @@ async def receive(request: web.Request) -> web.Response:
     try:
         fields = parse_xml(await _body(request))
         safe = request.query.get("encrypt_type") == "aes"
+        if endpoint.envelope is not None and not safe:
+            # With a key the account is in safe mode: a plaintext POST's signature does not
+            # cover its body, so it could carry anyone's message.
+            raise WeChatSecurityError("plaintext refused in safe mode")
+        if not safe and not await endpoint.channel.state.add_once(
+            f"nonce:{timestamp}:{nonce}", ttl=int(REPLAY_WINDOW_SECONDS) * 2
+        ):
+            raise WeChatSecurityError("a signed query used twice")
         if safe:
             if endpoint.envelope is None:
                 raise WeChatSecurityError("safe mode without WECHAT_AES_KEY")

@@ -127,8 +127,9 @@ async def test_commands_work_typed_and_by_their_chinese_names(
     by_name = await wechat.user_sends(RESIDENT, "求助")
     typed = await wechat.user_sends(RESIDENT, "/cancel")
     again = await wechat.user_sends(RESIDENT, "/need")
-    assert "回复数字" in by_name and "回复数字" in again  # the category menu
-    assert typed  # /cancel answers
+    assert "您的诉求属于哪一类" in by_name and "回复数字" in by_name  # the category menu
+    assert "您的诉求属于哪一类" in again
+    assert "已取消" in typed or "取消" in typed, typed
 
 
 async def test_a_number_not_on_the_menu_never_becomes_a_button(
@@ -183,7 +184,7 @@ async def test_an_expired_token_is_refreshed_once_and_the_message_sent(
         wechat.expire_token_once()
         await wechat.user_sends(RESIDENT, "1")
         await application.wechat.drain()
-        assert "哪个社区" in wechat.last(RESIDENT) or "社区" in wechat.last(RESIDENT)
+        assert "渝北区" in wechat.last(RESIDENT)  # the district menu after the language
         assert wechat.tokens_issued == 2
     finally:
         await server.close()
@@ -195,14 +196,12 @@ async def test_outside_the_window_a_notice_waits_for_the_next_message(
 ) -> None:
     await onboard(wechat)
     assert served.wechat is not None
-    session = served.wechat.session
     wechat.window_closed.add(RESIDENT)
     await served.wechat.bot.send_message(chat_id_of(RESIDENT), "您的诉求有了新进展")
     assert "您的诉求有了新进展" not in wechat.screens(RESIDENT)
     wechat.window_closed.clear()
     reply = await wechat.user_sends(RESIDENT, "/help")
     assert reply.startswith("您的诉求有了新进展")
-    assert session is served.wechat.session
 
 
 async def test_hostile_or_forged_posts_are_refused(served: Application, wechat: FakeWeChat) -> None:
@@ -268,4 +267,58 @@ async def test_the_account_menu_is_set_from_the_command_list(
     assert "/mine" in keys and "/volunteer" in keys and len(menu) <= 3
     await onboard(wechat)
     clicked = await wechat.user_event(RESIDENT, "CLICK", "/mine")
-    assert clicked  # the same flow as typing /mine
+    typed = await wechat.user_sends(RESIDENT, "/mine")
+    assert clicked and clicked == typed  # the same flow as typing /mine
+
+
+async def test_a_plaintext_post_is_refused_when_the_account_is_in_safe_mode(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    """Without safe mode a signature covers no body: with a key set, plaintext is refused,
+    or anyone holding one signed URL could post as any follower."""
+    wechat.safe_mode = False
+    query, body = wechat.signed_request(wechat._message(RESIDENT, "text", Content="/help"))
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(f"{wechat.bot_url}/wechat", params=query, data=body.encode())
+    assert response.status == 400
+    assert wechat.screens(RESIDENT) == []
+
+
+async def test_an_old_menus_number_is_plain_text_once_a_message_without_buttons_came(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    await onboard(wechat)
+    await wechat.user_sends(RESIDENT, "/need")  # the category menu
+    assert served.wechat is not None
+    await served.wechat.bot.send_message(chat_id_of(RESIDENT), "社区通知：明天停水")
+    await wechat.user_sends(RESIDENT, "1")
+    # "1" was not a tap on the first category: the category step took it as typed text.
+    assert wechat.last(RESIDENT).startswith("已记下您的诉求：\n1\n")
+
+
+async def test_a_slow_answer_comes_once_in_order_and_a_retry_gets_the_first_answer(
+    database_url: str, wechat: FakeWeChat, uow: UnitOfWork
+) -> None:
+    await make_map(uow)
+    application = await started(database_url, wechat, wechat_reply_budget_seconds=0.001)
+    server = TestServer(application.web_app)
+    await server.start_server()
+    wechat.bot_url = str(server.make_url("")).rstrip("/")
+    try:
+        assert application.wechat is not None
+        first = await wechat.user_event(RESIDENT, "subscribe")
+        await application.wechat.drain()
+        screen = wechat.last(RESIDENT)
+        await wechat.user_sends(RESIDENT, number_of(screen, "中文"))
+        await application.wechat.drain()
+        for label in ("渝北区", "甲街道", "甲一社区"):
+            await wechat.user_sends(RESIDENT, number_of(wechat.last(RESIDENT), label))
+            await application.wechat.drain()
+        seen = wechat.seen[RESIDENT]
+        assert first == "" and all(s.how == "custom" for s in seen)
+        assert len(seen) == 5  # one message per update, however many the handler sent
+        done = seen[-1].text
+        assert done.index("甲一社区的居民") < done.index("请问怎么称呼您")  # in order
+    finally:
+        await server.close()
+        await application.close()
