@@ -39,7 +39,7 @@ from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
 from handlers.callbacks import ConfirmCb, PrivacyCb, VolunteerCb
 from handlers.capabilities import phone_keyboard, phone_question
-from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
+from handlers.keyboards import button, choice_label, confirm_keyboard, toggle_keyboard
 from handlers.privacy import consent_keyboard, consent_notice, declined_text, id_consent_notice
 from handlers.routing import RouteTable
 from handlers.states import ConsentForm, VolunteerForm, VolunteerReview
@@ -322,12 +322,9 @@ def _availability_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
         row = []
         for period in PERIODS:
             slot = f"{day}_{period}"
-            mark = "✅" if slot in chosen else ""
+            label = f"{DAY_NAMES[day]} {PERIOD_NAMES[period]}"
             row.append(
-                button(
-                    f"{mark}{DAY_NAMES[day]} {PERIOD_NAMES[period]}",
-                    VolunteerCb(action="slot", value=slot),
-                )
+                button(choice_label(label, slot in chosen), VolunteerCb(action="slot", value=slot))
             )
         builder.row(*row)
     builder.row(button(_("Next »"), VolunteerCb(action="next")))
@@ -380,13 +377,8 @@ async def _places_keyboard(
     builder = InlineKeyboardBuilder()
     listing = await places.communities(uow, street_id=principal.home.street_id, per_page=20)
     for community in listing.items:
-        mark = "✅ " if community.id in chosen else ""
-        builder.row(
-            button(
-                mark + community.label(principal.locale),
-                VolunteerCb(action="place", id=community.id),
-            )
-        )
+        label = choice_label(community.label(principal.locale), community.id in chosen)
+        builder.row(button(label, VolunteerCb(action="place", id=community.id)))
     builder.row(button(_("Next »"), VolunteerCb(action="next")))
     return builder.as_markup()
 

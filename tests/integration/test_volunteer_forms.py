@@ -355,3 +355,20 @@ async def test_state_keys_left_without_an_expiry_by_an_older_version_get_one_at_
             await client.delete(*keys)
         await client.aclose()
         await old.close()
+
+
+async def test_the_volunteer_forms_chosen_times_and_places_are_marked_in_words(
+    chat: ChatHarness,
+) -> None:
+    await start_volunteer(chat, RESIDENT)
+    await chat.send(RESIDENT, "王 芳")
+    await chat.send(RESIDENT, NUMBER)
+    await chat.send(RESIDENT, "138 0013 8000")
+    await chat.tap(RESIDENT, "烹饪")
+    await chat.tap(RESIDENT, "下一步")
+    await chat.tap(RESIDENT, "跳过")
+    await chat.tap(RESIDENT, "周六 上午")
+    assert chat.find_button(RESIDENT, "✅ 已选 周六 上午")
+    await chat.tap(RESIDENT, "下一步")
+    await chat.tap(RESIDENT, "甲二社区")
+    assert chat.find_button(RESIDENT, "✅ 已选 甲二社区")
