@@ -41,7 +41,8 @@ async def link(
     )
 
 
-@router.message(LinkAccount.code, F.text)
+# A command is not a code: the worker who sent /link and then /queue gets their queue.
+@router.message(LinkAccount.code, F.text & ~F.text.startswith("/"))
 async def link_code_typed(
     message: Message,
     state: FSMContext,

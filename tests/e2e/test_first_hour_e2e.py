@@ -34,7 +34,9 @@ MOBILE, ADDRESS = "13800138000", "3栋2单元501"
 
 async def phone_page(browser: Any) -> tuple[Any, Any]:
     """A browser context of its own (its own cookie, so its own person) at phone size."""
-    context = await browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=1)
+    context = await browser.new_context(
+        viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai", device_scale_factor=1
+    )
     return context, await context.new_page()
 
 
@@ -165,7 +167,7 @@ async def test_a_residents_first_hour_from_hello_to_a_worker_and_after_a_restart
         await say(resident, EMERGENCY)
         alert = await bot_says(resident, "听起来情况紧急，请马上打电话")
         assert "急救 120" in alert
-        await resident.locator(".msg.bot", has_text="急救 120").last.wait_for(state="visible")
+        assert await resident.locator(".msg.bot").last.inner_text() == alert  # the newest
 
         reference = await file_repair_request(resident)
         await worker_opens_suggestions(worker, reference)

@@ -320,3 +320,17 @@ async def test_linking_joins_web_and_telegram_accounts(engine: AsyncEngine, worl
     finally:
         await web.close()
         await telegram.close()
+
+
+async def test_a_command_after_link_is_the_command_not_a_code(
+    engine: AsyncEngine, world: Map
+) -> None:
+    web = ChatHarness(engine, channel=Channel.WEB)
+    try:
+        await web.onboard(USER, path=("渝北区", "乙街道", "乙一村"))
+        await web.send(USER, "/link")
+        await web.send(USER, "/mine")  # a command of a router after the link step's
+        assert "无效、已使用或已过期" not in web.last_text(USER)
+        assert "诉求" in web.last_text(USER)
+    finally:
+        await web.close()
