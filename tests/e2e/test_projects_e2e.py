@@ -131,6 +131,7 @@ async def test_a_major_matter_project_runs_from_registration_to_evaluation(
     fake.user_shares_location(ORG_ADMIN, *HERE)
     await said(fake, ORG_ADMIN, "什么时间")
     fake.user_sends(ORG_ADMIN, f"{today + timedelta(days=1)} 10:30-12:30")
+    await tap(fake, ORG_ADMIN, "我理解的时间是", "确认")  # the bot shows what it understood
     await said(fake, ORG_ADMIN, "需要多少名志愿者")
     fake.user_sends(ORG_ADMIN, "3")
     await tap(fake, ORG_ADMIN, "需要哪些特长", "下一步 »")

@@ -142,6 +142,7 @@ async def test_a_photo_uploaded_on_the_page_reaches_a_worker_on_telegram(
         for label in ("中文", "沙坪坝区", "磁器口街道", "磁器口社区"):
             await tap_button(page, label)
         await page.locator(".msg.bot", has_text="完成！").wait_for(timeout=10_000)
+        await tap_button(page, "跳过")  # the name (称呼) step
         await say(page, "/need")
         await tap_button(page, "养老服务")
         await page.locator(".msg.bot", has_text="请用您自己的话描述").wait_for(timeout=10_000)
@@ -159,6 +160,7 @@ async def test_a_photo_uploaded_on_the_page_reaches_a_worker_on_telegram(
         await shot(page, tmp_path, "06-photo-uploaded")
         await tap_button(page, "一般")
         await tap_button(page, "本人")
+        await tap_button(page, "不用上门")
         await tap_button(page, "确认")
         filed = page.locator(".msg.bot", has_text="您的诉求已登记")
         await filed.wait_for(timeout=10_000)
