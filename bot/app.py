@@ -243,6 +243,9 @@ class Application:
     notifier: Notifier = field(default_factory=RecordingNotifier)
     bots: dict[Channel, Bot] = field(default_factory=dict)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Set at shutdown: the background loops finish the round they are in and return, so no
+    # transaction is cancelled half-way (a cancelled asyncpg close logs a traceback).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def close(self) -> None:
         await self.webchat.drain()
@@ -569,9 +572,10 @@ async def run(settings: Settings) -> None:
     log.info("Stopping…")
     # The outbox loops finish the send they are in (its row is recorded) and stop; the rest
     # is cancelled after a few seconds at most.
+    application.stopping.set()
     for worker in outbox:
         worker.stopping.set()
-    await asyncio.wait(outbox_running, timeout=SHUTDOWN_GRACE_SECONDS)
+    await asyncio.wait(application.tasks, timeout=SHUTDOWN_GRACE_SECONDS)
     for task in application.tasks:
         task.cancel()
     await asyncio.gather(*application.tasks, return_exceptions=True)
@@ -621,14 +625,20 @@ async def webchat_retention_loop(application: Application) -> None:
     if not isinstance(store, SqlTranscripts):
         return
     keep = timedelta(days=application.settings.webchat_retention_days)
-    while True:
+    while not application.stopping.is_set():
         try:
             gone = await store.prune(datetime.now(UTC) - keep)
             if gone:
                 log.info("web chat: %s rows past the retention period deleted", gone)
         except Exception:
             log.exception("web chat retention failed")
-        await asyncio.sleep(WEBCHAT_PRUNE_SECONDS)
+        await pause(application.stopping, WEBCHAT_PRUNE_SECONDS)
+
+
+async def pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less when the process is stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
 
 
 async def deadline_loop(application: Application) -> None:
@@ -637,7 +647,7 @@ async def deadline_loop(application: Application) -> None:
     interval = application.settings.needs_check_seconds
     uow = UnitOfWork(application.session_factory)
     next_rebuild = 0.0
-    while True:
+    while not application.stopping.is_set():
         try:
             if time.monotonic() >= next_rebuild:
                 # Matching profiles are kept by the services; this catches anything else.
@@ -667,7 +677,7 @@ async def deadline_loop(application: Application) -> None:
                 )
         except Exception:
             log.exception("the deadline check failed; trying again in %s s", interval)
-        await asyncio.sleep(interval)
+        await pause(application.stopping, interval)
 
 
 OUTAGE_PROBE_SECONDS = 2.0

@@ -4,6 +4,7 @@ and the next time after the window with how many were held back."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -64,11 +65,28 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+class CancelledCloseFilter(logging.Filter):
+    """A connection the pool closes while its task is being cancelled (a request cut off at
+    shutdown) raises CancelledError inside the close; SQLAlchemy logs it with a traceback that
+    says nothing: the connection is discarded all the same. One line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError) and record.name.startswith("sqlalchemy.pool"):
+            record.msg = f"{record.msg} [cancelled: the connection is discarded]"
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def install(
     window: float = 60.0, is_outage: Callable[[BaseException], bool] = lambda error: False
 ) -> RepeatFilter:
     """On every handler of the root logger (call after logging.basicConfig)."""
     repeat = RepeatFilter(window, is_outage=is_outage)
+    cancelled = CancelledCloseFilter()
     for handler in logging.getLogger().handlers:
+        handler.addFilter(cancelled)
         handler.addFilter(repeat)
     return repeat

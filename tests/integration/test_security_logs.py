@@ -1,6 +1,7 @@
 """Leaks and lost input: text with NUL or lone surrogates is kept (not lost at the first
 PostgreSQL write) on every chat channel, and a failed statement never logs its parameters."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,11 +12,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import Application, build
+from bot.app import Application, build, deadline_loop, webchat_retention_loop
 from bot.config import load_settings
 from bot.domain.enums import Channel
 from bot.domain.text import clean_text, clean_tree
-from bot.logs import RepeatFilter
+from bot.logs import CancelledCloseFilter, RepeatFilter
 from storage.db import make_engine, make_session_factory
 from storage.models import Need
 from storage.uow import UnitOfWork
@@ -182,3 +183,54 @@ def test_the_same_error_repeated_is_logged_once_a_window_with_a_count() -> None:
     ]
     assert messages[4] == "update 9999 failed [repeated 4999 more times in the last 60 s]"
     assert len(records) == 5
+
+
+def test_a_connection_closed_while_its_task_is_cancelled_is_one_line_without_a_traceback() -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    handler.addFilter(CancelledCloseFilter())
+    pool = logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool")
+    other = logging.getLogger("test.cancelled")
+    for logger in (pool, other):
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        pool.error(
+            "Exception terminating connection %r", "<conn>", exc_info=asyncio.CancelledError()
+        )
+        pool.error("Exception terminating connection %r", "<conn>", exc_info=OSError("reset"))
+        other.error("a task was cancelled", exc_info=asyncio.CancelledError())
+    finally:
+        for logger in (pool, other):
+            logger.removeHandler(handler)
+            logger.propagate = True
+    cancelled, reset, elsewhere = records
+    assert cancelled.levelno == logging.INFO and cancelled.exc_info is None
+    assert "cancelled: the connection is discarded" in cancelled.getMessage()
+    # Anything else keeps its level and its traceback.
+    assert reset.levelno == logging.ERROR and reset.exc_info is not None
+    assert elsewhere.levelno == logging.ERROR and elsewhere.exc_info is not None
+
+
+async def test_the_background_loops_finish_their_round_and_return_when_the_bot_stops(
+    database_url: str,
+) -> None:
+    settings = load_settings(database_url=database_url, bot_token="", needs_check_seconds=3600)
+    application = build(settings)
+    try:
+        loops = [
+            asyncio.create_task(deadline_loop(application)),
+            asyncio.create_task(webchat_retention_loop(application)),
+        ]
+        await asyncio.sleep(0.5)
+        application.stopping.set()
+        done, pending = await asyncio.wait(loops, timeout=10)
+        assert not pending, "a loop kept sleeping after the stop"
+        assert all(task.exception() is None for task in done)
+    finally:
+        await application.close()
