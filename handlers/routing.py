@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram import Router
+from aiogram.dispatcher.event.handler import FilterObject
 
 Handler = Callable[..., Any]
 
@@ -49,4 +50,30 @@ class RouteTable:
             router.observers[observer].filter(*filters)
         for observer, filters, kwargs, handler in self._entries:
             router.observers[observer].register(handler, *filters, **kwargs)
+        run_sync_filters_inline(router)
         return router
+
+
+def run_sync_filters_inline(router: Router) -> None:
+    """aiogram runs every synchronous filter (each `F.…` magic filter too) in a worker thread
+    (`asyncio.to_thread`): dozens of thread hops per update for checks that take microseconds.
+    Ours are pure and quick, so they run inline; async filters are left as they are."""
+    for observer in router.observers.values():
+        for handler in [observer._handler, *observer.handlers]:
+            for filter_object in handler.filters or ():
+                _inline(filter_object)
+    for child in router.sub_routers:
+        run_sync_filters_inline(child)
+
+
+def _inline(filter_object: FilterObject) -> None:
+    if filter_object.awaitable:
+        return
+    check = filter_object.callback
+
+    async def check_inline(*args: Any, **kwargs: Any) -> Any:
+        return check(*args, **kwargs)
+
+    # The parameters the filter takes were read from the original at registration.
+    filter_object.callback = check_inline
+    filter_object.awaitable = True
