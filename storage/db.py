@@ -41,6 +41,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         else:
             # Personal data inside: the file (and var/) owner-only from the start.
             private_sqlite_file(Path(url.split("///", 1)[1].split("?", 1)[0]))
+            # Every transaction takes SQLite's one write lock (BEGIN IMMEDIATE), so a process
+            # gains nothing from a second connection: with one, transactions queue in the pool
+            # in order instead of polling the file lock (busy_timeout), which under a hundred
+            # updates in flight ran out as "database is locked".
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
     else:
         kwargs.setdefault("pool_pre_ping", True)

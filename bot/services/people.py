@@ -65,6 +65,9 @@ async def principal_of(uow: UnitOfWork, person_id: int) -> Principal | None:
     return await _principal(uow, person, fallback_locale="zh", superadmin=False)
 
 
+LAST_SEEN_PRECISION = timedelta(minutes=1)
+
+
 async def identify(
     uow: UnitOfWork,
     *,
@@ -157,9 +160,14 @@ async def _identify(
             loaded = await uow.people.get(account.person_id)
             assert loaded is not None, "channel accounts always point at a person"
             person = loaded
-            account.chat_id = chat_id
-        account.last_seen_at = now or utcnow()
-        account.blocked_at = None  # writing to the bot again undoes a block
+            if account.chat_id != chat_id:
+                account.chat_id = chat_id
+        seen = now or utcnow()
+        # Written at most once a minute: otherwise every update would be a write.
+        if account.last_seen_at is None or seen - account.last_seen_at >= LAST_SEEN_PRECISION:
+            account.last_seen_at = seen
+        if account.blocked_at is not None:
+            account.blocked_at = None  # writing to the bot again undoes a block
         principal = await _principal(
             uow, person, fallback_locale=fallback_locale, superadmin=superadmin
         )

@@ -206,3 +206,37 @@ async def test_the_audit_log_cannot_be_rewritten(uow: UnitOfWork) -> None:
         entry.action = "forged"
         with pytest.raises(RuntimeError, match="append-only"):
             await uow.session.flush()
+
+
+async def test_last_seen_is_written_at_most_once_a_minute_and_a_block_is_undone_at_once(
+    uow: UnitOfWork,
+) -> None:
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+    async def seen_at(now: datetime) -> tuple[datetime | None, datetime | None]:
+        await people.identify(
+            uow,
+            channel=Channel.WEB,
+            external_id="42",
+            chat_id="42",
+            display_name="",
+            fallback_locale="zh",
+            now=now,
+        )
+        async with uow:
+            account = await uow.people.account(Channel.WEB, "42")
+            assert account is not None
+            return account.last_seen_at, account.blocked_at
+
+    assert await seen_at(start) == (start, None)
+    assert await seen_at(start + timedelta(seconds=30)) == (start, None)
+    async with uow:
+        account = await uow.people.account(Channel.WEB, "42")
+        assert account is not None
+        account.blocked_at = start
+        await uow.commit()
+    assert await seen_at(start + timedelta(seconds=40)) == (start, None)
+    later = start + timedelta(seconds=61)
+    assert await seen_at(later) == (later, None)
