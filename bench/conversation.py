@@ -32,10 +32,9 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Message, Update
 
-from bot.app import build_dispatcher
+from bot.app import build
 from bot.config import load_settings
 from bot.domain.enums import Channel, Role, ScopeLevel
-from bot.i18n import make_i18n
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
@@ -184,10 +183,9 @@ async def measure(
     await migrate.upgrade(url)
     users = await residents(url, people)
     settings = load_settings(database_url=url, secret_key="bench")
-    engine = make_engine(url)
-    project = build_dispatcher(
-        settings, make_session_factory(engine), make_i18n("zh"), MemoryStorage()
-    )
+    # The Dispatcher exactly as the bot composes it (notifier, photos, cipher …).
+    application = build(settings)
+    project = application.dispatcher
     echo = echo_dispatcher()
     session = NullSession()
     bot = Bot("1:bench", session=session)
@@ -219,7 +217,7 @@ async def measure(
             f"p99_ms_at_{int(rate)}": round(p99, 1),
         }
     results["echo"] = round(results["echo"])
-    await engine.dispose()
+    await application.close()
     return results
 
 
