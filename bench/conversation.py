@@ -18,6 +18,7 @@ import gc
 import itertools
 import json
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -178,7 +179,7 @@ async def residents(url: str, count: int) -> list[int]:
 
 
 async def measure(
-    url: str, label: str, updates_per_run: int, rate: float, people: int
+    url: str, label: str, updates_per_run: int, rate: float, people: int, profile: str = ""
 ) -> dict[str, Any]:
     await migrate.upgrade(url)
     users = await residents(url, people)
@@ -203,6 +204,13 @@ async def measure(
     gc.collect()
     gc.freeze()
     results: dict[str, Any] = {"database": label}
+    if profile:
+        batch = [
+            make.text(users[i % len(users)], VARIANTS[profile]) for i in range(updates_per_run)
+        ]
+        await profiled(feed_project, batch)
+        await application.close()
+        return results
     batch = [make.text(users[i % len(users)], "echo") for i in range(updates_per_run)]
     results["echo"] = await closed_loop(feed_echo, batch)
     for name, text in VARIANTS.items():
@@ -219,6 +227,18 @@ async def measure(
     results["echo"] = round(results["echo"])
     await application.close()
     return results
+
+
+async def profiled(feed: Feed, updates: list[Update], top: int = 30) -> None:
+    """The closed loop under cProfile; the top entries by own time to stderr."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await closed_loop(feed, updates)
+    profiler.disable()
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(top)
 
 
 def postgres_database(server: str) -> str:
@@ -247,6 +267,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=2000, help="updates per closed-loop run")
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop updates/s")
     parser.add_argument("--people", type=int, default=200, help="onboarded residents")
+    parser.add_argument("--profile", choices=sorted(VARIANTS), help="profile one variant instead")
     args = parser.parse_args()
     runs = []
     if args.postgres:
@@ -255,7 +276,9 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp(prefix="bench-conv-"))
         runs.append(("sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"))
     for label, url in runs:
-        result = asyncio.run(measure(url, label, args.updates, args.rate, args.people))
+        result = asyncio.run(
+            measure(url, label, args.updates, args.rate, args.people, args.profile or "")
+        )
         print(json.dumps(result, ensure_ascii=False))
 
 
