@@ -84,6 +84,18 @@ class PlacesRepository:
     async def street(self, street_id: int) -> Street | None:
         return await self.session.get(Street, street_id)
 
+    async def place(self, community_id: int) -> Place | None:
+        """The community's place (its street and district ids) in one query."""
+        query = (
+            select(Community.id, Community.street_id, Street.district_id)
+            .join(Street, Street.id == Community.street_id)
+            .where(Community.id == community_id)
+        )
+        row = (await self.session.execute(query)).one_or_none()
+        if row is None:
+            return None
+        return Place(community_id=row[0], street_id=row[1], district_id=row[2])
+
     async def community(self, community_id: int) -> Community | None:
         query = (
             select(Community)

@@ -11,7 +11,7 @@ from bot.domain.contacts import clean_name, is_channel_label, shown_name
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Grant, Place, Principal
-from bot.services.places import community_view, place_of
+from bot.services.places import community_view
 from bot.services.views import AccountView, GrantView, Named, ProfileView
 from storage.models import ChannelAccount, LinkCode, Person, RoleGrant
 from storage.types import utcnow
@@ -44,8 +44,7 @@ async def _principal(
 ) -> Principal:
     home: Place | None = None
     if person.community_id is not None:
-        community = await uow.places.community(person.community_id)
-        home = place_of(community) if community else None
+        home = await uow.places.place(person.community_id)
     grants = tuple(grant_of(g) for g in await uow.grants.active_for(person.id))
     return Principal(
         person_id=person.id,

@@ -69,10 +69,10 @@ async def acts_in(
 ) -> bool:
     """Does the principal hold one of `roles` over this community? Inside an entered unit of
     work; an unknown community is NotFound."""
-    row = await uow.places.community(community_id)
-    if row is None:
+    place = await uow.places.place(community_id)
+    if place is None:
         raise NotFound("community", community_id)
-    return principal.can_act_in(place_of(row), *roles)
+    return principal.can_act_in(place, *roles)
 
 
 async def require_in(
