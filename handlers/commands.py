@@ -12,8 +12,8 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
 from bot.domain.enums import ORGANISATION_ROLES, Role
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
-from bot.services.needs import TRIAGE_ROLES
 
 
 class Group(StrEnum):

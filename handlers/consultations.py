@@ -23,6 +23,7 @@ from bot.domain.broadcasts import parse_when
 from bot.domain.consultations import INVITED_ACTORS, MAX_DAYS, Actor, Phase, parse_options
 from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import CONSULTATION_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, consultations, needs, places
 from bot.services.consultations import ConsultationView, OpinionView, Results
@@ -144,7 +145,7 @@ async def consult_command(
         ]
         for v in found
     ]
-    if await places.covered_communities(uow, principal, consultations.WORKER_ROLES):
+    if await places.covered_communities(uow, principal, CONSULTATION_ROLES):
         rows.append([button(_("Open a new consultation"), ConsultCb(action="new"))])
     if not rows:
         await message.answer(_("There is no consultation in your community right now."))
@@ -216,7 +217,7 @@ async def _start_form(
     uow: UnitOfWork,
     need_id: int | None,
 ) -> None:
-    covered = await places.covered_communities(uow, principal, consultations.WORKER_ROLES)
+    covered = await places.covered_communities(uow, principal, CONSULTATION_ROLES)
     if not covered:
         await message.answer(_("Consultations are opened by community workers and admins."))
         return

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.domain.broadcasts import MAX_DESCRIPTION, RollCallAnswer
 from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies, places, resources
 from bot.services.emergencies import EmergencyView, RollCallView
@@ -71,7 +72,7 @@ async def emergency_menu(
             + _("Since {when}").format(when=local_time(view.started_at, settings.tz)),
             reply_markup=_emergency_keyboard(view),
         )
-    covered = await places.covered_communities(uow, principal, emergencies.COMMUNITY_ROLES)
+    covered = await places.covered_communities(uow, principal, EMERGENCY_COMMUNITY_ROLES)
     if not covered:
         await message.answer(_("Emergency mode is switched by community workers and admins."))
         return

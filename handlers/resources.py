@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from bot.domain.policy import POSTING_ROLES
 from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ResourceKind
 from bot.services import UnitOfWork, matching, needs, places, resources
@@ -217,7 +218,7 @@ async def reserve_for_need(
 async def new_resource(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
-    communities = await places.covered_communities(uow, principal, resources.POSTING_ROLES)
+    communities = await places.covered_communities(uow, principal, POSTING_ROLES)
     await callback.answer()
     if not isinstance(callback.message, Message):
         return

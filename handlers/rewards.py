@@ -11,6 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.policy import STOCKING_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, places, rewards
 from bot.services.ports import Notifier
@@ -155,7 +156,7 @@ async def new_reward(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
     await state.clear()
-    communities = await places.covered_communities(uow, principal, rewards.STOCKING_ROLES)
+    communities = await places.covered_communities(uow, principal, STOCKING_ROLES)
     if not communities:
         await message.answer(_("Sorry, you are not allowed to do that here."))
         return

@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.kpis import shown
+from bot.domain.policy import DASHBOARD_ROLES, KPI_VIEW_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, dashboards, kpis
 from bot.services.dashboards import Session
@@ -75,7 +76,7 @@ async def stats_command(
     channel: Channel | None = None,
 ) -> None:
     action = COMMANDS[command.command.lower()]
-    roles = kpis.DASHBOARD_ROLES if action == "link" else kpis.VIEW_ROLES
+    roles = DASHBOARD_ROLES if action == "link" else KPI_VIEW_ROLES
     found = await kpis.units(uow, principal, roles)
     if not found:
         await message.answer(
@@ -182,7 +183,7 @@ async def _send_link(
     unit = next(
         (
             u
-            for u in await kpis.units(uow, principal, kpis.DASHBOARD_ROLES)
+            for u in await kpis.units(uow, principal, DASHBOARD_ROLES)
             if (u.level, u.id) == (level, scope_id)
         ),
         None,
@@ -383,7 +384,7 @@ async def render_page(
                 scope_id=session.scope_id,
                 targets=settings.targets,
                 tz=settings.tz,
-                roles=kpis.DASHBOARD_ROLES,
+                roles=DASHBOARD_ROLES,
                 cache_seconds=settings.kpi_cache_seconds,
             )
         except DomainError:

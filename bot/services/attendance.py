@@ -26,12 +26,12 @@ from bot.domain.attendance import (
     window_ends,
 )
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.timebank import MAX_CREDIT_MINUTES, hours_text
 from bot.domain.volunteers import SignupStatus
 from bot.services import match_profiles, timebank, volunteers
 from bot.services.crypto import PersonalDataCipher
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import acts_in
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page

@@ -27,6 +27,7 @@ from bot.domain.enums import Channel, Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.matching import category_mask, skill_mask
 from bot.domain.needs import NeedCategory
+from bot.domain.policy import BROADCAST_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import RECRUITING
 from bot.services.organisations import member_of
@@ -34,8 +35,6 @@ from storage.models import Broadcast, OutboxMessage
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-# Who may broadcast to the communities they cover; organisation admins only for their projects.
-BROADCAST_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 # What a post in a group chat may carry (as a link that continues in a private chat).
 GROUP_BUTTONS = frozenset({ButtonKind.NONE, ButtonKind.ANSWER})
 # A claim older than this is taken over, a row `sending` for longer is marked uncertain (its

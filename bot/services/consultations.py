@@ -31,6 +31,7 @@ from bot.domain.consultations import (
 )
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import CONSULTATION_ROLES as WORKER_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import Access
 from bot.services import access_log, broadcasts, needs, people
@@ -48,7 +49,6 @@ from storage.models import (
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-WORKER_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 PER_PAGE = 5
 LIST_LIMIT = 10
 

@@ -12,9 +12,10 @@ from sqlalchemy import update
 
 from bot.domain.enums import ScopeLevel
 from bot.domain.errors import PermissionDenied
+from bot.domain.policy import DASHBOARD_ROLES
 from bot.domain.principal import Principal
 from bot.services import people
-from bot.services.kpis import DASHBOARD_ROLES, Unit, units
+from bot.services.kpis import Unit, units
 from storage.models import DashboardLink
 from storage.types import utcnow
 from storage.uow import UnitOfWork

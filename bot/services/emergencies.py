@@ -15,8 +15,10 @@ from bot.domain.broadcasts import (
     RollCallAnswer,
     clean_text,
 )
-from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES as COMMUNITY_ROLES
+from bot.domain.policy import EMERGENCY_STREET_ROLES as STREET_ROLES
 from bot.domain.principal import Principal
 from bot.domain.volunteers import SignupStatus
 from bot.services import broadcasts
@@ -25,8 +27,6 @@ from storage.models import Emergency, EmergencyShift, RollCall, Shift, ShiftSign
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-COMMUNITY_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
-STREET_ROLES = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 SHIFT_HOURS = 24
 SHIFT_CAPACITY = 500
 MAX_NAMES = 30

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.errors import NotFound, PermissionDenied
+from bot.domain.policy import GROUP_LINK_ROLES as LINK_ROLES
 from bot.domain.principal import Principal
 from bot.services.places import name_in
 from bot.services.views import Named
@@ -16,8 +17,6 @@ from storage.models import CommunityGroup
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-# Who may link a group of a community they cover (grid workers run the building groups).
-LINK_ROLES = (Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 MAX_TITLE = 255
 
 

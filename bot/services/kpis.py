@@ -15,15 +15,14 @@ from zoneinfo import ZoneInfo
 from bot.domain.enums import CommunityKind, Role, ScopeLevel
 from bot.domain.errors import NotFound, PermissionDenied
 from bot.domain.kpis import Counts, Indicator, Month, Targets, indicators, roll_up
+from bot.domain.policy import KPI_VIEW_ROLES as VIEW_ROLES
 from bot.domain.principal import Principal
-from bot.services.needs import TRIAGE_ROLES
+from bot.services import kpi_cache
 from bot.services.places import name_in
 from bot.services.views import Named
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-VIEW_ROLES = tuple(dict.fromkeys((*TRIAGE_ROLES, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)))
-DASHBOARD_ROLES = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 MONTHS = 12
 
 
@@ -63,11 +62,11 @@ class _Place:
     name_en: str | None
 
 
-_cache: dict[tuple[ScopeLevel, int, int], tuple[float, Report]] = {}
+_cache = kpi_cache.reports
 
 
 def forget() -> None:
-    _cache.clear()
+    kpi_cache.forget()
 
 
 async def units(

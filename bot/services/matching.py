@@ -30,10 +30,10 @@ from bot.domain.matching import (
     needed_slots,
 )
 from bot.domain.needs import NeedCategory
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.volunteers import SLOTS
 from bot.services import match_cache, volunteers
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Page

@@ -30,6 +30,7 @@ from bot.domain.needs import (
     reference,
     reminder_at,
 )
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
 from bot.services import match_profiles
@@ -40,13 +41,6 @@ from storage.models import Community, Need, NeedEvent, NeedFeedback
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-TRIAGE_ROLES = (
-    Role.COMMUNITY_WORKER,
-    Role.GRID_WORKER,
-    Role.SOCIAL_WORKER,
-    Role.STREET_ADMIN,
-    Role.DISTRICT_ADMIN,
-)
 PER_PAGE = 6
 UTC_ZONE = ZoneInfo("UTC")
 MAX_DESCRIPTION = 2000

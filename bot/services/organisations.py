@@ -17,6 +17,7 @@ from bot.domain.enums import (
     ScopeLevel,
 )
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import VERIFYING_ROLES
 from bot.domain.principal import Principal
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
@@ -24,7 +25,6 @@ from storage.models import Organisation, OrganisationInvite, RoleGrant
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-VERIFYING_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 INVITE_VALID = timedelta(days=7)
 MAX_NAME = 100
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from bot.domain.emergency_signs import normalise_duty_phone
 from bot.domain.enums import CommunityKind, Role, ScopeLevel
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Place, Principal
-from bot.services import match_cache
+from bot.services import kpi_cache, match_cache
 from bot.services.views import CommunityView, Named, Page
 from storage.models import Community, District, Street
 from storage.uow import UnitOfWork
@@ -202,8 +203,6 @@ async def covered_communities(
     uow: UnitOfWork, principal: Principal, roles: Sequence[Role] | None = None
 ) -> list[CommunityView]:
     """The communities a worker may address (surveys, broadcasts); by default as a worker."""
-    from bot.services.needs import TRIAGE_ROLES
-
     async with uow:
         ids = set(await uow.places.communities_covered(principal, roles or TRIAGE_ROLES))
         return [community_view(c) for c in await uow.places.all_communities() if c.id in ids]
@@ -286,7 +285,5 @@ async def mark_demonstration_site(
         )
         view = community_view(row)
         await uow.commit()
-    from bot.services import kpis  # here: kpis reaches places through needs
-
-    kpis.forget()
+    kpi_cache.forget()
     return view

@@ -14,12 +14,12 @@ from typing import Any
 
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import CONSENT_VERSION, REGISTRATION_PURPOSES, Access, Purpose
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from bot.services import access_log, match_profiles
 from bot.services.crypto import PersonalDataCipher
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from storage.models import PrivacyConsent, Volunteer

@@ -12,6 +12,7 @@ from bot.domain.contacts import shown_name
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.needs import NeedCategory
+from bot.domain.policy import APPROVING_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import (
     MAX_BUDGET_FEN,
@@ -31,7 +32,6 @@ from storage.models import PartyDecision, Project, ProjectEvaluation
 from storage.uow import UnitOfWork
 
 PER_PAGE = 5
-APPROVING_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
 MAX_TEXT = 2000
 
 

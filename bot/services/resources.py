@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.domain.enums import ORGANISATION_ROLES, Role
+from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import POSTING_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ReservationStatus, ResourceKind
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.organisations import member_of
 from bot.services.places import acts_in
 from bot.services.views import Named, Page
@@ -21,7 +21,6 @@ from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 PER_PAGE = 5
-POSTING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
 
 
 @dataclass(frozen=True, slots=True)

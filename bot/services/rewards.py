@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.enums import ORGANISATION_ROLES
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.points import PointsKind, RedemptionStatus, new_handover_code
+from bot.domain.policy import STOCKING_ROLES
 from bot.domain.principal import Principal
 from bot.services import volunteers
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import require_in
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Page
@@ -23,7 +22,6 @@ from storage.uow import UnitOfWork
 PER_PAGE = 5
 MAX_POINTS = 100_000
 MAX_STOCK = 10_000
-STOCKING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from bot.domain.attendance import valid_coordinates
 from bot.domain.broadcasts import Topic
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
 from bot.domain.volunteers import SignupStatus, Skill, slot_of
 from bot.services import volunteers
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page

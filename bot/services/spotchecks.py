@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.attendance import MAX_SAMPLE, RecordStatus, SpotResult, draw_sample
 from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.timebank import hours_text
 from bot.services import match_profiles, timebank
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import require_in
 from bot.services.ports import Notice, Notifier
 from storage.models import SpotCheck

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.surveys import MULTI, SINGLE, TEXT, SurveySpec
-from bot.services.needs import TRIAGE_ROLES
 from storage.models import (
     Survey,
     SurveyAnswer,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.matching import skill_mask, slot_mask
+from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import Purpose, needs_guardian
 from bot.domain.volunteers import (
@@ -22,7 +23,6 @@ from bot.domain.volunteers import (
 )
 from bot.services import match_profiles
 from bot.services.crypto import PersonalDataCipher
-from bot.services.needs import TRIAGE_ROLES
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from storage.models import Community, RoleGrant, Volunteer

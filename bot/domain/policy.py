@@ -1,0 +1,40 @@
+"""Who may do what: the role sets the services check (with a principal's scopes) before they act.
+
+One place for them, so a service does not import another service just to learn who may triage,
+and a handler shows a menu to the same people the service lets through."""
+
+from __future__ import annotations
+
+from bot.domain.enums import ORGANISATION_ROLES, Role
+
+# Who may triage, assign and close needs, review volunteers, and act as a worker of a community.
+TRIAGE_ROLES = (
+    Role.COMMUNITY_WORKER,
+    Role.GRID_WORKER,
+    Role.SOCIAL_WORKER,
+    Role.STREET_ADMIN,
+    Role.DISTRICT_ADMIN,
+)
+
+# Who may see the indicators of the units they cover, and who may open the dashboard page.
+KPI_VIEW_ROLES = tuple(dict.fromkeys((*TRIAGE_ROLES, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)))
+DASHBOARD_ROLES = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+
+# Who may declare an emergency for a community, and for a whole street.
+EMERGENCY_COMMUNITY_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+EMERGENCY_STREET_ROLES = (Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+
+# Who may link a group of a community they cover (grid workers run the building groups).
+GROUP_LINK_ROLES = (Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+
+# Who may verify organisations, approve projects, run consultations.
+VERIFYING_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+APPROVING_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+CONSULTATION_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+
+# Who may broadcast to the communities they cover; organisation admins only for their projects.
+BROADCAST_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN)
+
+# Who may post resources, and stock rewards: workers and organisations.
+POSTING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
+STOCKING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)

@@ -1,0 +1,17 @@
+"""The per-process cache of indicator reports (bot/services/kpis.py), one entry per unit and year.
+
+A module of its own so that what changes the figures (places: a demonstration site) can clear it
+without importing the indicators, which read the places."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.enums import ScopeLevel
+
+# (level, unit id, year) -> (time.monotonic() when computed, the report)
+reports: dict[tuple[ScopeLevel, int, int], tuple[float, Any]] = {}
+
+
+def forget() -> None:
+    reports.clear()
