@@ -31,6 +31,10 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.telegram.commands import set_default_commands
+from bot.channels.telegram.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
+from bot.channels.telegram.notifier import ChatNotifier
+from bot.channels.telegram.sender import OutboxSender, ProgressReporter
 from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.channels.wechat import (
     WECHAT_BOT_TOKEN,
@@ -76,10 +80,7 @@ from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
 from handlers import (
     admin,
-    common,
     emergency_signs,
-    errors,
-    fallback,
     funds,
     groups,
     hours,
@@ -103,13 +104,10 @@ from handlers import consultations as consultation_handlers
 from handlers import emergency as emergency_handlers
 from handlers import matching as matching_handlers
 from handlers import stats as stats_handlers
-from handlers.capabilities import PhotoLibrary
-from handlers.commands import set_default_commands
-from handlers.drafts import DestinyKeyBuilder
-from handlers.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
-from handlers.notices import ChatNotifier
-from handlers.questions import QuestionCapture, TurnMiddleware
-from handlers.sender import OutboxSender, ProgressReporter
+from handlers.common import errors, everyone, fallback
+from handlers.common.capabilities import PhotoLibrary
+from handlers.common.drafts import DestinyKeyBuilder
+from handlers.common.questions import QuestionCapture, TurnMiddleware
 from storage import migrate
 from storage.db import is_outage, make_engine, make_session_factory, reachable
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
@@ -178,7 +176,7 @@ def build_dispatcher(
                 groups.router,  # every update of a group chat ends here: no private flow runs
                 # Sees every free text first, answers emergencies, lets the flow go on.
                 emergency_signs.router,
-                common.router,
+                everyone.router,
                 onboarding.router,
                 admin.router,
                 link.router,

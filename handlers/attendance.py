@@ -32,13 +32,13 @@ from bot.services.attendance import Checked, RecordView, TooFar
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers.callbacks import AttendanceCb
-from handlers.deeplinks import deep_link, qr_png, start_link
-from handlers.keyboards import button
+from handlers.common.deeplinks import deep_link, qr_png, start_link
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.steps import ask, read_hours
+from handlers.common.texts import error_text
 from handlers.need_texts import local_time
-from handlers.routing import RouteTable
 from handlers.states import CheckForm, CorrectionDecision, RecordAdjust
-from handlers.steps import ask, read_hours
-from handlers.texts import error_text
 
 router = RouteTable("attendance")
 

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.domain.broadcasts import ButtonKind, text_for
 
-# The same words as the recipients' buttons (handlers/sender.py recipient_keyboard).
+# The same words as the recipients' buttons (bot/channels/telegram/sender.py recipient_keyboard).
 BUTTON_LABELS = {
     ButtonKind.SIGN_UP: (__("Sign up"),),
     ButtonKind.ANSWER: (__("Answer"),),

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from bot.domain.broadcasts import AudienceKind, BroadcastState, Topic
 from bot.services.broadcasts import Report, StatusView
 from handlers.callbacks import BroadcastCb
-from handlers.keyboards import button
+from handlers.common.keyboards import button
 
 TOPIC_NAMES = {
     Topic.PROJECTS: __("Project calls"),

@@ -43,13 +43,13 @@ from handlers.broadcast_texts import (
     report_text,
 )
 from handlers.callbacks import BroadcastCb, SettingsCb
+from handlers.common.keyboards import button, toggle_keyboard
+from handlers.common.routing import RouteTable
+from handlers.common.steps import communities_by_code, id_number
 from handlers.consultations import show as show_consultation
-from handlers.keyboards import button, toggle_keyboard
 from handlers.need_texts import local_time
 from handlers.projects import show as show_project
-from handlers.routing import RouteTable
 from handlers.states import BroadcastForm
-from handlers.steps import communities_by_code, id_number
 from handlers.surveys import start_answering
 from handlers.volunteers import skill_options
 

@@ -30,12 +30,18 @@ from bot.services.consultations import ConsultationView, OpinionView, Results
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers.callbacks import ConsultCb, NeedCb
-from handlers.deeplinks import deep_link, start_link
-from handlers.keyboards import button, choice_label
+from handlers.common.deeplinks import deep_link, start_link
+from handlers.common.keyboards import button, choice_label
+from handlers.common.routing import RouteTable
+from handlers.common.steps import (
+    ask,
+    communities_by_code,
+    id_number,
+    in_both_languages,
+    whole_number,
+)
 from handlers.need_texts import local_time
-from handlers.routing import RouteTable
 from handlers.states import ConsultForm
-from handlers.steps import ask, communities_by_code, id_number, in_both_languages, whole_number
 
 router = RouteTable("consultations")
 TAG = re.compile(r"<[^>]+>")

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.channels.telegram.emergency_header import forget, header_text
 from bot.config import Settings
 from bot.domain.broadcasts import MAX_DESCRIPTION, RollCallAnswer
 from bot.domain.enums import Channel, Role, ScopeLevel
@@ -23,13 +24,12 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies, places, resources
 from bot.services.emergencies import EmergencyView, RollCallView
 from handlers.callbacks import EmergencyCb, ResourceCb
-from handlers.emergency_header import forget, header_text
-from handlers.keyboards import button
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.steps import id_number, in_both_languages
 from handlers.need_texts import local_time
 from handlers.resources import resource_text
-from handlers.routing import RouteTable
 from handlers.states import EmergencyForm
-from handlers.steps import id_number, in_both_languages
 
 router = RouteTable("emergency")
 

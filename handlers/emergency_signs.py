@@ -21,11 +21,11 @@ from bot.domain.emergency_signs import Emergency, Service, Sign, detect, looks_l
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs, places
 from bot.services.crypto import PersonalDataCipher
-from handlers import drafts
 from handlers.callbacks import NeedNewCb
-from handlers.keyboards import button
-from handlers.questions import current_turn
-from handlers.routing import RouteTable
+from handlers.common import drafts
+from handlers.common.keyboards import button
+from handlers.common.questions import current_turn
+from handlers.common.routing import RouteTable
 from handlers.states import (
     BroadcastForm,
     ConsultForm,

@@ -24,12 +24,12 @@ from bot.domain.projects import parse_yuan, yuan_text
 from bot.services import UnitOfWork, funds, organisations
 from bot.services.funds import FundView
 from handlers.callbacks import FundCb
-from handlers.exports import csv_file
-from handlers.keyboards import button
+from handlers.common.exports import csv_file
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.steps import ask
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.routing import RouteTable
 from handlers.states import FundForm
-from handlers.steps import ask
 
 router = RouteTable("funds")
 

@@ -45,6 +45,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from bot.channels.telegram.commands import COMMANDS
 from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.domain.errors import DomainError, NotFound, PermissionDenied
@@ -52,12 +53,11 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, groups, surveys
 from bot.services.groups import Choice
 from handlers.callbacks import Id
-from handlers.commands import COMMANDS
-from handlers.deeplinks import deep_link, start_link
-from handlers.keyboards import button
-from handlers.routing import RouteTable
+from handlers.common.deeplinks import deep_link, start_link
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.texts import error_text
 from handlers.surveys import start_answering
-from handlers.texts import error_text
 
 GROUP_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 SHARED_CHATS = GROUP_CHATS | {ChatType.CHANNEL}

@@ -27,11 +27,11 @@ from bot.services.ports import Notifier
 from bot.services.timebank import TransferView
 from handlers.attendance import record_text
 from handlers.callbacks import HoursCb
-from handlers.deeplinks import deep_link, start_link
-from handlers.keyboards import button
-from handlers.routing import RouteTable
+from handlers.common.deeplinks import deep_link, start_link
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.steps import ask, read_hours
 from handlers.states import CorrectionForm, TransferForm
-from handlers.steps import ask, read_hours
 
 router = RouteTable("hours")
 

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.enums import Channel
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
-from handlers.routing import RouteTable
+from handlers.common.routing import RouteTable
 from handlers.states import LinkAccount
 
 router = RouteTable("link")

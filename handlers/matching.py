@@ -20,8 +20,8 @@ from bot.services import UnitOfWork, matching, needs
 from bot.services.matching import Reason, Suggestion, Suggestions
 from bot.services.ports import Notifier
 from handlers.callbacks import MatchCb, NeedCb
+from handlers.common.routing import RouteTable
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.routing import RouteTable
 from handlers.volunteers import SKILL_NAMES, slot_label
 
 router = RouteTable("matching")

@@ -30,12 +30,14 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers import drafts
 from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
-from handlers.capabilities import PhotoLibrary, photo_reference
-from handlers.deeplinks import deep_link
+from handlers.common import drafts
+from handlers.common.capabilities import PhotoLibrary, photo_reference
+from handlers.common.deeplinks import deep_link
+from handlers.common.keyboards import button, confirm_keyboard
+from handlers.common.routing import RouteTable
+from handlers.common.steps import save_then_clear
 from handlers.emergency_signs import emergency_alert
-from handlers.keyboards import button, confirm_keyboard
 from handlers.need_texts import (
     BENEFICIARY_NAMES,
     CATEGORY_NAMES,
@@ -45,9 +47,7 @@ from handlers.need_texts import (
     resident_summary,
 )
 from handlers.needs_worker import action_keyboard
-from handlers.routing import RouteTable
 from handlers.states import NeedForm, NeedText
-from handlers.steps import save_then_clear
 
 router = RouteTable("needs_resident")
 

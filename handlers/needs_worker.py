@@ -33,10 +33,10 @@ from bot.services.needs import NeedDetail, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
 from handlers.callbacks import ListCb, NeedCb, NoopCb, QueueCb
-from handlers.exports import csv_file
-from handlers.keyboards import button
+from handlers.common.exports import csv_file
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
 from handlers.need_texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
-from handlers.routing import RouteTable
 from handlers.states import NeedText
 
 router = RouteTable("needs_worker")

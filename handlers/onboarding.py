@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.channels.telegram.commands import set_chat_commands
 from bot.domain.emergency_signs import looks_like_emergency
 from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
@@ -26,15 +27,14 @@ from bot.services import UnitOfWork, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import MAX_DESCRIPTION
 from bot.services.people import Identity
-from handlers import drafts
 from handlers.callbacks import LanguageCb, NameCb, NeedNewCb, NoopCb, PlaceCb
-from handlers.commands import set_chat_commands
-from handlers.common import help_text
-from handlers.deeplinks import open_deep_link
-from handlers.keyboards import button, language_keyboard
-from handlers.place_picker import show_place_screen
-from handlers.questions import repeat_question
-from handlers.routing import RouteTable
+from handlers.common import drafts
+from handlers.common.deeplinks import open_deep_link
+from handlers.common.everyone import help_text
+from handlers.common.keyboards import button, language_keyboard
+from handlers.common.place_picker import show_place_screen
+from handlers.common.questions import repeat_question
+from handlers.common.routing import RouteTable
 from handlers.states import NameForm, Onboarding
 
 router = RouteTable("onboarding")

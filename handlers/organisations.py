@@ -21,11 +21,11 @@ from bot.services import UnitOfWork, organisations
 from bot.services.organisations import OrgView
 from bot.services.ports import Notifier
 from handlers.callbacks import ConfirmCb, OrgCb
-from handlers.deeplinks import deep_link, start_link
-from handlers.keyboards import button, confirm_keyboard
-from handlers.routing import RouteTable
+from handlers.common.deeplinks import deep_link, start_link
+from handlers.common.keyboards import button, confirm_keyboard
+from handlers.common.routing import RouteTable
+from handlers.common.steps import ask
 from handlers.states import OrgForm, OrgReview
-from handlers.steps import ask
 
 router = RouteTable("organisations")
 

@@ -22,9 +22,9 @@ from bot.domain.privacy import CONSENT_VERSION, Access, Purpose
 from bot.services import UnitOfWork, access_log, privacy
 from bot.services.ports import Notifier
 from handlers.callbacks import PrivacyCb
-from handlers.keyboards import button
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
 from handlers.need_texts import local_time
-from handlers.routing import RouteTable
 from handlers.states import GuardianForm
 
 router = RouteTable("privacy")

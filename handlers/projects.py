@@ -39,12 +39,12 @@ from bot.services import UnitOfWork, organisations, places, projects, shifts
 from bot.services.ports import Notifier
 from bot.services.projects import ProjectView
 from handlers.callbacks import ConfirmCb, ProjectCb, ShiftCb
-from handlers.deeplinks import deep_link, qr_png, start_link
-from handlers.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
+from handlers.common.deeplinks import deep_link, qr_png, start_link
+from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
+from handlers.common.routing import RouteTable
+from handlers.common.steps import ask
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.routing import RouteTable
 from handlers.states import ProjectForm, ProjectStep, ShiftForm
-from handlers.steps import ask
 from handlers.volunteer_shifts import shift_text
 
 router = RouteTable("projects")

@@ -19,11 +19,11 @@ from bot.domain.resources import MAX_QUANTITY, ResourceKind
 from bot.services import UnitOfWork, matching, needs, places, resources
 from bot.services.resources import ResourceView
 from handlers.callbacks import ResourceCb
-from handlers.keyboards import button
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.steps import ask, whole_number
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.routing import RouteTable
 from handlers.states import ResourceForm
-from handlers.steps import ask, whole_number
 
 router = RouteTable("resources")
 

@@ -17,10 +17,10 @@ from bot.services import UnitOfWork, places, rewards
 from bot.services.ports import Notifier
 from bot.services.rewards import RewardView
 from handlers.callbacks import RewardCb
-from handlers.keyboards import button
-from handlers.routing import RouteTable
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.steps import whole_number
 from handlers.states import RewardForm
-from handlers.steps import whole_number
 
 router = RouteTable("rewards")
 

@@ -21,11 +21,11 @@ from bot.services import UnitOfWork, access_log, places, spotchecks
 from bot.services.ports import Notifier
 from bot.services.spotchecks import SpotCheckView, SpotItemView
 from handlers.callbacks import SpotCb
-from handlers.exports import csv_file
-from handlers.keyboards import button
-from handlers.routing import RouteTable
+from handlers.common.exports import csv_file
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.steps import ask
 from handlers.states import SpotForm
-from handlers.steps import ask
 
 router = RouteTable("spotchecks")
 

@@ -34,7 +34,8 @@ from bot.services import UnitOfWork, dashboards, kpis
 from bot.services.dashboards import Session
 from bot.services.kpis import Report
 from handlers.callbacks import StatsCb
-from handlers.keyboards import button
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
 from handlers.kpi_texts import (
     KPI_NAMES,
     charts,
@@ -44,7 +45,6 @@ from handlers.kpi_texts import (
     summary_text,
 )
 from handlers.need_texts import local_time
-from handlers.routing import RouteTable
 
 router = RouteTable("stats")
 

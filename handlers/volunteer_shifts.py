@@ -29,11 +29,11 @@ from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
 from handlers.callbacks import ConfirmCb, ShiftCb
-from handlers.keyboards import button, confirm_keyboard, toggle_keyboard
+from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
+from handlers.common.routing import RouteTable
+from handlers.common.steps import save_then_clear
 from handlers.need_texts import local_time
-from handlers.routing import RouteTable
 from handlers.states import ShiftForm
-from handlers.steps import save_then_clear
 from handlers.volunteers import DAY_NAMES, SKILL_NAMES, skill_options
 
 router = RouteTable("volunteer_shifts")

@@ -38,12 +38,12 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
 from handlers.callbacks import ConfirmCb, PrivacyCb, VolunteerCb
-from handlers.capabilities import phone_keyboard, phone_question
-from handlers.keyboards import button, choice_label, confirm_keyboard, toggle_keyboard
+from handlers.common.capabilities import phone_keyboard, phone_question
+from handlers.common.keyboards import button, choice_label, confirm_keyboard, toggle_keyboard
+from handlers.common.routing import RouteTable
+from handlers.common.steps import delete_typed, save_then_clear
 from handlers.privacy import consent_keyboard, consent_notice, declined_text, id_consent_notice
-from handlers.routing import RouteTable
 from handlers.states import ConsentForm, VolunteerForm, VolunteerReview
-from handlers.steps import delete_typed, save_then_clear
 
 router = RouteTable("volunteers")
 

@@ -128,7 +128,7 @@ def inline_buttons(markup: dict[str, Any] | None) -> list[list[dict[str, str]]] 
 
 def reply_keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]] | None:
     """A reply keyboard for the page. A browser cannot share the person's contact, so a
-    request_contact button is left out (handlers don't offer it here: handlers/keyboards.py
+    request_contact button is left out (handlers don't offer it here: handlers/common/keyboards.py
     phone_keyboard); a pressed one would only send its own label."""
     if not markup or "keyboard" not in markup:
         return None

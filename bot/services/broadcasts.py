@@ -1,5 +1,5 @@
 """Broadcasts: compose for an audience in scope, queue one outbox row per recipient, and let
-the sender (handlers/sender.py) work through the outbox. Also opt-outs by topic and the
+the sender (bot/channels/telegram/sender.py) work through the outbox. Also opt-outs by topic and the
 author's progress and report. See docs/broadcasts.md."""
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import DomainError
-from handlers.routing import RouteTable
-from handlers.texts import error_text
+from handlers.common.routing import RouteTable
+from handlers.common.texts import error_text
 
 router = RouteTable("errors")
 log = logging.getLogger(__name__)

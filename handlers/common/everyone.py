@@ -9,14 +9,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
+from bot.channels.telegram.commands import GROUP_TITLES, Group, commands_for
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
 from handlers.callbacks import NameCb
-from handlers.commands import GROUP_TITLES, Group, commands_for
-from handlers.keyboards import button
-from handlers.routing import RouteTable
-from handlers.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
+from handlers.common.keyboards import button
+from handlers.common.routing import RouteTable
+from handlers.common.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
 
 router = RouteTable("common")
 

@@ -1,7 +1,7 @@
 """Included last: whatever nobody else understood gets a hint, never silence.
 
 A text at a step that expects a button repeats that step's question with its buttons
-(handlers/questions.py); a text that was already answered with an emergency alert needs
+(handlers/common/questions.py); a text that was already answered with an emergency alert needs
 nothing more."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.crypto import PersonalDataCipher
-from handlers.questions import current_turn, repeat_question
-from handlers.routing import RouteTable
+from handlers.common.questions import current_turn, repeat_question
+from handlers.common.routing import RouteTable
 
 router = RouteTable("fallback")
 

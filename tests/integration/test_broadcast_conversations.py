@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.telegram.sender import OutboxSender, ProgressReporter
 from bot.domain.broadcasts import DeliveryState
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Principal
 from bot.domain.surveys import parse_survey
 from bot.domain.volunteers import Skill
 from bot.services import surveys
-from handlers.sender import OutboxSender, ProgressReporter
 from storage.models import AuditEntry, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.services import people
-from handlers.deeplinks import deep_link
+from handlers.common.deeplinks import deep_link
 from storage.db import make_session_factory
 from storage.models import ChannelAccount, Person, RoleGrant
 from storage.uow import UnitOfWork

@@ -19,15 +19,15 @@ from aiogram.types import InlineKeyboardMarkup, Update
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.telegram.sender import OutboxSender
 from bot.domain.broadcasts import Audience, AudienceKind, ButtonKind
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Principal
 from bot.domain.surveys import parse_survey
 from bot.services import broadcasts, groups, surveys
 from handlers.callbacks import NeedNewCb
+from handlers.common.keyboards import button
 from handlers.groups import set_group_commands
-from handlers.keyboards import button
-from handlers.sender import OutboxSender
 from storage.models import AuditEntry, ChannelAccount, CommunityGroup, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.e2e.fake_telegram import FakeTelegram

@@ -313,7 +313,7 @@ async def test_a_forged_me_too_for_a_need_not_offered_is_refused(
 
 
 def test_spreadsheet_formulas_in_residents_text_are_made_inert() -> None:
-    from handlers.exports import safe_cell as _cell
+    from handlers.common.exports import safe_cell as _cell
 
     assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _cell("+1") == "'+1" and _cell("普通文字") == "普通文字" and _cell(3) == 3

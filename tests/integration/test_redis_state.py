@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Role, ScopeLevel
-from handlers.drafts import DestinyKeyBuilder
+from handlers.common.drafts import DestinyKeyBuilder
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness
 from tests.support.databases import require_env

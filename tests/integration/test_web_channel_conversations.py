@@ -22,7 +22,7 @@ from bot.channels.webchat import reply_keyboard
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.volunteers import check_character
 from bot.i18n import make_i18n
-from handlers.capabilities import PhotoLibrary, phone_keyboard
+from handlers.common.capabilities import PhotoLibrary, phone_keyboard
 from storage.db import make_session_factory
 from storage.models import Need
 from storage.uow import UnitOfWork

@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from bot.app import Application, build
+from bot.channels.telegram.commands import set_default_commands
 from bot.channels.wechat import chat_id_of, openid_of
 from bot.config import load_settings
-from handlers.commands import set_default_commands
 from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount
 from storage.uow import UnitOfWork

@@ -15,14 +15,14 @@ from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_dispatcher
+from bot.channels.telegram.notifier import ChatNotifier
 from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.config import load_settings
 from bot.domain.enums import Channel
 from bot.i18n import make_i18n
 from bot.services.crypto import PersonalDataCipher
-from handlers.capabilities import PhotoLibrary
-from handlers.notices import ChatNotifier
-from handlers.questions import QuestionCapture
+from handlers.common.capabilities import PhotoLibrary
+from handlers.common.questions import QuestionCapture
 from storage.db import make_session_factory
 from storage.uow import UnitOfWork
 

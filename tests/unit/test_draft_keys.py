@@ -3,7 +3,7 @@ deployment keeps the conversations that are under way."""
 
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 
-from handlers.drafts import DESTINY, DestinyKeyBuilder
+from handlers.common.drafts import DESTINY, DestinyKeyBuilder
 
 
 def test_conversation_keys_are_those_of_the_default_builder() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from aiogram import Dispatcher, F
 from aiogram.types import Chat, Message, User
 
-from handlers.routing import RouteTable
+from handlers.common.routing import RouteTable
 
 
 def message(text: str) -> Message:

@@ -43,8 +43,8 @@ from bot.domain.enums import Channel
 from bot.services import UnitOfWork, broadcasts, people
 from handlers.broadcast_texts import progress_keyboard, progress_text, report_text
 from handlers.callbacks import BroadcastCb, EmergencyCb
-from handlers.deeplinks import start_link
-from handlers.keyboards import button
+from handlers.common.deeplinks import start_link
+from handlers.common.keyboards import button
 
 log = logging.getLogger(__name__)
 
