@@ -74,7 +74,7 @@ from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
-from bot.web import guard
+from bot.web import dashboard_page, guard
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
@@ -472,7 +472,7 @@ def _dashboard_routes(
     web_app[dashboard_routes.secret_key] = web_app[webchat_routes.secret_key]
     web_app[dashboard_routes.open_link_key] = open_link
     render: dashboard_routes.RenderPage = partial(
-        stats_handlers.render_page, make_uow, i18n, settings
+        dashboard_page.render_page, make_uow, i18n, settings
     )
     web_app[dashboard_routes.render_key] = render
     dashboard_routes.add_routes(web_app)

@@ -3,8 +3,8 @@
 `GET /dashboard?t=<token>` (the one-time link from the chat, valid ten minutes) only shows a
 button; the button POSTs the token, which is used then — so a link preview or a scanner that
 fetches the link does not use it up. The POST turns it into a signed, HttpOnly session cookie
-scoped to the admin's area and redirects to `/dashboard`. The page itself is rendered by the bot
-(handlers), with the admin's grants checked again on every request."""
+scoped to the admin's area and redirects to `/dashboard`. The page itself is rendered by
+bot/web/dashboard_page.py, with the admin's grants checked again on every request."""
 
 from __future__ import annotations
 
