@@ -78,33 +78,7 @@ from bot.web import dashboard_page, guard
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
-from handlers import (
-    admin,
-    emergency_signs,
-    funds,
-    groups,
-    hours,
-    link,
-    needs_resident,
-    needs_worker,
-    onboarding,
-    organisations,
-    privacy,
-    projects,
-    resources,
-    rewards,
-    spotchecks,
-    surveys,
-    volunteer_shifts,
-    volunteers,
-)
-from handlers import attendance as attendance_handlers
-from handlers import broadcasts as broadcast_handlers
-from handlers import consultations as consultation_handlers
-from handlers import emergency as emergency_handlers
-from handlers import matching as matching_handlers
-from handlers import stats as stats_handlers
-from handlers.common import errors, everyone, fallback
+from handlers import ROUTERS, groups, hours
 from handlers.common.capabilities import PhotoLibrary
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
@@ -167,42 +141,8 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
     dispatcher.update.outer_middleware(TurnMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
-    # Order matters: commands that work in any state first, the catch-all last.
-    dispatcher.include_routers(
-        *(
-            table.build()
-            for table in (
-                errors.router,
-                groups.router,  # every update of a group chat ends here: no private flow runs
-                # Sees every free text first, answers emergencies, lets the flow go on.
-                emergency_signs.router,
-                everyone.router,
-                onboarding.router,
-                admin.router,
-                link.router,
-                privacy.router,
-                needs_resident.router,
-                needs_worker.router,
-                surveys.router,
-                volunteers.router,
-                volunteer_shifts.router,
-                attendance_handlers.router,
-                hours.router,
-                rewards.router,
-                spotchecks.router,
-                organisations.router,
-                projects.router,
-                resources.router,
-                funds.router,
-                matching_handlers.router,
-                broadcast_handlers.router,
-                emergency_handlers.router,
-                consultation_handlers.router,
-                stats_handlers.router,
-                fallback.router,
-            )
-        )
-    )
+    # Order matters (handlers/__init__.py): errors first, the catch-all last.
+    dispatcher.include_routers(*(table.build() for table in ROUTERS))
     return dispatcher
 
 

@@ -1,0 +1,66 @@
+"""The aiogram routers, in the order the Dispatcher tries them (bot/app.py builds each afresh).
+
+Order matters: errors first, then group chats and the emergency check that sees every free text,
+then the commands that work in any state, the features, and the catch-all last."""
+
+from __future__ import annotations
+
+from handlers import (
+    admin,
+    attendance,
+    broadcasts,
+    consultations,
+    emergency,
+    emergency_signs,
+    funds,
+    groups,
+    hours,
+    link,
+    matching,
+    needs_resident,
+    needs_worker,
+    onboarding,
+    organisations,
+    privacy,
+    projects,
+    resources,
+    rewards,
+    spotchecks,
+    stats,
+    surveys,
+    volunteer_shifts,
+    volunteers,
+)
+from handlers.common import errors, everyone, fallback
+from handlers.common.routing import RouteTable
+
+ROUTERS: tuple[RouteTable, ...] = (
+    errors.router,
+    groups.router,  # every update of a group chat ends here: no private flow runs
+    # Sees every free text first, answers emergencies, lets the flow go on.
+    emergency_signs.router,
+    everyone.router,
+    onboarding.router,
+    admin.router,
+    link.router,
+    privacy.router,
+    needs_resident.router,
+    needs_worker.router,
+    surveys.router,
+    volunteers.router,
+    volunteer_shifts.router,
+    attendance.router,
+    hours.router,
+    rewards.router,
+    spotchecks.router,
+    organisations.router,
+    projects.router,
+    resources.router,
+    funds.router,
+    matching.router,
+    broadcasts.router,
+    emergency.router,
+    consultations.router,
+    stats.router,
+    fallback.router,
+)
