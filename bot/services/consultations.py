@@ -31,7 +31,7 @@ from bot.domain.consultations import (
 )
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.policy import CONSULTATION_ROLES as WORKER_ROLES
+from bot.domain.policy import CONSULTATION_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import Access
 from bot.services import access_log, broadcasts, needs, people
@@ -151,7 +151,7 @@ async def _covers_all(
 
 
 async def _manages(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
-    return await _covers_all(uow, principal, c, WORKER_ROLES)
+    return await _covers_all(uow, principal, c, CONSULTATION_ROLES)
 
 
 async def _decides(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
@@ -234,7 +234,7 @@ async def listing(
 ) -> list[ConsultationView]:
     now = now or utcnow()
     async with uow:
-        covered = await uow.places.communities_covered(principal, WORKER_ROLES)
+        covered = await uow.places.communities_covered(principal, CONSULTATION_ROLES)
         home = principal.home.community_id if principal.home else None
         rows = await uow.consultations.for_person(principal.person_id, home, covered, LIST_LIMIT)
         return [await _view(uow, principal, c, now, None) for c in rows]
@@ -263,7 +263,7 @@ async def open_consultation(
     if spec.meeting_at is not None and spec.meeting_at <= now:
         raise InvalidInput("meeting", "past")
     async with uow:
-        covered = set(await uow.places.communities_covered(principal, WORKER_ROLES))
+        covered = set(await uow.places.communities_covered(principal, CONSULTATION_ROLES))
         communities = sorted(set(spec.community_ids))
         if not communities or not set(communities) <= covered:
             raise PermissionDenied()

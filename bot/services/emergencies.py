@@ -17,8 +17,7 @@ from bot.domain.broadcasts import (
 )
 from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES as COMMUNITY_ROLES
-from bot.domain.policy import EMERGENCY_STREET_ROLES as STREET_ROLES
+from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES, EMERGENCY_STREET_ROLES
 from bot.domain.principal import Principal
 from bot.domain.volunteers import SignupStatus
 from bot.services import broadcasts
@@ -70,7 +69,7 @@ async def _require_over(
 ) -> list[int]:
     """The communities of the unit, if the principal may switch it; else PermissionDenied."""
     if level is ScopeLevel.COMMUNITY:
-        roles = COMMUNITY_ROLES
+        roles = EMERGENCY_COMMUNITY_ROLES
         if scope_id not in await uow.places.communities_covered(principal, roles):
             if await uow.places.community(scope_id) is None:
                 raise NotFound("community", scope_id)
@@ -81,7 +80,7 @@ async def _require_over(
     street = await uow.places.street(scope_id)
     if street is None:
         raise NotFound("street", scope_id)
-    covered = set(await uow.places.communities_covered(principal, STREET_ROLES))
+    covered = set(await uow.places.communities_covered(principal, EMERGENCY_STREET_ROLES))
     communities = [c.id for c in await uow.places.all_communities() if c.street_id == scope_id]
     if not communities or not set(communities) <= covered:
         raise PermissionDenied()
@@ -220,7 +219,7 @@ async def end(
 async def in_scope(uow: UnitOfWork, principal: Principal) -> list[EmergencyView]:
     """Emergencies going on where this person may switch them off or see the roll-call."""
     async with uow:
-        covered = set(await uow.places.communities_covered(principal, COMMUNITY_ROLES))
+        covered = set(await uow.places.communities_covered(principal, EMERGENCY_COMMUNITY_ROLES))
         views = [await _view(uow, e) for e in await uow.broadcasts.emergencies_active()]
         return [v for v in views if set(v.community_ids) & covered]
 
@@ -311,7 +310,7 @@ async def roll_call(uow: UnitOfWork, principal: Principal, *, emergency_id: int)
         emergency = await uow.broadcasts.emergency(emergency_id)
         if emergency is None:
             raise NotFound("emergency", emergency_id)
-        covered = set(await uow.places.communities_covered(principal, COMMUNITY_ROLES))
+        covered = set(await uow.places.communities_covered(principal, EMERGENCY_COMMUNITY_ROLES))
         view = await _view(uow, emergency)
         if not set(view.community_ids) <= covered:  # names of the whole area: its workers
             raise PermissionDenied()

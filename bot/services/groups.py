@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.errors import NotFound, PermissionDenied
-from bot.domain.policy import GROUP_LINK_ROLES as LINK_ROLES
+from bot.domain.policy import GROUP_LINK_ROLES
 from bot.domain.principal import Principal
 from bot.services.places import name_in
 from bot.services.views import Named
@@ -60,7 +60,7 @@ async def linkable_communities(uow: UnitOfWork, principal: Principal) -> list[Ch
     """The communities this person may link a group to (empty: not a worker)."""
     async with uow:
         choices = []
-        for community_id in await uow.places.communities_covered(principal, LINK_ROLES):
+        for community_id in await uow.places.communities_covered(principal, GROUP_LINK_ROLES):
             community = await uow.places.community(community_id)
             if community is not None:
                 choices.append(
@@ -86,7 +86,7 @@ async def link(
         raise PermissionDenied()
     now = now or utcnow()
     async with uow:
-        if community_id not in await uow.places.communities_covered(principal, LINK_ROLES):
+        if community_id not in await uow.places.communities_covered(principal, GROUP_LINK_ROLES):
             raise PermissionDenied()
         group = await uow.groups.by_chat(channel, chat_id, lock=True)
         if group is None:
@@ -128,7 +128,7 @@ async def unlink(
         group = await uow.groups.by_chat(channel, chat_id, lock=True)
         if group is None or group.unlinked_at is not None:
             raise NotFound("community_group", chat_id)
-        covered = await uow.places.communities_covered(principal, LINK_ROLES)
+        covered = await uow.places.communities_covered(principal, GROUP_LINK_ROLES)
         if not chat_admin and group.community_id not in covered:
             raise PermissionDenied()
         group.unlinked_at = now

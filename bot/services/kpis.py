@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.enums import CommunityKind, Role, ScopeLevel
 from bot.domain.errors import NotFound, PermissionDenied
 from bot.domain.kpis import Counts, Indicator, Month, Targets, indicators, roll_up
-from bot.domain.policy import KPI_VIEW_ROLES as VIEW_ROLES
+from bot.domain.policy import KPI_VIEW_ROLES
 from bot.domain.principal import Principal
 from bot.services import kpi_cache
 from bot.services.places import name_in
@@ -70,7 +70,7 @@ def forget() -> None:
 
 
 async def units(
-    uow: UnitOfWork, principal: Principal, roles: tuple[Role, ...] = VIEW_ROLES
+    uow: UnitOfWork, principal: Principal, roles: tuple[Role, ...] = KPI_VIEW_ROLES
 ) -> list[Unit]:
     """The widest units this person may see: their districts, streets or communities."""
     async with uow:
@@ -113,7 +113,7 @@ async def report(
     scope_id: int,
     targets: Targets,
     tz: ZoneInfo,
-    roles: tuple[Role, ...] = VIEW_ROLES,
+    roles: tuple[Role, ...] = KPI_VIEW_ROLES,
     now: datetime | None = None,
     cache_seconds: float = 0.0,
 ) -> Report:
