@@ -182,7 +182,8 @@ async def queue(
     now: datetime | None = None,
 ) -> bool:
     """Queue an alert for the robot of `community`, else of its street (inside the caller's
-    entered unit of work, committed with its change). False: no robot covers it."""
+    entered unit of work, committed with its change). False: no robot covers it. `now` is
+    the wall clock (when it may be sent), not a service's fake clock."""
     robot_id = await robot_for(uow, community)
     if robot_id is None:
         return False
