@@ -17,7 +17,7 @@ from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Place, Principal
 from bot.services import UnitOfWork
-from bot.services.crypto import PersonalDataCipher
+from bot.services.crypto import CipherError, PersonalDataCipher
 from storage.models import Community, WecomAlert, WecomRobot
 
 WEBHOOK_PATH = "/cgi-bin/webhook/send"
@@ -244,11 +244,18 @@ async def claim(
             robot = await uow.wecom.robot_by_id(row.robot_id)
             if robot is None:
                 continue
+            try:
+                url = cipher.decrypt(robot.url_sealed)
+            except CipherError:
+                # SECRET_KEY or ID_KEYS changed: set the robot again (`wecom set-robot`).
+                row.state, row.error = "failed", "the robot's URL does not open with this key"
+                row.claimed_by = row.claimed_at = None
+                continue
             jobs.append(
                 AlertJob(
                     id=row.id,
                     robot_id=robot.id,
-                    url=cipher.decrypt(robot.url_sealed),
+                    url=url,
                     key_tail=robot.key_tail,
                     message=row.message,
                     params=dict(row.params),

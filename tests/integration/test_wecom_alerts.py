@@ -15,17 +15,20 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
 from bot.channels.wecom import WecomAlertSender
 from bot.config import Settings, load_settings
+from bot.domain.broadcasts import Audience, AudienceKind, DeliveryState
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import PermissionDenied
 from bot.domain.needs import Beneficiary, NeedCategory, Urgency
 from bot.domain.principal import Grant, Place, Principal
 from bot.i18n import make_i18n
-from bot.services import alerts, emergencies, needs, roles
+from bot.services import alerts, broadcasts, emergencies, needs, roles
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import RecordingNotifier
+from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 from tests.support.factories import Map, make_map, make_person
 
@@ -335,3 +338,108 @@ async def test_the_sender_loop_stops_when_asked(
     await asyncio.sleep(0.05)
     sender.stopping.set()
     await asyncio.wait_for(task, 2)
+
+
+async def test_a_broadcast_that_did_not_reach_everyone_is_told(
+    uow: UnitOfWork, world: Map, robots: tuple[FakeRobots, str]
+) -> None:
+    fake, base = robots
+    await set_robot(uow, base, ScopeLevel.COMMUNITY, world.community_a1, "community-a1-key")
+    author = await make_person(
+        uow, "韩主任", grants=((Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),)
+    )
+    await make_person(uow, "居民", community=world.community_a1, web_id=1)
+    await make_person(uow, "居民二", community=world.community_a1, web_id=2)
+    principal = Principal(
+        author,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    view = await broadcasts.create(
+        uow,
+        principal,
+        broadcasts.Draft(
+            audience=Audience(AudienceKind.EVERYONE, (world.community_a1,)),
+            text_zh="明天上午停水通知",
+        ),
+    )
+    async with uow:
+        rows = (
+            await uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.broadcast_id == view.id)
+            )
+        ).all()
+        assert len(rows) == 2
+        rows[0].state, rows[1].state = DeliveryState.SENT, DeliveryState.FAILED
+        await uow.commit()
+    await broadcasts.active(uow)
+    await broadcasts.active(uow)  # done once: told once
+    await drain(make_sender(uow, base))
+    (text,) = fake.texts("community-a1-key")
+    assert "群发消息未送达" in text and "明天上午停水通知" in text
+    assert "已送达：1" in text and "失败：1" in text
+
+
+async def test_a_robot_gets_at_most_twenty_a_minute(
+    uow: UnitOfWork, world: Map, robots: tuple[FakeRobots, str]
+) -> None:
+    fake, base = robots
+    await set_robot(uow, base, ScopeLevel.COMMUNITY, world.community_a1, "community-a1-key")
+    async with uow:
+        community = await uow.places.community(world.community_a1)
+        assert community is not None
+        for n in range(23):
+            assert await alerts.queue(
+                uow,
+                community,
+                "need.urgent",
+                {"reference": f"R-{n}", "category": "other", "community": community.name},
+            )
+        await uow.commit()
+    await drain(make_sender(uow, base), rounds=4)
+    assert len(fake.texts("community-a1-key")) == 20
+    async with uow:
+        waiting = [row for row in await uow.wecom.alerts() if row.state == "queued"]
+        assert len(waiting) == 3
+        # Put back for when the minute is over, not counted as a failed attempt.
+        now = datetime.now(UTC)
+        for row in waiting:
+            assert row.attempts == 0 and now + timedelta(seconds=30) < row.not_before
+            assert row.not_before <= now + timedelta(seconds=61)
+
+
+async def test_an_unreachable_robot_is_retried_with_backoff(
+    uow: UnitOfWork, world: Map, unused_tcp_port: int
+) -> None:
+    base = f"http://127.0.0.1:{unused_tcp_port}"  # nobody listens there
+    await set_robot(uow, base, ScopeLevel.COMMUNITY, world.community_a1, "community-a1-key")
+    await file_urgent(uow, world, world.community_a1, world.street_a)
+    await drain(make_sender(uow, base), rounds=2)
+    async with uow:
+        (row,) = await uow.wecom.alerts()
+        assert row.state == "queued" and row.attempts == 1
+        assert row.not_before > datetime.now(UTC) + timedelta(seconds=2)
+        assert "key" not in row.error
+
+
+async def test_a_robot_sealed_with_another_key_fails_its_alert_without_stopping_the_rest(
+    uow: UnitOfWork, world: Map, robots: tuple[FakeRobots, str]
+) -> None:
+    fake, base = robots
+    await alerts.set_robot(
+        uow,
+        roles.SYSTEM,
+        PersonalDataCipher(b"an-old-secret-key"),
+        level=ScopeLevel.COMMUNITY,
+        place_id=world.community_a1,
+        url=url(base, "old-robot-key"),
+        base=base,
+    )
+    await set_robot(uow, base, ScopeLevel.COMMUNITY, world.community_a2, "community-a2-key")
+    await file_urgent(uow, world, world.community_a1, world.street_a)
+    await file_urgent(uow, world, world.community_a2, world.street_a)
+    await drain(make_sender(uow, base))
+    assert len(fake.texts("community-a2-key")) == 1 and fake.texts("old-robot-key") == []
+    async with uow:
+        states = sorted(row.state for row in await uow.wecom.alerts())
+        assert states == ["failed", "sent"]
