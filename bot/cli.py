@@ -267,9 +267,13 @@ async def _wecom(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
             print("No WeCom robots are set.")
         return 0
     try:
-        level, place_id = await _robot_place(uow, args.place)
-    except ValueError as error:
-        print(f"Refused: {error}", file=sys.stderr)
+        level, place_id = await alerts.find_place(uow, args.place)
+    except DomainError:
+        print(
+            f"Refused: no single street or community named {args.place!r}; use "
+            "community:<number> or street:<number> (see `admin places`)",
+            file=sys.stderr,
+        )
         return 2
     if args.wecom_command == "clear-robot":
         view = await alerts.clear_robot(uow, roles.SYSTEM, level=level, place_id=place_id)
@@ -305,25 +309,3 @@ async def _wecom(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
         f"(key {alerts.mask(view.key_tail)})."
     )
     return 0
-
-
-async def _robot_place(uow: UnitOfWork, place: str) -> tuple[ScopeLevel, int]:
-    """community:<id>, street:<id>, '<street>' or '<street>/<community>' (names as in
-    `admin places`); ValueError saying what did not match."""
-    head, sep, tail = place.partition(":")
-    if sep and head in ("community", "street") and tail.isdigit():
-        return (ScopeLevel.COMMUNITY if head == "community" else ScopeLevel.STREET), int(tail)
-    names = [part.strip() for part in place.split("/") if part.strip()]
-    communities = await places.all_communities(uow)
-    if len(names) == 1:
-        streets = {c.street.id for c in communities if names[0] in (c.street.name,)}
-        if len(streets) == 1:
-            return ScopeLevel.STREET, streets.pop()
-    elif len(names) == 2:
-        found = [c.id for c in communities if (c.street.name, c.name) == (names[0], names[1])]
-        if len(found) == 1:
-            return ScopeLevel.COMMUNITY, found[0]
-    raise ValueError(
-        f"no single street or community named {place!r}; use community:<number> or "
-        "street:<number> (see `admin places`)"
-    )

@@ -153,16 +153,41 @@ async def clear_robot(
         return view
 
 
-async def list_robots(uow: UnitOfWork) -> list[RobotView]:
+async def list_robots(uow: UnitOfWork, principal: Principal | None = None) -> list[RobotView]:
+    """Every robot, or those `principal` may manage."""
     async with uow:
         views = []
         for robot in await uow.wecom.robots():
             try:
-                name, _ = await _place(uow, robot.level, robot.place_id)
+                name, parents = await _place(uow, robot.level, robot.place_id)
             except NotFound:
-                name = "?"
+                name, parents = "?", None
+            if principal is not None and (
+                parents is None or not _may_manage(principal, robot.level, robot.place_id, parents)
+            ):
+                continue
             views.append(RobotView(robot.level, robot.place_id, name, robot.key_tail))
         return views
+
+
+async def find_place(uow: UnitOfWork, text: str) -> tuple[ScopeLevel, int]:
+    """A place named as community:<id>, street:<id>, '<street>' or '<street>/<community>';
+    InvalidInput("place", …) when it names no single street or community."""
+    head, sep, tail = text.strip().partition(":")
+    if sep and head in ("community", "street") and tail.isdigit():
+        return (ScopeLevel.COMMUNITY if head == "community" else ScopeLevel.STREET), int(tail)
+    names = [part.strip() for part in text.split("/") if part.strip()]
+    async with uow:
+        communities = await uow.places.all_communities()
+        if len(names) == 1:
+            streets = {c.street_id for c in communities if c.street.name == names[0]}
+            if len(streets) == 1:
+                return ScopeLevel.STREET, streets.pop()
+        elif len(names) == 2:
+            found = [c.id for c in communities if (c.street.name, c.name) == tuple(names)]
+            if len(found) == 1:
+                return ScopeLevel.COMMUNITY, found[0]
+    raise InvalidInput("place", "no single street or community of that name")
 
 
 async def robot_for(uow: UnitOfWork, community: Community) -> int | None:
