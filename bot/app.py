@@ -104,6 +104,7 @@ from handlers import consultations as consultation_handlers
 from handlers import emergency as emergency_handlers
 from handlers import matching as matching_handlers
 from handlers import stats as stats_handlers
+from handlers import wecom as wecom_handlers
 from handlers.capabilities import PhotoLibrary
 from handlers.commands import set_default_commands
 from handlers.drafts import DestinyKeyBuilder
@@ -170,6 +171,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
     dispatcher.update.outer_middleware(TurnMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
+    dispatcher["wecom_api_url"] = settings.wecom_api_url
     # Order matters: commands that work in any state first, the catch-all last.
     dispatcher.include_routers(
         *(
@@ -202,6 +204,7 @@ def build_dispatcher(
                 emergency_handlers.router,
                 consultation_handlers.router,
                 stats_handlers.router,
+                wecom_handlers.router,
                 fallback.router,
             )
         )
