@@ -40,8 +40,10 @@ async def chat(engine: AsyncEngine, world: Map, uow: UnitOfWork) -> AsyncIterato
 
 
 def all_text(chat: ChatHarness, user: int) -> str:
+    """Everything the chat shows now, the person's own messages included."""
     chat_log = chat.hub.conversation(user)
-    return "\n".join(str(e.get("html", "")) for e in chat_log.events if e.get("from") != "user")
+    events = [str(e.get("html", "")) + str(e.get("text", "")) for e in chat_log.events]
+    return "\n".join([*events, *(str(m) for m in chat_log.messages.values())])
 
 
 async def test_a_street_admin_sets_lists_and_clears_a_robot(
