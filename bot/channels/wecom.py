@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 
 RATE_LIMITED = 45009  # "api freq out of limit": 20 messages a minute per robot
 IDLE_SECONDS = 1.0
-LEASE = timedelta(seconds=60)
+# A claim outlives the batch it is in (BATCH posts of at most 15 s each), so no other process
+# takes an alert this one is still posting.
+BATCH = 5
+LEASE = timedelta(seconds=180)
 MAX_MARKDOWN = 4000  # WeCom takes 4,096 bytes of markdown
 
 ALERT_TEXTS = {
@@ -137,7 +140,7 @@ class WecomAlertSender:
         """Claim the due alerts and post them; the number claimed (0: nothing to do)."""
         now = datetime.now(UTC)
         jobs = await alerts.claim(
-            self.make_uow(), self.cipher, owner=self.owner, now=now, lease=LEASE
+            self.make_uow(), self.cipher, owner=self.owner, now=now, lease=LEASE, limit=BATCH
         )
         for job in jobs:
             wait = self._room(job.robot_id)

@@ -396,7 +396,7 @@ async def test_a_robot_gets_at_most_twenty_a_minute(
                 {"reference": f"R-{n}", "category": "other", "community": community.name},
             )
         await uow.commit()
-    await drain(make_sender(uow, base), rounds=4)
+    await drain(make_sender(uow, base), rounds=8)
     assert len(fake.texts("community-a1-key")) == 20
     async with uow:
         waiting = [row for row in await uow.wecom.alerts() if row.state == "queued"]
