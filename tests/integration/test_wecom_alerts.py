@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.channels.wecom import WecomAlertSender
+from bot.channels.wecom import LEASE, WecomAlertSender
 from bot.config import Settings, load_settings
 from bot.domain.broadcasts import Audience, AudienceKind, DeliveryState
 from bot.domain.enums import Role, ScopeLevel
@@ -28,8 +28,10 @@ from bot.i18n import make_i18n
 from bot.services import alerts, broadcasts, emergencies, needs, roles
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import RecordingNotifier
+from storage.db import make_engine, make_session_factory
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
+from tests.support.databases import PostgresDatabases
 from tests.support.factories import Map, make_map, make_person
 
 CIPHER = PersonalDataCipher(b"wecom-alerts-test-secret")
@@ -443,3 +445,56 @@ async def test_a_robot_sealed_with_another_key_fails_its_alert_without_stopping_
     async with uow:
         states = sorted(row.state for row in await uow.wecom.alerts())
         assert states == ["failed", "sent"]
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases) -> str:
+    return postgres_databases.migrated()
+
+
+async def test_two_processes_post_each_alert_once_on_postgresql(
+    postgres_url: str, robots: tuple[FakeRobots, str]
+) -> None:
+    """Two senders (two processes) claim at the same time: SKIP LOCKED hands each alert to one."""
+    fake, base = robots
+    engine = make_engine(postgres_url)
+    try:
+
+        def fresh() -> UnitOfWork:
+            return UnitOfWork(make_session_factory(engine))
+
+        world = await make_map(fresh())
+        await set_robot(fresh(), base, ScopeLevel.COMMUNITY, world.community_a1, "community-a1-key")
+        uow = fresh()
+        async with uow:
+            community = await uow.places.community(world.community_a1)
+            assert community is not None
+            for n in range(12):
+                await alerts.queue(
+                    uow,
+                    community,
+                    "need.urgent",
+                    {"reference": f"R-{n:02}", "category": "other", "community": community.name},
+                )
+            await uow.commit()
+        # Process A has claimed five and not committed yet (its rows are locked): process B,
+        # claiming meanwhile, gets other alerts at once instead of waiting or taking the same.
+        now = datetime.now(UTC)
+        holder = fresh()
+        async with holder:
+            held = {row.id for row in await holder.wecom.claim("a", now, LEASE, 5)}
+            other = await asyncio.wait_for(
+                alerts.claim(fresh(), CIPHER, owner="b", now=now, lease=LEASE, limit=5), 5
+            )
+            assert len(held) == 5 and len(other) == 5
+            assert held.isdisjoint(job.id for job in other)
+            await holder.commit()
+        senders = [
+            WecomAlertSender(fresh, make_i18n("zh"), CIPHER, settings(base)) for _ in range(2)
+        ]
+        # B's five are posted by the senders once B's lease runs out; here: the rest, once.
+        await asyncio.gather(*(drain(sender, rounds=4) for sender in senders))
+        posted = [text.split("** ")[1].split("\n")[0] for text in fake.texts("community-a1-key")]
+        assert len(posted) == len(set(posted)) == 2  # 12 - A's 5 - B's 5, each once
+    finally:
+        await engine.dispose()
