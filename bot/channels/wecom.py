@@ -37,7 +37,7 @@ IDLE_SECONDS = 1.0
 # takes an alert this one is still posting.
 BATCH = 5
 LEASE = timedelta(seconds=180)
-MAX_MARKDOWN = 4000  # WeCom takes 4,096 bytes of markdown
+MAX_MARKDOWN = 4096  # bytes of UTF-8 WeCom takes in a markdown message
 
 ALERT_TEXTS = {
     "need.urgent": __(
@@ -85,7 +85,8 @@ def render(message: str, params: Mapping[str, str | int], locale: str, settings:
             values[key] = local_time(datetime.fromisoformat(str(value)), settings.tz)
         else:
             values[key] = _clean(str(value))
-    return str(ALERT_TEXTS[message]).format(**values)[:MAX_MARKDOWN]
+    text = str(ALERT_TEXTS[message]).format(**values)
+    return text.encode()[:MAX_MARKDOWN].decode(errors="ignore")
 
 
 class WecomAlertSender:
