@@ -8,7 +8,7 @@ from bot.i18n import make_i18n
 
 def test_a_parameter_cannot_add_markdown_and_the_text_fits_wecom() -> None:
     i18n = make_i18n("zh")
-    params = {"title": "**全部** <font color=\"warning\">[链接](http://x)</font>" + "停" * 3000}
+    params = {"title": '**全部** <font color="warning">[链接](http://x)</font>' + "停" * 3000}
     params |= {"sent": 10, "failed": 2}
     with i18n.context(), i18n.use_locale("zh"):
         text = render("broadcast.failed", params, "zh", load_settings())
