@@ -83,6 +83,18 @@ def _parser() -> argparse.ArgumentParser:
         help="re-encrypt stored ID numbers with ID_CIPHER and the newest ID_KEYS key",
     )
     reencrypt.add_argument("--batch", type=int, default=200, help="rows per transaction")
+    wecom = sub.add_parser("wecom", help="WeCom group robots (企业微信群机器人) for alerts")
+    wecom_sub = wecom.add_subparsers(dest="wecom_command", required=True)
+    place_help = (
+        "community:<number>, street:<number> (see `admin places`), or a name path "
+        "'<street>' / '<street>/<community>'"
+    )
+    set_robot = wecom_sub.add_parser("set-robot", help="set the robot of a community or street")
+    set_robot.add_argument("place", help=place_help)
+    set_robot.add_argument("url", help="the robot's webhook URL (…/cgi-bin/webhook/send?key=…)")
+    clear_robot = wecom_sub.add_parser("clear-robot", help="remove a place's robot")
+    clear_robot.add_argument("place", help=place_help)
+    wecom_sub.add_parser("list", help="list the robots (the key's last 4 characters only)")
     return parser
 
 

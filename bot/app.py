@@ -46,6 +46,7 @@ from bot.channels.wechat import (
 )
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_crypto import Envelope
+from bot.channels.wecom import WecomAlertSender
 from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.domain.errors import DomainError, NotFound
@@ -141,6 +142,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
     dispatcher.update.outer_middleware(TurnMiddleware())
     PersonI18nMiddleware(i18n).setup(dispatcher)
+    dispatcher["wecom_api_url"] = settings.wecom_api_url
     # Order matters (handlers/__init__.py): errors first, the catch-all last.
     dispatcher.include_routers(*(table.build() for table in ROUTERS))
     return dispatcher
@@ -528,7 +530,9 @@ async def run(settings: Settings) -> None:
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
-def outbox_tasks(application: Application) -> list[OutboxSender | ProgressReporter]:
+def outbox_tasks(
+    application: Application,
+) -> list[OutboxSender | ProgressReporter | WecomAlertSender]:
     """The broadcast sender and the authors' progress messages (several processes may run
     them against one PostgreSQL: rows are claimed with SKIP LOCKED)."""
 
@@ -536,7 +540,11 @@ def outbox_tasks(application: Application) -> list[OutboxSender | ProgressReport
         return UnitOfWork(application.session_factory)
 
     args = (make_uow, application.i18n, application.bots, application.settings)
-    return [OutboxSender(*args), ProgressReporter(*args)]
+    settings = application.settings
+    robots = WecomAlertSender(
+        make_uow, application.i18n, make_cipher(settings, secret_key(settings)), settings
+    )
+    return [OutboxSender(*args), ProgressReporter(*args), robots]
 
 
 async def _verify_certificate(

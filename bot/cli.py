@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
 from bot.domain.errors import DomainError
-from bot.services import demo, demo_activity, people, places, privacy, resources, roles
+from bot.services import alerts, demo, demo_activity, people, places, privacy, resources, roles
 from bot.services.crypto import PersonalDataCipher
 from storage import migrate
 from storage.db import make_engine, make_session_factory
@@ -37,6 +37,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         uow = UnitOfWork(make_session_factory(engine))
         if args.command == "demo-data":
             return await _demo(uow, settings, places_only=args.places_only)
+        if args.command == "wecom":
+            return await _wecom(args, uow, settings)
         return await _admin(args, uow, settings)
     except DomainError as error:
         print(f"Refused: {error}", file=sys.stderr)
@@ -247,4 +249,63 @@ async def _reencrypt(uow: UnitOfWork, settings: Settings, *, batch: int) -> int:
 
     result = await privacy.reencrypt_ids(uow, cipher, batch=batch, progress=progress)
     print(f"Done: {result.reencrypted} of {result.total} re-encrypted, all now {cipher.current}.")
+    return 0
+
+
+LEVEL_NAMES = {ScopeLevel.COMMUNITY: "community", ScopeLevel.STREET: "street"}
+
+
+async def _wecom(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) -> int:
+    if args.wecom_command == "list":
+        robots = await alerts.list_robots(uow)
+        for robot in robots:
+            print(
+                f"{LEVEL_NAMES.get(robot.level, robot.level.value)} {robot.place_id} "
+                f"{robot.place}: robot key {alerts.mask(robot.key_tail)}"
+            )
+        if not robots:
+            print("No WeCom robots are set.")
+        return 0
+    try:
+        level, place_id = await alerts.find_place(uow, args.place)
+    except DomainError:
+        print(
+            f"Refused: no single street or community named {args.place!r}; use "
+            "community:<number> or street:<number> (see `admin places`)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.wecom_command == "clear-robot":
+        view = await alerts.clear_robot(uow, roles.SYSTEM, level=level, place_id=place_id)
+        print(
+            f"Removed the robot of {view.place} (key {alerts.mask(view.key_tail)})."
+            if view
+            else "That place has no robot."
+        )
+        return 0
+    from bot.app import make_cipher, secret_key
+
+    try:
+        alerts.robot_key(args.url, settings.wecom_api_url)
+    except DomainError as error:
+        # Said without the URL: it holds the robot's secret key.
+        print(
+            f"Refused: not a WeCom group robot webhook URL ({error}). It looks like "
+            f"{settings.wecom_api_url}{alerts.WEBHOOK_PATH}?key=…",
+            file=sys.stderr,
+        )
+        return 1
+    view = await alerts.set_robot(
+        uow,
+        roles.SYSTEM,
+        make_cipher(settings, secret_key(settings)),
+        level=level,
+        place_id=place_id,
+        url=args.url,
+        base=settings.wecom_api_url,
+    )
+    print(
+        f"The robot of {LEVEL_NAMES[view.level]} {view.place_id} {view.place} is set "
+        f"(key {alerts.mask(view.key_tail)})."
+    )
     return 0

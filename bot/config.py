@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     wechat_app_secret: str | None = None
     wechat_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
     wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeCom group robots (企业微信群机器人) for workers' alerts: their webhooks' base (a robot
+    # URL must be on it) and the pace per robot (WeCom allows 20 messages a minute).
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wecom_per_minute: int = Field(default=20, ge=1, le=20)
     # WeChat drops a callback after 5 s: answer passively within this, else send it later.
     wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5)
     # Conversation (FSM) state — an open form — is forgotten this long after its last change.

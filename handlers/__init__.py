@@ -30,6 +30,7 @@ from handlers import (
     surveys,
     volunteer_shifts,
     volunteers,
+    wecom,
 )
 from handlers.common import errors, everyone, fallback
 from handlers.common.routing import RouteTable
@@ -62,5 +63,6 @@ ROUTERS: tuple[RouteTable, ...] = (
     emergency.router,
     consultations.router,
     stats.router,
+    wecom.router,
     fallback.router,
 )

@@ -39,6 +39,7 @@ from storage.repositories import (
     SurveysRepository,
     VolunteersRepository,
 )
+from storage.wecom import WecomRepository
 
 
 class UnitOfWork:
@@ -75,6 +76,7 @@ class UnitOfWork:
     consultations: ConsultationsRepository
     kpis: KpiRepository
     privacy: PrivacyRepository
+    wecom: WecomRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -107,6 +109,7 @@ class UnitOfWork:
         self.kpis = KpiRepository(self.session)
         self.matching = MatchingRepository(self.session)
         self.privacy = PrivacyRepository(self.session)
+        self.wecom = WecomRepository(self.session)
         return self
 
     async def __aexit__(

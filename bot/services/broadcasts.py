@@ -30,6 +30,7 @@ from bot.domain.needs import NeedCategory
 from bot.domain.policy import BROADCAST_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import RECRUITING
+from bot.services import alerts
 from bot.services.organisations import member_of
 from storage.models import Broadcast, OutboxMessage
 from storage.types import utcnow
@@ -640,6 +641,29 @@ async def account_blocked(
         await uow.commit()
 
 
+async def _alert_failed(uow: UnitOfWork, broadcast: Broadcast, progress: Progress) -> None:
+    """The workers' WeCom robots of the audience's communities hear of a broadcast that did
+    not reach everyone (once per robot; inside the caller's transaction)."""
+    told: set[int] = set()
+    title = " ".join((broadcast.text_zh or broadcast.text_en).split())[:40]
+    title_en = " ".join((broadcast.text_en or broadcast.text_zh).split())[:40]
+    for community_id in Audience.from_json(broadcast.audience).community_ids:
+        community = await uow.places.community(community_id)
+        if community is None:
+            continue
+        robot = await alerts.robot_for(uow, community)
+        if robot is None or robot in told:
+            continue
+        told.add(robot)
+        params: dict[str, str | int] = {
+            "title": title,
+            "title_en": title_en,
+            "sent": progress.sent,
+            "failed": progress.failed,
+        }
+        await alerts.queue(uow, community, "broadcast.failed", params)
+
+
 async def active(uow: UnitOfWork) -> list[StatusView]:
     """Broadcasts whose author should see fresh progress (or still gets the final report);
     those with nothing left to send are marked done here."""
@@ -651,6 +675,8 @@ async def active(uow: UnitOfWork) -> list[StatusView]:
                 broadcast.state = BroadcastState.DONE
                 broadcast.finished_at = utcnow()
                 view = await _status(uow, broadcast)
+                if view.progress.failed:
+                    await _alert_failed(uow, broadcast, view.progress)
             finished = broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
             if finished and broadcast.progress_chat_id is None:
                 broadcast.reported_at = utcnow()  # nobody to report to (e.g. an emergency's)

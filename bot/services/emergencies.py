@@ -4,6 +4,7 @@ roll-call, those who come sign up for an emergency shift and check in against it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES, EMERGENCY_STREET_ROLES
 from bot.domain.principal import Principal
 from bot.domain.volunteers import SignupStatus
-from bot.services import broadcasts
+from bot.services import alerts, broadcasts
 from bot.services.places import place_of
 from storage.models import Emergency, EmergencyShift, RollCall, Shift, ShiftSignup
 from storage.types import utcnow
@@ -146,6 +147,7 @@ async def start(
             entity_id=emergency.id,
             details={"level": level.value, "scope": scope_id, "description": description},
         )
+        await _alert_robots(uow, level, scope_id, communities, description, now)
         await uow.session.flush()
         view = await _view(uow, emergency)
         sent = await _announce(
@@ -154,6 +156,41 @@ async def start(
         )  # fmt: skip
         await uow.commit()
     return view, sent
+
+
+async def _alert_robots(
+    uow: UnitOfWork,
+    level: ScopeLevel,
+    scope_id: int,
+    communities: Sequence[int],
+    description: str,
+    now: datetime,
+) -> None:
+    """The workers' WeCom group robots hear of the switch: a street's own robot once for a
+    street-wide emergency, else each community's (or its street's) robot once."""
+    if level is ScopeLevel.STREET:
+        street = await uow.places.street(scope_id)
+        if street is not None and await alerts.queue_street(
+            uow,
+            scope_id,
+            "emergency.started",
+            {"place": street.name, "place_en": street.name_en or "", "description": description},
+        ):
+            return
+    robots_told: set[int] = set()
+    for community_id in communities:
+        row = await uow.places.community(community_id)
+        assert row is not None
+        robot = await alerts.robot_for(uow, row)
+        if robot is None or robot in robots_told:
+            continue
+        robots_told.add(robot)
+        await alerts.queue(
+            uow,
+            row,
+            "emergency.started",
+            {"place": row.name, "place_en": row.name_en or "", "description": description},
+        )
 
 
 async def _announce(

@@ -33,7 +33,7 @@ from bot.domain.needs import (
 from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
-from bot.services import match_profiles
+from bot.services import alerts, match_profiles
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
@@ -345,6 +345,17 @@ async def similar_open_needs(
         return tuple([await _brief(uow, need) for _, need in scored[:3]])
 
 
+def _alert_params(need: Need, community: Community) -> dict[str, str | int]:
+    """What a workers' group alert may say of a request: its reference, category and
+    community — never the resident's name, phone, address or ID number."""
+    return {
+        "reference": need.reference,
+        "category": need.category.value,
+        "community": community.name,
+        "community_en": community.name_en or "",
+    }
+
+
 async def file_need(
     uow: UnitOfWork,
     notifier: Notifier,
@@ -414,6 +425,9 @@ async def file_need(
                 resident.address = place or resident.address
         brief = await _brief(uow, need, community)
         workers = await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
+        if urgency is Urgency.URGENT:
+            # The workers' WeCom group hears of it too (no name, phone or address in it).
+            await alerts.queue(uow, community, "need.urgent", _alert_params(need, community))
         await uow.commit()
     await notifier.send(
         [
@@ -1104,6 +1118,12 @@ async def run_deadlines(
                         (("open", need.id),),
                     )
                 )
+            await alerts.queue(
+                uow,
+                community,
+                "need.escalated",
+                {**_alert_params(need, community), "due": need.due_at.isoformat()},
+            )
             _event(uow, need, None, "escalated", now, public=False)
             need.escalated_at = now
             escalated += 1

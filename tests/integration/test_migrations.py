@@ -65,6 +65,8 @@ EXPECTED_TABLES = {
     "webchat_events",
     "webchat_files",
     "webchat_messages",
+    "wecom_alerts",
+    "wecom_robots",
     "volunteer_communities",
     "volunteer_counters",
     "surveys",

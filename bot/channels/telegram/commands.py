@@ -165,6 +165,7 @@ COMMANDS = (
     ),
     Command("cancel", __("Stop what you are doing"), group=Group.ACCOUNT),
     Command("grant", __("Give someone a role (admins)"), ADMINS, group=Group.ADMIN),
+    Command("robot", __("WeCom group robots for workers' alerts"), ADMINS, group=Group.ADMIN),
 )
 
 
