@@ -68,9 +68,9 @@ from bot.services import (
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
+from bot.web import api, guard
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
-from bot.web import guard
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
@@ -314,6 +314,7 @@ def build(settings: Settings) -> Application:
             raise
 
     web_app = web.Application()
+    limiter = RateLimiter(rate_store)
     guard.install(
         web_app,
         guard.GuardConfig(
@@ -333,7 +334,7 @@ def build(settings: Settings) -> Application:
             trust_forwarded_for=settings.trust_forwarded_for,
             is_outage=is_outage,
         ),
-        RateLimiter(rate_store),
+        limiter,
         i18n,
     )
     web_app[webchat_routes.hub_key] = hub
@@ -383,6 +384,19 @@ def build(settings: Settings) -> Application:
     )
     dispatcher["notifier"] = application.notifier
     dispatcher["photos"] = PhotoLibrary(bots)
+    api.mount(
+        web_app,
+        api.ApiConfig(
+            uow=lambda: UnitOfWork(session_factory),
+            notifier=lambda: application.notifier,
+            token_key=api.token_key(web_app[webchat_routes.secret_key]),
+            limit=settings.limit("api_client"),
+            limiter=limiter,
+            i18n=i18n,
+            tz=settings.tz,
+            is_outage=is_outage,
+        ),
+    )
     dispatcher["cipher"] = make_cipher(settings, web_app[webchat_routes.secret_key])
     if application.telegram_bot is not None and settings.webhook_enabled:
         SimpleRequestHandler(

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.api_clients import ApiClientsRepository
 from storage.broadcasts import BroadcastsRepository
 from storage.consultations import ConsultationsRepository
 from storage.groups import GroupsRepository
@@ -75,6 +76,7 @@ class UnitOfWork:
     consultations: ConsultationsRepository
     kpis: KpiRepository
     privacy: PrivacyRepository
+    api_clients: ApiClientsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -107,6 +109,7 @@ class UnitOfWork:
         self.kpis = KpiRepository(self.session)
         self.matching = MatchingRepository(self.session)
         self.privacy = PrivacyRepository(self.session)
+        self.api_clients = ApiClientsRepository(self.session)
         return self
 
     async def __aexit__(
