@@ -26,8 +26,8 @@ class TokenIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     grant_type: Literal["client_credentials"]
-    client_id: Annotated[str, Field(min_length=1, max_length=64)]
-    client_secret: Annotated[str, Field(min_length=1, max_length=200)]
+    client_id: Annotated[Text, Field(min_length=1, max_length=64)]
+    client_secret: Annotated[Text, Field(min_length=1, max_length=200)]
 
 
 class TokenOut(BaseModel):

@@ -318,3 +318,21 @@ async def test_the_cli_registers_lists_and_revokes_an_app(
     assert await run_cli(database_url, "api", "revoke-app", client_id) == 0
     assert await run_cli(database_url, "api", "list-apps") == 0
     assert "revoked" in capsys.readouterr().out
+
+
+async def test_a_nul_or_a_lone_surrogate_in_the_credentials_is_refused_not_a_500(
+    client: TestClient,
+) -> None:
+    # Found by schemathesis on PostgreSQL, which refuses NUL in text.
+    nul = await client.post(
+        "/api/v1/token",
+        json={"grant_type": "client_credentials", "client_id": "app_\0", "client_secret": "x\0"},
+    )
+    assert nul.status == 401
+    surrogate = await client.post(
+        "/api/v1/token",
+        data='{"grant_type": "client_credentials", "client_id": "\\ud800", "client_secret": "x"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert surrogate.status == 422
+    assert (await surrogate.json())["errors"][0]["field"] == "body"
