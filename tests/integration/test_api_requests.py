@@ -18,6 +18,7 @@ from bot import __main__ as entry
 from bot import cli
 from bot.app import Application, build
 from bot.config import load_settings
+from bot.domain.broadcasts import Audience, AudienceKind
 from bot.domain.enums import Role, ScopeLevel
 from bot.services import api_clients
 from bot.web import api
@@ -354,3 +355,20 @@ async def test_a_nul_or_a_lone_surrogate_in_the_credentials_is_refused_not_a_500
     )
     assert surrogate.status == 422
     assert (await surrogate.json())["errors"][0]["field"] == "body"
+
+
+async def test_a_broadcast_to_residents_leaves_out_accounts_no_chat_can_reach(
+    client: TestClient, world: Map, uow: UnitOfWork
+) -> None:
+    app = await register(uow, ScopeLevel.STREET, world.street_a)
+    headers = {**await bearer(client, app), "Person": "r1"}
+    filed = await client.post(
+        "/api/v1/requests", json={**FILING, "community_id": world.community_a1}, headers=headers
+    )
+    assert filed.status == 201
+    audience = Audience(AudienceKind.RESIDENTS, (world.community_a1,))
+    async with uow:
+        accounts = await uow.broadcasts.audience_accounts(audience, 0)
+    # The two workers' web chats are there; the app's resident (channel app) is not, so no
+    # outbox row waits for a sender that does not exist.
+    assert sorted(str(a[1]) for a in accounts) == ["web", "web"]
