@@ -57,6 +57,7 @@ from bot.middlewares import (
 from bot.replays import RedisSeenUpdates, SeenUpdates
 from bot.services import (
     access_log,
+    api_clients,
     attendance,
     certificates,
     dashboards,
@@ -674,6 +675,7 @@ async def deadline_loop(application: Application) -> None:
             )
             if pruned:
                 log.info("access log: %s entries older than the retention pruned", pruned)
+            await api_clients.prune_keys(uow)
             closed = await attendance.close_forgotten(uow, application.notifier)
             if closed:
                 log.info("attendance: %s forgotten check-outs closed as unconfirmed", closed)

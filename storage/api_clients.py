@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -68,3 +69,9 @@ class ApiClientsRepository:
                 ApiIdempotency.status.is_(None),
             )
         )
+
+    async def prune(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(ApiIdempotency).where(ApiIdempotency.created_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.enums import Channel, ScopeLevel
@@ -24,6 +24,8 @@ SCOPES = frozenset({"needs:write", "needs:read"})
 # scrypt: memory-hard, in the standard library; a secret is checked once per token.
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 MAX_EXTERNAL_ID = 80
+# A retry comes within minutes; the first answers are kept a day, then pruned.
+KEYS_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,3 +277,11 @@ async def release_key(uow: UnitOfWork, client: ClientView, *, key: str) -> None:
     async with uow:
         await uow.api_clients.release(client.id, key)
         await uow.commit()
+
+
+async def prune_keys(uow: UnitOfWork, *, now: datetime | None = None) -> int:
+    """Forget the first answers older than KEYS_KEPT (by the deadline loop)."""
+    async with uow:
+        gone = await uow.api_clients.prune((now or utcnow()) - KEYS_KEPT)
+        await uow.commit()
+    return gone

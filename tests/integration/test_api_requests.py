@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -372,3 +373,15 @@ async def test_a_broadcast_to_residents_leaves_out_accounts_no_chat_can_reach(
     # The two workers' web chats are there; the app's resident (channel app) is not, so no
     # outbox row waits for a sender that does not exist.
     assert sorted(str(a[1]) for a in accounts) == ["web", "web"]
+
+
+async def test_first_answers_are_forgotten_after_a_day(
+    client: TestClient, world: Map, uow: UnitOfWork
+) -> None:
+    app = await register(uow, ScopeLevel.DISTRICT, world.district)
+    headers = {**await bearer(client, app), "Person": "r1", "Idempotency-Key": "old"}
+    payload = {**FILING, "community_id": world.community_a1}
+    assert (await client.post("/api/v1/requests", json=payload, headers=headers)).status == 201
+    assert await api_clients.prune_keys(uow) == 0
+    later = datetime.now(UTC) + timedelta(days=1, minutes=1)
+    assert await api_clients.prune_keys(uow, now=later) == 1
