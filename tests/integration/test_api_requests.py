@@ -385,3 +385,26 @@ async def test_first_answers_are_forgotten_after_a_day(
     assert await api_clients.prune_keys(uow) == 0
     later = datetime.now(UTC) + timedelta(days=1, minutes=1)
     assert await api_clients.prune_keys(uow, now=later) == 1
+
+
+async def test_me_too_is_counted_once_and_lets_the_neighbour_follow_the_request(
+    client: TestClient, world: Map, uow: UnitOfWork
+) -> None:
+    app = await register(uow, ScopeLevel.STREET, world.street_a)
+    auth = await bearer(client, app)
+    payload = {**FILING, "community_id": world.community_a1}
+    first = await client.post("/api/v1/requests", json=payload, headers={**auth, "Person": "r1"})
+    need_id = (await first.json())["request"]["id"]
+    neighbour = {**auth, "Person": "r2"}
+    # Not a resident anywhere yet: the service refuses; once living in A1 it counts.
+    assert (
+        await client.post(f"/api/v1/requests/{need_id}/support", headers=neighbour)
+    ).status == 403
+    own = {**payload, "description": "我家门口的灯也坏了"}
+    assert (await client.post("/api/v1/requests", json=own, headers=neighbour)).status == 201
+    counted = await client.post(f"/api/v1/requests/{need_id}/support", headers=neighbour)
+    assert counted.status == 200 and (await counted.json())["supporters"] == 1
+    twice = await client.post(f"/api/v1/requests/{need_id}/support", headers=neighbour)
+    assert twice.status == 409 and (await twice.json())["code"] == "already_supporting"
+    followed = await client.get(f"/api/v1/requests/{need_id}", headers=neighbour)
+    assert followed.status == 200 and (await followed.json())["supporters"] == 1
