@@ -95,6 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     clear_robot = wecom_sub.add_parser("clear-robot", help="remove a place's robot")
     clear_robot.add_argument("place", help=place_help)
     wecom_sub.add_parser("list", help="list the robots (the key's last 4 characters only)")
+    api = sub.add_parser("api", help="apps of the HTTP API (docs/api.md)")
+    api_sub = api.add_subparsers(dest="api_command", required=True)
+    register = api_sub.add_parser(
+        "register-app", help="register a city app: prints its client id and secret once"
+    )
+    register.add_argument("--name", required=True, help="e.g. 渝快社区")
+    register.add_argument("--scopes", required=True, help="comma-separated: needs:write,needs:read")
+    area = register.add_mutually_exclusive_group(required=True)
+    area.add_argument("--district", type=int, help="the app's area (see `admin places`)")
+    area.add_argument("--street", type=int)
+    area.add_argument("--community", type=int)
+    api_sub.add_parser("list-apps", help="list the registered apps")
+    revoke_app = api_sub.add_parser("revoke-app", help="revoke an app: its tokens stop working")
+    revoke_app.add_argument("client_id")
     return parser
 
 

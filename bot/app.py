@@ -62,6 +62,7 @@ from bot.middlewares import (
 from bot.replays import RedisSeenUpdates, SeenUpdates
 from bot.services import (
     access_log,
+    api_clients,
     attendance,
     certificates,
     dashboards,
@@ -73,9 +74,9 @@ from bot.services import (
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
+from bot.web import api, dashboard_page, guard
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
-from bot.web import dashboard_page, guard
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
@@ -254,6 +255,7 @@ def build(settings: Settings) -> Application:
             raise
 
     web_app = web.Application()
+    limiter = RateLimiter(rate_store)
     guard.install(
         web_app,
         guard.GuardConfig(
@@ -273,7 +275,7 @@ def build(settings: Settings) -> Application:
             trust_forwarded_for=settings.trust_forwarded_for,
             is_outage=is_outage,
         ),
-        RateLimiter(rate_store),
+        limiter,
         i18n,
     )
     web_app[webchat_routes.hub_key] = hub
@@ -323,6 +325,19 @@ def build(settings: Settings) -> Application:
     )
     dispatcher["notifier"] = application.notifier
     dispatcher["photos"] = PhotoLibrary(bots)
+    api.mount(
+        web_app,
+        api.ApiConfig(
+            uow=lambda: UnitOfWork(session_factory),
+            notifier=lambda: application.notifier,
+            token_key=api.token_key(web_app[webchat_routes.secret_key]),
+            limit=settings.limit("api_client"),
+            limiter=limiter,
+            i18n=i18n,
+            tz=settings.tz,
+            is_outage=is_outage,
+        ),
+    )
     dispatcher["cipher"] = make_cipher(settings, web_app[webchat_routes.secret_key])
     if application.telegram_bot is not None and settings.webhook_enabled:
         SimpleRequestHandler(
@@ -606,6 +621,7 @@ async def deadline_loop(application: Application) -> None:
             )
             if pruned:
                 log.info("access log: %s entries older than the retention pruned", pruned)
+            await api_clients.prune_keys(uow)
             closed = await attendance.close_forgotten(uow, application.notifier)
             if closed:
                 log.info("attendance: %s forgotten check-outs closed as unconfirmed", closed)

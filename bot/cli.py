@@ -10,7 +10,17 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
 from bot.domain.errors import DomainError
-from bot.services import alerts, demo, demo_activity, people, places, privacy, resources, roles
+from bot.services import (
+    alerts,
+    api_clients,
+    demo,
+    demo_activity,
+    people,
+    places,
+    privacy,
+    resources,
+    roles,
+)
 from bot.services.crypto import PersonalDataCipher
 from storage import migrate
 from storage.db import make_engine, make_session_factory
@@ -39,6 +49,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await _demo(uow, settings, places_only=args.places_only)
         if args.command == "wecom":
             return await _wecom(args, uow, settings)
+        if args.command == "api":
+            return await _api(args, uow)
         return await _admin(args, uow, settings)
     except DomainError as error:
         print(f"Refused: {error}", file=sys.stderr)
@@ -179,6 +191,31 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
     print(
         f"Granted {view.role.value} of {view.scope.name} to person {person_id} (grant {view.id})."
     )
+    return 0
+
+
+async def _api(args: argparse.Namespace, uow: UnitOfWork) -> int:
+    if args.api_command == "register-app":
+        level, scope_id = _scope(args)
+        scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+        registered = await api_clients.register(
+            uow, name=args.name, scopes=scopes, area_level=level, area_id=scope_id
+        )
+        print(f"Registered {registered.client.name} ({level.value} {scope_id}).")
+        print(f"client_id:     {registered.client.client_id}")
+        print(f"client_secret: {registered.secret}")
+        print("The secret is shown only now; it is stored hashed.")
+        return 0
+    if args.api_command == "list-apps":
+        for c in await api_clients.all_clients(uow):
+            state = f"revoked {c.revoked_at:%Y-%m-%d}" if c.revoked_at else "active"
+            print(
+                f"{c.client_id}  {c.name:<20} {c.area_level.value} {c.area_id} "
+                f"scopes={','.join(sorted(c.scopes))} {state}"
+            )
+        return 0
+    view = await api_clients.revoke(uow, client_id=args.client_id)
+    print(f"Revoked {view.client_id} ({view.name}): its tokens stop working now.")
     return 0
 
 

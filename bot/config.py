@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     rate_new_sessions_address: str = "20/60"
     rate_verify_address: str = "30/60"
     rate_dashboard_address: str = "30/60"
+    rate_api_client: str = "120/60"
     # Behind a reverse proxy, the client address is the last X-Forwarded-For entry.
     trust_forwarded_for: bool = False
     # How long processed Telegram update ids are kept (a redelivery within it is dropped).
@@ -136,6 +137,7 @@ class Settings(BaseSettings):
         "rate_new_sessions_address",
         "rate_verify_address",
         "rate_dashboard_address",
+        "rate_api_client",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

@@ -76,6 +76,16 @@ class RedisRateStore:
         return int(count)
 
 
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """One request counted: how many so far in the window, how many are left, seconds
+    until the window ends (for the RateLimit headers)."""
+
+    count: int
+    remaining: int
+    reset: int
+
+
 class RateLimiter:
     def __init__(self, store: RateStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -90,3 +100,10 @@ class RateLimiter:
         if count <= limit.count:
             return None
         return max(1, math.ceil(limit.seconds - (now % limit.seconds)))
+
+    async def take(self, key: str, limit: Limit) -> Taken:
+        """Count one request and say where the window stands (`remaining` < 0: over)."""
+        now = self.clock()
+        count = await self.store.hit(key, limit.seconds, now)
+        reset = max(1, math.ceil(limit.seconds - (now % limit.seconds)))
+        return Taken(count, limit.count - count, reset)

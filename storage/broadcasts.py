@@ -134,7 +134,11 @@ class BroadcastsRepository:
                 func.coalesce(ChannelAccount.last_seen_at, ChannelAccount.created_at),
             )
             .join(Person, Person.id == ChannelAccount.person_id)
-            .where(ChannelAccount.person_id.in_(select(people.c[0])))
+            .where(
+                ChannelAccount.person_id.in_(select(people.c[0])),
+                # An app's users are no chat: nothing sends to them (webhooks will).
+                ChannelAccount.channel != Channel.APP,
+            )
         )
         query = self._in_locale(query, audience.locale)
         return [tuple(row) for row in await self.session.execute(query)]

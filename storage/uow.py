@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.api_clients import ApiClientsRepository
 from storage.broadcasts import BroadcastsRepository
 from storage.consultations import ConsultationsRepository
 from storage.groups import GroupsRepository
@@ -77,6 +78,7 @@ class UnitOfWork:
     kpis: KpiRepository
     privacy: PrivacyRepository
     wecom: WecomRepository
+    api_clients: ApiClientsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -110,6 +112,7 @@ class UnitOfWork:
         self.matching = MatchingRepository(self.session)
         self.privacy = PrivacyRepository(self.session)
         self.wecom = WecomRepository(self.session)
+        self.api_clients = ApiClientsRepository(self.session)
         return self
 
     async def __aexit__(

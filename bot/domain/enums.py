@@ -9,6 +9,8 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
     WEB = "web"
     WECHAT = "wechat"
+    # A city app acting for its own users over the HTTP API (external id "<client>:<user>").
+    APP = "app"
 
 
 class CommunityKind(StrEnum):

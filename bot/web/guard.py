@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 API = "/chat/api/"
 # The page's photo upload is multipart; every other chat API body is JSON.
 MULTIPART = frozenset({"/chat/api/photo"})
-UNGUARDED = ("/static/", "/healthz", "/livez", "/webhook/")
+# The HTTP API (/api/) answers for itself (bot/web/api.py): bearer tokens, not cookies, so
+# no cross-site check; its own per-app limits; problem+json, never a page.
+UNGUARDED = ("/static/", "/healthz", "/livez", "/webhook/", "/api/")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OUTAGE_RETRY_SECONDS = 30
 

@@ -17,6 +17,8 @@ EXPECTED_TABLES = {
     "privacy_consents",
     "access_log",
     "processed_updates",
+    "api_clients",
+    "api_idempotency",
     "dashboard_links",
     "consultations",
     "consultation_communities",

@@ -1,0 +1,287 @@
+"""City apps on the HTTP API: registered with scopes and an area, authenticated by a hashed
+secret, acting for their own users (channel account `app`, external id "<client>:<user>")
+with the same principal, and so the same permission checks, as in chat."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.enums import Channel, ScopeLevel
+from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Place, Principal
+from bot.services import people
+from bot.services.places import place_of
+from storage.models import ApiClient
+from storage.types import utcnow
+from storage.uow import UnitOfWork
+
+SCOPES = frozenset({"needs:write", "needs:read"})
+# scrypt: memory-hard, in the standard library; a secret is checked once per token.
+SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+MAX_EXTERNAL_ID = 80
+# A retry comes within minutes; the first answers are kept a day, then pruned.
+KEYS_KEPT = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientView:
+    id: int
+    client_id: str
+    name: str
+    scopes: frozenset[str]
+    area_level: ScopeLevel
+    area_id: int
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def covers(self, place: Place) -> bool:
+        if self.area_level is ScopeLevel.DISTRICT:
+            return place.district_id == self.area_id
+        if self.area_level is ScopeLevel.STREET:
+            return place.street_id == self.area_id
+        return place.community_id == self.area_id
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    client: ClientView
+    secret: str  # shown once, never stored
+
+
+def _view(row: ApiClient) -> ClientView:
+    return ClientView(
+        id=row.id,
+        client_id=row.client_id,
+        name=row.name,
+        scopes=frozenset(s for s in row.scopes.split(",") if s),
+        area_level=row.area_level,
+        area_id=row.area_id,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _hash(secret: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, **SCRYPT)
+
+
+async def register(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    scopes: list[str],
+    area_level: ScopeLevel,
+    area_id: int,
+) -> Registered:
+    name = " ".join(name.split())[:200]
+    if not name:
+        raise InvalidInput("name", "empty")
+    unknown = sorted(set(scopes) - SCOPES)
+    if unknown or not scopes:
+        raise InvalidInput("scopes", ",".join(unknown) or "empty")
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_bytes(16)
+    async with uow:
+        if area_level is ScopeLevel.DISTRICT:
+            found: object = await uow.places.district(area_id)
+        elif area_level is ScopeLevel.STREET:
+            found = await uow.places.street(area_id)
+        else:
+            found = await uow.places.community(area_id)
+        if found is None:
+            raise NotFound(area_level.value, area_id)
+        row = await uow.api_clients.add(
+            ApiClient(
+                client_id="app_" + secrets.token_hex(8),
+                name=name,
+                secret_salt=salt,
+                secret_hash=_hash(secret, salt),
+                scopes=",".join(sorted(set(scopes))),
+                area_level=area_level,
+                area_id=area_id,
+                created_at=utcnow(),
+            )
+        )
+        uow.audit.record(
+            actor_id=None,
+            action="api.register_app",
+            entity="api_client",
+            entity_id=row.id,
+            details={"scopes": row.scopes, "area": f"{area_level.value}:{area_id}"},
+        )
+        view = _view(row)
+        await uow.commit()
+    return Registered(view, secret)
+
+
+async def all_clients(uow: UnitOfWork) -> list[ClientView]:
+    async with uow:
+        return [_view(row) for row in await uow.api_clients.all()]
+
+
+async def revoke(uow: UnitOfWork, *, client_id: str) -> ClientView:
+    async with uow:
+        row = await uow.api_clients.by_client_id(client_id)
+        if row is None:
+            raise NotFound("api_client", client_id)
+        if row.revoked_at is not None:
+            raise Conflict("already_revoked")
+        row.revoked_at = utcnow()
+        uow.audit.record(
+            actor_id=None, action="api.revoke_app", entity="api_client", entity_id=row.id
+        )
+        view = _view(row)
+        await uow.commit()
+    return view
+
+
+async def authenticate(uow: UnitOfWork, *, client_id: str, secret: str) -> ClientView | None:
+    """The app when the secret is right and the app not revoked (compared in constant time;
+    an unknown client id costs one scrypt too)."""
+    async with uow:
+        row = await uow.api_clients.by_client_id(client_id[:32])
+        salt = row.secret_salt if row is not None else b"\0" * 16
+        expected = row.secret_hash if row is not None else b"\0" * 32
+        good = hmac.compare_digest(_hash(secret, salt), expected)
+        if row is None or not good or row.revoked_at is not None:
+            return None
+        uow.audit.record(actor_id=None, action="api.token", entity="api_client", entity_id=row.id)
+        view = _view(row)
+        await uow.commit()
+    return view
+
+
+async def active_client(uow: UnitOfWork, *, pk: int) -> ClientView | None:
+    """The app behind a token, or None once it is revoked (its tokens stop working)."""
+    async with uow:
+        row = await uow.api_clients.get(pk)
+        if row is None or row.revoked_at is not None:
+            return None
+        return _view(row)
+
+
+async def act_for(
+    uow: UnitOfWork,
+    client: ClientView,
+    *,
+    external_id: str,
+    community_id: int | None,
+    locale: str,
+) -> Principal:
+    """The principal of the app's user `external_id`, created on first use like any channel
+    account. A person without a community is made a resident of `community_id` (inside the
+    app's area); a person who lives outside the area cannot be acted for."""
+    external_id = external_id.strip()
+    if not external_id or len(external_id) > MAX_EXTERNAL_ID:
+        raise InvalidInput("person", "length")
+    account = f"{client.client_id}:{external_id}"
+    identity = await people.identify(
+        uow,
+        channel=Channel.APP,
+        external_id=account,
+        chat_id=account,
+        display_name="",
+        fallback_locale=locale,
+    )
+    principal = identity.principal
+    if principal.home is None and community_id is not None:
+        await _require_in_area(uow, client, community_id)
+        await people.join_community(uow, principal, community_id=community_id)
+        async with uow:
+            refreshed = await people.principal_of(uow, principal.person_id)
+        assert refreshed is not None
+        principal = refreshed
+    if principal.home is not None and not client.covers(principal.home):
+        raise PermissionDenied()
+    return principal
+
+
+async def _require_in_area(uow: UnitOfWork, client: ClientView, community_id: int) -> None:
+    async with uow:
+        community = await uow.places.community(community_id)
+        if community is None:
+            raise NotFound("community", community_id)
+        if not client.covers(place_of(community)):
+            raise PermissionDenied()
+
+
+async def require_need_in_area(uow: UnitOfWork, client: ClientView, *, need_id: int) -> None:
+    """An app reads and acts only on requests of its area (the services check the person)."""
+    async with uow:
+        need = await uow.needs.get(need_id)
+        if need is None:
+            raise NotFound("need", need_id)
+        community = await uow.places.community(need.community_id)
+        assert community is not None
+        if not client.covers(place_of(community)):
+            raise PermissionDenied()
+
+
+def audit_call(
+    uow: UnitOfWork, client: ClientView, *, route: str, status: int, person_id: int | None
+) -> None:
+    uow.audit.record(
+        actor_id=person_id,
+        action="api.call",
+        entity="api_client",
+        entity_id=client.id,
+        details={"route": route, "status": status},
+    )
+
+
+async def record_call(
+    uow: UnitOfWork, client: ClientView, *, route: str, status: int, person_id: int | None
+) -> None:
+    """Every call of an app in the audit log: the route pattern (no ids), the answer's status."""
+    async with uow:
+        audit_call(uow, client, route=route, status=status, person_id=person_id)
+        await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    status: int | None  # None: the first request with this key is still being handled
+    body: dict[str, Any] | None
+    same_request: bool
+
+
+async def claim_key(
+    uow: UnitOfWork, client: ClientView, *, key: str, fingerprint: str
+) -> Replay | None:
+    """None when this request is the first with `key` (the key is now taken); otherwise what
+    the first one answered."""
+    async with uow:
+        if await uow.api_clients.claim(client.id, key, fingerprint):
+            await uow.commit()
+            return None
+        row = await uow.api_clients.idempotent(client.id, key)
+        assert row is not None
+        return Replay(row.status, row.body, row.fingerprint == fingerprint)
+
+
+async def store_answer(
+    uow: UnitOfWork, client: ClientView, *, key: str, status: int, body: dict[str, Any]
+) -> None:
+    async with uow:
+        await uow.api_clients.answer(client.id, key, status, body)
+        await uow.commit()
+
+
+async def release_key(uow: UnitOfWork, client: ClientView, *, key: str) -> None:
+    """The first request failed unexpectedly: a retry may try again."""
+    async with uow:
+        await uow.api_clients.release(client.id, key)
+        await uow.commit()
+
+
+async def prune_keys(uow: UnitOfWork, *, now: datetime | None = None) -> int:
+    """Forget the first answers older than KEYS_KEPT (by the deadline loop)."""
+    async with uow:
+        gone = await uow.api_clients.prune((now or utcnow()) - KEYS_KEPT)
+        await uow.commit()
+    return gone

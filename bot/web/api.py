@@ -1,0 +1,652 @@
+"""The HTTP API for city apps (/api/v1): OAuth 2 client credentials, bearer tokens signed
+with a key derived from SECRET_KEY, problem+json errors in the reader's language, per-app
+rate limits, Idempotency-Key on POSTs. The routes call the same services as chat."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Principal
+from bot.limits import Limit, RateLimiter
+from bot.services import api_clients, needs
+from bot.services.api_clients import ClientView
+from bot.services.ports import Notifier
+from bot.web import chat
+from bot.web.api_models import (
+    PERSON_PATTERN,
+    CommunityOut,
+    EventOut,
+    FeedbackIn,
+    FieldProblem,
+    FiledOut,
+    Problem,
+    RequestDetailOut,
+    RequestIn,
+    RequestOut,
+    RequestPage,
+    TokenIn,
+    TokenOut,
+)
+from bot.web.openapi import document
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+TOKEN_TTL = 3600
+PUBLIC = frozenset({"/token", "/openapi.json", "/docs"})
+MAX_BODY = 64 * 1024
+MAX_PERSON = 80
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    uow: Callable[[], UnitOfWork]
+    notifier: Callable[[], Notifier]
+    token_key: bytes
+    limit: Limit
+    limiter: RateLimiter
+    i18n: I18n
+    tz: ZoneInfo
+    is_outage: Callable[[BaseException], bool]
+    clock: Callable[[], float] = time.time
+
+
+config_key = web.AppKey("api_config", ApiConfig)
+client_key = web.RequestKey("api_client", ClientView)
+person_key = web.RequestKey("api_person", int)
+
+
+def token_key(secret: bytes) -> bytes:
+    """The tokens' own key, derived from SECRET_KEY (never the cookie key itself)."""
+    return hmac.new(secret, b"wushe api tokens v1", hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def make_token(key: bytes, client_pk: int, expires: int) -> str:
+    payload = f"v1.{client_pk}.{expires}"
+    return f"{payload}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}"
+
+
+def read_token(key: bytes, token: str, now: float) -> int | None:
+    """The app's row id when the token is ours and not expired."""
+    payload, _sep, signature = token.rpartition(".")
+    expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        return None
+    version, _sep, rest = payload.partition(".")
+    pk, _sep, expires = rest.partition(".")
+    if version != "v1" or not pk.isdigit() or not expires.isdigit():
+        return None
+    return int(pk) if int(expires) > now else None
+
+
+# ------------------------------------------------------------------ problems
+
+
+class ApiProblem(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        errors: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        problem = Problem(
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            code=self.code,
+            errors=[FieldProblem(field=f, message=m) for f, m in self.errors]
+            if self.errors is not None
+            else None,
+        )
+        return problem.model_dump(mode="json", exclude_none=True)
+
+
+def _respond(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> web.Response:
+    content_type = PROBLEM if status >= 400 else "application/json"
+    return web.Response(
+        text=json.dumps(body, ensure_ascii=False),
+        status=status,
+        content_type=content_type,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def _field_message(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("This field is not allowed.")
+    if kind in ("enum", "literal_error"):
+        return _("Must be one of: {values}.").format(values=ctx.get("expected", ""))
+    if kind == "string_too_long":
+        return _("Too long: at most {count} characters.").format(count=ctx.get("max_length"))
+    if kind == "string_too_short":
+        return _("Must not be empty.")
+    if kind in ("greater_than_equal", "less_than_equal", "finite_number"):
+        return _("The number is out of range.")
+    return _("This value is not valid.")
+
+
+def _invalid(errors: list[tuple[str, str]]) -> ApiProblem:
+    detail = "; ".join(f"{field}: {message}" for field, message in errors)
+    return ApiProblem(422, "invalid", _("Some fields are not valid."), detail, errors)
+
+
+def _validation_problem(error: ValidationError) -> ApiProblem:
+    errors = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "body"
+        errors.append((field, _field_message(item)))
+    return _invalid(errors)
+
+
+def _domain_problem(error: DomainError) -> ApiProblem:
+    if isinstance(error, InvalidInput):
+        return _invalid([(error.field, _("This value is not valid."))])
+    if isinstance(error, NotFound):
+        return ApiProblem(404, "not_found", _("Not found."))
+    if isinstance(error, PermissionDenied):
+        return ApiProblem(403, "forbidden", _("This app may not do this for this person."))
+    if isinstance(error, Conflict):
+        return ApiProblem(
+            409, error.reason, _("This cannot be done in the request's current state.")
+        )
+    return ApiProblem(400, "refused", _("This request was refused."))
+
+
+def _locale(request: web.Request, config: ApiConfig) -> str:
+    return chat.browser_language(request, config.i18n.default_locale)
+
+
+# ------------------------------------------------------------------ middleware
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
+
+
+async def _authenticate(request: web.Request, config: ApiConfig) -> ClientView:
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    unauthorised = ApiProblem(
+        401,
+        "invalid_token",
+        _("The access token is missing, expired or not valid."),
+        headers={"WWW-Authenticate": 'Bearer realm="api"'},
+    )
+    if scheme.lower() != "bearer" or not token:
+        raise unauthorised
+    pk = read_token(config.token_key, token.strip(), config.clock())
+    client = await api_clients.active_client(config.uow(), pk=pk) if pk is not None else None
+    if client is None:
+        raise unauthorised
+    return client
+
+
+async def _rate_limit(config: ApiConfig, client: ClientView) -> dict[str, str]:
+    if not config.limit.enabled:
+        return {}
+    taken = await config.limiter.take(f"api_client:{client.id}", config.limit)
+    headers = {
+        "RateLimit-Policy": f'"app";q={config.limit.count};w={int(config.limit.seconds)}',
+        "RateLimit": f'"app";r={taken.remaining};t={taken.reset}',
+    }
+    if taken.remaining < 0 or taken.count > config.limit.count:
+        headers["Retry-After"] = str(taken.reset)
+        headers["RateLimit"] = f'"app";r=0;t={taken.reset}'
+        raise ApiProblem(
+            429,
+            "too_fast",
+            _("Too many requests. Please wait {seconds} seconds and try again.").format(
+                seconds=taken.reset
+            ),
+            headers=headers,
+        )
+    return headers
+
+
+@web.middleware
+async def api_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    config = request.app[config_key]
+    with config.i18n.context(), config.i18n.use_locale(_locale(request, config)):
+        extra: dict[str, str] = {}
+        client: ClientView | None = None
+        status = 500
+        try:
+            path = request.path.removeprefix(PREFIX)
+            if path not in PUBLIC and request.match_info.http_exception is None:
+                client = await _authenticate(request, config)
+                request[client_key] = client
+                extra = await _rate_limit(config, client)
+            response = await handler(request)
+            status = response.status
+            response.headers.update(extra)
+            return response
+        except ApiProblem as problem:
+            status = problem.status
+            return _respond(problem.status, problem.body(), {**extra, **problem.headers})
+        except DomainError as error:
+            refusal = _domain_problem(error)
+            status = refusal.status
+            return _respond(refusal.status, refusal.body(), extra)
+        except web.HTTPException as error:
+            status = error.status
+            code = "not_found" if error.status == 404 else "http_error"
+            title = _("Not found.") if error.status == 404 else error.reason
+            headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+            body = ApiProblem(error.status, code, title).body()
+            return _respond(error.status, body, {**extra, **headers})
+        except Exception as error:
+            if config.is_outage(error):
+                status = 503
+                log.warning("%s %s: the database is unavailable", request.method, _route(request))
+                body = ApiProblem(
+                    503,
+                    "unavailable",
+                    _("The service is temporarily unavailable. Please try again in a few minutes."),
+                ).body()
+                return _respond(503, body, {"Retry-After": "30"})
+            log.exception("%s %s failed", request.method, _route(request))
+            body = ApiProblem(
+                500,
+                "failed",
+                _("Sorry, something went wrong on our side. Please try again later."),
+            ).body()
+            return _respond(500, body)
+        finally:
+            if client is not None and status != 503:
+                try:
+                    await api_clients.record_call(
+                        config.uow(),
+                        client,
+                        route=f"{request.method} {_route(request)}",
+                        status=status,
+                        person_id=request.get(person_key),
+                    )
+                except Exception as error:  # the answer goes out; the log says why
+                    if not config.is_outage(error):
+                        log.exception("the API call could not be audited")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+async def _body(request: web.Request, model: type[BaseModel], *, form: bool = False) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise _invalid([("body", _("The request is too large."))])
+    raw = await request.read()
+    if len(raw) > MAX_BODY:
+        raise _invalid([("body", _("The request is too large."))])
+    try:
+        if form and request.content_type == "application/x-www-form-urlencoded":
+            data = dict((await request.post()).items())
+            return model.model_validate(data)
+        if request.content_type != "application/json":
+            raise _invalid([("body", _("The request must be sent as JSON."))])
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        if any(e["type"] == "json_invalid" for e in error.errors()):
+            raise _invalid([("body", _("The request could not be read."))]) from None
+        raise _validation_problem(error) from None
+
+
+def _client(request: web.Request, scope: str) -> ClientView:
+    client = request[client_key]
+    if scope not in client.scopes:
+        raise ApiProblem(
+            403, "insufficient_scope", _("This app lacks the scope {scope}.").format(scope=scope)
+        )
+    return client
+
+
+async def _principal(
+    request: web.Request, client: ClientView, person: str | None, community_id: int | None = None
+) -> Principal:
+    config = request.app[config_key]
+    external = person or request.headers.get("Person")
+    if not external:
+        raise _invalid([("Person", _("This field is required."))])
+    if len(external) > MAX_PERSON or not re.fullmatch(PERSON_PATTERN, external):
+        raise _invalid([("Person", _("This value is not valid."))])
+    principal = await api_clients.act_for(
+        config.uow(),
+        client,
+        external_id=external,
+        community_id=community_id,
+        locale=_locale(request, config),
+    )
+    request[person_key] = principal.person_id
+    return principal
+
+
+def _need_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+        raise ApiProblem(404, "not_found", _("Not found."))
+    return int(raw)
+
+
+def _time(value: datetime, tz: ZoneInfo) -> datetime:
+    return value.astimezone(tz)
+
+
+def _request_out(brief: needs.NeedBrief, tz: ZoneInfo) -> RequestOut:
+    return RequestOut(
+        id=brief.id,
+        reference=brief.reference,
+        category=brief.category,
+        urgency=brief.urgency,
+        state=brief.state,
+        description=brief.description,
+        created_at=_time(brief.created_at, tz),
+        due_at=_time(brief.due_at, tz),
+        supporters=brief.supporters,
+        assignee=brief.assignee,
+        community=CommunityOut(
+            id=brief.community.id, name=brief.community.name, name_en=brief.community.name_en
+        ),
+    )
+
+
+def _fingerprint(request: web.Request, raw: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.headers.get("Person", "")):
+        digest.update(part.encode() + b"\0")
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+Answer = tuple[int, dict[str, Any]]
+
+
+async def _idempotent(
+    request: web.Request, client: ClientView, run: Callable[[], Awaitable[Answer]]
+) -> web.Response:
+    """The first answer to a POST with an Idempotency-Key is kept (per app) and given again to
+    a retry, which is never acted on twice."""
+    config = request.app[config_key]
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        status, body = await _answer(run)
+        return _respond(status, body)
+    if not 0 < len(key) <= 200:
+        raise _invalid([("Idempotency-Key", _("This value is not valid."))])
+    fingerprint = _fingerprint(request, await request.read())
+    replay = await api_clients.claim_key(config.uow(), client, key=key, fingerprint=fingerprint)
+    if replay is not None:
+        if not replay.same_request:
+            raise ApiProblem(
+                422,
+                "idempotency_key_reused",
+                _("This Idempotency-Key was used for another request."),
+            )
+        if replay.status is None or replay.body is None:
+            raise ApiProblem(
+                409,
+                "in_progress",
+                _("The first request with this Idempotency-Key is not finished yet."),
+            )
+        return _respond(replay.status, replay.body, {"Idempotent-Replayed": "true"})
+    try:
+        status, body = await _answer(run)
+    except BaseException:
+        await api_clients.release_key(config.uow(), client, key=key)
+        raise
+    await api_clients.store_answer(config.uow(), client, key=key, status=status, body=body)
+    return _respond(status, body)
+
+
+async def _answer(run: Callable[[], Awaitable[Answer]]) -> Answer:
+    """The service's answer, or its refusal as a problem (kept as the first answer too)."""
+    try:
+        return await run()
+    except ApiProblem as problem:
+        if problem.status >= 500:
+            raise
+        return problem.status, problem.body()
+    except DomainError as error:
+        refusal = _domain_problem(error)
+        return refusal.status, refusal.body()
+
+
+# ------------------------------------------------------------------ routes
+
+
+async def token(request: web.Request) -> web.Response:
+    config = request.app[config_key]
+    given: TokenIn = await _body(request, TokenIn, form=True)
+    client = await api_clients.authenticate(
+        config.uow(), client_id=given.client_id, secret=given.client_secret
+    )
+    if client is None:
+        raise ApiProblem(401, "invalid_client", _("The client id or secret is not valid."))
+    now = int(config.clock())
+    out = TokenOut(
+        access_token=make_token(config.token_key, client.id, now + TOKEN_TTL),
+        expires_in=TOKEN_TTL,
+        scope=" ".join(sorted(client.scopes)),
+    )
+    return _respond(200, out.model_dump(mode="json"))
+
+
+async def file_request(request: web.Request) -> web.Response:
+    config = request.app[config_key]
+    client = _client(request, "needs:write")
+    given: RequestIn = await _body(request, RequestIn)
+
+    async def run() -> Answer:
+        principal = await _principal(request, client, given.person, given.community_id)
+        if principal.home is None:
+            raise InvalidInput("community_id", "required")
+        filed = await needs.file_need(
+            config.uow(),
+            config.notifier(),
+            principal,
+            category=given.category,
+            description=given.description,
+            urgency=given.urgency,
+            beneficiary=given.beneficiary,
+            latitude=given.latitude,
+            longitude=given.longitude,
+            wants_visit=given.wants_visit,
+            contact_phone=given.contact_phone,
+            address=given.address,
+            tz=config.tz,
+        )
+        out = FiledOut(request=_request_out(filed.need, config.tz), emergency=filed.emergency)
+        return 201, out.model_dump(mode="json")
+
+    return await _idempotent(request, client, run)
+
+
+async def support_request(request: web.Request) -> web.Response:
+    client = _client(request, "needs:write")
+    need_id = _need_id(request)
+    config = request.app[config_key]
+
+    async def run() -> Answer:
+        principal = await _principal(request, client, None)
+        await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
+        brief = await needs.support_need(config.uow(), principal, need_id=need_id)
+        return 200, _request_out(brief, config.tz).model_dump(mode="json")
+
+    return await _idempotent(request, client, run)
+
+
+def _cursor(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        page = json.loads(base64.urlsafe_b64decode(padded.encode()))["p"]
+        if isinstance(page, int) and 0 <= page < 100_000:
+            return page
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise _invalid([("cursor", _("This value is not valid."))])
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    config = request.app[config_key]
+    client = _client(request, "needs:read")
+    unknown = set(request.query) - {"mine", "cursor"}
+    if unknown:
+        raise _invalid([(name, _("This field is not allowed.")) for name in sorted(unknown)])
+    if request.query.get("mine", "true") not in ("true", ""):
+        raise _invalid([("mine", _("This value is not valid."))])
+    page_number = _cursor(request.query.get("cursor"))
+    principal = await _principal(request, client, None)
+    page = await needs.my_needs(config.uow(), principal, page=page_number)
+    more = (page_number + 1) * page.per_page < page.total
+    out = RequestPage(
+        items=[_request_out(brief, config.tz) for brief in page.items],
+        next_cursor=_b64(json.dumps({"p": page_number + 1}).encode()) if more else None,
+    )
+    return _respond(200, out.model_dump(mode="json"))
+
+
+def _detail_out(detail: needs.NeedDetail, tz: ZoneInfo) -> RequestDetailOut:
+    brief = _request_out(detail.brief, tz)
+    return RequestDetailOut(
+        **brief.model_dump(),
+        beneficiary=detail.beneficiary,
+        resolution=detail.resolution,
+        closure_reason=detail.closure_reason,
+        history=[
+            EventOut(
+                at=_time(e.at, tz),
+                kind=e.kind,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                text=e.text,
+            )
+            for e in detail.events
+            if e.public
+        ],
+    )
+
+
+async def get_request(request: web.Request) -> web.Response:
+    config = request.app[config_key]
+    client = _client(request, "needs:read")
+    need_id = _need_id(request)
+    principal = await _principal(request, client, None)
+    await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
+    detail = await needs.need_detail(config.uow(), principal, need_id=need_id)
+    return _respond(200, _detail_out(detail, config.tz).model_dump(mode="json"))
+
+
+async def feedback(request: web.Request) -> web.Response:
+    config = request.app[config_key]
+    client = _client(request, "needs:write")
+    need_id = _need_id(request)
+    given: FeedbackIn = await _body(request, FeedbackIn)
+
+    async def run() -> Answer:
+        principal = await _principal(request, client, given.person)
+        await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
+        brief = await needs.give_feedback(
+            config.uow(),
+            config.notifier(),
+            principal,
+            need_id=need_id,
+            solved=given.solved,
+            rating=given.rating,
+            comment=given.comment,
+        )
+        return 200, _request_out(brief, config.tz).model_dump(mode="json")
+
+    return await _idempotent(request, client, run)
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(document(), headers={"Cache-Control": "no-cache"})
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    """The document, readable without JavaScript: each operation with its summary."""
+    doc = document()
+    rows = []
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            rows.append(
+                f"<h2><code>{method.upper()} {html.escape(PREFIX + path)}</code></h2>"
+                f"<p>{html.escape(operation.get('summary', ''))}</p>"
+                f"<p>{html.escape(operation.get('description', ''))}</p>"
+            )
+    schemas = html.escape(json.dumps(doc["components"]["schemas"], indent=2, ensure_ascii=False))
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(doc['info']['title'])}</title>"
+        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
+        "padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head><body>"
+        f"<h1>{html.escape(doc['info']['title'])} {html.escape(doc['info']['version'])}</h1>"
+        f'<p><a href="{PREFIX}/openapi.json">openapi.json</a></p>'
+        + "".join(rows)
+        + f"<h2>Schemas</h2><pre>{schemas}</pre></body></html>"
+    )
+    return web.Response(
+        text=page,
+        content_type="text/html",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
+
+
+def make_api(config: ApiConfig) -> web.Application:
+    api = web.Application(middlewares=[api_middleware], client_max_size=MAX_BODY)
+    api[config_key] = config
+    api.router.add_post("/token", token)
+    api.router.add_get("/openapi.json", openapi_json)
+    api.router.add_get("/docs", docs_page)
+    api.router.add_post("/requests", file_request)
+    api.router.add_get("/requests", list_requests)
+    api.router.add_get("/requests/{id}", get_request)
+    api.router.add_post("/requests/{id}/support", support_request)
+    api.router.add_post("/requests/{id}/feedback", feedback)
+    return api
+
+
+def mount(app: web.Application, config: ApiConfig) -> None:
+    app.add_subapp(PREFIX, make_api(config))
