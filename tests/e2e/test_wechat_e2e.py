@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,6 +31,18 @@ def number_of(screen: str, label: str) -> str:
 
 async def reply(wechat: FakeWeChat, screen: str, label: str) -> str:
     return await wechat.user_sends(RESIDENT, number_of(screen, label))
+
+
+async def count_records(database_url: str) -> int:
+    from storage.models import ServiceRecord
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            query = select(func.count()).select_from(ServiceRecord)
+            return int(await connection.scalar(query) or 0)
+    finally:
+        await engine.dispose()
 
 
 async def count_needs(database_url: str) -> int:
@@ -96,5 +109,122 @@ async def test_a_wechat_resident_files_a_request_and_hears_the_workers_steps(
         notice = await wechat.wait_for(RESIDENT, reference)
         assert [s.how for s in wechat.seen[RESIDENT] if s.text == notice] == ["custom"]
         assert "已受理" in notice, notice
+    finally:
+        await wechat.stop()
+
+
+VOLUNTEER = "oWushe_e2e_volunteer_1"
+MEETING_POINT = (29.5790, 106.4470)  # WGS-84, where the shift meets
+
+
+async def a_running_shift_the_volunteer_signed_up_for(database_url: str, openid: str) -> int:
+    """The volunteer registered and verified, a shift running now with its meeting point, the
+    volunteer signed up — through the services, as the earlier steps' tests walk them."""
+    from bot.channels.wechat import chat_id_of
+    from bot.domain.enums import Channel, Role, ScopeLevel
+    from bot.domain.principal import Grant, Place, Principal
+    from bot.domain.volunteers import Skill, check_character
+    from bot.services import shifts, volunteers
+    from bot.services.crypto import PersonalDataCipher
+    from bot.services.ports import RecordingNotifier
+    from storage.db import make_session_factory
+    from storage.models import ChannelAccount, Community, Street
+    from storage.uow import UnitOfWork
+
+    engine = make_engine(database_url)
+    try:
+        uow = UnitOfWork(make_session_factory(engine))
+        async with uow:
+            person = await uow.session.scalar(
+                select(ChannelAccount.person_id).where(
+                    ChannelAccount.channel == Channel.WECHAT,
+                    ChannelAccount.external_id == str(chat_id_of(openid)),
+                )
+            )
+            community = await uow.session.get(Community, 1)
+            assert person is not None and community is not None
+            street = await uow.session.get(Street, community.street_id)
+            assert street is not None
+            home = Place(community.id, street.id, street.district_id)
+        volunteer = Principal(person, "zh", home=home)
+        # The organiser's grant on the same person keeps the set-up short (a real row to cite).
+        worker = Principal(
+            person, "zh", grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, 1),)
+        )
+        first17 = "50010619850612123"
+        view = await volunteers.register(
+            uow,
+            PersonalDataCipher(b"e2e-secret"),
+            RecordingNotifier(),
+            volunteer,
+            real_name="王芳",
+            id_number=first17 + check_character(first17),
+            phone="13800138000",
+            skills=[Skill.COOKING],
+            tags=[],
+            availability=[],
+            community_ids=[],
+        )
+        await volunteers.verify(
+            uow, RecordingNotifier(), worker, volunteer_id=view.id, approve=True
+        )
+        now = datetime.now(UTC)
+        shift = await shifts.create_shift(
+            uow,
+            worker,
+            community_id=1,
+            title="助餐送餐",
+            place="社区食堂",
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(hours=2),
+            capacity=5,
+            latitude=MEETING_POINT[0],
+            longitude=MEETING_POINT[1],
+            now=now - timedelta(days=1),
+        )
+        await shifts.sign_up(uow, volunteer, shift_id=shift.id, now=now - timedelta(days=1))
+        return shift.id
+    finally:
+        await engine.dispose()
+
+
+async def test_a_wechat_volunteer_checks_in_by_a_gcj02_location_and_the_site_qr_finds_it(
+    start_bot: Any, e2e_database_url: str
+) -> None:
+    from bot.domain.attendance import code_window
+    from bot.domain.coordinates import wgs84_to_gcj02
+    from bot.services.attendance import site_code
+    from bot.services.crypto import PersonalDataCipher
+
+    wechat = FakeWeChat()
+    await wechat.start()
+    try:
+        bot = await start_bot(
+            WECHAT_TOKEN=fake_wechat.TOKEN,
+            WECHAT_APP_ID=fake_wechat.APP_ID,
+            WECHAT_APP_SECRET=fake_wechat.APP_SECRET,
+            WECHAT_AES_KEY=fake_wechat.AES_KEY,
+            WECHAT_API_URL=wechat.api_url,
+        )
+        wechat.bot_url = bot.url
+        screen = await wechat.user_event(VOLUNTEER, "subscribe")
+        for label in ("中文", "沙坪坝区", "磁器口街道", "磁器口社区"):
+            screen = await wechat.user_sends(VOLUNTEER, number_of(screen, label))
+        shift_id = await a_running_shift_the_volunteer_signed_up_for(e2e_database_url, VOLUNTEER)
+
+        screen = await wechat.user_sends(VOLUNTEER, "/checkin")
+        assert "正在签到：“助餐送餐”" in screen, screen
+        # WeChat sends the phone's position in GCJ-02 (here ~500 m off the WGS-84 point): the
+        # bot converts it, so 20 m from the meeting point is inside the 300 m radius.
+        near = wgs84_to_gcj02(MEETING_POINT[0] + 0.0002, MEETING_POINT[1])
+        screen = await wechat.user_location(VOLUNTEER, *near)
+        assert "✅ 已于" in screen and "签到“助餐送餐”" in screen, screen
+        # Scanning the site's parameter QR code (SCAN, already following) is the same deep
+        # link as Telegram's /start ci_…: it finds the check-in of this shift.
+        now = datetime.now(UTC)
+        code = site_code(PersonalDataCipher(b"e2e-secret"), shift_id, code_window(now))
+        screen = await wechat.user_event(VOLUNTEER, "SCAN", f"ci_{shift_id}_{code}")
+        assert "您已经签到了" in screen, screen
+        assert await count_records(e2e_database_url) == 1
     finally:
         await wechat.stop()
