@@ -4,7 +4,7 @@ service records with correction requests, /certificate, and /verify for anyone."
 from __future__ import annotations
 
 import html
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F
@@ -200,7 +200,8 @@ def _period(value: str, today: date) -> tuple[date, date]:
         return date(today.year, 1, 1), today
     if value == "last":
         return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
-    return date(2000, 1, 1), today
+    # All the service the certificate can cover: the service refuses a longer period.
+    return today - certificates.MAX_PERIOD + timedelta(days=1), today
 
 
 @router.message(Command("certificate"))
