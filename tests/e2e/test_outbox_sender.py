@@ -17,6 +17,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.telegram.sender import OutboxSender
 from bot.config import load_settings
 from bot.domain.broadcasts import Audience, AudienceKind, ButtonKind, DeliveryState
 from bot.domain.enums import Channel, Role, ScopeLevel
@@ -24,7 +25,6 @@ from bot.domain.errors import InvalidInput
 from bot.domain.principal import Grant, Principal
 from bot.i18n import make_i18n
 from bot.services import broadcasts, groups
-from handlers.sender import OutboxSender
 from storage.db import make_session_factory
 from storage.models import ChannelAccount, OutboxMessage, Person
 from storage.uow import UnitOfWork
