@@ -58,6 +58,7 @@ WINDOW_SECONDS = 48 * 3600
 LATER_KEPT = 50  # notices kept for a person outside the window (the oldest go first)
 MENU_PAGE = 8  # items per page of a numbered menu; "0" shows the next page
 MAX_REPLY_BYTES = 2000  # WeChat cuts text messages at 2,048 bytes
+LEFT_REMEMBERED_SECONDS = 400 * 86400  # an unfollow, for the "welcome back" on following again
 TEMPLATE_TEXT_CHARS = 180  # a template field shows a short text; the rest waits for the person
 COMMAND_ALIAS_CUT = re.compile(r"[：:，,（(/、]")
 # Words people type for the basics, whatever the menu's wording.
@@ -771,6 +772,15 @@ class WeChatChannel:
         event = fields.get("Event", "").lower()
         key = fields.get("EventKey", "")
         if event == "subscribe":
+            if await self.state.get(f"left:{chat_id}"):
+                await self.state.put(f"left:{chat_id}", "", -1)
+                await self.session.deliver(
+                    chat_id,
+                    _(
+                        "Welcome back. What you told us before is still kept; to have it "
+                        "erased, send /deleteme."
+                    ),
+                )
             payload = key.removeprefix("qrscene_") if key.startswith("qrscene_") else ""
             return self._message(chat_id, text=f"/start {payload}".strip())
         if event == "scan":
@@ -779,6 +789,8 @@ class WeChatChannel:
             return self._message(chat_id, text=key)
         if event == "unsubscribe":
             # As Telegram reports a block: broadcasts skip the person until they follow again.
+            # Their data stays: following again tells them so and how to have it erased.
+            await self.state.put(f"left:{chat_id}", "1", LEFT_REMEMBERED_SECONDS)
             return self._membership(chat_id, "kicked")
         return None  # VIEW, LOCATION reports: nothing to say
 

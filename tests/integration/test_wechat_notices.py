@@ -4,6 +4,7 @@ the fake WeChat on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -128,3 +129,26 @@ async def test_a_long_notice_shows_its_start_in_the_template_and_waits_in_full(
     wechat.window_closed.clear()
     reply = await wechat.user_sends(RESIDENT, "/help")
     assert "乙" * 150 in reply
+
+
+async def test_following_again_says_the_data_is_kept_and_how_to_erase_it(
+    served: Application, wechat: FakeWeChat
+) -> None:
+    await onboard(wechat)
+    assert served.wechat is not None
+    assert await wechat.user_event(RESIDENT, "unsubscribe") == ""
+    await served.wechat.drain()
+    await asyncio.sleep(1.1)  # WeChat tells events apart by sender and second
+    back = await wechat.user_event(RESIDENT, "subscribe")
+    assert back.startswith("欢迎回来") and "/deleteme" in back
+    await asyncio.sleep(1.1)
+    wechat.seen.clear()
+    await wechat.user_event(RESIDENT, "unsubscribe")
+    await served.wechat.drain()
+    await asyncio.sleep(1.1)
+    # Said on every return, and never to someone following for the first time.
+    again = await wechat.user_event(RESIDENT, "subscribe")
+    assert again.startswith("欢迎回来")
+    await asyncio.sleep(1.1)
+    first = await wechat.user_event("oWushe_newcomer_0002", "subscribe")
+    assert "欢迎回来" not in first and "/deleteme" not in first
