@@ -48,6 +48,7 @@ class FakeWeChat:
     seen: dict[str, list[Seen]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)  # every callback POST's outcome
     menus: list[Any] = field(default_factory=list)
+    qrcodes: list[dict[str, Any]] = field(default_factory=list)  # qrcode/create bodies
     window_closed: set[str] = field(default_factory=set)
     templates: list[dict[str, Any]] = field(default_factory=list)  # template messages sent
     known_templates: set[str] = field(default_factory=set)  # empty: any template id is known
@@ -140,7 +141,9 @@ class FakeWeChat:
         refused = self._token_refusal(request)
         if refused is not None:
             return refused
-        scene = (await request.json())["action_info"]["scene"]["scene_str"]
+        body = await request.json()
+        self.qrcodes.append(body)
+        scene = body["action_info"]["scene"]["scene_str"]
         return web.json_response({"ticket": f"T-{scene}", "url": f"http://weixin.qq.com/q/{scene}"})
 
     # ---- the side that calls the bot
