@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         help="only the places, organisations and people, without any activity",
     )
     sub.add_parser("i18n-compile", help="compile the translation catalogs")
+    qr = sub.add_parser("wechat-qr", help="a WeChat parameter QR code for a deep-link payload")
+    qr.add_argument("payload", help="the /start payload, e.g. a check-in or invitation code")
+    qr.add_argument("--permanent", action="store_true", help="QR_LIMIT_STR_SCENE (no expiry)")
     admin = sub.add_parser("admin", help="roles and people, from the command line")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     grant = admin_sub.add_parser("grant", help="grant a role (the first admin comes in this way)")

@@ -358,7 +358,7 @@ def wechat_channel(
     assert settings.wechat_token and settings.wechat_app_id and settings.wechat_app_secret
     state: ChannelState = RedisState(settings.redis_url) if settings.redis_url else MemoryState()
     api = WeChatApi(settings.wechat_api_url, settings.wechat_app_id, settings.wechat_app_secret)
-    session = WeChatSession(api, state)
+    session = WeChatSession(api, state, settings.wechat_templates)
     bot = Bot(
         WECHAT_BOT_TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
     )

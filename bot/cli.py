@@ -41,6 +41,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         for path in compile_catalogs():
             print(f"compiled {path}")
         return 0
+    if args.command == "wechat-qr":
+        return await _wechat_qr(args, settings)
     await migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -345,4 +347,23 @@ async def _wecom(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
         f"The robot of {LEVEL_NAMES[view.level]} {view.place_id} {view.place} is set "
         f"(key {alerts.mask(view.key_tail)})."
     )
+    return 0
+
+
+async def _wechat_qr(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints the URL a QR code is drawn from: scanning it follows the account (or, already
+    following, sends SCAN) with the payload, the same deep link as Telegram's /start."""
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        print("WECHAT_APP_ID and WECHAT_APP_SECRET are not set", file=sys.stderr)
+        return 2
+    from bot.channels.wechat_api import WeChatApi, WeChatApiError
+
+    api = WeChatApi(settings.wechat_api_url, settings.wechat_app_id, settings.wechat_app_secret)
+    try:
+        print(await api.scene_qrcode(args.payload, permanent=args.permanent))
+    except WeChatApiError as error:
+        print(f"WeChat refused: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await api.close()
     return 0

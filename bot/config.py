@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     wecom_per_minute: int = Field(default=20, ge=1, le=20)
     # WeChat drops a callback after 5 s: answer passively within this, else send it later.
     wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5)
+    # Template messages outside the 48-hour window: notice kind → template id (JSON object),
+    # e.g. {"need.state": "tmpl-id"}; a kind without a template waits for the person.
+    wechat_templates: dict[str, str] = Field(default_factory=dict)
     # Conversation (FSM) state — an open form — is forgotten this long after its last change.
     fsm_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
     # The cipher new ID numbers are sealed with (aes, or sm4 for commercial-crypto rules), and

@@ -49,6 +49,7 @@ from bot.channels.wechat_api import (
     WeChatApiError,
 )
 from bot.domain.coordinates import gcj02_to_wgs84
+from bot.services.ports import sending
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ WINDOW_SECONDS = 48 * 3600
 LATER_KEPT = 50  # notices kept for a person outside the window (the oldest go first)
 MENU_PAGE = 8  # items per page of a numbered menu; "0" shows the next page
 MAX_REPLY_BYTES = 2000  # WeChat cuts text messages at 2,048 bytes
+LEFT_REMEMBERED_SECONDS = 400 * 86400  # an unfollow, for the "welcome back" on following again
+TEMPLATE_TEXT_CHARS = 180  # a template field shows a short text; the rest waits for the person
 COMMAND_ALIAS_CUT = re.compile(r"[：:，,（(/、]")
 # Words people type for the basics, whatever the menu's wording.
 TYPED_COMMANDS = {
@@ -364,10 +367,13 @@ def cut_bytes(text: str, limit: int) -> str:
 class WeChatSession(BaseSession):
     """Answers the bot's Bot API calls for WeChat chats."""
 
-    def __init__(self, api: WeChatApi, state: ChannelState) -> None:
+    def __init__(
+        self, api: WeChatApi, state: ChannelState, templates: dict[str, str] | None = None
+    ) -> None:
         super().__init__()
         self.wechat_api = api
         self.state = state
+        self.templates = dict(templates or {})  # notice kind → template id
         self.alerts: dict[int, list[str]] = {}
         self.command_names: dict[str, str] = {}  # "求助" → "/need", from setMyCommands
         self.commands: dict[str, list[dict[str, str]]] = {}
@@ -539,7 +545,7 @@ class WeChatSession(BaseSession):
             exchange.texts.append(with_menu(text, menu))
             return
         if await self.state.get(f"seen:{chat_id}") is None:
-            await self.keep_for_later(chat_id, text)  # its buttons will be gone by then
+            await self.outside_window(chat_id, text)  # its buttons will be gone by then
             return
         await self._set_menu(chat_id, menu)
         await self.send_now(chat_id, with_menu(text, menu))
@@ -564,10 +570,35 @@ class WeChatSession(BaseSession):
                 await self.wechat_api.send_text(openid, piece)
             except (WeChatApiError, OSError, TimeoutError) as error:
                 code = getattr(error, "code", None)
-                if code not in (WINDOW_CLOSED, TOO_MANY, NO_PERMISSION):
+                rest = "\n".join(pieces[index:])
+                if code in (WINDOW_CLOSED, TOO_MANY):
+                    await self.outside_window(chat_id, rest)
+                    return
+                if code != NO_PERMISSION:
                     log.warning("WeChat: a message was kept for later (%s)", code or error)
-                await self.keep_for_later(chat_id, "\n".join(pieces[index:]))
+                await self.keep_for_later(chat_id, rest)
                 return
+
+    async def outside_window(self, chat_id: int, text: str) -> None:
+        """A notice whose kind has a template goes out as a template message; anything else,
+        or what WeChat refuses (43004 not following, 40037 a wrong template id …), waits in
+        the notice list. A text longer than the template shows waits there in full too."""
+        how = sending.get()
+        template = self.templates.get(how.kind) if how is not None else None
+        if how is None or not template:
+            await self.keep_for_later(chat_id, text)
+            return
+        plain = neutral(text).strip()
+        shown = plain if len(plain) <= TEMPLATE_TEXT_CHARS else plain[:TEMPLATE_TEXT_CHARS] + "…"
+        data = {"first": how.heading, "keyword1": shown, "remark": how.remark}
+        try:
+            await self.wechat_api.send_template(openid_of(chat_id), template, data)
+        except (WeChatApiError, OSError, TimeoutError) as error:
+            log.info("WeChat: a template message was refused (%s)", getattr(error, "code", error))
+            await self.keep_for_later(chat_id, text)
+            return
+        if shown != plain:
+            await self.keep_for_later(chat_id, text)
 
     async def keep_for_later(self, chat_id: int, text: str) -> None:
         await self.state.push(f"later:{chat_id}", text, ttl=30 * 86400, keep=LATER_KEPT)
@@ -741,6 +772,15 @@ class WeChatChannel:
         event = fields.get("Event", "").lower()
         key = fields.get("EventKey", "")
         if event == "subscribe":
+            if await self.state.get(f"left:{chat_id}"):
+                await self.state.put(f"left:{chat_id}", "", -1)
+                await self.session.deliver(
+                    chat_id,
+                    _(
+                        "Welcome back. What you told us before is still kept; to have it "
+                        "erased, send /deleteme."
+                    ),
+                )
             payload = key.removeprefix("qrscene_") if key.startswith("qrscene_") else ""
             return self._message(chat_id, text=f"/start {payload}".strip())
         if event == "scan":
@@ -749,6 +789,8 @@ class WeChatChannel:
             return self._message(chat_id, text=key)
         if event == "unsubscribe":
             # As Telegram reports a block: broadcasts skip the person until they follow again.
+            # Their data stays: following again tells them so and how to have it erased.
+            await self.state.put(f"left:{chat_id}", "1", LEFT_REMEMBERED_SECONDS)
             return self._membership(chat_id, "kicked")
         return None  # VIEW, LOCATION reports: nothing to say
 

@@ -115,15 +115,18 @@ class WeChatApi:
     async def create_menu(self, buttons: list[dict[str, Any]]) -> None:
         await self.call("menu/create", {"button": buttons})
 
-    async def scene_qrcode(self, scene: str, seconds: int = 2_592_000) -> str:
-        """A temporary parameter QR code's ticket URL (`qrscene_<scene>` on subscribe, the
-        scene on SCAN)."""
-        answer = await self.call(
-            "qrcode/create",
-            {
-                "expire_seconds": seconds,
-                "action_name": "QR_STR_SCENE",
-                "action_info": {"scene": {"scene_str": scene[:64]}},
-            },
-        )
+    async def scene_qrcode(
+        self, scene: str, seconds: int = 2_592_000, *, permanent: bool = False
+    ) -> str:
+        """A parameter QR code's URL (`qrscene_<scene>` on subscribe, the scene on SCAN):
+        temporary (QR_STR_SCENE, 30 days at most) or permanent (QR_LIMIT_STR_SCENE)."""
+        if len(scene) > 64:
+            raise ValueError("a QR code's scene is at most 64 characters")
+        payload: dict[str, Any] = {
+            "action_name": "QR_LIMIT_STR_SCENE" if permanent else "QR_STR_SCENE",
+            "action_info": {"scene": {"scene_str": scene}},
+        }
+        if not permanent:
+            payload["expire_seconds"] = seconds
+        answer = await self.call("qrcode/create", payload)
         return str(answer.get("url") or answer.get("ticket", ""))

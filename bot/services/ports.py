@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +17,20 @@ class Notice:
     message: str
     params: Mapping[str, str | int] = field(default_factory=dict)
     actions: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """The notice being sent right now, for a channel that sends notices its own way (WeChat
+    template messages outside the 48-hour window): its kind (the notice's message id) and
+    the template's heading and remark, already in the recipient's language."""
+
+    kind: str
+    heading: str
+    remark: str
+
+
+sending: ContextVar[Sending | None] = ContextVar("sending", default=None)
 
 
 class Notifier(Protocol):

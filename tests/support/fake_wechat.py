@@ -2,7 +2,7 @@
 
 * the API the bot calls (`WECHAT_API_URL`): `stable_token`, customer-service messages, template
   messages, the menu, parameter QR codes — with WeChat's refusals on demand (42001 once for an
-  expired token, 45015 outside the 48-hour window);
+  expired token, 45015 outside the 48-hour window, 40037 / 43004 for template messages);
 * the server that calls the bot's callback URL: messages signed and, in safe mode, encrypted
   as WeChat does, each POST dropped after 5 s and retried, three tries in all.
 
@@ -48,7 +48,11 @@ class FakeWeChat:
     seen: dict[str, list[Seen]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)  # every callback POST's outcome
     menus: list[Any] = field(default_factory=list)
+    qrcodes: list[dict[str, Any]] = field(default_factory=list)  # qrcode/create bodies
     window_closed: set[str] = field(default_factory=set)
+    templates: list[dict[str, Any]] = field(default_factory=list)  # template messages sent
+    known_templates: set[str] = field(default_factory=set)  # empty: any template id is known
+    not_following: set[str] = field(default_factory=set)  # template messages refused: 43004
     tokens_issued: int = 0
     _expire_next: bool = False
     _valid_token: str = ""
@@ -117,6 +121,11 @@ class FakeWeChat:
         if refused is not None:
             return refused
         body = await request.json()
+        if self.known_templates and body.get("template_id") not in self.known_templates:
+            return web.json_response({"errcode": 40037, "errmsg": "invalid template_id"})
+        if body["touser"] in self.not_following:
+            return web.json_response({"errcode": 43004, "errmsg": "require subscribe"})
+        self.templates.append(body)
         text = " ".join(str(v["value"]) for v in body.get("data", {}).values())
         self.seen.setdefault(body["touser"], []).append(Seen("template", text))
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": next(self._ids)})
@@ -132,7 +141,9 @@ class FakeWeChat:
         refused = self._token_refusal(request)
         if refused is not None:
             return refused
-        scene = (await request.json())["action_info"]["scene"]["scene_str"]
+        body = await request.json()
+        self.qrcodes.append(body)
+        scene = body["action_info"]["scene"]["scene_str"]
         return web.json_response({"ticket": f"T-{scene}", "url": f"http://weixin.qq.com/q/{scene}"})
 
     # ---- the side that calls the bot

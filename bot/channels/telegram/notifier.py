@@ -20,7 +20,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from bot.domain.enums import Channel
 from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
-from bot.services.ports import Notice
+from bot.services.ports import Notice, Sending, sending
 from handlers.callbacks import NeedCb, ProjectCb, ShiftCb
 from handlers.need_texts import STATE_NAMES, local_time
 
@@ -228,12 +228,22 @@ class ChatNotifier:
         with self.i18n.context(), self.i18n.use_locale(contact.locale):
             text = render(notice, self.tz, contact.locale)
             markup = _action_buttons(notice.actions)
+            how = Sending(
+                notice.message,
+                _("A message from the community service"),
+                _("Reply to this account to read it in full and to answer."),
+            )
         # Every linked chat gets it: a web page may be closed while Telegram is on the phone.
         delivered = False
-        for account in contact.accounts:
-            bot = self.bots.get(account.channel)
-            if bot is not None:
-                delivered |= await self._deliver(bot, int(account.chat_id), text, markup, notice)
+        token = sending.set(how)
+        try:
+            for account in contact.accounts:
+                bot = self.bots.get(account.channel)
+                if bot is not None:
+                    chat_id = int(account.chat_id)
+                    delivered |= await self._deliver(bot, chat_id, text, markup, notice)
+        finally:
+            sending.reset(token)
         if not delivered:
             log.info("person %s has no reachable chat for %s", notice.person_id, notice.message)
 
