@@ -272,6 +272,10 @@ def opens_window(fields: dict[str, str]) -> bool:
     return fields.get("Event", "").lower() in {"subscribe", "scan", "click"}
 
 
+# A location button: WeChat sends a location from its ＋ panel, not by a number.
+LOCATION = "\x00location"
+
+
 def menu_items(markup: dict[str, Any] | None) -> list[MenuItem]:
     if not markup:
         return []
@@ -287,7 +291,7 @@ def menu_items(markup: dict[str, Any] | None) -> list[MenuItem]:
             if isinstance(button, dict) and button.get("request_contact"):
                 continue  # WeChat cannot share a contact card with the bot
             if isinstance(button, dict) and button.get("request_location"):
-                items.append(MenuItem(label, None, "\x00location"))
+                items.append(MenuItem(label, None, LOCATION))
                 continue
             items.append(MenuItem(label, None, label))
     return items
@@ -297,10 +301,13 @@ def render_menu(menu: Menu) -> str:
     """The menu's page as lines "回复 1 …" after the text ("回复 0 …" pages on)."""
     start = menu.page * MENU_PAGE
     shown = menu.items[start : start + MENU_PAGE]
-    lines = [_("Reply with a number:")]
+    numbered = any(item.reply != LOCATION for item in shown)
+    lines = [_("Reply with a number:")] if numbered else []
     for offset, item in enumerate(shown, start + 1):
-        if item.reply == "\x00location":
-            lines.append(_("📍 {label}: tap ＋ and choose Location").format(label=item.label))
+        if item.reply == LOCATION:
+            # The button's own label starts with 📍 already.
+            label = item.label.removeprefix("📍").strip()
+            lines.append(_("📍 {label}: tap ＋ and choose Location").format(label=label))
         elif item.url and not item.data:
             lines.append(f'{offset}  <a href="{html.escape(item.url)}">{neutral(item.label)}</a>')
         else:
@@ -840,7 +847,7 @@ class WeChatChannel:
                 "data": item.data,
             }
             return self._update({"callback_query": query})
-        if item.reply == "\x00location":
+        if item.reply == LOCATION:
             await self.session.deliver(
                 chat_id, _("Tap ＋ next to the input box and choose Location.")
             )

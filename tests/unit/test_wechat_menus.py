@@ -11,6 +11,7 @@ from bot.channels.wechat import (
     MenuItem,
     chat_id_of,
     cut_bytes,
+    menu_items,
     openid_of,
     render_menu,
     split_text,
@@ -42,6 +43,15 @@ def test_a_long_menu_is_paged_and_numbers_run_on(zh: None) -> None:
     assert menu.choice("10") == menu.items[9]
     assert menu.choice("13") is None and menu.choice("²") is None and menu.choice("０") is None
     assert menu.choice("社区3") == menu.items[2]  # the label typed out works too
+
+
+def test_a_location_button_is_said_once_without_a_number(zh: None) -> None:
+    keyboard = {"keyboard": [[{"text": "📍 发送我的位置", "request_location": True}]]}
+    alone = render_menu(Menu(7, "请发送位置", menu_items(keyboard)))
+    assert alone == "📍 发送我的位置：点 ＋，选择「位置」"
+    keyboard["keyboard"].append([{"text": "取消"}])
+    both = render_menu(Menu(7, "请发送位置", menu_items(keyboard))).splitlines()
+    assert both == ["回复数字：", "📍 发送我的位置：点 ＋，选择「位置」", "2  取消"]
 
 
 def test_what_people_typed_never_becomes_a_link_but_the_bots_links_stay() -> None:
