@@ -503,7 +503,12 @@ class WeChatSession(BaseSession):
             "This file can't be sent on WeChat. Open the web chat page and send /link to use "
             "the same profile there, then ask again."
         )
-        await self.deliver(chat_id, f"{caption}\n\n{note}" if caption else note)
+        exchange = current_exchange.get()
+        said = exchange is not None and exchange.chat_id == chat_id and exchange.texts
+        if said and any(note in text for text in said):
+            note = ""  # said once per answer, however many files it holds
+        if caption or note:
+            await self.deliver(chat_id, f"{caption}\n\n{note}".strip())
         return self._message(chat_id, bot, caption, None)
 
     async def _set_commands(self, params: dict[str, Any], bot: Bot) -> Any:
