@@ -212,17 +212,7 @@ async def queue(
     robot_id = await robot_for(uow, community)
     if robot_id is None:
         return False
-    uow.wecom.add_alert(
-        WecomAlert(
-            robot_id=robot_id,
-            message=message,
-            params=dict(params),
-            state="queued",
-            attempts=0,
-            not_before=now or datetime.now(UTC),
-            error="",
-        )
-    )
+    _add(uow, robot_id, message, params, now)
     return True
 
 
@@ -238,9 +228,20 @@ async def queue_street(
     robot = await uow.wecom.robot(ScopeLevel.STREET, street_id)
     if robot is None:
         return False
+    _add(uow, robot.id, message, params, now)
+    return True
+
+
+def _add(
+    uow: UnitOfWork,
+    robot_id: int,
+    message: str,
+    params: Mapping[str, str | int],
+    now: datetime | None,
+) -> None:
     uow.wecom.add_alert(
         WecomAlert(
-            robot_id=robot.id,
+            robot_id=robot_id,
             message=message,
             params=dict(params),
             state="queued",
@@ -249,7 +250,6 @@ async def queue_street(
             error="",
         )
     )
-    return True
 
 
 async def claim(
