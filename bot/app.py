@@ -39,6 +39,7 @@ from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
 from bot.channels.wechat import (
     WECHAT_BOT_TOKEN,
     ChannelState,
+    FileStore,
     MemoryState,
     RedisState,
     WeChatChannel,
@@ -312,7 +313,7 @@ def build(settings: Settings) -> Application:
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
         bots[Channel.TELEGRAM] = application.telegram_bot
-    application.wechat = wechat_channel(settings, dispatcher, web_app, i18n)
+    application.wechat = wechat_channel(settings, dispatcher, web_app, i18n, hub.store)
     if application.wechat is not None:
         bots[Channel.WECHAT] = application.wechat.bot
     for bot in bots.values():
@@ -350,7 +351,11 @@ def build(settings: Settings) -> Application:
 
 
 def wechat_channel(
-    settings: Settings, dispatcher: Dispatcher, web_app: web.Application, i18n: I18n
+    settings: Settings,
+    dispatcher: Dispatcher,
+    web_app: web.Application,
+    i18n: I18n,
+    files: FileStore,
 ) -> WeChatChannel | None:
     """The Official Account channel and its callback URL, when it is configured."""
     if not settings.wechat_enabled:
@@ -358,7 +363,13 @@ def wechat_channel(
     assert settings.wechat_token and settings.wechat_app_id and settings.wechat_app_secret
     state: ChannelState = RedisState(settings.redis_url) if settings.redis_url else MemoryState()
     api = WeChatApi(settings.wechat_api_url, settings.wechat_app_id, settings.wechat_app_secret)
-    session = WeChatSession(api, state, settings.wechat_templates)
+    session = WeChatSession(
+        api,
+        state,
+        settings.wechat_templates,
+        files=files,
+        photo_max_bytes=settings.webchat_photo_max_bytes,
+    )
     bot = Bot(
         WECHAT_BOT_TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
     )

@@ -31,6 +31,7 @@ from html.parser import HTMLParser
 from typing import Any, Protocol
 from weakref import WeakValueDictionary
 
+import aiohttp
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
@@ -40,7 +41,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.channels.webchat import ApiRefusal
+from bot.channels.webchat import ApiRefusal, StoredFile, photo_size, photo_type
 from bot.channels.wechat_api import (
     NO_PERMISSION,
     TOO_MANY,
@@ -371,15 +372,34 @@ def cut_bytes(text: str, limit: int) -> str:
 # ---------------------------------------------------------------- outbound: the session
 
 
+class FileStore(Protocol):
+    """Where photos people send are kept (the web chat's file store: every process sees it)."""
+
+    async def put_file(self, token: str, stored: StoredFile) -> None: ...
+    async def file(self, token: str) -> StoredFile | None: ...
+
+
+# Photos are kept under no web chat (a browser's chat id is never 0): the page never serves them.
+NO_WEB_CHAT = 0
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+
 class WeChatSession(BaseSession):
     """Answers the bot's Bot API calls for WeChat chats."""
 
     def __init__(
-        self, api: WeChatApi, state: ChannelState, templates: dict[str, str] | None = None
+        self,
+        api: WeChatApi,
+        state: ChannelState,
+        templates: dict[str, str] | None = None,
+        files: FileStore | None = None,
+        photo_max_bytes: int = PHOTO_MAX_BYTES,
     ) -> None:
         super().__init__()
         self.wechat_api = api
         self.state = state
+        self.files = files
+        self.photo_max_bytes = photo_max_bytes
         self.templates = dict(templates or {})  # notice kind → template id
         self.alerts: dict[int, list[str]] = {}
         self.command_names: dict[str, str] = {}  # "求助" → "/need", from setMyCommands
@@ -395,6 +415,7 @@ class WeChatSession(BaseSession):
             "answerCallbackQuery": self._answer_callback,
             "sendDocument": self._send_file,
             "sendPhoto": self._send_file,
+            "getFile": self._get_file,
             "setMyCommands": self._set_commands,
             "deleteMyCommands": self._ok,
             "sendChatAction": self._ok,
@@ -412,8 +433,44 @@ class WeChatSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        raise ApiRefusal(400, "Bad Request: files are not downloadable on WeChat")
-        yield b""  # pragma: no cover - makes this an async generator
+        # bot.download(file_id): getFile gave the token as the file path, at the URL's end.
+        stored = await self.files.file(url.rsplit("/", 1)[-1]) if self.files else None
+        if stored is None:
+            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        for start in range(0, len(stored.content), chunk_size):
+            yield stored.content[start : start + chunk_size]
+
+    async def _get_file(self, params: dict[str, Any], bot: Bot) -> Any:
+        token = str(params.get("file_id", ""))
+        stored = await self.files.file(token) if self.files else None
+        if stored is None:
+            raise ApiRefusal(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": token,
+            "file_unique_id": token[:8],
+            "file_size": len(stored.content),
+            "file_path": token,
+        }
+
+    async def keep_photo(self, media_id: str) -> dict[str, Any] | None:
+        """Fetches a photo a person sent before its media id expires (3 days) and keeps it
+        like a Telegram photo: the PhotoSize of the update, or None when it cannot be had."""
+        if self.files is None:
+            return None
+        try:
+            content = await self.wechat_api.media(media_id, self.photo_max_bytes)
+        except (WeChatApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("wechat: a photo could not be fetched (%s)", type(error).__name__)
+            return None
+        kind = photo_type(content)
+        if kind is None:
+            return None
+        token = secrets.token_urlsafe(16)
+        extension = {"image/png": ".png", "image/webp": ".webp"}.get(kind, ".jpg")
+        await self.files.put_file(
+            token, StoredFile(NO_WEB_CHAT, "photo" + extension, content, kind)
+        )
+        return photo_size(token, content)
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -774,9 +831,20 @@ class WeChatChannel:
         if kind == "location":
             lat, lng = gcj02_to_wgs84(float(fields["Location_X"]), float(fields["Location_Y"]))
             return self._message(chat_id, location={"latitude": lat, "longitude": lng})
+        if kind == "image" and fields.get("MediaId"):
+            photo = await self.session.keep_photo(fields["MediaId"])
+            if photo is not None:
+                return self._message(chat_id, photo=[photo])
+            await self.session.deliver(
+                chat_id, _("Sorry, the photo could not be received. Please send it again.")
+            )
+            return None
         await self.session.deliver(
             chat_id,
-            _("Sorry, I can only read text, voice and locations here. Please type your message."),
+            _(
+                "Sorry, I can only read text, voice, photos and locations here. "
+                "Please type your message."
+            ),
         )
         return None
 

@@ -53,6 +53,7 @@ class FakeWeChat:
     templates: list[dict[str, Any]] = field(default_factory=list)  # template messages sent
     known_templates: set[str] = field(default_factory=set)  # empty: any template id is known
     not_following: set[str] = field(default_factory=set)  # template messages refused: 43004
+    media: dict[str, bytes] = field(default_factory=dict)  # media ids people's photos have
     tokens_issued: int = 0
     _expire_next: bool = False
     _valid_token: str = ""
@@ -68,6 +69,7 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
         app.router.add_post("/cgi-bin/menu/create", self._menu_create)
         app.router.add_post("/cgi-bin/qrcode/create", self._qrcode_create)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -104,6 +106,16 @@ class FakeWeChat:
         if request.query.get("access_token") != self._valid_token:
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
         return None
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        """The file itself, or WeChat's JSON error (40007: an unknown or expired media id)."""
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        content = self.media.get(request.query.get("media_id", ""))
+        if content is None:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        return web.Response(body=content, content_type="image/jpeg")
 
     async def _custom_send(self, request: web.Request) -> web.Response:
         refused = self._token_refusal(request)
@@ -184,6 +196,14 @@ class FakeWeChat:
         if key:
             fields["EventKey"] = key
         return await self.deliver(self._message(openid, "event", **fields))
+
+    async def user_photo(self, openid: str, content: bytes | None) -> str:
+        """An image message; None: its media id has expired (WeChat keeps them 3 days)."""
+        media_id = secrets.token_hex(8)
+        if content is not None:
+            self.media[media_id] = content
+        url = f"http://mmbiz.qpic.cn/{media_id}"
+        return await self.deliver(self._message(openid, "image", PicUrl=url, MediaId=media_id))
 
     async def user_location(self, openid: str, gcj_lat: float, gcj_lng: float) -> str:
         message = self._message(
