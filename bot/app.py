@@ -35,11 +35,10 @@ from bot.channels.telegram.commands import set_default_commands
 from bot.channels.telegram.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from bot.channels.telegram.notifier import ChatNotifier
 from bot.channels.telegram.sender import OutboxSender, ProgressReporter
-from bot.channels.webchat import WebChat, WebChatHub, WebChatSession
+from bot.channels.webchat import FileStore, WebChat, WebChatHub, WebChatSession
 from bot.channels.wechat import (
     WECHAT_BOT_TOKEN,
     ChannelState,
-    FileStore,
     MemoryState,
     RedisState,
     WeChatChannel,

@@ -161,6 +161,14 @@ class Published:
     message_id: int | None
 
 
+class FileStore(Protocol):
+    """Where files people send are kept (every process sees them)."""
+
+    async def put_file(self, token: str, stored: StoredFile) -> None: ...
+
+    async def file(self, token: str) -> StoredFile | None: ...
+
+
 class TranscriptStore(Protocol):
     """Where web chats live: their page events (in order), the bot's messages (with their
     buttons, which taps are checked against), their menus and their files. The memory store
@@ -697,6 +705,15 @@ def photo_type(content: bytes) -> str | None:
     return None
 
 
+async def store_photo(store: FileStore, chat_id: int, content: bytes) -> str:
+    """A photo a person sent, kept in the file store under a new token (its file id)."""
+    kind = photo_type(content) or "image/jpeg"
+    token = secrets.token_urlsafe(16)
+    filename = "photo" + PHOTO_TYPES.get(kind, ".jpg")
+    await store.put_file(token, StoredFile(chat_id, filename, content, kind))
+    return token
+
+
 def _content_type(content: bytes) -> str:
     return photo_type(content) or "application/octet-stream"
 
@@ -810,11 +827,7 @@ class WebChat:
         so the update carries a `photo` whose file id the bot can fetch or send on later.
         Returns the file id (None for a retried upload already handled)."""
         chat = self.hub.conversation(chat_id)
-        kind = photo_type(content) or "image/jpeg"
-        token = secrets.token_urlsafe(16)
-        await self.hub.store.put_file(
-            token, StoredFile(chat_id, "photo" + PHOTO_TYPES.get(kind, ".jpg"), content, kind)
-        )
+        token = await store_photo(self.hub.store, chat_id, content)
         published = await self.hub.publish(
             chat_id,
             {

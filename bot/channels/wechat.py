@@ -41,7 +41,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.channels.webchat import ApiRefusal, StoredFile, photo_size, photo_type
+from bot.channels.webchat import ApiRefusal, FileStore, photo_size, photo_type, store_photo
 from bot.channels.wechat_api import (
     NO_PERMISSION,
     TOO_MANY,
@@ -372,13 +372,6 @@ def cut_bytes(text: str, limit: int) -> str:
 # ---------------------------------------------------------------- outbound: the session
 
 
-class FileStore(Protocol):
-    """Where photos people send are kept (the web chat's file store: every process sees it)."""
-
-    async def put_file(self, token: str, stored: StoredFile) -> None: ...
-    async def file(self, token: str) -> StoredFile | None: ...
-
-
 # Photos are kept under no web chat (a browser's chat id is never 0): the page never serves them.
 NO_WEB_CHAT = 0
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -462,14 +455,9 @@ class WeChatSession(BaseSession):
         except (WeChatApiError, aiohttp.ClientError, TimeoutError) as error:
             log.warning("wechat: a photo could not be fetched (%s)", type(error).__name__)
             return None
-        kind = photo_type(content)
-        if kind is None:
+        if photo_type(content) is None:
             return None
-        token = secrets.token_urlsafe(16)
-        extension = {"image/png": ".png", "image/webp": ".webp"}.get(kind, ".jpg")
-        await self.files.put_file(
-            token, StoredFile(NO_WEB_CHAT, "photo" + extension, content, kind)
-        )
+        token = await store_photo(self.files, NO_WEB_CHAT, content)
         return photo_size(token, content)
 
     async def make_request(
