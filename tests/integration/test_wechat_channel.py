@@ -4,67 +4,22 @@ fake WeChat that signs, encrypts and retries as WeChat does, on SQLite and Postg
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from bot.app import Application, build
-from bot.channels.telegram.commands import set_default_commands
+from bot.app import Application
 from bot.channels.wechat import chat_id_of, openid_of
-from bot.config import load_settings
 from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount
 from storage.uow import UnitOfWork
-from tests.support import fake_wechat
 from tests.support.factories import make_map
 from tests.support.fake_wechat import FakeWeChat
+from tests.support.wechat_app import started
 
 RESIDENT = "oWushe_resident_0001"
-
-
-@pytest.fixture
-async def wechat() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-async def started(database_url: str, fake: FakeWeChat, **settings: Any) -> Application:
-    application = build(
-        load_settings(
-            database_url=database_url,
-            secret_key="test-secret",
-            wechat_token=fake_wechat.TOKEN,
-            wechat_app_id=fake_wechat.APP_ID,
-            wechat_app_secret=fake_wechat.APP_SECRET,
-            wechat_aes_key=fake_wechat.AES_KEY,
-            wechat_api_url=fake.api_url,
-            **settings,
-        )
-    )
-    assert application.wechat is not None
-    with application.i18n.context(), application.i18n.use_locale("zh"):
-        await set_default_commands(application.wechat.bot, application.i18n)
-    return application
-
-
-@pytest.fixture
-async def served(
-    database_url: str, wechat: FakeWeChat, uow: UnitOfWork
-) -> AsyncIterator[Application]:
-    await make_map(uow)
-    application = await started(database_url, wechat)
-    server = TestServer(application.web_app)
-    await server.start_server()
-    wechat.bot_url = str(server.make_url("")).rstrip("/")
-    yield application
-    await server.close()
-    await application.close()
 
 
 def number_of(screen: str, label: str) -> str:

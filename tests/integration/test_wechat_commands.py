@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.app import Application
 from bot.channels.telegram.commands import COMMANDS
@@ -16,9 +15,10 @@ from bot.channels.wechat import chat_id_of
 from bot.domain.enums import Channel, Role, ScopeLevel
 from storage.models import ChannelAccount
 from storage.uow import UnitOfWork
-from tests.integration.test_wechat_channel import onboard, started
+from tests.integration.test_wechat_channel import onboard
 from tests.support.factories import make_map, make_person
 from tests.support.fake_wechat import FakeWeChat
+from tests.support.wechat_app import serving, started
 
 RESIDENT = "oWushe_cmd_resident_01"
 WORKER = "oWushe_cmd_worker_0001"
@@ -49,14 +49,6 @@ async def give_worker_a_wechat_account(uow: UnitOfWork) -> None:
 
 
 @pytest.fixture
-async def wechat() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def served(
     database_url: str,
     wechat: FakeWeChat,
@@ -64,12 +56,8 @@ async def served(
 ) -> AsyncIterator[Application]:
     await give_worker_a_wechat_account(uow)
     application = await started(database_url, wechat)
-    server = TestServer(application.web_app)
-    await server.start_server()
-    wechat.bot_url = str(server.make_url("")).rstrip("/")
-    yield application
-    await server.close()
-    await application.close()
+    async with serving(application, wechat):
+        yield application
 
 
 async def walk(wechat: FakeWeChat, application: Application, openid: str) -> dict[str, str]:

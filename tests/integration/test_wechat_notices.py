@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app import Application
@@ -17,19 +16,12 @@ from bot.services.ports import Notice
 from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount
 from storage.uow import UnitOfWork
-from tests.integration.test_wechat_channel import RESIDENT, onboard, started
+from tests.integration.test_wechat_channel import RESIDENT, onboard
 from tests.support.factories import make_map
 from tests.support.fake_wechat import FakeWeChat
+from tests.support.wechat_app import serving, started
 
 TEMPLATE = "tmpl-need-progress"
-
-
-@pytest.fixture
-async def wechat() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture
@@ -40,12 +32,8 @@ async def served(
     application = await started(
         database_url, wechat, wechat_templates={"need.public_note": TEMPLATE}
     )
-    server = TestServer(application.web_app)
-    await server.start_server()
-    wechat.bot_url = str(server.make_url("")).rstrip("/")
-    yield application
-    await server.close()
-    await application.close()
+    async with serving(application, wechat):
+        yield application
 
 
 async def person_of(database_url: str, openid: str = RESIDENT) -> int:

@@ -3,11 +3,7 @@ Telegram photo, and shown to a worker on any channel."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from aiogram.types import BufferedInputFile
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,33 +11,9 @@ from bot.app import Application
 from bot.domain.enums import Channel
 from storage.db import make_session_factory
 from storage.models import Need
-from storage.uow import UnitOfWork
 from tests.integration.test_web_channel_conversations import jpeg
-from tests.integration.test_wechat_channel import RESIDENT, number_of, onboard, started
-from tests.support.factories import make_map
+from tests.integration.test_wechat_channel import RESIDENT, number_of, onboard
 from tests.support.fake_wechat import FakeWeChat
-
-
-@pytest.fixture
-async def wechat() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def served(
-    database_url: str, wechat: FakeWeChat, uow: UnitOfWork
-) -> AsyncIterator[Application]:
-    await make_map(uow)
-    application = await started(database_url, wechat)
-    server = TestServer(application.web_app)
-    await server.start_server()
-    wechat.bot_url = str(server.make_url("")).rstrip("/")
-    yield application
-    await server.close()
-    await application.close()
 
 
 async def describe_a_need(wechat: FakeWeChat) -> None:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot import cli
@@ -12,14 +10,6 @@ from bot.__main__ import _parser
 from bot.config import load_settings
 from tests.support import fake_wechat
 from tests.support.fake_wechat import FakeWeChat
-
-
-@pytest.fixture
-async def wechat() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def qr(fake: FakeWeChat, *argv: str) -> int:
