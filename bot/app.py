@@ -23,7 +23,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -35,7 +35,7 @@ from bot.channels.telegram.commands import set_default_commands
 from bot.channels.telegram.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from bot.channels.telegram.notifier import ChatNotifier
 from bot.channels.telegram.sender import OutboxSender, ProgressReporter
-from bot.channels.webchat import FileStore, WebChat, WebChatHub, WebChatSession
+from bot.channels.webchat import FileStore, RedisWakeups, WebChat, WebChatHub, WebChatSession
 from bot.channels.wechat import (
     WECHAT_BOT_TOKEN,
     ChannelState,
@@ -73,7 +73,7 @@ from bot.services import (
 )
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
-from bot.state_storage import ExpiringMemoryStorage, expire_unbounded_state
+from bot.state_storage import ChatOrderIsolation, ExpiringMemoryStorage, expire_unbounded_state
 from bot.web import api, dashboard_page, guard
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
@@ -85,8 +85,9 @@ from handlers.common.capabilities import PhotoLibrary
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
 from storage import migrate
-from storage.db import is_outage, make_engine, make_session_factory, reachable
+from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
+from storage.locks import SchedulerLock
 from storage.replays import DatabaseSeenUpdates
 from storage.uow import UnitOfWork
 from storage.webchat import SqlTranscripts
@@ -113,6 +114,14 @@ def make_storage(settings: Settings) -> BaseStorage:
     return ExpiringMemoryStorage(settings.fsm_ttl_seconds)
 
 
+def chat_order(redis: Any) -> BaseEventIsolation | None:
+    """With Redis, one chat's updates in order across processes (the lock is taken before the
+    conversation state is read); without it, ChatOrderMiddleware keeps them in this process."""
+    if redis is None:
+        return None
+    return ChatOrderIsolation(redis, DestinyKeyBuilder(with_bot_id=True))
+
+
 def build_dispatcher(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
@@ -121,8 +130,9 @@ def build_dispatcher(
     *,
     seen: SeenUpdates | None = None,
     inbox: OutageInbox | None = None,
+    isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
-    dispatcher = Dispatcher(storage=storage)
+    dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
     keep = timedelta(hours=settings.update_ids_keep_hours)
     dispatcher.update.outer_middleware(
         ReplayGuardMiddleware(
@@ -131,7 +141,8 @@ def build_dispatcher(
         )
     )
     dispatcher.update.outer_middleware(CleanTextMiddleware())
-    dispatcher.update.outer_middleware(ChatOrderMiddleware())
+    if isolation is None:
+        dispatcher.update.outer_middleware(ChatOrderMiddleware())
     # In front of the person's middlewares: group talk not for the bot is dropped unread, and
     # a command in a group never makes the group that person's chat (handlers/groups.py).
     dispatcher.update.outer_middleware(groups.GroupChatGate())
@@ -212,8 +223,14 @@ def telegram_bot(settings: Settings) -> Bot | None:
     )
 
 
+def _engine_options(settings: Settings) -> dict[str, Any]:
+    if not settings.database_url.startswith("postgresql"):
+        return {}
+    return {"connect_args": statement_cache(settings.database_statement_cache_size)}
+
+
 def build(settings: Settings) -> Application:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **_engine_options(settings))
     session_factory = make_session_factory(engine)
     i18n = make_i18n(settings.default_locale)
     redis = None
@@ -227,10 +244,18 @@ def build(settings: Settings) -> Application:
         rate_store = RedisRateStore(redis)
     inbox = OutageInbox()
     dispatcher = build_dispatcher(
-        settings, session_factory, i18n, make_storage(settings), seen=seen, inbox=inbox
+        settings,
+        session_factory,
+        i18n,
+        make_storage(settings),
+        seen=seen,
+        inbox=inbox,
+        isolation=chat_order(redis),
     )
     # Transcripts, menus and files of web chats in the database: nothing lost on restart.
     hub = WebChatHub(SqlTranscripts(session_factory))
+    if redis is not None:
+        hub.wakeups = RedisWakeups(redis)
     web_bot = Bot(
         WEB_BOT_TOKEN,
         session=WebChatSession(hub),
@@ -344,6 +369,10 @@ def build(settings: Settings) -> Application:
             dispatcher,
             application.telegram_bot,
             secret_token=settings.webhook_secret,
+            # With several processes (Redis), Telegram gets its answer only once the update is
+            # handled: it sends one chat's next update after that (order across processes),
+            # and a process that dies mid-update leaves it to be delivered again.
+            handle_in_background=not settings.redis_url,
             channel=Channel.TELEGRAM,
         ).register(web_app, path=TELEGRAM_WEBHOOK_PATH)
     return application
@@ -524,6 +553,9 @@ async def run(settings: Settings) -> None:
             )
     application.tasks.append(asyncio.create_task(deadline_loop(application)))
     application.tasks.append(asyncio.create_task(webchat_retention_loop(application)))
+    if application.hub.wakeups is not None:
+        wakeups = application.hub.wakeups.listen(application.hub, application.stopping)
+        application.tasks.append(asyncio.create_task(wakeups))
     application.tasks.append(asyncio.create_task(outage_recovery(application)))
     outbox = outbox_tasks(application)
     outbox_running = [asyncio.create_task(worker.run()) for worker in outbox]
@@ -569,7 +601,8 @@ def outbox_tasks(
     robots = WecomAlertSender(
         make_uow, application.i18n, make_cipher(settings, secret_key(settings)), settings
     )
-    return [OutboxSender(*args), ProgressReporter(*args), robots]
+    sender = OutboxSender(*args, redis=application.redis)
+    return [sender, ProgressReporter(*args), robots]
 
 
 async def _verify_certificate(
@@ -613,43 +646,75 @@ async def pause(stopping: asyncio.Event, seconds: float) -> None:
 
 
 async def deadline_loop(application: Application) -> None:
-    """Reminders, escalations and unconfirmed closures. Their marks are in the database, so a
-    restart neither repeats nor loses them; several processes may run it (rows are locked)."""
+    """Reminders, escalations, unconfirmed closures and the matching profiles' rebuild, in one
+    process at a time (a PostgreSQL advisory lock; taken over when its holder dies). Their
+    marks are in the database, so a restart or a takeover neither repeats nor loses them."""
     interval = application.settings.needs_check_seconds
     uow = UnitOfWork(application.session_factory)
+    lock = scheduler_lock(application)
     next_rebuild = 0.0
-    while not application.stopping.is_set():
-        try:
-            if time.monotonic() >= next_rebuild:
-                # Matching profiles are kept by the services; this catches anything else.
-                profiles = await match_profiles.rebuild_all(uow)
-                log.info("matching: %s volunteer profiles rebuilt", profiles)
-                next_rebuild = time.monotonic() + PROFILE_REBUILD_SECONDS
-            await shifts.send_reminders(uow, application.notifier)
-            pruned = await access_log.prune(
-                uow, keep_days=application.settings.access_log_retention_days
+    try:
+        while not application.stopping.is_set():
+            if await _is_scheduler(lock):
+                next_rebuild = await deadline_round(application, uow, next_rebuild)
+            else:
+                next_rebuild = 0.0  # when it takes over, it rebuilds the profiles first
+            await pause(application.stopping, interval)
+    finally:
+        await lock.release()
+        if lock.engine is not application.engine:
+            await lock.engine.dispose()
+
+
+def scheduler_lock(application: Application) -> SchedulerLock:
+    """The lock on PostgreSQL itself (SCHEDULER_DATABASE_URL when DATABASE_URL goes through
+    PgBouncer in transaction mode, which cannot keep a session's lock)."""
+    url = application.settings.scheduler_database_url
+    return SchedulerLock(make_engine(url) if url else application.engine)
+
+
+async def _is_scheduler(lock: SchedulerLock) -> bool:
+    try:
+        return await lock.held()
+    except Exception as error:
+        log.warning("scheduler: the lock could not be checked (%s)", type(error).__name__)
+        return False
+
+
+async def deadline_round(application: Application, uow: UnitOfWork, next_rebuild: float) -> float:
+    """One round of the scheduler's checks; when the profiles are next rebuilt."""
+    interval = application.settings.needs_check_seconds
+    try:
+        if time.monotonic() >= next_rebuild:
+            # Matching profiles are kept by the services; this catches anything else.
+            profiles = await match_profiles.rebuild_all(uow)
+            log.info("matching: %s volunteer profiles rebuilt", profiles)
+            next_rebuild = time.monotonic() + PROFILE_REBUILD_SECONDS
+        await shifts.send_reminders(uow, application.notifier)
+        pruned = await access_log.prune(
+            uow, keep_days=application.settings.access_log_retention_days
+        )
+        if pruned:
+            log.info("access log: %s entries older than the retention pruned", pruned)
+        await api_clients.prune_keys(uow)
+        closed = await attendance.close_forgotten(uow, application.notifier)
+        if closed:
+            log.info("attendance: %s forgotten check-outs closed as unconfirmed", closed)
+        run = await needs.run_deadlines(
+            uow,
+            application.notifier,
+            reopen_window=timedelta(days=application.settings.reopen_days),
+        )
+        if run.reminded or run.escalated or run.closed_unconfirmed:
+            log.info(
+                "deadlines: %s reminded, %s escalated, %s closed unconfirmed",
+                run.reminded,
+                run.escalated,
+                run.closed_unconfirmed,
             )
-            if pruned:
-                log.info("access log: %s entries older than the retention pruned", pruned)
-            await api_clients.prune_keys(uow)
-            closed = await attendance.close_forgotten(uow, application.notifier)
-            if closed:
-                log.info("attendance: %s forgotten check-outs closed as unconfirmed", closed)
-            run = await needs.run_deadlines(
-                uow,
-                application.notifier,
-                reopen_window=timedelta(days=application.settings.reopen_days),
-            )
-            if run.reminded or run.escalated or run.closed_unconfirmed:
-                log.info(
-                    "deadlines: %s reminded, %s escalated, %s closed unconfirmed",
-                    run.reminded,
-                    run.escalated,
-                    run.closed_unconfirmed,
-                )
-        except Exception:
-            log.exception("the deadline check failed; trying again in %s s", interval)
-        await pause(application.stopping, interval)
+    except Exception:
+        log.exception("the deadline check failed; trying again in %s s", interval)
+    return next_rebuild
 
 
 OUTAGE_PROBE_SECONDS = 2.0

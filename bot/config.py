@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     bot_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = DEFAULT_DATABASE_URL
+    # Behind PgBouncer in transaction mode asyncpg may not keep prepared statements: set 0
+    # (statements then get unique names and are not cached); 100 is asyncpg's default.
+    database_statement_cache_size: int = Field(default=100, ge=0, le=10000)
+    # The scheduler's advisory lock needs its own session on PostgreSQL itself: set this when
+    # DATABASE_URL goes through PgBouncer in transaction mode (default: DATABASE_URL).
+    scheduler_database_url: str | None = None
     redis_url: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
@@ -119,6 +125,7 @@ class Settings(BaseSettings):
     @field_validator(
         "bot_token",
         "redis_url",
+        "scheduler_database_url",
         "webhook_base_url",
         "webhook_secret",
         "secret_key",
@@ -165,9 +172,11 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "scheduler_database_url")
     @classmethod
-    def _database_url(cls, value: str) -> str:
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         if value.startswith("postgresql://"):

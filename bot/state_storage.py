@@ -5,12 +5,23 @@ this is the same for the in-memory storage of a single process without REDIS_URL
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakValueDictionary
 
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.base import (
+    BaseEventIsolation,
+    BaseStorage,
+    DefaultKeyBuilder,
+    KeyBuilder,
+    StateType,
+    StorageKey,
+)
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisEventIsolation
 
 SWEEP_EVERY_SECONDS = 60.0
 
@@ -90,3 +101,28 @@ async def expire_unbounded_state(storage: BaseStorage, ttl: int) -> int:
         if await redis.ttl(key) == -1:  # -1: exists without an expiry
             count += bool(await redis.expire(key, ttl))
     return count
+
+
+class ChatOrderIsolation(BaseEventIsolation):
+    """One chat's updates one after another across processes, in arrival order within each.
+
+    aiogram's RedisEventIsolation takes a Redis lock per conversation around the handling (the
+    FSM state is read inside it), but several updates of one chat waiting in one process
+    would then race for it by polling. Here they first queue on a lock of this process (in
+    order, as ChatOrderMiddleware does without Redis), and only the head of that queue waits
+    for the shared lock."""
+
+    def __init__(self, redis: Any, key_builder: KeyBuilder) -> None:
+        self.shared = RedisEventIsolation(redis, key_builder=key_builder)
+        self._local: WeakValueDictionary[StorageKey, asyncio.Lock] = WeakValueDictionary()
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        local = self._local.get(key)
+        if local is None:
+            local = self._local[key] = asyncio.Lock()
+        async with local, self.shared.lock(key):
+            yield
+
+    async def close(self) -> None:
+        await self.shared.close()

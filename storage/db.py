@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def statement_cache(size: int) -> dict[str, Any]:
+    """asyncpg's connect arguments for a statement cache of `size`. 0 is for PgBouncer in
+    transaction mode: a prepared statement may land on another server connection, so none is
+    kept, and each gets a unique name (two clients on one server connection never clash)."""
+    if size:
+        return {"statement_cache_size": size}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4()}__",
+    }
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -334,6 +334,8 @@ class WebChatHub:
         self.default_commands: dict[str, list[dict[str, str]]] = {}
         # Which chat a callback query came from, for answerCallbackQuery (newest kept).
         self.query_chats: OrderedDict[str, int] = OrderedDict()
+        # Other processes' long polls woken when this one publishes (Redis), if configured.
+        self.wakeups: RedisWakeups | None = None
 
     def remember_query(self, query_id: str, chat_id: int) -> None:
         self.query_chats[query_id] = chat_id
@@ -353,7 +355,15 @@ class WebChatHub:
         published = await self.store.publish(chat_id, event, **kwargs)
         if published is not None:
             await self.conversation(chat_id).woken(published.seq)
+            if self.wakeups is not None:
+                await self.wakeups.announce(chat_id, published.seq)
         return published
+
+    async def woken_elsewhere(self, chat_id: int, seq: int) -> None:
+        """Another process published in this chat: its long polls here look again now."""
+        chat = self.conversations.get(chat_id)
+        if chat is not None:
+            await chat.woken(seq)
 
     async def events(
         self, chat_id: int, after: int, timeout: float
@@ -372,6 +382,46 @@ class WebChatHub:
 
     def commands_for(self, language: str) -> list[dict[str, str]]:
         return self.default_commands.get(language) or self.default_commands.get("", [])
+
+
+WAKEUP_CHANNEL = "wushe:webchat:published"
+
+
+class RedisWakeups:
+    """Redis pub/sub between the processes serving the page: a process that publishes an event
+    announces "chat:seq", and each process wakes its long polls of that chat at once (without
+    it they would see the event at their next look, RECHECK_SECONDS later). A lost announcement
+    costs only that delay: the events themselves are in the database."""
+
+    def __init__(self, redis: Any, channel: str = WAKEUP_CHANNEL) -> None:
+        self.redis = redis
+        self.channel = channel
+
+    async def announce(self, chat_id: int, seq: int) -> None:
+        try:
+            await self.redis.publish(self.channel, f"{chat_id}:{seq}")
+        except Exception as error:  # the page still gets it at its next look
+            log.warning("web chat: wake-up not announced (%s)", type(error).__name__)
+
+    async def listen(self, hub: WebChatHub, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self._listen(hub, stopping)
+            except Exception as error:
+                log.warning("web chat: wake-ups lost (%s); listening again", type(error).__name__)
+                await asyncio.sleep(1.0)
+
+    async def _listen(self, hub: WebChatHub, stopping: asyncio.Event) -> None:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel)
+            while not stopping.is_set():
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    chat, _, seq = bytes(message["data"]).decode().partition(":")
+                    await hub.woken_elsewhere(int(chat), int(seq))
+        finally:
+            await pubsub.aclose()
 
 
 def _deleted_text() -> str:

@@ -2201,19 +2201,54 @@ class FakeTelegram:
     # ---------------------------------------------------------------- webhook delivery
 
     async def _deliver_webhooks(self) -> None:
-        """Push queued updates to the webhook one at a time, retrying like Telegram does."""
-        async with aiohttp.ClientSession() as session:
-            while True:
-                if not self.webhook["url"] or not self._updates:
-                    await self._event.wait()
-                    continue
-                update = self._updates[0]
-                if await self._post_update(session, update):
-                    if self._updates and self._updates[0] is update:
-                        self._updates.pop(0)
-                        self._touch()
-                else:
-                    await asyncio.sleep(self.webhook_retry_delay)
+        """Push queued updates to the webhook as Telegram's server does: up to
+        `max_connections` requests at once, but one chat's updates one at a time and in order
+        (its next only once the webhook answered the previous), a refused one retried."""
+        in_flight: dict[object, asyncio.Task[None]] = {}
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            try:
+                while True:
+                    wake = self._event
+                    self._start_deliveries(session, in_flight)
+                    await wake.wait()
+            finally:
+                for task in in_flight.values():
+                    task.cancel()
+                await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+    def _start_deliveries(
+        self, session: aiohttp.ClientSession, in_flight: dict[object, asyncio.Task[None]]
+    ) -> None:
+        if not self.webhook["url"]:
+            return
+        busy = set(in_flight)
+        for update in self._updates:
+            if len(in_flight) >= int(self.webhook["max_connections"]):
+                return
+            queue = _update_queue(update)
+            if queue in busy:
+                continue  # this chat's earlier update is not answered yet
+            busy.add(queue)
+            in_flight[queue] = asyncio.create_task(
+                self._deliver_one(session, update, queue, in_flight)
+            )
+
+    async def _deliver_one(
+        self,
+        session: aiohttp.ClientSession,
+        update: JSON,
+        queue: object,
+        in_flight: dict[object, asyncio.Task[None]],
+    ) -> None:
+        try:
+            while not await self._post_update(session, update):
+                await asyncio.sleep(self.webhook_retry_delay)
+                if not self.webhook["url"] or not any(u is update for u in self._updates):
+                    return  # the webhook was deleted or its queue dropped meanwhile
+            self._updates[:] = [u for u in self._updates if u is not update]
+        finally:
+            in_flight.pop(queue, None)
+            self._touch()
 
     async def _post_update(self, session: aiohttp.ClientSession, update: JSON) -> bool:
         headers = {}
@@ -2249,3 +2284,17 @@ class FakeTelegram:
         if isinstance(raw, dict) and isinstance(raw.get("method"), str):
             method = raw.pop("method")
             await self._dispatch(method, raw)
+
+
+def _update_queue(update: JSON) -> object:
+    """Which of the server's queues an update waits in: its chat's (else its sender's)."""
+    body = next((v for k, v in update.items() if k != "update_id"), {})
+    if isinstance(body, dict):
+        message = body.get("message") if "data" in body or "chat_instance" in body else body
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict) and "id" in chat:
+            return ("chat", chat["id"])
+        sender = body.get("from")
+        if isinstance(sender, dict) and "id" in sender:
+            return ("user", sender["id"])
+    return ("update", update["update_id"])

@@ -1,7 +1,8 @@
 """The outbox sender and the authors' progress messages: tasks of the bot process.
 
-Each channel has its own pace (`Pacer`: the configured rate over the channel, one message a
-second into one chat, a 429's retry_after holds the channel). A row is marked `sending` in the
+Each channel has its own pace (`bot/channels/pacing.py`: the configured rate over the channel,
+one message a second into one chat, a 429's retry_after holds the channel) — in Redis, shared
+by every process, when REDIS_URL is set. A row is marked `sending` in the
 database before the platform is called, so neither a restart nor a second process sends it
 again; see docs/broadcasts.md for what happens to the few rows in flight when a process dies.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -30,13 +31,13 @@ from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.channels.pacing import ChannelPacer, make_pacer
 from bot.config import Settings
 from bot.domain.broadcasts import (
     MAX_CAPTION,
     BroadcastState,
     ButtonKind,
     DeliveryState,
-    Pacer,
     text_for,
 )
 from bot.domain.enums import Channel
@@ -95,6 +96,8 @@ class OutboxSender:
         i18n: I18n,
         bots: dict[Channel, Bot],
         settings: Settings,
+        *,
+        redis: Any = None,
     ) -> None:
         self.make_uow = make_uow
         self.i18n = i18n
@@ -104,7 +107,8 @@ class OutboxSender:
         # Set when the process stops: loops finish what they hold instead of being cut off
         # inside a transaction.
         self.stopping = asyncio.Event()
-        self.pacers = {c: Pacer(settings.outbox_rate(c)) for c in bots}
+        # One pace per channel (its own rate), shared by all processes through Redis if set.
+        self.pacers = {c: make_pacer(c.value, settings.outbox_rate(c), redis) for c in bots}
         self.group_interval = 60.0 / settings.outbox_group_per_minute
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self._contents: dict[int, broadcasts.Content] = {}
@@ -158,7 +162,7 @@ class OutboxSender:
                 pass
 
     async def _send_batch(
-        self, channel: Channel, pacer: Pacer, rows: list[broadcasts.Delivery]
+        self, channel: Channel, pacer: ChannelPacer, rows: list[broadcasts.Delivery]
     ) -> None:
         limit = asyncio.Semaphore(IN_FLIGHT)
         tasks: list[asyncio.Task[None]] = []
@@ -169,7 +173,7 @@ class OutboxSender:
                     break  # the rest are released below, for the next process
                 gap = self.group_interval if row.group else None
                 if row.group:
-                    wait = pacer.ready_at(row.chat_id, gap) - time.monotonic()
+                    wait = await pacer.ready_in(row.chat_id, gap)
                     if wait > GROUP_WAIT_SECONDS:
                         # The group had a post moments ago: back to the queue until it may
                         # have the next, so the rest of the channel is not held behind it.
@@ -177,8 +181,7 @@ class OutboxSender:
                             self.make_uow(), owner=self.owner, row_id=row.row_id, seconds=wait
                         )
                         continue
-                at = pacer.slot(time.monotonic(), row.chat_id, gap)
-                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                await asyncio.sleep(await pacer.reserve(row.chat_id, gap))
                 await limit.acquire()
                 await self._content(row.broadcast_id)  # read before the row is committed
                 if not await broadcasts.start_sending(
@@ -197,7 +200,7 @@ class OutboxSender:
     async def _deliver(
         self,
         channel: Channel,
-        pacer: Pacer,
+        pacer: ChannelPacer,
         row: broadcasts.Delivery,
         limit: asyncio.Semaphore,
     ) -> None:
@@ -211,7 +214,7 @@ class OutboxSender:
             limit.release()
 
     async def _attempt(
-        self, channel: Channel, pacer: Pacer, row: broadcasts.Delivery
+        self, channel: Channel, pacer: ChannelPacer, row: broadcasts.Delivery
     ) -> tuple[DeliveryState | None, str]:
         """Send one row: its final state, or None when it went back to the queue."""
         try:
@@ -220,7 +223,7 @@ class OutboxSender:
         except TelegramRetryAfter as error:
             if not row.group:
                 # A group's own limit (20 a minute) holds only that group: its row waits.
-                pacer.hold(time.monotonic(), float(error.retry_after))
+                await pacer.hold(float(error.retry_after))
             await broadcasts.retry_later(
                 self.make_uow(), row_id=row.row_id, seconds=float(error.retry_after)
             )
