@@ -51,6 +51,20 @@ RETRY_AFTER = 1
 
 async def prepare(url: str, fake: FakeTelegram, recipients: int) -> None:
     """Schema, one community with `recipients` residents on Telegram, and the broadcast."""
+    community = await residents(url, fake, recipients)
+    engine = make_engine(url)
+    try:
+        worker = Principal(
+            1, "zh", grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, community),)
+        )
+        draft = broadcasts.Draft(Audience(AudienceKind.RESIDENTS, (community,)), text_zh=TEXT)
+        await broadcasts.create(UnitOfWork(make_session_factory(engine)), worker, draft)
+    finally:
+        await engine.dispose()
+
+
+async def residents(url: str, fake: FakeTelegram, recipients: int) -> int:
+    """Schema and one community with `recipients` residents on Telegram; its id."""
     await migrate.upgrade(url)
     engine = make_engine(url)
     try:
@@ -99,11 +113,7 @@ async def prepare(url: str, fake: FakeTelegram, recipients: int) -> None:
                 )
         for n in range(recipients):
             fake.add_user(FIRST_USER + n, f"R{n}")
-        worker = Principal(
-            1, "zh", grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, community),)
-        )
-        draft = broadcasts.Draft(Audience(AudienceKind.RESIDENTS, (community,)), text_zh=TEXT)
-        await broadcasts.create(UnitOfWork(make_session_factory(engine)), worker, draft)
+        return int(community)
     finally:
         await engine.dispose()
 

@@ -2288,7 +2288,7 @@ class FakeTelegram:
 
 def _update_queue(update: JSON) -> object:
     """Which of the server's queues an update waits in: its chat's (else its sender's)."""
-    body = next((v for k, v in update.items() if k != "update_id"), {})
+    body: Any = next((v for k, v in update.items() if k != "update_id"), {})
     if isinstance(body, dict):
         message = body.get("message") if "data" in body or "chat_instance" in body else body
         chat = message.get("chat") if isinstance(message, dict) else None

@@ -117,7 +117,7 @@ async def test_one_chats_updates_split_between_two_processes_are_answered_in_ord
         for user in users:
             fake.user_sends(user, command)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(
+    while time.monotonic() < deadline and any(  # noqa: ASYNC110 - polls the fake's record
         len(fake.bot_messages(user)) < len(commands) for user in users
     ):
         await asyncio.sleep(0.1)

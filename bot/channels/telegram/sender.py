@@ -107,8 +107,11 @@ class OutboxSender:
         # Set when the process stops: loops finish what they hold instead of being cut off
         # inside a transaction.
         self.stopping = asyncio.Event()
-        # One pace per channel (its own rate), shared by all processes through Redis if set.
-        self.pacers = {c: make_pacer(c.value, settings.outbox_rate(c), redis) for c in bots}
+        # One pace per channel and bot (its own rate), shared by all processes through Redis if set.
+        self.pacers = {
+            c: make_pacer(f"{c.value}:{bot.id}", settings.outbox_rate(c), redis)
+            for c, bot in bots.items()
+        }
         self.group_interval = 60.0 / settings.outbox_group_per_minute
         self.lease = timedelta(seconds=settings.outbox_lease_seconds)
         self._contents: dict[int, broadcasts.Content] = {}

@@ -1,0 +1,104 @@
+"""What several processes share, one piece at a time: the outbox pace in Redis, the scheduler's
+advisory lock on PostgreSQL, the per-chat order lock. (tests/e2e/test_several_processes_e2e.py
+runs them together in two real processes.)"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.pacing import LocalPacer, RedisPacer
+from bot.state_storage import ChatOrderIsolation
+from handlers.common.drafts import DestinyKeyBuilder
+from storage.db import make_engine, statement_cache
+from storage.locks import SchedulerLock
+from tests.support.databases import require_env
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(require_env("TEST_REDIS_URL", "Redis"))
+    yield client
+    await client.aclose()
+
+
+async def test_two_pacers_on_one_redis_share_the_channels_rate(redis: Redis) -> None:
+    channel = f"telegram:test-{uuid.uuid4().hex[:8]}"
+    # Two processes' pacers of one channel at 20/s: together 1/20 s apart, not twice as fast.
+    first, second = RedisPacer(redis, channel, 20.0), RedisPacer(redis, channel, 20.0)
+    slots = []  # when each may go, on this clock (Redis answers how long to wait)
+    for n in range(20):
+        wait = await (first, second)[n % 2].reserve(f"chat-{n}")
+        slots.append(time.monotonic() + wait)
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert min(gaps) > 0.025  # each blurred by the call's own latency on a busy machine
+    assert slots[-1] - slots[0] == pytest.approx(19 * 0.05, abs=0.03)
+    # One chat: a second apart, whichever process sends.
+    again = await second.reserve("chat-0")
+    assert again >= 1.0 - 0.05
+    # A 429 seen by one holds the other too.
+    await first.hold(5.0)
+    assert await second.reserve("chat-new") >= 4.9
+    assert await first.ready_in("chat-new") > 4.0
+
+
+async def test_the_local_pacer_keeps_the_same_rules_in_one_process() -> None:
+    pacer = LocalPacer(10.0)
+    waits = [await pacer.reserve(f"chat-{n}") for n in range(3)]
+    assert waits[1] - waits[0] == pytest.approx(0.1, abs=0.01)
+    assert await pacer.reserve("chat-0") >= 0.95
+
+
+async def test_one_scheduler_holds_the_lock_and_another_takes_it_when_it_is_gone(
+    engine: AsyncEngine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        # SQLite: one process, always the scheduler.
+        assert await SchedulerLock(engine).held()
+        return
+    other_engine = make_engine(str(engine.url.render_as_string(hide_password=False)))
+    try:
+        first, second = SchedulerLock(engine), SchedulerLock(other_engine)
+        assert await first.held()
+        assert await first.held()  # still held: checked on its own connection
+        assert not await second.held()
+        await first.release()  # as when its process dies and the connection closes
+        assert await second.held()
+        assert not await first.held()
+        await second.release()
+    finally:
+        await other_engine.dispose()
+
+
+async def test_one_chats_updates_wait_for_each_other_in_arrival_order(redis: Redis) -> None:
+    isolation = ChatOrderIsolation(redis, DestinyKeyBuilder(prefix=f"t-{uuid.uuid4().hex[:8]}"))
+    key = StorageKey(bot_id=1, chat_id=7, user_id=7)
+    order: list[int] = []
+
+    async def handle(n: int, seconds: float) -> None:
+        async with isolation.lock(key):
+            order.append(n)
+            await asyncio.sleep(seconds)
+            order.append(n)
+
+    started = time.monotonic()
+    await asyncio.gather(handle(1, 0.2), handle(2, 0.0), handle(3, 0.0))
+    assert order == [1, 1, 2, 2, 3, 3]  # never side by side, in the order they came
+    assert time.monotonic() - started < 2.0
+
+
+def test_no_statement_cache_behind_pgbouncer_gives_unique_names() -> None:
+    assert statement_cache(100) == {"statement_cache_size": 100}
+    options = statement_cache(0)
+    assert options["statement_cache_size"] == 0
+    assert options["prepared_statement_cache_size"] == 0
+    name = options["prepared_statement_name_func"]
+    assert name() != name()
