@@ -184,7 +184,6 @@ class OutboxSender:
                             self.make_uow(), owner=self.owner, row_id=row.row_id, seconds=wait
                         )
                         continue
-                await asyncio.sleep(await pacer.reserve(row.chat_id, gap))
                 await limit.acquire()
                 await self._content(row.broadcast_id)  # read before the row is committed
                 if not await broadcasts.start_sending(
@@ -193,6 +192,10 @@ class OutboxSender:
                     limit.release()
                     continue  # paused, cancelled, or taken over: not ours any more
                 started.add(row.row_id)
+                # The slot is reserved once the row is ready to go: a slot taken before the
+                # database work (or a free place in flight) would pass unused, and with the
+                # pace shared the other processes could not have it either.
+                await asyncio.sleep(await pacer.reserve(row.chat_id, gap))
                 tasks.append(asyncio.create_task(self._deliver(channel, pacer, row, limit)))
         finally:
             await asyncio.gather(*tasks, return_exceptions=True)
