@@ -3,7 +3,7 @@ which turn them into frozen results before anything leaves the unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -160,6 +160,13 @@ class PeopleRepository:
 
     async def get(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
+
+    async def many(self, person_ids: Iterable[int]) -> dict[int, Person]:
+        ids = sorted(set(person_ids))
+        if not ids:
+            return {}
+        found = await self.session.scalars(select(Person).where(Person.id.in_(ids)))
+        return {person.id: person for person in found}
 
     async def account(self, channel: Channel, external_id: str) -> ChannelAccount | None:
         query = select(ChannelAccount).where(

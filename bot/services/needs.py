@@ -37,7 +37,7 @@ from bot.services import alerts, match_profiles
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
-from storage.models import Community, Need, NeedEvent, NeedFeedback
+from storage.models import Community, Need, NeedEvent, NeedFeedback, Person
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -307,6 +307,7 @@ async def similar_open_needs(
     now = _clock(now)
     async with uow:
         me = await uow.people.get(principal.person_id)
+        location = (latitude, longitude) if latitude is not None and longitude is not None else None
         new = duplicates.Report(
             category=category,
             description=description,
@@ -315,34 +316,38 @@ async def similar_open_needs(
             building=building_of(address),
             # The address last given (their home) places them too.
             home_building=building_of(me.address if me else None),
-            location=(latitude, longitude)
-            if latitude is not None and longitude is not None
-            else None,
+            location=location,
         )
-        candidates = await uow.needs.open_in_community(principal.home.community_id, limit=200)
+        candidates = [
+            need
+            for need in await uow.needs.open_in_community(principal.home.community_id, limit=200)
+            if need.resident_id != principal.person_id
+        ]
+        # One read for all their residents: one each made filing slower with every open need.
+        residents = await uow.people.many({need.resident_id for need in candidates})
         scored = []
         for need in candidates:
-            if need.resident_id == principal.person_id:
-                continue
-            resident = await uow.people.get(need.resident_id)
-            old = duplicates.Report(
-                category=need.category,
-                description=need.description,
-                created_at=need.created_at,
-                grid_id=resident.grid_id if resident else None,
-                building=building_of(need.address),
-                home_building=building_of(resident.address if resident else None),
-                location=(
-                    (need.latitude, need.longitude)
-                    if need.latitude is not None and need.longitude is not None
-                    else None
-                ),
-            )
-            score = duplicates.likeness(new, old)
+            score = duplicates.likeness(new, _report_of(need, residents.get(need.resident_id)))
             if duplicates.is_alike(score):
                 scored.append((score, need))
         scored.sort(key=lambda pair: -pair[0])
         return tuple([await _brief(uow, need) for _, need in scored[:3]])
+
+
+def _report_of(need: Need, resident: Person | None) -> duplicates.Report:
+    return duplicates.Report(
+        category=need.category,
+        description=need.description,
+        created_at=need.created_at,
+        grid_id=resident.grid_id if resident else None,
+        building=building_of(need.address),
+        home_building=building_of(resident.address if resident else None),
+        location=(
+            (need.latitude, need.longitude)
+            if need.latitude is not None and need.longitude is not None
+            else None
+        ),
+    )
 
 
 def _alert_params(need: Need, community: Community) -> dict[str, str | int]:
