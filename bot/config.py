@@ -54,9 +54,11 @@ class Settings(BaseSettings):
     # How long a street's matching candidates are reused (this process forgets them on its
     # own changes); 0 reads them for every request.
     match_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
-    # How long who is behind a chat (person, places, grants) is reused without reading; this
-    # process's own changes are seen at once, another process's within this time. 0: always read.
-    identity_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # How long who is behind a chat (person, places, grants) is reused without reading. This
+    # process's own changes are seen at once; another process's (the CLI, a second bot
+    # process) only after this time, so it stays short: it serves bursts (taps in a row,
+    # redeliveries). 0: always read.
+    identity_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # Need categories offered automatically to the best-matched volunteers ("" turns it off).
     auto_offer_categories: str = "community_affairs"
     public_url: str | None = None
