@@ -23,11 +23,15 @@ KPI_NAMES = {
     Kpi.SOCIAL_ORGS: __("Community social organisations per community"),
     Kpi.WORKERS_PER_10K: __("Community workers per 10,000 urban residents"),
     Kpi.CERTIFIED_SHARE: __("Community workers with the social-work certificate"),
-    Kpi.SOCIAL_WORK_COVERAGE: __("Communities with social-work services"),
+    Kpi.SOCIAL_WORK_COVERAGE: __("Communities served by their social-work room or station"),
     Kpi.STATION_COVERAGE: __("Communities with a volunteer service station"),
     Kpi.CHARITY_ORGS: __("Communities with a charity organisation"),
     Kpi.COMMUNITY_FUNDS: __("Community funds"),
     Kpi.DEMONSTRATION_SITES: __("New demonstration sites this year"),
+    Kpi.SOCIAL_WORK_PROFESSIONALS: __("Social-work professionals (certificate or social worker)"),
+    Kpi.CERTIFICATE_HOLDERS: __("Holders of a verified social-work certificate"),
+    Kpi.TRAINING_HOURS: __("Training hours per community worker this year"),
+    Kpi.CHARITY_GROWTH: __("Charity organisations (target: double the baseline year)"),
 }
 LEVEL_SHEETS = {
     ScopeLevel.DISTRICT: __("District"),

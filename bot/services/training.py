@@ -1,6 +1,7 @@
-"""Training sessions (社会工作教育培训, policy 三.(五)): posted like shifts, signed up for and
-checked into with the same machinery (shifts.take_place, attendance's check-in), their minutes
-counted as training hours per person; and a person's progress towards the 社工证 share."""
+"""Training sessions (社会工作教育培训, policy 三.(五)): posted as shifts of kind "training"
+(shifts.create_shift), signed up for and checked into with the same machinery (shifts.take_place,
+attendance's check-in), their minutes counted as training hours per person; and a person's
+progress towards the 社工证 share."""
 
 from __future__ import annotations
 
@@ -32,37 +33,6 @@ class Progress:
     workers: int  # community workers of that community
     certified: int  # of them, with a verified certificate
     needed: int  # more certified workers to reach the target share
-
-
-async def post_session(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    community_id: int,
-    title: str,
-    place: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    capacity: int,
-    latitude: float | None = None,
-    longitude: float | None = None,
-    now: datetime | None = None,
-) -> ShiftView:
-    """A worker of the community posts it, as a shift of kind "training"."""
-    return await shifts.create_shift(
-        uow,
-        principal,
-        community_id=community_id,
-        title=title,
-        place=place,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        capacity=capacity,
-        latitude=latitude,
-        longitude=longitude,
-        kind=ShiftKind.TRAINING,
-        now=now,
-    )
 
 
 async def _communities(uow: UnitOfWork, principal: Principal) -> set[int]:
