@@ -133,7 +133,7 @@ async def service_community(
         )
 
 
-@router.message(ServiceForm.note, F.text)
+@router.message(ServiceForm.note, F.text, ~F.text.startswith("/"))
 async def service_note(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:

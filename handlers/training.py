@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.config import Settings
+from bot.domain.errors import Conflict
 from bot.domain.principal import Principal
 from bot.domain.social_work import CertificateLevel, CertificateState
 from bot.domain.timebank import hours_text
@@ -27,6 +28,7 @@ from handlers.callbacks import SocialWorkCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
+from handlers.common.texts import error_text
 from handlers.need_texts import local_time
 from handlers.states import CertificateForm, CertificateRejection
 
@@ -191,12 +193,12 @@ async def certificate_level(
         )
 
 
-@router.message(CertificateForm.level)
+@router.message(CertificateForm.level, ~F.text.startswith("/"))
 async def certificate_level_again(message: Message) -> None:
     await message.answer(_("Please tap one of the three qualifications above, or /cancel."))
 
 
-@router.message(CertificateForm.exam_year, F.text)
+@router.message(CertificateForm.exam_year, F.text, ~F.text.startswith("/"))
 async def certificate_year(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip()
     this_year = datetime.now(UTC).year
@@ -215,7 +217,7 @@ async def certificate_year(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.message(CertificateForm.number, F.text)
+@router.message(CertificateForm.number, F.text, ~F.text.startswith("/"))
 async def certificate_number(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -236,16 +238,21 @@ async def _save_certificate(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork, number: str
 ) -> None:
     data = await state.get_data()
-    view = await save_then_clear(
-        state,
-        social_work.record_certificate(
-            uow,
-            principal,
-            level=CertificateLevel(data["level"]),
-            exam_year=int(data["exam_year"]),
-            number=number,
-        ),
-    )
+    try:
+        view = await save_then_clear(
+            state,
+            social_work.record_certificate(
+                uow,
+                principal,
+                level=CertificateLevel(data["level"]),
+                exam_year=int(data["exam_year"]),
+                number=number,
+            ),
+        )
+    except Conflict as error:  # already recorded: nothing to try again
+        await state.clear()
+        await message.answer(error_text(error))
+        return
     await message.answer(
         _(
             "Recorded: {certificate}. A worker of your community will verify it; see /mytraining."
@@ -308,7 +315,7 @@ async def reject_certificate(
         )
 
 
-@router.message(CertificateRejection.reason, F.text)
+@router.message(CertificateRejection.reason, F.text, ~F.text.startswith("/"))
 async def rejection_reason(
     message: Message,
     state: FSMContext,
