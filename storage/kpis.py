@@ -214,8 +214,8 @@ class KpiRepository:
         )
         out: dict[int, int] = defaultdict(int)
         for community, verified_at, year in rows:
-            if verified_at.year <= (year or DEFAULT_BASELINE_YEAR):
-                out[int(community)] += 1
+            if community is not None and verified_at is not None:
+                out[int(community)] += verified_at.year <= (year or DEFAULT_BASELINE_YEAR)
         return dict(out)
 
     # ------------------------------------------------------------ operations by month
