@@ -76,6 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     site.add_argument("--community", type=int, required=True)
     site.add_argument("--year", type=int, help="the year it was named (omit to unmark)")
+    sw_place = admin_sub.add_parser(
+        "sw-place",
+        help="open a social-work place: the district's centre, a street's station (社工站) or a "
+        "community's room (社工室)",
+    )
+    sw_place.add_argument("--level", choices=["centre", "station", "room"], required=True)
+    sw_place.add_argument(
+        "--unit", type=int, required=True, help="the district, street or community number"
+    )
+    sw_place.add_argument("--name", required=True)
+    sw_place.add_argument("--address", default="")
+    sw_place.add_argument("--hours", default="", help="opening hours, e.g. 周一至周五 9:00-17:00")
+    sw_staff = admin_sub.add_parser("sw-staff", help="add a person to a social-work place's staff")
+    sw_staff.add_argument("--place", type=int, required=True)
+    sw_staff.add_argument("--person", type=int, required=True, help="see `admin people`")
     station = admin_sub.add_parser(
         "mark-station", help="mark a venue resource as its community's volunteer service station"
     )

@@ -82,6 +82,11 @@ def _checked_text(done: Checked, settings: Settings) -> str:
         return _(
             "✅ Checked in to “{title}” at {time}. Check out with /checkout when you leave."
         ).format(title=html.escape(view.content), time=local_time(view.checked_in_at, settings.tz))
+    if done.training:
+        return _(
+            "✅ Checked out of the training “{title}”: {hours} training hours, counted in "
+            "/mytraining."
+        ).format(title=html.escape(view.content), hours=hours_text(view.minutes))
     return _(
         "✅ Checked out of “{title}”: {hours} hours. The organiser confirms them; "
         "you will be told, and /hours shows them."

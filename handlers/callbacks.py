@@ -205,3 +205,12 @@ class NameCb(CallbackData, prefix="nm"):
     """How the person wants to be called: action = change | keep | skip."""
 
     action: str
+
+
+class SocialWorkCb(CallbackData, prefix="sw"):
+    """join (a training) | level (of a certificate) | skip (its number) | verify | reject |
+    place (to record a service at) | community (served)."""
+
+    action: str
+    id: int = 0
+    value: str = ""

@@ -226,3 +226,18 @@ class ConsentForm(StatesGroup):
 
 class GuardianForm(StatesGroup):
     guardian = State()
+
+
+class CertificateForm(StatesGroup):
+    level = State()
+    exam_year = State()
+    number = State()
+
+
+class CertificateRejection(StatesGroup):
+    reason = State()
+
+
+class ServiceForm(StatesGroup):
+    community = State()
+    note = State()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.needs import OPEN_STATES, NeedCategory, NeedState, Urgency
 from bot.domain.principal import Place, Principal
+from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.models import (
     AuditEntry,
@@ -785,6 +786,7 @@ class ShiftsRepository:
                 Shift.community_id.in_(communities),
                 Shift.starts_at > after,
                 Shift.cancelled_at.is_(None),
+                Shift.kind == ShiftKind.SERVICE,  # training sessions: /training
             )
             .order_by(Shift.starts_at, Shift.id)
         )

@@ -41,6 +41,7 @@ from storage.repositories import (
     SurveysRepository,
     VolunteersRepository,
 )
+from storage.social_work import SocialWorkRepository
 from storage.wecom import WecomRepository
 
 R = TypeVar("R")
@@ -105,6 +106,7 @@ class UnitOfWork:
     privacy = Repository(PrivacyRepository)
     wecom = Repository(WecomRepository)
     api_clients = Repository(ApiClientsRepository)
+    social_work = Repository(SocialWorkRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

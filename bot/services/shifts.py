@@ -14,6 +14,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
+from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, Skill, slot_of
 from bot.services import volunteers
 from bot.services.places import place_of
@@ -86,6 +87,13 @@ async def _view(
     )
 
 
+async def describe(
+    uow: UnitOfWork, shift: Shift, viewer: Volunteer | None = None, now: datetime | None = None
+) -> ShiftView:
+    """A shift (or training session) as people see it, inside an entered unit of work."""
+    return await _view(uow, shift, viewer, now=now)
+
+
 def _fits(shift: Shift, volunteer: Volunteer, tz: ZoneInfo | None) -> bool:
     local = shift.starts_at.astimezone(tz) if tz else shift.starts_at
     skills_ok = not shift.skills or bool(set(shift.skills) & set(volunteer.skills))
@@ -109,9 +117,11 @@ async def create_shift(
     latitude: float | None = None,
     longitude: float | None = None,
     project_id: int | None = None,
+    kind: ShiftKind = ShiftKind.SERVICE,
     now: datetime | None = None,
 ) -> ShiftView:
-    """Workers post shifts in their communities; a project's owners post its shifts."""
+    """Workers post shifts (and training sessions) in their communities; a project's owners
+    post its shifts."""
     now = now or utcnow()
     title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
     if not title or not place:
@@ -146,10 +156,14 @@ async def create_shift(
                 capacity=capacity,
                 skills=[s.value for s in skills],
                 project_id=project_id,
+                kind=kind,
             )
         )
         uow.audit.record(
-            actor_id=principal.person_id, action="shift.create", entity="shift", entity_id=shift.id
+            actor_id=principal.person_id,
+            action=f"{kind.value}.create",
+            entity="shift",
+            entity_id=shift.id,
         )
         view = await _view(uow, shift)
         await uow.commit()
@@ -164,7 +178,7 @@ async def announce(
     and the person who posted it. Returns how many were told."""
     async with uow:
         shift = await uow.shifts.get(shift_id)
-        if shift is None or shift.cancelled_at is not None:
+        if shift is None or shift.cancelled_at is not None or shift.kind is ShiftKind.TRAINING:
             return 0
         community = await uow.places.community(shift.community_id)
         assert community is not None
@@ -235,36 +249,38 @@ async def sign_up(
     async with uow:
         volunteer = await volunteers.verified(uow, principal)
         shift = await uow.shifts.get(shift_id, lock=True)
-        if shift is None or shift.cancelled_at is not None:
+        if shift is None or shift.cancelled_at is not None or shift.kind is not ShiftKind.SERVICE:
             raise NotFound("shift", shift_id)
         if shift.community_id not in await uow.volunteers.communities_of(volunteer.id):
             raise PermissionDenied()
-        if shift.starts_at <= now:
-            raise Conflict("shift_started")
-        signups = await uow.shifts.signups(shift.id)
-        existing = next((s for s in signups if s.person_id == principal.person_id), None)
-        if existing is not None and existing.status is not SignupStatus.CANCELLED:
-            raise Conflict("already_signed_up")
-        confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
-        status = SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
-        if existing is None:
-            uow.shifts.add_signup(
-                ShiftSignup(
-                    shift_id=shift.id, person_id=principal.person_id, status=status, created_at=now
-                )
-            )
-        else:  # signing up again after cancelling: to the back of the queue
-            existing.status, existing.created_at, existing.cancelled_at = status, now, None
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"shift.{status.value}",
-            entity="shift",
-            entity_id=shift.id,
-        )
+        await take_place(uow, shift, principal.person_id, now)
         await uow.session.flush()
         view = await _view(uow, shift, volunteer, now=now)
         await uow.commit()
         return view
+
+
+async def take_place(uow: UnitOfWork, shift: Shift, person_id: int, now: datetime) -> SignupStatus:
+    """Confirmed while there is room, else on the wait list (the caller locked the shift and
+    checked who may come). Shared by shifts and training sessions."""
+    if shift.starts_at <= now:
+        raise Conflict("shift_started")
+    signups = await uow.shifts.signups(shift.id)
+    existing = next((s for s in signups if s.person_id == person_id), None)
+    if existing is not None and existing.status is not SignupStatus.CANCELLED:
+        raise Conflict("already_signed_up")
+    confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
+    status = SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
+    if existing is None:
+        uow.shifts.add_signup(
+            ShiftSignup(shift_id=shift.id, person_id=person_id, status=status, created_at=now)
+        )
+    else:  # signing up again after cancelling: to the back of the queue
+        existing.status, existing.created_at, existing.cancelled_at = status, now, None
+    uow.audit.record(
+        actor_id=person_id, action=f"shift.{status.value}", entity="shift", entity_id=shift.id
+    )
+    return status
 
 
 async def cancel(

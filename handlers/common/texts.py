@@ -124,6 +124,9 @@ CONFLICT_TEXTS = {
     "own_transfer": __("You cannot accept your own request; send the link to the other person."),
     "organisation_name_taken": __("An organisation with that name is already registered."),
     "no_home_community": __("Please choose your community first: send /start."),
+    "certificate_recorded": __("This qualification is already recorded for you; see /mytraining."),
+    "certificate_decided": __("This certificate was already decided by another worker."),
+    "place_exists": __("This unit already has its social-work place of that level."),
     "already_member": __("You are already a member of this organisation."),
     "organisation_verified": __("This organisation is already verified."),
     "project_not_yours": __("That step is for the other side (the organisation or the worker)."),
@@ -167,6 +170,9 @@ CONFLICT_TEXTS = {
 }
 
 INVALID_TEXTS = {
+    "exam_year": __("Please send the exam year as four digits, from 2008 to this year."),
+    "baseline_year": __("Please give a baseline year from 2000 to this year."),
+    "note": __("Please describe the service in a few words."),
     "guardian": __("Please send the guardian's name and relation (2 to 100 characters)."),
     "name": __("Please send a name of 2 to 100 characters."),
     "registration_number": __("Please give the registration or filing number."),
