@@ -438,6 +438,7 @@ class WeChatSession(BaseSession):
         self.alerts: dict[int, list[str]] = {}
         self._locales: dict[int, str] = {}  # written to the shared state when it changes
         self._menu_generation = ""  # set with the account's menu; per-role menus follow it
+        self.web_link: str | None = None  # the web chat page, signed in through WeChat OAuth
         self.command_names: dict[str, str] = {}  # "求助" → "/need", from setMyCommands
         self.commands: dict[str, list[dict[str, str]]] = {}
         # Bot message ids fit the 32-bit columns that keep them (e.g. a progress message).
@@ -588,10 +589,16 @@ class WeChatSession(BaseSession):
         is sent, with where to get the file instead."""
         chat_id = int(params["chat_id"])
         caption = wechat_text(str(params.get("caption") or ""), params.get("parse_mode"))
-        note = _(
-            "This file can't be sent on WeChat. Open the web chat page and send /link to use "
-            "the same profile there, then ask again."
-        )
+        if self.web_link:
+            note = _(
+                "This file can't be sent on WeChat. Open {link} (it signs you in with this "
+                "WeChat account) and ask again there."
+            ).format(link=self._web_page_link())
+        else:
+            note = _(
+                "This file can't be sent on WeChat. Open the web chat page and send /link to "
+                "use the same profile there, then ask again."
+            )
         exchange = current_exchange.get()
         said = exchange is not None and exchange.chat_id == chat_id and exchange.texts
         if said and any(note in text for text in said):
@@ -615,11 +622,19 @@ class WeChatSession(BaseSession):
         except (WeChatApiError, aiohttp.ClientError, TimeoutError) as error:
             log.info("WeChat: a picture was not sent (%s)", getattr(error, "code", error))
             note = _("The picture could not be shown on WeChat. Open the web chat page to see it.")
+            if self.web_link:
+                note += "\n" + self._web_page_link()
+
             await self.deliver(chat_id, f"{caption}\n\n{note}".strip())
             return self._message(chat_id, bot, caption, None)
         if caption:
             await self.deliver(chat_id, caption, self._menu_of(params, caption))
         return self._message(chat_id, bot, caption, None)
+
+    def _web_page_link(self) -> str:
+        """The web chat page, opened signed in through WeChat OAuth, as a link WeChat shows."""
+        label = _("the web chat page")
+        return f'<a href="{html.escape(self.web_link or "")}">{label}</a>'
 
     def _menu_of(self, params: dict[str, Any], text: str) -> Menu | None:
         items = menu_items(params.get("reply_markup"))

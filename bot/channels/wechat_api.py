@@ -133,6 +133,22 @@ class WeChatApi:
             return content
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def oauth_openid(self, code: str) -> str:
+        """The openid behind a web page's OAuth `code` (snsapi_base: no consent screen, the
+        person's openid only). A used or unknown code raises WeChatApiError (40029, 40163)."""
+        params = {
+            "appid": self.app_id,
+            "secret": self.app_secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        }
+        url = f"{self.base_url}/sns/oauth2/access_token"
+        async with self._http().get(url, params=params) as r:
+            answer = await r.json(content_type=None)
+        if not answer.get("openid"):
+            raise WeChatApiError(int(answer.get("errcode", -1)), str(answer.get("errmsg", "")))
+        return str(answer["openid"])
+
     async def send_text(self, openid: str, text: str) -> None:
         await self.call(
             "message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}}

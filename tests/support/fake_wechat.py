@@ -58,6 +58,8 @@ class FakeWeChat:
     not_following: set[str] = field(default_factory=set)  # template messages refused: 43004
     media: dict[str, bytes] = field(default_factory=dict)  # media ids people's photos have
     uploads: dict[str, bytes] = field(default_factory=dict)  # images the bot uploaded
+    oauth_user: str = ""  # the openid of the person whose WeChat opens a web page
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # code → openid, used once
     tokens_issued: int = 0
     _expire_next: bool = False
     _valid_token: str = ""
@@ -81,6 +83,8 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/qrcode/create", self._qrcode_create)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
+        app.router.add_get("/connect/oauth2/authorize", self._oauth_authorize)
+        app.router.add_get("/sns/oauth2/access_token", self._oauth_access_token)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -247,6 +251,38 @@ class FakeWeChat:
             if int(body["matchrule"]["tag_id"]) in tags:
                 return list(body["button"])
         return self.menus[-1] if self.menus else []
+
+    async def _oauth_authorize(self, request: web.Request) -> web.Response:
+        """WeChat's authorize page inside WeChat's browser: snsapi_base asks nothing and
+        sends the browser back with a code for the person who opened it."""
+        query = request.query
+        if query.get("appid") != APP_ID or query.get("scope") != "snsapi_base":
+            return web.Response(status=400, text="invalid appid or scope")
+        if query.get("response_type") != "code" or not self.oauth_user:
+            return web.Response(status=400, text="not in WeChat")
+        code = secrets.token_hex(8)
+        self.oauth_codes[code] = self.oauth_user
+        target = f"{query['redirect_uri']}?code={code}&state={query.get('state', '')}"
+        raise web.HTTPFound(target)
+
+    async def _oauth_access_token(self, request: web.Request) -> web.Response:
+        query = request.query
+        if query.get("appid") != APP_ID or query.get("secret") != APP_SECRET:
+            return web.json_response({"errcode": 40125, "errmsg": "invalid appsecret"})
+        if query.get("grant_type") != "authorization_code":
+            return web.json_response({"errcode": 40002, "errmsg": "invalid grant_type"})
+        openid = self.oauth_codes.pop(query.get("code", ""), None)
+        if openid is None:  # unknown or used (a code works once, for 5 minutes)
+            return web.json_response({"errcode": 40029, "errmsg": "invalid code"})
+        return web.json_response(
+            {
+                "access_token": secrets.token_hex(8),
+                "expires_in": 7200,
+                "refresh_token": secrets.token_hex(8),
+                "openid": openid,
+                "scope": "snsapi_base",
+            }
+        )
 
     async def _qrcode_create(self, request: web.Request) -> web.Response:
         refused = self._token_refusal(request)
