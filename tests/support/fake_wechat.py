@@ -57,6 +57,7 @@ class FakeWeChat:
     known_templates: set[str] = field(default_factory=set)  # empty: any template id is known
     not_following: set[str] = field(default_factory=set)  # template messages refused: 43004
     media: dict[str, bytes] = field(default_factory=dict)  # media ids people's photos have
+    media_delay: float = 0.0  # seconds media/get takes: a slow dependency of a handler
     uploads: dict[str, bytes] = field(default_factory=dict)  # images the bot uploaded
     oauth_user: str = ""  # the openid of the person whose WeChat opens a web page
     oauth_codes: dict[str, str] = field(default_factory=dict)  # code → openid, used once
@@ -127,6 +128,7 @@ class FakeWeChat:
         refused = self._token_refusal(request)
         if refused is not None:
             return refused
+        await asyncio.sleep(self.media_delay)
         content = self.media.get(request.query.get("media_id", ""))
         if content is None:
             return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
