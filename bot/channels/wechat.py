@@ -772,6 +772,8 @@ class WeChatSession(BaseSession):
         i18n = I18n.get_current(no_error=True)
         locale = i18n.current_locale if i18n is not None else None
         if locale and self._locales.get(chat_id) != locale:
+            if len(self._locales) > 10_000:  # a memo of writes spared, bounded
+                self._locales.clear()
             self._locales[chat_id] = locale
             await self.state.put(f"locale:{chat_id}", locale, LEFT_REMEMBERED_SECONDS)
 
