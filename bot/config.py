@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     wechat_app_secret: str | None = None
     wechat_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
     wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeChat's OAuth authorize page (snsapi_base: web pages opened signed in from WeChat).
+    wechat_oauth_url: str = "https://open.weixin.qq.com"
     # WeCom group robots (企业微信群机器人) for workers' alerts: their webhooks' base (a robot
     # URL must be on it) and the pace per robot (WeCom allows 20 messages a minute).
     wecom_api_url: str = "https://qyapi.weixin.qq.com"

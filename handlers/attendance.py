@@ -32,7 +32,7 @@ from bot.services.attendance import Checked, RecordView, TooFar
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers.callbacks import AttendanceCb
-from handlers.common.deeplinks import deep_link, qr_png, start_link
+from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, read_hours
@@ -289,7 +289,7 @@ async def show_site_code(
         inline_keyboard=[[button(_("New code"), AttendanceCb(action="code", id=code.shift_id))]]
     )
     await callback.message.answer_photo(
-        BufferedInputFile(qr_png(link), filename="site-code.png"),
+        BufferedInputFile(await qr_image(bot, link), filename="site-code.png"),
         caption=caption,
         reply_markup=refresh,
     )

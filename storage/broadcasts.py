@@ -254,7 +254,7 @@ class BroadcastsRepository:
         self, row_id: int, state: DeliveryState, now: datetime, error: str = ""
     ) -> None:
         values: dict[str, Any] = {"state": state, "error": error[:200]}
-        if state is DeliveryState.SENT:
+        if state in (DeliveryState.SENT, DeliveryState.TEMPLATE):
             values["sent_at"] = now
         await self.session.execute(
             update(OutboxMessage)

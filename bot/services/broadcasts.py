@@ -109,6 +109,8 @@ class Report:
     opted_out: int
     uncertain: int
     failures: dict[str, int] = field(default_factory=dict)
+    template: int = 0  # WeChat, outside the 48-hour window: as a template message
+    waiting: int = 0  # WeChat, outside the window: in the notice list for the next message
     sign_ups: int = 0
     project_id: int | None = None
     groups: int = 0  # of those delivered, posts in community group chats
@@ -433,7 +435,12 @@ def _progress(counts: dict[DeliveryState, int]) -> Progress:
     return Progress(
         total=total,
         queued=counts.get(DeliveryState.QUEUED, 0) + counts.get(DeliveryState.SENDING, 0),
-        sent=counts.get(DeliveryState.SENT, 0),
+        # Done with, as far as the outbox goes: a WeChat template message or a message waiting
+        # in the person's notice list is not a failure.
+        sent=sum(
+            counts.get(s, 0)
+            for s in (DeliveryState.SENT, DeliveryState.TEMPLATE, DeliveryState.WAITING)
+        ),
         failed=sum(
             counts.get(s, 0)
             for s in (DeliveryState.FAILED, DeliveryState.BLOCKED, DeliveryState.UNCERTAIN)
@@ -491,6 +498,8 @@ async def report(uow: UnitOfWork, principal: Principal | None, *, broadcast_id: 
             blocked=counts.get(DeliveryState.BLOCKED, 0),
             opted_out=counts.get(DeliveryState.OPTED_OUT, 0),
             uncertain=counts.get(DeliveryState.UNCERTAIN, 0),
+            template=counts.get(DeliveryState.TEMPLATE, 0),
+            waiting=counts.get(DeliveryState.WAITING, 0),
             failures={e or "unknown": n for e, n in errors.items()},
             sign_ups=await uow.broadcasts.sign_ups_from(broadcast),
             project_id=broadcast.project_id,

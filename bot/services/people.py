@@ -520,6 +520,40 @@ async def person_for_account(uow: UnitOfWork, *, channel: Channel, external_id: 
         return person.id
 
 
+async def open_web_as(
+    uow: UnitOfWork, *, channel: Channel, external_id: str, web_chat_id: str
+) -> str | None:
+    """The web chat page opened as the person behind a chat account (WeChat OAuth: the
+    platform vouched for the account): the web chat `web_chat_id` is joined to that person
+    (made if missing); their locale, or None when nobody has that account."""
+    async with uow:
+        account = await uow.people.account(channel, external_id)
+        if account is None:
+            return None
+        web = await uow.people.account(Channel.WEB, web_chat_id)
+        if web is None:
+            await uow.people.add_account(
+                ChannelAccount(
+                    person_id=account.person_id,
+                    channel=Channel.WEB,
+                    external_id=web_chat_id,
+                    chat_id=web_chat_id,
+                )
+            )
+        elif web.person_id != account.person_id:
+            web.person_id = account.person_id
+        uow.audit.record(
+            actor_id=account.person_id,
+            action="person.web_sign_in",
+            entity="person",
+            entity_id=account.person_id,
+            details={"by": channel.value},
+        )
+        person = await uow.people.get(account.person_id)
+        await uow.commit()
+        return person.locale if person is not None and person.locale else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     locale: str
