@@ -36,6 +36,7 @@ from bot.domain.principal import Principal
 from bot.domain.privacy import Access
 from bot.services import access_log, broadcasts, needs, people
 from bot.services.crypto import PersonalDataCipher
+from bot.services.places import area_of
 from bot.services.ports import Notifier
 from bot.services.views import Page
 from storage.models import (
@@ -241,15 +242,17 @@ async def listing(
 
 
 async def area_open(
-    uow: UnitOfWork, principal: Principal, *, now: datetime | None = None
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[ConsultationView]:
-    """The consultations of the communities the principal reads that are still in
-    discussion or voting, newest first."""
+    """The consultations of the communities the principal reads (or of one of them) that
+    are still in discussion or voting, newest first."""
     now = now or utcnow()
     async with uow:
-        covered = await uow.places.communities_covered(principal, AREA_READ_ROLES)
-        if not covered:
-            raise PermissionDenied()
+        covered = await area_of(uow, principal, AREA_READ_ROLES, community_id)
         rows = await uow.consultations.for_person(principal.person_id, None, covered, LIST_LIMIT)
         shown = [await _view(uow, principal, c, now, None) for c in rows]
         return [v for v in shown if v.phase in (Phase.DISCUSSION, Phase.VOTING)]

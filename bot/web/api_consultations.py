@@ -74,8 +74,9 @@ def consultation_out(view: ConsultationView, tz: ZoneInfo) -> ConsultationOut:
 
 async def open_consultations(request: web.Request) -> web.Response:
     config, _client, principal = common.area(request, "needs:read")
-    common.only(request)
-    found = await consultations.area_open(config.uow(), principal)
+    common.only(request, "community_id")
+    community = common.id_query(request, "community_id")
+    found = await consultations.area_open(config.uow(), principal, community_id=community)
     items = [consultation_out(view, config.tz) for view in found]
     return common.ok(ConsultationList(items=items))
 
@@ -127,7 +128,7 @@ PATHS: dict[str, Any] = {
             "openConsultations",
             "Consultations of the app's area in discussion or voting, with their options",
             "needs:read",
-            [],
+            [common.id_parameter("community_id", description="One community of the area.")],
             common.answer(ConsultationList, "The consultations"),
         )
     },

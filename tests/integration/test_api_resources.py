@@ -443,6 +443,8 @@ async def test_open_consultations_their_options_and_one_ballot_per_person(
     app, auth = await app_headers(client, uow, ScopeLevel.STREET, world.street_a)
     listed = await get(client, "/api/v1/consultations", auth)
     assert [(c["id"], c["phase"]) for c in listed["items"]] == [(opened.id, "voting")]
+    elsewhere = await get(client, f"/api/v1/consultations?community_id={world.community_a2}", auth)
+    assert elsewhere["items"] == []
     one = await get(client, f"/api/v1/consultations/{opened.id}", auth)
     assert [o["text"] for o in one["options"]] == ["按楼层分摊", "平均分摊"]
     assert one["voting_ends_at"].endswith("+08:00")
