@@ -469,11 +469,11 @@ async def profiled(run: Awaitable[Any], top: int = 30) -> None:
     pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(top)
 
 
-def postgres_database(server: str) -> str:
+def postgres_database(server: str, prefix: str = "bench_conv") -> str:
     """A fresh database on the server (dropped by hand; the name says it is a bench's)."""
     import asyncpg
 
-    name = f"bench_conv_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
         dsn = server.replace("postgresql+asyncpg://", "postgresql://", 1)

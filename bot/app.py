@@ -339,6 +339,9 @@ def build(settings: Settings) -> Application:
             i18n=i18n,
             tz=settings.tz,
             is_outage=is_outage,
+            targets=settings.targets,
+            kpi_cache_seconds=settings.kpi_cache_seconds,
+            cipher=make_cipher(settings, web_app[webchat_routes.secret_key]),
         ),
     )
     dispatcher["cipher"] = make_cipher(settings, web_app[webchat_routes.secret_key])

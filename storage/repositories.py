@@ -778,7 +778,13 @@ class ShiftsRepository:
         return (await self.session.scalars(query)).one_or_none()
 
     async def upcoming_in(
-        self, communities: Sequence[int], after: datetime, offset: int, limit: int
+        self,
+        communities: Sequence[int],
+        after: datetime,
+        offset: int,
+        limit: int,
+        *,
+        project_id: int | None = None,
     ) -> tuple[Sequence[Shift], int]:
         query = (
             select(Shift)
@@ -790,6 +796,8 @@ class ShiftsRepository:
             )
             .order_by(Shift.starts_at, Shift.id)
         )
+        if project_id is not None:
+            query = query.where(Shift.project_id == project_id)
         return await _page(self.session, query, offset, limit)
 
     async def signups(self, shift_id: int) -> Sequence[ShiftSignup]:

@@ -38,3 +38,9 @@ BROADCAST_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN
 # Who may post resources, and stock rewards: workers and organisations.
 POSTING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
 STOCKING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
+
+# A city app (HTTP API) reads the lists, shifts and indicators of its area as the
+# least-privileged worker of that area would in chat. The API hands this principal only to
+# read services; whatever it does for a person, it does with that person's own principal.
+APP_AREA_ROLE = Role.GRID_WORKER
+AREA_READ_ROLES = TRIAGE_ROLES

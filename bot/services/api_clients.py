@@ -13,14 +13,25 @@ from typing import Any
 
 from bot.domain.enums import Channel, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.principal import Place, Principal
+from bot.domain.policy import APP_AREA_ROLE
+from bot.domain.principal import Grant, Place, Principal
 from bot.services import people
 from bot.services.places import place_of
 from storage.models import ApiClient
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-SCOPES = frozenset({"needs:write", "needs:read"})
+SCOPES = frozenset(
+    {
+        "needs:write",
+        "needs:read",
+        "volunteers:read",
+        "volunteers:write",
+        "records:read",
+        "projects:read",
+        "kpis:read",
+    }
+)
 # scrypt: memory-hard, in the standard library; a secret is checked once per token.
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 MAX_EXTERNAL_ID = 80
@@ -201,6 +212,12 @@ async def act_for(
     return principal
 
 
+def area_principal(client: ClientView, *, locale: str) -> Principal:
+    """The app itself, reading its area: no person, one grant of APP_AREA_ROLE over the area,
+    so the services' own scope checks bound what it sees."""
+    return Principal(0, locale, grants=(Grant(APP_AREA_ROLE, client.area_level, client.area_id),))
+
+
 async def _require_in_area(uow: UnitOfWork, client: ClientView, community_id: int) -> None:
     async with uow:
         community = await uow.places.community(community_id)
@@ -208,6 +225,16 @@ async def _require_in_area(uow: UnitOfWork, client: ClientView, community_id: in
             raise NotFound("community", community_id)
         if not client.covers(place_of(community)):
             raise PermissionDenied()
+
+
+async def require_shift_in_area(uow: UnitOfWork, client: ClientView, *, shift_id: int) -> None:
+    """An app signs people up only for shifts of its area."""
+    async with uow:
+        shift = await uow.shifts.get(shift_id)
+        if shift is None or shift.cancelled_at is not None:
+            raise NotFound("shift", shift_id)
+        community_id = shift.community_id
+    await _require_in_area(uow, client, community_id)
 
 
 async def require_need_in_area(uow: UnitOfWork, client: ClientView, *, need_id: int) -> None:

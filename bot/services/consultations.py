@@ -31,11 +31,12 @@ from bot.domain.consultations import (
 )
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.policy import CONSULTATION_ROLES
+from bot.domain.policy import AREA_READ_ROLES, CONSULTATION_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import Access
 from bot.services import access_log, broadcasts, needs, people
 from bot.services.crypto import PersonalDataCipher
+from bot.services.places import area_of
 from bot.services.ports import Notifier
 from bot.services.views import Page
 from storage.models import (
@@ -238,6 +239,36 @@ async def listing(
         home = principal.home.community_id if principal.home else None
         rows = await uow.consultations.for_person(principal.person_id, home, covered, LIST_LIMIT)
         return [await _view(uow, principal, c, now, None) for c in rows]
+
+
+async def area_open(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int | None = None,
+    now: datetime | None = None,
+) -> list[ConsultationView]:
+    """The consultations of the communities the principal reads (or of one of them) that
+    are still in discussion or voting, newest first."""
+    now = now or utcnow()
+    async with uow:
+        covered = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows = await uow.consultations.for_person(principal.person_id, None, covered, LIST_LIMIT)
+        shown = [await _view(uow, principal, c, now, None) for c in rows]
+        return [v for v in shown if v.phase in (Phase.DISCUSSION, Phase.VOTING)]
+
+
+async def area_view(
+    uow: UnitOfWork, principal: Principal, *, consultation_id: int, now: datetime | None = None
+) -> ConsultationView:
+    """One consultation, with its options, when all its communities are read by the
+    principal."""
+    now = now or utcnow()
+    async with uow:
+        c = await _load(uow, consultation_id)
+        if not await _covers_all(uow, principal, c, AREA_READ_ROLES):
+            raise PermissionDenied()
+        return await _view(uow, principal, c, now, None)
 
 
 # ------------------------------------------------------------------ opening
@@ -520,9 +551,13 @@ async def vote(
     consultation_id: int,
     option_id: int,
     now: datetime | None = None,
+    change: bool = True,
 ) -> None:
-    """Vote, or change one's vote, while voting is open."""
-    await _ballot(uow, cipher, principal, principal.person_id, consultation_id, option_id, now)
+    """Vote, or change one's vote, while voting is open. With `change` False a second vote
+    is refused (already_voted) instead: the HTTP API, whose retries must not flip a ballot."""
+    await _ballot(
+        uow, cipher, principal, principal.person_id, consultation_id, option_id, now, change
+    )
 
 
 async def record_paper_vote(
@@ -556,6 +591,7 @@ async def _ballot(
     consultation_id: int,
     option_id: int,
     now: datetime | None,
+    change: bool = False,
 ) -> None:
     now = now or utcnow()
     assisted = voter_id != principal.person_id
@@ -582,7 +618,7 @@ async def _ballot(
             updated_at=c.opened_at if c.anonymous else now,
         )
         if not await uow.consultations.cast(ballot):
-            if assisted:
+            if assisted or not change:
                 raise Conflict("already_voted")
             # Voted before (or a second tap arrived at the same moment): change that ballot.
             existing = await uow.consultations.ballot(c.id, key)

@@ -30,11 +30,11 @@ from bot.domain.needs import (
     reference,
     reminder_at,
 )
-from bot.domain.policy import TRIAGE_ROLES
+from bot.domain.policy import AREA_READ_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
 from bot.services import alerts, match_profiles
-from bot.services.places import place_of
+from bot.services.places import area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import Community, Need, NeedEvent, NeedFeedback, Person
@@ -1214,6 +1214,34 @@ async def needs_list(
                 )
             )
         return tuple(result)
+
+
+async def area_needs(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    state: NeedState | None = None,
+    category: NeedCategory | None = None,
+    community_id: int | None = None,
+    page: int = 0,
+    per_page: int = PER_PAGE,
+) -> Page[NeedBrief]:
+    """The needs list of the communities the principal reads (open ones unless a state is
+    asked for), most urgent then newest first; without the residents' names or contacts."""
+    page = max(0, page)
+    async with uow:
+        communities = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows, total = await uow.needs.in_communities(
+            communities,
+            states=(state,) if state is not None else tuple(OPEN_STATES),
+            overdue_before=None,
+            category=category,
+            urgency=None,
+            offset=page * per_page,
+            limit=per_page,
+        )
+        items = tuple([await _brief(uow, n) for n in rows])
+        return Page(items, page, per_page, total)
 
 
 async def id_of_reference(uow: UnitOfWork, principal: Principal, *, reference: str) -> int:

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from bot.domain.attendance import valid_coordinates
 from bot.domain.broadcasts import Topic
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.policy import TRIAGE_ROLES
+from bot.domain.policy import AREA_READ_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
 from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, Skill, slot_of
 from bot.services import volunteers
-from bot.services.places import place_of
+from bot.services.places import area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import Shift, ShiftSignup, Volunteer
@@ -238,6 +238,29 @@ async def open_shifts(
         rows, total = await uow.shifts.upcoming_in(communities, now, page * PER_PAGE, PER_PAGE)
         items = tuple([await _view(uow, s, volunteer, tz, now) for s in rows])
         return Page(items, max(0, page), PER_PAGE, total)
+
+
+async def area_shifts(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int | None = None,
+    project_id: int | None = None,
+    page: int = 0,
+    per_page: int = PER_PAGE,
+    now: datetime | None = None,
+) -> Page[ShiftView]:
+    """Upcoming shifts of the communities the principal reads (of one project if asked),
+    soonest first."""
+    now = now or utcnow()
+    page = max(0, page)
+    async with uow:
+        communities = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows, total = await uow.shifts.upcoming_in(
+            communities, now, page * per_page, per_page, project_id=project_id
+        )
+        items = tuple([await _view(uow, s, now=now) for s in rows])
+        return Page(items, page, per_page, total)
 
 
 async def sign_up(

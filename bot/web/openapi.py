@@ -18,6 +18,7 @@ from bot.web.api_models import (
     RequestIn,
     RequestOut,
     RequestPage,
+    Strict,
     TokenIn,
     TokenOut,
 )
@@ -76,10 +77,34 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
 
 
+def _resources() -> list[Any]:
+    # Imported here: the resource modules import the API's helpers, which import this one.
+    from bot.web import api_consultations, api_kpis, api_lists, api_records, api_shifts
+
+    return [api_lists, api_shifts, api_records, api_kpis, api_consultations]
+
+
+SCOPES = {
+    "needs:write": "file requests, say me too, give feedback, vote in consultations",
+    "needs:read": "read the people's requests, the needs list and the consultations of the area",
+    "volunteers:read": "read the shifts of the area",
+    "volunteers:write": "sign people up for shifts and cancel",
+    "records:read": "read a person's service records and certificates",
+    "projects:read": "read the resource and project lists of the area",
+    "kpis:read": "read the indicators of the area with their targets",
+}
+
+
 @cache
 def document() -> dict[str, Any]:
-    _, schemas = models_json_schema(MODELS, ref_template=REF)
-    return {
+    modules = _resources()
+    models = MODELS + [
+        (m, "validation" if issubclass(m, Strict) else "serialization")
+        for module in modules
+        for m in module.MODELS
+    ]
+    _, schemas = models_json_schema(models, ref_template=REF)
+    found: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Five-Society Linkage community services API",
@@ -95,10 +120,7 @@ def document() -> dict[str, Any]:
                     "flows": {
                         "clientCredentials": {
                             "tokenUrl": "/api/v1/token",
-                            "scopes": {
-                                "needs:write": "file requests, say me too, give feedback",
-                                "needs:read": "read the requests of the people the app acts for",
-                            },
+                            "scopes": SCOPES,
                         }
                     },
                 }
@@ -179,3 +201,6 @@ def document() -> dict[str, Any]:
             },
         },
     }
+    for module in modules:
+        found["paths"].update(module.PATHS)
+    return found

@@ -65,5 +65,6 @@ async def test_the_documented_example_files_and_reads_a_request(
         assert lines[1] == "history ['filed']"
         reference = lines[0].split()[1]
         assert lines[2] == f"mine ['{reference}']"
+        assert lines[3] == f"needs list ['{reference}']"
     finally:
         await application.close()
