@@ -551,13 +551,9 @@ async def vote(
     consultation_id: int,
     option_id: int,
     now: datetime | None = None,
-    change: bool = True,
 ) -> None:
-    """Vote, or change one's vote, while voting is open. With `change` False a second vote
-    is refused (already_voted) instead: the HTTP API, whose retries must not flip a ballot."""
-    await _ballot(
-        uow, cipher, principal, principal.person_id, consultation_id, option_id, now, change
-    )
+    """Vote, or change one's vote, while voting is open."""
+    await _ballot(uow, cipher, principal, principal.person_id, consultation_id, option_id, now)
 
 
 async def record_paper_vote(
@@ -591,7 +587,6 @@ async def _ballot(
     consultation_id: int,
     option_id: int,
     now: datetime | None,
-    change: bool = False,
 ) -> None:
     now = now or utcnow()
     assisted = voter_id != principal.person_id
@@ -618,7 +613,7 @@ async def _ballot(
             updated_at=c.opened_at if c.anonymous else now,
         )
         if not await uow.consultations.cast(ballot):
-            if assisted or not change:
+            if assisted:
                 raise Conflict("already_voted")
             # Voted before (or a second tap arrived at the same moment): change that ballot.
             existing = await uow.consultations.ballot(c.id, key)

@@ -1,6 +1,6 @@
 """Consultations (议事协商) for city apps: the open ones of the app's area with their options,
-and a resident's vote through the same service as in chat — one ballot per person; the API
-refuses a second vote (already_voted) rather than changing the first."""
+and a resident's vote through the same service as in chat — one ballot per person, changed
+(not added to) by a second vote while voting is open, as in chat."""
 
 from __future__ import annotations
 
@@ -107,7 +107,6 @@ async def vote(request: web.Request) -> web.Response:
             person,
             consultation_id=consultation_id,
             option_id=given.option_id,
-            change=False,
         )
         out = VoteOut(consultation_id=consultation_id, option_id=given.option_id)
         return 200, out.model_dump(mode="json")
@@ -145,7 +144,7 @@ PATHS: dict[str, Any] = {
         "post": common.operation(
             "vote",
             "The person's vote (a resident of a community taking part, while voting is "
-            "open); one ballot per person: a second vote is 409 already_voted",
+            "open); one ballot per person: a second vote changes it, as in chat",
             "needs:write",
             [CONSULTATION_ID, PERSON, IDEMPOTENCY],
             common.answer(VoteOut, "Counted", read=False),
