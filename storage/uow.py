@@ -40,6 +40,7 @@ from storage.repositories import (
     SurveysRepository,
     VolunteersRepository,
 )
+from storage.webhooks import WebhooksRepository
 from storage.wecom import WecomRepository
 
 
@@ -79,6 +80,7 @@ class UnitOfWork:
     privacy: PrivacyRepository
     wecom: WecomRepository
     api_clients: ApiClientsRepository
+    webhooks: WebhooksRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -113,6 +115,7 @@ class UnitOfWork:
         self.privacy = PrivacyRepository(self.session)
         self.wecom = WecomRepository(self.session)
         self.api_clients = ApiClientsRepository(self.session)
+        self.webhooks = WebhooksRepository(self.session)
         return self
 
     async def __aexit__(

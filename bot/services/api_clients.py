@@ -20,7 +20,7 @@ from storage.models import ApiClient
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-SCOPES = frozenset({"needs:write", "needs:read"})
+SCOPES = frozenset({"needs:write", "needs:read", "webhooks"})
 # scrypt: memory-hard, in the standard library; a secret is checked once per token.
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 MAX_EXTERNAL_ID = 80
@@ -53,7 +53,7 @@ class Registered:
     secret: str  # shown once, never stored
 
 
-def _view(row: ApiClient) -> ClientView:
+def client_view(row: ApiClient) -> ClientView:
     return ClientView(
         id=row.id,
         client_id=row.client_id,
@@ -114,14 +114,14 @@ async def register(
             entity_id=row.id,
             details={"scopes": row.scopes, "area": f"{area_level.value}:{area_id}"},
         )
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return Registered(view, secret)
 
 
 async def all_clients(uow: UnitOfWork) -> list[ClientView]:
     async with uow:
-        return [_view(row) for row in await uow.api_clients.all()]
+        return [client_view(row) for row in await uow.api_clients.all()]
 
 
 async def revoke(uow: UnitOfWork, *, client_id: str) -> ClientView:
@@ -135,7 +135,7 @@ async def revoke(uow: UnitOfWork, *, client_id: str) -> ClientView:
         uow.audit.record(
             actor_id=None, action="api.revoke_app", entity="api_client", entity_id=row.id
         )
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return view
 
@@ -151,7 +151,7 @@ async def authenticate(uow: UnitOfWork, *, client_id: str, secret: str) -> Clien
         if row is None or not good or row.revoked_at is not None:
             return None
         uow.audit.record(actor_id=None, action="api.token", entity="api_client", entity_id=row.id)
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return view
 
@@ -162,7 +162,7 @@ async def active_client(uow: UnitOfWork, *, pk: int) -> ClientView | None:
         row = await uow.api_clients.get(pk)
         if row is None or row.revoked_at is not None:
             return None
-        return _view(row)
+        return client_view(row)
 
 
 async def act_for(

@@ -28,6 +28,7 @@ from bot.domain.principal import Principal
 from bot.limits import Limit, RateLimiter
 from bot.services import api_clients, needs
 from bot.services.api_clients import ClientView
+from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.web import chat
 from bot.web.api_models import (
@@ -69,6 +70,9 @@ class ApiConfig:
     tz: ZoneInfo
     is_outage: Callable[[BaseException], bool]
     clock: Callable[[], float] = time.time
+    # Seals the webhook signing secrets (None: no webhooks); http to localhost for tests.
+    cipher: PersonalDataCipher | None = None
+    allow_http_localhost: bool = False
 
 
 config_key = web.AppKey("api_config", ApiConfig)
@@ -645,6 +649,9 @@ def make_api(config: ApiConfig) -> web.Application:
     api.router.add_get("/requests/{id}", get_request)
     api.router.add_post("/requests/{id}/support", support_request)
     api.router.add_post("/requests/{id}/feedback", feedback)
+    from bot.web import api_webhooks  # its routes use this module's helpers
+
+    api_webhooks.add_routes(api)
     return api
 
 

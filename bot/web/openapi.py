@@ -21,6 +21,12 @@ from bot.web.api_models import (
     TokenIn,
     TokenOut,
 )
+from bot.web.api_webhook_models import (
+    DeliveryPage,
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookList,
+)
 
 REF = "#/components/schemas/{model}"
 MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
@@ -33,6 +39,10 @@ MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
     (RequestDetailOut, "serialization"),
     (RequestPage, "serialization"),
     (Problem, "serialization"),
+    (WebhookIn, "validation"),
+    (WebhookCreatedOut, "serialization"),
+    (WebhookList, "serialization"),
+    (DeliveryPage, "serialization"),
 ]
 
 
@@ -76,6 +86,49 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
 
 
+WEBHOOK_ID = {**NEED_ID, "description": "The subscription's id"}
+WEBHOOK_PATHS = {
+    "/webhooks": {
+        "post": {
+            "operationId": "subscribeWebhook",
+            "summary": "Subscribe an endpoint to events; the answer shows the signing secret once",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [IDEMPOTENCY],
+            "requestBody": _body(WebhookIn),
+            "responses": {"201": _json(WebhookCreatedOut, "Subscribed"), **PROBLEMS},
+        },
+        "get": {
+            "operationId": "listWebhooks",
+            "summary": "The app's subscriptions (without their secrets)",
+            "security": [{"bearer": ["webhooks"]}],
+            "responses": {"200": _json(WebhookList, "The subscriptions"), **PROBLEMS},
+        },
+    },
+    "/webhooks/{id}": {
+        "delete": {
+            "operationId": "deleteWebhook",
+            "summary": "No more events to this endpoint",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [WEBHOOK_ID],
+            "responses": {"204": {"description": "Deleted"}, **PROBLEMS},
+        }
+    },
+    "/webhooks/{id}/deliveries": {
+        "get": {
+            "operationId": "webhookDeliveries",
+            "summary": "The subscription's delivery log, newest first: state, attempts, "
+            "last HTTP status, next try",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [
+                WEBHOOK_ID,
+                {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+            ],
+            "responses": {"200": _json(DeliveryPage, "One page"), **PROBLEMS},
+        }
+    },
+}
+
+
 @cache
 def document() -> dict[str, Any]:
     _, schemas = models_json_schema(MODELS, ref_template=REF)
@@ -98,6 +151,7 @@ def document() -> dict[str, Any]:
                             "scopes": {
                                 "needs:write": "file requests, say me too, give feedback",
                                 "needs:read": "read the requests of the people the app acts for",
+                                "webhooks": "subscribe to events of the app's area",
                             },
                         }
                     },
@@ -177,5 +231,6 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _json(RequestOut, "Recorded"), **PROBLEMS},
                 }
             },
+            **WEBHOOK_PATHS,
         },
     }
