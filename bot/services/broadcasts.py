@@ -30,7 +30,7 @@ from bot.domain.needs import NeedCategory
 from bot.domain.policy import BROADCAST_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import RECRUITING
-from bot.services import alerts
+from bot.services import alerts, webhooks
 from bot.services.organisations import member_of
 from storage.models import Broadcast, OutboxMessage
 from storage.types import utcnow
@@ -302,7 +302,28 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     broadcast.total = len(chosen)
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
+    await _tell_apps(uow, broadcast, [p for p in sorted(chosen) if p not in opted_out], now)
     await uow.session.flush()
+
+
+async def _tell_apps(
+    uow: UnitOfWork, broadcast: Broadcast, people: list[int], now: datetime
+) -> None:
+    """An app acting for a recipient hears the broadcast too (only when an app listens: one
+    event per recipient)."""
+    if not await webhooks.listened(uow, "broadcast.sent"):
+        return
+    shown = {
+        "id": broadcast.id,
+        "topic": broadcast.topic.value,
+        "urgent": broadcast.urgent,
+        "text_zh": broadcast.text_zh,
+        "text_en": broadcast.text_en,
+    }
+    for person in people:
+        webhooks.record(
+            uow, "broadcast.sent", {"broadcast": shown}, community_id=None, person_id=person, at=now
+        )
 
 
 async def _queue_groups(

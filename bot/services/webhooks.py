@@ -284,6 +284,17 @@ def record(
     )
 
 
+async def listened(uow: UnitOfWork, event_type: str) -> bool:
+    """Whether any app wants `event_type` (a broadcast records one event per recipient only
+    then)."""
+    return bool(await uow.webhooks.listening(event_type))
+
+
+def _covered(event: WebhookEvent, client: ClientView, places: dict[int, Any]) -> bool:
+    ids = event.data.get("community_ids") or [event.community_id]
+    return any(places.get(i) is not None and client.covers(places[i]) for i in ids)
+
+
 async def _app_user(uow: UnitOfWork, client_id: str, person_id: int | None) -> str | None:
     """The app's own id of the person, when the app acts for them."""
     if person_id is None:
@@ -300,8 +311,11 @@ async def _payload(
 ) -> dict[str, Any] | None:
     """What this app hears of the event, or None when it may not hear it."""
     if event.community_id is not None:
-        community = await uow.places.community(event.community_id)
-        if community is None or not client.covers(place_of(community)):
+        places = {}
+        for community_id in event.data.get("community_ids") or [event.community_id]:
+            community = await uow.places.community(community_id)
+            places[community_id] = place_of(community) if community is not None else None
+        if not _covered(event, client, places):
             return None
     person = await _app_user(uow, client.client_id, event.person_id)
     if event.event_type in PERSON_BOUND and person is None:

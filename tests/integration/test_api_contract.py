@@ -151,9 +151,7 @@ async def subscribe(client: TestClient, headers: dict[str, str], url: str) -> di
 
 
 def verified(secret: str, headers: dict[str, str], body: str) -> bool:
-    expected = webhooks.sign(
-        secret, headers["webhook-id"], int(headers["webhook-timestamp"]), body
-    )
+    expected = webhooks.sign(secret, headers["webhook-id"], int(headers["webhook-timestamp"]), body)
     return expected in headers["webhook-signature"].split(" ")
 
 
@@ -318,7 +316,11 @@ async def test_webhooks_need_their_scope_and_an_https_endpoint(
     client: TestClient, world: Map, uow: UnitOfWork
 ) -> None:
     plain = await api_clients.register(
-        uow, name="只读", scopes=["needs:read"], area_level=ScopeLevel.DISTRICT, area_id=world.district
+        uow,
+        name="只读",
+        scopes=["needs:read"],
+        area_level=ScopeLevel.DISTRICT,
+        area_id=world.district,
     )
     auth = await bearer(client, plain)
     refused = await client.get("/api/v1/webhooks", headers=auth)
