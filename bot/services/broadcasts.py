@@ -302,17 +302,24 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     broadcast.total = len(chosen)
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
-    await _tell_apps(uow, broadcast, [p for p in sorted(chosen) if p not in opted_out], now)
+    await _tell_apps(uow, broadcast, audience, mask, opted_out, now)
     await uow.session.flush()
 
 
 async def _tell_apps(
-    uow: UnitOfWork, broadcast: Broadcast, people: list[int], now: datetime
+    uow: UnitOfWork,
+    broadcast: Broadcast,
+    audience: Audience,
+    mask: int,
+    opted_out: set[int],
+    now: datetime,
 ) -> None:
-    """An app acting for a recipient hears the broadcast too (only when an app listens: one
-    event per recipient)."""
+    """An app acting for someone in the audience hears the broadcast by webhook (only when an
+    app listens: one event per person)."""
     if not await webhooks.listened(uow, "broadcast.sent"):
         return
+    accounts = await uow.broadcasts.audience_accounts(audience, mask, apps=True)
+    people = sorted({row[0] for row in accounts} - opted_out)
     shown = {
         "id": broadcast.id,
         "topic": broadcast.topic.value,

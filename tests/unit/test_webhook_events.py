@@ -8,12 +8,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.domain.enums import Channel, ScopeLevel
-from bot.services import api_clients, shifts, webhooks
+from bot.domain.broadcasts import Audience, AudienceKind
+from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.principal import Grant, Principal
+from bot.services import api_clients, broadcasts, shifts, webhooks
 from bot.services.ports import RecordingNotifier
 from storage.models import ChannelAccount, WebhookDelivery, WebhookEvent
 from storage.uow import UnitOfWork
-from tests.support.factories import make_map
+from tests.support.factories import make_map, make_person
 from tests.unit.test_shifts import CIPHER, NOW, START, make_shift, volunteer
 
 
@@ -77,3 +79,41 @@ async def test_an_event_of_a_rolled_back_change_is_never_sent(uow: UnitOfWork) -
         # no commit: the change (and its event) is rolled back
     assert await webhooks.fan_out(uow) == 0
     assert await deliveries(uow) == []
+
+
+async def test_a_broadcast_reaches_the_app_of_a_recipient_who_uses_only_the_app(
+    uow: UnitOfWork,
+) -> None:
+    world = await make_map(uow)
+    made = await api_clients.register(
+        uow, name="app", scopes=["webhooks"], area_level=ScopeLevel.DISTRICT, area_id=world.district
+    )
+    await webhooks.subscribe(
+        uow, CIPHER, made.client, url="https://app.example/h", events=["broadcast.sent"]
+    )
+    boss = await make_person(uow, "韩主任", community=world.community_a1)
+    await make_person(uow, "居民", community=world.community_a1, web_id=1)
+    app_user = await make_person(uow, "App居民", community=world.community_a1)
+    async with uow:
+        account = f"{made.client.client_id}:res-9"
+        await uow.people.add_account(
+            ChannelAccount(
+                person_id=app_user, channel=Channel.APP, external_id=account, chat_id=account
+            )
+        )
+        await uow.commit()
+    worker = Principal(
+        boss,
+        "zh",
+        grants=(Grant(Role.COMMUNITY_WORKER, ScopeLevel.COMMUNITY, world.community_a1),),
+    )
+    draft = broadcasts.Draft(
+        audience=Audience(AudienceKind.EVERYONE, (world.community_a1,)), text_zh="停水通知"
+    )
+    await broadcasts.create(uow, worker, draft)
+    await webhooks.fan_out(uow)
+    (only,) = await deliveries(uow)
+    data = only[1]["data"]
+    assert only[1]["type"] == "broadcast.sent"
+    assert isinstance(data, dict) and data["person"] == "res-9"
+    assert data["broadcast"]["text_zh"] == "停水通知"
