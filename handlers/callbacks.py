@@ -205,3 +205,11 @@ class NameCb(CallbackData, prefix="nm"):
     """How the person wants to be called: action = change | keep | skip."""
 
     action: str
+
+
+class AppCb(CallbackData, prefix="app"):
+    """/apps: new | scope (item = the scope's position) | done | revoke | yes | no (item =
+    the app's row id, checked again by the service)."""
+
+    action: str
+    item: Id = 0

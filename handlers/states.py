@@ -226,3 +226,8 @@ class ConsentForm(StatesGroup):
 
 class GuardianForm(StatesGroup):
     guardian = State()
+
+
+class AppForm(StatesGroup):
+    name = State()
+    scopes = State()
