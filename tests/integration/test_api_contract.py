@@ -6,6 +6,7 @@ replayed POST, an expired token, and a receiver that fails twice."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -352,3 +353,14 @@ async def test_webhooks_need_their_scope_and_an_https_endpoint(
     assert (await client.delete(f"/api/v1/webhooks/{sub}", headers=auth)).status == 404
     gone = await client.get(f"/api/v1/webhooks/{sub}/deliveries", headers=auth)
     assert gone.status == 404
+
+
+async def test_the_sender_returns_after_its_round_when_the_bot_stops(
+    sender: WebhookSender,
+) -> None:
+    sender.idle_seconds = 3600  # without the stopping event it would sleep an hour
+    running = asyncio.create_task(sender.run())
+    await asyncio.sleep(0.2)
+    sender.stopping.set()
+    await asyncio.wait_for(running, 5)
+    assert running.exception() is None
