@@ -11,11 +11,13 @@ from sqlalchemy import select
 from bot.domain.broadcasts import Audience, AudienceKind
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Principal
-from bot.services import api_clients, broadcasts, shifts, webhooks
+from bot.services import api_clients, broadcasts, consultations, shifts, webhooks
 from bot.services.ports import RecordingNotifier
 from storage.models import ChannelAccount, WebhookDelivery, WebhookEvent
+from storage.types import utcnow
 from storage.uow import UnitOfWork
 from tests.support.factories import make_map, make_person
+from tests.unit.test_consultations import TEXTS, open_one, setting
 from tests.unit.test_shifts import CIPHER, NOW, START, make_shift, volunteer
 
 
@@ -117,3 +119,36 @@ async def test_a_broadcast_reaches_the_app_of_a_recipient_who_uses_only_the_app(
     assert only[1]["type"] == "broadcast.sent"
     assert isinstance(data, dict) and data["person"] == "res-9"
     assert data["broadcast"]["text_zh"] == "停水通知"
+
+
+async def test_a_consultation_opened_and_decided_reaches_the_apps_of_its_community_only(
+    uow: UnitOfWork,
+) -> None:
+    w, worker, _, _, _ = await setting(uow)
+    events = ["consultation.opened", "consultation.decided"]
+    apps = []
+    for level, area in ((ScopeLevel.STREET, w.street_a), (ScopeLevel.STREET, w.street_b)):
+        made = await api_clients.register(
+            uow, name="app", scopes=["webhooks"], area_level=level, area_id=area
+        )
+        await webhooks.subscribe(
+            uow, CIPHER, made.client, url="https://app.example/h", events=events
+        )
+        apps.append(made.client)
+    c = await open_one(uow, w, worker, major=False)
+    later = utcnow() + timedelta(days=2)
+    await consultations.close(uow, worker, consultation_id=c.id, now=later)
+    await consultations.decide(
+        uow, RecordingNotifier(), worker, consultation_id=c.id, decision="按楼层分摊",
+        texts=TEXTS, now=later,
+    )  # fmt: skip
+    await webhooks.fan_out(uow)
+    got = await deliveries(uow)
+    async with uow:
+        (ours,) = [row.id for row in await uow.webhooks.of_client(apps[0].id)]
+    assert [s for s, _ in got] == [ours, ours]
+    assert [p["type"] for _, p in got] == events
+    decided = got[1][1]["data"]
+    assert isinstance(decided, dict)
+    assert decided["consultation"]["decision"] == "按楼层分摊"
+    assert decided["community_ids"] == [w.community_a1]
