@@ -119,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
         "register-app", help="register a city app: prints its client id and secret once"
     )
     register.add_argument("--name", required=True, help="e.g. 渝快社区")
-    register.add_argument("--scopes", required=True, help="comma-separated: needs:write,needs:read")
+    register.add_argument(
+        "--scopes", required=True, help="comma-separated: needs:write,needs:read,webhooks"
+    )
     area = register.add_mutually_exclusive_group(required=True)
     area.add_argument("--district", type=int, help="the app's area (see `admin places`)")
     area.add_argument("--street", type=int)
@@ -127,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     api_sub.add_parser("list-apps", help="list the registered apps")
     revoke_app = api_sub.add_parser("revoke-app", help="revoke an app: its tokens stop working")
     revoke_app.add_argument("client_id")
+    deliveries = api_sub.add_parser(
+        "deliveries", help="an app's newest webhook deliveries: state, attempts, status, next try"
+    )
+    deliveries.add_argument("client_id")
     return parser
 
 

@@ -36,6 +36,7 @@ from bot.channels.telegram.emergency_header import EmergencyHeaderRequest, Emerg
 from bot.channels.telegram.notifier import ChatNotifier
 from bot.channels.telegram.sender import OutboxSender, ProgressReporter
 from bot.channels.webchat import FileStore, WebChat, WebChatHub, WebChatSession
+from bot.channels.webhooks import WebhookSender
 from bot.channels.wechat import (
     WECHAT_BOT_TOKEN,
     ChannelState,
@@ -342,6 +343,7 @@ def build(settings: Settings) -> Application:
             targets=settings.targets,
             kpi_cache_seconds=settings.kpi_cache_seconds,
             cipher=make_cipher(settings, web_app[webchat_routes.secret_key]),
+            allow_http_localhost=settings.api_webhook_allow_http_localhost,
         ),
     )
     dispatcher["cipher"] = make_cipher(settings, web_app[webchat_routes.secret_key])
@@ -595,7 +597,7 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 
 def outbox_tasks(
     application: Application,
-) -> list[OutboxSender | ProgressReporter | WecomAlertSender]:
+) -> list[OutboxSender | ProgressReporter | WecomAlertSender | WebhookSender]:
     """The broadcast sender and the authors' progress messages (several processes may run
     them against one PostgreSQL: rows are claimed with SKIP LOCKED)."""
 
@@ -607,7 +609,8 @@ def outbox_tasks(
     robots = WecomAlertSender(
         make_uow, application.i18n, make_cipher(settings, secret_key(settings)), settings
     )
-    return [OutboxSender(*args), ProgressReporter(*args), robots]
+    hooks = WebhookSender(make_uow, make_cipher(settings, secret_key(settings)), settings)
+    return [OutboxSender(*args), ProgressReporter(*args), robots, hooks]
 
 
 async def _verify_certificate(

@@ -23,6 +23,7 @@ from bot.services import (
     resources,
     roles,
     social_work,
+    webhooks,
 )
 from bot.services.crypto import PersonalDataCipher
 from storage import migrate
@@ -244,8 +245,25 @@ async def _api(args: argparse.Namespace, uow: UnitOfWork) -> int:
                 f"scopes={','.join(sorted(c.scopes))} {state}"
             )
         return 0
+    if args.api_command == "deliveries":
+        return await _deliveries(args.client_id, uow)
     view = await api_clients.revoke(uow, client_id=args.client_id)
     print(f"Revoked {view.client_id} ({view.name}): its tokens stop working now.")
+    return 0
+
+
+async def _deliveries(client_id: str, uow: UnitOfWork) -> int:
+    """The newest webhook deliveries of an app: no URL, secret or body (personal data)."""
+    rows = await webhooks.deliveries_of_app(uow, client_id=client_id)
+    if not rows:
+        print("No webhook deliveries yet.")
+    for d in rows:
+        status = d.last_status if d.last_status is not None else "-"
+        next_try = f" next {d.next_at:%Y-%m-%d %H:%M:%S}Z" if d.next_at else ""
+        print(
+            f"#{d.id} webhook {d.subscription_id} {d.message_id} {d.event_type} {d.state} "
+            f"attempts={d.attempts} status={status}{next_try} {d.last_error}".rstrip()
+        )
     return 0
 
 

@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     # URL must be on it) and the pace per robot (WeCom allows 20 messages a minute).
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_per_minute: int = Field(default=20, ge=1, le=20)
+    # Webhooks out to the API apps (docs/api.md; not Telegram's webhook above): endpoints
+    # are https; plain http to localhost only when this is on (tests, a developer's machine).
+    api_webhook_allow_http_localhost: bool = False
+    api_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # After this many tries a delivery is marked failed (backoff doubles from the base, with
+    # jitter, up to an hour).
+    api_webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    api_webhook_backoff_seconds: float = Field(default=5.0, ge=0, le=3600)
     # WeChat drops a callback after 5 s: answer passively within this, else send it later.
     wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5)
     # Template messages outside the 48-hour window: notice kind → template id (JSON object),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from handlers import (
     admin,
+    apps,
     attendance,
     broadcasts,
     consultations,
@@ -68,5 +69,6 @@ ROUTERS: tuple[RouteTable, ...] = (
     consultations.router,
     stats.router,
     wecom.router,
+    apps.router,
     fallback.router,
 )

@@ -214,3 +214,11 @@ class SocialWorkCb(CallbackData, prefix="sw"):
     action: str
     id: int = 0
     value: str = ""
+
+
+class AppCb(CallbackData, prefix="app"):
+    """/apps: new | scope (item = the scope's position) | done | revoke | yes | no (item =
+    the app's row id, checked again by the service)."""
+
+    action: str
+    item: Id = 0

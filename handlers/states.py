@@ -241,3 +241,8 @@ class CertificateRejection(StatesGroup):
 class ServiceForm(StatesGroup):
     community = State()
     note = State()
+
+
+class AppForm(StatesGroup):
+    name = State()
+    scopes = State()

@@ -42,6 +42,7 @@ from storage.repositories import (
     VolunteersRepository,
 )
 from storage.social_work import SocialWorkRepository
+from storage.webhooks import WebhooksRepository
 from storage.wecom import WecomRepository
 
 R = TypeVar("R")
@@ -107,6 +108,7 @@ class UnitOfWork:
     wecom = Repository(WecomRepository)
     api_clients = Repository(ApiClientsRepository)
     social_work = Repository(SocialWorkRepository)
+    webhooks = Repository(WebhooksRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

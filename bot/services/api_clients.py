@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.enums import Channel, ScopeLevel
+from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import APP_AREA_ROLE
 from bot.domain.principal import Grant, Place, Principal
@@ -30,6 +30,7 @@ SCOPES = frozenset(
         "records:read",
         "projects:read",
         "kpis:read",
+        "webhooks",
     }
 )
 # scrypt: memory-hard, in the standard library; a secret is checked once per token.
@@ -64,7 +65,7 @@ class Registered:
     secret: str  # shown once, never stored
 
 
-def _view(row: ApiClient) -> ClientView:
+def client_view(row: ApiClient) -> ClientView:
     return ClientView(
         id=row.id,
         client_id=row.client_id,
@@ -88,6 +89,7 @@ async def register(
     scopes: list[str],
     area_level: ScopeLevel,
     area_id: int,
+    by: int | None = None,
 ) -> Registered:
     name = " ".join(name.split())[:200]
     if not name:
@@ -119,23 +121,23 @@ async def register(
             )
         )
         uow.audit.record(
-            actor_id=None,
+            actor_id=by,
             action="api.register_app",
             entity="api_client",
             entity_id=row.id,
             details={"scopes": row.scopes, "area": f"{area_level.value}:{area_id}"},
         )
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return Registered(view, secret)
 
 
 async def all_clients(uow: UnitOfWork) -> list[ClientView]:
     async with uow:
-        return [_view(row) for row in await uow.api_clients.all()]
+        return [client_view(row) for row in await uow.api_clients.all()]
 
 
-async def revoke(uow: UnitOfWork, *, client_id: str) -> ClientView:
+async def revoke(uow: UnitOfWork, *, client_id: str, by: int | None = None) -> ClientView:
     async with uow:
         row = await uow.api_clients.by_client_id(client_id)
         if row is None:
@@ -144,9 +146,9 @@ async def revoke(uow: UnitOfWork, *, client_id: str) -> ClientView:
             raise Conflict("already_revoked")
         row.revoked_at = utcnow()
         uow.audit.record(
-            actor_id=None, action="api.revoke_app", entity="api_client", entity_id=row.id
+            actor_id=by, action="api.revoke_app", entity="api_client", entity_id=row.id
         )
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return view
 
@@ -162,7 +164,7 @@ async def authenticate(uow: UnitOfWork, *, client_id: str, secret: str) -> Clien
         if row is None or not good or row.revoked_at is not None:
             return None
         uow.audit.record(actor_id=None, action="api.token", entity="api_client", entity_id=row.id)
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return view
 
@@ -173,7 +175,7 @@ async def active_client(uow: UnitOfWork, *, pk: int) -> ClientView | None:
         row = await uow.api_clients.get(pk)
         if row is None or row.revoked_at is not None:
             return None
-        return _view(row)
+        return client_view(row)
 
 
 async def act_for(
@@ -312,3 +314,69 @@ async def prune_keys(uow: UnitOfWork, *, now: datetime | None = None) -> int:
         gone = await uow.api_clients.prune((now or utcnow()) - KEYS_KEPT)
         await uow.commit()
     return gone
+
+
+# ------------------------------------------------------------------ apps managed in chat
+
+ADMIN_ROLES = (Role.DISTRICT_ADMIN, Role.STREET_ADMIN)
+
+
+def admin_area(principal: Principal) -> tuple[ScopeLevel, int]:
+    """The widest area the person administers (a district before a street): a new app's
+    default area. Nobody else registers apps (a community worker cannot)."""
+    for level in (ScopeLevel.DISTRICT, ScopeLevel.STREET):
+        for grant in principal.grants:
+            if grant.role in ADMIN_ROLES and grant.level is level:
+                return level, grant.scope_id
+    raise PermissionDenied()
+
+
+async def _parents(uow: UnitOfWork, level: ScopeLevel, area_id: int) -> Place | None:
+    if level is ScopeLevel.COMMUNITY:
+        community = await uow.places.community(area_id)
+        return place_of(community) if community is not None else None
+    if level is ScopeLevel.STREET:
+        street = await uow.places.street(area_id)
+        return Place(0, street.id, street.district_id) if street is not None else None
+    return Place(0, 0, area_id)
+
+
+async def _manages(uow: UnitOfWork, principal: Principal, app: ClientView) -> bool:
+    if principal.is_superadmin:
+        return True
+    parents = await _parents(uow, app.area_level, app.area_id)
+    return any(
+        g.role in ADMIN_ROLES and g.covers_scope(app.area_level, app.area_id, parents)
+        for g in principal.grants
+    )
+
+
+async def register_by(
+    uow: UnitOfWork, principal: Principal, *, name: str, scopes: list[str]
+) -> Registered:
+    """A district or street admin registers an app for their own area (in chat)."""
+    level, area_id = admin_area(principal)
+    return await register(
+        uow, name=name, scopes=scopes, area_level=level, area_id=area_id, by=principal.person_id
+    )
+
+
+async def managed_by(uow: UnitOfWork, principal: Principal) -> list[ClientView]:
+    """The apps of the admin's areas (not revoked)."""
+    if not principal.is_admin:
+        raise PermissionDenied()
+    async with uow:
+        views = [client_view(row) for row in await uow.api_clients.all() if not row.revoked_at]
+        return [view for view in views if await _manages(uow, principal, view)]
+
+
+async def revoke_by(uow: UnitOfWork, principal: Principal, *, pk: int) -> ClientView:
+    """Revoke an app of the admin's area (the id comes from a button: checked again here)."""
+    async with uow:
+        row = await uow.api_clients.get(pk)
+        if row is None:
+            raise NotFound("api_client", pk)
+        if not await _manages(uow, principal, client_view(row)):
+            raise PermissionDenied()
+        client_id = row.client_id
+    return await revoke(uow, client_id=client_id, by=principal.person_id)

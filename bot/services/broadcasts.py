@@ -30,7 +30,7 @@ from bot.domain.needs import NeedCategory
 from bot.domain.policy import BROADCAST_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import RECRUITING
-from bot.services import alerts
+from bot.services import alerts, webhooks
 from bot.services.organisations import member_of
 from storage.models import Broadcast, OutboxMessage
 from storage.types import utcnow
@@ -304,7 +304,35 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     broadcast.total = len(chosen)
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
+    await _tell_apps(uow, broadcast, audience, mask, opted_out, now)
     await uow.session.flush()
+
+
+async def _tell_apps(
+    uow: UnitOfWork,
+    broadcast: Broadcast,
+    audience: Audience,
+    mask: int,
+    opted_out: set[int],
+    now: datetime,
+) -> None:
+    """An app acting for someone in the audience hears the broadcast by webhook (only when an
+    app listens: one event per person)."""
+    if not await webhooks.listened(uow, "broadcast.sent"):
+        return
+    accounts = await uow.broadcasts.audience_accounts(audience, mask, apps=True)
+    people = sorted({row[0] for row in accounts} - opted_out)
+    shown = {
+        "id": broadcast.id,
+        "topic": broadcast.topic.value,
+        "urgent": broadcast.urgent,
+        "text_zh": broadcast.text_zh,
+        "text_en": broadcast.text_en,
+    }
+    for person in people:
+        webhooks.record(
+            uow, "broadcast.sent", {"broadcast": shown}, community_id=None, person_id=person, at=now
+        )
 
 
 async def _queue_groups(

@@ -34,7 +34,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import AREA_READ_ROLES, CONSULTATION_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import Access
-from bot.services import access_log, broadcasts, needs, people
+from bot.services import access_log, broadcasts, needs, people, webhooks
 from bot.services.crypto import PersonalDataCipher
 from bot.services.places import area_of
 from bot.services.ports import Notifier
@@ -334,12 +334,38 @@ async def open_consultation(
         )
         await uow.session.flush()
         shown = await _view(uow, principal, c, now, None)
+        _webhook_event(uow, "consultation.opened", c, communities, now)
         await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
         if reminder is not None and shown.options:
             reminder_at = plan.reminder_at
             await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
         await uow.commit()
     return shown
+
+
+def _webhook_event(
+    uow: UnitOfWork,
+    event_type: str,
+    c: Consultation,
+    communities: Sequence[int],
+    now: datetime,
+    **extra: str,
+) -> None:
+    """The apps of the communities hear of it with the same transaction (its public facts)."""
+    shown = {
+        "id": c.id,
+        "title": c.title,
+        "voting_ends_at": c.voting_ends_at.isoformat(),
+        "need_id": c.need_id,
+        **extra,
+    }
+    webhooks.record(
+        uow,
+        event_type,
+        {"consultation": shown, "community_ids": sorted(communities)},
+        community_id=c.community_id,
+        at=now,
+    )
 
 
 async def _check_need(uow: UnitOfWork, need_id: int, communities: Sequence[int]) -> None:
@@ -774,6 +800,8 @@ async def decide(
         )
         await uow.session.flush()
         shown = await _view(uow, principal, c, now, None)
+        communities = await uow.consultations.communities_of(c.id)
+        _webhook_event(uow, "consultation.decided", c, communities, now, decision=decision)
         await _notify(uow, principal, shown, AudienceKind.PARTICIPANTS, texts, now)
         told = []
         if shown.need_id is not None:

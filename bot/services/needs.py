@@ -33,7 +33,7 @@ from bot.domain.needs import (
 from bot.domain.policy import AREA_READ_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
-from bot.services import alerts, match_profiles
+from bot.services import alerts, match_profiles, webhooks
 from bot.services.places import area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
@@ -230,6 +230,8 @@ def _event(
             text=text,
         )
     )
+    if public:
+        _webhook_event(uow, need, kind, now, to_state=to_state, text=text)
     uow.audit.record(
         actor_id=actor,
         action=f"need.{kind}",
@@ -237,6 +239,42 @@ def _event(
         entity_id=need.id,
         details={"from": need.state.value, "to": to_state.value if to_state else None},
         note=text,
+        at=now,
+    )
+
+
+def _webhook_event(
+    uow: UnitOfWork,
+    need: Need,
+    kind: str,
+    now: datetime,
+    *,
+    to_state: NeedState | None,
+    text: str | None,
+) -> None:
+    """The apps of the area hear of a public change with the same transaction; the text of a
+    note only an app acting for the resident (it reads the public history too)."""
+    request: dict[str, object] = {
+        "id": need.id,
+        "reference": need.reference,
+        "community_id": need.community_id,
+    }
+    data: dict[str, object]
+    if to_state is not None or kind == "filed":
+        state = to_state or need.state
+        from_state = need.state.value if to_state else None
+        data = {"request": {**request, "state": state.value, "from_state": from_state}}
+        event = "request.status_changed"
+    elif text is not None:
+        data, event = {"request": request, "_text": text}, "request.note_added"
+    else:
+        return
+    webhooks.record(
+        uow,
+        event,
+        {**data, "kind": kind},
+        community_id=need.community_id,
+        person_id=need.resident_id,
         at=now,
     )
 

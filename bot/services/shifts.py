@@ -16,7 +16,7 @@ from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
 from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, Skill, slot_of
-from bot.services import volunteers
+from bot.services import volunteers, webhooks
 from bot.services.places import area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
@@ -378,18 +378,28 @@ async def send_reminders(
         for signup, shift in await uow.shifts.due_reminders(now, HOUR, "reminded_hour_at"):
             signup.reminded_hour_at = now
             signup.reminded_day_at = signup.reminded_day_at or now
-            notices.append(_reminder(signup, shift))
+            notices.append(_reminder(uow, signup, shift, now))
         await uow.session.flush()
         for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
             signup.reminded_day_at = now
-            notices.append(_reminder(signup, shift))
+            notices.append(_reminder(uow, signup, shift, now))
         await uow.commit()
     await notifier.send(notices)
     return len(notices)
 
 
-def _reminder(signup: ShiftSignup, shift: Shift) -> Notice:
+def _reminder(uow: UnitOfWork, signup: ShiftSignup, shift: Shift, now: datetime) -> Notice:
+    """The volunteer's reminder; an app acting for them hears it too (same transaction)."""
     params = {"title": shift.title, "place": shift.place, "start": shift.starts_at.isoformat()}
+    shown = {"id": shift.id, **params, "community_id": shift.community_id}
+    webhooks.record(
+        uow,
+        "shift.reminder",
+        {"shift": shown},
+        community_id=shift.community_id,
+        person_id=signup.person_id,
+        at=now,
+    )
     return Notice(signup.person_id, "shift.reminder", params)
 
 

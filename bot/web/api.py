@@ -73,7 +73,9 @@ class ApiConfig:
     clock: Callable[[], float] = time.time
     targets: Targets = field(default_factory=Targets)
     kpi_cache_seconds: float = 0.0
+    # Seals the webhook signing secrets (None: no webhooks); http to localhost for tests.
     cipher: PersonalDataCipher | None = None
+    allow_http_localhost: bool = False
 
 
 config_key = web.AppKey("api_config", ApiConfig)
@@ -702,6 +704,10 @@ def make_api(config: ApiConfig) -> web.Application:
     for module in (api_lists, api_shifts, api_records, api_kpis, api_consultations):
         for method, path, handler in module.ROUTES:
             api.router.add_route(method, path, handler)
+
+    from bot.web import api_webhooks  # its routes use this module's helpers
+
+    api_webhooks.add_routes(api)
     return api
 
 

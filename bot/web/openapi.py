@@ -22,6 +22,12 @@ from bot.web.api_models import (
     TokenIn,
     TokenOut,
 )
+from bot.web.api_webhook_models import (
+    DeliveryPage,
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookList,
+)
 
 REF = "#/components/schemas/{model}"
 MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
@@ -34,6 +40,10 @@ MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
     (RequestDetailOut, "serialization"),
     (RequestPage, "serialization"),
     (Problem, "serialization"),
+    (WebhookIn, "validation"),
+    (WebhookCreatedOut, "serialization"),
+    (WebhookList, "serialization"),
+    (DeliveryPage, "serialization"),
 ]
 
 
@@ -92,6 +102,50 @@ SCOPES = {
     "records:read": "read a person's service records and certificates",
     "projects:read": "read the resource and project lists of the area",
     "kpis:read": "read the indicators of the area with their targets",
+    "webhooks": "subscribe to events of the app's area",
+}
+
+
+WEBHOOK_ID = {**NEED_ID, "description": "The subscription's id"}
+WEBHOOK_PATHS = {
+    "/webhooks": {
+        "post": {
+            "operationId": "subscribeWebhook",
+            "summary": "Subscribe an endpoint to events; the answer shows the signing secret once",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [IDEMPOTENCY],
+            "requestBody": _body(WebhookIn),
+            "responses": {"201": _json(WebhookCreatedOut, "Subscribed"), **PROBLEMS},
+        },
+        "get": {
+            "operationId": "listWebhooks",
+            "summary": "The app's subscriptions (without their secrets)",
+            "security": [{"bearer": ["webhooks"]}],
+            "responses": {"200": _json(WebhookList, "The subscriptions"), **PROBLEMS},
+        },
+    },
+    "/webhooks/{id}": {
+        "delete": {
+            "operationId": "deleteWebhook",
+            "summary": "No more events to this endpoint",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [WEBHOOK_ID],
+            "responses": {"204": {"description": "Deleted"}, **PROBLEMS},
+        }
+    },
+    "/webhooks/{id}/deliveries": {
+        "get": {
+            "operationId": "webhookDeliveries",
+            "summary": "The subscription's delivery log, newest first: state, attempts, "
+            "last HTTP status, next try",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [
+                WEBHOOK_ID,
+                {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+            ],
+            "responses": {"200": _json(DeliveryPage, "One page"), **PROBLEMS},
+        }
+    },
 }
 
 
@@ -199,6 +253,7 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _json(RequestOut, "Recorded"), **PROBLEMS},
                 }
             },
+            **WEBHOOK_PATHS,
         },
     }
     for module in modules:

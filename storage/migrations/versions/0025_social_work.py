@@ -3,7 +3,7 @@ social-work qualification certificates, the three-level service places with thei
 services they recorded, and each district's baseline year
 
 Revision ID: 0025_social_work
-Revises: 0020_api_clients
+Revises: 0021_webhooks
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import storage.types
 
 
 revision: str = '0025_social_work'
-down_revision: str | None = '0020_api_clients'
+down_revision: str | None = '0021_webhooks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
