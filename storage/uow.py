@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.api_clients import ApiClientsRepository
 from storage.broadcasts import BroadcastsRepository
+from storage.competitions import CompetitionsRepository
 from storage.consultations import ConsultationsRepository
 from storage.groups import GroupsRepository
 from storage.kpis import KpiRepository
@@ -20,6 +21,7 @@ from storage.projects import (
     ProjectsRepository,
     ResourcesRepository,
 )
+from storage.purchases import PurchasesRepository
 from storage.records import (
     CertificatesRepository,
     LedgerRepository,
@@ -79,6 +81,8 @@ class UnitOfWork:
     privacy: PrivacyRepository
     wecom: WecomRepository
     api_clients: ApiClientsRepository
+    competitions: CompetitionsRepository
+    purchases: PurchasesRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -113,6 +117,8 @@ class UnitOfWork:
         self.privacy = PrivacyRepository(self.session)
         self.wecom = WecomRepository(self.session)
         self.api_clients = ApiClientsRepository(self.session)
+        self.competitions = CompetitionsRepository(self.session)
+        self.purchases = PurchasesRepository(self.session)
         return self
 
     async def __aexit__(
