@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.competitions import CallState
 from bot.domain.enums import ScopeLevel
+from bot.domain.projects import ProjectState
 from storage.models import (
     Competition,
     CompetitionAward,
     CompetitionProposal,
     CompetitionReviewer,
     CompetitionScore,
+    Fund,
+    Organisation,
+    OrganisationCommunity,
+    Project,
 )
 
 
@@ -99,3 +104,29 @@ class CompetitionsRepository:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+    async def funds_in(self, communities: Sequence[int]) -> Sequence[Fund]:
+        """Funds of the unit: a community fund of one of its communities, or the fund of an
+        organisation based there."""
+        based = select(Organisation.id).where(Organisation.community_id.in_(communities))
+        query = select(Fund).where(
+            or_(Fund.community_id.in_(communities), Fund.organisation_id.in_(based))
+        )
+        return (await self.session.scalars(query.order_by(Fund.id))).all()
+
+    async def organisations_in(self, communities: Sequence[int]) -> Sequence[Organisation]:
+        """Verified organisations based in, or serving, one of the communities."""
+        serving = select(OrganisationCommunity.organisation_id).where(
+            OrganisationCommunity.community_id.in_(communities)
+        )
+        query = select(Organisation).where(
+            Organisation.verified_at.is_not(None),
+            or_(Organisation.community_id.in_(communities), Organisation.id.in_(serving)),
+        )
+        return (await self.session.scalars(query.order_by(Organisation.id))).all()
+
+    async def drafts_of(self, organisations: Sequence[int]) -> Sequence[Project]:
+        query = select(Project).where(
+            Project.organisation_id.in_(organisations), Project.state == ProjectState.DRAFT
+        )
+        return (await self.session.scalars(query.order_by(Project.id))).all()

@@ -750,3 +750,33 @@ async def open_vote(
         result = await _call_view(uow, principal, call, utcnow())
         await uow.commit()
         return result
+
+
+# ------------------------------------------------------------------ choices for the forms
+
+
+async def funds_for(
+    uow: UnitOfWork, principal: Principal, *, level: ScopeLevel, scope_id: int
+) -> list[tuple[int, str, int]]:
+    """(fund, name, unallocated balance) a call of this unit may draw on."""
+    async with uow:
+        await buyers.require(uow, principal, level, scope_id)
+        communities = await buyers.communities(uow, level, scope_id)
+        return [
+            (f.id, f.name, (await replay(uow, f.id)).statement().balance)
+            for f in await uow.competitions.funds_in(communities)
+        ]
+
+
+async def draft_projects(uow: UnitOfWork, principal: Principal) -> list[tuple[int, str]]:
+    """The draft projects of the person's organisations (what they may put forward)."""
+    async with uow:
+        organisations = [
+            g.organisation_id for g in principal.grants if g.organisation_id is not None
+        ]
+        return [(p.id, p.title) for p in await uow.competitions.drafts_of(organisations)]
+
+
+async def unit_communities(uow: UnitOfWork, *, level: ScopeLevel, scope_id: int) -> list[int]:
+    async with uow:
+        return await buyers.communities(uow, level, scope_id)

@@ -449,3 +449,13 @@ async def by_source(
     async with uow:
         rows = await uow.purchases.of_source(buyers.units_of(principal), source)
         return [await _view(uow, principal, p) for p in rows]
+
+
+async def providers(
+    uow: UnitOfWork, principal: Principal, *, level: ScopeLevel, scope_id: int
+) -> list[tuple[int, str]]:
+    """Verified organisations of the unit that may provide a service."""
+    async with uow:
+        await buyers.require(uow, principal, level, scope_id)
+        communities = await buyers.communities(uow, level, scope_id)
+        return [(o.id, o.name) for o in await uow.competitions.organisations_in(communities)]
