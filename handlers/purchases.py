@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import html
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from aiogram import F
@@ -565,12 +566,12 @@ def _rows(views: list[PurchaseView]) -> list[list[object]]:
                     str(SOURCE_NAMES[v.source]),
                     m.deliverable,
                     m.share,
-                    m.amount_fen / 100,
+                    Decimal(m.amount_fen) / 100,
                     str(MILESTONE_NAMES[m.state]),
                     e.requests if e else "",
                     round(e.minutes / 60, 2) if e else "",
                     e.people if e else "",
-                    m.paid_fen / 100,
+                    Decimal(m.paid_fen) / 100,
                     m.paid_on,
                 ]
             )
@@ -597,9 +598,9 @@ def _totals(views: list[PurchaseView]) -> list[list[object]]:
             v.service,
             v.provider,
             str(SOURCE_NAMES[v.source]),
-            v.amount_fen / 100,
-            v.paid_fen / 100,
-            v.unpaid_fen / 100,
+            Decimal(v.amount_fen) / 100,
+            Decimal(v.paid_fen) / 100,
+            Decimal(v.unpaid_fen) / 100,
             score_text(v.evaluation.score_centi) if v.evaluation else "",
         ]
         for v in views
