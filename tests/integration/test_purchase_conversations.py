@@ -23,8 +23,8 @@ from bot.domain.principal import Grant, Place, Principal
 from bot.domain.projects import ProjectState
 from bot.domain.purchases import FundingSource, MilestoneSpec
 from bot.services import organisations, purchases
-from bot.services.purchases import NewPurchase
 from bot.services.ports import RecordingNotifier
+from bot.services.purchases import NewPurchase
 from storage.models import Need, Project, PurchasePayment, RoleGrant
 from storage.types import utcnow
 from storage.uow import UnitOfWork
