@@ -18,8 +18,9 @@ from bot.domain.errors import Conflict, PermissionDenied
 from bot.domain.needs import NeedCategory
 from bot.domain.principal import Grant, Place, Principal
 from bot.domain.projects import ProjectKind, ProjectState
-from bot.services import competitions, funds, organisations, projects
+from bot.services import competitions, consultations, funds, organisations, projects
 from bot.services.competitions import BudgetLine, NewCall
+from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import RecordingNotifier
 from storage.models import (
     Broadcast,
@@ -412,3 +413,58 @@ async def test_in_english_a_proposal_is_revised_until_the_deadline_then_refused(
             need_references=[],
             expected_results="更多",
         )
+
+
+async def test_the_residents_vote_counts_as_its_share_of_the_score(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    world = await setting(uow)
+    await chat.send(ADMIN, "/newcall")
+    await chat.tap(ADMIN, "甲街道")
+    for text in ("2027 社区微创投", "为老服务", "50000"):
+        await chat.send(ADMIN, text)
+    await chat.tap(ADMIN, "甲一社区基金")
+    await chat.tap(ADMIN, "社区社会组织")
+    await chat.tap(ADMIN, "社工机构")
+    await chat.tap(ADMIN, "下一步")
+    for text in ("可行性 100", "明天", "后天"):
+        await chat.send(ADMIN, text)
+    await chat.tap(ADMIN, "占总分 20%")
+    await chat.tap(ADMIN, "确认")
+    assert "居民投票：占总分 20%" in chat.last_text(ADMIN)
+    await _propose(chat, ORG_A, "场地 10000")
+    await _propose(chat, ORG_B, "督导 10000")
+    await chat.send(ADMIN, "/calls")
+    await chat.tap(ADMIN, "C1")
+    await chat.tap(ADMIN, "发起居民投票")
+    assert "投票结果占总分 20%" in chat.last_text(ADMIN)
+    await chat.tap(ADMIN, "指定评审专家")
+    await chat.send(ADMIN, str(world.reviewers[REVIEWER_2]))
+    await chat.send(ADMIN, "/cancel")
+
+    call = await competitions.view(uow, world.admin, competition_id=1)
+    assert call.consultation_id is not None
+    found = await consultations.view(uow, world.admin, consultation_id=call.consultation_id)
+    option_a = next(o.id for o in found.options if "老年助餐" in o.text)
+    home = Place(world.map.community_a1, world.map.street_a, world.map.district)
+    voting = utcnow() + timedelta(days=1, hours=1)  # after the day of discussion
+    for n in range(3):
+        person = await make_person(uow, f"居民{n}", community=world.map.community_a1)
+        await consultations.vote(
+            uow, PersonalDataCipher(b"test-secret"), Principal(person, "zh", home=home),
+            consultation_id=call.consultation_id, option_id=option_a, now=voting,
+        )  # fmt: skip
+
+    await _deadline_passes(uow)
+    reviewer = Principal(world.reviewers[REVIEWER_2], "zh")
+    proposals = {
+        p.title: p.id for p in await competitions.proposals(uow, reviewer, competition_id=1)
+    }
+    await competitions.score(uow, reviewer, proposal_id=proposals["老年助餐"], scores=(80,))
+    await competitions.score(uow, reviewer, proposal_id=proposals["长者心理疏导"], scores=(90,))
+    await chat.send(ADMIN, "/calls")
+    await chat.tap(ADMIN, "C1")
+    await chat.tap(ADMIN, "结束评审")
+    # 老年助餐: 80 × 0.8 + 3/3 × 20 = 84; 长者心理疏导: 90 × 0.8 + 0 = 72.
+    assert "1. 老年助餐（甲一互助会）— 84.00 分" in chat.last_text(ADMIN)
+    assert "2. 长者心理疏导（乐龄社工站）— 72.00 分" in chat.last_text(ADMIN)
