@@ -39,7 +39,7 @@ from handlers.callbacks import ConfirmCb, PurchaseCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
-from handlers.common.steps import save_then_clear
+from handlers.common.steps import id_number, save_then_clear
 from handlers.states import PurchaseForm
 
 router = RouteTable("purchases")
@@ -125,7 +125,12 @@ def _keyboard(view: PurchaseView) -> InlineKeyboardMarkup:
             )
         if view.buyer and m.state is MilestoneState.ACCEPTED:
             rows.append(
-                [button(_("Pay milestone {n}").format(n=n), PurchaseCb(action="pay", id=m.id))]
+                [
+                    button(
+                        _("Pay milestone {n}").format(n=n),
+                        PurchaseCb(action="pay", id=m.id, value=str(view.id)),
+                    )
+                ]
             )
     done = all(m.state in (MilestoneState.ACCEPTED, MilestoneState.PAID) for m in view.milestones)
     if view.buyer and done and view.evaluation is None:
@@ -430,15 +435,14 @@ async def pay_ask(
     uow: UnitOfWork,
 ) -> None:
     await callback.answer()
-    found = [
-        (p, m)
-        for p in await purchases.listing(uow, principal)
-        for m in p.milestones
-        if m.id == callback_data.id
-    ]
-    if not found or not isinstance(callback.message, Message):
+    purchase_id = id_number(callback_data.value)
+    if purchase_id is None or not isinstance(callback.message, Message):
         return
-    purchase, milestone = found[0]
+    purchase = await purchases.view(uow, principal, purchase_id=purchase_id)
+    found = [m for m in purchase.milestones if m.id == callback_data.id]
+    if not found:
+        return
+    milestone = found[0]
     await state.set_state(PurchaseForm.pay)
     await state.update_data(milestone=milestone.id)
     await callback.message.answer(
