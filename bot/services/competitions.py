@@ -346,21 +346,9 @@ async def submit(
             raise Conflict("over_budget")
         communities = await uow.projects.communities_of(project.id)
         needs = await _need_ids(uow, need_references, communities)
-        proposal = await uow.competitions.proposal_of(call.id, project.id)
-        if proposal is None:
-            proposal = CompetitionProposal(
-                competition_id=call.id,
-                project_id=project.id,
-                organisation_id=project.organisation_id,
-                submitted_by=principal.person_id,
-                submitted_at=now,
-            )
-            uow.competitions.add(proposal)
-        else:
-            proposal.revised_at = now
+        proposal = await _upsert(uow, principal, call.id, project.id, project.organisation_id, now)
         proposal.budget_lines = [{"item": b.item, "amount_fen": b.amount_fen} for b in budget_lines]
-        proposal.need_ids = needs
-        proposal.expected_results = expected
+        proposal.need_ids, proposal.expected_results = needs, expected
         proposal.requested_fen = requested
         await uow.competitions.flush()
         for need_id in needs:
@@ -375,6 +363,30 @@ async def submit(
         result = await _proposal_view(uow, proposal)
         await uow.commit()
         return result
+
+
+async def _upsert(
+    uow: UnitOfWork,
+    principal: Principal,
+    call_id: int,
+    project_id: int,
+    organisation_id: int,
+    now: datetime,
+) -> CompetitionProposal:
+    """The project's proposal to the call: a new one, or the one it revises."""
+    proposal = await uow.competitions.proposal_of(call_id, project_id)
+    if proposal is not None:
+        proposal.revised_at = now
+        return proposal
+    proposal = CompetitionProposal(
+        competition_id=call_id,
+        project_id=project_id,
+        organisation_id=organisation_id,
+        submitted_by=principal.person_id,
+        submitted_at=now,
+    )
+    uow.competitions.add(proposal)
+    return proposal
 
 
 async def _check_eligible(

@@ -182,31 +182,7 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
         provider = await uow.organisations.get(spec.provider_id)
         if provider is None or provider.verified_at is None:
             raise Conflict("organisation_not_verified")
-        communities = await buyers.communities(uow, spec.level, spec.scope_id)
-        served = [
-            c for c in await uow.org_directory.communities_of(provider.id) if c in communities
-        ]
-        home = provider.community_id if provider.community_id in communities else None
-        community = home or (served[0] if served else None)
-        if community is None:
-            raise Conflict("provider_outside_unit")
-        project = await uow.projects.add(
-            Project(
-                organisation_id=provider.id,
-                created_by=principal.person_id,
-                community_id=community,
-                title=service,
-                purpose=service,
-                kind=ProjectKind.GOVERNMENT_PURCHASED,
-                categories=[],
-                budget_fen=spec.amount_fen,
-                starts_on=spec.starts_on,
-                ends_on=spec.ends_on,
-                major=False,
-                state=ProjectState.APPROVED,
-            ),
-            served or [community],
-        )
+        project = await _project_for(uow, principal, spec, service, provider.id)
         purchase = ServicePurchase(
             level=spec.level,
             scope_id=spec.scope_id,
@@ -222,15 +198,7 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
         uow.purchases.add(purchase)
         await uow.purchases.flush()
         for n, m in enumerate(spec.milestones):
-            uow.purchases.add(
-                PurchaseMilestone(
-                    purchase_id=purchase.id,
-                    position=n,
-                    deliverable=m.deliverable,
-                    share=m.share,
-                    state=MilestoneState.PENDING,
-                )
-            )
+            uow.purchases.add(_milestone_row(purchase.id, n, m))
         await uow.purchases.flush()
         uow.audit.record(
             actor_id=principal.person_id,
@@ -242,6 +210,48 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
         view = await _view(uow, principal, purchase)
         await uow.commit()
         return view
+
+
+async def _project_for(
+    uow: UnitOfWork, principal: Principal, spec: NewPurchase, service: str, provider_id: int
+) -> Project:
+    """The provider's project (政府购买服务), approved, in the unit's communities it serves."""
+    provider = await uow.organisations.get(provider_id)
+    assert provider is not None
+    communities = await buyers.communities(uow, spec.level, spec.scope_id)
+    served = [c for c in await uow.org_directory.communities_of(provider.id) if c in communities]
+    home = provider.community_id if provider.community_id in communities else None
+    community = home or (served[0] if served else None)
+    if community is None:
+        raise Conflict("provider_outside_unit")
+    project = await uow.projects.add(
+        Project(
+            organisation_id=provider.id,
+            created_by=principal.person_id,
+            community_id=community,
+            title=service,
+            purpose=service,
+            kind=ProjectKind.GOVERNMENT_PURCHASED,
+            categories=[],
+            budget_fen=spec.amount_fen,
+            starts_on=spec.starts_on,
+            ends_on=spec.ends_on,
+            major=False,
+            state=ProjectState.APPROVED,
+        ),
+        served or [community],
+    )
+    return project
+
+
+def _milestone_row(purchase_id: int, position: int, spec: MilestoneSpec) -> PurchaseMilestone:
+    return PurchaseMilestone(
+        purchase_id=purchase_id,
+        position=position,
+        deliverable=spec.deliverable,
+        share=spec.share,
+        state=MilestoneState.PENDING,
+    )
 
 
 async def view(uow: UnitOfWork, principal: Principal, *, purchase_id: int) -> PurchaseView:
