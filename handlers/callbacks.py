@@ -222,3 +222,22 @@ class AppCb(CallbackData, prefix="app"):
 
     action: str
     item: Id = 0
+
+
+class CallCb(CallbackData, prefix="cl"):
+    """A call for proposals: open | unit | fund | type | types_done | vote | name | close |
+    rank | publish | submit | project | skip_needs | review | score | residents. Every id is
+    re-checked by bot/services/competitions.py."""
+
+    action: str
+    id: Id = 0
+    value: str = ""
+
+
+class PurchaseCb(CallbackData, prefix="gp"):
+    """A government purchase: open | unit | provider | source | report | accept | pay |
+    evaluate | xlsx | csv | by_source. Re-checked by bot/services/purchases.py."""
+
+    action: str
+    id: Id = 0
+    value: str = ""

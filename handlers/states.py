@@ -246,3 +246,45 @@ class ServiceForm(StatesGroup):
 class AppForm(StatesGroup):
     name = State()
     scopes = State()
+
+
+class CallForm(StatesGroup):
+    """Opening a call for proposals (competitions)."""
+
+    unit = State()
+    title = State()
+    theme = State()
+    budget = State()
+    fund = State()
+    eligible = State()
+    criteria = State()
+    proposals_due = State()
+    review_due = State()
+    vote = State()
+    confirm = State()
+    reviewer = State()
+    publish = State()
+
+
+class ProposalForm(StatesGroup):
+    project = State()
+    lines = State()
+    needs = State()
+    results = State()
+    confirm = State()
+    scores = State()
+
+
+class PurchaseForm(StatesGroup):
+    unit = State()
+    service = State()
+    provider = State()
+    amount = State()
+    source = State()
+    period = State()
+    milestones = State()
+    confirm = State()
+    report = State()
+    pay = State()
+    indicators = State()
+    summary = State()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.api_clients import ApiClientsRepository
 from storage.broadcasts import BroadcastsRepository
+from storage.competitions import CompetitionsRepository
 from storage.consultations import ConsultationsRepository
 from storage.groups import GroupsRepository
 from storage.kpis import KpiRepository
@@ -21,6 +22,7 @@ from storage.projects import (
     ProjectsRepository,
     ResourcesRepository,
 )
+from storage.purchases import PurchasesRepository
 from storage.records import (
     CertificatesRepository,
     LedgerRepository,
@@ -109,6 +111,8 @@ class UnitOfWork:
     api_clients = Repository(ApiClientsRepository)
     social_work = Repository(SocialWorkRepository)
     webhooks = Repository(WebhooksRepository)
+    competitions = Repository(CompetitionsRepository)
+    purchases = Repository(PurchasesRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

@@ -138,6 +138,22 @@ COMMANDS = (
         group=Group.ORGANISATION,
     ),
     Command("spend", __("Record spending of a project's money"), ORGS, group=Group.ORGANISATION),
+    Command(
+        "calls",
+        __("Calls for proposals (微创投): enter, review, results"),
+        ORGS | ADMINS,
+        group=Group.ORGANISATION,
+    ),
+    Command("newcall", __("Open a call for proposals"), ADMINS, group=Group.ADMIN),
+    Command(
+        "purchases",
+        __("Government purchases of services: milestones, payments"),
+        ORGS | ADMINS,
+        group=Group.ORGANISATION,
+    ),
+    Command(
+        "newpurchase", __("Record a government purchase of services"), ADMINS, group=Group.ADMIN
+    ),
     Command("orgs", __("Verify organisations"), TRIAGE, group=Group.WORKER),
     Command(
         "broadcast",

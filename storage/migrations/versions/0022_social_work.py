@@ -2,7 +2,7 @@
 social-work qualification certificates, the three-level service places with their staff and the
 services they recorded, and each district's baseline year
 
-Revision ID: 0025_social_work
+Revision ID: 0022_social_work
 Revises: 0021_webhooks
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 
-revision: str = '0025_social_work'
+revision: str = '0022_social_work'
 down_revision: str | None = '0021_webhooks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
