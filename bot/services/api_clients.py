@@ -214,6 +214,30 @@ async def act_for(
     return principal
 
 
+async def link_person(
+    uow: UnitOfWork, client: ClientView, *, external_id: str, code: str, locale: str
+) -> Principal:
+    """The app's user is the person who asked for this /link code in chat (on WeChat, the web
+    page…): their account joins that person, as a second chat account does, so the app files
+    and reads as the one person they are. Only a person of the app's area."""
+    home = await people.link_code_home(uow, code=code)
+    if home is None or not client.covers(home):
+        raise PermissionDenied()
+    principal = await act_for(
+        uow, client, external_id=external_id, community_id=None, locale=locale
+    )
+    account = f"{client.client_id}:{external_id.strip()}"
+    await people.redeem_link_code(
+        uow, principal, channel=Channel.APP, external_id=account, code=code
+    )
+    async with uow:
+        moved = await uow.people.account(Channel.APP, account)
+        assert moved is not None, "act_for made it"
+        linked = await people.principal_of(uow, moved.person_id)
+    assert linked is not None
+    return linked
+
+
 def area_principal(client: ClientView, *, locale: str) -> Principal:
     """The app itself, reading its area: no person, one grant of APP_AREA_ROLE over the area,
     so the services' own scope checks bound what it sees."""

@@ -433,6 +433,21 @@ async def redeem_link_code(
         await uow.commit()
 
 
+async def link_code_home(uow: UnitOfWork, *, code: str) -> Place | None:
+    """Where the person who asked for a valid /link code lives (None: no community), without
+    using the code up: a city app may join only people of its area."""
+    code = code.strip().upper()
+    async with uow:
+        valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
+        link = await uow.people.link_code(code) if valid else None
+        if link is None or link.used_at is not None or link.expires_at < utcnow():
+            raise InvalidInput("link_code", "unknown, used or expired")
+        person = await uow.people.get(link.person_id)
+        if person is None or person.community_id is None:
+            return None
+        return await uow.places.place(person.community_id)
+
+
 async def person_for_link_code(uow: UnitOfWork, *, code: str) -> int:
     """The person who asked for this /link code (`admin grant --code`): the code is used up,
     so it names the person who is at the keyboard now, on any channel."""

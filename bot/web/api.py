@@ -214,6 +214,8 @@ def _conflict_title(reason: str) -> str:
         ),
         "already_voted": _("The person has already voted in this consultation."),
         "voting_closed": _("Voting is not open in this consultation."),
+        "already_linked": _("This account already belongs to the person of this code."),
+        "channel_taken": _("The person of this code already uses this app with another account."),
     }
     return titles.get(reason, _("This cannot be done in the request's current state."))
 
@@ -699,9 +701,16 @@ def make_api(config: ApiConfig) -> web.Application:
     api.router.add_post("/requests/{id}/support", support_request)
     api.router.add_post("/requests/{id}/feedback", feedback)
     # The other resources, each in its module (they import this one's helpers).
-    from bot.web import api_consultations, api_kpis, api_lists, api_records, api_shifts
+    from bot.web import (
+        api_consultations,
+        api_kpis,
+        api_link,
+        api_lists,
+        api_records,
+        api_shifts,
+    )
 
-    for module in (api_lists, api_shifts, api_records, api_kpis, api_consultations):
+    for module in (api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link):
         for method, path, handler in module.ROUTES:
             api.router.add_route(method, path, handler)
 

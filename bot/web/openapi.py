@@ -89,9 +89,16 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 def _resources() -> list[Any]:
     # Imported here: the resource modules import the API's helpers, which import this one.
-    from bot.web import api_consultations, api_kpis, api_lists, api_records, api_shifts
+    from bot.web import (
+        api_consultations,
+        api_kpis,
+        api_link,
+        api_lists,
+        api_records,
+        api_shifts,
+    )
 
-    return [api_lists, api_shifts, api_records, api_kpis, api_consultations]
+    return [api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link]
 
 
 SCOPES = {

@@ -522,3 +522,40 @@ async def test_every_read_has_an_etag_and_if_none_match_gives_304_until_it_chang
         headers={**auth, "Person": "r1"},
     )
     assert posted.status == 201 and "ETag" not in posted.headers
+
+
+# ------------------------------------------------------------------ linking a chat person
+
+
+async def test_an_app_user_with_a_link_code_from_chat_is_that_person_for_the_app(
+    client: TestClient, uow: UnitOfWork, world: Map
+) -> None:
+    """A resident who already uses WeChat or the web page asks for /link in chat and types
+    the code into the city app: the app's requests are then that person's, one person on
+    every channel; a code of someone outside the area, or a used code, is refused."""
+    resident = await make_person(uow, "王阿姨", community=world.community_a1, web_id=7190)
+    code = await people.create_link_code(uow, Principal(resident, "zh"))
+    _app, auth = await app_headers(client, uow, ScopeLevel.STREET, world.street_a)
+    person = {**auth, "Person": "city-42", "Idempotency-Key": "link-1"}
+    linked = await client.post("/api/v1/link", json={"code": code.lower()}, headers=person)
+    assert linked.status == 200, await linked.text()
+    assert await linked.json() == {"person": "city-42", "linked": True}
+    filed = await client.post(
+        "/api/v1/requests", json=FILING, headers={**auth, "Person": "city-42"}
+    )
+    assert filed.status == 201, await filed.text()
+    async with uow:
+        need = await uow.needs.get((await filed.json())["request"]["id"])
+        assert need is not None and need.resident_id == resident
+    again = await client.post(
+        "/api/v1/link", json={"code": code}, headers={**person, "Idempotency-Key": "link-2"}
+    )
+    assert again.status == 422 and (await again.json())["code"] == "invalid"
+    elsewhere = await make_person(uow, "外村人", community=world.community_b1, web_id=7191)
+    far = await people.create_link_code(uow, Principal(elsewhere, "zh"))
+    refused = await client.post(
+        "/api/v1/link",
+        json={"code": far},
+        headers={**auth, "Person": "city-43", "Idempotency-Key": "link-3"},
+    )
+    assert refused.status == 403
