@@ -39,9 +39,10 @@ from bot.domain.enums import Channel, Role, ScopeLevel
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
-from tests.support.factories import make_map, make_person
+from tests.support.factories import Map, make_map, make_person
 
 IN_FLIGHT = 100
+SHIFTS = 5  # each volunteer signs up for each once
 FIRST_USER = 50_000_000
 VARIANTS = {"help": "/help", "mine": "/mine", "text": "我想问一下这个怎么用"}
 
@@ -54,6 +55,9 @@ class NullSession(BaseSession):
         super().__init__()
         self.calls = 0
         self._ids = itertools.count(1)
+        # chat → the buttons of the newest message that had any: (message id, label, data).
+        self.buttons: dict[int, list[tuple[int, str, str]]] = {}
+        self.texts: dict[int, str] = {}
 
     async def close(self) -> None:
         return None
@@ -76,8 +80,10 @@ class NullSession(BaseSession):
         name = method.__api_method__
         if name in {"sendMessage", "editMessageText", "sendDocument", "sendPhoto"}:
             chat_id = getattr(method, "chat_id", 0)
+            message_id = next(self._ids)
+            self._remember(chat_id, message_id, method)
             result: Any = {
-                "message_id": next(self._ids),
+                "message_id": message_id,
                 "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private"},
                 "text": "ok",
@@ -88,6 +94,32 @@ class NullSession(BaseSession):
             result = True
         response = self.check_response(bot, method, 200, json.dumps({"ok": True, "result": result}))
         return response.result  # type: ignore[return-value]
+
+    def _remember(self, chat_id: Any, message_id: int, method: Any) -> None:
+        if not isinstance(chat_id, int):
+            return
+        self.texts[chat_id] = str(getattr(method, "text", "") or "")
+        markup = getattr(method, "reply_markup", None)
+        rows = getattr(markup, "inline_keyboard", None)
+        if rows:
+            self.buttons[chat_id] = [
+                (message_id, b.text, b.callback_data)
+                for row in rows
+                for b in row
+                if b.callback_data
+            ]
+
+    def has_button(self, chat_id: int, label: str) -> bool:
+        return any(label in text for _, text, _ in self.buttons.get(chat_id, ()))
+
+    def button(self, chat_id: int, label: str) -> tuple[int, str]:
+        for message_id, text, data in self.buttons.get(chat_id, ()):
+            if label in text:
+                return message_id, data
+        shown = [text for _, text, _ in self.buttons.get(chat_id, ())]
+        raise LookupError(
+            f"no button {label!r} for {chat_id}: {shown}; said {self.texts.get(chat_id)!r}"
+        )
 
 
 def echo_dispatcher() -> Dispatcher:
@@ -121,8 +153,49 @@ class Updates:
             {"update_id": next(self.ids), "message": message}, context={"bot": self.bot}
         )
 
+    def tap(self, user: int, message_id: int, data: str) -> Update:
+        return Update.model_validate(
+            {
+                "update_id": next(self.ids),
+                "callback_query": {
+                    "id": str(next(self.ids)),
+                    "from": {
+                        "id": user,
+                        "is_bot": False,
+                        "first_name": "居民",
+                        "language_code": "zh",
+                    },
+                    "chat_instance": str(user),
+                    "data": data,
+                    "message": {
+                        "message_id": message_id,
+                        "date": int(time.time()),
+                        "chat": {"id": user, "type": "private"},
+                        "text": "…",
+                    },
+                },
+            },
+            context={"bot": self.bot},
+        )
+
 
 Feed = Callable[[Update], Awaitable[Any]]
+# A flow: what a person types ("send") or taps (a button whose label contains the text).
+Flow = list[tuple[str, str]]
+FILING: Flow = [
+    ("send", "/need"),
+    ("tap", "养老服务"),
+    ("send", "楼道灯坏了，老人晚上看不见，第{n}次"),
+    ("tap", "跳过"),
+    ("tap", "一般"),
+    ("tap", "本人"),
+    ("tap", "不用上门"),
+    ("maybe", "不，我的情况不同"),  # asked when a neighbour filed a similar one
+    ("tap", "确认"),
+]
+SHIFT_SIGN_UP: Flow = [("send", "/shifts"), ("tap", "报名")]
+VOTE: Flow = [("send", "/consult"), ("tap", "加装电梯"), ("tap", "{option}")]
+FLOWS = {"file": (FILING, "已登记"), "shift": (SHIFT_SIGN_UP, "已报名"), "vote": (VOTE, "")}
 
 
 async def closed_loop(feed: Feed, updates: list[Update]) -> float:
@@ -155,7 +228,132 @@ async def open_loop(feed: Feed, updates: list[Update], rate: float) -> tuple[flo
     return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
 
 
-async def residents(url: str, count: int) -> list[int]:
+async def run_flow(
+    feed: Feed, make: Updates, session: NullSession, user: int, flow: Flow, **words: Any
+) -> list[float]:
+    """One person through a flow; the latency of each step (ms)."""
+    latencies = []
+    for kind, text in flow:
+        text = text.format(**words)
+        if kind == "send":
+            update = make.text(user, text)
+        elif kind == "maybe" and not session.has_button(user, text):
+            continue
+        else:
+            update = make.tap(user, *session.button(user, text))
+        start = time.perf_counter()
+        await feed(update)
+        latencies.append((time.perf_counter() - start) * 1000)
+    return latencies
+
+
+async def closed_loop_flows(
+    feed: Feed,
+    make: Updates,
+    session: NullSession,
+    people: list[int],
+    flow: Flow,
+    rounds: int,
+    words: Callable[[int, int], dict[str, Any]],
+    done: str,
+) -> tuple[float, float, float]:
+    """Steps per second with one flow per person in flight (up to IN_FLIGHT people), each
+    person going through the flow `rounds` times; p50/p99 of a step. Each flow's last answer
+    must say `done`, or the figures would time something else."""
+    latencies: list[float] = []
+
+    async def person(user: int) -> None:
+        for round_ in range(rounds):
+            latencies.extend(await run_flow(feed, make, session, user, flow, **words(user, round_)))
+            if done not in session.texts.get(user, ""):
+                raise AssertionError(f"{user}: {session.texts.get(user)!r} does not say {done!r}")
+
+    start = time.perf_counter()
+    for first in range(0, len(people), IN_FLIGHT):
+        await asyncio.gather(*(person(u) for u in people[first : first + IN_FLIGHT]))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return (
+        len(latencies) / elapsed,
+        statistics.median(latencies),
+        latencies[int(len(latencies) * 0.99) - 1],
+    )
+
+
+async def volunteers_and_a_vote(
+    url: str, w: Map, count: int, shifts: int
+) -> tuple[list[int], list[str]]:
+    """`count` verified volunteers of community A1, `shifts` shifts next week with room for
+    all, and a consultation of A1 in its voting days; its option labels."""
+    from datetime import timedelta
+
+    from bot.domain.principal import Grant, Place, Principal
+    from bot.domain.volunteers import Skill, check_character
+    from bot.services import consultations, volunteers
+    from bot.services import shifts as shift_service
+    from bot.services.crypto import PersonalDataCipher
+    from bot.services.ports import RecordingNotifier
+    from storage.types import utcnow
+
+    engine = make_engine(url)
+    uow = UnitOfWork(make_session_factory(engine))
+    grant = (Role.DISTRICT_ADMIN, ScopeLevel.DISTRICT, w.district)
+    admin_id = await make_person(uow, "区管理员", community=w.community_a1, grants=(grant,))
+    admin = Principal(admin_id, "zh", grants=(Grant(*grant),))
+    home = Place(w.community_a1, w.street_a, w.district)
+    users = [FIRST_USER + 100_000 + n for n in range(count)]
+    for n, user in enumerate(users):
+        person = await make_person(uow, f"志愿者{n}", community=w.community_a1, web_id=user)
+        first17 = f"50010619850612{n:03d}"
+        view = await volunteers.register(
+            uow,
+            PersonalDataCipher(b"bench"),
+            RecordingNotifier(),
+            Principal(person, "zh", home=home),
+            real_name=f"志愿者{n}",
+            id_number=first17 + check_character(first17),
+            phone="13800138000",
+            skills=[next(iter(Skill))],
+            tags=[],
+            availability=[],
+            community_ids=[],
+        )
+        await volunteers.verify(uow, RecordingNotifier(), admin, volunteer_id=view.id, approve=True)
+    start = utcnow() + timedelta(days=7)
+    for n in range(shifts):
+        await shift_service.create_shift(
+            uow,
+            admin,
+            community_id=w.community_a1,
+            title=f"陪伴老人 {n}",
+            place="社区活动室",
+            starts_at=start + timedelta(hours=n),
+            ends_at=start + timedelta(hours=n + 1),
+            capacity=shift_service.MAX_CAPACITY,
+        )
+    spec = consultations.NewConsultation(
+        title="加装电梯方案",
+        background="三号楼居民提出加装电梯，费用分摊方案需要商议。",
+        options=["按楼层分摊", "平均分摊"],
+        community_ids=[w.community_a1],
+        discussion_days=3,
+        voting_days=5,
+        anonymous=True,
+        major=False,
+    )
+    opened = await consultations.open_consultation(
+        uow,
+        admin,
+        spec,
+        texts=("议事", "A consultation"),
+        reminder=None,
+        now=utcnow() - timedelta(days=4),
+    )
+    await engine.dispose()
+    return users, [o.text for o in opened.options]
+
+
+async def residents(url: str, count: int) -> tuple[list[int], Map]:
     engine = make_engine(url)
     uow = UnitOfWork(make_session_factory(engine))
     w = await make_map(uow)
@@ -175,14 +373,15 @@ async def residents(url: str, count: int) -> list[int]:
             web_id=user,
         )
     await engine.dispose()
-    return users
+    return users, w
 
 
 async def measure(
     url: str, label: str, updates_per_run: int, rate: float, people: int, profile: str = ""
 ) -> dict[str, Any]:
     await migrate.upgrade(url)
-    users = await residents(url, people)
+    users, w = await residents(url, people)
+    volunteers, options = await volunteers_and_a_vote(url, w, IN_FLIGHT, SHIFTS)
     settings = load_settings(database_url=url, secret_key="bench")
     # The Dispatcher exactly as the bot composes it (notifier, photos, cipher …).
     application = build(settings)
@@ -204,16 +403,16 @@ async def measure(
     gc.collect()
     gc.freeze()
     results: dict[str, Any] = {"database": label}
-    if profile:
+    if profile in VARIANTS:
         batch = [
             make.text(users[i % len(users)], VARIANTS[profile]) for i in range(updates_per_run)
         ]
-        await profiled(feed_project, batch)
+        await profiled(closed_loop(feed_project, batch))
         await application.close()
         return results
     batch = [make.text(users[i % len(users)], "echo") for i in range(updates_per_run)]
     results["echo"] = await closed_loop(feed_echo, batch)
-    for name, text in VARIANTS.items():
+    for name, text in VARIANTS.items() if not profile else ():
         batch = [make.text(users[i % len(users)], text) for i in range(updates_per_run)]
         throughput = await closed_loop(feed_project, batch)
         offered = [make.text(users[i % len(users)], text) for i in range(int(rate * 5))]
@@ -224,28 +423,57 @@ async def measure(
             f"p50_ms_at_{int(rate)}": round(p50, 1),
             f"p99_ms_at_{int(rate)}": round(p99, 1),
         }
+    flows: dict[str, tuple[list[int], int, Callable[[int, int], dict[str, Any]]]] = {
+        "file": (
+            users,
+            max(1, updates_per_run // (len(FILING) * len(users))),
+            lambda u, r: {"n": r},
+        ),
+        "shift": (volunteers, SHIFTS, lambda u, r: {}),
+        "vote": (
+            users,
+            max(1, updates_per_run // (len(VOTE) * len(users))),
+            lambda u, r: {"option": options[(u + r) % 2]},
+        ),
+    }
+    for name, (who, rounds, words) in flows.items():
+        flow, done = FLOWS[name]
+        run = closed_loop_flows(feed_project, make, session, who, flow, rounds, words, done)
+        if profile:
+            if profile == name:
+                await profiled(run)
+            else:
+                run.close()
+            continue
+        per_second, p50, p99 = await run
+        results[name] = {
+            "steps_per_second": round(per_second),
+            "of_echo": round(per_second / results["echo"], 3),
+            "step_p50_ms": round(p50, 1),
+            "step_p99_ms": round(p99, 1),
+        }
     results["echo"] = round(results["echo"])
     await application.close()
     return results
 
 
-async def profiled(feed: Feed, updates: list[Update], top: int = 30) -> None:
-    """The closed loop under cProfile; the top entries by own time to stderr."""
+async def profiled(run: Awaitable[Any], top: int = 30) -> None:
+    """A run under cProfile; the top entries by own time to stderr."""
     import cProfile
     import pstats
 
     profiler = cProfile.Profile()
     profiler.enable()
-    await closed_loop(feed, updates)
+    await run
     profiler.disable()
     pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(top)
 
 
-def postgres_database(server: str) -> str:
+def postgres_database(server: str, prefix: str = "bench_conv") -> str:
     """A fresh database on the server (dropped by hand; the name says it is a bench's)."""
     import asyncpg
 
-    name = f"bench_conv_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
         dsn = server.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -267,7 +495,9 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=2000, help="updates per closed-loop run")
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop updates/s")
     parser.add_argument("--people", type=int, default=200, help="onboarded residents")
-    parser.add_argument("--profile", choices=sorted(VARIANTS), help="profile one variant instead")
+    parser.add_argument(
+        "--profile", choices=sorted([*VARIANTS, *FLOWS]), help="profile one variant instead"
+    )
     args = parser.parse_args()
     runs = []
     if args.postgres:

@@ -76,6 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     site.add_argument("--community", type=int, required=True)
     site.add_argument("--year", type=int, help="the year it was named (omit to unmark)")
+    sw_place = admin_sub.add_parser(
+        "sw-place",
+        help="open a social-work place: the district's centre, a street's station (社工站) or a "
+        "community's room (社工室)",
+    )
+    sw_place.add_argument("--level", choices=["centre", "station", "room"], required=True)
+    sw_place.add_argument(
+        "--unit", type=int, required=True, help="the district, street or community number"
+    )
+    sw_place.add_argument("--name", required=True)
+    sw_place.add_argument("--address", default="")
+    sw_place.add_argument("--hours", default="", help="opening hours, e.g. 周一至周五 9:00-17:00")
+    sw_staff = admin_sub.add_parser("sw-staff", help="add a person to a social-work place's staff")
+    sw_staff.add_argument("--place", type=int, required=True)
+    sw_staff.add_argument("--person", type=int, required=True, help="see `admin people`")
     station = admin_sub.add_parser(
         "mark-station", help="mark a venue resource as its community's volunteer service station"
     )
@@ -104,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
         "register-app", help="register a city app: prints its client id and secret once"
     )
     register.add_argument("--name", required=True, help="e.g. 渝快社区")
-    register.add_argument("--scopes", required=True, help="comma-separated: needs:write,needs:read")
+    register.add_argument(
+        "--scopes", required=True, help="comma-separated: needs:write,needs:read,webhooks"
+    )
     area = register.add_mutually_exclusive_group(required=True)
     area.add_argument("--district", type=int, help="the app's area (see `admin places`)")
     area.add_argument("--street", type=int)
@@ -112,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     api_sub.add_parser("list-apps", help="list the registered apps")
     revoke_app = api_sub.add_parser("revoke-app", help="revoke an app: its tokens stop working")
     revoke_app.add_argument("client_id")
+    deliveries = api_sub.add_parser(
+        "deliveries", help="an app's newest webhook deliveries: state, attempts, status, next try"
+    )
+    deliveries.add_argument("client_id")
     return parser
 
 

@@ -36,6 +36,7 @@ from bot.channels.telegram.emergency_header import EmergencyHeaderRequest, Emerg
 from bot.channels.telegram.notifier import ChatNotifier
 from bot.channels.telegram.sender import OutboxSender, ProgressReporter
 from bot.channels.webchat import FileStore, RedisWakeups, WebChat, WebChatHub, WebChatSession
+from bot.channels.webhooks import WebhookSender
 from bot.channels.wechat import (
     WECHAT_BOT_TOKEN,
     ChannelState,
@@ -44,6 +45,7 @@ from bot.channels.wechat import (
     WeChatChannel,
     WeChatSession,
 )
+from bot.channels.wechat import chat_id_of as wechat_chat_id
 from bot.channels.wechat_api import WeChatApi
 from bot.channels.wechat_crypto import Envelope
 from bot.channels.wecom import WecomAlertSender
@@ -74,7 +76,7 @@ from bot.services import (
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ChatOrderIsolation, ExpiringMemoryStorage, expire_unbounded_state
-from bot.web import api, dashboard_page, guard
+from bot.web import api, dashboard_page, guard, wechat_oauth
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
 from bot.web import verify as verify_routes
@@ -337,7 +339,9 @@ def build(settings: Settings) -> Application:
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
         bots[Channel.TELEGRAM] = application.telegram_bot
-    application.wechat = wechat_channel(settings, dispatcher, web_app, i18n, hub.store)
+    application.wechat = wechat_channel(
+        settings, dispatcher, web_app, i18n, hub.store, session_factory
+    )
     if application.wechat is not None:
         bots[Channel.WECHAT] = application.wechat.bot
     for bot in bots.values():
@@ -361,6 +365,10 @@ def build(settings: Settings) -> Application:
             i18n=i18n,
             tz=settings.tz,
             is_outage=is_outage,
+            targets=settings.targets,
+            kpi_cache_seconds=settings.kpi_cache_seconds,
+            cipher=make_cipher(settings, web_app[webchat_routes.secret_key]),
+            allow_http_localhost=settings.api_webhook_allow_http_localhost,
         ),
     )
     dispatcher["cipher"] = make_cipher(settings, web_app[webchat_routes.secret_key])
@@ -384,6 +392,7 @@ def wechat_channel(
     web_app: web.Application,
     i18n: I18n,
     files: FileStore,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> WeChatChannel | None:
     """The Official Account channel and its callback URL, when it is configured."""
     if not settings.wechat_enabled:
@@ -419,7 +428,38 @@ def wechat_channel(
         settings.wechat_reply_budget_seconds,
     )
     wechat_routes.add_routes(web_app)
+    _wechat_oauth(settings, web_app, i18n, api, session_factory)
+    session.web_link = wechat_oauth.web_link(settings.site_url)
     return channel
+
+
+def _wechat_oauth(
+    settings: Settings,
+    web_app: web.Application,
+    i18n: I18n,
+    api: WeChatApi,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """WeChat OAuth (snsapi_base) for the web pages: opened from WeChat, signed in."""
+    assert settings.wechat_app_id
+
+    async def open_web_as(openid: str, web_chat_id: str) -> str | None:
+        return await people.open_web_as(
+            UnitOfWork(session_factory),
+            channel=Channel.WECHAT,
+            external_id=str(wechat_chat_id(openid)),
+            web_chat_id=web_chat_id,
+        )
+
+    web_app[wechat_oauth.oauth_key] = wechat_oauth.WeChatOAuth(
+        settings.wechat_app_id,
+        settings.wechat_oauth_url.rstrip("/"),
+        settings.site_url + wechat_oauth.CALLBACK_PATH,
+        api.oauth_openid,
+        open_web_as,
+        i18n,
+    )
+    wechat_oauth.add_routes(web_app)
 
 
 def _page_settings(
@@ -589,7 +629,7 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 
 def outbox_tasks(
     application: Application,
-) -> list[OutboxSender | ProgressReporter | WecomAlertSender]:
+) -> list[OutboxSender | ProgressReporter | WecomAlertSender | WebhookSender]:
     """The broadcast sender and the authors' progress messages (several processes may run
     them against one PostgreSQL: rows are claimed with SKIP LOCKED)."""
 
@@ -601,8 +641,9 @@ def outbox_tasks(
     robots = WecomAlertSender(
         make_uow, application.i18n, make_cipher(settings, secret_key(settings)), settings
     )
+    hooks = WebhookSender(make_uow, make_cipher(settings, secret_key(settings)), settings)
     sender = OutboxSender(*args, redis=application.redis)
-    return [sender, ProgressReporter(*args), robots]
+    return [sender, ProgressReporter(*args), robots, hooks]
 
 
 async def _verify_certificate(

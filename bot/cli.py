@@ -10,6 +10,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
 from bot.domain.errors import DomainError
+from bot.domain.principal import Principal
+from bot.domain.social_work import ServiceLevel
 from bot.services import (
     alerts,
     api_clients,
@@ -20,6 +22,8 @@ from bot.services import (
     privacy,
     resources,
     roles,
+    social_work,
+    webhooks,
 )
 from bot.services.crypto import PersonalDataCipher
 from storage import migrate
@@ -106,6 +110,29 @@ async def _demo(uow: UnitOfWork, settings: Settings, *, places_only: bool = Fals
     return 0
 
 
+async def _social_work_place(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) -> int:
+    operator = Principal(0, "en", is_superadmin=True)
+    if args.admin_command == "sw-place":
+        view = await social_work.open_place(
+            uow,
+            operator,
+            level=ServiceLevel(args.level),
+            unit_id=args.unit,
+            name=args.name,
+            address=args.address,
+            opening_hours=args.hours,
+            tz=settings.tz,
+        )
+    else:
+        view = await social_work.add_staff(
+            uow, operator, place_id=args.place, person_id=args.person, tz=settings.tz
+        )
+    print(
+        f"place {view.id} {view.name} ({view.level.value}), staff: {', '.join(view.staff) or '-'}"
+    )
+    return 0
+
+
 async def _admin(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) -> int:
     if args.admin_command == "people":
         for p in await people.directory(uow):
@@ -132,6 +159,8 @@ async def _admin(args: argparse.Namespace, uow: UnitOfWork, settings: Settings) 
             else f"{site.name}: not a demonstration site."
         )
         return 0
+    if args.admin_command in ("sw-place", "sw-staff"):
+        return await _social_work_place(args, uow, settings)
     if args.admin_command == "mark-station":
         title = await resources.mark_station(uow, resource_id=args.resource, station=not args.off)
         print(f"{title}: {'not ' if args.off else ''}the volunteer service station.")
@@ -216,8 +245,25 @@ async def _api(args: argparse.Namespace, uow: UnitOfWork) -> int:
                 f"scopes={','.join(sorted(c.scopes))} {state}"
             )
         return 0
+    if args.api_command == "deliveries":
+        return await _deliveries(args.client_id, uow)
     view = await api_clients.revoke(uow, client_id=args.client_id)
     print(f"Revoked {view.client_id} ({view.name}): its tokens stop working now.")
+    return 0
+
+
+async def _deliveries(client_id: str, uow: UnitOfWork) -> int:
+    """The newest webhook deliveries of an app: no URL, secret or body (personal data)."""
+    rows = await webhooks.deliveries_of_app(uow, client_id=client_id)
+    if not rows:
+        print("No webhook deliveries yet.")
+    for d in rows:
+        status = d.last_status if d.last_status is not None else "-"
+        next_try = f" next {d.next_at:%Y-%m-%d %H:%M:%S}Z" if d.next_at else ""
+        print(
+            f"#{d.id} webhook {d.subscription_id} {d.message_id} {d.event_type} {d.state} "
+            f"attempts={d.attempts} status={status}{next_try} {d.last_error}".rstrip()
+        )
     return 0
 
 

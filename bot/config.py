@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # How long a street's matching candidates are reused (this process forgets them on its
     # own changes); 0 reads them for every request.
     match_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # How long who is behind a chat (person, places, grants) is reused without reading. This
+    # process's own changes are seen at once; another process's (the CLI, a second bot
+    # process) only after this time, so it stays short: it serves bursts (taps in a row,
+    # redeliveries). 0: always read.
+    identity_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # Need categories offered automatically to the best-matched volunteers ("" turns it off).
     auto_offer_categories: str = "community_affairs"
     public_url: str | None = None
@@ -86,10 +91,20 @@ class Settings(BaseSettings):
     wechat_app_secret: str | None = None
     wechat_aes_key: str | None = Field(default=None, min_length=43, max_length=43)
     wechat_api_url: str = "https://api.weixin.qq.com"
+    # WeChat's OAuth authorize page (snsapi_base: web pages opened signed in from WeChat).
+    wechat_oauth_url: str = "https://open.weixin.qq.com"
     # WeCom group robots (企业微信群机器人) for workers' alerts: their webhooks' base (a robot
     # URL must be on it) and the pace per robot (WeCom allows 20 messages a minute).
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_per_minute: int = Field(default=20, ge=1, le=20)
+    # Webhooks out to the API apps (docs/api.md; not Telegram's webhook above): endpoints
+    # are https; plain http to localhost only when this is on (tests, a developer's machine).
+    api_webhook_allow_http_localhost: bool = False
+    api_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # After this many tries a delivery is marked failed (backoff doubles from the base, with
+    # jitter, up to an hour).
+    api_webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    api_webhook_backoff_seconds: float = Field(default=5.0, ge=0, le=3600)
     # WeChat drops a callback after 5 s: answer passively within this, else send it later.
     wechat_reply_budget_seconds: float = Field(default=4.0, gt=0, le=4.5)
     # Template messages outside the 48-hour window: notice kind → template id (JSON object),

@@ -31,6 +31,7 @@ from bot.domain.text import clean_tree, needs_cleaning
 from bot.i18n import locale_from_language_code
 from bot.replays import SeenUpdates
 from bot.services import people
+from bot.services.identity_cache import IdentityCache
 from storage.db import is_outage
 from storage.uow import UnitOfWork
 
@@ -94,6 +95,7 @@ class IdentityMiddleware(BaseMiddleware):
         self.settings = settings
         self.i18n = i18n
         self.inbox = inbox
+        self.identities = IdentityCache(settings.identity_cache_seconds)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["uow"] = UnitOfWork(self.session_factory)
@@ -115,6 +117,7 @@ class IdentityMiddleware(BaseMiddleware):
                 display_name=user.full_name,
                 fallback_locale=locale,
                 superadmin=channel is Channel.TELEGRAM and user.id in self.settings.admin_ids,
+                cache=self.identities,
             )
         except Exception as error:
             if not (is_outage(error) and isinstance(event, Update)):

@@ -32,7 +32,7 @@ from bot.services.attendance import Checked, RecordView, TooFar
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers.callbacks import AttendanceCb
-from handlers.common.deeplinks import deep_link, qr_png, start_link
+from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, read_hours
@@ -82,6 +82,11 @@ def _checked_text(done: Checked, settings: Settings) -> str:
         return _(
             "✅ Checked in to “{title}” at {time}. Check out with /checkout when you leave."
         ).format(title=html.escape(view.content), time=local_time(view.checked_in_at, settings.tz))
+    if done.training:
+        return _(
+            "✅ Checked out of the training “{title}”: {hours} training hours, counted in "
+            "/mytraining."
+        ).format(title=html.escape(view.content), hours=hours_text(view.minutes))
     return _(
         "✅ Checked out of “{title}”: {hours} hours. The organiser confirms them; "
         "you will be told, and /hours shows them."
@@ -284,7 +289,7 @@ async def show_site_code(
         inline_keyboard=[[button(_("New code"), AttendanceCb(action="code", id=code.shift_id))]]
     )
     await callback.message.answer_photo(
-        BufferedInputFile(qr_png(link), filename="site-code.png"),
+        BufferedInputFile(await qr_image(bot, link), filename="site-code.png"),
         caption=caption,
         reply_markup=refresh,
     )

@@ -79,6 +79,16 @@ def report_text(report: Report) -> str:
         _("Blocked the bot: {count}").format(count=report.blocked),
         _("Opted out of this topic: {count}").format(count=report.opted_out),
     ]
+    if report.template:
+        lines.append(
+            _("As a WeChat template message (no reply for 48 hours): {count}").format(
+                count=report.template
+            )
+        )
+    if report.waiting:
+        lines.append(
+            _("Waiting for the person's next WeChat message: {count}").format(count=report.waiting)
+        )
     if report.uncertain:
         lines.append(
             _("Interrupted while sending (may have arrived): {count}").format(

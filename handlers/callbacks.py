@@ -205,3 +205,39 @@ class NameCb(CallbackData, prefix="nm"):
     """How the person wants to be called: action = change | keep | skip."""
 
     action: str
+
+
+class SocialWorkCb(CallbackData, prefix="sw"):
+    """join (a training) | level (of a certificate) | skip (its number) | verify | reject |
+    place (to record a service at) | community (served)."""
+
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class AppCb(CallbackData, prefix="app"):
+    """/apps: new | scope (item = the scope's position) | done | revoke | yes | no (item =
+    the app's row id, checked again by the service)."""
+
+    action: str
+    item: Id = 0
+
+
+class CallCb(CallbackData, prefix="cl"):
+    """A call for proposals: open | unit | fund | type | types_done | vote | name | close |
+    rank | publish | submit | project | skip_needs | review | score | residents. Every id is
+    re-checked by bot/services/competitions.py."""
+
+    action: str
+    id: Id = 0
+    value: str = ""
+
+
+class PurchaseCb(CallbackData, prefix="gp"):
+    """A government purchase: open | unit | provider | source | report | accept | pay |
+    evaluate | xlsx | csv | by_source. Re-checked by bot/services/purchases.py."""
+
+    action: str
+    id: Id = 0
+    value: str = ""

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from bot.documents.charts import Bar, targets_chart, trend_chart
 from bot.documents.workbook import Sheet, workbook
 from bot.domain.enums import ScopeLevel
-from bot.domain.kpis import PERCENT, Indicator, Kpi, Month, shown
+from bot.domain.kpis import PERCENT, WHOLE, Indicator, Kpi, Month, shown
 from bot.services.kpis import Report, UnitFigures
 from handlers.need_texts import local_time
 
@@ -23,11 +23,15 @@ KPI_NAMES = {
     Kpi.SOCIAL_ORGS: __("Community social organisations per community"),
     Kpi.WORKERS_PER_10K: __("Community workers per 10,000 urban residents"),
     Kpi.CERTIFIED_SHARE: __("Community workers with the social-work certificate"),
-    Kpi.SOCIAL_WORK_COVERAGE: __("Communities with social-work services"),
+    Kpi.SOCIAL_WORK_COVERAGE: __("Communities served by their social-work room or station"),
     Kpi.STATION_COVERAGE: __("Communities with a volunteer service station"),
     Kpi.CHARITY_ORGS: __("Communities with a charity organisation"),
     Kpi.COMMUNITY_FUNDS: __("Community funds"),
     Kpi.DEMONSTRATION_SITES: __("New demonstration sites this year"),
+    Kpi.SOCIAL_WORK_PROFESSIONALS: __("Social-work professionals (certificate or social worker)"),
+    Kpi.CERTIFICATE_HOLDERS: __("Holders of a verified social-work certificate"),
+    Kpi.TRAINING_HOURS: __("Training hours per community worker this year"),
+    Kpi.CHARITY_GROWTH: __("Charity organisations (double the baseline year's count)"),
 }
 LEVEL_SHEETS = {
     ScopeLevel.DISTRICT: __("District"),
@@ -41,6 +45,8 @@ def status(indicator: Indicator) -> str:
         return _("no target at this level")
     if indicator.met:
         return _("met")
+    if indicator.kpi in WHOLE:  # a count: "behind by 199", not 199.0
+        return _("behind by {count}").format(count=round(indicator.gap))
     gap = indicator.gap * 100 if indicator.kpi in PERCENT else indicator.gap
     unit = _(" points") if indicator.kpi in PERCENT else ""
     return _("behind by {gap:.1f}{unit}").format(gap=gap, unit=unit)

@@ -39,7 +39,7 @@ from bot.services import UnitOfWork, organisations, places, projects, shifts
 from bot.services.ports import Notifier
 from bot.services.projects import ProjectView
 from handlers.callbacks import ConfirmCb, ProjectCb, ShiftCb
-from handlers.common.deeplinks import deep_link, qr_png, start_link
+from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
@@ -483,7 +483,7 @@ async def share(
     if isinstance(callback.message, Message):
         link = await start_link(bot, channel, settings, f"p_{view.id}")
         await callback.message.answer_photo(
-            BufferedInputFile(qr_png(link), filename=f"project-{view.id}.png"),
+            BufferedInputFile(await qr_image(bot, link), filename=f"project-{view.id}.png"),
             caption=_("Print or share: the QR code opens “{title}”.\n{link}").format(
                 title=html.escape(view.title), link=html.escape(link)
             ),

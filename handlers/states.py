@@ -226,3 +226,65 @@ class ConsentForm(StatesGroup):
 
 class GuardianForm(StatesGroup):
     guardian = State()
+
+
+class CertificateForm(StatesGroup):
+    level = State()
+    exam_year = State()
+    number = State()
+
+
+class CertificateRejection(StatesGroup):
+    reason = State()
+
+
+class ServiceForm(StatesGroup):
+    community = State()
+    note = State()
+
+
+class AppForm(StatesGroup):
+    name = State()
+    scopes = State()
+
+
+class CallForm(StatesGroup):
+    """Opening a call for proposals (competitions)."""
+
+    unit = State()
+    title = State()
+    theme = State()
+    budget = State()
+    fund = State()
+    eligible = State()
+    criteria = State()
+    proposals_due = State()
+    review_due = State()
+    vote = State()
+    confirm = State()
+    reviewer = State()
+    publish = State()
+
+
+class ProposalForm(StatesGroup):
+    project = State()
+    lines = State()
+    needs = State()
+    results = State()
+    confirm = State()
+    scores = State()
+
+
+class PurchaseForm(StatesGroup):
+    unit = State()
+    service = State()
+    provider = State()
+    amount = State()
+    source = State()
+    period = State()
+    milestones = State()
+    confirm = State()
+    report = State()
+    pay = State()
+    indicators = State()
+    summary = State()

@@ -6,7 +6,7 @@ import html
 from datetime import UTC, datetime
 
 from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -23,6 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
+from bot.domain.social_work import ShiftKind
 from bot.domain.time_phrases import parse_period
 from bot.domain.volunteers import WEEKDAYS, SignupStatus, Skill
 from bot.services import UnitOfWork, places, shifts
@@ -80,24 +81,34 @@ def shift_text(view: ShiftView, settings: Settings, locale: str) -> str:
 # ---------------------------------------------------------------- workers: /newshift
 
 
-@router.message(Command("newshift"))
+@router.message(Command("newshift", "newtraining"))
 async def new_shift(
-    message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
+    message: Message,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    command: CommandObject,
 ) -> None:
+    """/newtraining posts a training session (社会工作教育培训) through the same steps, without
+    the skills, and announces nothing to volunteers."""
     await state.clear()
     communities = await places.covered_communities(uow, principal)
     if not communities:
         await message.answer(_("Sorry, you are not allowed to do that here."))
         return
     await state.set_state(ShiftForm.community)
+    training = command.command.lower() == "newtraining"
+    await state.update_data(kind=ShiftKind.TRAINING.value if training else ShiftKind.SERVICE.value)
+    if training:
+        question = _("Which community is the training for? Or /cancel.")
+    else:
+        question = _("Which community needs volunteers? Or /cancel.")
     builder = InlineKeyboardBuilder()
     for community in communities[:30]:
         builder.row(
             button(community.label(principal.locale), ShiftCb(action="community", id=community.id))
         )
-    await message.answer(
-        _("Which community needs volunteers? Or /cancel."), reply_markup=builder.as_markup()
-    )
+    await message.answer(question, reply_markup=builder.as_markup())
 
 
 @router.callback_query(ShiftForm.community, ShiftCb.filter(F.action == "community"))
@@ -114,8 +125,18 @@ async def shift_community(
     )
     await state.set_state(ShiftForm.title)
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(_("What is the service? (a short title, e.g. 助餐送餐)"))
+    if not isinstance(callback.message, Message):
+        return
+    if await _is_training(state):
+        await callback.message.edit_text(
+            _("What is the training about? (a short title, e.g. 个案工作方法培训)")
+        )
+        return
+    await callback.message.edit_text(_("What is the service? (a short title, e.g. 助餐送餐)"))
+
+
+async def _is_training(state: FSMContext) -> bool:
+    return (await state.get_data()).get("kind") == ShiftKind.TRAINING.value
 
 
 @router.message(ShiftForm.title, F.text)
@@ -237,16 +258,28 @@ async def shift_time_checked(
         return
     await callback.message.edit_reply_markup(reply_markup=None)
     await state.set_state(ShiftForm.capacity)
-    await callback.message.answer(_("How many volunteers are needed?"))
+    await callback.message.answer(await _capacity_question(state))
+
+
+async def _capacity_question(state: FSMContext) -> str:
+    if await _is_training(state):
+        return _("How many places does the training have?")
+    return _("How many volunteers are needed?")
 
 
 @router.message(ShiftForm.capacity, F.text)
-async def shift_capacity(message: Message, state: FSMContext) -> None:
+async def shift_capacity(message: Message, state: FSMContext, settings: Settings) -> None:
     text = (message.text or "").strip()
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= shifts.MAX_CAPACITY):
         await message.answer(_("Please send a number from 1 to 500."))
         return
     await state.update_data(capacity=int(text))
+    if await _is_training(state):  # no skills to ask for: straight to the check
+        await state.set_state(ShiftForm.confirm)
+        await message.answer(
+            await _check_text(state, settings), reply_markup=confirm_keyboard("shift")
+        )
+        return
     await state.set_state(ShiftForm.skills)
     await message.answer(
         _("Which skills are wanted? Tap any, then Next (none: anyone can come)."),
@@ -275,24 +308,32 @@ async def shift_skill(callback: CallbackQuery, callback_data: ShiftCb, state: FS
 
 @router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == "next"))
 async def shift_confirm(callback: CallbackQuery, state: FSMContext, settings: Settings) -> None:
-    data = await state.get_data()
     await state.set_state(ShiftForm.confirm)
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
+    await callback.message.answer(
+        await _check_text(state, settings), reply_markup=confirm_keyboard("shift")
+    )
+
+
+async def _check_text(state: FSMContext, settings: Settings) -> str:
+    data = await state.get_data()
     start, end = datetime.fromisoformat(data["starts_at"]), datetime.fromisoformat(data["ends_at"])
-    text = "\n".join(
+    heading = _("<b>Please check</b>")
+    if await _is_training(state):
+        heading = _("<b>Please check the training session</b>")
+    return "\n".join(
         [
-            _("<b>Please check</b>"),
+            heading,
             html.escape(data["title"]),
             _("Where: {place} ({community})").format(
                 place=html.escape(data["place"]), community=html.escape(data["community_name"])
             ),
             _("When: {when}").format(when=period_text(start, end, settings)),
-            _("How many volunteers are needed?") + f" {data['capacity']}",
+            await _capacity_question(state) + f" {data['capacity']}",
         ]
     )
-    await callback.message.answer(text, reply_markup=confirm_keyboard("shift"))
 
 
 @router.callback_query(ShiftForm.confirm, ConfirmCb.filter(F.flow == "shift"))
@@ -328,8 +369,19 @@ async def shift_save(
             latitude=data.get("latitude"),
             longitude=data.get("longitude"),
             project_id=data.get("project"),
+            kind=ShiftKind(data.get("kind", ShiftKind.SERVICE.value)),
         ),
     )
+    if view_is_training(data):
+        await callback.message.edit_text(
+            _(
+                "The training session is open; people sign up with /training and check in "
+                "with /checkin as at a shift. Show the site code with /sitecode."
+            )
+            + "\n\n"
+            + shift_text(view, settings, principal.locale)
+        )
+        return
     await callback.message.edit_text(
         _("The shift is open; volunteers find it with /shifts.")
         + "\n\n"
@@ -339,6 +391,10 @@ async def shift_save(
     await callback.message.answer(
         _("{count} volunteers whom it fits were told about it.").format(count=told)
     )
+
+
+def view_is_training(data: dict[str, object]) -> bool:
+    return data.get("kind") == ShiftKind.TRAINING.value
 
 
 # ---------------------------------------------------------------- volunteers

@@ -119,10 +119,11 @@ class BroadcastsRepository:
         return query.where(ChannelAccount.person_id.in_(known))
 
     async def audience_accounts(
-        self, audience: Audience, skills_mask: int
+        self, audience: Audience, skills_mask: int, *, apps: bool = False
     ) -> list[tuple[int, Channel, str, str | None, bool, datetime | None]]:
-        """(person, channel, chat, locale, blocked, last seen) for every account of the
-        audience; the service picks one account per person."""
+        """(person, channel, chat, locale, blocked, last seen) for every chat account of the
+        audience (with `apps`: every API app account instead); the service picks one account
+        per person."""
         people = self._people(audience, skills_mask).subquery()
         query = (
             select(
@@ -136,8 +137,10 @@ class BroadcastsRepository:
             .join(Person, Person.id == ChannelAccount.person_id)
             .where(
                 ChannelAccount.person_id.in_(select(people.c[0])),
-                # An app's users are no chat: nothing sends to them (webhooks will).
-                ChannelAccount.channel != Channel.APP,
+                # An app's users are no chat: their app hears it by webhook.
+                (ChannelAccount.channel == Channel.APP)
+                if apps
+                else (ChannelAccount.channel != Channel.APP),
             )
         )
         query = self._in_locale(query, audience.locale)
@@ -254,7 +257,7 @@ class BroadcastsRepository:
         self, row_id: int, state: DeliveryState, now: datetime, error: str = ""
     ) -> None:
         values: dict[str, Any] = {"state": state, "error": error[:200]}
-        if state is DeliveryState.SENT:
+        if state in (DeliveryState.SENT, DeliveryState.TEMPLATE):
             values["sent_at"] = now
         await self.session.execute(
             update(OutboxMessage)

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.attendance import RecordStatus
 from bot.domain.broadcasts import DeliveryState
 from bot.domain.enums import CommunityKind, OrganisationType, Role
 from bot.domain.projects import ProjectState
+from bot.domain.social_work import DEFAULT_BASELINE_YEAR, CertificateState, ServiceLevel
 from bot.domain.volunteers import VolunteerStatus
 from storage.models import (
     Community,
@@ -22,6 +23,7 @@ from storage.models import (
     ConsultationCommunity,
     ConsultationParticipant,
     ConsultationSeat,
+    DistrictBaseline,
     Fund,
     FundAllocation,
     FundDonation,
@@ -36,11 +38,28 @@ from storage.models import (
     Resource,
     RoleGrant,
     ServiceRecord,
+    SocialWorkCertificate,
+    SocialWorkPlace,
+    SocialWorkService,
+    SocialWorkStaff,
     Street,
+    TrainingAttendance,
     Volunteer,
 )
 
-SOCIAL_WORK_DAYS = 90
+
+def _serves() -> Any:
+    """The place is the community's own room or its street's station."""
+    return or_(
+        and_(
+            SocialWorkPlace.level == ServiceLevel.ROOM,
+            SocialWorkPlace.community_id == Community.id,
+        ),
+        and_(
+            SocialWorkPlace.level == ServiceLevel.STATION,
+            SocialWorkPlace.street_id == Community.street_id,
+        ),
+    )
 
 
 class KpiRepository:
@@ -73,8 +92,8 @@ class KpiRepository:
     async def _per_community(self, query: Any) -> dict[int, int]:
         return {int(c): int(n) for c, n in await self.session.execute(query) if c is not None}
 
-    async def counts(self, now: datetime) -> dict[str, dict[int, int]]:
-        """Per indicator count, per community id."""
+    async def counts(self, now: datetime, year_start: datetime) -> dict[str, dict[int, int]]:
+        """Per indicator count, per community id; `year_start`: the local year's first moment."""
         out: dict[str, dict[int, int]] = {}
         out["verified_volunteers"] = await self._per_community(
             select(Volunteer.home_community_id, func.count())
@@ -97,15 +116,18 @@ class KpiRepository:
             .where(active, workers)
             .group_by(RoleGrant.community_id)
         )
-        certified = select(RoleGrant.person_id).where(
-            RoleGrant.revoked_at.is_(None), RoleGrant.certified.is_(True)
+        # From the certificates a worker verified, not from a flag typed on a grant.
+        certified = select(SocialWorkCertificate.person_id).where(
+            SocialWorkCertificate.state == CertificateState.VERIFIED
         )
         out["certified_workers"] = await self._per_community(
             select(RoleGrant.community_id, func.count(distinct(RoleGrant.person_id)))
             .where(active, workers, RoleGrant.person_id.in_(certified))
             .group_by(RoleGrant.community_id)
         )
-        out["with_social_work"] = await self._social_work(now)
+        out.update(await self._talent(active, workers, year_start))
+        out["with_social_work"] = await self._social_work(year_start)
+        out["charity_orgs_at_baseline"] = await self._charity_at_baseline()
         out["with_station"] = await self._per_community(
             select(Resource.community_id, func.count())
             .where(Resource.volunteer_station.is_(True), Resource.active.is_(True))
@@ -116,24 +138,85 @@ class KpiRepository:
         )
         return out
 
-    async def _social_work(self, now: datetime) -> dict[int, int]:
-        """Communities where a social worker of the community acted on one of its needs in the
-        last 90 days."""
-        social_workers = select(RoleGrant.person_id).where(
-            RoleGrant.role == Role.SOCIAL_WORKER,
-            RoleGrant.revoked_at.is_(None),
-            RoleGrant.community_id == Need.community_id,
+    async def _talent(self, active: Any, workers: Any, year_start: datetime) -> dict[str, Any]:
+        """Training minutes of community workers this year, certificate holders, and the
+        social-work professionals (a verified certificate or a social-worker grant)."""
+        out: dict[str, Any] = {}
+        trained = (
+            select(RoleGrant.community_id, func.sum(TrainingAttendance.minutes))
+            .join(TrainingAttendance, TrainingAttendance.person_id == RoleGrant.person_id)
+            .where(active, workers, TrainingAttendance.checked_in_at >= year_start)
+            .group_by(RoleGrant.community_id)
         )
-        query = (
-            select(Need.community_id, func.count(distinct(NeedEvent.actor_id)))
-            .join(NeedEvent, NeedEvent.need_id == Need.id)
-            .where(
-                NeedEvent.at >= now - timedelta(days=SOCIAL_WORK_DAYS),
-                NeedEvent.actor_id.in_(social_workers),
+        out["worker_training_minutes"] = await self._per_community(trained)
+        verified = SocialWorkCertificate.state == CertificateState.VERIFIED
+        out["certificate_holders"] = await self._per_community(
+            select(
+                SocialWorkCertificate.community_id,
+                func.count(distinct(SocialWorkCertificate.person_id)),
             )
-            .group_by(Need.community_id)
+            .where(verified)
+            .group_by(SocialWorkCertificate.community_id)
         )
-        return await self._per_community(query)
+        holders = select(
+            SocialWorkCertificate.community_id.label("community"),
+            SocialWorkCertificate.person_id.label("person"),
+        ).where(verified)
+        social = select(RoleGrant.community_id, RoleGrant.person_id).where(
+            active, RoleGrant.role == Role.SOCIAL_WORKER
+        )
+        people = holders.union(social).subquery()
+        out["social_work_professionals"] = await self._per_community(
+            select(people.c.community, func.count(distinct(people.c.person))).group_by(
+                people.c.community
+            )
+        )
+        return out
+
+    async def _social_work(self, since: datetime) -> dict[int, int]:
+        """Communities its own room or its street's station served since `since`: a service
+        the place recorded, or one of the community's requests its staff acted on."""
+        rooms_and_stations = SocialWorkPlace.level.in_((ServiceLevel.ROOM, ServiceLevel.STATION))
+        recorded = (
+            select(SocialWorkService.community_id.label("community"))
+            .join(SocialWorkPlace, SocialWorkPlace.id == SocialWorkService.place_id)
+            .join(Community, Community.id == SocialWorkService.community_id)
+            .where(
+                SocialWorkService.served_at >= since,
+                rooms_and_stations,
+                _serves(),
+            )
+        )
+        handled = (
+            select(Need.community_id.label("community"))
+            .join(NeedEvent, NeedEvent.need_id == Need.id)
+            .join(SocialWorkStaff, SocialWorkStaff.person_id == NeedEvent.actor_id)
+            .join(SocialWorkPlace, SocialWorkPlace.id == SocialWorkStaff.place_id)
+            .join(Community, Community.id == Need.community_id)
+            .where(NeedEvent.at >= since, rooms_and_stations, _serves())
+        )
+        served = recorded.union_all(handled).subquery()
+        return await self._per_community(
+            select(served.c.community, func.count()).group_by(served.c.community)
+        )
+
+    async def _charity_at_baseline(self) -> dict[int, int]:
+        """Charity organisations verified by the end of their district's baseline year."""
+        rows = await self.session.execute(
+            select(Organisation.community_id, Organisation.verified_at, DistrictBaseline.year)
+            .join(Community, Community.id == Organisation.community_id)
+            .join(Street, Street.id == Community.street_id)
+            .outerjoin(DistrictBaseline, DistrictBaseline.district_id == Street.district_id)
+            .where(
+                Organisation.type == OrganisationType.CHARITY,
+                Organisation.verified_at.is_not(None),
+            )
+        )
+        out: dict[int, int] = defaultdict(int)
+        for community, verified_at, year in rows:
+            if community is not None and verified_at is not None:
+                out[int(community)] += verified_at.year <= (year or DEFAULT_BASELINE_YEAR)
+        return dict(out)
 
     # ------------------------------------------------------------ operations by month
 

@@ -33,6 +33,7 @@ from bot.domain.broadcasts import (
     RollCallAnswer,
     Topic,
 )
+from bot.domain.competitions import AwardReason, CallState
 from bot.domain.consultations import Actor
 from bot.domain.enums import (
     Channel,
@@ -47,7 +48,9 @@ from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState
 from bot.domain.points import PointsKind, RedemptionStatus
 from bot.domain.privacy import Access, Purpose
 from bot.domain.projects import ProjectKind, ProjectState
+from bot.domain.purchases import FundingSource, MilestoneState
 from bot.domain.resources import ReservationStatus, ResourceKind
+from bot.domain.social_work import CertificateLevel, CertificateState, ServiceLevel, ShiftKind
 from bot.domain.timebank import AccountKind, TransactionKind, TransferKind, TransferStatus
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.types import UtcDateTime, utcnow
@@ -477,6 +480,11 @@ class Shift(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    # A training session (社会工作教育培训) is a shift of kind "training": posted, signed up
+    # for, reminded and checked into the same way; its attendance is a TrainingAttendance.
+    kind: Mapped[ShiftKind] = mapped_column(
+        enum_column(ShiftKind, "shift_kind"), default=ShiftKind.SERVICE, server_default="service"
+    )
 
 
 class ShiftSignup(Base):
@@ -1306,3 +1314,298 @@ class WecomAlert(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[str] = mapped_column(String(200), default="")
+
+
+# ---------------------------------------------------------------- social work (issue 20, 3 and 4)
+
+
+class TrainingAttendance(Base):
+    """Who attended a training session and for how long: by the same check-in as a shift
+    (location or site code), counted as training minutes at check-out."""
+
+    __tablename__ = "training_attendance"
+    __table_args__ = (UniqueConstraint("shift_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    check_in_method: Mapped[CheckMethod] = mapped_column(enum_column(CheckMethod, "check_method"))
+    checked_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    check_out_method: Mapped[CheckMethod | None] = mapped_column(
+        enum_column(CheckMethod, "check_method")
+    )
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def status(self) -> RecordStatus:
+        """Checked in, or done (counted at check-out): the words of a service record."""
+        return RecordStatus.CHECKED_IN if self.checked_out_at is None else RecordStatus.CONFIRMED
+
+
+class SocialWorkCertificate(Base):
+    """A social-work qualification (助理社会工作师 / 社会工作师 / 高级社会工作师) a person
+    recorded with its exam year; it counts once a worker has verified it."""
+
+    __tablename__ = "social_work_certificates"
+    __table_args__ = (UniqueConstraint("person_id", "level"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    level: Mapped[CertificateLevel] = mapped_column(enum_column(CertificateLevel, "cert_level"))
+    exam_year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[CertificateState] = mapped_column(enum_column(CertificateState, "cert_state"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SocialWorkPlace(Base):
+    """A place of the three-level system: the district's guidance centre, a street's station
+    (社工站) or a community's room (社工室), with its opening hours."""
+
+    __tablename__ = "social_work_places"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    level: Mapped[ServiceLevel] = mapped_column(enum_column(ServiceLevel, "service_level"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    opening_hours: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class SocialWorkStaff(Base):
+    __tablename__ = "social_work_staff"
+    place_id: Mapped[int] = mapped_column(ForeignKey("social_work_places.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+
+
+class SocialWorkService(Base):
+    """A service a room or station gave a community on a day (a visit, a group, a case)."""
+
+    __tablename__ = "social_work_services"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("social_work_places.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    served_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+
+
+class DistrictBaseline(Base):
+    """The year a district's growth targets are measured from (charity organisations:
+    double the count at the end of that year)."""
+
+    __tablename__ = "district_baselines"
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WebhookEvent(Base):
+    """An event recorded in the transaction of the change that caused it; the sender fans it
+    out to the subscriptions whose app may see it and deletes it."""
+
+    __tablename__ = "webhook_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[int | None] = mapped_column(BigInteger)
+    person_id: Mapped[int | None] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WebhookSubscription(Base):
+    """A city app's endpoint for events (Standard Webhooks): the URL, the event types it
+    wants and its signing secret, sealed with the PersonalDataCipher (shown once)."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[str] = mapped_column(String(400))
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription, recorded with the change that caused it: the message
+    id stays the same across retries; a lease (claimed_by/at) keeps two senders apart."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    next_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+# ------------------------------------------------ competitions and micro-grants: 0023
+
+
+class Competition(Base):
+    """A call for proposals (微创投 / 公益创投 / 项目大赛) of a street or a district, funded from a
+    fund of the ledger; criteria are [{"name", "weight"}] with weights summing to 100."""
+
+    __tablename__ = "competitions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    level: Mapped[ScopeLevel] = mapped_column(enum_column(ScopeLevel, "scope_level"))
+    scope_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    theme: Mapped[str] = mapped_column(Text)
+    budget_fen: Mapped[int] = mapped_column(BigInteger)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    eligible_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    proposals_due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    review_due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    pass_mark: Mapped[int] = mapped_column(Integer, default=60)
+    vote_weight: Mapped[int] = mapped_column(Integer, default=0)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
+    state: Mapped[CallState] = mapped_column(enum_column(CallState, "call_state"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CompetitionProposal(Base):
+    """A draft project put forward to a call: budget lines [{"item", "amount_fen"}], the needs
+    of the needs list it answers (ids), the results it expects. Revisable until the deadline."""
+
+    __tablename__ = "competition_proposals"
+    __table_args__ = (UniqueConstraint("competition_id", "project_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    budget_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    need_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    expected_results: Mapped[str] = mapped_column(Text)
+    requested_fen: Mapped[int] = mapped_column(BigInteger)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    revised_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The option of the residents' vote that stands for this proposal.
+    option_id: Mapped[int | None] = mapped_column(ForeignKey("consultation_options.id"))
+
+
+class CompetitionReviewer(Base):
+    """A member of the panel; the organisations they belong to are declared (conflicts)."""
+
+    __tablename__ = "competition_reviewers"
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    organisation_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    named_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CompetitionScore(Base):
+    """One reviewer's sheet for one proposal: {criterion: 0–100}; hidden until the panel closes."""
+
+    __tablename__ = "competition_scores"
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("competition_proposals.id"), primary_key=True
+    )
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    scores: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    scored_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CompetitionAward(Base):
+    """The published outcome of a proposal: rank, score (hundredths), amount, reason, and the
+    allocation of the funds ledger that carries the money."""
+
+    __tablename__ = "competition_awards"
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("competition_proposals.id"), primary_key=True
+    )
+    rank: Mapped[int] = mapped_column(Integer)
+    score_centi: Mapped[int | None] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[AwardReason] = mapped_column(enum_column(AwardReason, "award_reason"))
+    allocation_id: Mapped[int | None] = mapped_column(ForeignKey("fund_allocations.id"))
+
+
+# ------------------------------------------------ government purchase of services: 0024
+
+
+class ServicePurchase(Base):
+    """A service a street or district buys from a provider organisation (政府购买服务); its
+    project (kind government_purchased) carries the service and, at the end, the evaluation."""
+
+    __tablename__ = "service_purchases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    level: Mapped[ScopeLevel] = mapped_column(enum_column(ScopeLevel, "scope_level"))
+    scope_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    service: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[FundingSource] = mapped_column(enum_column(FundingSource, "funding_source"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class PurchaseMilestone(Base):
+    """A milestone: its deliverable and share; the provider's report with the evidence counted
+    from the records ({"requests", "minutes", "people"}), the buyer's acceptance."""
+
+    __tablename__ = "purchase_milestones"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("service_purchases.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    deliverable: Mapped[str] = mapped_column(String(200))
+    share: Mapped[int] = mapped_column(Integer)
+    state: Mapped[MilestoneState] = mapped_column(enum_column(MilestoneState, "milestone_state"))
+    report: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PurchasePayment(Base):
+    """The ledger of a purchase: one payment per accepted milestone, never beyond the amount."""
+
+    __tablename__ = "purchase_payments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("service_purchases.id"), index=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("purchase_milestones.id"), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class PurchaseEvaluation(Base):
+    """The performance evaluation (绩效评估) at the end: [{"name", "weight", "score"}] and the
+    weighted score in hundredths, kept with the project's results."""
+
+    __tablename__ = "purchase_evaluations"
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("service_purchases.id"), primary_key=True)
+    indicators: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    score_centi: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    evaluated_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

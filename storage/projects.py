@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.attendance import RecordStatus
 from bot.domain.enums import ORGANISATION_ROLES
 from bot.domain.needs import ClosureReason
-from bot.domain.projects import PUBLIC
-from bot.domain.resources import ReservationStatus
+from bot.domain.projects import PUBLIC, ProjectKind, ProjectState
+from bot.domain.resources import ReservationStatus, ResourceKind
 from storage.models import (
     Fund,
     FundAllocation,
@@ -148,7 +148,13 @@ class ProjectsRepository:
         return await self.session.get(ProjectEvaluation, project_id)
 
     async def public_in(
-        self, communities: Sequence[int], offset: int, limit: int
+        self,
+        communities: Sequence[int],
+        offset: int,
+        limit: int,
+        *,
+        kind: ProjectKind | None = None,
+        state: ProjectState | None = None,
     ) -> tuple[Sequence[Project], int]:
         served = select(ProjectCommunity.project_id).where(
             ProjectCommunity.community_id.in_(communities)
@@ -158,6 +164,10 @@ class ProjectsRepository:
             .where(Project.id.in_(served), Project.state.in_(PUBLIC))
             .order_by(Project.state, Project.id.desc())
         )
+        if kind is not None:
+            query = query.where(Project.kind == kind)
+        if state is not None:
+            query = query.where(Project.state == state)
         return await _page(self.session, query, offset, limit)
 
     async def managed(
@@ -243,13 +253,20 @@ class ResourcesRepository:
         return int(await self.session.scalar(query) or 0)
 
     async def listed_in(
-        self, communities: Sequence[int], offset: int, limit: int
+        self,
+        communities: Sequence[int],
+        offset: int,
+        limit: int,
+        *,
+        kind: ResourceKind | None = None,
     ) -> tuple[Sequence[Resource], int]:
         query = (
             select(Resource)
             .where(Resource.community_id.in_(communities), Resource.active.is_(True))
             .order_by(Resource.kind, Resource.id)
         )
+        if kind is not None:
+            query = query.where(Resource.kind == kind)
         return await _page(self.session, query, offset, limit)
 
     async def add_reservation(self, reservation: ResourceReservation) -> ResourceReservation:

@@ -345,6 +345,14 @@ class CertificatesRepository:
         query = select(Certificate).where(Certificate.code == code)
         return (await self.session.scalars(query)).one_or_none()
 
+    async def of_person(self, person_id: int) -> Sequence[Certificate]:
+        query = (
+            select(Certificate)
+            .where(Certificate.person_id == person_id)
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        )
+        return (await self.session.scalars(query)).all()
+
     async def failed_among(self, record_ids: Sequence[int]) -> int:
         if not record_ids:
             return 0

@@ -3,7 +3,7 @@ which turn them into frozen results before anything leaves the unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.needs import OPEN_STATES, NeedCategory, NeedState, Urgency
 from bot.domain.principal import Place, Principal
+from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.models import (
     AuditEntry,
@@ -160,6 +161,13 @@ class PeopleRepository:
 
     async def get(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
+
+    async def many(self, person_ids: Iterable[int]) -> dict[int, Person]:
+        ids = sorted(set(person_ids))
+        if not ids:
+            return {}
+        found = await self.session.scalars(select(Person).where(Person.id.in_(ids)))
+        return {person.id: person for person in found}
 
     async def account(self, channel: Channel, external_id: str) -> ChannelAccount | None:
         query = select(ChannelAccount).where(
@@ -770,7 +778,13 @@ class ShiftsRepository:
         return (await self.session.scalars(query)).one_or_none()
 
     async def upcoming_in(
-        self, communities: Sequence[int], after: datetime, offset: int, limit: int
+        self,
+        communities: Sequence[int],
+        after: datetime,
+        offset: int,
+        limit: int,
+        *,
+        project_id: int | None = None,
     ) -> tuple[Sequence[Shift], int]:
         query = (
             select(Shift)
@@ -778,9 +792,12 @@ class ShiftsRepository:
                 Shift.community_id.in_(communities),
                 Shift.starts_at > after,
                 Shift.cancelled_at.is_(None),
+                Shift.kind == ShiftKind.SERVICE,  # training sessions: /training
             )
             .order_by(Shift.starts_at, Shift.id)
         )
+        if project_id is not None:
+            query = query.where(Shift.project_id == project_id)
         return await _page(self.session, query, offset, limit)
 
     async def signups(self, shift_id: int) -> Sequence[ShiftSignup]:

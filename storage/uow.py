@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.api_clients import ApiClientsRepository
 from storage.broadcasts import BroadcastsRepository
+from storage.competitions import CompetitionsRepository
 from storage.consultations import ConsultationsRepository
 from storage.groups import GroupsRepository
 from storage.kpis import KpiRepository
@@ -20,6 +22,7 @@ from storage.projects import (
     ProjectsRepository,
     ResourcesRepository,
 )
+from storage.purchases import PurchasesRepository
 from storage.records import (
     CertificatesRepository,
     LedgerRepository,
@@ -40,7 +43,34 @@ from storage.repositories import (
     SurveysRepository,
     VolunteersRepository,
 )
+from storage.social_work import SocialWorkRepository
+from storage.webhooks import WebhooksRepository
 from storage.wecom import WecomRepository
+
+R = TypeVar("R")
+
+
+class Repository(Generic[R]):
+    """A repository of the unit of work, made on first use in an entry: most use cases touch
+    two or three of the two dozen, and each update used to build them all."""
+
+    def __init__(self, make: Callable[[AsyncSession], R]) -> None:
+        self.make = make
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Repository[R]: ...
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> Repository[R] | R:
+        if uow is None:
+            return self
+        repository = self.make(uow.session)
+        uow.__dict__[self.name] = repository  # later reads in this entry skip the descriptor
+        return repository
 
 
 class UnitOfWork:
@@ -51,68 +81,46 @@ class UnitOfWork:
     """
 
     session: AsyncSession
-    places: PlacesRepository
-    people: PeopleRepository
-    grants: GrantsRepository
-    organisations: OrganisationsRepository
-    audit: AuditRepository
-    needs: NeedsRepository
-    surveys: SurveysRepository
-    volunteers: VolunteersRepository
-    shifts: ShiftsRepository
-    records: RecordsRepository
-    ledger: LedgerRepository
-    points: PointsRepository
-    rewards: RewardsRepository
-    certificates: CertificatesRepository
-    spot_checks: SpotChecksRepository
-    transfers: TransfersRepository
-    org_directory: OrgDirectoryRepository
-    projects: ProjectsRepository
-    resources: ResourcesRepository
-    funds: FundsRepository
-    matching: MatchingRepository
-    broadcasts: BroadcastsRepository
-    groups: GroupsRepository
-    consultations: ConsultationsRepository
-    kpis: KpiRepository
-    privacy: PrivacyRepository
-    wecom: WecomRepository
-    api_clients: ApiClientsRepository
+    places = Repository(PlacesRepository)
+    people = Repository(PeopleRepository)
+    grants = Repository(GrantsRepository)
+    organisations = Repository(OrganisationsRepository)
+    audit = Repository(AuditRepository)
+    needs = Repository(NeedsRepository)
+    surveys = Repository(SurveysRepository)
+    volunteers = Repository(VolunteersRepository)
+    shifts = Repository(ShiftsRepository)
+    records = Repository(RecordsRepository)
+    ledger = Repository(LedgerRepository)
+    points = Repository(PointsRepository)
+    rewards = Repository(RewardsRepository)
+    certificates = Repository(CertificatesRepository)
+    spot_checks = Repository(SpotChecksRepository)
+    transfers = Repository(TransfersRepository)
+    org_directory = Repository(OrgDirectoryRepository)
+    projects = Repository(ProjectsRepository)
+    resources = Repository(ResourcesRepository)
+    funds = Repository(FundsRepository)
+    matching = Repository(MatchingRepository)
+    broadcasts = Repository(BroadcastsRepository)
+    groups = Repository(GroupsRepository)
+    consultations = Repository(ConsultationsRepository)
+    kpis = Repository(KpiRepository)
+    privacy = Repository(PrivacyRepository)
+    wecom = Repository(WecomRepository)
+    api_clients = Repository(ApiClientsRepository)
+    social_work = Repository(SocialWorkRepository)
+    webhooks = Repository(WebhooksRepository)
+    competitions = Repository(CompetitionsRepository)
+    purchases = Repository(PurchasesRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
 
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()
-        self.places = PlacesRepository(self.session)
-        self.people = PeopleRepository(self.session)
-        self.grants = GrantsRepository(self.session)
-        self.organisations = OrganisationsRepository(self.session)
-        self.audit = AuditRepository(self.session)
-        self.needs = NeedsRepository(self.session)
-        self.surveys = SurveysRepository(self.session)
-        self.volunteers = VolunteersRepository(self.session)
-        self.shifts = ShiftsRepository(self.session)
-        self.records = RecordsRepository(self.session)
-        self.ledger = LedgerRepository(self.session)
-        self.points = PointsRepository(self.session)
-        self.rewards = RewardsRepository(self.session)
-        self.certificates = CertificatesRepository(self.session)
-        self.spot_checks = SpotChecksRepository(self.session)
-        self.transfers = TransfersRepository(self.session)
-        self.org_directory = OrgDirectoryRepository(self.session)
-        self.projects = ProjectsRepository(self.session)
-        self.resources = ResourcesRepository(self.session)
-        self.funds = FundsRepository(self.session)
-        self.broadcasts = BroadcastsRepository(self.session)
-        self.groups = GroupsRepository(self.session)
-        self.consultations = ConsultationsRepository(self.session)
-        self.kpis = KpiRepository(self.session)
-        self.matching = MatchingRepository(self.session)
-        self.privacy = PrivacyRepository(self.session)
-        self.wecom = WecomRepository(self.session)
-        self.api_clients = ApiClientsRepository(self.session)
+        for name in _REPOSITORIES:  # the last entry's, bound to its closed session
+            self.__dict__.pop(name, None)
         return self
 
     async def __aexit__(
@@ -128,3 +136,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+
+
+_REPOSITORIES = tuple(
+    name for name, value in vars(UnitOfWork).items() if isinstance(value, Repository)
+)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import html
 import itertools
 import json
@@ -46,11 +47,12 @@ from bot.channels.wechat_api import (
     NO_PERMISSION,
     TOO_MANY,
     WINDOW_CLOSED,
+    SceneCode,
     WeChatApi,
     WeChatApiError,
 )
 from bot.domain.coordinates import gcj02_to_wgs84
-from bot.services.ports import sending
+from bot.services.ports import outcome, sending
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ WINDOW_SECONDS = 48 * 3600
 LATER_KEPT = 50  # notices kept for a person outside the window (the oldest go first)
 MENU_PAGE = 8  # items per page of a numbered menu; "0" shows the next page
 MAX_REPLY_BYTES = 2000  # WeChat cuts text messages at 2,048 bytes
+QR_SECONDS = 30 * 86400  # a temporary parameter QR code's life, WeChat's longest
+QR_SCENE_MAX = 64  # characters of a QR code's scene_str
 LEFT_REMEMBERED_SECONDS = 400 * 86400  # an unfollow, for the "welcome back" on following again
 TEMPLATE_TEXT_CHARS = 180  # a template field shows a short text; the rest waits for the person
 COMMAND_ALIAS_CUT = re.compile(r"[：:，,（(/、]")
@@ -70,10 +74,17 @@ TYPED_COMMANDS = {
     "help": "/help",
     "cancel": "/cancel",
 }
-# The account's menu: three buttons, the last two with up to five commands each.
+# The account's menu: three buttons, the last two with up to five commands each. The third
+# is the first of ROLE_MENUS with two of its commands in the person's list (their roles).
 ACCOUNT_MENU: tuple[tuple[Any, tuple[str, ...]], ...] = (
     ("", ("need",)),
     (__("Mine"), ("mine", "me", "privacy", "help", "cancel")),
+)
+ROLE_MENUS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (__("Work"), ("queue", "needlist", "volunteers", "sitecode", "broadcast")),
+    (__("Organisation"), ("tasks", "newproject", "funds", "spend", "handover")),
+    (__("Admin"), ("stats", "dashboard", "grant", "robot", "accesslog")),
+    (__("Volunteer"), ("tasks", "shifts", "checkin", "checkout", "hours")),
     (__("Volunteer"), ("volunteer", "shifts", "checkin", "checkout", "hours")),
 )
 BOT_USER = {"id": 2, "is_bot": True, "first_name": "Wushe", "username": "wushe_wechat"}
@@ -364,6 +375,36 @@ def split_text(text: str, limit: int = MAX_REPLY_BYTES) -> list[str]:
     return pieces
 
 
+def menu_sections(names: set[str]) -> list[tuple[Any, tuple[str, ...]]]:
+    role = next(
+        (s for s in ROLE_MENUS if len(names & {"/" + c for c in s[1]}) >= 2),
+        ROLE_MENUS[-1],
+    )
+    return [*ACCOUNT_MENU, role]
+
+
+def account_menu(commands: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """WeChat menu buttons from a command list (names in its language, as in /help): CLICK
+    keys are the commands, a button of one command is that command."""
+    named = {
+        "/" + c["command"]: COMMAND_ALIAS_CUT.split(str(c["description"]))[0].strip()
+        or str(c["description"])
+        for c in commands
+    }
+    buttons: list[dict[str, Any]] = []
+    for title, section in menu_sections(set(named)):
+        subs = [
+            {"type": "click", "name": cut_bytes(named["/" + c], 60), "key": "/" + c}
+            for c in section
+            if "/" + c in named
+        ]
+        if len(subs) == 1:
+            buttons.append({**subs[0], "name": cut_bytes(subs[0]["name"], 16)})
+        elif subs:
+            buttons.append({"name": cut_bytes(str(title), 16), "sub_button": subs[:5]})
+    return buttons
+
+
 def cut_bytes(text: str, limit: int) -> str:
     """The longest start of `text` within `limit` UTF-8 bytes (WeChat's menu name limits)."""
     return _cut(text, limit)[0] if text else text
@@ -395,6 +436,9 @@ class WeChatSession(BaseSession):
         self.photo_max_bytes = photo_max_bytes
         self.templates = dict(templates or {})  # notice kind → template id
         self.alerts: dict[int, list[str]] = {}
+        self._locales: dict[int, str] = {}  # written to the shared state when it changes
+        self._menu_generation = ""  # set with the account's menu; per-role menus follow it
+        self.web_link: str | None = None  # the web chat page, signed in through WeChat OAuth
         self.command_names: dict[str, str] = {}  # "求助" → "/need", from setMyCommands
         self.commands: dict[str, list[dict[str, str]]] = {}
         # Bot message ids fit the 32-bit columns that keep them (e.g. a progress message).
@@ -407,7 +451,7 @@ class WeChatSession(BaseSession):
             "deleteMessage": self._cannot_delete,
             "answerCallbackQuery": self._answer_callback,
             "sendDocument": self._send_file,
-            "sendPhoto": self._send_file,
+            "sendPhoto": self._send_photo,
             "getFile": self._get_file,
             "setMyCommands": self._set_commands,
             "deleteMyCommands": self._ok,
@@ -469,6 +513,7 @@ class WeChatSession(BaseSession):
             for key, value in method.model_dump(warnings=False).items()
         }
         params = {k: v for k, v in params.items() if v is not None}
+        params["_files"] = files
         try:
             handler = self._methods.get(method.__api_method__)
             if handler is None:
@@ -544,10 +589,16 @@ class WeChatSession(BaseSession):
         is sent, with where to get the file instead."""
         chat_id = int(params["chat_id"])
         caption = wechat_text(str(params.get("caption") or ""), params.get("parse_mode"))
-        note = _(
-            "This file can't be sent on WeChat. Open the web chat page and send /link to use "
-            "the same profile there, then ask again."
-        )
+        if self.web_link:
+            note = _(
+                "This file can't be sent on WeChat. Open {link} (it signs you in with this "
+                "WeChat account) and ask again there."
+            ).format(link=self._web_page_link())
+        else:
+            note = _(
+                "This file can't be sent on WeChat. Open the web chat page and send /link to "
+                "use the same profile there, then ask again."
+            )
         exchange = current_exchange.get()
         said = exchange is not None and exchange.chat_id == chat_id and exchange.texts
         if said and any(note in text for text in said):
@@ -556,6 +607,80 @@ class WeChatSession(BaseSession):
             await self.deliver(chat_id, f"{caption}\n\n{note}".strip())
         return self._message(chat_id, bot, caption, None)
 
+    async def _send_photo(self, params: dict[str, Any], bot: Bot) -> Any:
+        """A picture (a QR code, a chart) as an image message: uploaded through media/upload
+        and sent through the customer-service API, its caption as text. Outside the 48-hour
+        window, or when WeChat refuses it, the caption comes with the reason instead."""
+        chat_id = int(params["chat_id"])
+        caption = wechat_text(str(params.get("caption") or ""), params.get("parse_mode"))
+        content = await self._photo_bytes(params, bot)
+        if content is None or await self.state.get(f"seen:{chat_id}") is None:
+            return await self._send_file(params, bot)
+        try:
+            media_id = await self.wechat_api.upload_image(content, "picture.png")
+            await self.wechat_api.send_image(openid_of(chat_id), media_id)
+        except (WeChatApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.info("WeChat: a picture was not sent (%s)", getattr(error, "code", error))
+            note = _("The picture could not be shown on WeChat. Open the web chat page to see it.")
+            if self.web_link:
+                note += "\n" + self._web_page_link()
+
+            await self.deliver(chat_id, f"{caption}\n\n{note}".strip())
+            return self._message(chat_id, bot, caption, None)
+        if caption:
+            await self.deliver(chat_id, caption, self._menu_of(params, caption))
+        return self._message(chat_id, bot, caption, None)
+
+    def _web_page_link(self) -> str:
+        """The web chat page, opened signed in through WeChat OAuth, as a link WeChat shows."""
+        label = _("the web chat page")
+        return f'<a href="{html.escape(self.web_link or "")}">{label}</a>'
+
+    def _menu_of(self, params: dict[str, Any], text: str) -> Menu | None:
+        items = menu_items(params.get("reply_markup"))
+        return Menu(next(self._message_ids), text, items) if items else None
+
+    async def _photo_bytes(self, params: dict[str, Any], bot: Bot) -> bytes | None:
+        """The picture's bytes: an upload, or a file this bot keeps (its token as file id)."""
+        photo = params.get("photo")
+        files: dict[str, InputFile] = params.get("_files") or {}
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            upload = files.get(photo.removeprefix("attach://"))
+            if upload is None:
+                return None
+            return b"".join([chunk async for chunk in upload.read(bot)])
+        stored = await self.files.file(str(photo)) if self.files and photo else None
+        return stored.content if stored is not None else None
+
+    async def scene_code(self, payload: str) -> SceneCode | None:
+        """The parameter QR code that opens `/start <payload>` on WeChat (a SCAN event, or
+        `qrscene_` when following), made once per payload and kept in the shared state while
+        it lasts; None when the payload does not fit a scene or WeChat refuses."""
+        if not payload or len(payload) > QR_SCENE_MAX:
+            return None
+        raw = await self.state.get(f"qr:{payload}")
+        if raw:
+            return SceneCode(**json.loads(raw))
+        try:
+            code = await self.wechat_api.scene_code(payload, QR_SECONDS)
+        except (WeChatApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("WeChat: no QR code was made (%s)", getattr(error, "code", error))
+            return None
+        kept = QR_SECONDS - 86400  # given out a day before WeChat drops it at the latest
+        await self.state.put(f"qr:{payload}", json.dumps(code.__dict__), kept)
+        await self.state.put(f"qrshown:{code.shown}", code.content, kept)
+        return code
+
+    async def scene_link(self, payload: str) -> str | None:
+        """What a WeChat person opens for a deep link: the page of its QR code."""
+        code = await self.scene_code(payload)
+        return code.shown if code is not None else None
+
+    async def qr_content(self, link: str) -> str:
+        """What a QR picture of `link` should encode: a parameter QR code's own content for
+        a link made by `scene_link`, else the link."""
+        return await self.state.get(f"qrshown:{link}") or link
+
     async def _set_commands(self, params: dict[str, Any], bot: Bot) -> Any:
         for command in params.get("commands") or []:
             description, name = str(command["description"]).strip(), "/" + command["command"]
@@ -563,32 +688,65 @@ class WeChatSession(BaseSession):
             for alias in (description, COMMAND_ALIAS_CUT.split(description)[0].strip()):
                 if alias:
                     self.command_names.setdefault(alias.lower(), name)
-        default = "scope" not in params or params["scope"].get("type") == "default"
+        scope = params.get("scope") or {}
+        default = not scope or scope.get("type") == "default"
         if default:
             self.commands[params.get("language_code") or ""] = list(params.get("commands") or [])
         if default and not params.get("language_code"):
-            await self._set_account_menu()
+            await self._set_account_menu(list(params.get("commands") or []))
+        elif scope.get("type") == "chat" and str(scope.get("chat_id", "")).lstrip("-").isdigit():
+            await self._set_person_menu(int(scope["chat_id"]), list(params.get("commands") or []))
         return True
 
-    async def _set_account_menu(self) -> None:
+    async def _set_account_menu(self, commands: list[dict[str, str]]) -> None:
         """The account's menu (one for every follower, in the default language): its CLICK
-        keys are the commands, so a tap runs the same flow as typing it."""
-        named = {name: alias for alias, name in self.command_names.items()}  # short ones last
-        buttons: list[dict[str, Any]] = []
-        for title, commands in ACCOUNT_MENU:
-            subs = [
-                {"type": "click", "name": cut_bytes(named["/" + c], 60), "key": "/" + c}
-                for c in commands
-                if "/" + c in named
-            ]
-            if len(subs) == 1:
-                buttons.append({**subs[0], "name": cut_bytes(subs[0]["name"], 16)})
-            elif subs:
-                buttons.append({"name": cut_bytes(str(title), 16), "sub_button": subs[:5]})
+        keys are the commands, so a tap runs the same flow as typing it. Setting it starts a
+        new generation of the per-role menus (they are made again when next needed)."""
         try:
-            await self.wechat_api.create_menu(buttons)
+            await self.wechat_api.create_menu(account_menu(commands))
         except (WeChatApiError, OSError) as error:
             log.warning("WeChat: the account menu was not set (%s)", error)
+            return
+        self._menu_generation = secrets.token_hex(4)
+        await self.state.put("menu-generation", self._menu_generation, LEFT_REMEMBERED_SECONDS)
+
+    async def _set_person_menu(self, chat_id: int, commands: list[dict[str, str]]) -> None:
+        """A person's menu from their own command list (their roles, their language): WeChat
+        shows a conditional menu to the users with a tag, so each distinct menu has a tag
+        and its conditional menu, made once, and the person carries that menu's tag."""
+        buttons = account_menu(commands)
+        digest = hashlib.sha256(json.dumps(buttons, ensure_ascii=False).encode()).hexdigest()
+        try:
+            tag = await self._menu_tag(digest[:12], buttons)
+            await self._tag_person(openid_of(chat_id), tag)
+        except (WeChatApiError, aiohttp.ClientError, TimeoutError, KeyError, ValueError) as error:
+            log.warning("WeChat: a person's menu was not set (%s)", getattr(error, "code", error))
+
+    async def _menu_tag(self, menu_key: str, buttons: list[dict[str, Any]]) -> int:
+        generation = self._menu_generation or await self.state.get("menu-generation") or "-"
+        known = await self.state.get(f"menutag:{generation}:{menu_key}")
+        if known:
+            return int(known)
+        tag = await self.wechat_api.tag_id(f"wushe-menu-{menu_key}")
+        earlier = await self.state.get(f"tagmenu:{tag}")
+        if earlier:  # this tag's menu of an earlier generation: one menu per tag
+            with contextlib.suppress(WeChatApiError):
+                await self.wechat_api.delete_conditional_menu(earlier)
+        menu_id = await self.wechat_api.add_conditional_menu(buttons, tag)
+        await self.state.put(f"tagmenu:{tag}", menu_id, LEFT_REMEMBERED_SECONDS)
+        await self.state.put(f"menutag:{generation}:{menu_key}", str(tag), LEFT_REMEMBERED_SECONDS)
+        return tag
+
+    async def _tag_person(self, openid: str, tag: int) -> None:
+        """The person carries one menu tag: the old one comes off first."""
+        old = await self.state.get(f"persontag:{openid}")
+        if old == str(tag):
+            return
+        if old:
+            with contextlib.suppress(WeChatApiError):
+                await self.wechat_api.tag_users(int(old), [openid], untag=True)
+        await self.wechat_api.tag_users(tag, [openid])
+        await self.state.put(f"persontag:{openid}", str(tag), LEFT_REMEMBERED_SECONDS)
 
     # ---- delivery
 
@@ -596,6 +754,7 @@ class WeChatSession(BaseSession):
         """Into the reply being collected, or out now, or into the notice list. Only a
         message the person sees now sets the chat's menu; any other message clears it, so
         an old number never taps a button that is no longer the last one shown."""
+        await self._remember_locale(chat_id)
         exchange = current_exchange.get()
         if exchange is not None and exchange.chat_id == chat_id and not exchange.closed:
             await self._set_menu(chat_id, menu)
@@ -606,6 +765,20 @@ class WeChatSession(BaseSession):
             return
         await self._set_menu(chat_id, menu)
         await self.send_now(chat_id, with_menu(text, menu))
+
+    async def _remember_locale(self, chat_id: int) -> None:
+        """The language the person's messages are rendered in, for what the channel says
+        itself before the Dispatcher knows who writes (WeChat does not tell a language)."""
+        i18n = I18n.get_current(no_error=True)
+        locale = i18n.current_locale if i18n is not None else None
+        if locale and self._locales.get(chat_id) != locale:
+            if len(self._locales) > 10_000:  # a memo of writes spared, bounded
+                self._locales.clear()
+            self._locales[chat_id] = locale
+            await self.state.put(f"locale:{chat_id}", locale, LEFT_REMEMBERED_SECONDS)
+
+    async def locale_of(self, chat_id: int) -> str | None:
+        return await self.state.get(f"locale:{chat_id}")
 
     async def _set_menu(self, chat_id: int, menu: Menu | None) -> None:
         if menu is None:
@@ -656,9 +829,18 @@ class WeChatSession(BaseSession):
             return
         if shown != plain:
             await self.keep_for_later(chat_id, text)
+        told("template")
 
     async def keep_for_later(self, chat_id: int, text: str) -> None:
         await self.state.push(f"later:{chat_id}", text, ttl=30 * 86400, keep=LATER_KEPT)
+        told("waiting")
+
+
+def told(how: str) -> None:
+    """Tells the outbox how its message went (see ports.Outcome), when it is the sender."""
+    found = outcome.get()
+    if found is not None:
+        found.how = how
 
 
 def with_menu(text: str, menu: Menu | None) -> str:
@@ -760,21 +942,25 @@ class WeChatChannel:
             lock = self._locks[chat_id] = asyncio.Lock()
         async with lock:
             try:
-                with self._language():
+                locale = await self.session.locale_of(chat_id)
+                with self._language(locale):
                     update = await self.update_for(chat_id, fields)
                 if update is not None:
                     await self.feed(self.bot, update)
             except Exception:
                 log.exception("WeChat update failed")
 
-    def _language(self) -> Any:
+    def _language(self, locale: str | None) -> Any:
         """What the channel says itself (hints before the Dispatcher's i18n) is in the
-        default language: WeChat does not tell a person's language."""
+        language the person's last messages were in; the default before any (WeChat does
+        not tell a person's language)."""
         if self.i18n is None:
             return contextlib.nullcontext()
+        if locale not in self.i18n.available_locales:
+            locale = self.i18n.default_locale
         stack = contextlib.ExitStack()
         stack.enter_context(self.i18n.context())
-        stack.enter_context(self.i18n.use_locale(self.i18n.default_locale))
+        stack.enter_context(self.i18n.use_locale(locale))
         return stack
 
     async def drain(self) -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -17,8 +19,20 @@ TOKEN_EXPIRED = frozenset({40001, 40014, 42001})  # invalid / expired access tok
 WINDOW_CLOSED = 45015  # the 48-hour customer-service window is closed
 TOO_MANY = 45047  # too many customer-service messages since the user's last message
 NO_PERMISSION = 48001  # the account lacks the API (e.g. not a verified 服务号)
+TAG_EXISTS = 45157  # a user tag of that name exists already
 TOKEN_MARGIN_SECONDS = 300
 FORCE_INTERVAL_SECONDS = 30.0  # WeChat refuses forced refreshes closer together
+# Where a parameter QR code's image is shown, by its ticket (no access token needed).
+SHOW_QRCODE_URL = "https://mp.weixin.qq.com/cgi-bin/showqrcode"
+
+
+@dataclass(frozen=True)
+class SceneCode:
+    """A parameter QR code: `content` is what the code encodes (to draw it), `shown` the page
+    that shows WeChat's own image of it (to open from a chat)."""
+
+    content: str
+    shown: str
 
 
 class WeChatApiError(Exception):
@@ -77,14 +91,16 @@ class WeChatApi:
         self._token = (str(answer["access_token"]), time.monotonic() + lifetime)
         return self._token[0]
 
-    async def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST with the access token; an expired token is refreshed once and the call
-        retried. Errors raise WeChatApiError with WeChat's code."""
+    async def call(self, path: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+        """POST with the access token (GET without a payload); an expired token is refreshed
+        once and the call retried. Errors raise WeChatApiError with WeChat's code."""
         rejected: str | None = None
         for attempt in range(2):
             token = await self.token(rejected=rejected)
             url = f"{self.base_url}/cgi-bin/{path}"
-            async with self._http().post(url, params={"access_token": token}, json=payload) as r:
+            method = "GET" if payload is None else "POST"
+            params = {"access_token": token}
+            async with self._http().request(method, url, params=params, json=payload) as r:
                 answer: dict[str, Any] = await r.json(content_type=None)
             code = int(answer.get("errcode", 0) or 0)
             if code in TOKEN_EXPIRED and attempt == 0:
@@ -117,6 +133,22 @@ class WeChatApi:
             return content
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def oauth_openid(self, code: str) -> str:
+        """The openid behind a web page's OAuth `code` (snsapi_base: no consent screen, the
+        person's openid only). A used or unknown code raises WeChatApiError (40029, 40163)."""
+        params = {
+            "appid": self.app_id,
+            "secret": self.app_secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        }
+        url = f"{self.base_url}/sns/oauth2/access_token"
+        async with self._http().get(url, params=params) as r:
+            answer = await r.json(content_type=None)
+        if not answer.get("openid"):
+            raise WeChatApiError(int(answer.get("errcode", -1)), str(answer.get("errmsg", "")))
+        return str(answer["openid"])
+
     async def send_text(self, openid: str, text: str) -> None:
         await self.call(
             "message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}}
@@ -137,11 +169,46 @@ class WeChatApi:
     async def create_menu(self, buttons: list[dict[str, Any]]) -> None:
         await self.call("menu/create", {"button": buttons})
 
+    # ---- per-role menus: a user tag per menu, a conditional menu matching the tag
+
+    async def tag_id(self, name: str) -> int:
+        """The id of the user tag `name`, made if the account has none yet."""
+        try:
+            answer = await self.call("tags/create", {"tag": {"name": name}})
+            return int(answer["tag"]["id"])
+        except WeChatApiError as error:
+            if error.code != TAG_EXISTS:
+                raise
+        tags = (await self.call("tags/get", None)).get("tags") or []
+        for tag in tags:
+            if tag.get("name") == name:
+                return int(tag["id"])
+        raise WeChatApiError(TAG_EXISTS, "the tag exists but is not listed")
+
+    async def tag_users(self, tag_id: int, openids: list[str], *, untag: bool = False) -> None:
+        path = "tags/members/batchuntagging" if untag else "tags/members/batchtagging"
+        await self.call(path, {"openid_list": openids, "tagid": tag_id})
+
+    async def add_conditional_menu(self, buttons: list[dict[str, Any]], tag_id: int) -> str:
+        """A menu only the users with the tag see: its menu id."""
+        answer = await self.call(
+            "menu/addconditional", {"button": buttons, "matchrule": {"tag_id": str(tag_id)}}
+        )
+        return str(answer.get("menuid", ""))
+
+    async def delete_conditional_menu(self, menu_id: str) -> None:
+        await self.call("menu/delconditional", {"menuid": menu_id})
+
     async def scene_qrcode(
         self, scene: str, seconds: int = 2_592_000, *, permanent: bool = False
     ) -> str:
         """A parameter QR code's URL (`qrscene_<scene>` on subscribe, the scene on SCAN):
         temporary (QR_STR_SCENE, 30 days at most) or permanent (QR_LIMIT_STR_SCENE)."""
+        return (await self.scene_code(scene, seconds, permanent=permanent)).content
+
+    async def scene_code(
+        self, scene: str, seconds: int = 2_592_000, *, permanent: bool = False
+    ) -> SceneCode:
         if len(scene) > 64:
             raise ValueError("a QR code's scene is at most 64 characters")
         payload: dict[str, Any] = {
@@ -151,4 +218,34 @@ class WeChatApi:
         if not permanent:
             payload["expire_seconds"] = seconds
         answer = await self.call("qrcode/create", payload)
-        return str(answer.get("url") or answer.get("ticket", ""))
+        ticket = str(answer.get("ticket", ""))
+        return SceneCode(
+            content=str(answer.get("url") or ""),
+            shown=f"{SHOW_QRCODE_URL}?{urlencode({'ticket': ticket})}",
+        )
+
+    async def upload_image(self, content: bytes, filename: str) -> str:
+        """A temporary image (kept by WeChat for 3 days) for an image message: its media id."""
+        rejected: str | None = None
+        for attempt in range(2):
+            token = await self.token(rejected=rejected)
+            form = aiohttp.FormData()
+            form.add_field("media", content, filename=filename, content_type="image/png")
+            url = f"{self.base_url}/cgi-bin/media/upload"
+            params = {"access_token": token, "type": "image"}
+            async with self._http().post(url, params=params, data=form) as r:
+                answer = await r.json(content_type=None)
+            code = int(answer.get("errcode", 0) or 0)
+            if code in TOKEN_EXPIRED and attempt == 0:
+                rejected = token
+                continue
+            if code or not answer.get("media_id"):
+                raise WeChatApiError(code or -1, str(answer.get("errmsg", "")))
+            return str(answer["media_id"])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send_image(self, openid: str, media_id: str) -> None:
+        await self.call(
+            "message/custom/send",
+            {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}},
+        )

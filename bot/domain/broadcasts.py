@@ -96,6 +96,10 @@ class DeliveryState(StrEnum):
     # The process died between handing it over and hearing back: it may have arrived. It is
     # never sent again (a duplicate is worse than asking the worker to check).
     UNCERTAIN = "uncertain"
+    # WeChat outside the 48-hour window: sent as a template message, or waiting in the
+    # person's notice list for their next message.
+    TEMPLATE = "template"
+    WAITING = "waiting"
 
 
 FINAL_STATES = frozenset(DeliveryState) - {DeliveryState.QUEUED, DeliveryState.SENDING}

@@ -21,6 +21,10 @@ class Kpi(StrEnum):
     CHARITY_ORGS = "charity_orgs"
     COMMUNITY_FUNDS = "community_funds"
     DEMONSTRATION_SITES = "demonstration_sites"
+    SOCIAL_WORK_PROFESSIONALS = "social_work_professionals"
+    CERTIFICATE_HOLDERS = "certificate_holders"
+    TRAINING_HOURS = "training_hours_per_worker"
+    CHARITY_GROWTH = "charity_growth"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +36,18 @@ class Targets:
     social_orgs_rural: int = 6
     workers_per_10k: float = 18.0
     certified_share: float = 0.15
-    social_work_coverage: float = 1.0
+    social_work_coverage: float = 1.0  # by the end of 2023 and after
+    social_work_coverage_2022: float = 0.7  # by the end of 2022
     station_coverage: float = 1.0
     charity_orgs_per_community: int = 1
-    community_funds: int = 0  # no per-district target in the policy (≥ 200 city-wide)
+    community_funds: int = 200  # the policy's "不少于 200个", shown at the district level
     demonstration_sites_per_year: int = 2
+    # The policy names no local numbers for these (80,000 and 30,000 are city-wide, and it asks
+    # for training without hours): 0 shows the count without a target; a district may set one.
+    social_work_professionals: int = 0
+    certificate_holders: int = 0
+    training_hours_per_worker: float = 0.0
+    charity_growth: float = 2.0  # 慈善组织总数较“十三五”末翻一番: twice the baseline year's count
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +62,15 @@ class Counts:
     verified_volunteers: int = 0
     social_orgs: int = 0
     community_workers: int = 0  # in urban communities (the policy's ratio is urban)
-    certified_workers: int = 0
-    with_social_work: int = 0  # communities with a social worker active in the last 90 days
+    all_community_workers: int = 0  # urban and rural (城乡社区工作者持社工证比例)
+    certified_workers: int = 0  # of all, holding a verified social-work certificate
+    worker_training_minutes: int = 0  # training attended this year by community workers
+    social_work_professionals: int = 0  # verified certificate or social-worker grant
+    certificate_holders: int = 0  # people with a verified certificate
+    with_social_work: int = 0  # communities its room or station served this year
     with_station: int = 0  # communities with a venue marked as a volunteer service station
     charity_orgs: int = 0
+    charity_orgs_at_baseline: int = 0  # verified by the end of the district's baseline year
     communities_with_charity: int = 0
     community_funds: int = 0
     demonstration_sites: int = 0  # marked in the year asked for
@@ -101,6 +117,51 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 
 def indicators(c: Counts, t: Targets) -> list[Indicator]:
+    """`t` as it applies to the year reported on (services.kpis picks the coverage target)."""
+    return _service_indicators(c, t) + _talent_indicators(c, t) + _growth_indicators(c, t)
+
+
+def _talent_indicators(c: Counts, t: Targets) -> list[Indicator]:
+    """三.(五): the people of social work (counts without local targets unless set)."""
+    return [
+        Indicator(
+            Kpi.SOCIAL_WORK_PROFESSIONALS,
+            float(c.social_work_professionals),
+            float(t.social_work_professionals),
+            c.social_work_professionals,
+            1,
+        ),
+        Indicator(
+            Kpi.CERTIFICATE_HOLDERS,
+            float(c.certificate_holders),
+            float(t.certificate_holders),
+            c.certificate_holders,
+            1,
+        ),
+        Indicator(
+            Kpi.TRAINING_HOURS,
+            _ratio(c.worker_training_minutes / 60, c.all_community_workers),
+            t.training_hours_per_worker,
+            c.worker_training_minutes / 60,
+            c.all_community_workers,
+        ),
+    ]
+
+
+def _growth_indicators(c: Counts, t: Targets) -> list[Indicator]:
+    return [
+        # Against the baseline year's count (the district sets the year; 2020 by default).
+        Indicator(
+            Kpi.CHARITY_GROWTH,
+            float(c.charity_orgs),
+            t.charity_growth * c.charity_orgs_at_baseline,
+            c.charity_orgs,
+            c.charity_orgs_at_baseline,
+        ),
+    ]
+
+
+def _service_indicators(c: Counts, t: Targets) -> list[Indicator]:
     social_orgs_target = t.social_orgs_urban * c.urban_communities
     social_orgs_target += t.social_orgs_rural * c.rural_communities
     return [
@@ -128,10 +189,10 @@ def indicators(c: Counts, t: Targets) -> list[Indicator]:
         ),
         Indicator(
             Kpi.CERTIFIED_SHARE,
-            _ratio(c.certified_workers, c.community_workers),
-            t.certified_share,
+            _ratio(c.certified_workers, c.all_community_workers),
+            t.certified_share if c.all_community_workers else 0.0,
             c.certified_workers,
-            c.community_workers,
+            c.all_community_workers,
         ),
         Indicator(
             Kpi.SOCIAL_WORK_COVERAGE,
@@ -158,9 +219,9 @@ def indicators(c: Counts, t: Targets) -> list[Indicator]:
         Indicator(
             Kpi.COMMUNITY_FUNDS,
             float(c.community_funds),
-            float(t.community_funds),
+            float(t.community_funds * c.districts),
             c.community_funds,
-            1,
+            max(1, c.districts),
         ),
         # The target is per district: a street or a community shows its count only.
         Indicator(
@@ -184,11 +245,22 @@ PERCENT = frozenset(
 )
 
 
+WHOLE = frozenset(
+    {
+        Kpi.COMMUNITY_FUNDS,
+        Kpi.DEMONSTRATION_SITES,
+        Kpi.SOCIAL_WORK_PROFESSIONALS,
+        Kpi.CERTIFICATE_HOLDERS,
+        Kpi.CHARITY_GROWTH,
+    }
+)
+
+
 def shown(kpi: Kpi, value: float) -> str:
     """A figure as people read it: percentages with one decimal, counts whole, rates with one."""
     if kpi in PERCENT:
         return f"{value * 100:.1f}%"
-    if kpi in (Kpi.COMMUNITY_FUNDS, Kpi.DEMONSTRATION_SITES):
+    if kpi in WHOLE:
         return f"{value:.0f}"
     return f"{value:.1f}"
 

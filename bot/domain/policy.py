@@ -5,7 +5,7 @@ and a handler shows a menu to the same people the service lets through."""
 
 from __future__ import annotations
 
-from bot.domain.enums import ORGANISATION_ROLES, Role
+from bot.domain.enums import ORGANISATION_ROLES, Role, ScopeLevel
 
 # Who may triage, assign and close needs, review volunteers, and act as a worker of a community.
 TRIAGE_ROLES = (
@@ -38,3 +38,16 @@ BROADCAST_ROLES = (Role.COMMUNITY_WORKER, Role.STREET_ADMIN, Role.DISTRICT_ADMIN
 # Who may post resources, and stock rewards: workers and organisations.
 POSTING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
 STOCKING_ROLES = (*TRIAGE_ROLES, *ORGANISATION_ROLES)
+
+# A city app (HTTP API) reads the lists, shifts and indicators of its area as the
+# least-privileged worker of that area would in chat. The API hands this principal only to
+# read services; whatever it does for a person, it does with that person's own principal.
+APP_AREA_ROLE = Role.GRID_WORKER
+AREA_READ_ROLES = TRIAGE_ROLES
+
+# Who may open a call for proposals or buy a service: the admins of a street or a district
+# (a call of a street by its street admins or the district's; of a district by district admins).
+BUYING_ROLES = {
+    ScopeLevel.STREET: (Role.STREET_ADMIN, Role.DISTRICT_ADMIN),
+    ScopeLevel.DISTRICT: (Role.DISTRICT_ADMIN,),
+}

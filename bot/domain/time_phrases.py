@@ -226,3 +226,19 @@ def parse_period(text: str, *, now: datetime, tz: ZoneInfo) -> Period:
     if starts_at <= now:
         raise InvalidInput("time", "past")
     return Period(starts_at, ends_at)
+
+
+def parse_day(text: str, *, now: datetime, tz: ZoneInfo) -> date:
+    """A day in words ("下周五", "12月20日", "2026-12-20", "next Friday"), not in the past."""
+    words = _normalise(text)
+    if not words:
+        raise InvalidInput("time", "date")
+    day = _date(words, now.astimezone(tz).date())
+    if day < now.astimezone(tz).date():
+        raise InvalidInput("time", "past")
+    return day
+
+
+def end_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """A deadline "by that day": the midnight after it, local time."""
+    return datetime.combine(day + timedelta(days=1), time(0), tz)

@@ -11,16 +11,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.enums import Channel, ScopeLevel
+from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.principal import Place, Principal
+from bot.domain.policy import APP_AREA_ROLE
+from bot.domain.principal import Grant, Place, Principal
 from bot.services import people
 from bot.services.places import place_of
 from storage.models import ApiClient
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
-SCOPES = frozenset({"needs:write", "needs:read"})
+SCOPES = frozenset(
+    {
+        "needs:write",
+        "needs:read",
+        "volunteers:read",
+        "volunteers:write",
+        "records:read",
+        "projects:read",
+        "kpis:read",
+        "webhooks",
+    }
+)
 # scrypt: memory-hard, in the standard library; a secret is checked once per token.
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 MAX_EXTERNAL_ID = 80
@@ -53,7 +65,7 @@ class Registered:
     secret: str  # shown once, never stored
 
 
-def _view(row: ApiClient) -> ClientView:
+def client_view(row: ApiClient) -> ClientView:
     return ClientView(
         id=row.id,
         client_id=row.client_id,
@@ -77,6 +89,7 @@ async def register(
     scopes: list[str],
     area_level: ScopeLevel,
     area_id: int,
+    by: int | None = None,
 ) -> Registered:
     name = " ".join(name.split())[:200]
     if not name:
@@ -108,23 +121,23 @@ async def register(
             )
         )
         uow.audit.record(
-            actor_id=None,
+            actor_id=by,
             action="api.register_app",
             entity="api_client",
             entity_id=row.id,
             details={"scopes": row.scopes, "area": f"{area_level.value}:{area_id}"},
         )
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return Registered(view, secret)
 
 
 async def all_clients(uow: UnitOfWork) -> list[ClientView]:
     async with uow:
-        return [_view(row) for row in await uow.api_clients.all()]
+        return [client_view(row) for row in await uow.api_clients.all()]
 
 
-async def revoke(uow: UnitOfWork, *, client_id: str) -> ClientView:
+async def revoke(uow: UnitOfWork, *, client_id: str, by: int | None = None) -> ClientView:
     async with uow:
         row = await uow.api_clients.by_client_id(client_id)
         if row is None:
@@ -133,9 +146,9 @@ async def revoke(uow: UnitOfWork, *, client_id: str) -> ClientView:
             raise Conflict("already_revoked")
         row.revoked_at = utcnow()
         uow.audit.record(
-            actor_id=None, action="api.revoke_app", entity="api_client", entity_id=row.id
+            actor_id=by, action="api.revoke_app", entity="api_client", entity_id=row.id
         )
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return view
 
@@ -151,7 +164,7 @@ async def authenticate(uow: UnitOfWork, *, client_id: str, secret: str) -> Clien
         if row is None or not good or row.revoked_at is not None:
             return None
         uow.audit.record(actor_id=None, action="api.token", entity="api_client", entity_id=row.id)
-        view = _view(row)
+        view = client_view(row)
         await uow.commit()
     return view
 
@@ -162,7 +175,7 @@ async def active_client(uow: UnitOfWork, *, pk: int) -> ClientView | None:
         row = await uow.api_clients.get(pk)
         if row is None or row.revoked_at is not None:
             return None
-        return _view(row)
+        return client_view(row)
 
 
 async def act_for(
@@ -201,6 +214,36 @@ async def act_for(
     return principal
 
 
+async def link_person(
+    uow: UnitOfWork, client: ClientView, *, external_id: str, code: str, locale: str
+) -> Principal:
+    """The app's user is the person who asked for this /link code in chat (on WeChat, the web
+    page…): their account joins that person, as a second chat account does, so the app files
+    and reads as the one person they are. Only a person of the app's area."""
+    home = await people.link_code_home(uow, code=code)
+    if home is None or not client.covers(home):
+        raise PermissionDenied()
+    principal = await act_for(
+        uow, client, external_id=external_id, community_id=None, locale=locale
+    )
+    account = f"{client.client_id}:{external_id.strip()}"
+    await people.redeem_link_code(
+        uow, principal, channel=Channel.APP, external_id=account, code=code
+    )
+    async with uow:
+        moved = await uow.people.account(Channel.APP, account)
+        assert moved is not None, "act_for made it"
+        linked = await people.principal_of(uow, moved.person_id)
+    assert linked is not None
+    return linked
+
+
+def area_principal(client: ClientView, *, locale: str) -> Principal:
+    """The app itself, reading its area: no person, one grant of APP_AREA_ROLE over the area,
+    so the services' own scope checks bound what it sees."""
+    return Principal(0, locale, grants=(Grant(APP_AREA_ROLE, client.area_level, client.area_id),))
+
+
 async def _require_in_area(uow: UnitOfWork, client: ClientView, community_id: int) -> None:
     async with uow:
         community = await uow.places.community(community_id)
@@ -208,6 +251,16 @@ async def _require_in_area(uow: UnitOfWork, client: ClientView, community_id: in
             raise NotFound("community", community_id)
         if not client.covers(place_of(community)):
             raise PermissionDenied()
+
+
+async def require_shift_in_area(uow: UnitOfWork, client: ClientView, *, shift_id: int) -> None:
+    """An app signs people up only for shifts of its area."""
+    async with uow:
+        shift = await uow.shifts.get(shift_id)
+        if shift is None or shift.cancelled_at is not None:
+            raise NotFound("shift", shift_id)
+        community_id = shift.community_id
+    await _require_in_area(uow, client, community_id)
 
 
 async def require_need_in_area(uow: UnitOfWork, client: ClientView, *, need_id: int) -> None:
@@ -285,3 +338,69 @@ async def prune_keys(uow: UnitOfWork, *, now: datetime | None = None) -> int:
         gone = await uow.api_clients.prune((now or utcnow()) - KEYS_KEPT)
         await uow.commit()
     return gone
+
+
+# ------------------------------------------------------------------ apps managed in chat
+
+ADMIN_ROLES = (Role.DISTRICT_ADMIN, Role.STREET_ADMIN)
+
+
+def admin_area(principal: Principal) -> tuple[ScopeLevel, int]:
+    """The widest area the person administers (a district before a street): a new app's
+    default area. Nobody else registers apps (a community worker cannot)."""
+    for level in (ScopeLevel.DISTRICT, ScopeLevel.STREET):
+        for grant in principal.grants:
+            if grant.role in ADMIN_ROLES and grant.level is level:
+                return level, grant.scope_id
+    raise PermissionDenied()
+
+
+async def _parents(uow: UnitOfWork, level: ScopeLevel, area_id: int) -> Place | None:
+    if level is ScopeLevel.COMMUNITY:
+        community = await uow.places.community(area_id)
+        return place_of(community) if community is not None else None
+    if level is ScopeLevel.STREET:
+        street = await uow.places.street(area_id)
+        return Place(0, street.id, street.district_id) if street is not None else None
+    return Place(0, 0, area_id)
+
+
+async def _manages(uow: UnitOfWork, principal: Principal, app: ClientView) -> bool:
+    if principal.is_superadmin:
+        return True
+    parents = await _parents(uow, app.area_level, app.area_id)
+    return any(
+        g.role in ADMIN_ROLES and g.covers_scope(app.area_level, app.area_id, parents)
+        for g in principal.grants
+    )
+
+
+async def register_by(
+    uow: UnitOfWork, principal: Principal, *, name: str, scopes: list[str]
+) -> Registered:
+    """A district or street admin registers an app for their own area (in chat)."""
+    level, area_id = admin_area(principal)
+    return await register(
+        uow, name=name, scopes=scopes, area_level=level, area_id=area_id, by=principal.person_id
+    )
+
+
+async def managed_by(uow: UnitOfWork, principal: Principal) -> list[ClientView]:
+    """The apps of the admin's areas (not revoked)."""
+    if not principal.is_admin:
+        raise PermissionDenied()
+    async with uow:
+        views = [client_view(row) for row in await uow.api_clients.all() if not row.revoked_at]
+        return [view for view in views if await _manages(uow, principal, view)]
+
+
+async def revoke_by(uow: UnitOfWork, principal: Principal, *, pk: int) -> ClientView:
+    """Revoke an app of the admin's area (the id comes from a button: checked again here)."""
+    async with uow:
+        row = await uow.api_clients.get(pk)
+        if row is None:
+            raise NotFound("api_client", pk)
+        if not await _manages(uow, principal, client_view(row)):
+            raise PermissionDenied()
+        client_id = row.client_id
+    return await revoke(uow, client_id=client_id, by=principal.person_id)

@@ -28,6 +28,7 @@ from bot.domain.attendance import (
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
+from bot.domain.social_work import ShiftKind
 from bot.domain.timebank import MAX_CREDIT_MINUTES, hours_text
 from bot.domain.volunteers import SignupStatus
 from bot.services import match_profiles, timebank, volunteers
@@ -35,7 +36,7 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.places import acts_in
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
-from storage.models import RecordCorrection, ServiceRecord, Shift
+from storage.models import RecordCorrection, ServiceRecord, Shift, TrainingAttendance
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -76,6 +77,7 @@ class Checked:
 
     record: RecordView
     checked_out: bool
+    training: bool = False  # a training session: its hours count at once, as training
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,7 @@ async def current_shift(
                 continue
             if not (window.check_in_opens <= now < window.check_out_closes):
                 continue
-            record = await uow.records.of_shift(shift.id, principal.person_id)
+            record = await _record_of(uow, shift, principal.person_id)
             if record is None and window.check_in_open(now):
                 return shift.id, shift.title, False
             if record is not None and record.status is RecordStatus.CHECKED_IN:
@@ -201,7 +203,7 @@ async def check_by_code(
     async with uow:
         shift, volunteer_id = await _signed_up_shift(uow, principal, shift_id)
         if check_out is None:
-            record = await uow.records.of_shift(shift.id, principal.person_id)
+            record = await _record_of(uow, shift, principal.person_id)
             in_long_enough = record is not None and now - record.checked_in_at >= MIN_STAY
             check_out = record is not None and (
                 record.status is not RecordStatus.CHECKED_IN or in_long_enough
@@ -213,26 +215,38 @@ async def check_by_code(
 
 async def _signed_up_shift(
     uow: UnitOfWork, principal: Principal, shift_id: int
-) -> tuple[Shift, int]:
-    volunteer = await volunteers.verified(uow, principal)
+) -> tuple[Shift, int | None]:
+    """The shift and the volunteer's id (a training session needs no volunteer)."""
     shift = await uow.shifts.get(shift_id, lock=True)
     if shift is None or shift.cancelled_at is not None:
         raise NotFound("shift", shift_id)
+    volunteer_id = None
+    if shift.kind is not ShiftKind.TRAINING:
+        volunteer_id = (await volunteers.verified(uow, principal)).id
     signup = await uow.shifts.signup(shift.id, principal.person_id)
     if signup is None or signup.status is not SignupStatus.CONFIRMED:
         raise Conflict("not_signed_up")
-    return shift, volunteer.id
+    return shift, volunteer_id
+
+
+async def _record_of(
+    uow: UnitOfWork, shift: Shift, person_id: int
+) -> ServiceRecord | TrainingAttendance | None:
+    """The person's record of a shift: a service record, or a training attendance."""
+    if shift.kind is ShiftKind.TRAINING:
+        return await uow.social_work.attendance(shift.id, person_id)
+    return await uow.records.of_shift(shift.id, person_id)
 
 
 async def _check_in(
     uow: UnitOfWork,
     principal: Principal,
     shift: Shift,
-    volunteer_id: int,
+    volunteer_id: int | None,
     method: CheckMethod,
     now: datetime,
 ) -> Checked:
-    existing = await uow.records.of_shift(shift.id, principal.person_id)
+    existing = await _record_of(uow, shift, principal.person_id)
     if existing is not None:
         if existing.status is RecordStatus.CHECKED_IN:
             raise Conflict("already_checked_in")
@@ -242,6 +256,8 @@ async def _check_in(
         raise Conflict("too_early")
     if not window.check_in_open(now):
         raise Conflict("shift_over")
+    if volunteer_id is None:
+        return await _training_in(uow, principal, shift, method, now)
     record = await uow.records.add(
         ServiceRecord(
             shift_id=shift.id,
@@ -269,6 +285,8 @@ async def _check_in(
 async def _check_out(
     uow: UnitOfWork, principal: Principal, shift: Shift, method: CheckMethod, now: datetime
 ) -> Checked:
+    if shift.kind is ShiftKind.TRAINING:
+        return await _training_out(uow, principal, shift, method, now)
     record = await uow.records.of_shift(shift.id, principal.person_id)
     if record is None:
         raise Conflict("not_checked_in")
@@ -291,6 +309,78 @@ async def _check_out(
     view = await _view(uow, record)
     await uow.commit()
     return Checked(view, checked_out=True)
+
+
+async def _training_in(
+    uow: UnitOfWork, principal: Principal, shift: Shift, method: CheckMethod, now: datetime
+) -> Checked:
+    attended = await uow.social_work.add(
+        TrainingAttendance(
+            shift_id=shift.id,
+            person_id=principal.person_id,
+            community_id=shift.community_id,
+            checked_in_at=now,
+            check_in_method=method,
+        )
+    )
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=f"training.check_in.{method.value}",
+        entity="shift",
+        entity_id=shift.id,
+    )
+    view = await _training_view(uow, shift, attended)
+    await uow.commit()
+    return Checked(view, checked_out=False, training=True)
+
+
+async def _training_out(
+    uow: UnitOfWork, principal: Principal, shift: Shift, method: CheckMethod, now: datetime
+) -> Checked:
+    """Training minutes count at check-out (no organiser's confirmation, no time-bank credit)."""
+    attended = await uow.social_work.attendance(shift.id, principal.person_id)
+    if attended is None:
+        raise Conflict("not_checked_in")
+    if attended.checked_out_at is not None:
+        raise Conflict("already_checked_out")
+    window = _window(shift)
+    if not window.check_out_open(now):
+        raise Conflict("check_out_closed")
+    attended.checked_out_at, attended.check_out_method = now, method
+    attended.minutes = window.served_minutes(attended.checked_in_at, now)
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=f"training.check_out.{method.value}",
+        entity="shift",
+        entity_id=shift.id,
+        details={"minutes": attended.minutes},
+    )
+    await uow.session.flush()
+    view = await _training_view(uow, shift, attended)
+    await uow.commit()
+    return Checked(view, checked_out=True, training=True)
+
+
+async def _training_view(uow: UnitOfWork, shift: Shift, attended: TrainingAttendance) -> RecordView:
+    community = await uow.places.community(shift.community_id)
+    person = await uow.people.get(attended.person_id)
+    assert community is not None and person is not None
+    return RecordView(
+        id=attended.id,
+        shift_id=shift.id,
+        content=shift.title,
+        place=shift.place,
+        community=Named(community.id, community.name, community.name_en),
+        status=attended.status,
+        checked_in_at=attended.checked_in_at,
+        checked_out_at=attended.checked_out_at,
+        minutes=attended.minutes,
+        shift_minutes=_window(shift).length_minutes,
+        volunteer_name=person.display_name or "",
+        volunteer_number="",
+        adjustment_reason=None,
+        correction_pending=False,
+    )
 
 
 # ---------------------------------------------------------------- organisers

@@ -30,7 +30,7 @@ from bot.domain.needs import NeedCategory
 from bot.domain.policy import BROADCAST_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import RECRUITING
-from bot.services import alerts
+from bot.services import alerts, webhooks
 from bot.services.organisations import member_of
 from storage.models import Broadcast, OutboxMessage
 from storage.types import utcnow
@@ -109,6 +109,8 @@ class Report:
     opted_out: int
     uncertain: int
     failures: dict[str, int] = field(default_factory=dict)
+    template: int = 0  # WeChat, outside the 48-hour window: as a template message
+    waiting: int = 0  # WeChat, outside the window: in the notice list for the next message
     sign_ups: int = 0
     project_id: int | None = None
     groups: int = 0  # of those delivered, posts in community group chats
@@ -302,7 +304,35 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     broadcast.total = len(chosen)
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
+    await _tell_apps(uow, broadcast, audience, mask, opted_out, now)
     await uow.session.flush()
+
+
+async def _tell_apps(
+    uow: UnitOfWork,
+    broadcast: Broadcast,
+    audience: Audience,
+    mask: int,
+    opted_out: set[int],
+    now: datetime,
+) -> None:
+    """An app acting for someone in the audience hears the broadcast by webhook (only when an
+    app listens: one event per person)."""
+    if not await webhooks.listened(uow, "broadcast.sent"):
+        return
+    accounts = await uow.broadcasts.audience_accounts(audience, mask, apps=True)
+    people = sorted({row[0] for row in accounts} - opted_out)
+    shown = {
+        "id": broadcast.id,
+        "topic": broadcast.topic.value,
+        "urgent": broadcast.urgent,
+        "text_zh": broadcast.text_zh,
+        "text_en": broadcast.text_en,
+    }
+    for person in people:
+        webhooks.record(
+            uow, "broadcast.sent", {"broadcast": shown}, community_id=None, person_id=person, at=now
+        )
 
 
 async def _queue_groups(
@@ -433,7 +463,12 @@ def _progress(counts: dict[DeliveryState, int]) -> Progress:
     return Progress(
         total=total,
         queued=counts.get(DeliveryState.QUEUED, 0) + counts.get(DeliveryState.SENDING, 0),
-        sent=counts.get(DeliveryState.SENT, 0),
+        # Done with, as far as the outbox goes: a WeChat template message or a message waiting
+        # in the person's notice list is not a failure.
+        sent=sum(
+            counts.get(s, 0)
+            for s in (DeliveryState.SENT, DeliveryState.TEMPLATE, DeliveryState.WAITING)
+        ),
         failed=sum(
             counts.get(s, 0)
             for s in (DeliveryState.FAILED, DeliveryState.BLOCKED, DeliveryState.UNCERTAIN)
@@ -491,6 +526,8 @@ async def report(uow: UnitOfWork, principal: Principal | None, *, broadcast_id: 
             blocked=counts.get(DeliveryState.BLOCKED, 0),
             opted_out=counts.get(DeliveryState.OPTED_OUT, 0),
             uncertain=counts.get(DeliveryState.UNCERTAIN, 0),
+            template=counts.get(DeliveryState.TEMPLATE, 0),
+            waiting=counts.get(DeliveryState.WAITING, 0),
             failures={e or "unknown": n for e, n in errors.items()},
             sign_ups=await uow.broadcasts.sign_ups_from(broadcast),
             project_id=broadcast.project_id,

@@ -47,6 +47,20 @@ class Verification:
     reversed_records: int  # records on it that no longer count (a failed spot check)
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateView:
+    """A certificate its holder has: the code is what /verify and the verify page check."""
+
+    number: str
+    code: str
+    period_start: date
+    period_end: date
+    total_minutes: int
+    records: int
+    issuer: str
+    issued_at: datetime
+
+
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
@@ -185,4 +199,23 @@ async def verify(uow: UnitOfWork, *, code: str, tz: ZoneInfo) -> Verification:
             issuer=certificate.issuer,
             issued_on=certificate.issued_at.astimezone(tz).date(),
             reversed_records=await uow.certificates.failed_among(certificate.record_ids),
+        )
+
+
+async def of_person(uow: UnitOfWork, principal: Principal) -> tuple[CertificateView, ...]:
+    """The certificates issued to the person, newest first."""
+    async with uow:
+        rows = await uow.certificates.of_person(principal.person_id)
+        return tuple(
+            CertificateView(
+                number=c.number,
+                code=c.code,
+                period_start=c.period_start,
+                period_end=c.period_end,
+                total_minutes=c.total_minutes,
+                records=len(c.record_ids),
+                issuer=c.issuer,
+                issued_at=c.issued_at,
+            )
+            for c in rows
         )

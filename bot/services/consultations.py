@@ -31,11 +31,12 @@ from bot.domain.consultations import (
 )
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.policy import CONSULTATION_ROLES
+from bot.domain.policy import AREA_READ_ROLES, CONSULTATION_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import Access
-from bot.services import access_log, broadcasts, needs, people
+from bot.services import access_log, broadcasts, needs, people, webhooks
 from bot.services.crypto import PersonalDataCipher
+from bot.services.places import area_of
 from bot.services.ports import Notifier
 from bot.services.views import Page
 from storage.models import (
@@ -240,6 +241,36 @@ async def listing(
         return [await _view(uow, principal, c, now, None) for c in rows]
 
 
+async def area_open(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int | None = None,
+    now: datetime | None = None,
+) -> list[ConsultationView]:
+    """The consultations of the communities the principal reads (or of one of them) that
+    are still in discussion or voting, newest first."""
+    now = now or utcnow()
+    async with uow:
+        covered = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows = await uow.consultations.for_person(principal.person_id, None, covered, LIST_LIMIT)
+        shown = [await _view(uow, principal, c, now, None) for c in rows]
+        return [v for v in shown if v.phase in (Phase.DISCUSSION, Phase.VOTING)]
+
+
+async def area_view(
+    uow: UnitOfWork, principal: Principal, *, consultation_id: int, now: datetime | None = None
+) -> ConsultationView:
+    """One consultation, with its options, when all its communities are read by the
+    principal."""
+    now = now or utcnow()
+    async with uow:
+        c = await _load(uow, consultation_id)
+        if not await _covers_all(uow, principal, c, AREA_READ_ROLES):
+            raise PermissionDenied()
+        return await _view(uow, principal, c, now, None)
+
+
 # ------------------------------------------------------------------ opening
 
 
@@ -303,12 +334,38 @@ async def open_consultation(
         )
         await uow.session.flush()
         shown = await _view(uow, principal, c, now, None)
+        _webhook_event(uow, "consultation.opened", c, communities, now)
         await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
         if reminder is not None and shown.options:
             reminder_at = plan.reminder_at
             await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
         await uow.commit()
     return shown
+
+
+def _webhook_event(
+    uow: UnitOfWork,
+    event_type: str,
+    c: Consultation,
+    communities: Sequence[int],
+    now: datetime,
+    **extra: str,
+) -> None:
+    """The apps of the communities hear of it with the same transaction (its public facts)."""
+    shown = {
+        "id": c.id,
+        "title": c.title,
+        "voting_ends_at": c.voting_ends_at.isoformat(),
+        "need_id": c.need_id,
+        **extra,
+    }
+    webhooks.record(
+        uow,
+        event_type,
+        {"consultation": shown, "community_ids": sorted(communities)},
+        community_id=c.community_id,
+        at=now,
+    )
 
 
 async def _check_need(uow: UnitOfWork, need_id: int, communities: Sequence[int]) -> None:
@@ -743,6 +800,8 @@ async def decide(
         )
         await uow.session.flush()
         shown = await _view(uow, principal, c, now, None)
+        communities = await uow.consultations.communities_of(c.id)
+        _webhook_event(uow, "consultation.decided", c, communities, now, decision=decision)
         await _notify(uow, principal, shown, AudienceKind.PARTICIPANTS, texts, now)
         told = []
         if shown.need_id is not None:

@@ -64,6 +64,11 @@ async def _book(uow: UnitOfWork, fund_id: int) -> FundBook:
     return book
 
 
+async def replay(uow: UnitOfWork, fund_id: int) -> FundBook:
+    """A fund's book as stored, for services that allocate from it (competitions)."""
+    return await _book(uow, fund_id)
+
+
 async def _fund(uow: UnitOfWork, fund_id: int, *, lock: bool = False) -> Fund:
     fund = await uow.funds.get(fund_id, lock=lock)
     if fund is None:

@@ -5,6 +5,7 @@ report says when it was computed."""
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from collections import defaultdict
@@ -17,6 +18,7 @@ from bot.domain.errors import NotFound, PermissionDenied
 from bot.domain.kpis import Counts, Indicator, Month, Targets, indicators, roll_up
 from bot.domain.policy import KPI_VIEW_ROLES
 from bot.domain.principal import Principal
+from bot.domain.social_work import coverage_target
 from bot.services import kpi_cache
 from bot.services.places import name_in
 from bot.services.views import Named
@@ -153,9 +155,11 @@ async def _compute(
     now: datetime,
     year: int,
 ) -> Report:
-    per_community = await uow.kpis.counts(now)
+    year_start = datetime(year, 1, 1, tzinfo=tz)
+    per_community = await uow.kpis.counts(now, year_start)
     counts = {p.community: _counts(p, per_community, year) for p in inside}
     name = await name_in(uow, level, scope_id)
+    targets = _for_year(targets, year)
     unit = _figures(Unit(level, scope_id, name), roll_up(counts.values()), targets)
     children: list[UnitFigures] = []
     if level is not ScopeLevel.COMMUNITY:
@@ -198,14 +202,27 @@ def _counts(p: _Place, per: dict[str, dict[int, int]], year: int) -> Counts:
         verified_volunteers=n("verified_volunteers"),
         social_orgs=n("social_orgs"),
         community_workers=n("community_workers") if urban else 0,
-        certified_workers=n("certified_workers") if urban else 0,
+        all_community_workers=n("community_workers"),
+        certified_workers=n("certified_workers"),
+        worker_training_minutes=n("worker_training_minutes"),
+        social_work_professionals=n("social_work_professionals"),
+        certificate_holders=n("certificate_holders"),
         with_social_work=int(n("with_social_work") > 0),
         with_station=int(n("with_station") > 0),
         charity_orgs=n("charity_orgs"),
+        charity_orgs_at_baseline=n("charity_orgs_at_baseline"),
         communities_with_charity=int(n("charity_orgs") > 0),
         community_funds=n("community_funds"),
         demonstration_sites=int(p.demonstration_year == year),
     )
+
+
+def _for_year(targets: Targets, year: int) -> Targets:
+    """The coverage target of the year reported on: 70% up to 2022, then 100%."""
+    coverage = coverage_target(
+        year, targets.social_work_coverage_2022, targets.social_work_coverage
+    )
+    return dataclasses.replace(targets, social_work_coverage=coverage)
 
 
 def _figures(unit: Unit, counts: Counts, targets: Targets) -> UnitFigures:

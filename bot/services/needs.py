@@ -30,14 +30,14 @@ from bot.domain.needs import (
     reference,
     reminder_at,
 )
-from bot.domain.policy import TRIAGE_ROLES
+from bot.domain.policy import AREA_READ_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Place, Principal
 from bot.domain.volunteers import VolunteerStatus
-from bot.services import alerts, match_profiles
-from bot.services.places import place_of
+from bot.services import alerts, match_profiles, webhooks
+from bot.services.places import area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
-from storage.models import Community, Need, NeedEvent, NeedFeedback
+from storage.models import Community, Need, NeedEvent, NeedFeedback, Person
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -230,6 +230,8 @@ def _event(
             text=text,
         )
     )
+    if public:
+        _webhook_event(uow, need, kind, now, to_state=to_state, text=text)
     uow.audit.record(
         actor_id=actor,
         action=f"need.{kind}",
@@ -237,6 +239,42 @@ def _event(
         entity_id=need.id,
         details={"from": need.state.value, "to": to_state.value if to_state else None},
         note=text,
+        at=now,
+    )
+
+
+def _webhook_event(
+    uow: UnitOfWork,
+    need: Need,
+    kind: str,
+    now: datetime,
+    *,
+    to_state: NeedState | None,
+    text: str | None,
+) -> None:
+    """The apps of the area hear of a public change with the same transaction; the text of a
+    note only an app acting for the resident (it reads the public history too)."""
+    request: dict[str, object] = {
+        "id": need.id,
+        "reference": need.reference,
+        "community_id": need.community_id,
+    }
+    data: dict[str, object]
+    if to_state is not None or kind == "filed":
+        state = to_state or need.state
+        from_state = need.state.value if to_state else None
+        data = {"request": {**request, "state": state.value, "from_state": from_state}}
+        event = "request.status_changed"
+    elif text is not None:
+        data, event = {"request": request, "_text": text}, "request.note_added"
+    else:
+        return
+    webhooks.record(
+        uow,
+        event,
+        {**data, "kind": kind},
+        community_id=need.community_id,
+        person_id=need.resident_id,
         at=now,
     )
 
@@ -307,6 +345,7 @@ async def similar_open_needs(
     now = _clock(now)
     async with uow:
         me = await uow.people.get(principal.person_id)
+        location = (latitude, longitude) if latitude is not None and longitude is not None else None
         new = duplicates.Report(
             category=category,
             description=description,
@@ -315,34 +354,38 @@ async def similar_open_needs(
             building=building_of(address),
             # The address last given (their home) places them too.
             home_building=building_of(me.address if me else None),
-            location=(latitude, longitude)
-            if latitude is not None and longitude is not None
-            else None,
+            location=location,
         )
-        candidates = await uow.needs.open_in_community(principal.home.community_id, limit=200)
+        candidates = [
+            need
+            for need in await uow.needs.open_in_community(principal.home.community_id, limit=200)
+            if need.resident_id != principal.person_id
+        ]
+        # One read for all their residents: one each made filing slower with every open need.
+        residents = await uow.people.many({need.resident_id for need in candidates})
         scored = []
         for need in candidates:
-            if need.resident_id == principal.person_id:
-                continue
-            resident = await uow.people.get(need.resident_id)
-            old = duplicates.Report(
-                category=need.category,
-                description=need.description,
-                created_at=need.created_at,
-                grid_id=resident.grid_id if resident else None,
-                building=building_of(need.address),
-                home_building=building_of(resident.address if resident else None),
-                location=(
-                    (need.latitude, need.longitude)
-                    if need.latitude is not None and need.longitude is not None
-                    else None
-                ),
-            )
-            score = duplicates.likeness(new, old)
+            score = duplicates.likeness(new, _report_of(need, residents.get(need.resident_id)))
             if duplicates.is_alike(score):
                 scored.append((score, need))
         scored.sort(key=lambda pair: -pair[0])
         return tuple([await _brief(uow, need) for _, need in scored[:3]])
+
+
+def _report_of(need: Need, resident: Person | None) -> duplicates.Report:
+    return duplicates.Report(
+        category=need.category,
+        description=need.description,
+        created_at=need.created_at,
+        grid_id=resident.grid_id if resident else None,
+        building=building_of(need.address),
+        home_building=building_of(resident.address if resident else None),
+        location=(
+            (need.latitude, need.longitude)
+            if need.latitude is not None and need.longitude is not None
+            else None
+        ),
+    )
 
 
 def _alert_params(need: Need, community: Community) -> dict[str, str | int]:
@@ -1209,6 +1252,34 @@ async def needs_list(
                 )
             )
         return tuple(result)
+
+
+async def area_needs(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    state: NeedState | None = None,
+    category: NeedCategory | None = None,
+    community_id: int | None = None,
+    page: int = 0,
+    per_page: int = PER_PAGE,
+) -> Page[NeedBrief]:
+    """The needs list of the communities the principal reads (open ones unless a state is
+    asked for), most urgent then newest first; without the residents' names or contacts."""
+    page = max(0, page)
+    async with uow:
+        communities = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows, total = await uow.needs.in_communities(
+            communities,
+            states=(state,) if state is not None else tuple(OPEN_STATES),
+            overdue_before=None,
+            category=category,
+            urgency=None,
+            offset=page * per_page,
+            limit=per_page,
+        )
+        items = tuple([await _brief(uow, n) for n in rows])
+        return Page(items, page, per_page, total)
 
 
 async def id_of_reference(uow: UnitOfWork, principal: Principal, *, reference: str) -> int:

@@ -11,6 +11,7 @@ from bot.domain.contacts import clean_name, is_channel_label, shown_name
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Grant, Place, Principal
+from bot.services.identity_cache import IdentityCache
 from bot.services.places import community_view
 from bot.services.views import AccountView, GrantView, Named, ProfileView
 from storage.models import ChannelAccount, LinkCode, Person, RoleGrant
@@ -77,6 +78,7 @@ async def identify(
     fallback_locale: str,
     superadmin: bool = False,
     now: datetime | None = None,
+    cache: IdentityCache | None = None,
 ) -> Identity:
     """Find (or create, on first contact) the person behind a channel account.
 
@@ -92,6 +94,7 @@ async def identify(
         superadmin=superadmin,
         now=now,
         create=True,
+        cache=cache,
     )
     assert identity is not None, "created when unknown"
     return identity
@@ -107,6 +110,7 @@ async def identify_known(
     fallback_locale: str,
     superadmin: bool = False,
     now: datetime | None = None,
+    cache: IdentityCache | None = None,
 ) -> Identity | None:
     """The person behind a channel account, or None when nobody has started from it: a
     person is created only when someone starts (a message), not for a tap or a status
@@ -121,6 +125,7 @@ async def identify_known(
         superadmin=superadmin,
         now=now,
         create=False,
+        cache=cache,
     )
 
 
@@ -135,33 +140,59 @@ async def _identify(
     superadmin: bool,
     now: datetime | None,
     create: bool,
+    cache: IdentityCache | None = None,
 ) -> Identity | None:
+    seen = now or utcnow()
+    key = (channel.value, external_id, fallback_locale, superadmin)
+    if cache is not None:
+        known = cache.get(key)
+        # A known chat within the minute: nothing to write, nothing to read.
+        if known and known.chat_id == chat_id and seen - known.last_seen_at < LAST_SEEN_PRECISION:
+            return known.identity
+    ticket = cache.ticket() if cache is not None else 0
+    found = await _identify_in_store(
+        uow,
+        channel=channel,
+        external_id=external_id,
+        chat_id=chat_id,
+        display_name=display_name,
+        fallback_locale=fallback_locale,
+        superadmin=superadmin,
+        seen=seen,
+        create=create,
+    )
+    if found is None:
+        return None
+    identity, last_seen_at = found
+    if cache is not None:
+        cache.put(key, identity, chat_id=chat_id, last_seen_at=last_seen_at, ticket=ticket)
+    return identity
+
+
+async def _identify_in_store(
+    uow: UnitOfWork,
+    *,
+    channel: Channel,
+    external_id: str,
+    chat_id: str,
+    display_name: str,
+    fallback_locale: str,
+    superadmin: bool,
+    seen: datetime,
+    create: bool,
+) -> tuple[Identity, datetime] | None:
     async with uow:
         account = await uow.people.account(channel, external_id)
         if account is None and not create:
             return None
         if account is None:
-            name = platform_name(channel, display_name)
-            person = await uow.people.add_person(Person(display_name=name))
-            account = await uow.people.add_account(
-                ChannelAccount(
-                    person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id
-                )
-            )
-            uow.audit.record(
-                actor_id=person.id,
-                action="person.first_contact",
-                entity="person",
-                entity_id=person.id,
-                details={"channel": channel.value},
-            )
+            person, account = await _first_contact(uow, channel, external_id, chat_id, display_name)
         else:
             loaded = await uow.people.get(account.person_id)
             assert loaded is not None, "channel accounts always point at a person"
             person = loaded
             if account.chat_id != chat_id:
                 account.chat_id = chat_id
-        seen = now or utcnow()
         # Written at most once a minute: otherwise every update would be a write.
         if account.last_seen_at is None or seen - account.last_seen_at >= LAST_SEEN_PRECISION:
             account.last_seen_at = seen
@@ -176,7 +207,27 @@ async def _identify(
             onboarded=person.locale is not None and person.community_id is not None,
         )
         await uow.commit()
-    return identity
+    return identity, account.last_seen_at or seen
+
+
+async def _first_contact(
+    uow: UnitOfWork, channel: Channel, external_id: str, chat_id: str, display_name: str
+) -> tuple[Person, ChannelAccount]:
+    name = platform_name(channel, display_name)
+    person = await uow.people.add_person(Person(display_name=name))
+    account = await uow.people.add_account(
+        ChannelAccount(
+            person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id
+        )
+    )
+    uow.audit.record(
+        actor_id=person.id,
+        action="person.first_contact",
+        entity="person",
+        entity_id=person.id,
+        details={"channel": channel.value},
+    )
+    return person, account
 
 
 def platform_name(channel: Channel, display_name: str) -> str:
@@ -382,6 +433,21 @@ async def redeem_link_code(
         await uow.commit()
 
 
+async def link_code_home(uow: UnitOfWork, *, code: str) -> Place | None:
+    """Where the person who asked for a valid /link code lives (None: no community), without
+    using the code up: a city app may join only people of its area."""
+    code = code.strip().upper()
+    async with uow:
+        valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
+        link = await uow.people.link_code(code) if valid else None
+        if link is None or link.used_at is not None or link.expires_at < utcnow():
+            raise InvalidInput("link_code", "unknown, used or expired")
+        person = await uow.people.get(link.person_id)
+        if person is None or person.community_id is None:
+            return None
+        return await uow.places.place(person.community_id)
+
+
 async def person_for_link_code(uow: UnitOfWork, *, code: str) -> int:
     """The person who asked for this /link code (`admin grant --code`): the code is used up,
     so it names the person who is at the keyboard now, on any channel."""
@@ -467,6 +533,40 @@ async def person_for_account(uow: UnitOfWork, *, channel: Channel, external_id: 
         )
         await uow.commit()
         return person.id
+
+
+async def open_web_as(
+    uow: UnitOfWork, *, channel: Channel, external_id: str, web_chat_id: str
+) -> str | None:
+    """The web chat page opened as the person behind a chat account (WeChat OAuth: the
+    platform vouched for the account): the web chat `web_chat_id` is joined to that person
+    (made if missing); their locale, or None when nobody has that account."""
+    async with uow:
+        account = await uow.people.account(channel, external_id)
+        if account is None:
+            return None
+        web = await uow.people.account(Channel.WEB, web_chat_id)
+        if web is None:
+            await uow.people.add_account(
+                ChannelAccount(
+                    person_id=account.person_id,
+                    channel=Channel.WEB,
+                    external_id=web_chat_id,
+                    chat_id=web_chat_id,
+                )
+            )
+        elif web.person_id != account.person_id:
+            web.person_id = account.person_id
+        uow.audit.record(
+            actor_id=account.person_id,
+            action="person.web_sign_in",
+            entity="person",
+            entity_id=account.person_id,
+            details={"by": channel.value},
+        )
+        person = await uow.people.get(account.person_id)
+        await uow.commit()
+        return person.locale if person is not None and person.locale else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,6 +208,17 @@ async def covered_communities(
         return [community_view(c) for c in await uow.places.all_communities() if c.id in ids]
 
 
+async def area_of(
+    uow: UnitOfWork, principal: Principal, roles: Sequence[Role], community_id: int | None = None
+) -> list[int]:
+    """Inside an entered unit of work: the ids of the communities the principal reads with
+    `roles`, or only `community_id` when given (and covered). Nothing covered: refused."""
+    covered = await uow.places.communities_covered(principal, roles)
+    if not covered or (community_id is not None and community_id not in covered):
+        raise PermissionDenied()
+    return [community_id] if community_id is not None else covered
+
+
 async def set_duty_phone(uow: UnitOfWork, *, community_id: int, phone: str | None) -> CommunityView:
     """The community's duty phone (None or empty: none), checked and kept as it is shown."""
     value = normalise_duty_phone(phone) if phone and phone.strip() else None

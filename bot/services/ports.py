@@ -32,6 +32,21 @@ class Sending:
 
 sending: ContextVar[Sending | None] = ContextVar("sending", default=None)
 
+# The kind a broadcast goes as outside WeChat's 48-hour window (WECHAT_TEMPLATES key).
+BROADCAST_KIND = "broadcast"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a channel delivered what the outbox handed it, for the author's report: `sent`,
+    or on WeChat outside the 48-hour window `template` (a template message) or `waiting`
+    (in the person's notice list for their next message). The sender sets one per row."""
+
+    how: str = "sent"
+
+
+outcome: ContextVar[Outcome | None] = ContextVar("outcome", default=None)
+
 
 class Notifier(Protocol):
     async def send(self, notices: Sequence[Notice]) -> None: ...

@@ -12,7 +12,7 @@ from bot.domain.contacts import shown_name
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.needs import NeedCategory
-from bot.domain.policy import APPROVING_ROLES
+from bot.domain.policy import APPROVING_ROLES, AREA_READ_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import (
     MAX_BUDGET_FEN,
@@ -25,7 +25,7 @@ from bot.domain.projects import (
     next_state,
 )
 from bot.services.organisations import member_of
-from bot.services.places import acts_in, place_of
+from bot.services.places import acts_in, area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import PartyDecision, Project, ProjectEvaluation
@@ -474,6 +474,28 @@ async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Pa
         start = max(0, page) * PER_PAGE
         items = tuple([await _view(uow, p, principal) for p in ordered[start : start + PER_PAGE]])
         return Page(items, max(0, page), PER_PAGE, len(ordered))
+
+
+async def area_listing(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    kind: ProjectKind | None = None,
+    state: ProjectState | None = None,
+    community_id: int | None = None,
+    page: int = 0,
+    per_page: int = PER_PAGE,
+) -> Page[ProjectView]:
+    """The project list (项目清单) of the communities the principal reads: the public
+    projects (published, running, completed, evaluated), as residents see them."""
+    page = max(0, page)
+    async with uow:
+        communities = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows, total = await uow.projects.public_in(
+            communities, page * per_page, per_page, kind=kind, state=state
+        )
+        items = tuple([await _view(uow, p, None) for p in rows])
+        return Page(items, page, per_page, total)
 
 
 async def link_need(

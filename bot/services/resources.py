@@ -10,11 +10,11 @@ from datetime import date, datetime
 
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.policy import POSTING_ROLES, TRIAGE_ROLES
+from bot.domain.policy import AREA_READ_ROLES, POSTING_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ReservationStatus, ResourceKind
 from bot.services.organisations import member_of
-from bot.services.places import acts_in
+from bot.services.places import acts_in, area_of
 from bot.services.views import Named, Page
 from storage.models import Resource, ResourceReservation
 from storage.types import utcnow
@@ -116,6 +116,26 @@ async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Pa
         rows, total = await uow.resources.listed_in(sorted(communities), page * PER_PAGE, PER_PAGE)
         items = tuple([await _view(uow, r) for r in rows])
         return Page(items, max(0, page), PER_PAGE, total)
+
+
+async def area_listing(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    kind: ResourceKind | None = None,
+    community_id: int | None = None,
+    page: int = 0,
+    per_page: int = PER_PAGE,
+) -> Page[ResourceView]:
+    """The resource list (资源清单) of the communities the principal reads as a worker."""
+    page = max(0, page)
+    async with uow:
+        communities = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows, total = await uow.resources.listed_in(
+            communities, page * per_page, per_page, kind=kind
+        )
+        items = tuple([await _view(uow, r) for r in rows])
+        return Page(items, page, per_page, total)
 
 
 async def in_communities(

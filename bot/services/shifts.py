@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from bot.domain.attendance import valid_coordinates
 from bot.domain.broadcasts import Topic
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.domain.policy import TRIAGE_ROLES
+from bot.domain.policy import AREA_READ_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
+from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, Skill, slot_of
-from bot.services import volunteers
-from bot.services.places import place_of
+from bot.services import volunteers, webhooks
+from bot.services.places import area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import Shift, ShiftSignup, Volunteer
@@ -86,6 +87,13 @@ async def _view(
     )
 
 
+async def describe(
+    uow: UnitOfWork, shift: Shift, viewer: Volunteer | None = None, now: datetime | None = None
+) -> ShiftView:
+    """A shift (or training session) as people see it, inside an entered unit of work."""
+    return await _view(uow, shift, viewer, now=now)
+
+
 def _fits(shift: Shift, volunteer: Volunteer, tz: ZoneInfo | None) -> bool:
     local = shift.starts_at.astimezone(tz) if tz else shift.starts_at
     skills_ok = not shift.skills or bool(set(shift.skills) & set(volunteer.skills))
@@ -109,9 +117,11 @@ async def create_shift(
     latitude: float | None = None,
     longitude: float | None = None,
     project_id: int | None = None,
+    kind: ShiftKind = ShiftKind.SERVICE,
     now: datetime | None = None,
 ) -> ShiftView:
-    """Workers post shifts in their communities; a project's owners post its shifts."""
+    """Workers post shifts (and training sessions) in their communities; a project's owners
+    post its shifts."""
     now = now or utcnow()
     title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
     if not title or not place:
@@ -146,10 +156,14 @@ async def create_shift(
                 capacity=capacity,
                 skills=[s.value for s in skills],
                 project_id=project_id,
+                kind=kind,
             )
         )
         uow.audit.record(
-            actor_id=principal.person_id, action="shift.create", entity="shift", entity_id=shift.id
+            actor_id=principal.person_id,
+            action=f"{kind.value}.create",
+            entity="shift",
+            entity_id=shift.id,
         )
         view = await _view(uow, shift)
         await uow.commit()
@@ -164,7 +178,7 @@ async def announce(
     and the person who posted it. Returns how many were told."""
     async with uow:
         shift = await uow.shifts.get(shift_id)
-        if shift is None or shift.cancelled_at is not None:
+        if shift is None or shift.cancelled_at is not None or shift.kind is ShiftKind.TRAINING:
             return 0
         community = await uow.places.community(shift.community_id)
         assert community is not None
@@ -226,6 +240,29 @@ async def open_shifts(
         return Page(items, max(0, page), PER_PAGE, total)
 
 
+async def area_shifts(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    community_id: int | None = None,
+    project_id: int | None = None,
+    page: int = 0,
+    per_page: int = PER_PAGE,
+    now: datetime | None = None,
+) -> Page[ShiftView]:
+    """Upcoming shifts of the communities the principal reads (of one project if asked),
+    soonest first."""
+    now = now or utcnow()
+    page = max(0, page)
+    async with uow:
+        communities = await area_of(uow, principal, AREA_READ_ROLES, community_id)
+        rows, total = await uow.shifts.upcoming_in(
+            communities, now, page * per_page, per_page, project_id=project_id
+        )
+        items = tuple([await _view(uow, s, now=now) for s in rows])
+        return Page(items, page, per_page, total)
+
+
 async def sign_up(
     uow: UnitOfWork, principal: Principal, *, shift_id: int, now: datetime | None = None
 ) -> ShiftView:
@@ -235,36 +272,38 @@ async def sign_up(
     async with uow:
         volunteer = await volunteers.verified(uow, principal)
         shift = await uow.shifts.get(shift_id, lock=True)
-        if shift is None or shift.cancelled_at is not None:
+        if shift is None or shift.cancelled_at is not None or shift.kind is not ShiftKind.SERVICE:
             raise NotFound("shift", shift_id)
         if shift.community_id not in await uow.volunteers.communities_of(volunteer.id):
             raise PermissionDenied()
-        if shift.starts_at <= now:
-            raise Conflict("shift_started")
-        signups = await uow.shifts.signups(shift.id)
-        existing = next((s for s in signups if s.person_id == principal.person_id), None)
-        if existing is not None and existing.status is not SignupStatus.CANCELLED:
-            raise Conflict("already_signed_up")
-        confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
-        status = SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
-        if existing is None:
-            uow.shifts.add_signup(
-                ShiftSignup(
-                    shift_id=shift.id, person_id=principal.person_id, status=status, created_at=now
-                )
-            )
-        else:  # signing up again after cancelling: to the back of the queue
-            existing.status, existing.created_at, existing.cancelled_at = status, now, None
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"shift.{status.value}",
-            entity="shift",
-            entity_id=shift.id,
-        )
+        await take_place(uow, shift, principal.person_id, now)
         await uow.session.flush()
         view = await _view(uow, shift, volunteer, now=now)
         await uow.commit()
         return view
+
+
+async def take_place(uow: UnitOfWork, shift: Shift, person_id: int, now: datetime) -> SignupStatus:
+    """Confirmed while there is room, else on the wait list (the caller locked the shift and
+    checked who may come). Shared by shifts and training sessions."""
+    if shift.starts_at <= now:
+        raise Conflict("shift_started")
+    signups = await uow.shifts.signups(shift.id)
+    existing = next((s for s in signups if s.person_id == person_id), None)
+    if existing is not None and existing.status is not SignupStatus.CANCELLED:
+        raise Conflict("already_signed_up")
+    confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
+    status = SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
+    if existing is None:
+        uow.shifts.add_signup(
+            ShiftSignup(shift_id=shift.id, person_id=person_id, status=status, created_at=now)
+        )
+    else:  # signing up again after cancelling: to the back of the queue
+        existing.status, existing.created_at, existing.cancelled_at = status, now, None
+    uow.audit.record(
+        actor_id=person_id, action=f"shift.{status.value}", entity="shift", entity_id=shift.id
+    )
+    return status
 
 
 async def cancel(
@@ -339,18 +378,28 @@ async def send_reminders(
         for signup, shift in await uow.shifts.due_reminders(now, HOUR, "reminded_hour_at"):
             signup.reminded_hour_at = now
             signup.reminded_day_at = signup.reminded_day_at or now
-            notices.append(_reminder(signup, shift))
+            notices.append(_reminder(uow, signup, shift, now))
         await uow.session.flush()
         for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
             signup.reminded_day_at = now
-            notices.append(_reminder(signup, shift))
+            notices.append(_reminder(uow, signup, shift, now))
         await uow.commit()
     await notifier.send(notices)
     return len(notices)
 
 
-def _reminder(signup: ShiftSignup, shift: Shift) -> Notice:
+def _reminder(uow: UnitOfWork, signup: ShiftSignup, shift: Shift, now: datetime) -> Notice:
+    """The volunteer's reminder; an app acting for them hears it too (same transaction)."""
     params = {"title": shift.title, "place": shift.place, "start": shift.starts_at.isoformat()}
+    shown = {"id": shift.id, **params, "community_id": shift.community_id}
+    webhooks.record(
+        uow,
+        "shift.reminder",
+        {"shift": shown},
+        community_id=shift.community_id,
+        person_id=signup.person_id,
+        at=now,
+    )
     return Notice(signup.person_id, "shift.reminder", params)
 
 

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,10 +24,12 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from bot.domain.kpis import Targets
 from bot.domain.principal import Principal
 from bot.limits import Limit, RateLimiter
 from bot.services import api_clients, needs
 from bot.services.api_clients import ClientView
+from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.web import chat
 from bot.web.api_models import (
@@ -69,6 +71,11 @@ class ApiConfig:
     tz: ZoneInfo
     is_outage: Callable[[BaseException], bool]
     clock: Callable[[], float] = time.time
+    targets: Targets = field(default_factory=Targets)
+    kpi_cache_seconds: float = 0.0
+    # Seals the webhook signing secrets (None: no webhooks); http to localhost for tests.
+    cipher: PersonalDataCipher | None = None
+    allow_http_localhost: bool = False
 
 
 config_key = web.AppKey("api_config", ApiConfig)
@@ -188,10 +195,29 @@ def _domain_problem(error: DomainError) -> ApiProblem:
     if isinstance(error, PermissionDenied):
         return ApiProblem(403, "forbidden", _("This app may not do this for this person."))
     if isinstance(error, Conflict):
-        return ApiProblem(
-            409, error.reason, _("This cannot be done in the request's current state.")
-        )
+        title = _conflict_title(error.reason)
+        return ApiProblem(409, error.reason, title)
     return ApiProblem(400, "refused", _("This request was refused."))
+
+
+def _conflict_title(reason: str) -> str:
+    """The refusals an app meets acting for a person, each in its own words."""
+    titles = {
+        "already_signed_up": _("The person is already signed up for this shift."),
+        "cancel_deadline_passed": _(
+            "The cancel deadline has passed: the person must tell the organiser."
+        ),
+        "shift_started": _("The shift has already started."),
+        "not_a_verified_volunteer": _("The person is not a verified volunteer."),
+        "volunteer_pending_verification": _(
+            "The person's volunteer registration is waiting for verification."
+        ),
+        "already_voted": _("The person has already voted in this consultation."),
+        "voting_closed": _("Voting is not open in this consultation."),
+        "already_linked": _("This account already belongs to the person of this code."),
+        "channel_taken": _("The person of this code already uses this app with another account."),
+    }
+    return titles.get(reason, _("This cannot be done in the request's current state."))
 
 
 def _locale(request: web.Request, config: ApiConfig) -> str:
@@ -245,6 +271,35 @@ async def _rate_limit(config: ApiConfig, client: ClientView) -> dict[str, str]:
     return headers
 
 
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison, a list of tags or `*`."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _conditional(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Every successful read carries a strong ETag of its representation (the body); a read
+    whose If-None-Match holds it gets 304 without the body."""
+    if request.method not in ("GET", "HEAD") or response.status != 200:
+        return response
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return response
+    etag = _etag(response.body)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "Vary": "Accept-Language, Authorization, Person",
+    }
+    if _matches(request.headers.get("If-None-Match", ""), etag):
+        return web.Response(status=304, headers=headers)
+    response.headers.update(headers)
+    return response
+
+
 @web.middleware
 async def api_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -260,7 +315,7 @@ async def api_middleware(
                 client = await _authenticate(request, config)
                 request[client_key] = client
                 extra = await _rate_limit(config, client)
-            response = await handler(request)
+            response = _conditional(request, await handler(request))
             status = response.status
             response.headers.update(extra)
             return response
@@ -645,6 +700,23 @@ def make_api(config: ApiConfig) -> web.Application:
     api.router.add_get("/requests/{id}", get_request)
     api.router.add_post("/requests/{id}/support", support_request)
     api.router.add_post("/requests/{id}/feedback", feedback)
+    # The other resources, each in its module (they import this one's helpers).
+    from bot.web import (
+        api_consultations,
+        api_kpis,
+        api_link,
+        api_lists,
+        api_records,
+        api_shifts,
+    )
+
+    for module in (api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link):
+        for method, path, handler in module.ROUTES:
+            api.router.add_route(method, path, handler)
+
+    from bot.web import api_webhooks  # its routes use this module's helpers
+
+    api_webhooks.add_routes(api)
     return api
 
 

@@ -33,7 +33,7 @@ h1{{font-size:1.3rem}} h2{{font-size:1.1rem;margin-top:1.6rem}}
 table{{border-collapse:collapse;width:100%;font-size:.9rem}}
 th,td{{border-bottom:1px solid #ddd;padding:.35rem .4rem;text-align:left;vertical-align:top}}
 td.n{{text-align:right;white-space:nowrap}}
-tr.met td.s{{color:#2e7d32}} tr.behind td.s{{color:#c62828}}
+tr.met td.s{{color:#2e7d32}} tr.behind td.s{{color:#c62828}} tr.count td.s{{color:#666}}
 img{{max-width:100%;height:auto}} .wrap{{overflow-x:auto}} .muted{{color:#666;font-size:.85rem}}
 </style></head>
 <body>{body}</body></html>
@@ -52,10 +52,13 @@ def _cells(*values: str) -> str:
 def _indicator_rows(report: Report) -> list[str]:
     rows = []
     for i in report.unit.indicators:
+        # A count without a target at this level: no "0" target and no green "met".
+        state = ("met" if i.met else "behind") if i.has_target else "count"
+        target = shown(i.kpi, i.target) if i.has_target else "—"
         rows.append(
-            f'<tr class="{"met" if i.met else "behind"}" data-kpi="{i.kpi.value}">'
+            f'<tr class="{state}" data-kpi="{i.kpi.value}">'
             f"<td>{html.escape(str(KPI_NAMES[i.kpi]))}</td>"
-            + _cells(shown(i.kpi, i.actual), shown(i.kpi, i.target))
+            + _cells(shown(i.kpi, i.actual), target)
             + f'<td class="s">{html.escape(status(i))}</td></tr>'
         )
     return rows
@@ -66,11 +69,12 @@ def _children(report: Report, locale: str) -> list[str]:
         return []
     rows = []
     for child in report.children:
-        met = sum(1 for i in child.indicators if i.met)
+        measured = [i for i in child.indicators if i.has_target]
+        met = sum(1 for i in measured if i.met)
         values = [shown(i.kpi, i.actual) for i in child.indicators[:3]]
         rows.append(
             f"<tr><td>{html.escape(child.unit.name.label(locale))}</td>"
-            + _cells(f"{met} / {len(child.indicators)}", *values)
+            + _cells(f"{met} / {len(measured)}", *values)
             + "</tr>"
         )
     header = [_("Unit"), _("Targets met")]

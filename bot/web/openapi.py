@@ -18,8 +18,15 @@ from bot.web.api_models import (
     RequestIn,
     RequestOut,
     RequestPage,
+    Strict,
     TokenIn,
     TokenOut,
+)
+from bot.web.api_webhook_models import (
+    DeliveryPage,
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookList,
 )
 
 REF = "#/components/schemas/{model}"
@@ -33,6 +40,10 @@ MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
     (RequestDetailOut, "serialization"),
     (RequestPage, "serialization"),
     (Problem, "serialization"),
+    (WebhookIn, "validation"),
+    (WebhookCreatedOut, "serialization"),
+    (WebhookList, "serialization"),
+    (DeliveryPage, "serialization"),
 ]
 
 
@@ -76,10 +87,85 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
 
 
+def _resources() -> list[Any]:
+    # Imported here: the resource modules import the API's helpers, which import this one.
+    from bot.web import (
+        api_consultations,
+        api_kpis,
+        api_link,
+        api_lists,
+        api_records,
+        api_shifts,
+    )
+
+    return [api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link]
+
+
+SCOPES = {
+    "needs:write": "file requests, say me too, give feedback, vote in consultations",
+    "needs:read": "read the people's requests, the needs list and the consultations of the area",
+    "volunteers:read": "read the shifts of the area",
+    "volunteers:write": "sign people up for shifts and cancel",
+    "records:read": "read a person's service records and certificates",
+    "projects:read": "read the resource and project lists of the area",
+    "kpis:read": "read the indicators of the area with their targets",
+    "webhooks": "subscribe to events of the app's area",
+}
+
+
+WEBHOOK_ID = {**NEED_ID, "description": "The subscription's id"}
+WEBHOOK_PATHS = {
+    "/webhooks": {
+        "post": {
+            "operationId": "subscribeWebhook",
+            "summary": "Subscribe an endpoint to events; the answer shows the signing secret once",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [IDEMPOTENCY],
+            "requestBody": _body(WebhookIn),
+            "responses": {"201": _json(WebhookCreatedOut, "Subscribed"), **PROBLEMS},
+        },
+        "get": {
+            "operationId": "listWebhooks",
+            "summary": "The app's subscriptions (without their secrets)",
+            "security": [{"bearer": ["webhooks"]}],
+            "responses": {"200": _json(WebhookList, "The subscriptions"), **PROBLEMS},
+        },
+    },
+    "/webhooks/{id}": {
+        "delete": {
+            "operationId": "deleteWebhook",
+            "summary": "No more events to this endpoint",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [WEBHOOK_ID],
+            "responses": {"204": {"description": "Deleted"}, **PROBLEMS},
+        }
+    },
+    "/webhooks/{id}/deliveries": {
+        "get": {
+            "operationId": "webhookDeliveries",
+            "summary": "The subscription's delivery log, newest first: state, attempts, "
+            "last HTTP status, next try",
+            "security": [{"bearer": ["webhooks"]}],
+            "parameters": [
+                WEBHOOK_ID,
+                {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+            ],
+            "responses": {"200": _json(DeliveryPage, "One page"), **PROBLEMS},
+        }
+    },
+}
+
+
 @cache
 def document() -> dict[str, Any]:
-    _, schemas = models_json_schema(MODELS, ref_template=REF)
-    return {
+    modules = _resources()
+    models = MODELS + [
+        (m, "validation" if issubclass(m, Strict) else "serialization")
+        for module in modules
+        for m in module.MODELS
+    ]
+    _, schemas = models_json_schema(models, ref_template=REF)
+    found: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Five-Society Linkage community services API",
@@ -95,10 +181,7 @@ def document() -> dict[str, Any]:
                     "flows": {
                         "clientCredentials": {
                             "tokenUrl": "/api/v1/token",
-                            "scopes": {
-                                "needs:write": "file requests, say me too, give feedback",
-                                "needs:read": "read the requests of the people the app acts for",
-                            },
+                            "scopes": SCOPES,
                         }
                     },
                 }
@@ -177,5 +260,9 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _json(RequestOut, "Recorded"), **PROBLEMS},
                 }
             },
+            **WEBHOOK_PATHS,
         },
     }
+    for module in modules:
+        found["paths"].update(module.PATHS)
+    return found

@@ -54,7 +54,20 @@ async def start_link(bot: Bot, channel: Channel, settings: Settings, payload: st
         me = await bot.me()
         if me.username:
             return f"https://t.me/{me.username}?start={payload}"
+    if channel is Channel.WECHAT:
+        # A parameter QR code made by the account (its SCAN is the same `/start <payload>`).
+        scene_link = getattr(bot.session, "scene_link", None)
+        link = await scene_link(payload) if scene_link is not None else None
+        if link:
+            return str(link)
     return f"{settings.site_url}/?start={payload}"
+
+
+async def qr_image(bot: Bot, link: str) -> bytes:
+    """A QR code picture of a link from `start_link`: on WeChat, of the parameter QR code's
+    own content, so scanning it is the account's SCAN."""
+    qr_content = getattr(bot.session, "qr_content", None)
+    return qr_png(str(await qr_content(link)) if qr_content is not None else link)
 
 
 def qr_png(link: str) -> bytes:

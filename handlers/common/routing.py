@@ -5,11 +5,18 @@ one Dispatcher per process (tests build many, and a second channel bot may need 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from inspect import isclass
 from typing import Any
 
 from aiogram import Router
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 Handler = Callable[..., Any]
 
@@ -44,14 +51,38 @@ class RouteTable:
     def errors(self, *filters: Any, **kwargs: Any) -> Any:
         return self._add("error", filters, kwargs)
 
-    def build(self) -> Router:
-        router = Router(name=self.name)
+    def build(self) -> GatedRouter:
+        router = GatedRouter(name=self.name)
+        for observer in ("message", "callback_query"):
+            gate = Gate.of(f for o, f, _, _ in self._entries if o == observer)
+            if gate is not None:
+                router.gates[observer] = gate
+                router.observers[observer].filter(gate)
         for observer, filters in self._filters:
             router.observers[observer].filter(*filters)
         for observer, filters, kwargs, handler in self._entries:
             router.observers[observer].register(handler, *filters, **kwargs)
         run_sync_filters_inline(router)
         return router
+
+
+class GatedRouter(Router):
+    """A router that says "not mine" before aiogram wraps the event for it: with no
+    middleware of its own on that kind of event and a gate that rejects it, the answer is
+    the same as aiogram's (its root filter rejects) at a fraction of the cost — a free text
+    passes about thirty routers on its way to the fallback."""
+
+    def __init__(self, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.gates: dict[str, Gate] = {}
+
+    async def propagate_event(self, update_type: str, event: TelegramObject, **kwargs: Any) -> Any:
+        gate = self.gates.get(update_type)
+        if gate is not None and not self.sub_routers:
+            observer = self.observers[update_type]
+            if not len(observer.outer_middleware) and not gate(event, kwargs.get("raw_state")):
+                return UNHANDLED
+        return await super().propagate_event(update_type, event, **kwargs)
 
 
 def run_sync_filters_inline(router: Router) -> None:
@@ -77,3 +108,100 @@ def _inline(filter_object: FilterObject) -> None:
     # The parameters the filter takes were read from the original at registration.
     filter_object.callback = check_inline
     filter_object.awaitable = True
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What an event must have for one handler to possibly match, read off its filters: its
+    FSM state (None: any), the first character of a command (None: any text), the prefix
+    of its callback data (None: any)."""
+
+    states: frozenset[str | None] | None = None
+    command_prefix: str | None = None
+    callback: tuple[str, str] | None = None
+
+    def met(self, event: object, raw_state: str | None) -> bool:
+        if self.states is not None and raw_state not in self.states:
+            return False
+        if self.command_prefix is not None:
+            text = (event.text or event.caption) if isinstance(event, Message) else None
+            if not text or text.lstrip()[:1] not in self.command_prefix:
+                return False
+        if self.callback is not None:
+            data = event.data if isinstance(event, CallbackQuery) else None
+            prefix, separator = self.callback
+            if not data or data.split(separator, 1)[0] != prefix:
+                return False
+        return True
+
+
+class Gate:
+    """A router-level filter that passes an event only if one of the router's handlers could
+    match it: a text nobody's state or command fits skips the router at once instead of
+    trying each of its handlers' filters (every free text used to try about 180).
+
+    Only necessary conditions are read (the same checks aiogram's State, StateFilter, Command
+    and callback-data filters make), so what matches is unchanged."""
+
+    def __init__(self, needs: tuple[Need, ...]) -> None:
+        # By state: the rest of what each handler needs, without repeats (most share one).
+        by_state: dict[str | None, set[Need]] = {}
+        anywhere: set[Need] = set()
+        for need in needs:
+            rest = Need(None, need.command_prefix, need.callback)
+            if need.states is None:
+                anywhere.add(rest)
+            for state in need.states or ():
+                by_state.setdefault(state, set()).add(rest)
+        self.by_state = {state: tuple(rests) for state, rests in by_state.items()}
+        self.anywhere = tuple(anywhere)
+
+    @classmethod
+    def of(cls, handlers: Iterable[tuple[Any, ...]]) -> Gate | None:
+        needs = tuple(need_of(filters) for filters in handlers)
+        if not needs or any(need == Need() for need in needs):
+            return None  # some handler takes anything: nothing to skip
+        return cls(needs)
+
+    def __call__(self, event: object, raw_state: str | None = None) -> bool:
+        for rest in self.by_state.get(raw_state, ()):
+            if rest.met(event, raw_state):
+                return True
+        return any(rest.met(event, raw_state) for rest in self.anywhere)
+
+
+def need_of(filters: tuple[Any, ...]) -> Need:
+    states: frozenset[str | None] | None = None
+    command_prefix: str | None = None
+    callback: tuple[str, str] | None = None
+    for item in filters:
+        if isinstance(item, State | StateFilter):
+            allowed = _states_of(item)
+            if allowed is not None:
+                states = allowed if states is None else states & allowed
+        elif isinstance(item, Command):
+            command_prefix = item.prefix
+        elif isinstance(item, CallbackQueryFilter):
+            data = item.callback_data
+            callback = (data.__prefix__, data.__separator__)
+    return Need(states, command_prefix, callback)
+
+
+def _states_of(item: State | StateFilter) -> frozenset[str | None] | None:
+    """The raw states the filter accepts; None when it accepts any."""
+    allowed: set[str | None] = set()
+    for state in item.states if isinstance(item, StateFilter) else (item,):
+        if state is None or isinstance(state, str):
+            if state == "*":
+                return None
+            allowed.add(state)
+        elif isinstance(state, State):
+            if state.state == "*":
+                return None
+            allowed.add(state.state)
+        elif isinstance(state, StatesGroup) or (isclass(state) and issubclass(state, StatesGroup)):
+            group = state if isclass(state) else type(state)
+            allowed.update(group.__all_states_names__)
+        else:
+            return None
+    return frozenset(allowed)

@@ -52,6 +52,8 @@ def error_text(error: DomainError) -> str:
             return str(specific)
         return _("That input is not valid. Please check it and try again.")
     if isinstance(error, Conflict):
+        if error.reason.startswith("milestone_transition:"):
+            return _("This milestone has moved on meanwhile; open the purchase again.")
         if error.reason.startswith("project_transition:"):
             return _("This project has moved on meanwhile; open it again to see where it stands.")
         if error.reason.startswith("need_transition:"):
@@ -124,6 +126,9 @@ CONFLICT_TEXTS = {
     "own_transfer": __("You cannot accept your own request; send the link to the other person."),
     "organisation_name_taken": __("An organisation with that name is already registered."),
     "no_home_community": __("Please choose your community first: send /start."),
+    "certificate_recorded": __("This qualification is already recorded for you; see /mytraining."),
+    "certificate_decided": __("This certificate was already decided by another worker."),
+    "place_exists": __("This unit already has its social-work place of that level."),
     "already_member": __("You are already a member of this organisation."),
     "organisation_verified": __("This organisation is already verified."),
     "project_not_yours": __("That step is for the other side (the organisation or the worker)."),
@@ -164,9 +169,39 @@ CONFLICT_TEXTS = {
     "channel_taken": __(
         "That profile already has an account on this channel; unlink it there first."
     ),
+    # Competitions (三.(四)) and purchases of services (四.(三)).
+    "fund_outside_unit": __("That fund belongs to another street or district."),
+    "call_closed": __("The call no longer takes proposals: its deadline has passed."),
+    "organisation_not_eligible": __("Your kind of organisation may not enter this call."),
+    "project_outside_unit": __("The project is not in the call's street or district."),
+    "project_not_a_draft": __(
+        "Only a draft project that is not a major matter can be put forward."
+    ),
+    "over_budget": __("The proposal asks for more than the call's whole budget."),
+    "panel_closed": __("The panel can only be named while proposals are taken."),
+    "conflict_of_interest": __(
+        "You belong to the organisation that proposed it: you are excluded from scoring it."
+    ),
+    "not_reviewing": __("The panel is not reviewing now (it reviews after the proposal deadline)."),
+    "scores_hidden": __("The scores stay hidden until the panel closes."),
+    "panel_not_closed": __("Close the panel before publishing the results."),
+    "no_vote": __("This call has no residents' vote."),
+    "vote_options": __("The proposals changed; open the vote again."),
+    "provider_outside_unit": __("The provider does not serve this street or district."),
+    "milestone_own_acceptance": __(
+        "You are a member of the provider: a provider cannot accept its own milestone."
+    ),
+    "milestone_not_buyer": __("Only the buyer accepts and pays milestones."),
+    "milestone_not_provider": __("Only the provider reports its milestones."),
+    "milestones_open": __("Every milestone must be accepted before the evaluation."),
+    "already_evaluated": __("This purchase was already evaluated."),
+    "purchase_overpaid": __("That would pay more than the purchase's amount."),
 }
 
 INVALID_TEXTS = {
+    "exam_year": __("Please send the exam year as four digits, from 2008 to this year."),
+    "baseline_year": __("Please give a baseline year from 2000 to this year."),
+    "note": __("Please describe the service in a few words."),
     "guardian": __("Please send the guardian's name and relation (2 to 100 characters)."),
     "name": __("Please send a name of 2 to 100 characters."),
     "registration_number": __("Please give the registration or filing number."),
@@ -185,6 +220,15 @@ INVALID_TEXTS = {
     "location": __("That location is not valid."),
     "handover_code": __("That code is unknown. Please check it with the volunteer."),
     "period": __("That period is not valid."),
+    "criteria": __("The criteria need names and weights that sum to 100."),
+    "milestones": __("The milestones need deliverables and shares that sum to 100%."),
+    "deadline": __("The deadlines must be in the future, the review after the proposals."),
+    "budget_lines": __("Please give each budget line an item and an amount."),
+    "expected_results": __("Please describe the expected results."),
+    "scores": __("Please give one score from 0 to 100 per criterion."),
+    "indicators": __("The indicators need weights that sum to 100 and scores from 0 to 100."),
+    "service": __("Please name the service."),
+    "report": __("Please say what was delivered."),
     "sample_size": __("Please draw between 1 and 50 records."),
     "number": __("That number is out of range."),
     "reward": __("Please give the reward and who provides it."),

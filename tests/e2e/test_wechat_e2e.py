@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,11 +15,14 @@ from storage.db import make_engine
 from storage.models import Need
 from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import onboard, tap
+from tests.integration.test_web_channel_conversations import jpeg
 from tests.support import fake_wechat
 from tests.support.fake_wechat import FakeWeChat
 
 RESIDENT = "oWushe_e2e_resident_01"
 WORKER = 9300
+SOCIAL = 9301
+STATE_TEMPLATE = "tmpl-need-state"
 
 
 def number_of(screen: str, label: str) -> str:
@@ -45,6 +50,20 @@ async def count_records(database_url: str) -> int:
         await engine.dispose()
 
 
+async def checked_in_earlier(database_url: str, *, minutes: int) -> None:
+    from sqlalchemy import update
+
+    from storage.models import ServiceRecord
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            when = datetime.now(UTC) - timedelta(minutes=minutes)
+            await connection.execute(update(ServiceRecord).values(checked_in_at=when))
+    finally:
+        await engine.dispose()
+
+
 async def count_needs(database_url: str) -> int:
     engine = make_engine(database_url)
     try:
@@ -68,11 +87,17 @@ async def test_a_wechat_resident_files_a_request_and_hears_the_workers_steps(
             WECHAT_APP_SECRET=fake_wechat.APP_SECRET,
             WECHAT_AES_KEY=fake_wechat.AES_KEY,
             WECHAT_API_URL=wechat.api_url,
+            WECHAT_TEMPLATES=json.dumps({"need.state": STATE_TEMPLATE}),
         )
         wechat.bot_url = bot.url
         await onboard(fake_telegram, WORKER, "韩主任")
+        await onboard(fake_telegram, SOCIAL, "Sam")
         bot.cli(
             "admin", "grant", "--telegram-id", str(WORKER), "--role", "community_worker",
+            "--community", "1",
+        )  # fmt: skip
+        bot.cli(
+            "admin", "grant", "--telegram-id", str(SOCIAL), "--role", "social_worker",
             "--community", "1",
         )  # fmt: skip
 
@@ -89,7 +114,18 @@ async def test_a_wechat_resident_files_a_request_and_hears_the_workers_steps(
         screen = await reply(wechat, screen, "儿童关爱")
         assert "请用您自己的话描述" in screen, screen
         screen = await wechat.user_sends(RESIDENT, "孩子放学后没人照看，希望有课后托管")
-        for label in ("跳过", "不急", "家人", "不用上门"):
+        assert "跳过" in screen, screen  # the photo step
+        # A handler that takes 6 s (fetching the photo from a slow WeChat media/get): the
+        # callback is answered `success` within WeChat's 5 s — no retry — and the answer
+        # comes later through the customer-service API.
+        wechat.media_delay = 6.0
+        posts = len(wechat.posts)
+        assert await wechat.user_photo(RESIDENT, jpeg()) == ""
+        assert wechat.posts[posts:] == [{"try": 1, "outcome": 200}]
+        screen = await wechat.wait_for(RESIDENT, "已添加照片", timeout=20)
+        assert wechat.seen[RESIDENT][-1].how == "custom"
+        wechat.media_delay = 0.0
+        for label in ("不急", "家人", "不用上门"):
             screen = await reply(wechat, screen, label)
         assert "请核对" in screen, screen
         # WeChat retries a post it got no answer to, with the same MsgId: one request filed.
@@ -109,6 +145,23 @@ async def test_a_wechat_resident_files_a_request_and_hears_the_workers_steps(
         notice = await wechat.wait_for(RESIDENT, reference)
         assert [s.how for s in wechat.seen[RESIDENT] if s.text == notice] == ["custom"]
         assert "已受理" in notice, notice
+        # Outside the window (WeChat answers 45015), the assignment comes as a template.
+        wechat.window_closed.add(RESIDENT)
+        await fake_telegram.wait_for_bot_message(WORKER, contains="已受理——正在安排承办人")
+        fake_telegram.user_clicks(
+            WORKER, fake_telegram.last_bot_message(WORKER)["message_id"], "分派"
+        )
+        await fake_telegram.wait_for_bot_message(
+            WORKER, predicate=lambda m: "Sam" in str(m.get("reply_markup"))
+        )
+        fake_telegram.user_clicks(
+            WORKER, fake_telegram.last_bot_message(WORKER)["message_id"], "👤 Sam"
+        )
+        assigned = await wechat.wait_for(RESIDENT, "已分派")
+        assert wechat.seen[RESIDENT][-1].how == "template", assigned
+        [template] = wechat.templates
+        assert template["template_id"] == STATE_TEMPLATE and template["touser"] == RESIDENT
+        assert reference in template["data"]["keyword1"]["value"]
     finally:
         await wechat.stop()
 
@@ -226,5 +279,11 @@ async def test_a_wechat_volunteer_checks_in_by_a_gcj02_location_and_the_site_qr_
         screen = await wechat.user_event(VOLUNTEER, "SCAN", f"ci_{shift_id}_{code}")
         assert "您已经签到了" in screen, screen
         assert await count_records(e2e_database_url) == 1
+        # Scanned again after the shift's work (here: checked in ten minutes ago), as on
+        # Telegram the same QR code checks out.
+        await checked_in_earlier(e2e_database_url, minutes=10)
+        await asyncio.sleep(1.1)  # WeChat tells events apart by sender and second
+        screen = await wechat.user_event(VOLUNTEER, "SCAN", f"ci_{shift_id}_{code}")
+        assert "✅ 已签退“助餐送餐”" in screen, screen
     finally:
         await wechat.stop()

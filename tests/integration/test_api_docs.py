@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from bot.app import build
 from bot.config import load_settings
 from bot.domain.enums import ScopeLevel
-from bot.services import api_clients
+from bot.services import api_clients, webhooks
 from storage.uow import UnitOfWork
 from tests.support.factories import make_map
 
@@ -65,5 +66,35 @@ async def test_the_documented_example_files_and_reads_a_request(
         assert lines[1] == "history ['filed']"
         reference = lines[0].split()[1]
         assert lines[2] == f"mine ['{reference}']"
+        assert lines[3] == f"needs list ['{reference}']"
     finally:
         await application.close()
+
+
+def verification() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    block = text.split("<!-- verify:start -->")[1].split("<!-- verify:end -->")[0]
+    return block.split("```python\n")[1].split("```")[0]
+
+
+def test_the_documented_verification_accepts_our_signatures_and_refuses_forgeries() -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(verification(), "docs/api.md", "exec"), namespace)
+    verify = namespace["verify"]
+    secret = webhooks.new_secret()
+    body = '{"type":"request.status_changed","data":{"request":{"id":1}}}'
+    now = int(time.time())
+    headers = webhooks.headers(secret, "msg_1", now, body)
+    assert verify(secret, headers, body.encode())
+    assert not verify(secret, headers, body.replace("1", "2").encode())
+    assert not verify(webhooks.new_secret(), headers, body.encode())
+    old = webhooks.headers(secret, "msg_1", now - 3600, body)
+    assert not verify(secret, old, body.encode())
+    # The Standard Webhooks specification's own example, with its old timestamp allowed.
+    spec = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,bm9ldmVu v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    assert verify(secret, spec, b'{"test": 2432232314}', tolerance=10**10)

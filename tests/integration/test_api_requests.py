@@ -26,6 +26,7 @@ from bot.web import api
 from storage.db import make_session_factory
 from storage.models import AuditEntry, Need
 from storage.uow import UnitOfWork
+from tests.support.api_app import bearer, register
 from tests.support.chat import ChatHarness
 from tests.support.factories import Map, make_map, make_person
 
@@ -65,32 +66,6 @@ async def application(database_url: str, world: Map) -> AsyncIterator[Applicatio
 @pytest.fixture
 async def client(application: Application, aiohttp_client: Any) -> TestClient:
     return await aiohttp_client(application.web_app)
-
-
-async def register(
-    uow: UnitOfWork,
-    level: ScopeLevel,
-    area: int,
-    scopes: tuple[str, ...] = ("needs:write", "needs:read"),
-) -> api_clients.Registered:
-    return await api_clients.register(
-        uow, name="渝快社区", scopes=list(scopes), area_level=level, area_id=area
-    )
-
-
-async def bearer(client: TestClient, app: api_clients.Registered) -> dict[str, str]:
-    response = await client.post(
-        "/api/v1/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app.client.client_id,
-            "client_secret": app.secret,
-        },
-    )
-    assert response.status == 200, await response.text()
-    body = await response.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
-    return {"Authorization": f"Bearer {body['access_token']}"}
 
 
 FILING = {"category": "elderly_care", "description": "楼道灯坏了，老人晚上看不见"}

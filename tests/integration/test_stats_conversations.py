@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.documents.workbook import text_width
 from bot.domain.enums import Role, ScopeLevel
+from bot.services.dashboards import Session
+from bot.web.dashboard_page import render_page
 from handlers.stats import button_url_allowed
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -119,3 +121,64 @@ async def test_a_community_worker_cannot_open_their_streets_figures(
     # (the tap was already answered, so the refusal comes as a message)
     assert chat.last_text(WORKER) == "抱歉，您无权在此进行该操作。"
     assert files(chat, WORKER) == before
+
+
+# The social-work indicators (issue 20) of street A in the hand-counted fixture, as each reader
+# sees them: (name, text in chat, number in the workbook, target in the workbook).
+SOCIAL_WORK = {
+    "社会工作专业人才（持证或社工）": ("• 社会工作专业人才（持证或社工）：3", 3.0, 0.0),
+    "持社工证（已核验）人数": ("• 持社工证（已核验）人数：2", 2.0, 0.0),
+    "今年社区工作者人均培训学时": ("• 今年社区工作者人均培训学时：1.0", 1.0, 0.0),
+    "持社会工作职业资格证书的社区工作者": (
+        "持社会工作职业资格证书的社区工作者：33.3%（目标 15.0%）— 已达标",
+        33.33,
+        15.0,
+    ),
+    "由社工室或社工站提供服务的社区比例": (
+        "由社工室或社工站提供服务的社区比例：100.0%（目标 100.0%）— 已达标",
+        100.0,
+        100.0,
+    ),
+}
+
+
+async def test_the_social_work_indicators_match_in_chat_the_export_and_the_dashboard(
+    chat: ChatHarness, uow: UnitOfWork
+) -> None:
+    w = await fixture(uow)
+    admin = await make_person(
+        uow, "街道管理员", community=w.community_a1,
+        grants=((Role.STREET_ADMIN, ScopeLevel.STREET, w.street_a),), web_id=ADMIN,
+    )  # fmt: skip
+    await chat.send(ADMIN, "/stats")
+    summary = next(s for s in chat.screens(ADMIN) if "对照 2025 年目标的指标" in s)
+    for line, _number, _target in SOCIAL_WORK.values():
+        assert line in summary
+    await chat.tap(ADMIN, "导出 XLSX 和 CSV")
+    sent = files(chat, ADMIN)
+    book = load_workbook(io.BytesIO(sent[f"indicators-street-{w.street_a}.xlsx"]))
+    street = {r[1]: r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    rows = list(
+        csv.reader(io.StringIO(sent[f"indicators-street-{w.street_a}.csv"].decode("utf-8-sig")))
+    )
+    by_name = {r[2]: r for r in rows if r[0] == "街道"}
+    for name, (_line, number, target) in SOCIAL_WORK.items():
+        assert street[name][2:4] == (number, target)
+        assert (float(by_name[name][3]), float(by_name[name][4])) == (number, target)
+
+    settings = chat.settings
+    session = Session(admin, ScopeLevel.STREET, w.street_a, "zh")
+    status, page = await render_page(
+        lambda: UnitOfWork(chat.session_factory), chat.i18n, settings, session, "zh", None
+    )
+    assert status == 200
+    for kpi, shown in (
+        ("social_work_professionals", "3"),
+        ("certificate_holders", "2"),
+        ("training_hours_per_worker", "1.0"),
+        ("certified_share", "33.3%"),
+        ("social_work_coverage", "100.0%"),
+    ):
+        row = re.search(rf'<tr class="\w+" data-kpi="{kpi}">(.*?)</tr>', page)
+        assert row is not None, kpi
+        assert f'<td class="n">{shown}</td>' in row.group(1)

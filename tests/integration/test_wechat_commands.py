@@ -115,7 +115,8 @@ async def test_a_worker_gets_a_translated_answer_to_every_command_and_files_are_
     answers = await walk(wechat, served, WORKER)
     assert_all_answered(answers, caplog)
     for name in ("export", "needlist", "mydata"):
-        assert NO_FILE in answers[name] and "/link" in answers[name], answers[name]
+        # The note links the web chat page, opened signed in through WeChat OAuth.
+        assert NO_FILE in answers[name] and "/wechat/web?next=" in answers[name], answers[name]
     # Two files (the summary and the JSON), one explanation.
     assert answers["mydata"].count(NO_FILE) == 1, answers["mydata"]
     # "All my service" is a period the service accepts (it once asked from 2000, refused);

@@ -35,7 +35,7 @@ TRIES = 3
 class Seen:
     """One thing a user saw: how it came and its text."""
 
-    how: str  # passive | custom | template
+    how: str  # passive | custom | template | image (its text: the media id)
     text: str
 
 
@@ -48,12 +48,19 @@ class FakeWeChat:
     seen: dict[str, list[Seen]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)  # every callback POST's outcome
     menus: list[Any] = field(default_factory=list)
+    conditional_menus: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → body
+    tags: dict[str, int] = field(default_factory=dict)  # user tag name → id
+    user_tags: dict[str, set[int]] = field(default_factory=dict)  # openid → tag ids
     qrcodes: list[dict[str, Any]] = field(default_factory=list)  # qrcode/create bodies
     window_closed: set[str] = field(default_factory=set)
     templates: list[dict[str, Any]] = field(default_factory=list)  # template messages sent
     known_templates: set[str] = field(default_factory=set)  # empty: any template id is known
     not_following: set[str] = field(default_factory=set)  # template messages refused: 43004
     media: dict[str, bytes] = field(default_factory=dict)  # media ids people's photos have
+    media_delay: float = 0.0  # seconds media/get takes: a slow dependency of a handler
+    uploads: dict[str, bytes] = field(default_factory=dict)  # images the bot uploaded
+    oauth_user: str = ""  # the openid of the person whose WeChat opens a web page
+    oauth_codes: dict[str, str] = field(default_factory=dict)  # code → openid, used once
     tokens_issued: int = 0
     _expire_next: bool = False
     _valid_token: str = ""
@@ -68,8 +75,17 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
         app.router.add_post("/cgi-bin/menu/create", self._menu_create)
+        app.router.add_post("/cgi-bin/menu/addconditional", self._menu_add_conditional)
+        app.router.add_post("/cgi-bin/menu/delconditional", self._menu_del_conditional)
+        app.router.add_post("/cgi-bin/tags/create", self._tag_create)
+        app.router.add_get("/cgi-bin/tags/get", self._tags_get)
+        app.router.add_post("/cgi-bin/tags/members/batchtagging", self._tagging)
+        app.router.add_post("/cgi-bin/tags/members/batchuntagging", self._tagging)
         app.router.add_post("/cgi-bin/qrcode/create", self._qrcode_create)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_post("/cgi-bin/media/upload", self._media_upload)
+        app.router.add_get("/connect/oauth2/authorize", self._oauth_authorize)
+        app.router.add_get("/sns/oauth2/access_token", self._oauth_access_token)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -112,6 +128,7 @@ class FakeWeChat:
         refused = self._token_refusal(request)
         if refused is not None:
             return refused
+        await asyncio.sleep(self.media_delay)
         content = self.media.get(request.query.get("media_id", ""))
         if content is None:
             return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
@@ -125,8 +142,29 @@ class FakeWeChat:
         user = body["touser"]
         if user in self.window_closed:
             return web.json_response({"errcode": 45015, "errmsg": "response out of time limit"})
+        if body.get("msgtype") == "image":
+            media_id = body["image"]["media_id"]
+            if media_id not in self.uploads:
+                return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+            self.seen.setdefault(user, []).append(Seen("image", media_id))
+            return web.json_response({"errcode": 0, "errmsg": "ok"})
         self.seen.setdefault(user, []).append(Seen("custom", body["text"]["content"]))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """A temporary image for an image message (multipart field `media`): its media id."""
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        if request.query.get("type") != "image":
+            return web.json_response({"errcode": 40004, "errmsg": "invalid media type"})
+        form = await request.post()
+        media = form.get("media")
+        if not isinstance(media, web.FileField):
+            return web.json_response({"errcode": 41005, "errmsg": "media data missing"})
+        media_id = f"M-{secrets.token_hex(6)}"
+        self.uploads[media_id] = media.file.read()
+        return web.json_response({"type": "image", "media_id": media_id, "created_at": 1})
 
     async def _template_send(self, request: web.Request) -> web.Response:
         refused = self._token_refusal(request)
@@ -148,6 +186,105 @@ class FakeWeChat:
             return refused
         self.menus.append((await request.json())["button"])
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _menu_add_conditional(self, request: web.Request) -> web.Response:
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        if not self.menus:  # WeChat: a conditional menu needs the default menu first
+            return web.json_response({"errcode": 65303, "errmsg": "no default menu"})
+        if int(body["matchrule"]["tag_id"]) not in self.tags.values():
+            return web.json_response({"errcode": 40050, "errmsg": "invalid tag id"})
+        menu_id = str(next(self._ids))
+        self.conditional_menus[menu_id] = body
+        return web.json_response({"menuid": menu_id})
+
+    async def _menu_del_conditional(self, request: web.Request) -> web.Response:
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        if self.conditional_menus.pop(str((await request.json())["menuid"]), None) is None:
+            return web.json_response({"errcode": 65304, "errmsg": "menu not found"})
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _tag_create(self, request: web.Request) -> web.Response:
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        name = (await request.json())["tag"]["name"]
+        if name in self.tags:
+            return web.json_response({"errcode": 45157, "errmsg": "invalid tag name"})
+        if len(name.encode()) > 30 or len(self.tags) >= 100:
+            return web.json_response({"errcode": 45158, "errmsg": "tag name too long"})
+        self.tags[name] = 100 + len(self.tags)
+        return web.json_response({"tag": {"id": self.tags[name], "name": name}})
+
+    async def _tags_get(self, request: web.Request) -> web.Response:
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        listed = [{"id": i, "name": n, "count": 0} for n, i in self.tags.items()]
+        return web.json_response({"tags": listed})
+
+    async def _tagging(self, request: web.Request) -> web.Response:
+        refused = self._token_refusal(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        tag = int(body["tagid"])
+        if tag not in self.tags.values():
+            return web.json_response({"errcode": 45159, "errmsg": "invalid tag"})
+        for openid in body["openid_list"]:
+            tags = self.user_tags.setdefault(openid, set())
+            if request.path.endswith("batchuntagging"):
+                tags.discard(tag)
+            elif len(tags) >= 20:
+                return web.json_response({"errcode": 45059, "errmsg": "too many tags"})
+            else:
+                tags.add(tag)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    def menu_of(self, openid: str) -> list[Any]:
+        """The menu a user sees: the newest conditional menu matching one of their tags,
+        else the default menu."""
+        tags = self.user_tags.get(openid, set())
+        for body in reversed(self.conditional_menus.values()):
+            if int(body["matchrule"]["tag_id"]) in tags:
+                return list(body["button"])
+        return self.menus[-1] if self.menus else []
+
+    async def _oauth_authorize(self, request: web.Request) -> web.Response:
+        """WeChat's authorize page inside WeChat's browser: snsapi_base asks nothing and
+        sends the browser back with a code for the person who opened it."""
+        query = request.query
+        if query.get("appid") != APP_ID or query.get("scope") != "snsapi_base":
+            return web.Response(status=400, text="invalid appid or scope")
+        if query.get("response_type") != "code" or not self.oauth_user:
+            return web.Response(status=400, text="not in WeChat")
+        code = secrets.token_hex(8)
+        self.oauth_codes[code] = self.oauth_user
+        target = f"{query['redirect_uri']}?code={code}&state={query.get('state', '')}"
+        raise web.HTTPFound(target)
+
+    async def _oauth_access_token(self, request: web.Request) -> web.Response:
+        query = request.query
+        if query.get("appid") != APP_ID or query.get("secret") != APP_SECRET:
+            return web.json_response({"errcode": 40125, "errmsg": "invalid appsecret"})
+        if query.get("grant_type") != "authorization_code":
+            return web.json_response({"errcode": 40002, "errmsg": "invalid grant_type"})
+        openid = self.oauth_codes.pop(query.get("code", ""), None)
+        if openid is None:  # unknown or used (a code works once, for 5 minutes)
+            return web.json_response({"errcode": 40029, "errmsg": "invalid code"})
+        return web.json_response(
+            {
+                "access_token": secrets.token_hex(8),
+                "expires_in": 7200,
+                "refresh_token": secrets.token_hex(8),
+                "openid": openid,
+                "scope": "snsapi_base",
+            }
+        )
 
     async def _qrcode_create(self, request: web.Request) -> web.Response:
         refused = self._token_refusal(request)

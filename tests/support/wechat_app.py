@@ -25,6 +25,7 @@ async def started(database_url: str, fake: FakeWeChat, **settings: Any) -> Appli
             wechat_app_secret=fake_wechat.APP_SECRET,
             wechat_aes_key=fake_wechat.AES_KEY,
             wechat_api_url=fake.api_url,
+            wechat_oauth_url=fake.api_url,
             **settings,
         )
     )

@@ -8,17 +8,21 @@ The fixture (street A = communities A1 and A2, both urban; street B = village B1
 | residents (population) | 10 | 90 | 100 | 50 |
 | verified volunteers | 5 (50%) | 9 (10%) | 14 → **14%** (the average of ratios would say 30%) | 0 |
 | community social orgs | 3 | 0 | 3 over 2 communities, target 12 each | 6 (rural target 6: met) |
-| community workers (certified) | 1 (1) | 2 (0) | 300 per 10,000 urban; 1/3 certified | — |
-| social worker active ≤ 90 days | yes | no | 50% | no |
+| community workers (verified 社工证) | 1 (1) | 2 (0; 1 pending) | 300 per 10k urban; 1/3 | — |
+| training this year (workers) | 150 min | 30 (+600 last year) | 180 / 3 = 1.0 h each | — |
+| social-work professionals (cert or grant) | 2 | 1 | 3 | 0 |
+| holders of a verified certificate | 2 | 0 | 2 | 0 |
+| served by room / station this year | room's record | station acted on a request | **100%** | no |
 | volunteer service station | yes | no | 50% | no |
-| charity organisations | 0 | 1 | 1 of 2 communities | 0 |
-| community funds | 1 | 0 | 1 | 0 |
+| charity organisations | 0 | 1 | 1 of 2 communities | 1 (verified in 2020) |
+| charity organisations at the 2020 baseline | 0 | 0 | 0 (no target) | 1 → district target 2 |
+| community funds | 1 | 0 | 1 | 0 (district target 200) |
 | demonstration site | this year | last year | 1 | — |
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +35,7 @@ from bot.domain.kpis import Kpi, Targets
 from bot.domain.needs import Beneficiary, NeedCategory, NeedState, Urgency
 from bot.domain.principal import Grant, Principal
 from bot.domain.resources import ResourceKind
+from bot.domain.social_work import CertificateLevel, CertificateState, ServiceLevel, ShiftKind
 from bot.domain.volunteers import VolunteerStatus
 from bot.services import kpis, places, resources
 from storage.models import (
@@ -44,6 +49,11 @@ from storage.models import (
     RoleGrant,
     ServiceRecord,
     Shift,
+    SocialWorkCertificate,
+    SocialWorkPlace,
+    SocialWorkService,
+    SocialWorkStaff,
+    TrainingAttendance,
     Volunteer,
 )
 from storage.types import utcnow
@@ -115,7 +125,8 @@ async def fixture(uow: UnitOfWork) -> Map:
             (w.community_a2, False),
         ):
             worker = await _person(uow, community)
-            await _grant(uow, worker, Role.COMMUNITY_WORKER, community, certified)
+            # The grant's flag is typed and no longer counted: only verified certificates are.
+            await _grant(uow, worker, Role.COMMUNITY_WORKER, community, not certified)
         social = await _person(uow, w.community_a1)
         await _grant(uow, social, Role.SOCIAL_WORKER, w.community_a1, True)
         stale = await _person(uow, w.community_a2)
@@ -135,8 +146,80 @@ async def fixture(uow: UnitOfWork) -> Map:
         )
         uow.session.add(Fund(organisation_id=charity, name="社区基金", community_id=w.community_a1))
         await _service(uow, w.community_a1, social, now)
+        await _social_work(uow, w, social, now)
         await uow.commit()
     return w
+
+
+async def _social_work(uow: UnitOfWork, w: Map, social: int, now: datetime) -> None:
+    """Certificates, training, the rooms and stations and what they served (issue 20)."""
+    year = now.astimezone(TZ).year
+    workers = (
+        await uow.session.scalars(
+            select(RoleGrant.person_id)
+            .where(RoleGrant.role == Role.COMMUNITY_WORKER)
+            .order_by(RoleGrant.id)
+        )
+    ).all()
+    a1_worker, a2_worker, a2_other = workers
+    for person, community, state in (
+        (a1_worker, w.community_a1, CertificateState.VERIFIED),
+        (social, w.community_a1, CertificateState.VERIFIED),
+        (a2_worker, w.community_a2, CertificateState.PENDING),  # not counted
+    ):
+        uow.session.add(
+            SocialWorkCertificate(
+                person_id=person, community_id=community, level=CertificateLevel.ASSISTANT,
+                exam_year=2021, state=state,
+            )
+        )  # fmt: skip
+    training = Shift(
+        community_id=w.community_a1, created_by=social, title="社工培训", place="p",
+        starts_at=now, ends_at=now, capacity=9, skills=[], kind=ShiftKind.TRAINING,
+    )  # fmt: skip
+    uow.session.add(training)
+    await uow.session.flush()
+    last_year = datetime(year - 1, 6, 1, tzinfo=TZ)
+    for person, minutes, at in (
+        (a1_worker, 150, now),
+        (a2_worker, 30, now),
+        (a2_other, 600, last_year),  # before this year: not counted
+    ):
+        uow.session.add(
+            TrainingAttendance(
+                shift_id=training.id, person_id=person, community_id=w.community_a1,
+                checked_in_at=at, checked_out_at=at, check_in_method=CheckMethod.SITE_CODE,
+                minutes=minutes,
+            )
+        )  # fmt: skip
+    room = SocialWorkPlace(
+        level=ServiceLevel.ROOM, district_id=w.district, street_id=w.street_a,
+        community_id=w.community_a1, name="甲一社工室",
+    )  # fmt: skip
+    station = SocialWorkPlace(
+        level=ServiceLevel.STATION, district_id=w.district, street_id=w.street_a, name="甲社工站"
+    )
+    village = SocialWorkPlace(
+        level=ServiceLevel.STATION, district_id=w.district, street_id=w.street_b, name="乙社工站"
+    )
+    uow.session.add_all([room, station, village])
+    await uow.session.flush()
+    staffer = await _person(uow, w.community_a2)
+    uow.session.add(SocialWorkStaff(place_id=station.id, person_id=staffer))
+    for place, community, at in ((room, w.community_a1, now), (village, w.community_b1, last_year)):
+        uow.session.add(
+            SocialWorkService(
+                place_id=place.id, community_id=community, served_at=at, note="n",
+                recorded_by=social,
+            )
+        )  # fmt: skip
+    await _need(uow, w.community_a2, staffer, now)  # handled by the station's staff
+    uow.session.add(
+        Organisation(
+            name="乙慈善会", type=OrganisationType.CHARITY, registration=RegistrationStatus.FILED,
+            community_id=w.community_b1, verified_at=datetime(2020, 5, 1, tzinfo=TZ),
+        )
+    )  # fmt: skip
 
 
 async def _person(uow: UnitOfWork, community: int) -> int:
@@ -208,12 +291,16 @@ async def test_every_indicator_matches_the_hand_count_and_streets_add_up_before_
         Kpi.VOLUNTEER_SHARE: (0.14, 0.22, False),  # 14/100, not (50% + 10%) / 2
         Kpi.SOCIAL_ORGS: (1.5, 12.0, False),
         Kpi.WORKERS_PER_10K: (300.0, 18.0, True),
-        Kpi.CERTIFIED_SHARE: (0.3333, 0.15, True),
-        Kpi.SOCIAL_WORK_COVERAGE: (0.5, 1.0, False),
+        Kpi.CERTIFIED_SHARE: (0.3333, 0.15, True),  # from verified certificates
+        Kpi.SOCIAL_WORK_COVERAGE: (1.0, 1.0, True),  # A1 by its room, A2 by the station
         Kpi.STATION_COVERAGE: (0.5, 1.0, False),
         Kpi.CHARITY_ORGS: (0.5, 1.0, False),
-        Kpi.COMMUNITY_FUNDS: (1.0, 0.0, True),
+        Kpi.COMMUNITY_FUNDS: (1.0, 0.0, True),  # the target of 200 is shown per district
         Kpi.DEMONSTRATION_SITES: (1.0, 0.0, True),  # the target of 2 is per district
+        Kpi.SOCIAL_WORK_PROFESSIONALS: (3.0, 0.0, True),
+        Kpi.CERTIFICATE_HOLDERS: (2.0, 0.0, True),
+        Kpi.TRAINING_HOURS: (1.0, 0.0, True),  # 180 minutes over 3 community workers
+        Kpi.CHARITY_GROWTH: (1.0, 0.0, True),  # none at the 2020 baseline: no target
     }
     a1, a2 = street.children
     assert by_kpi(a1)[Kpi.VOLUNTEER_SHARE][0] == 0.5
@@ -227,6 +314,9 @@ async def test_every_indicator_matches_the_hand_count_and_streets_add_up_before_
     assert shown[Kpi.SOCIAL_ORGS] == (3.0, 10.0, False)
     assert [c.unit.name.name for c in district.children] == ["甲街道", "乙街道"]
     assert shown[Kpi.DEMONSTRATION_SITES] == (1.0, 2.0, False)
+    assert shown[Kpi.SOCIAL_WORK_COVERAGE] == (round(2 / 3, 4), 1.0, False)  # B1: last year
+    assert shown[Kpi.COMMUNITY_FUNDS] == (1.0, 200.0, False)
+    assert shown[Kpi.CHARITY_GROWTH] == (2.0, 2.0, True)  # twice B1's one of 2020
     this_month = district.months[-1]
     assert this_month.volunteer_hours == 1.5 and this_month.active_volunteers == 1
 

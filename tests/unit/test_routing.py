@@ -1,12 +1,20 @@
-"""Route tables: synchronous filters run inline, not in a worker thread."""
+"""Route tables: synchronous filters run inline, not in a worker thread; each router has a
+gate that skips it for what none of its handlers could take."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from aiogram import Dispatcher, F
-from aiogram.types import Chat, Message, User
+import pytest
+from aiogram import Dispatcher, F, Router
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from handlers.common.routing import RouteTable
 
@@ -42,3 +50,155 @@ async def test_sync_filters_run_in_the_event_loops_thread_and_still_filter() -> 
         await dispatcher.propagate_event("message", message(text))
     assert answered == ["hello"]
     assert threads == [threading.get_ident()] * 2
+
+
+# ---------------------------------------------------------------- the gates
+
+
+class Form(StatesGroup):
+    first = State()
+    second = State()
+
+
+class Other(StatesGroup):
+    only = State()
+
+
+class Pick(CallbackData, prefix="pick"):
+    id: int
+
+
+def tap(data: str) -> CallbackQuery:
+    return CallbackQuery(
+        id="1", from_user=User(id=7, is_bot=False, first_name="A"), chat_instance="7", data=data
+    )
+
+
+FILTERS: list[tuple[Any, ...]] = [
+    (Form.first,),
+    (StateFilter(Form),),
+    (StateFilter(Form.second, None),),
+    (StateFilter(Other, "*"),),
+    (Command("need"),),
+    (Command("need", prefix="/!"), Form.first),
+    (Command("start"), StateFilter(None)),
+    (Pick.filter(),),
+    (Pick.filter(F.id > 3), Other.only),
+]
+STATES = [None, Form.first.state, Form.second.state, Other.only.state, "elsewhere:x"]
+EVENTS: list[Message | CallbackQuery] = [
+    message("/need"),
+    message("  /need@bot now"),
+    message("!need"),
+    message("need"),
+    message("/start x"),
+    message("我想问一下"),
+    message(""),
+    tap("pick:4"),
+    tap("pick:1"),
+    tap("pickx:4"),
+    tap("other:4"),
+]
+
+
+async def answered(router: Router, event: Message | CallbackQuery, raw_state: str | None) -> bool:
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    kind = "message" if isinstance(event, Message) else "callback_query"
+    result = await dispatcher.propagate_event(kind, event, raw_state=raw_state, bot=_Bot())
+    return result is not UNHANDLED
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: "+".join(map(str, f)))
+async def test_a_gated_router_answers_exactly_what_aiograms_own_router_answers(
+    filters: tuple[Any, ...],
+) -> None:
+    """The gate reads only necessary conditions off the filters: for every state and event,
+    the router made by the route table (gated) and a plain aiogram router with the same
+    handler answer the same."""
+
+    async def handler(event: object) -> str:
+        return "answered"
+
+    plain_routers: list[Router] = []
+    table = RouteTable("gated")
+    table.message(*filters)(handler)
+    table.callback_query(*filters)(handler)
+    matched = 0
+    for raw_state in STATES:
+        for event in EVENTS:
+            plain = Router()
+            plain.message.register(handler, *filters)
+            plain.callback_query.register(handler, *filters)
+            plain_routers.append(plain)
+            expected = await answered(plain, event, raw_state)
+            table_router = table.build()
+            assert await answered(table_router, event, raw_state) is expected, (raw_state, event)
+            matched += expected
+    assert matched > 0  # each case matches something, or it would test nothing
+
+
+async def test_a_gated_router_skips_what_no_handler_takes_and_answers_the_rest() -> None:
+    answered: list[str] = []
+    table = RouteTable("gated")
+
+    @table.message(Command("need"))
+    async def need(event: Message) -> None:
+        answered.append("need")
+
+    @table.message(Form.first)
+    async def first(event: Message) -> None:
+        answered.append("first")
+
+    router = table.build()
+    assert "message" in router.gates
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    for text in ("/need", "hello"):
+        await dispatcher.propagate_event("message", message(text), raw_state=None, bot=_Bot())
+    await dispatcher.propagate_event(
+        "message", message("hello"), raw_state=Form.first.state, bot=_Bot()
+    )
+    assert answered == ["need", "first"]
+
+
+async def test_a_router_taking_any_text_has_no_gate_and_one_with_middleware_is_not_skipped() -> (
+    None
+):
+    open_table = RouteTable("open")
+
+    @open_table.message()
+    async def anything(event: Message) -> None:
+        return None
+
+    assert "message" not in open_table.build().gates
+
+    seen: list[str] = []
+    table = RouteTable("watched")
+
+    @table.message(Command("need"))
+    async def need(event: Message) -> None:
+        seen.append("need")
+
+    router = table.build()
+
+    async def watch(
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        seen.append("middleware")
+        return await handler(event, data)
+
+    router.message.outer_middleware(watch)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    await dispatcher.propagate_event("message", message("hello"), raw_state=None, bot=_Bot())
+    assert seen == ["middleware"]  # its own middleware still sees what the gate rejects
+
+
+class _Bot:
+    """Command filters ask the bot for its username only for a mention."""
+
+    async def me(self) -> User:
+        return User(id=1, is_bot=True, first_name="bot", username="bot")

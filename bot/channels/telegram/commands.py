@@ -102,6 +102,22 @@ COMMANDS = (
     ),
     Command("rewards", __("Spend your points"), frozenset({Role.VOLUNTEER}), group=Group.VOLUNTEER),
     Command("newshift", __("Ask volunteers for a shift"), TRIAGE, group=Group.WORKER),
+    Command("newtraining", __("Post a social-work training session"), TRIAGE, group=Group.WORKER),
+    Command(
+        "training", __("Social-work training sessions to sign up for"), HANDLERS, group=Group.WORKER
+    ),
+    Command(
+        "mytraining",
+        __("Your training hours and social-work certificates"),
+        HANDLERS,
+        group=Group.WORKER,
+    ),
+    Command("swcert", __("Record your social-work certificate"), HANDLERS, group=Group.WORKER),
+    Command("swcerts", __("Verify social-work certificates"), TRIAGE, group=Group.WORKER),
+    Command(
+        "swplaces", __("The social-work centre, stations and rooms"), TRIAGE, group=Group.WORKER
+    ),
+    Command("swserved", __("Record a service of your station or room"), TRIAGE, group=Group.WORKER),
     Command("sitecode", __("Show the check-in code at a shift"), TRIAGE, group=Group.WORKER),
     Command("records", __("Confirm volunteers' service records"), TRIAGE, group=Group.WORKER),
     Command("spotcheck", __("Spot-check confirmed service records"), TRIAGE, group=Group.WORKER),
@@ -122,6 +138,22 @@ COMMANDS = (
         group=Group.ORGANISATION,
     ),
     Command("spend", __("Record spending of a project's money"), ORGS, group=Group.ORGANISATION),
+    Command(
+        "calls",
+        __("Calls for proposals (微创投): enter, review, results"),
+        ORGS | ADMINS,
+        group=Group.ORGANISATION,
+    ),
+    Command("newcall", __("Open a call for proposals"), ADMINS, group=Group.ADMIN),
+    Command(
+        "purchases",
+        __("Government purchases of services: milestones, payments"),
+        ORGS | ADMINS,
+        group=Group.ORGANISATION,
+    ),
+    Command(
+        "newpurchase", __("Record a government purchase of services"), ADMINS, group=Group.ADMIN
+    ),
     Command("orgs", __("Verify organisations"), TRIAGE, group=Group.WORKER),
     Command(
         "broadcast",
@@ -144,6 +176,12 @@ COMMANDS = (
         "export", __("Indicators as a spreadsheet (XLSX, CSV)"), TRIAGE | ADMINS, group=Group.WORKER
     ),
     Command("dashboard", __("A link to the indicators page"), ADMINS, group=Group.WORKER),
+    Command(
+        "baseline",
+        __("The year growth targets are measured from"),
+        DISTRICT_ADMINS,
+        group=Group.ADMIN,
+    ),
     Command("verify", __("Check a volunteer service certificate")),
     Command("help", __("What I can do for you"), group=Group.ACCOUNT),
     Command("me", __("Your profile, roles and community"), group=Group.ACCOUNT),

@@ -73,6 +73,13 @@ NOTICE_TEXTS = {
         "New shift in {community} that fits you: “{title}” at {place}, {start}. Sign up below "
         "or in /shifts. (Switch these messages off in /settings.)"
     ),
+    "swcert.verified": __(
+        "Your social-work certificate (exam year {year}) is verified. See /mytraining."
+    ),
+    "swcert.rejected": __(
+        "Your social-work certificate (exam year {year}) could not be verified: {reason}. You "
+        "can record it again with /swcert."
+    ),
     "shift.reminder": __("Reminder: “{title}” at {place}, {start}. Thank you for coming!"),
     "record.unconfirmed": __(
         "You did not check out of “{title}”: it was closed at its end time and the organiser "

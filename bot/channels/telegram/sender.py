@@ -42,6 +42,7 @@ from bot.domain.broadcasts import (
 )
 from bot.domain.enums import Channel
 from bot.services import UnitOfWork, broadcasts, people
+from bot.services.ports import BROADCAST_KIND, Outcome, Sending, outcome, sending
 from handlers.broadcast_texts import progress_keyboard, progress_text, report_text
 from handlers.callbacks import BroadcastCb, EmergencyCb
 from handlers.common.deeplinks import start_link
@@ -54,6 +55,12 @@ IDLE_SECONDS = 0.5
 RECOVER_SECONDS = 2.0  # also how soon a scheduled broadcast starts
 MAX_ATTEMPTS = 5
 GROUP_WAIT_SECONDS = 0.5  # a group row due later than this goes back to the queue
+# How the channel said it delivered a row (WeChat's 48-hour window) → the row's state.
+DELIVERED_AS = {
+    "sent": DeliveryState.SENT,
+    "template": DeliveryState.TEMPLATE,
+    "waiting": DeliveryState.WAITING,
+}
 
 
 async def pause(stopping: asyncio.Event, seconds: float) -> None:
@@ -223,9 +230,11 @@ class OutboxSender:
         self, channel: Channel, pacer: ChannelPacer, row: broadcasts.Delivery
     ) -> tuple[DeliveryState | None, str]:
         """Send one row: its final state, or None when it went back to the queue."""
+        how = Outcome()
+        token = outcome.set(how)
         try:
             await self._send(channel, row)
-            return DeliveryState.SENT, ""
+            return DELIVERED_AS.get(how.how, DeliveryState.SENT), ""
         except TelegramRetryAfter as error:
             if not row.group:
                 # A group's own limit (20 a minute) holds only that group: its row waits.
@@ -261,6 +270,8 @@ class OutboxSender:
             return DeliveryState.UNCERTAIN, _short(error.message)
         except TelegramAPIError as error:  # any other refusal the platform answered with
             return DeliveryState.FAILED, _short(error.message)
+        finally:
+            outcome.reset(token)
 
     async def _attempts_left(self, row: broadcasts.Delivery) -> bool:
         return await broadcasts.attempts(self.make_uow(), row_id=row.row_id) < MAX_ATTEMPTS
@@ -276,6 +287,15 @@ class OutboxSender:
         content = await self._content(row.broadcast_id)
         bot = self.bots[channel]
         with self.i18n.context(), self.i18n.use_locale(row.locale):
+            # Outside WeChat's 48-hour window a broadcast goes as a template message when one
+            # is configured for BROADCAST_KIND (else it waits for the person's next message).
+            sending.set(
+                Sending(
+                    BROADCAST_KIND,
+                    _("A message from your community"),
+                    _("Reply to this account to read it in full and to answer."),
+                )
+            )
             text = text_for(row.locale, content.text_zh, content.text_en)
             if content.urgent:
                 text = "🚨 " + text
@@ -363,6 +383,8 @@ class ProgressReporter:
             markup = None if finished else progress_keyboard(view)
         chat_id = int(view.progress_chat_id or 0)
         message_id = view.progress_message_id
+        if not finished and message_id is not None and view.progress_channel is Channel.WECHAT:
+            return  # WeChat cannot edit: each change would be a new message; the report comes
         changed = text != view.progress_text or message_id is None
         if changed:
             message_id = await self._edit_or_send(bot, chat_id, message_id, text, markup)
