@@ -194,7 +194,7 @@ FILING: Flow = [
     ("tap", "确认"),
 ]
 SHIFT_SIGN_UP: Flow = [("send", "/shifts"), ("tap", "报名")]
-VOTE: Flow = [("send", "/consult"), ("tap", "加装电梯"), ("tap", "{option}")]
+VOTE: Flow = [("send", "/consult"), ("tap", "加装电梯"), ("tap", "投票"), ("tap", "{option}")]
 FLOWS = {"file": (FILING, "已登记"), "shift": (SHIFT_SIGN_UP, "已报名"), "vote": (VOTE, "")}
 
 
