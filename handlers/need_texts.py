@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.domain.needs import Beneficiary, ClosureReason, NeedCategory, NeedState, Urgency
+from bot.domain.needs import (
+    Beneficiary,
+    ClosureReason,
+    NeedCategory,
+    NeedState,
+    Urgency,
+    photo_url,
+)
 from bot.services.needs import EventView, NeedBrief, NeedDetail
 
 CATEGORY_NAMES = {
@@ -133,7 +140,11 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
             _("Location: {lat:.5f}, {lon:.5f}").format(lat=detail.latitude, lon=detail.longitude)
             + f' (<a href="{map_link(detail.latitude, detail.longitude)}">🗺</a>)'
         )
-    if detail.photo:
+    address = photo_url(detail.photo)
+    if address is not None:
+        link = f'<a href="{html.escape(address, quote=True)}">{html.escape(address[:60])}</a>'
+        lines.append(_("Photo: {link}").format(link=link))
+    elif detail.photo:
         lines.append(_("A photo is attached."))
     if detail.closure_reason is not None:
         lines.append(_("Outcome: {outcome}").format(outcome=CLOSURE_NAMES[detail.closure_reason]))

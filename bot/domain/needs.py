@@ -345,3 +345,19 @@ def is_small_talk(text: str) -> bool:
     """A greeting or a question about the bot, with nothing a request could be made of."""
     rest = _FILLER.sub("", _SMALL_TALK.sub(" ", text.lower()))
     return len(rest) < 2
+
+
+# A photo a city app gave by its address (kept as "url:<https address>"), beside the photos
+# sent in chat ("<channel>:<file id>", handlers/common/capabilities.py).
+PHOTO_URL_PREFIX = "url:"
+
+
+def photo_of_url(url: str | None) -> str | None:
+    return None if url is None else PHOTO_URL_PREFIX + url
+
+
+def photo_url(reference: str | None) -> str | None:
+    """The address of a photo kept by its address; None for a chat photo or none."""
+    if reference is None or not reference.startswith(PHOTO_URL_PREFIX):
+        return None
+    return reference.removeprefix(PHOTO_URL_PREFIX)

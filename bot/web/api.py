@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from bot.domain.kpis import Targets
+from bot.domain.needs import photo_of_url
 from bot.domain.principal import Principal
 from bot.limits import Limit, RateLimiter
 from bot.services import api_clients, needs
@@ -548,6 +549,7 @@ async def file_request(request: web.Request) -> web.Response:
             wants_visit=given.wants_visit,
             contact_phone=given.contact_phone,
             address=given.address,
+            photo=photo_of_url(given.photo_url),
             tz=config.tz,
         )
         out = FiledOut(request=_request_out(filed.need, config.tz), emergency=filed.emergency)

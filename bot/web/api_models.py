@@ -14,6 +14,10 @@ from bot.domain.text import clean_text
 Text = Annotated[str, AfterValidator(clean_text)]
 DbInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
 PERSON_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+# https only, no user:password@, no spaces: the address is shown to workers, never fetched here.
+PhotoUrl = Annotated[
+    str, Field(max_length=290, pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
+]
 PersonId = Annotated[str, Field(min_length=1, max_length=80, pattern=PERSON_PATTERN)]
 
 
@@ -54,6 +58,11 @@ class RequestIn(Strict):
     wants_visit: bool = False
     contact_phone: Annotated[Text, Field(max_length=32)] | None = None
     address: Annotated[Text, Field(max_length=200)] | None = None
+    photo_url: PhotoUrl | None = Field(
+        default=None,
+        description="An https address of a photo the resident took (kept with the request, "
+        "shown to workers as a link or, on Telegram, as the photo).",
+    )
     person: PersonId | None = Field(
         default=None, description="The app's own id of the resident (or the Person header)."
     )

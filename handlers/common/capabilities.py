@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.channels import capabilities
 from bot.domain.enums import Channel
+from bot.domain.needs import photo_url
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ class PhotoLibrary:
         self.bots = bots
 
     async def sendable(self, reference: str, channel: Channel) -> str | BufferedInputFile | None:
+        address = photo_url(reference)
+        if address is not None:
+            # Telegram fetches a photo by its address itself; elsewhere it is shown as a link.
+            return address if channel is Channel.TELEGRAM else None
         source, _sep, file_id = reference.partition(":")
         if source not in Channel._value2member_map_ or not file_id:
             return None

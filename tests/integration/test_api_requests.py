@@ -383,3 +383,31 @@ async def test_me_too_is_counted_once_and_lets_the_neighbour_follow_the_request(
     assert twice.status == 409 and (await twice.json())["code"] == "already_supporting"
     followed = await client.get(f"/api/v1/requests/{need_id}", headers=neighbour)
     assert followed.status == 200 and (await followed.json())["supporters"] == 1
+
+
+async def test_a_photo_given_by_its_https_address_reaches_the_worker_as_a_link(
+    client: TestClient, engine: AsyncEngine, world: Map, uow: UnitOfWork
+) -> None:
+    app = await register(uow, ScopeLevel.STREET, world.street_a)
+    headers = {**await bearer(client, app), "Person": "resident-43"}
+    filing = {**FILING, "community_id": world.community_a1}
+    for bad in ("http://photos.example.org/a.jpg", "https://user:pw@photos.example.org/a.jpg"):
+        refused = await client.post(
+            "/api/v1/requests", json={**filing, "photo_url": bad}, headers=headers
+        )
+        assert refused.status == 422, bad
+        assert (await refused.json())["errors"][0]["field"] == "photo_url"
+    address = "https://photos.example.org/corridor/lamp.jpg?size=large"
+    filed = await client.post(
+        "/api/v1/requests", json={**filing, "photo_url": address}, headers=headers
+    )
+    assert filed.status == 201, await filed.text()
+    reference = (await filed.json())["request"]["reference"]
+    chat = ChatHarness(engine)
+    try:
+        await chat.send(WORKER, "/queue")
+        await chat.tap(WORKER, reference)
+        # The address, as a link (the page shows the text; Telegram would show the photo).
+        assert "照片：https://photos.example.org/corridor/lamp.jpg" in chat.last_text(WORKER)
+    finally:
+        await chat.close()
