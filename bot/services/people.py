@@ -404,16 +404,23 @@ async def create_link_code(uow: UnitOfWork, principal: Principal) -> str:
     return code
 
 
+async def _usable_link(uow: UnitOfWork, code: str) -> LinkCode:
+    """The /link code typed (any case, spaces around), if it is still good (inside an entered
+    unit of work)."""
+    code = code.strip().upper()
+    valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
+    link = await uow.people.link_code(code) if valid else None
+    if link is None or link.used_at is not None or link.expires_at < utcnow():
+        raise InvalidInput("link_code", "unknown, used or expired")
+    return link
+
+
 async def redeem_link_code(
     uow: UnitOfWork, principal: Principal, *, channel: Channel, external_id: str, code: str
 ) -> None:
     """Move this chat account to the person who made the code."""
-    code = code.strip().upper()
     async with uow:
-        valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
-        link = await uow.people.link_code(code) if valid else None
-        if link is None or link.used_at is not None or link.expires_at < utcnow():
-            raise InvalidInput("link_code", "unknown, used or expired")
+        link = await _usable_link(uow, code)
         if link.person_id == principal.person_id:
             raise Conflict("already_linked")
         account = await uow.people.account(channel, external_id)
@@ -436,12 +443,8 @@ async def redeem_link_code(
 async def link_code_home(uow: UnitOfWork, *, code: str) -> Place | None:
     """Where the person who asked for a valid /link code lives (None: no community), without
     using the code up: a city app may join only people of its area."""
-    code = code.strip().upper()
     async with uow:
-        valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
-        link = await uow.people.link_code(code) if valid else None
-        if link is None or link.used_at is not None or link.expires_at < utcnow():
-            raise InvalidInput("link_code", "unknown, used or expired")
+        link = await _usable_link(uow, code)
         person = await uow.people.get(link.person_id)
         if person is None or person.community_id is None:
             return None
@@ -451,12 +454,8 @@ async def link_code_home(uow: UnitOfWork, *, code: str) -> Place | None:
 async def person_for_link_code(uow: UnitOfWork, *, code: str) -> int:
     """The person who asked for this /link code (`admin grant --code`): the code is used up,
     so it names the person who is at the keyboard now, on any channel."""
-    code = code.strip().upper()
     async with uow:
-        valid = len(code) == 10 and all(ch in LINK_ALPHABET for ch in code)
-        link = await uow.people.link_code(code) if valid else None
-        if link is None or link.used_at is not None or link.expires_at < utcnow():
-            raise InvalidInput("link_code", "unknown, used or expired")
+        link = await _usable_link(uow, code)
         link.used_at = utcnow()
         uow.audit.record(
             actor_id=None,
