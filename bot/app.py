@@ -76,11 +76,12 @@ from bot.services import (
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ChatOrderIsolation, ExpiringMemoryStorage, expire_unbounded_state
-from bot.web import api, dashboard_page, guard, wechat_oauth
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
+from bot.web import dashboard_page, guard, wechat_oauth
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
+from bot.web.api import core as api
 from bot.web.ui import ui_strings
 from handlers import ROUTERS, groups, hours
 from handlers.common.capabilities import PhotoLibrary

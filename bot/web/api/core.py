@@ -33,7 +33,7 @@ from bot.services.api_clients import ClientView
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.web import chat
-from bot.web.api_models import (
+from bot.web.api.models import (
     PERSON_PATTERN,
     CommunityOut,
     EventOut,
@@ -48,7 +48,7 @@ from bot.web.api_models import (
     TokenIn,
     TokenOut,
 )
-from bot.web.openapi import document
+from bot.web.api.openapi import document
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -703,20 +703,30 @@ def make_api(config: ApiConfig) -> web.Application:
     api.router.add_post("/requests/{id}/support", support_request)
     api.router.add_post("/requests/{id}/feedback", feedback)
     # The other resources, each in its module (they import this one's helpers).
-    from bot.web import (
-        api_consultations,
-        api_kpis,
-        api_link,
-        api_lists,
-        api_records,
-        api_shifts,
+    from bot.web.api import (
+        consultations as api_consultations,
+    )
+    from bot.web.api import (
+        kpis as api_kpis,
+    )
+    from bot.web.api import (
+        link as api_link,
+    )
+    from bot.web.api import (
+        lists as api_lists,
+    )
+    from bot.web.api import (
+        records as api_records,
+    )
+    from bot.web.api import (
+        shifts as api_shifts,
     )
 
     for module in (api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link):
         for method, path, handler in module.ROUTES:
             api.router.add_route(method, path, handler)
 
-    from bot.web import api_webhooks  # its routes use this module's helpers
+    from bot.web.api import webhooks as api_webhooks  # its routes use this module's helpers
 
     api_webhooks.add_routes(api)
     return api

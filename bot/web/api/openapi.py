@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from bot.web.api_models import (
+from bot.web.api.models import (
     PERSON_PATTERN,
     FeedbackIn,
     FiledOut,
@@ -22,7 +22,7 @@ from bot.web.api_models import (
     TokenIn,
     TokenOut,
 )
-from bot.web.api_webhook_models import (
+from bot.web.api.webhook_models import (
     DeliveryPage,
     WebhookCreatedOut,
     WebhookIn,
@@ -89,13 +89,23 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 def _resources() -> list[Any]:
     # Imported here: the resource modules import the API's helpers, which import this one.
-    from bot.web import (
-        api_consultations,
-        api_kpis,
-        api_link,
-        api_lists,
-        api_records,
-        api_shifts,
+    from bot.web.api import (
+        consultations as api_consultations,
+    )
+    from bot.web.api import (
+        kpis as api_kpis,
+    )
+    from bot.web.api import (
+        link as api_link,
+    )
+    from bot.web.api import (
+        lists as api_lists,
+    )
+    from bot.web.api import (
+        records as api_records,
+    )
+    from bot.web.api import (
+        shifts as api_shifts,
     )
 
     return [api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link]
