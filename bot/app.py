@@ -81,6 +81,7 @@ from bot.web import dashboard as dashboard_routes
 from bot.web import dashboard_page, guard, wechat_oauth
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
+from bot.web.api import app as api_app
 from bot.web.api import core as api
 from bot.web.ui import ui_strings
 from handlers import ROUTERS, groups, hours
@@ -355,7 +356,7 @@ def build(settings: Settings) -> Application:
     )
     dispatcher["notifier"] = application.notifier
     dispatcher["photos"] = PhotoLibrary(bots)
-    api.mount(
+    api_app.mount(
         web_app,
         api.ApiConfig(
             uow=lambda: UnitOfWork(session_factory),

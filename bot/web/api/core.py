@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import logging
 import re
@@ -25,7 +24,6 @@ from pydantic import BaseModel, ValidationError
 
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from bot.domain.kpis import Targets
-from bot.domain.needs import photo_of_url
 from bot.domain.principal import Principal
 from bot.limits import Limit, RateLimiter
 from bot.services import api_clients, needs
@@ -36,19 +34,12 @@ from bot.web import chat
 from bot.web.api.models import (
     PERSON_PATTERN,
     CommunityOut,
-    EventOut,
-    FeedbackIn,
     FieldProblem,
-    FiledOut,
     Problem,
-    RequestDetailOut,
-    RequestIn,
     RequestOut,
-    RequestPage,
     TokenIn,
     TokenOut,
 )
-from bot.web.api.openapi import document
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -527,51 +518,6 @@ async def token(request: web.Request) -> web.Response:
     return _respond(200, out.model_dump(mode="json"))
 
 
-async def file_request(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:write")
-    given: RequestIn = await _body(request, RequestIn)
-
-    async def run() -> Answer:
-        principal = await _principal(request, client, given.person, given.community_id)
-        if principal.home is None:
-            raise InvalidInput("community_id", "required")
-        filed = await needs.file_need(
-            config.uow(),
-            config.notifier(),
-            principal,
-            category=given.category,
-            description=given.description,
-            urgency=given.urgency,
-            beneficiary=given.beneficiary,
-            latitude=given.latitude,
-            longitude=given.longitude,
-            wants_visit=given.wants_visit,
-            contact_phone=given.contact_phone,
-            address=given.address,
-            photo=photo_of_url(given.photo_url),
-            tz=config.tz,
-        )
-        out = FiledOut(request=_request_out(filed.need, config.tz), emergency=filed.emergency)
-        return 201, out.model_dump(mode="json")
-
-    return await _idempotent(request, client, run)
-
-
-async def support_request(request: web.Request) -> web.Response:
-    client = _client(request, "needs:write")
-    need_id = _need_id(request)
-    config = request.app[config_key]
-
-    async def run() -> Answer:
-        principal = await _principal(request, client, None)
-        await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
-        brief = await needs.support_need(config.uow(), principal, need_id=need_id)
-        return 200, _request_out(brief, config.tz).model_dump(mode="json")
-
-    return await _idempotent(request, client, run)
-
-
 def _cursor(raw: str | None) -> int:
     if raw is None:
         return 0
@@ -583,154 +529,3 @@ def _cursor(raw: str | None) -> int:
     except (ValueError, KeyError, TypeError):
         pass
     raise _invalid([("cursor", _("This value is not valid."))])
-
-
-async def list_requests(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:read")
-    unknown = set(request.query) - {"mine", "cursor"}
-    if unknown:
-        raise _invalid([(name, _("This field is not allowed.")) for name in sorted(unknown)])
-    if request.query.get("mine", "true") not in ("true", ""):
-        raise _invalid([("mine", _("This value is not valid."))])
-    page_number = _cursor(request.query.get("cursor"))
-    principal = await _principal(request, client, None)
-    page = await needs.my_needs(config.uow(), principal, page=page_number)
-    more = (page_number + 1) * page.per_page < page.total
-    out = RequestPage(
-        items=[_request_out(brief, config.tz) for brief in page.items],
-        next_cursor=_b64(json.dumps({"p": page_number + 1}).encode()) if more else None,
-    )
-    return _respond(200, out.model_dump(mode="json"))
-
-
-def _detail_out(detail: needs.NeedDetail, tz: ZoneInfo) -> RequestDetailOut:
-    brief = _request_out(detail.brief, tz)
-    return RequestDetailOut(
-        **brief.model_dump(),
-        beneficiary=detail.beneficiary,
-        resolution=detail.resolution,
-        closure_reason=detail.closure_reason,
-        history=[
-            EventOut(
-                at=_time(e.at, tz),
-                kind=e.kind,
-                from_state=e.from_state,
-                to_state=e.to_state,
-                text=e.text,
-            )
-            for e in detail.events
-            if e.public
-        ],
-    )
-
-
-async def get_request(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:read")
-    need_id = _need_id(request)
-    principal = await _principal(request, client, None)
-    await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
-    detail = await needs.need_detail(config.uow(), principal, need_id=need_id)
-    return _respond(200, _detail_out(detail, config.tz).model_dump(mode="json"))
-
-
-async def feedback(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:write")
-    need_id = _need_id(request)
-    given: FeedbackIn = await _body(request, FeedbackIn)
-
-    async def run() -> Answer:
-        principal = await _principal(request, client, given.person)
-        await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
-        brief = await needs.give_feedback(
-            config.uow(),
-            config.notifier(),
-            principal,
-            need_id=need_id,
-            solved=given.solved,
-            rating=given.rating,
-            comment=given.comment,
-        )
-        return 200, _request_out(brief, config.tz).model_dump(mode="json")
-
-    return await _idempotent(request, client, run)
-
-
-async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(document(), headers={"Cache-Control": "no-cache"})
-
-
-async def docs_page(request: web.Request) -> web.Response:
-    """The document, readable without JavaScript: each operation with its summary."""
-    doc = document()
-    rows = []
-    for path, operations in doc["paths"].items():
-        for method, operation in operations.items():
-            rows.append(
-                f"<h2><code>{method.upper()} {html.escape(PREFIX + path)}</code></h2>"
-                f"<p>{html.escape(operation.get('summary', ''))}</p>"
-                f"<p>{html.escape(operation.get('description', ''))}</p>"
-            )
-    schemas = html.escape(json.dumps(doc["components"]["schemas"], indent=2, ensure_ascii=False))
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(doc['info']['title'])}</title>"
-        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
-        "padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head><body>"
-        f"<h1>{html.escape(doc['info']['title'])} {html.escape(doc['info']['version'])}</h1>"
-        f'<p><a href="{PREFIX}/openapi.json">openapi.json</a></p>'
-        + "".join(rows)
-        + f"<h2>Schemas</h2><pre>{schemas}</pre></body></html>"
-    )
-    return web.Response(
-        text=page,
-        content_type="text/html",
-        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
-    )
-
-
-def make_api(config: ApiConfig) -> web.Application:
-    api = web.Application(middlewares=[api_middleware], client_max_size=MAX_BODY)
-    api[config_key] = config
-    api.router.add_post("/token", token)
-    api.router.add_get("/openapi.json", openapi_json)
-    api.router.add_get("/docs", docs_page)
-    api.router.add_post("/requests", file_request)
-    api.router.add_get("/requests", list_requests)
-    api.router.add_get("/requests/{id}", get_request)
-    api.router.add_post("/requests/{id}/support", support_request)
-    api.router.add_post("/requests/{id}/feedback", feedback)
-    # The other resources, each in its module (they import this one's helpers).
-    from bot.web.api import (
-        consultations as api_consultations,
-    )
-    from bot.web.api import (
-        kpis as api_kpis,
-    )
-    from bot.web.api import (
-        link as api_link,
-    )
-    from bot.web.api import (
-        lists as api_lists,
-    )
-    from bot.web.api import (
-        records as api_records,
-    )
-    from bot.web.api import (
-        shifts as api_shifts,
-    )
-
-    for module in (api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link):
-        for method, path, handler in module.ROUTES:
-            api.router.add_route(method, path, handler)
-
-    from bot.web.api import webhooks as api_webhooks  # its routes use this module's helpers
-
-    api_webhooks.add_routes(api)
-    return api
-
-
-def mount(app: web.Application, config: ApiConfig) -> None:
-    app.add_subapp(PREFIX, make_api(config))
