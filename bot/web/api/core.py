@@ -292,69 +292,101 @@ def _conditional(request: web.Request, response: web.StreamResponse) -> web.Stre
     return response
 
 
+@dataclass
+class _Call:
+    """What the audit of one call needs: the app that made it and the status it got (500
+    until an answer is made, so a call cut short is audited as failed)."""
+
+    client: ClientView | None = None
+    status: int = 500
+
+
 @web.middleware
 async def api_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     config = request.app[config_key]
     with config.i18n.context(), config.i18n.use_locale(_locale(request, config)):
-        extra: dict[str, str] = {}
-        client: ClientView | None = None
-        status = 500
+        call = _Call()
         try:
-            path = request.path.removeprefix(PREFIX)
-            if path not in PUBLIC and request.match_info.http_exception is None:
-                client = await _authenticate(request, config)
-                request[client_key] = client
-                extra = await _rate_limit(config, client)
-            response = _conditional(request, await handler(request))
-            status = response.status
-            response.headers.update(extra)
-            return response
-        except ApiProblem as problem:
-            status = problem.status
-            return _respond(problem.status, problem.body(), {**extra, **problem.headers})
-        except DomainError as error:
-            refusal = _domain_problem(error)
-            status = refusal.status
-            return _respond(refusal.status, refusal.body(), extra)
-        except web.HTTPException as error:
-            status = error.status
-            code = "not_found" if error.status == 404 else "http_error"
-            title = _("Not found.") if error.status == 404 else error.reason
-            headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
-            body = ApiProblem(error.status, code, title).body()
-            return _respond(error.status, body, {**extra, **headers})
-        except Exception as error:
-            if config.is_outage(error):
-                status = 503
-                log.warning("%s %s: the database is unavailable", request.method, _route(request))
-                body = ApiProblem(
-                    503,
-                    "unavailable",
-                    _("The service is temporarily unavailable. Please try again in a few minutes."),
-                ).body()
-                return _respond(503, body, {"Retry-After": "30"})
-            log.exception("%s %s failed", request.method, _route(request))
-            body = ApiProblem(
-                500,
-                "failed",
-                _("Sorry, something went wrong on our side. Please try again later."),
-            ).body()
-            return _respond(500, body)
+            return await _answered(request, handler, config, call)
         finally:
-            if client is not None and status != 503:
-                try:
-                    await api_clients.record_call(
-                        config.uow(),
-                        client,
-                        route=f"{request.method} {_route(request)}",
-                        status=status,
-                        person_id=request.get(person_key),
-                    )
-                except Exception as error:  # the answer goes out; the log says why
-                    if not config.is_outage(error):
-                        log.exception("the API call could not be audited")
+            if call.client is not None and call.status != 503:
+                await _audit(request, config, call.client, call.status)
+
+
+async def _answered(
+    request: web.Request,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    config: ApiConfig,
+    call: _Call,
+) -> web.StreamResponse:
+    """The handler's answer, or the problem+json for whatever refused or broke it."""
+    extra: dict[str, str] = {}
+    response: web.StreamResponse
+    try:
+        if (
+            request.path.removeprefix(PREFIX) not in PUBLIC
+            and not request.match_info.http_exception
+        ):
+            call.client = request[client_key] = await _authenticate(request, config)
+            extra = await _rate_limit(config, call.client)
+        response = _conditional(request, await handler(request))
+        response.headers.update(extra)
+    except ApiProblem as problem:
+        response = _respond(problem.status, problem.body(), {**extra, **problem.headers})
+    except DomainError as error:
+        refusal = _domain_problem(error)
+        response = _respond(refusal.status, refusal.body(), extra)
+    except web.HTTPException as error:
+        response = _http_error(error, extra)
+    except Exception as error:
+        response = _failure(request, config, error)
+    call.status = response.status
+    return response
+
+
+def _http_error(error: web.HTTPException, extra: dict[str, str]) -> web.Response:
+    """aiohttp's own refusals (no such route, method not allowed) as problem+json."""
+    code = "not_found" if error.status == 404 else "http_error"
+    title = _("Not found.") if error.status == 404 else error.reason
+    headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+    body = ApiProblem(error.status, code, title).body()
+    return _respond(error.status, body, {**extra, **headers})
+
+
+def _failure(request: web.Request, config: ApiConfig, error: Exception) -> web.Response:
+    """A database outage says "try again" with Retry-After; anything else is logged (never
+    with the body: personal data) and answered without details."""
+    if config.is_outage(error):
+        log.warning("%s %s: the database is unavailable", request.method, _route(request))
+        body = ApiProblem(
+            503,
+            "unavailable",
+            _("The service is temporarily unavailable. Please try again in a few minutes."),
+        ).body()
+        return _respond(503, body, {"Retry-After": "30"})
+    log.exception("%s %s failed", request.method, _route(request))
+    body = ApiProblem(
+        500,
+        "failed",
+        _("Sorry, something went wrong on our side. Please try again later."),
+    ).body()
+    return _respond(500, body)
+
+
+async def _audit(request: web.Request, config: ApiConfig, client: ClientView, status: int) -> None:
+    try:
+        await api_clients.record_call(
+            config.uow(),
+            client,
+            route=f"{request.method} {_route(request)}",
+            status=status,
+            person_id=request.get(person_key),
+        )
+    except Exception as error:  # the answer goes out; the log says why
+        if not config.is_outage(error):
+            log.exception("the API call could not be audited")
 
 
 # ------------------------------------------------------------------ helpers
