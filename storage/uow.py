@@ -8,31 +8,14 @@ from typing import Generic, Self, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.api_clients import ApiClientsRepository
-from storage.broadcasts import BroadcastsRepository
-from storage.competitions import CompetitionsRepository
-from storage.consultations import ConsultationsRepository
-from storage.groups import GroupsRepository
-from storage.kpis import KpiRepository
-from storage.matching import MatchingRepository
-from storage.privacy import PrivacyRepository
-from storage.projects import (
-    FundsRepository,
-    OrgDirectoryRepository,
-    ProjectsRepository,
-    ResourcesRepository,
-)
-from storage.purchases import PurchasesRepository
-from storage.records import (
-    CertificatesRepository,
-    LedgerRepository,
-    PointsRepository,
-    RecordsRepository,
-    RewardsRepository,
-    SpotChecksRepository,
-    TransfersRepository,
-)
-from storage.repositories import (
+from storage.repositories.api_clients import ApiClientsRepository
+from storage.repositories.broadcasts import BroadcastsRepository
+from storage.repositories.competitions import CompetitionsRepository
+from storage.repositories.consultations import ConsultationsRepository
+from storage.repositories.groups import GroupsRepository
+from storage.repositories.kpis import KpiRepository
+from storage.repositories.matching import MatchingRepository
+from storage.repositories.people import (
     AuditRepository,
     GrantsRepository,
     NeedsRepository,
@@ -43,9 +26,26 @@ from storage.repositories import (
     SurveysRepository,
     VolunteersRepository,
 )
-from storage.social_work import SocialWorkRepository
-from storage.webhooks import WebhooksRepository
-from storage.wecom import WecomRepository
+from storage.repositories.privacy import PrivacyRepository
+from storage.repositories.projects import (
+    FundsRepository,
+    OrgDirectoryRepository,
+    ProjectsRepository,
+    ResourcesRepository,
+)
+from storage.repositories.purchases import PurchasesRepository
+from storage.repositories.records import (
+    CertificatesRepository,
+    LedgerRepository,
+    PointsRepository,
+    RecordsRepository,
+    RewardsRepository,
+    SpotChecksRepository,
+    TransfersRepository,
+)
+from storage.repositories.social_work import SocialWorkRepository
+from storage.repositories.webhooks import WebhooksRepository
+from storage.repositories.wecom import WecomRepository
 
 R = TypeVar("R")
 
