@@ -7,23 +7,17 @@ depends on `bot.channels`, which nothing that reaches a repository through the u
 may import."""
 
 from storage.repositories.api_clients import ApiClientsRepository
+from storage.repositories.audit import AuditRepository
 from storage.repositories.broadcasts import BroadcastsRepository
 from storage.repositories.competitions import CompetitionsRepository
 from storage.repositories.consultations import ConsultationsRepository
 from storage.repositories.groups import GroupsRepository
 from storage.repositories.kpis import KpiRepository
 from storage.repositories.matching import MatchingRepository
-from storage.repositories.people import (
-    AuditRepository,
-    GrantsRepository,
-    NeedsRepository,
-    OrganisationsRepository,
-    PeopleRepository,
-    PlacesRepository,
-    ShiftsRepository,
-    SurveysRepository,
-    VolunteersRepository,
-)
+from storage.repositories.needs import NeedsRepository
+from storage.repositories.organisations import OrganisationsRepository
+from storage.repositories.people import GrantsRepository, PeopleRepository
+from storage.repositories.places import PlacesRepository
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.projects import (
     FundsRepository,
@@ -41,7 +35,10 @@ from storage.repositories.records import (
     SpotChecksRepository,
     TransfersRepository,
 )
+from storage.repositories.shifts import ShiftsRepository
 from storage.repositories.social_work import SocialWorkRepository
+from storage.repositories.surveys import SurveysRepository
+from storage.repositories.volunteers import VolunteersRepository
 from storage.repositories.webhooks import WebhooksRepository
 from storage.repositories.wecom import WecomRepository
 
