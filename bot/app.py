@@ -92,9 +92,9 @@ from storage import migrate
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.locks import SchedulerLock
-from storage.replays import DatabaseSeenUpdates
+from storage.repositories.replays import DatabaseSeenUpdates
+from storage.repositories.webchat import SqlTranscripts
 from storage.uow import UnitOfWork
-from storage.webchat import SqlTranscripts
 
 log = logging.getLogger("bot")
 PROFILE_REBUILD_SECONDS = 3600
