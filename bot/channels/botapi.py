@@ -229,129 +229,152 @@ def _html_entity(c: _Cursor, pos: int) -> tuple[int, int]:
 
 def parse_html(src: str) -> tuple[str, list[JSON]]:
     """Telegram's parse_mode=HTML (port of TDLib parse_html)."""
-    c = _Cursor(src)
-    out: list[str] = []
-    u16 = 0
-    ents: list[JSON] = []
-    stack: list[tuple[str, str, int, int]] = []  # tag, argument, utf16 offset, len(out)
-    i = 0
-    while i < c.n:
-        ch = src[i]
-        if ch == "&":
-            code, end = _html_entity(c, i)
-            if code:
-                if 0xD800 <= code <= 0xDFFF:
-                    raise _fail(
-                        "Text contains invalid Unicode characters after decoding HTML entities, "
-                        "check for unmatched surrogate code units"
-                    )
-                out.append(chr(code))
-                u16 += 2 if code > 0xFFFF else 1
+    return _Html(src).parse()
+
+
+class _Html:
+    """TDLib's parse_html over one source: the text so far (and its UTF-16 length), the
+    entities found, and the tags still open."""
+
+    def __init__(self, src: str) -> None:
+        self.src, self.c = src, _Cursor(src)
+        self.out: list[str] = []
+        self.u16 = 0
+        self.ents: list[JSON] = []
+        self.stack: list[tuple[str, str, int, int]] = []  # tag, argument, utf16 offset, len(out)
+
+    def parse(self) -> tuple[str, list[JSON]]:
+        i = 0
+        while i < self.c.n:
+            ch = self.src[i]
+            if ch == "&" and (end := self._character(i)) is not None:
                 i = end
-                continue
-        if ch != "<":
-            out.append(ch)
-            u16 += _units(ch)
+            elif ch != "<":
+                self.out.append(ch)
+                self.u16 += _units(ch)
+                i += 1
+            elif self.c[i + 1] != "/":
+                i = self._start_tag(i)
+            else:
+                i = self._end_tag(i)
+        if self.stack:
+            raise _fail(f'Can\'t find end tag corresponding to start tag "{self.stack[-1][0]}"')
+        for ent in self.ents:
+            if ent["type"] == "code":
+                ent.pop("language", None)
+        return "".join(self.out), self.ents
+
+    def _skip_space(self, i: int) -> int:
+        while i < self.c.n and self.c[i] in _SPACE:
             i += 1
-            continue
-        begin = i
+        return i
+
+    def _character(self, i: int) -> int | None:
+        """An HTML entity (`&amp;` …) at i taken as its character: the position after it, or
+        None when it is not one (the `&` is then a character of its own)."""
+        code, end = _html_entity(self.c, i)
+        if not code:
+            return None
+        if 0xD800 <= code <= 0xDFFF:
+            raise _fail(
+                "Text contains invalid Unicode characters after decoding HTML entities, "
+                "check for unmatched surrogate code units"
+            )
+        self.out.append(chr(code))
+        self.u16 += 2 if code > 0xFFFF else 1
+        return end
+
+    def _start_tag(self, begin: int) -> int:
+        c, i = self.c, begin + 1
+        while c[i] not in _SPACE and c[i] != ">":
+            i += 1
+        if i >= c.n:
+            raise _fail(f"Unclosed start tag at byte offset {c.byte(begin)}")
+        tag = self.src[begin + 1 : i].lower()
+        if tag not in _HTML_TAGS:
+            raise _fail(f'Unsupported start tag "{tag}" at byte offset {c.byte(begin)}')
+        arg = ""
+        while True:
+            i = self._skip_space(i)
+            if c[i] == ">":
+                break
+            i, name, value = self._attribute(tag, begin, i)
+            arg = _tag_argument(tag, name, value, arg)
+        if tag == "span" and arg != "spoiler":
+            raise _fail(f'Tag "span" must have class "tg-spoiler" at byte offset {c.byte(begin)}')
+        self.stack.append((tag, arg, self.u16, len(self.out)))
+        return i + 1
+
+    def _attribute(self, tag: str, begin: int, i: int) -> tuple[int, str, str | None]:
+        """One attribute of a start tag: (the position after it, its name, its value; None
+        for the one attribute without a value, <blockquote expandable>)."""
+        c, name_begin = self.c, i
+        while c[i] not in _SPACE and c[i] != "=":
+            i += 1
+        name = self.src[name_begin:i]
+        if not name:
+            raise _fail(f'Empty attribute name in the tag "{tag}" at byte offset {c.byte(begin)}')
+        i = self._skip_space(i)
+        if c[i] != "=":
+            if tag == "blockquote" and name == "expandable":
+                return i, name, None
+            raise _fail(
+                "Expected equal sign in declaration of an attribute of the tag "
+                f'"{tag}" at byte offset {c.byte(begin)}'
+            )
+        i = self._skip_space(i + 1)
+        if i >= c.n:
+            raise _fail(f'Unclosed start tag "{tag}" at byte offset {c.byte(begin)}')
+        i, value = self._quoted_value(i) if c[i] in "'\"" else self._token_value(i)
+        if i >= c.n:
+            raise _fail(f"Unclosed start tag at byte offset {c.byte(begin)}")
+        return i, name, value
+
+    def _token_value(self, i: int) -> tuple[int, str]:
+        c, token_begin = self.c, i
+        while c[i].isascii() and (c[i].isalnum() or c[i] in ".-"):
+            i += 1
+        if c[i] not in _SPACE and c[i] != ">":
+            raise _fail(f"Unexpected end of name token at byte offset {c.byte(token_begin)}")
+        return i, self.src[token_begin:i].lower()
+
+    def _quoted_value(self, i: int) -> tuple[int, str]:
+        src, quote, chars = self.src, self.src[i], []
         i += 1
-        if c[i] != "/":
-            while c[i] not in _SPACE and c[i] != ">":
-                i += 1
-            if i >= c.n:
-                raise _fail(f"Unclosed start tag at byte offset {c.byte(begin)}")
-            tag = src[begin + 1 : i].lower()
-            if tag not in _HTML_TAGS:
-                raise _fail(f'Unsupported start tag "{tag}" at byte offset {c.byte(begin)}')
-            arg = ""
-            while c[i] != ">":
-                while i < c.n and c[i] in _SPACE:
-                    i += 1
-                if c[i] == ">":
-                    break
-                name_begin = i
-                while c[i] not in _SPACE and c[i] != "=":
-                    i += 1
-                name = src[name_begin:i]
-                if not name:
-                    raise _fail(
-                        f'Empty attribute name in the tag "{tag}" at byte offset {c.byte(begin)}'
-                    )
-                while i < c.n and c[i] in _SPACE:
-                    i += 1
-                if c[i] != "=":
-                    if tag == "blockquote" and name == "expandable":
-                        arg = "expandable"
-                        continue
-                    raise _fail(
-                        "Expected equal sign in declaration of an attribute of the tag "
-                        f'"{tag}" at byte offset {c.byte(begin)}'
-                    )
-                i += 1
-                while i < c.n and c[i] in _SPACE:
-                    i += 1
-                if i >= c.n:
-                    raise _fail(f'Unclosed start tag "{tag}" at byte offset {c.byte(begin)}')
-                if c[i] not in "'\"":
-                    token_begin = i
-                    while c[i].isascii() and (c[i].isalnum() or c[i] in ".-"):
-                        i += 1
-                    value = src[token_begin:i].lower()
-                    if c[i] not in _SPACE and c[i] != ">":
-                        raise _fail(
-                            f"Unexpected end of name token at byte offset {c.byte(token_begin)}"
-                        )
-                else:
-                    quote, chars = src[i], []
-                    i += 1
-                    while i < c.n and src[i] != quote:
-                        if src[i] == "&":
-                            code, end = _html_entity(c, i)
-                            if code:
-                                chars.append(chr(code))
-                                i = end
-                                continue
-                        chars.append(src[i])
-                        i += 1
-                    i += 1 if i < c.n else 0
-                    value = "".join(chars)
-                if i >= c.n:
-                    raise _fail(f"Unclosed start tag at byte offset {c.byte(begin)}")
-                if tag == "a" and name == "href":
-                    arg = value
-                elif tag == "code" and name == "class" and value.startswith("language-"):
-                    arg = value[9:]
-                elif tag == "span" and name == "class" and value.startswith("tg-"):
-                    arg = value[3:]
-                elif tag == "tg-emoji" and name == "emoji-id":
-                    arg = value
-            if tag == "span" and arg != "spoiler":
-                raise _fail(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {c.byte(begin)}'
-                )
-            stack.append((tag, arg, u16, len(out)))
+        while i < self.c.n and src[i] != quote:
+            if src[i] == "&":
+                code, end = _html_entity(self.c, i)
+                if code:
+                    chars.append(chr(code))
+                    i = end
+                    continue
+            chars.append(src[i])
             i += 1
-            continue
-        if not stack:
+        return i + (1 if i < self.c.n else 0), "".join(chars)
+
+    def _end_tag(self, begin: int) -> int:
+        c, i = self.c, begin + 1
+        if not self.stack:
             raise _fail(f"Unexpected end tag at byte offset {c.byte(begin)}")
         while c[i] not in _SPACE and c[i] != ">":
             i += 1
-        end_tag = src[begin + 2 : i].lower()
-        while i < c.n and c[i] in _SPACE:
-            i += 1
+        end_tag = self.src[begin + 2 : i].lower()
+        i = self._skip_space(i)
         if c[i] != ">":
             raise _fail(f"Unclosed end tag at byte offset {c.byte(begin)}")
-        tag, arg, start, out_start = stack.pop()
+        tag, arg, start, out_start = self.stack.pop()
         if end_tag and end_tag != tag:
             raise _fail(
                 f'Unmatched end tag at byte offset {c.byte(begin)}, expected "</{tag}>", '
                 f'found "</{end_tag}>"'
             )
-        i += 1
-        if u16 == start:
-            continue
-        length = u16 - start
+        if self.u16 != start:  # an empty tag makes no entity
+            self._close(tag, arg, start, out_start)
+        return i + 1
+
+    def _close(self, tag: str, arg: str, start: int, out_start: int) -> None:
+        """The entity of a closed tag over the text since `start`."""
+        ents, length = self.ents, self.u16 - start
         last = ents[-1] if ents else None
         same_span = last is not None and (last["offset"], last["length"]) == (start, length)
         if tag in _HTML_SIMPLE:
@@ -361,7 +384,7 @@ def parse_html(src: str) -> tuple[str, list[JSON]]:
                 raise _fail("Invalid custom emoji identifier specified")
             ents.append(_entity("custom_emoji", start, length, custom_emoji_id=arg))
         elif tag == "a":
-            link = _link_entity(arg or "".join(out[out_start:]), start, length)
+            link = _link_entity(arg or "".join(self.out[out_start:]), start, length)
             if link:
                 ents.append(link)
         elif tag == "pre":
@@ -377,12 +400,21 @@ def parse_html(src: str) -> tuple[str, list[JSON]]:
         else:
             kind = "expandable_blockquote" if arg == "expandable" else "blockquote"
             ents.append(_entity(kind, start, length))
-    if stack:
-        raise _fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    for ent in ents:
-        if ent["type"] == "code":
-            ent.pop("language", None)
-    return "".join(out), ents
+
+
+def _tag_argument(tag: str, name: str, value: str | None, arg: str) -> str:
+    """What a start tag's attribute tells its entity (a link's href, a code's language …)."""
+    if value is None:
+        return "expandable"
+    if tag == "a" and name == "href":
+        return value
+    if tag == "code" and name == "class" and value.startswith("language-"):
+        return value[9:]
+    if tag == "span" and name == "class" and value.startswith("tg-"):
+        return value[3:]
+    if tag == "tg-emoji" and name == "emoji-id":
+        return value
+    return arg
 
 
 def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
