@@ -184,7 +184,10 @@ def checked_link(url: str) -> str:
         if "." not in url:
             return ""
         url = "http://" + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x": no link (TDLib drops what it cannot read as one)
+        return ""
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         if not parts.netloc:
@@ -419,41 +422,54 @@ def _tag_argument(tag: str, name: str, value: str | None, arg: str) -> str:
 
 def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
     """Telegram's parse_mode=MarkdownV2 (port of TDLib parse_markdown_v2)."""
-    c = _Cursor(src)
-    out: list[str] = []
-    u16 = 0
-    ents: list[JSON] = []
-    stack: list[tuple[str, str, int, int, int]] = []  # kind, arg, utf16 start, byte, len(out)
-    in_quote = False
+    return _MarkdownV2(src).parse()
 
-    def td_name(kind: str, arg: str) -> str:
-        return "PreCode" if kind == "pre" and arg else _TD_NAMES[kind]
 
-    def read_url(i: int) -> tuple[str, int]:
-        chars = []
-        while i < c.n and src[i] != ")":
-            if src[i] == "\\" and 0 < ord(c[i + 1]) <= 126:
-                chars.append(src[i + 1])
+class _MarkdownV2:
+    """TDLib's parse_markdown_v2 over one source: the text so far (and its UTF-16 length),
+    the entities found, the entities still open, and whether a quote is open."""
+
+    def __init__(self, src: str) -> None:
+        self.src, self.c = src, _Cursor(src)
+        self.out: list[str] = []
+        self.u16 = 0
+        self.ents: list[JSON] = []
+        # kind, arg, utf16 start, byte, len(out)
+        self.stack: list[tuple[str, str, int, int, int]] = []
+        self.in_quote = False
+
+    def parse(self) -> tuple[str, list[JSON]]:
+        src, c, i = self.src, self.c, 0
+        while i < c.n:
+            ch = src[i]
+            if ch == "\\" and 0 < ord(c[i + 1]) <= 126:
+                self.out.append(src[i + 1])
+                self.u16 += 1
                 i += 2
                 continue
-            chars.append(src[i])
-            i += 1
-        return "".join(chars), i
+            top = self.stack[-1][0] if self.stack else ""
+            if ch not in ("`" if top in ("code", "pre") else _MD2_RESERVED):
+                self.out.append(ch)
+                self.u16 += _units(ch)
+                i += 1
+            elif not self.stack or not self._ends(top, i):
+                i = self._open(i)
+            else:
+                i = self._close(i)
+        if self.in_quote and self.stack and self.stack[-1][0] == "blockquote":
+            _, _, start, _, _ = self.stack.pop()
+            if self.u16 > start:
+                self.ents.append(_entity("blockquote", start, self.u16 - start))
+        if self.stack:
+            kind, arg, _, byte, _ = self.stack[-1]
+            raise _fail(f"Can't find end of {_td_name(kind, arg)} entity at byte offset {byte}")
+        return "".join(self.out), self.ents
 
-    i = 0
-    while i < c.n:
-        ch = src[i]
-        if ch == "\\" and 0 < ord(c[i + 1]) <= 126:
-            out.append(src[i + 1])
-            u16 += 1
-            i += 2
-            continue
-        top = stack[-1][0] if stack else ""
-        if ch not in ("`" if top in ("code", "pre") else _MD2_RESERVED):
-            out.append(ch)
-            u16 += _units(ch)
-            i += 1
-            continue
+    def _ends(self, top: str, i: int) -> bool:
+        """Whether the character at i closes the innermost open entity."""
+        c, ch = self.c, self.c[i]
+        if self.in_quote and ch == "\n" and c[i + 1] != ">":
+            return True
         ends = {
             "bold": ch == "*",
             "italic": ch == "_" and c[i + 1] != "_",
@@ -466,99 +482,114 @@ def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
             "custom_emoji": ch == "]",
             "blockquote": False,
         }
-        quote_ends = in_quote and ch == "\n" and c[i + 1] != ">"
-        if not stack or not (quote_ends or ends[top]):
-            byte, arg, kind = c.byte(i), "", ""
-            if ch == "_":
-                kind = "underline" if c[i + 1] == "_" else "italic"
-                i += 1 if kind == "underline" else 0
-            elif ch in "*~[":
-                kind = {"*": "bold", "~": "strikethrough", "[": "text_link"}[ch]
-            elif ch == "|" and c[i + 1] == "|":
-                kind = "spoiler"
-                i += 1
-            elif ch == "`" and c[i + 1] == "`" and c[i + 2] == "`":
-                kind = "pre"
-                i += 3
-                lang_end = i
-                while c[lang_end] not in _SPACE and c[lang_end] != "`":
-                    lang_end += 1
-                if i != lang_end and lang_end < c.n and c[lang_end] != "`":
-                    arg, i = src[i:lang_end], lang_end
-                if c[i] in "\n\r":
-                    i += 2 if c[i + 1] in "\n\r" and c[i + 1] != c[i] else 1
-                i -= 1
-            elif ch == "`":
-                kind = "code"
-            elif ch == "!" and c[i + 1] == "[":
-                kind = "custom_emoji"
-                i += 1
-            elif ch == "\n":
-                out.append("\n")
-                u16 += 1
-                if c[i + 1] == ">":
-                    i += 1
-                    if not in_quote:
-                        kind, in_quote = "blockquote", True
-            elif ch == ">" and i == 0:
-                kind, in_quote = "blockquote", True
-            else:
-                raise _fail(
-                    f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
-                )
+        return ends[top]
+
+    def _open(self, i: int) -> int:
+        """A reserved character that opens an entity (or a line of a quote); the position
+        after it."""
+        c, ch = self.c, self.src[i]
+        byte, arg, kind = c.byte(i), "", ""
+        if ch == "_":
+            kind = "underline" if c[i + 1] == "_" else "italic"
+            i += 1 if kind == "underline" else 0
+        elif ch in "*~[":
+            kind = {"*": "bold", "~": "strikethrough", "[": "text_link"}[ch]
+        elif ch == "|" and c[i + 1] == "|":
+            kind = "spoiler"
             i += 1
-            if kind:
-                stack.append((kind, arg, u16, byte, len(out)))
-            continue
-        kind, arg, start, byte, out_start = stack.pop()
+        elif ch == "`" and c[i + 1] == "`" and c[i + 2] == "`":
+            kind = "pre"
+            arg, i = _pre_language(c, i + 3)
+            i -= 1  # the common step below goes past it
+        elif ch == "`":
+            kind = "code"
+        elif ch == "!" and c[i + 1] == "[":
+            kind = "custom_emoji"
+            i += 1
+        elif ch == "\n":
+            self.out.append("\n")
+            self.u16 += 1
+            if c[i + 1] == ">":
+                i += 1
+                if not self.in_quote:
+                    kind, self.in_quote = "blockquote", True
+        elif ch == ">" and i == 0:
+            kind, self.in_quote = "blockquote", True
+        else:
+            raise _fail(f"Character '{ch}' is reserved and must be escaped with the preceding '\\'")
+        if kind:
+            self.stack.append((kind, arg, self.u16, byte, len(self.out)))
+        return i + 1
+
+    def _close(self, i: int) -> int:
+        """The character at i closes the innermost entity; the position after it."""
+        ch = self.src[i]
+        kind, arg, start, byte, out_start = self.stack.pop()
         if ch == "\n" and kind != "blockquote":
-            raise _fail(f"Can't find end of {td_name(kind, arg)} entity at byte offset {byte}")
+            raise _fail(f"Can't find end of {_td_name(kind, arg)} entity at byte offset {byte}")
         extra: JSON = {}
-        skip = u16 == start
+        skip = self.u16 == start
         if kind in ("underline", "spoiler"):
             i += 1
         elif kind == "pre":
             i += 2
             extra = {"language": arg} if arg else {}
         elif kind == "text_link":
-            url = "".join(out[out_start:])
-            if c[i + 1] == "(":
-                url_begin = i + 2
-                url, i = read_url(url_begin)
-                if c[i] != ")":
-                    raise _fail(f"Can't find end of a URL at byte offset {c.byte(url_begin)}")
-            link = _link_entity(url, start, u16 - start)
+            i, link = self._link_end(i, start, out_start)
             skip = skip or link is None
             if link:
                 kind, extra = link["type"], {k: v for k, v in link.items() if k in ("url", "user")}
         elif kind == "custom_emoji":
-            if c[i + 1] != "(":
-                raise _fail("Custom emoji entity must contain a tg://emoji URL")
-            url_begin = i + 2
-            url, i = read_url(url_begin)
-            if c[i] != ")":
-                raise _fail(
-                    f"Can't find end of a custom emoji URL at byte offset {c.byte(url_begin)}"
-                )
-            emoji = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
-            if not emoji:
-                raise _fail("Invalid custom emoji identifier specified")
-            extra = {"custom_emoji_id": emoji.group(1)}
+            i, extra = self._emoji_end(i)
         elif kind == "blockquote":
-            in_quote = False
-            out.append(ch)
-            u16 += 1
+            self.in_quote = False
+            self.out.append(ch)
+            self.u16 += 1
         if not skip:
-            ents.append(_entity(kind, start, u16 - start, **extra))
-        i += 1
-    if in_quote and stack and stack[-1][0] == "blockquote":
-        _, _, start, _, _ = stack.pop()
-        if u16 > start:
-            ents.append(_entity("blockquote", start, u16 - start))
-    if stack:
-        kind, arg, _, byte, _ = stack[-1]
-        raise _fail(f"Can't find end of {td_name(kind, arg)} entity at byte offset {byte}")
-    return "".join(out), ents
+            self.ents.append(_entity(kind, start, self.u16 - start, **extra))
+        return i + 1
+
+    def _read_url(self, i: int) -> tuple[str, int]:
+        src, c, chars = self.src, self.c, []
+        while i < c.n and src[i] != ")":
+            if src[i] == "\\" and 0 < ord(c[i + 1]) <= 126:
+                chars.append(src[i + 1])
+                i += 2
+                continue
+            chars.append(src[i])
+            i += 1
+        return "".join(chars), i
+
+    def _link_end(self, i: int, start: int, out_start: int) -> tuple[int, JSON | None]:
+        """The end of [text](url) (or of [url]): the position of its last character, and
+        its entity (None for a link Telegram drops)."""
+        c, url = self.c, "".join(self.out[out_start:])
+        if c[i + 1] == "(":
+            url_begin = i + 2
+            url, i = self._read_url(url_begin)
+            if c[i] != ")":
+                raise _fail(f"Can't find end of a URL at byte offset {c.byte(url_begin)}")
+        return i, _link_entity(url, start, self.u16 - start)
+
+    def _emoji_end(self, i: int) -> tuple[int, JSON]:
+        """The end of ![👍](tg://emoji?id=…): the position of its last character, and the
+        emoji's id."""
+        c = self.c
+        if c[i + 1] != "(":
+            raise _fail("Custom emoji entity must contain a tg://emoji URL")
+        url_begin = i + 2
+        url, i = self._read_url(url_begin)
+        if c[i] != ")":
+            raise _fail(f"Can't find end of a custom emoji URL at byte offset {c.byte(url_begin)}")
+        emoji = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
+        if not emoji:
+            raise _fail("Invalid custom emoji identifier specified")
+        return i, {"custom_emoji_id": emoji.group(1)}
+
+
+def _td_name(kind: str, arg: str) -> str:
+    """An entity's name in TDLib's error messages."""
+    return "PreCode" if kind == "pre" and arg else _TD_NAMES[kind]
 
 
 def parse_markdown(src: str) -> tuple[str, list[JSON]]:
@@ -580,45 +611,59 @@ def parse_markdown(src: str) -> tuple[str, list[JSON]]:
             u16 += _units(ch)
             i += 1
             continue
-        begin, end_char, is_pre, language = i, "]" if ch == "[" else ch, False, ""
+        begin, end_char, language = i, "]" if ch == "[" else ch, None
         i += 1
         if ch == "`" and c[i] == "`" and c[i + 1] == "`":
-            i += 2
-            is_pre = True
-            lang_end = i
-            while c[lang_end] not in _SPACE and c[lang_end] != "`":
-                lang_end += 1
-            if i != lang_end and lang_end < c.n and c[lang_end] != "`":
-                language, i = src[i:lang_end], lang_end
-            if c[i] in "\n\r":
-                i += 2 if c[i + 1] in "\n\r" and c[i + 1] != c[i] else 1
+            language, i = _pre_language(c, i + 2)
         start, inner_begin = u16, i
-        while i < c.n and (src[i] != end_char or (is_pre and not c[i + 1] == c[i + 2] == "`")):
+        while i < c.n and (
+            src[i] != end_char or (language is not None and not c[i + 1] == c[i + 2] == "`")
+        ):
             out.append(src[i])
             u16 += _units(src[i])
             i += 1
         if i == c.n:
             raise _fail(f"Can't find end of the entity starting at byte offset {c.byte(begin)}")
-        length = u16 - start
-        if ch == "[":
-            url = src[inner_begin:i]
-            if c[i + 1] == "(":
-                close = src.find(")", i + 2)
-                close = c.n if close < 0 else close
-                url, i = src[i + 2 : close], close
-            link = _link_entity(url, start, length) if length else None
-            if link:
-                ents.append(link)
-        elif length and ch in "_*":
-            ents.append(_entity("italic" if ch == "_" else "bold", start, length))
-        elif length and is_pre:
-            ents.append(
-                _entity("pre", start, length, **({"language": language} if language else {}))
-            )
-        elif length:
-            ents.append(_entity("code", start, length))
-        i += 3 if is_pre else 1
+        entity, i = _markdown_entity(c, ch, i, (inner_begin, start, u16 - start), language)
+        if entity:
+            ents.append(entity)
+        i += 3 if language is not None else 1
     return "".join(out), ents
+
+
+def _pre_language(c: _Cursor, i: int) -> tuple[str, int]:
+    """After the ``` of a code block: its language ("" for none), and where its text starts."""
+    language, lang_end = "", i
+    while c[lang_end] not in _SPACE and c[lang_end] != "`":
+        lang_end += 1
+    if i != lang_end and lang_end < c.n and c[lang_end] != "`":
+        language, i = c.src[i:lang_end], lang_end
+    if c[i] in "\n\r":
+        i += 2 if c[i + 1] in "\n\r" and c[i + 1] != c[i] else 1
+    return language, i
+
+
+def _markdown_entity(
+    c: _Cursor, ch: str, i: int, span: tuple[int, int, int], language: str | None
+) -> tuple[JSON | None, int]:
+    """The entity `ch` opened (None for an empty one or a dropped link), and the position of
+    its last character. `span`: where its text starts in the source, its UTF-16 offset and
+    length; `language`: a code block's (None when it is not one)."""
+    inner_begin, start, length = span
+    if ch == "[":
+        url = c.src[inner_begin:i]
+        if c[i + 1] == "(":
+            close = c.src.find(")", i + 2)
+            close = c.n if close < 0 else close
+            url, i = c.src[i + 2 : close], close
+        return (_link_entity(url, start, length) if length else None), i
+    if not length:
+        return None, i
+    if ch in "_*":
+        return _entity("italic" if ch == "_" else "bold", start, length), i
+    if language is not None:
+        return _entity("pre", start, length, **({"language": language} if language else {})), i
+    return _entity("code", start, length), i
 
 
 def find_entities(text: str, existing: Sequence[JSON] = ()) -> list[JSON]:
