@@ -46,6 +46,7 @@ from bot.channels.botapi import (
     editable,
     find_entities,
     formatted,
+    inline_keys,
     message_not_found,
     query_is_too_old,
     wrong_file_identifier,
@@ -559,20 +560,7 @@ class FakeTelegram:
         message = chat.messages.get(message_id)
         if message is None or not message["from"]["is_bot"]:
             raise AssertionError(f"chat {user_id} has no bot message {message_id} to click")
-        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        buttons = [b for row in rows for b in row]
-        button = next((b for b in buttons if b.get("text") == button_text_or_data), None)
-        button = button or next(
-            (b for b in buttons if b.get("callback_data") == button_text_or_data), None
-        )
-        if button is None:
-            shown = [(b.get("text"), b.get("callback_data")) for b in buttons]
-            raise AssertionError(
-                f"message {message_id} in chat {user_id} has no inline button "
-                f"{button_text_or_data!r}; its buttons (text, callback_data): {shown}"
-            )
-        if "callback_data" not in button:
-            raise AssertionError(f"button {button['text']!r} is not a callback button: {button}")
+        button = self._callback_button(message, button_text_or_data, user_id)
         query_id = str(self._next_callback)
         self._next_callback += 1
         self._callbacks[query_id] = {"at": time.monotonic(), "answered": False}
@@ -587,6 +575,24 @@ class FakeTelegram:
         }
         self._queue({"callback_query": query})
         return query_id
+
+    @staticmethod
+    def _callback_button(message: JSON, text_or_data: str, user_id: int) -> JSON:
+        """The message's callback button with that text (or else that data)."""
+        buttons = list(inline_keys(message.get("reply_markup")))
+        button = next((b for b in buttons if b.get("text") == text_or_data), None)
+        button = button or next(
+            (b for b in buttons if b.get("callback_data") == text_or_data), None
+        )
+        if button is None:
+            shown = [(b.get("text"), b.get("callback_data")) for b in buttons]
+            raise AssertionError(
+                f"message {message['message_id']} in chat {user_id} has no inline button "
+                f"{text_or_data!r}; its buttons (text, callback_data): {shown}"
+            )
+        if "callback_data" not in button:
+            raise AssertionError(f"button {button['text']!r} is not a callback button: {button}")
+        return button
 
     def block_user(self, chat_id: int) -> None:
         """The user blocks the bot: sends answer 403 and a my_chat_member update is queued."""
@@ -857,21 +863,25 @@ class FakeTelegram:
         try:
             return await self._wait(check, timeout)
         except TimeoutError:
-            got = [
-                f"  #{m['message_id']}{' (edited)' if 'edit_date' in m else ''}: {_text_of(m)!r}"
-                for m in self.bot_messages(chat_id)
-            ]
-            failed = [
-                f"  {f.method} -> {f.error_code} {f.description}"
-                for f in self.errors
-                if f.params.get("chat_id") in (None, chat_id)
-            ]
-            raise AssertionError(
-                f"no bot message in chat {chat_id} matching contains={contains!r}"
-                f"{' and the predicate' if predicate else ''} within {timeout}s.\n"
-                f"Bot messages in the chat:\n{chr(10).join(got) or '  (none)'}\n"
-                f"Failed Bot API calls:\n{chr(10).join(failed) or '  (none)'}"
-            ) from None
+            wanted = f"contains={contains!r}{' and the predicate' if predicate else ''}"
+            raise self._no_bot_message(chat_id, wanted, timeout) from None
+
+    def _no_bot_message(self, chat_id: int, wanted: str, timeout: float) -> AssertionError:
+        """What the chat got instead: its bot messages and the Bot API calls that failed."""
+        got = [
+            f"  #{m['message_id']}{' (edited)' if 'edit_date' in m else ''}: {_text_of(m)!r}"
+            for m in self.bot_messages(chat_id)
+        ]
+        failed = [
+            f"  {f.method} -> {f.error_code} {f.description}"
+            for f in self.errors
+            if f.params.get("chat_id") in (None, chat_id)
+        ]
+        return AssertionError(
+            f"no bot message in chat {chat_id} matching {wanted} within {timeout}s.\n"
+            f"Bot messages in the chat:\n{chr(10).join(got) or '  (none)'}\n"
+            f"Failed Bot API calls:\n{chr(10).join(failed) or '  (none)'}"
+        )
 
     async def wait_for_call(
         self,
