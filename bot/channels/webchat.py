@@ -2,10 +2,11 @@
 
 Inbound, `WebChat` turns what a browser posts into `aiogram.types.Update`s. Outbound, the bot's
 Bot API calls land in `WebChatSession` (a custom aiogram session): it keeps each conversation's
-transcript as page events and answers like Telegram would, refusals included (Telegram's
-rules come from bot/channels/botapi.py), so handlers behave the same on every channel. Transcripts, the bot's messages (with the buttons taps are
-checked against), menus and files live in a `TranscriptStore`: the database in the bot process
-(storage/webchat.py), so a reload after a restart shows the conversation (docs/webchat.md)."""
+transcript as page events and answers like Telegram would, refusals included (Telegram's rules
+come from bot/channels/botapi.py), so handlers behave the same on every channel. Transcripts,
+the bot's messages (with the buttons taps are checked against), menus and files live in a
+`TranscriptStore`: the database in the bot process (storage/webchat.py), so a reload after a
+restart shows the conversation (docs/webchat.md)."""
 
 from __future__ import annotations
 
