@@ -505,8 +505,9 @@ class WebChatSession(BaseSession):
         markup = params.get("reply_markup")
         buttons = inline_buttons(markup)
         # The page shows the HTML: the same HTML and buttons are "not modified".
-        changes = {"_html": page_html(text, parse_mode), "reply_markup": markup, "text": plain}
-        await self._publish_edit(chat_id, apply_changes(message, changes), buttons)
+        apply_changes(message, {"_html": page_html(text, parse_mode), "reply_markup": markup})
+        message["text"] = plain
+        await self._publish_edit(chat_id, message, buttons)
         return _public(message)
 
     async def _edit_reply_markup(
