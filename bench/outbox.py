@@ -42,7 +42,7 @@ from storage.models import (
     Street,
 )
 from storage.uow import UnitOfWork
-from tests.e2e.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 FIRST_USER = 10_000_000
 TEXT = "停水通知：明天 9 点到 12 点停水。"

@@ -38,7 +38,7 @@ from bench.outbox import FIRST_USER, TEXT, prepare, residents
 from bot.domain.broadcasts import DeliveryState
 from storage.db import make_engine
 from storage.models import OutboxMessage
-from tests.e2e.fake_telegram import JSON, FakeTelegram
+from tests.support.fake_telegram import JSON, FakeTelegram
 from tests.support.round_robin import RoundRobin
 
 COMMANDS = ("/mine", "/help")

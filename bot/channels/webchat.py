@@ -2,10 +2,11 @@
 
 Inbound, `WebChat` turns what a browser posts into `aiogram.types.Update`s. Outbound, the bot's
 Bot API calls land in `WebChatSession` (a custom aiogram session): it keeps each conversation's
-transcript as page events and answers like Telegram would, refusals included, so handlers
-behave the same on every channel. Transcripts, the bot's messages (with the buttons taps are
-checked against), menus and files live in a `TranscriptStore`: the database in the bot process
-(storage/webchat.py), so a reload after a restart shows the conversation (docs/webchat.md)."""
+transcript as page events and answers like Telegram would, refusals included (Telegram's rules
+come from bot/channels/botapi.py), so handlers behave the same on every channel. Transcripts,
+the bot's messages (with the buttons taps are checked against), menus and files live in a
+`TranscriptStore`: the database in the bot process (storage/webchat.py), so a reload after a
+restart shows the conversation (docs/webchat.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from io import BytesIO
 from typing import Any, Protocol
 
@@ -31,9 +31,26 @@ from aiogram.types import InputFile, Update
 from aiogram.utils.i18n import gettext as _
 from PIL import Image
 
+# MAX_TEXT: what a person may type on the page too (bot/web/chat.py).
+from bot.channels.botapi import MAX_TEXT as MAX_TEXT
+from bot.channels.botapi import (
+    ApiRefusal,
+    apply_changes,
+    checked_markup,
+    command_entities,
+    editable,
+    formatted,
+    inline_keys,
+    invalid_file_id,
+    message_not_found,
+    private_message,
+    query_is_too_old,
+    reply_keys,
+    wrong_file_identifier,
+)
+
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 4096
 MAX_EVENTS_KEPT = 500
 MAX_QUERIES_KEPT = 2000
 MAX_CONVERSATIONS = 5000
@@ -41,69 +58,12 @@ MAX_FILES = 500
 MAX_MESSAGES_KEPT = 300
 # A long poll looks at the store again this often, for events another process wrote.
 RECHECK_SECONDS = 5.0
-ALLOWED_TAGS = frozenset(
-    [
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "code",
-        "pre",
-        "a",
-        "tg-spoiler",
-        "span",
-        "blockquote",
-        "tg-emoji",
-    ]
-)
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Wushe", "username": "wushe_web"}
 
 
-class ApiRefusal(Exception):
-    """A refusal in Telegram's words, e.g. (400, 'Bad Request: message is too long')."""
-
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-
-
-class _TelegramHtml(HTMLParser):
-    """Checks Telegram's HTML subset and yields the plain text, as Telegram does."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.open: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            raise ApiRefusal(400, f"Bad Request: can't parse entities: unsupported tag <{tag}>")
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open[-1] != tag:
-            raise ApiRefusal(400, f"Bad Request: can't parse entities: unexpected </{tag}>")
-        self.open.pop()
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def plain_text(text: str, parse_mode: str | None) -> str:
-    if parse_mode != "HTML":
-        return text
-    parser = _TelegramHtml()
-    parser.feed(text)
-    parser.close()
-    if parser.open:
-        raise ApiRefusal(400, f"Bad Request: can't parse entities: unclosed <{parser.open[-1]}>")
-    return "".join(parser.text)
+def plain_text(text: str, parse_mode: str | None, *, caption: bool = False) -> str:
+    """What Telegram would keep of a text or caption (botapi.formatted), or its refusal."""
+    return formatted(text, parse_mode, caption=caption)[0]
 
 
 def page_html(text: str, parse_mode: str | None) -> str:
@@ -113,13 +73,12 @@ def page_html(text: str, parse_mode: str | None) -> str:
 def inline_buttons(markup: dict[str, Any] | None) -> list[list[dict[str, str]]] | None:
     if not markup or "inline_keyboard" not in markup:
         return None
+    checked_markup(markup)  # refused as Telegram refuses it
     rows = []
     for row in markup["inline_keyboard"]:
         buttons = []
         for button in row:
             data = button.get("callback_data")
-            if data is not None and len(data.encode()) > 64:
-                raise ApiRefusal(400, "Bad Request: BUTTON_DATA_INVALID")
             kind = "data" if data is not None else "url"
             buttons.append({"text": button["text"], kind: data or button.get("url", "")})
         rows.append(buttons)
@@ -127,24 +86,9 @@ def inline_buttons(markup: dict[str, Any] | None) -> list[list[dict[str, str]]] 
 
 
 def reply_keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]] | None:
-    """A reply keyboard for the page. A browser cannot share the person's contact, so a
-    request_contact button is left out (handlers don't offer it here: handlers/common/keyboards.py
-    phone_keyboard); a pressed one would only send its own label."""
-    if not markup or "keyboard" not in markup:
-        return None
-    rows = []
-    for row in markup["keyboard"]:
-        buttons = [
-            {
-                "text": b["text"] if isinstance(b, dict) else b,
-                "request_location": bool(isinstance(b, dict) and b.get("request_location")),
-            }
-            for b in row
-            if not (isinstance(b, dict) and b.get("request_contact"))
-        ]
-        if buttons:
-            rows.append(buttons)
-    return rows
+    """A reply keyboard for the page (botapi.reply_keys): a browser cannot share the person's
+    contact, so handlers don't offer it here (handlers/common/keyboards.py phone_keyboard)."""
+    return reply_keys(markup)
 
 
 @dataclass
@@ -473,7 +417,7 @@ class WebChatSession(BaseSession):
         # bot.download(file_id): getFile gave the token as the file path, at the URL's end.
         stored = await self.hub.store.file(url.rsplit("/", 1)[-1])
         if stored is None:
-            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            raise wrong_file_identifier()
         for start in range(0, len(stored.content), chunk_size):
             yield stored.content[start : start + chunk_size]
 
@@ -495,8 +439,7 @@ class WebChatSession(BaseSession):
             body = {"ok": True, "result": result}
             status = 200
         except ApiRefusal as refusal:
-            body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
-            status = refusal.code
+            body, status = refusal.body(), refusal.code
         response = self.check_response(bot, method, status, json.dumps(body))
         return response.result  # type: ignore[return-value]
 
@@ -516,24 +459,15 @@ class WebChatSession(BaseSession):
 
     @staticmethod
     def _message(chat_id: int, bot: Bot, **fields: Any) -> dict[str, Any]:
-        return {
-            "message_id": 0,  # given by the store
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": {**BOT_USER, "id": bot.id},
-            **{k: v for k, v in fields.items() if v is not None},
-        }
+        # The message id is given by the store.
+        return private_message(chat_id, {**BOT_USER, "id": bot.id}, 0, **fields)
 
     async def _send_message(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
         chat_id = self._chat_id(params)
         text, parse_mode = str(params.get("text", "")), params.get("parse_mode")
-        if not text.strip():
-            raise ApiRefusal(400, "Bad Request: message text is empty")
         plain = plain_text(text, parse_mode)
-        if len(plain) > MAX_TEXT:
-            raise ApiRefusal(400, "Bad Request: message is too long")
         markup = params.get("reply_markup")
         buttons = inline_buttons(markup)
         message = self._message(
@@ -556,36 +490,39 @@ class WebChatSession(BaseSession):
         )
         return _public(message)
 
-    async def _bot_message(self, chat_id: int, params: dict[str, Any], verb: str) -> dict[str, Any]:
+    async def _editable(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:
+        """A copy of the stored bot message an edit acts on (botapi.editable)."""
         message = await self.hub.store.message(chat_id, int(params.get("message_id", 0)))
-        if message is None:
-            raise ApiRefusal(400, f"Bad Request: message to {verb} not found")
-        return message
+        return dict(editable(message))
 
     async def _edit_message_text(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
     ) -> Any:
         chat_id = self._chat_id(params)
-        message = await self._bot_message(chat_id, params, "edit")
+        message = await self._editable(chat_id, params)
         text, parse_mode = str(params.get("text", "")), params.get("parse_mode")
         plain = plain_text(text, parse_mode)
-        if len(plain) > MAX_TEXT:
-            raise ApiRefusal(400, "Bad Request: message is too long")
         markup = params.get("reply_markup")
         buttons = inline_buttons(markup)
-        if (
-            message["_html"] == page_html(text, parse_mode)
-            and message.get("reply_markup") == markup
-        ):
-            raise ApiRefusal(
-                400,
-                "Bad Request: message is not modified: specified new message content and reply "
-                "markup are exactly the same as a current content and reply markup of the message",
-            )
-        message = {**message, "text": plain, "_html": page_html(text, parse_mode)}
-        message["reply_markup"] = markup
-        if markup is None:
-            message.pop("reply_markup")
+        # The page shows the HTML: the same HTML and buttons are "not modified".
+        apply_changes(message, {"_html": page_html(text, parse_mode), "reply_markup": markup})
+        message["text"] = plain
+        await self._publish_edit(chat_id, message, buttons)
+        return _public(message)
+
+    async def _edit_reply_markup(
+        self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
+    ) -> Any:
+        chat_id = self._chat_id(params)
+        message = await self._editable(chat_id, params)
+        markup = params.get("reply_markup")
+        buttons = inline_buttons(markup)
+        await self._publish_edit(chat_id, apply_changes(message, {"reply_markup": markup}), buttons)
+        return _public(message)
+
+    async def _publish_edit(
+        self, chat_id: int, message: dict[str, Any], buttons: list[list[dict[str, str]]] | None
+    ) -> None:
         await self.hub.publish(
             chat_id,
             {
@@ -596,28 +533,6 @@ class WebChatSession(BaseSession):
             },
             message=message,
         )
-        return _public(message)
-
-    async def _edit_reply_markup(
-        self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
-    ) -> Any:
-        chat_id = self._chat_id(params)
-        message = await self._bot_message(chat_id, params, "edit")
-        markup = params.get("reply_markup")
-        if message.get("reply_markup") == markup:
-            raise ApiRefusal(400, "Bad Request: message is not modified")
-        message = {**message, "reply_markup": markup}
-        await self.hub.publish(
-            chat_id,
-            {
-                "type": "edit",
-                "message_id": message["message_id"],
-                "html": message["_html"],
-                "buttons": inline_buttons(markup),
-            },
-            message=message,
-        )
-        return _public(message)
 
     async def _delete_message(
         self, params: dict[str, Any], files: dict[str, InputFile], bot: Bot
@@ -633,7 +548,7 @@ class WebChatSession(BaseSession):
         # replaced in the stored transcript too, so a reload does not show it again.
         placeholder = html.escape(_deleted_text())
         if not await self.hub.store.redact(chat_id, message_id, placeholder):
-            raise ApiRefusal(400, "Bad Request: message to delete not found")
+            raise message_not_found("delete")
         await self.hub.publish(
             chat_id, {"type": "redact", "message_id": message_id, "html": placeholder}
         )
@@ -646,10 +561,7 @@ class WebChatSession(BaseSession):
         # Like Telegram: a tap is answered once; a second answer is refused.
         chat_id = self.hub.query_chats.pop(query_id, None)
         if chat_id is None:
-            raise ApiRefusal(
-                400,
-                "Bad Request: query is too old and response timeout expired or query ID is invalid",
-            )
+            raise query_is_too_old()
         await self.hub.publish(
             chat_id,
             {
@@ -671,7 +583,7 @@ class WebChatSession(BaseSession):
         # Telegram lets a bot send a file again by its id.
         known = await self.hub.store.file(reference)
         if known is None:
-            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            raise wrong_file_identifier()
         return known
 
     async def _send_file(
@@ -690,7 +602,7 @@ class WebChatSession(BaseSession):
         message = self._message(
             chat_id,
             bot,
-            caption=plain_text(caption, parse_mode) or None,
+            caption=plain_text(caption, parse_mode, caption=True) or None,
             reply_markup=markup,
             **{kind: {"file_id": token, "file_unique_id": token[:8], "file_name": filename}}
             if kind == "document"
@@ -716,7 +628,7 @@ class WebChatSession(BaseSession):
         token = str(params.get("file_id", ""))
         stored = await self.hub.store.file(token)
         if stored is None:
-            raise ApiRefusal(400, "Bad Request: invalid file_id")
+            raise invalid_file_id()
         return {
             "file_id": token,
             "file_unique_id": token[:8],
@@ -810,12 +722,7 @@ class WebChat:
         }
 
     def _incoming(self, chat_id: int, message_id: int, language: str) -> dict[str, Any]:
-        return {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": self.user(chat_id, language),
-        }
+        return private_message(chat_id, self.user(chat_id, language), message_id)
 
     async def user_text(
         self, chat_id: int, text: str, *, language: str, client_id: str | None = None
@@ -838,9 +745,8 @@ class WebChat:
         if published is None or published.message_id is None:
             return
         message = {**self._incoming(chat_id, published.message_id, language), "text": text}
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if entities := command_entities(text):
+            message["entities"] = entities
         self._dispatch(chat, {"message": message})
 
     async def user_location(
@@ -944,9 +850,4 @@ class WebChat:
 
 
 def _has_button(message: dict[str, Any], data: str) -> bool:
-    markup = message.get("reply_markup") or {}
-    return any(
-        button.get("callback_data") == data
-        for row in markup.get("inline_keyboard", [])
-        for button in row
-    )
+    return any(b.get("callback_data") == data for b in inline_keys(message.get("reply_markup")))

@@ -42,7 +42,18 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.channels.webchat import ApiRefusal, FileStore, photo_size, photo_type, store_photo
+from bot.channels.botapi import (
+    ApiRefusal,
+    command_entities,
+    inline_keys,
+    invalid_file_id,
+    message_cant_be_deleted,
+    message_text_is_empty,
+    private_message,
+    reply_keys,
+    wrong_file_identifier,
+)
+from bot.channels.webchat import FileStore, photo_size, photo_type, store_photo
 from bot.channels.wechat_api import (
     NO_PERMISSION,
     TOO_MANY,
@@ -289,23 +300,16 @@ LOCATION = "\x00location"
 
 
 def menu_items(markup: dict[str, Any] | None) -> list[MenuItem]:
-    if not markup:
-        return []
-    items: list[MenuItem] = []
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            items.append(
-                MenuItem(button["text"], button.get("callback_data"), None, button.get("url"))
-            )
-    for row in markup.get("keyboard", []):
-        for button in row:
-            label = button["text"] if isinstance(button, dict) else str(button)
-            if isinstance(button, dict) and button.get("request_contact"):
-                continue  # WeChat cannot share a contact card with the bot
-            if isinstance(button, dict) and button.get("request_location"):
-                items.append(MenuItem(label, None, LOCATION))
-                continue
-            items.append(MenuItem(label, None, label))
+    """A keyboard's buttons as the items of a numbered menu: the inline ones, then the reply
+    keyboard's (botapi.reply_keys: WeChat cannot share a contact card with the bot)."""
+    items = [
+        MenuItem(button["text"], button.get("callback_data"), None, button.get("url"))
+        for button in inline_keys(markup)
+    ]
+    for row in reply_keys(markup) or []:
+        for key in row:
+            reply = LOCATION if key["request_location"] else key["text"]
+            items.append(MenuItem(key["text"], None, reply))
     return items
 
 
@@ -473,7 +477,7 @@ class WeChatSession(BaseSession):
         # bot.download(file_id): getFile gave the token as the file path, at the URL's end.
         stored = await self.files.file(url.rsplit("/", 1)[-1]) if self.files else None
         if stored is None:
-            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            raise wrong_file_identifier()
         for start in range(0, len(stored.content), chunk_size):
             yield stored.content[start : start + chunk_size]
 
@@ -481,7 +485,7 @@ class WeChatSession(BaseSession):
         token = str(params.get("file_id", ""))
         stored = await self.files.file(token) if self.files else None
         if stored is None:
-            raise ApiRefusal(400, "Bad Request: invalid file_id")
+            raise invalid_file_id()
         return {
             "file_id": token,
             "file_unique_id": token[:8],
@@ -521,8 +525,7 @@ class WeChatSession(BaseSession):
             body = {"ok": True, "result": await handler(params, bot)}
             status = 200
         except ApiRefusal as refusal:
-            body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
-            status = refusal.code
+            body, status = refusal.body(), refusal.code
         response = self.check_response(bot, method, status, json.dumps(body))
         return response.result  # type: ignore[return-value]
 
@@ -533,29 +536,24 @@ class WeChatSession(BaseSession):
     @staticmethod
     async def _cannot_delete(params: dict[str, Any], bot: Bot) -> bool:
         # Said plainly, so nobody tells a person their message was removed when it was not.
-        raise ApiRefusal(400, "Bad Request: message can't be deleted")
+        raise message_cant_be_deleted()
 
     @staticmethod
     async def _get_me(params: dict[str, Any], bot: Bot) -> Any:
         return {**BOT_USER, "id": bot.id}
 
     def _message(self, chat_id: int, bot: Bot, text: str, markup: Any) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "from": {**BOT_USER, "id": bot.id},
-            "text": text,
-        }
-        if markup and "inline_keyboard" in markup:
-            message["reply_markup"] = markup
-        return message
+        inline = markup if markup and "inline_keyboard" in markup else None
+        sender = {**BOT_USER, "id": bot.id}
+        return private_message(
+            chat_id, sender, next(self._message_ids), text=text, reply_markup=inline
+        )
 
     async def _send_message(self, params: dict[str, Any], bot: Bot) -> Any:
         chat_id = int(params["chat_id"])
         text = wechat_text(str(params.get("text", "")), params.get("parse_mode"))
         if not text.strip():
-            raise ApiRefusal(400, "Bad Request: message text is empty")
+            raise message_text_is_empty()
         markup = params.get("reply_markup")
         message = self._message(chat_id, bot, text, markup)
         items = menu_items(markup)
@@ -979,20 +977,10 @@ class WeChatChannel:
 
     def _message(self, chat_id: int, **content: Any) -> Update:
         text = content.get("text")
-        if isinstance(text, str) and text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return self._update(
-            {
-                "message": {
-                    "message_id": next(self._update_ids),
-                    "date": int(time.time()),
-                    "chat": {"id": chat_id, "type": "private"},
-                    "from": self._user(chat_id),
-                    **content,
-                }
-            }
-        )
+        if isinstance(text, str) and (entities := command_entities(text)):
+            content["entities"] = entities
+        message = private_message(chat_id, self._user(chat_id), next(self._update_ids), **content)
+        return self._update({"message": message})
 
     async def update_for(self, chat_id: int, fields: dict[str, str]) -> Update | None:
         kind = fields.get("MsgType", "")
@@ -1079,13 +1067,8 @@ class WeChatChannel:
 
     async def _chosen(self, chat_id: int, menu: Menu, item: MenuItem) -> Update | None:
         if item.data is not None:
-            message = {
-                "message_id": menu.message_id,
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {**BOT_USER, "id": self.bot.id},
-                "text": menu.text,
-            }
+            sender = {**BOT_USER, "id": self.bot.id}
+            message = private_message(chat_id, sender, menu.message_id, text=menu.text)
             query = {
                 "id": secrets.token_hex(8),
                 "from": self._user(chat_id),

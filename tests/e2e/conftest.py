@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.support.databases import IN_CI, PostgresDatabases
+from tests.support.fake_telegram import FakeTelegram
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # How long the bot process may take to start (a loaded shared machine needs more than 30 s).

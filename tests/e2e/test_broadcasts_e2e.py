@@ -31,10 +31,10 @@ from storage.models import (
     Shift,
 )
 from storage.uow import UnitOfWork
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_matching_e2e import make_volunteer
 from tests.e2e.test_needs_e2e import onboard, tap
 from tests.e2e.test_volunteers_e2e import said, tap_containing
+from tests.support.fake_telegram import FakeTelegram
 
 WORKER, FITS, DOES_NOT_FIT, RESIDENT = 9501, 9502, 9503, 9504
 NOTICE = "停水通知：明天 9 点到 12 点停水。"

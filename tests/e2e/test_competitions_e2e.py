@@ -21,9 +21,9 @@ from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount, Competition, FundAllocation, Project
 from storage.types import utcnow
 from storage.uow import UnitOfWork
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import onboard, tap
 from tests.e2e.test_volunteers_e2e import said
+from tests.support.fake_telegram import FakeTelegram
 
 ADMIN, ORG_A, ORG_B, R1, R2, R3 = 9601, 9602, 9603, 9604, 9605, 9606
 

@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 
 from storage.db import make_engine
 from storage.models import ChannelAccount, Consultation, ConsultationVote
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import onboard, tap
 from tests.e2e.test_volunteers_e2e import said
+from tests.support.fake_telegram import FakeTelegram
 
 WORKER, RITA, LI, ZHANG, PARTY = 9601, 9602, 9603, 9604, 9605
 

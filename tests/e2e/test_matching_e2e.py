@@ -17,9 +17,9 @@ from bot.services.ports import RecordingNotifier
 from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount, Person
 from storage.uow import UnitOfWork
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import RESIDENT, file_on_telegram, onboard, tap
 from tests.e2e.test_volunteers_e2e import said
+from tests.support.fake_telegram import FakeTelegram
 
 WORKER, HELPER = 9401, 9402
 

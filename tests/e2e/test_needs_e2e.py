@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from storage.db import make_engine, make_session_factory
 from storage.models import AuditEntry, Need
-from tests.e2e.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 RESIDENT, WORKER, SOCIAL, STREET_ADMIN = 9100, 9101, 9102, 9103
 

@@ -12,7 +12,7 @@ from bot.domain.enums import Channel, Role
 from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount, Community, Person, RoleGrant
 from tests.e2e.conftest import free_port
-from tests.e2e.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 TELEGRAM_USER = 424242
 

@@ -28,8 +28,8 @@ from bot.services import broadcasts, groups
 from storage.db import make_session_factory
 from storage.models import ChannelAccount, OutboxMessage, Person
 from storage.uow import UnitOfWork
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.support.factories import Map, make_map
+from tests.support.fake_telegram import FakeTelegram
 
 FIRST_USER = 880_000
 

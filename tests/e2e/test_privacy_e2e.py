@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from storage.db import make_engine
 from storage.models import AccessLogEntry, Person
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import onboard, tap
+from tests.support.fake_telegram import FakeTelegram
 
 ZH_USER, EN_USER = 9301, 9302
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from storage.db import make_engine
 from storage.models import AuditEntry
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import onboard, tap
 from tests.e2e.test_volunteers_e2e import (
     HERE,
@@ -25,6 +24,7 @@ from tests.e2e.test_volunteers_e2e import (
     said,
     tap_containing,
 )
+from tests.support.fake_telegram import FakeTelegram
 
 ORG_ADMIN, WORKER, REVIEWER = 9301, 9302, 9303
 

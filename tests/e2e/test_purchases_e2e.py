@@ -15,10 +15,10 @@ from bot.domain.principal import Grant, Principal
 from bot.domain.projects import ProjectState
 from storage.models import Project, ProjectEvaluation, PurchasePayment
 from storage.types import utcnow
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_competitions_e2e import Store, organisation
 from tests.e2e.test_needs_e2e import onboard, tap
 from tests.e2e.test_volunteers_e2e import said
+from tests.support.fake_telegram import FakeTelegram
 
 BUYER, PROVIDER = 9701, 9702
 

@@ -27,9 +27,9 @@ from storage.db import make_engine, make_session_factory
 from storage.models import Community, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.e2e.conftest import BotProcess, free_port
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_broadcasts_e2e import many_residents
 from tests.support.databases import PostgresDatabases, require_env
+from tests.support.fake_telegram import FakeTelegram
 from tests.support.round_robin import RoundRobin
 
 SECRET = "two-processes"

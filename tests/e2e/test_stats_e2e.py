@@ -14,10 +14,10 @@ from sqlalchemy import func, select, update
 
 from storage.db import make_engine
 from storage.models import Community, DashboardLink
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_matching_e2e import make_volunteer
 from tests.e2e.test_needs_e2e import onboard
 from tests.e2e.test_volunteers_e2e import said
+from tests.support.fake_telegram import FakeTelegram
 
 ADMIN, WORKER, HELPER = 9701, 9702, 9703
 SHARE = "实名认证志愿者占常住人口比例"

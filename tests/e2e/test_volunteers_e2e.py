@@ -23,8 +23,8 @@ from bot.services.attendance import site_code
 from bot.services.crypto import PersonalDataCipher
 from storage.db import make_engine
 from storage.models import AuditEntry, ServiceRecord, Shift
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import onboard, tap
+from tests.support.fake_telegram import FakeTelegram
 
 VOLUNTEER, WORKER = 9200, 9201
 HERE = (29.5790, 106.4470)

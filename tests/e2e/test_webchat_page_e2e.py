@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.e2e.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 PHONE = {"width": 390, "height": 844}
 WORKER = 9301

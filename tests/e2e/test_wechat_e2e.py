@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine
 from storage.models import Need
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.test_needs_e2e import onboard, tap
 from tests.integration.test_web_channel_conversations import jpeg
 from tests.support import fake_wechat
+from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_wechat import FakeWeChat
 
 RESIDENT = "oWushe_e2e_resident_01"

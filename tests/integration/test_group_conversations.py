@@ -3,7 +3,7 @@ with a button that continues in a private chat (the intent kept), ignores the re
 refuses private flows' buttons, never makes the group a person's chat; workers who are admins
 of the group link it to their community, and removing the bot unlinks it.
 
-Updates come from the fake Bot API server (tests/e2e/fake_telegram.py), which also answers
+Updates come from the fake Bot API server (tests/support/fake_telegram.py), which also answers
 getChatAdministrators and keeps what the bot posted, as Telegram would."""
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from handlers.common.keyboards import button
 from handlers.groups import set_group_commands
 from storage.models import AuditEntry, ChannelAccount, CommunityGroup, OutboxMessage
 from storage.uow import UnitOfWork
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.support.chat import ChatHarness
 from tests.support.factories import Map, make_map, make_person
+from tests.support.fake_telegram import FakeTelegram
 
 GROUP, OTHER_GROUP = -4001, -4002
 WORKER, MEMBER, ADMIN_RESIDENT, STREET_ADMIN = 8101, 8102, 8103, 8104

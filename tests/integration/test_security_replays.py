@@ -23,10 +23,10 @@ from storage.models import Need, ProcessedUpdate
 from storage.repositories import replays
 from storage.repositories.replays import DatabaseSeenUpdates
 from storage.uow import UnitOfWork
-from tests.e2e.fake_telegram import FakeTelegram
 from tests.support.chat import ChatHarness
 from tests.support.databases import require_env
 from tests.support.factories import make_map
+from tests.support.fake_telegram import FakeTelegram
 
 RESIDENT = 8201
 PATH = ("渝北区", "甲街道", "甲一社区")

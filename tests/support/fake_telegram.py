@@ -5,9 +5,12 @@ at it with `TelegramAPIServer.from_base(fake.base_url)`. Tests drive the "user" 
 `user_*` methods, inspect what the bot did (`calls`, `bot_messages`, `wait_for_*`), and inject the
 refusals real Telegram produces (`fail_next`, `block_user`, `rate_limit`).
 
-Fidelity notes: error descriptions, HTTP statuses and the error body follow the real Bot API; the
-HTML / MarkdownV2 / Markdown parsers are ports of TDLib's (td/telegram/MessageEntity.cpp), so
-"can't parse entities" errors and the returned plain text + UTF-16 entity offsets match Telegram.
+Fidelity notes: error descriptions, HTTP statuses and the error body follow the real Bot API. The
+rules the other channels share (formatted text, keyboards, edits, the refusals' words) come from
+bot/channels/botapi.py: its HTML / MarkdownV2 / Markdown parsers are ports of TDLib's
+(td/telegram/MessageEntity.cpp), so "can't parse entities" errors and the returned plain text +
+UTF-16 entity offsets match Telegram. What only Telegram has (groups, webhooks, getUpdates, rate
+limits, blocked users) stays here.
 """
 
 from __future__ import annotations
@@ -28,20 +31,32 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
-JSON = dict[str, Any]
+from bot.channels.botapi import (
+    JSON,
+    ApiRefusal,
+    apply_changes,
+    bad_request,
+    chat_not_found,
+    checked_markup,
+    editable,
+    find_entities,
+    formatted,
+    inline_keys,
+    message_not_found,
+    query_is_too_old,
+    wrong_file_identifier,
+)
 
 
 def _names(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
 # All update types except chat_member, message_reaction and message_reaction_count.
@@ -57,11 +72,6 @@ CHAT_ACTIONS = _names(
     "typing upload_photo record_video upload_video record_voice upload_voice "
     "upload_document choose_sticker find_location record_video_note upload_video_note"
 )
-INLINE_BUTTON_ACTIONS = _names(
-    "callback_data url web_app login_url switch_inline_query switch_inline_query_current_chat "
-    "switch_inline_query_chosen_chat copy_text callback_game pay"
-)
-
 # How form values are typed (the Bot API types each parameter; everything else stays a string).
 JSON_FIELDS = _names(
     "reply_markup entities caption_entities commands scope allowed_updates menu_button "
@@ -83,558 +93,6 @@ JSON_ERRORS = {
     "entities": "can't parse entities JSON object",
     "caption_entities": "can't parse entities JSON object",
 }
-
-
-class ApiError(Exception):
-    """A Bot API refusal: becomes `{"ok": false, "error_code", "description", "parameters"}`."""
-
-    def __init__(self, code: int, description: str, **parameters: Any) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = {k: v for k, v in parameters.items() if v is not None}
-
-    def body(self) -> JSON:
-        body: JSON = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.parameters:
-            body["parameters"] = self.parameters
-        return body
-
-
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, f"Bad Request: {message}")
-
-
-# --------------------------------------------------------------------------- formatted text
-
-_SPACE = " \t\r\n\0\v\f"  # TDLib's is_space (NUL included: it ends every C string)
-_TRIM = " \t\r\n\v\f"
-_PRIORITY = {"pre": 11, "code": 20, "text_link": 49, "text_mention": 49, "bold": 90}
-_PRIORITY |= {"italic": 91, "underline": 92, "strikethrough": 93, "spoiler": 94}
-_PRIORITY |= {"custom_emoji": 99, "blockquote": 0, "expandable_blockquote": 0}
-_HTML_TAGS = {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler"}
-_HTML_TAGS |= {"tg-emoji", "span", "pre", "code", "blockquote"}
-_HTML_SIMPLE = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline"}
-_HTML_SIMPLE |= {"ins": "underline", "s": "strikethrough", "strike": "strikethrough"}
-_HTML_SIMPLE |= {"del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler"}
-_TD_NAMES = {"bold": "Bold", "italic": "Italic", "underline": "Underline", "code": "Code"}
-_TD_NAMES |= {"strikethrough": "Strikethrough", "spoiler": "Spoiler", "pre": "Pre"}
-_TD_NAMES |= {"text_link": "TextUrl", "custom_emoji": "CustomEmoji", "blockquote": "BlockQuote"}
-_MD2_RESERVED = "_*[]()~`>#+-=|{}.!\n"
-_BLOCKING = {"code", "pre", "text_link", "text_mention", "custom_emoji"}
-_AUTO_ENTITIES = (
-    (
-        "bot_command",
-        re.compile(r"(?<![\w/<>])/[a-zA-Z0-9_]{1,64}(?:@[a-zA-Z0-9_]{3,32})?(?![\w/<>])"),
-    ),
-    ("url", re.compile(r"(?<![\w@/.])https?://[^\s<>\"]+", re.IGNORECASE)),
-    (
-        "email",
-        re.compile(r"(?<![\w.+-])[\w.+-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*\.[a-zA-Z]{2,}\b"),
-    ),
-    ("mention", re.compile(r"(?<![\w@])@[a-zA-Z0-9_]{2,32}(?![\w@])")),
-    ("hashtag", re.compile(r"(?<![\w#])#(?=\w*[^\W\d_])\w{1,256}(?![\w#])")),
-)
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units: the unit of Telegram entity offsets."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _units(ch: str) -> int:
-    return 2 if ord(ch) > 0xFFFF else 1
-
-
-def _entity(kind: str, offset: int, length: int, **extra: Any) -> JSON:
-    return {"type": kind, "offset": offset, "length": length, **extra}
-
-
-class _Cursor:
-    """Character access past the end reads as NUL, like TDLib's C strings."""
-
-    def __init__(self, src: str) -> None:
-        self.src, self.n = src, len(src)
-
-    def __getitem__(self, k: int) -> str:
-        return self.src[k] if k < self.n else "\0"
-
-    def byte(self, k: int) -> int:
-        return len(self.src[:k].encode())
-
-
-def _fail(message: str) -> ApiError:
-    return bad_request(f"can't parse entities: {message}")
-
-
-def checked_link(url: str) -> str:
-    """TDLib's get_checked_link, simplified: allowed schemes, bare domains get http://, / path."""
-    url = url.strip()
-    if not url or any(ch in url for ch in " \n<>"):
-        return ""
-    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
-        if "." not in url:
-            return ""
-        url = "http://" + url
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in ("http", "https"):
-        if not parts.netloc:
-            return ""
-        return urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, parts.fragment))
-    return url if scheme in ("tg", "ton", "ftp") else ""
-
-
-def _link_entity(url: str, offset: int, length: int) -> JSON | None:
-    mention = re.fullmatch(r"tg://user\?id=(\d+)", url.strip())
-    if mention:
-        user = {"id": int(mention.group(1)), "is_bot": False, "first_name": ""}
-        return _entity("text_mention", offset, length, user=user)
-    url = checked_link(url)
-    return _entity("text_link", offset, length, url=url) if url else None
-
-
-def _html_entity(c: _Cursor, pos: int) -> tuple[int, int]:
-    """Decode `&...;` at pos (TDLib decode_html_entity): (code point or 0, end position)."""
-    end, code = pos + 1, 0
-    if c[pos + 1] == "#":
-        end += 1
-        if c[pos + 2] == "x":
-            end += 1
-            while c[end] in "0123456789abcdefABCDEF":
-                code = code * 16 + int(c[end], 16)
-                end += 1
-        else:
-            while c[end] in "0123456789":
-                code = code * 10 + int(c[end])
-                end += 1
-        if code == 0 or code >= 0x10FFFF or end - pos >= 10:
-            return 0, pos
-    else:
-        while c[end].isascii() and c[end].isalpha():
-            end += 1
-        code = {"lt": 60, "gt": 62, "amp": 38, "quot": 34}.get(c.src[pos + 1 : end], 0)
-        if not code:
-            return 0, pos
-    return code, end + 1 if c[end] == ";" else end
-
-
-def parse_html(src: str) -> tuple[str, list[JSON]]:
-    """Telegram's parse_mode=HTML (port of TDLib parse_html)."""
-    c = _Cursor(src)
-    out: list[str] = []
-    u16 = 0
-    ents: list[JSON] = []
-    stack: list[tuple[str, str, int, int]] = []  # tag, argument, utf16 offset, len(out)
-    i = 0
-    while i < c.n:
-        ch = src[i]
-        if ch == "&":
-            code, end = _html_entity(c, i)
-            if code:
-                if 0xD800 <= code <= 0xDFFF:
-                    raise _fail(
-                        "Text contains invalid Unicode characters after decoding HTML entities, "
-                        "check for unmatched surrogate code units"
-                    )
-                out.append(chr(code))
-                u16 += 2 if code > 0xFFFF else 1
-                i = end
-                continue
-        if ch != "<":
-            out.append(ch)
-            u16 += _units(ch)
-            i += 1
-            continue
-        begin = i
-        i += 1
-        if c[i] != "/":
-            while c[i] not in _SPACE and c[i] != ">":
-                i += 1
-            if i >= c.n:
-                raise _fail(f"Unclosed start tag at byte offset {c.byte(begin)}")
-            tag = src[begin + 1 : i].lower()
-            if tag not in _HTML_TAGS:
-                raise _fail(f'Unsupported start tag "{tag}" at byte offset {c.byte(begin)}')
-            arg = ""
-            while c[i] != ">":
-                while i < c.n and c[i] in _SPACE:
-                    i += 1
-                if c[i] == ">":
-                    break
-                name_begin = i
-                while c[i] not in _SPACE and c[i] != "=":
-                    i += 1
-                name = src[name_begin:i]
-                if not name:
-                    raise _fail(
-                        f'Empty attribute name in the tag "{tag}" at byte offset {c.byte(begin)}'
-                    )
-                while i < c.n and c[i] in _SPACE:
-                    i += 1
-                if c[i] != "=":
-                    if tag == "blockquote" and name == "expandable":
-                        arg = "expandable"
-                        continue
-                    raise _fail(
-                        "Expected equal sign in declaration of an attribute of the tag "
-                        f'"{tag}" at byte offset {c.byte(begin)}'
-                    )
-                i += 1
-                while i < c.n and c[i] in _SPACE:
-                    i += 1
-                if i >= c.n:
-                    raise _fail(f'Unclosed start tag "{tag}" at byte offset {c.byte(begin)}')
-                if c[i] not in "'\"":
-                    token_begin = i
-                    while c[i].isascii() and (c[i].isalnum() or c[i] in ".-"):
-                        i += 1
-                    value = src[token_begin:i].lower()
-                    if c[i] not in _SPACE and c[i] != ">":
-                        raise _fail(
-                            f"Unexpected end of name token at byte offset {c.byte(token_begin)}"
-                        )
-                else:
-                    quote, chars = src[i], []
-                    i += 1
-                    while i < c.n and src[i] != quote:
-                        if src[i] == "&":
-                            code, end = _html_entity(c, i)
-                            if code:
-                                chars.append(chr(code))
-                                i = end
-                                continue
-                        chars.append(src[i])
-                        i += 1
-                    i += 1 if i < c.n else 0
-                    value = "".join(chars)
-                if i >= c.n:
-                    raise _fail(f"Unclosed start tag at byte offset {c.byte(begin)}")
-                if tag == "a" and name == "href":
-                    arg = value
-                elif tag == "code" and name == "class" and value.startswith("language-"):
-                    arg = value[9:]
-                elif tag == "span" and name == "class" and value.startswith("tg-"):
-                    arg = value[3:]
-                elif tag == "tg-emoji" and name == "emoji-id":
-                    arg = value
-            if tag == "span" and arg != "spoiler":
-                raise _fail(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {c.byte(begin)}'
-                )
-            stack.append((tag, arg, u16, len(out)))
-            i += 1
-            continue
-        if not stack:
-            raise _fail(f"Unexpected end tag at byte offset {c.byte(begin)}")
-        while c[i] not in _SPACE and c[i] != ">":
-            i += 1
-        end_tag = src[begin + 2 : i].lower()
-        while i < c.n and c[i] in _SPACE:
-            i += 1
-        if c[i] != ">":
-            raise _fail(f"Unclosed end tag at byte offset {c.byte(begin)}")
-        tag, arg, start, out_start = stack.pop()
-        if end_tag and end_tag != tag:
-            raise _fail(
-                f'Unmatched end tag at byte offset {c.byte(begin)}, expected "</{tag}>", '
-                f'found "</{end_tag}>"'
-            )
-        i += 1
-        if u16 == start:
-            continue
-        length = u16 - start
-        last = ents[-1] if ents else None
-        same_span = last is not None and (last["offset"], last["length"]) == (start, length)
-        if tag in _HTML_SIMPLE:
-            ents.append(_entity(_HTML_SIMPLE[tag], start, length))
-        elif tag == "tg-emoji":
-            if not arg.isdigit() or int(arg) == 0:
-                raise _fail("Invalid custom emoji identifier specified")
-            ents.append(_entity("custom_emoji", start, length, custom_emoji_id=arg))
-        elif tag == "a":
-            link = _link_entity(arg or "".join(out[out_start:]), start, length)
-            if link:
-                ents.append(link)
-        elif tag == "pre":
-            if same_span and last and last["type"] == "code" and last.get("language"):
-                last["type"] = "pre"
-            else:
-                ents.append(_entity("pre", start, length))
-        elif tag == "code":
-            if same_span and last and last["type"] == "pre" and arg:
-                last["language"] = arg
-            else:
-                ents.append(_entity("code", start, length, **({"language": arg} if arg else {})))
-        else:
-            kind = "expandable_blockquote" if arg == "expandable" else "blockquote"
-            ents.append(_entity(kind, start, length))
-    if stack:
-        raise _fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    for ent in ents:
-        if ent["type"] == "code":
-            ent.pop("language", None)
-    return "".join(out), ents
-
-
-def parse_markdown_v2(src: str) -> tuple[str, list[JSON]]:
-    """Telegram's parse_mode=MarkdownV2 (port of TDLib parse_markdown_v2)."""
-    c = _Cursor(src)
-    out: list[str] = []
-    u16 = 0
-    ents: list[JSON] = []
-    stack: list[tuple[str, str, int, int, int]] = []  # kind, arg, utf16 start, byte, len(out)
-    in_quote = False
-
-    def td_name(kind: str, arg: str) -> str:
-        return "PreCode" if kind == "pre" and arg else _TD_NAMES[kind]
-
-    def read_url(i: int) -> tuple[str, int]:
-        chars = []
-        while i < c.n and src[i] != ")":
-            if src[i] == "\\" and 0 < ord(c[i + 1]) <= 126:
-                chars.append(src[i + 1])
-                i += 2
-                continue
-            chars.append(src[i])
-            i += 1
-        return "".join(chars), i
-
-    i = 0
-    while i < c.n:
-        ch = src[i]
-        if ch == "\\" and 0 < ord(c[i + 1]) <= 126:
-            out.append(src[i + 1])
-            u16 += 1
-            i += 2
-            continue
-        top = stack[-1][0] if stack else ""
-        if ch not in ("`" if top in ("code", "pre") else _MD2_RESERVED):
-            out.append(ch)
-            u16 += _units(ch)
-            i += 1
-            continue
-        ends = {
-            "bold": ch == "*",
-            "italic": ch == "_" and c[i + 1] != "_",
-            "code": ch == "`",
-            "pre": ch == "`" and c[i + 1] == "`" and c[i + 2] == "`",
-            "text_link": ch == "]",
-            "underline": ch == "_" and c[i + 1] == "_",
-            "strikethrough": ch == "~",
-            "spoiler": ch == "|" and c[i + 1] == "|",
-            "custom_emoji": ch == "]",
-            "blockquote": False,
-        }
-        quote_ends = in_quote and ch == "\n" and c[i + 1] != ">"
-        if not stack or not (quote_ends or ends[top]):
-            byte, arg, kind = c.byte(i), "", ""
-            if ch == "_":
-                kind = "underline" if c[i + 1] == "_" else "italic"
-                i += 1 if kind == "underline" else 0
-            elif ch in "*~[":
-                kind = {"*": "bold", "~": "strikethrough", "[": "text_link"}[ch]
-            elif ch == "|" and c[i + 1] == "|":
-                kind = "spoiler"
-                i += 1
-            elif ch == "`" and c[i + 1] == "`" and c[i + 2] == "`":
-                kind = "pre"
-                i += 3
-                lang_end = i
-                while c[lang_end] not in _SPACE and c[lang_end] != "`":
-                    lang_end += 1
-                if i != lang_end and lang_end < c.n and c[lang_end] != "`":
-                    arg, i = src[i:lang_end], lang_end
-                if c[i] in "\n\r":
-                    i += 2 if c[i + 1] in "\n\r" and c[i + 1] != c[i] else 1
-                i -= 1
-            elif ch == "`":
-                kind = "code"
-            elif ch == "!" and c[i + 1] == "[":
-                kind = "custom_emoji"
-                i += 1
-            elif ch == "\n":
-                out.append("\n")
-                u16 += 1
-                if c[i + 1] == ">":
-                    i += 1
-                    if not in_quote:
-                        kind, in_quote = "blockquote", True
-            elif ch == ">" and i == 0:
-                kind, in_quote = "blockquote", True
-            else:
-                raise _fail(
-                    f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
-                )
-            i += 1
-            if kind:
-                stack.append((kind, arg, u16, byte, len(out)))
-            continue
-        kind, arg, start, byte, out_start = stack.pop()
-        if ch == "\n" and kind != "blockquote":
-            raise _fail(f"Can't find end of {td_name(kind, arg)} entity at byte offset {byte}")
-        extra: JSON = {}
-        skip = u16 == start
-        if kind in ("underline", "spoiler"):
-            i += 1
-        elif kind == "pre":
-            i += 2
-            extra = {"language": arg} if arg else {}
-        elif kind == "text_link":
-            url = "".join(out[out_start:])
-            if c[i + 1] == "(":
-                url_begin = i + 2
-                url, i = read_url(url_begin)
-                if c[i] != ")":
-                    raise _fail(f"Can't find end of a URL at byte offset {c.byte(url_begin)}")
-            link = _link_entity(url, start, u16 - start)
-            skip = skip or link is None
-            if link:
-                kind, extra = link["type"], {k: v for k, v in link.items() if k in ("url", "user")}
-        elif kind == "custom_emoji":
-            if c[i + 1] != "(":
-                raise _fail("Custom emoji entity must contain a tg://emoji URL")
-            url_begin = i + 2
-            url, i = read_url(url_begin)
-            if c[i] != ")":
-                raise _fail(
-                    f"Can't find end of a custom emoji URL at byte offset {c.byte(url_begin)}"
-                )
-            emoji = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
-            if not emoji:
-                raise _fail("Invalid custom emoji identifier specified")
-            extra = {"custom_emoji_id": emoji.group(1)}
-        elif kind == "blockquote":
-            in_quote = False
-            out.append(ch)
-            u16 += 1
-        if not skip:
-            ents.append(_entity(kind, start, u16 - start, **extra))
-        i += 1
-    if in_quote and stack and stack[-1][0] == "blockquote":
-        _, _, start, _, _ = stack.pop()
-        if u16 > start:
-            ents.append(_entity("blockquote", start, u16 - start))
-    if stack:
-        kind, arg, _, byte, _ = stack[-1]
-        raise _fail(f"Can't find end of {td_name(kind, arg)} entity at byte offset {byte}")
-    return "".join(out), ents
-
-
-def parse_markdown(src: str) -> tuple[str, list[JSON]]:
-    """Telegram's legacy parse_mode=Markdown (port of TDLib parse_markdown)."""
-    c = _Cursor(src)
-    out: list[str] = []
-    u16 = 0
-    ents: list[JSON] = []
-    i = 0
-    while i < c.n:
-        ch = src[i]
-        if ch == "\\" and c[i + 1] in "_*`[":
-            out.append(src[i + 1])
-            u16 += 1
-            i += 2
-            continue
-        if ch not in "_*`[":
-            out.append(ch)
-            u16 += _units(ch)
-            i += 1
-            continue
-        begin, end_char, is_pre, language = i, "]" if ch == "[" else ch, False, ""
-        i += 1
-        if ch == "`" and c[i] == "`" and c[i + 1] == "`":
-            i += 2
-            is_pre = True
-            lang_end = i
-            while c[lang_end] not in _SPACE and c[lang_end] != "`":
-                lang_end += 1
-            if i != lang_end and lang_end < c.n and c[lang_end] != "`":
-                language, i = src[i:lang_end], lang_end
-            if c[i] in "\n\r":
-                i += 2 if c[i + 1] in "\n\r" and c[i + 1] != c[i] else 1
-        start, inner_begin = u16, i
-        while i < c.n and (src[i] != end_char or (is_pre and not c[i + 1] == c[i + 2] == "`")):
-            out.append(src[i])
-            u16 += _units(src[i])
-            i += 1
-        if i == c.n:
-            raise _fail(f"Can't find end of the entity starting at byte offset {c.byte(begin)}")
-        length = u16 - start
-        if ch == "[":
-            url = src[inner_begin:i]
-            if c[i + 1] == "(":
-                close = src.find(")", i + 2)
-                close = c.n if close < 0 else close
-                url, i = src[i + 2 : close], close
-            link = _link_entity(url, start, length) if length else None
-            if link:
-                ents.append(link)
-        elif length and ch in "_*":
-            ents.append(_entity("italic" if ch == "_" else "bold", start, length))
-        elif length and is_pre:
-            ents.append(
-                _entity("pre", start, length, **({"language": language} if language else {}))
-            )
-        elif length:
-            ents.append(_entity("code", start, length))
-        i += 3 if is_pre else 1
-    return "".join(out), ents
-
-
-def find_entities(text: str, existing: Sequence[JSON] = ()) -> list[JSON]:
-    """Entities Telegram detects by itself (commands, URLs, e-mails, @mentions, #hashtags)."""
-    taken = [(e["offset"], e["offset"] + e["length"]) for e in existing if e["type"] in _BLOCKING]
-    found: list[JSON] = []
-    spans: list[tuple[int, int, str]] = []
-    for kind, pattern in _AUTO_ENTITIES:
-        for m in pattern.finditer(text):
-            start, end = m.span()
-            if kind == "url":  # trailing punctuation and unbalanced ")" are not part of it
-                url = m.group().rstrip(".,:;!?'\"")
-                while url.endswith(")") and url.count(")") > url.count("("):
-                    url = url[:-1]
-                end = start + len(url)
-            spans.append((start, end, kind))
-    for start, end, kind in sorted(spans):
-        s16, e16 = utf16_len(text[:start]), utf16_len(text[:end])
-        if any(s16 < b and a < e16 for a, b in taken):
-            continue
-        taken.append((s16, e16))
-        found.append(_entity(kind, s16, e16 - s16))
-    return found
-
-
-def sort_entities(ents: list[JSON]) -> list[JSON]:
-    return sorted(ents, key=lambda e: (e["offset"], -e["length"], _PRIORITY.get(e["type"], 50)))
-
-
-def format_text(raw: str, parse_mode: str | None, entities: Any = None) -> tuple[str, list[JSON]]:
-    """Parse, trim and auto-detect entities like Telegram; returns (plain text, entities)."""
-    mode = (parse_mode or "").lower()
-    if mode == "html":
-        text, ents = parse_html(raw)
-    elif mode == "markdownv2":
-        text, ents = parse_markdown_v2(raw)
-    elif mode == "markdown":
-        text, ents = parse_markdown(raw)
-    elif mode in ("", "none"):
-        text, ents = raw, []
-        if isinstance(entities, list):
-            ents = [dict(e) for e in entities if isinstance(e, dict)]
-            for e in ents:
-                if not isinstance(e.get("offset"), int) or not isinstance(e.get("length"), int):
-                    raise bad_request("can't parse entities: entity offset and length must be set")
-    else:
-        raise bad_request("unsupported parse_mode")
-    left = len(text) - len(text.lstrip(_TRIM))
-    lead, text = utf16_len(text[:left]), text.strip(_TRIM)
-    total, trimmed = utf16_len(text), []
-    for e in ents:
-        start, end = max(e["offset"] - lead, 0), min(e["offset"] + e["length"] - lead, total)
-        if end > start:
-            trimmed.append({**e, "offset": start, "length": end - start})
-    trimmed += find_entities(text, trimmed)
-    return text, sort_entities(trimmed)
 
 
 # --------------------------------------------------------------------------- state
@@ -749,15 +207,15 @@ class GroupChat(Chat):
     def check_writable(self) -> None:
         """Telegram's refusals for a group the bot cannot post in."""
         if self.migrated_to is not None:
-            raise ApiError(
+            raise ApiRefusal(
                 400,
                 "Bad Request: group chat was upgraded to a supergroup chat",
                 migrate_to_chat_id=self.migrated_to,
             )
         if self.bot_status == "kicked":
-            raise ApiError(403, f"Forbidden: bot was kicked from the {self.kind} chat")
+            raise ApiRefusal(403, f"Forbidden: bot was kicked from the {self.kind} chat")
         if self.bot_status == "left":
-            raise ApiError(403, f"Forbidden: bot is not a member of the {self.kind} chat")
+            raise ApiRefusal(403, f"Forbidden: bot is not a member of the {self.kind} chat")
 
 
 # Who an admin writing "as the group" appears as (Telegram's GroupAnonymousBot).
@@ -1102,20 +560,7 @@ class FakeTelegram:
         message = chat.messages.get(message_id)
         if message is None or not message["from"]["is_bot"]:
             raise AssertionError(f"chat {user_id} has no bot message {message_id} to click")
-        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        buttons = [b for row in rows for b in row]
-        button = next((b for b in buttons if b.get("text") == button_text_or_data), None)
-        button = button or next(
-            (b for b in buttons if b.get("callback_data") == button_text_or_data), None
-        )
-        if button is None:
-            shown = [(b.get("text"), b.get("callback_data")) for b in buttons]
-            raise AssertionError(
-                f"message {message_id} in chat {user_id} has no inline button "
-                f"{button_text_or_data!r}; its buttons (text, callback_data): {shown}"
-            )
-        if "callback_data" not in button:
-            raise AssertionError(f"button {button['text']!r} is not a callback button: {button}")
+        button = self._callback_button(message, button_text_or_data, user_id)
         query_id = str(self._next_callback)
         self._next_callback += 1
         self._callbacks[query_id] = {"at": time.monotonic(), "answered": False}
@@ -1130,6 +575,24 @@ class FakeTelegram:
         }
         self._queue({"callback_query": query})
         return query_id
+
+    @staticmethod
+    def _callback_button(message: JSON, text_or_data: str, user_id: int) -> JSON:
+        """The message's callback button with that text (or else that data)."""
+        buttons = list(inline_keys(message.get("reply_markup")))
+        button = next((b for b in buttons if b.get("text") == text_or_data), None)
+        button = button or next(
+            (b for b in buttons if b.get("callback_data") == text_or_data), None
+        )
+        if button is None:
+            shown = [(b.get("text"), b.get("callback_data")) for b in buttons]
+            raise AssertionError(
+                f"message {message['message_id']} in chat {user_id} has no inline button "
+                f"{text_or_data!r}; its buttons (text, callback_data): {shown}"
+            )
+        if "callback_data" not in button:
+            raise AssertionError(f"button {button['text']!r} is not a callback button: {button}")
+        return button
 
     def block_user(self, chat_id: int) -> None:
         """The user blocks the bot: sends answer 403 and a my_chat_member update is queued."""
@@ -1400,21 +863,25 @@ class FakeTelegram:
         try:
             return await self._wait(check, timeout)
         except TimeoutError:
-            got = [
-                f"  #{m['message_id']}{' (edited)' if 'edit_date' in m else ''}: {_text_of(m)!r}"
-                for m in self.bot_messages(chat_id)
-            ]
-            failed = [
-                f"  {f.method} -> {f.error_code} {f.description}"
-                for f in self.errors
-                if f.params.get("chat_id") in (None, chat_id)
-            ]
-            raise AssertionError(
-                f"no bot message in chat {chat_id} matching contains={contains!r}"
-                f"{' and the predicate' if predicate else ''} within {timeout}s.\n"
-                f"Bot messages in the chat:\n{chr(10).join(got) or '  (none)'}\n"
-                f"Failed Bot API calls:\n{chr(10).join(failed) or '  (none)'}"
-            ) from None
+            wanted = f"contains={contains!r}{' and the predicate' if predicate else ''}"
+            raise self._no_bot_message(chat_id, wanted, timeout) from None
+
+    def _no_bot_message(self, chat_id: int, wanted: str, timeout: float) -> AssertionError:
+        """What the chat got instead: its bot messages and the Bot API calls that failed."""
+        got = [
+            f"  #{m['message_id']}{' (edited)' if 'edit_date' in m else ''}: {_text_of(m)!r}"
+            for m in self.bot_messages(chat_id)
+        ]
+        failed = [
+            f"  {f.method} -> {f.error_code} {f.description}"
+            for f in self.errors
+            if f.params.get("chat_id") in (None, chat_id)
+        ]
+        return AssertionError(
+            f"no bot message in chat {chat_id} matching {wanted} within {timeout}s.\n"
+            f"Bot messages in the chat:\n{chr(10).join(got) or '  (none)'}\n"
+            f"Failed Bot API calls:\n{chr(10).join(failed) or '  (none)'}"
+        )
 
     async def wait_for_call(
         self,
@@ -1477,10 +944,10 @@ class FakeTelegram:
 
     async def _http_api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
+            return web.json_response(ApiRefusal(401, "Unauthorized").body(), status=401)
         try:
             raw = await _read_request(request)
-        except ApiError as error:
+        except ApiRefusal as error:
             return web.json_response(error.body(), status=error.code)
         status, body = await self._dispatch(request.match_info["method"], raw)
         return web.json_response(body, status=status)
@@ -1489,7 +956,7 @@ class FakeTelegram:
         path = request.match_info["path"]
         stored = next((f for f in self.files.values() if f.file_path == path), None)
         if request.match_info["token"] != self.token or stored is None:
-            return web.json_response(ApiError(404, "Not Found").body(), status=404)
+            return web.json_response(ApiRefusal(404, "Not Found").body(), status=404)
         return web.Response(body=stored.data, content_type="application/octet-stream")
 
     async def _dispatch(self, name: str, raw: JSON) -> tuple[int, JSON]:
@@ -1497,31 +964,31 @@ class FakeTelegram:
         method = entry[0] if entry else name
         try:
             params = coerce_params(raw)
-        except ApiError as error:
+        except ApiRefusal as error:
             self.calls.append(Call(method, raw))
             return self._failed(method, raw, error)
         self.calls.append(Call(method, params))
         self._touch()
         try:
             if entry is None:
-                raise ApiError(404, "Not Found: method not found")
+                raise ApiRefusal(404, "Not Found: method not found")
             self._inject_fault(method, params)
             self._check_rate(method, params)
             result = entry[1](params)
             if inspect.isawaitable(result):
                 result = await result
-        except ApiError as error:
+        except ApiRefusal as error:
             return self._failed(method, params, error)
         except Exception as exc:  # a bug in the fake: report it loudly, like a 500
             description = f"Internal Server Error (fake_telegram bug: {exc!r})"
             self.errors.append(Failure(method, params, 500, description))
             traceback.print_exc()
-            return 500, ApiError(500, "Internal Server Error").body()
+            return 500, ApiRefusal(500, "Internal Server Error").body()
         if isinstance(result, Described):
             return 200, {"ok": True, "result": result.result, "description": result.description}
         return 200, {"ok": True, "result": result}
 
-    def _failed(self, method: str, params: JSON, error: ApiError) -> tuple[int, JSON]:
+    def _failed(self, method: str, params: JSON, error: ApiRefusal) -> tuple[int, JSON]:
         self.errors.append(Failure(method, params, error.code, error.description))
         self._touch()
         return error.code, error.body()
@@ -1535,7 +1002,7 @@ class FakeTelegram:
             fault.times -= 1
             if fault.times <= 0:
                 self._faults.remove(fault)
-            raise ApiError(fault.error_code, fault.description, retry_after=fault.retry_after)
+            raise ApiRefusal(fault.error_code, fault.description, retry_after=fault.retry_after)
 
     def _check_rate(self, method: str, params: JSON) -> None:
         if method not in SENDING_METHODS:
@@ -1552,7 +1019,7 @@ class FakeTelegram:
                 window.popleft()
             if limit is not None and len(window) >= limit:
                 retry = max(1, math.ceil(1.0 - (now - window[0])))
-                raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+                raise ApiRefusal(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
         for window, _ in windows:
             window.append(now)
 
@@ -1570,7 +1037,7 @@ class FakeTelegram:
             window.popleft()
         if len(window) >= self.group_per_minute:
             retry = max(1, math.ceil(60.0 - (now - window[0])))
-            raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+            raise ApiRefusal(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
         window.append(now)
 
     def _queue(self, body: JSON) -> JSON:
@@ -1641,77 +1108,30 @@ class FakeTelegram:
             raise bad_request("chat_id is empty")
         chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
         if chat is None:
-            raise bad_request("chat not found")
+            raise chat_not_found()
         if isinstance(chat, GroupChat):
             if writing:
                 chat.check_writable()
             return chat
         if writing and not chat.started:
-            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+            raise ApiRefusal(403, "Forbidden: bot can't initiate conversation with a user")
         if writing and chat.blocked:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
+            raise ApiRefusal(403, "Forbidden: bot was blocked by the user")
         return chat
 
-    def _formatted(
-        self, params: JSON, key: str, entities_key: str, limit: int, *, required: bool
-    ) -> JSON:
-        raw = params.get(key)
-        raw = "" if raw is None else str(raw)
-        text, entities = format_text(raw, params.get("parse_mode"), params.get(entities_key))
+    def _formatted(self, params: JSON, *, caption: bool = False) -> JSON:
+        """A text or caption (botapi.formatted), its text mentions naming the users the fake
+        knows."""
+        key, entities_key = ("caption", "caption_entities") if caption else ("text", "entities")
+        text, entities = formatted(
+            params.get(key), params.get("parse_mode"), params.get(entities_key), caption=caption
+        )
         if not text:
-            if required:
-                raise bad_request("message text is empty")
             return {}
-        if len(text) > limit:
-            raise bad_request(
-                "message is too long" if key == "text" else "message caption is too long"
-            )
         for entity in entities:
             if entity["type"] == "text_mention" and entity["user"]["id"] in self.chats:
                 entity["user"] = copy.deepcopy(self.chats[entity["user"]["id"]].user)
         return {key: text, entities_key: entities} if entities else {key: text}
-
-    @staticmethod
-    def _markup(params: JSON, *, inline_only: bool = False) -> tuple[JSON | None, JSON | None]:
-        """(inline keyboard for the message, reply-keyboard change) from `reply_markup`."""
-        markup = params.get("reply_markup")
-        if markup is None:
-            return None, None
-        if not isinstance(markup, dict):
-            raise bad_request("can't parse reply keyboard markup JSON object")
-        if "inline_keyboard" in markup:
-            rows = markup["inline_keyboard"]
-            if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise bad_request(
-                    'can\'t parse inline keyboard button: Field "inline_keyboard" of the '
-                    "InlineKeyboardMarkup should be an Array of Arrays"
-                )
-            for button in (b for row in rows for b in row):
-                if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                    raise bad_request(
-                        'can\'t parse inline keyboard button: Field "text" must be of type String'
-                    )
-                if not any(key in button for key in INLINE_BUTTON_ACTIONS):
-                    raise bad_request(
-                        "can't parse inline keyboard button: Text buttons are unallowed in the "
-                        "inline keyboard"
-                    )
-                data = button.get("callback_data")
-                if "callback_data" in button and (
-                    not isinstance(data, str) or not 1 <= len(data.encode()) <= 64
-                ):
-                    raise bad_request("BUTTON_DATA_INVALID")
-            inline = {"inline_keyboard": [row for row in rows if row]}
-            return (inline if inline["inline_keyboard"] else None), None
-        if inline_only:
-            raise bad_request("inline keyboard expected")
-        if "keyboard" in markup:
-            return None, markup
-        if markup.get("remove_keyboard"):
-            return None, {}
-        if markup.get("force_reply"):
-            return None, None
-        raise bad_request("can't parse reply keyboard markup JSON object")
 
     @staticmethod
     def _reply_copy(chat: Chat, message_id: int) -> JSON:
@@ -1721,7 +1141,7 @@ class FakeTelegram:
         return {k: copy.deepcopy(v) for k, v in target.items() if k != "reply_to_message"}
 
     def _send(self, chat: Chat, params: JSON, content: JSON) -> JSON:
-        inline, keyboard_change = self._markup(params)
+        inline, keyboard_change = checked_markup(params.get("reply_markup"))
         reply = params.get("reply_parameters") or {}
         reply_id = reply.get("message_id", params.get("reply_to_message_id"))
         reply_to = None
@@ -1755,7 +1175,7 @@ class FakeTelegram:
             if not value.data:
                 raise bad_request("file must be non-empty")
             if len(value.data) > MAX_UPLOAD:
-                raise ApiError(413, "Request Entity Too Large")
+                raise ApiRefusal(413, "Request Entity Too Large")
             mime = value.content_type
             if mime == "application/octet-stream":
                 mime = mimetypes.guess_type(value.filename)[0] or mime
@@ -1765,7 +1185,7 @@ class FakeTelegram:
             return self._store_file(key, b"", name, mimetypes.guess_type(value)[0])
         stored = self.files.get(value) if isinstance(value, str) else None
         if stored is None:
-            raise bad_request("wrong file identifier/HTTP URL specified")
+            raise wrong_file_identifier()
         if stored.kind != key:
             raise bad_request("type of file mismatch")
         return stored
@@ -1818,24 +1238,10 @@ class FakeTelegram:
         message_id = params.get("message_id")
         if message_id is None:
             raise bad_request("message identifier is not specified")
-        message = chat.messages.get(message_id)
-        if message is None:
-            raise bad_request("message to edit not found")
-        if not message["from"]["is_bot"]:
-            raise bad_request("message can't be edited")
-        return chat, message
+        return chat, editable(chat.messages.get(message_id))
 
     def _apply_edit(self, chat: Chat, message: JSON, changes: JSON, *, content: bool) -> JSON:
-        if all(message.get(k) == v for k, v in changes.items()):
-            raise bad_request(
-                "message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
-        for key, value in changes.items():
-            if value is None:
-                message.pop(key, None)
-            else:
-                message[key] = value
+        apply_changes(message, changes)
         if content:
             message["edit_date"] = _now()
         self._record(chat, "edited", message)
@@ -1860,7 +1266,7 @@ class FakeTelegram:
 
     async def _getUpdates(self, params: JSON) -> list[JSON]:
         if self.webhook["url"]:
-            raise ApiError(
+            raise ApiRefusal(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
@@ -1888,7 +1294,7 @@ class FakeTelegram:
         except TimeoutError:
             return []
         if result == "conflict":
-            raise ApiError(
+            raise ApiRefusal(
                 409,
                 "Conflict: terminated by other getUpdates request; "
                 "make sure that only one bot instance is running",
@@ -1941,22 +1347,18 @@ class FakeTelegram:
 
     def _sendMessage(self, params: JSON) -> JSON:
         chat = self._chat(params)
-        content = self._formatted(params, "text", "entities", MAX_TEXT, required=True)
+        content = self._formatted(params)
         return self._send(chat, params, content)
 
     def _sendPhoto(self, params: JSON) -> JSON:
         chat = self._chat(params)
-        caption = self._formatted(
-            params, "caption", "caption_entities", MAX_CAPTION, required=False
-        )
+        caption = self._formatted(params, caption=True)
         stored = self._input_file(params, "photo")
         return self._send(chat, params, {"photo": [self._photo_size(stored)], **caption})
 
     def _sendDocument(self, params: JSON) -> JSON:
         chat = self._chat(params)
-        caption = self._formatted(
-            params, "caption", "caption_entities", MAX_CAPTION, required=False
-        )
+        caption = self._formatted(params, caption=True)
         stored = self._input_file(params, "document")
         return self._send(chat, params, {"document": self._document(stored), **caption})
 
@@ -1983,16 +1385,14 @@ class FakeTelegram:
         chat = self._chat(params)
         source_chat = self.chats.get(int(params.get("from_chat_id") or 0))
         if source_chat is None:
-            raise bad_request("chat not found")
+            raise chat_not_found()
         source = source_chat.messages.get(int(params.get("message_id") or 0))
         if source is None:
-            raise bad_request("message to copy not found")
+            raise message_not_found("copy")
         keep = ("text", "entities", "photo", "document", "location", "contact")
         content = {k: copy.deepcopy(v) for k, v in source.items() if k in keep}
         if "caption" in params:
-            content |= self._formatted(
-                params, "caption", "caption_entities", MAX_CAPTION, required=False
-            )
+            content |= self._formatted(params, caption=True)
         elif "caption" in source:
             content |= {k: source[k] for k in ("caption", "caption_entities") if k in source}
         return {"message_id": self._send(chat, params, content)["message_id"]}
@@ -2001,8 +1401,8 @@ class FakeTelegram:
         chat, message = self._editable(params)
         if "text" not in message:
             raise bad_request("there is no text in the message to edit")
-        content = self._formatted(params, "text", "entities", MAX_TEXT, required=True)
-        inline, _ = self._markup(params, inline_only=True)
+        content = self._formatted(params)
+        inline, _ = checked_markup(params.get("reply_markup"), inline_only=True)
         changes = {"text": content["text"], "entities": content.get("entities")}
         return self._apply_edit(chat, message, changes | {"reply_markup": inline}, content=True)
 
@@ -2010,23 +1410,21 @@ class FakeTelegram:
         chat, message = self._editable(params)
         if "text" in message:
             raise bad_request("there is no caption in the message to edit")
-        content = self._formatted(
-            params, "caption", "caption_entities", MAX_CAPTION, required=False
-        )
-        inline, _ = self._markup(params, inline_only=True)
+        content = self._formatted(params, caption=True)
+        inline, _ = checked_markup(params.get("reply_markup"), inline_only=True)
         changes = {k: content.get(k) for k in ("caption", "caption_entities")}
         return self._apply_edit(chat, message, changes | {"reply_markup": inline}, content=True)
 
     def _editMessageReplyMarkup(self, params: JSON) -> JSON:
         chat, message = self._editable(params)
-        inline, _ = self._markup(params, inline_only=True)
+        inline, _ = checked_markup(params.get("reply_markup"), inline_only=True)
         return self._apply_edit(chat, message, {"reply_markup": inline}, content=False)
 
     def _deleteMessage(self, params: JSON) -> bool:
         chat = self._chat(params, writing=False)
         message = chat.messages.pop(int(params.get("message_id") or 0), None)
         if message is None:
-            raise bad_request("message to delete not found")
+            raise message_not_found("delete")
         chat.deleted[message["message_id"]] = message
         self._record(chat, "deleted", message)
         return True
@@ -2050,9 +1448,7 @@ class FakeTelegram:
             or query["answered"]
             or time.monotonic() - query["at"] > self.callback_query_ttl
         ):
-            raise bad_request(
-                "query is too old and response timeout expired or query ID is invalid"
-            )
+            raise query_is_too_old()
         query["answered"] = True
         self.callback_answers[query_id] = params
         return True
