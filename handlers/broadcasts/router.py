@@ -33,8 +33,8 @@ from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, broadcasts, consultations, projects, surveys
 from bot.services.crypto import PersonalDataCipher
-from handlers.broadcast_preview import preview_messages
-from handlers.broadcast_texts import (
+from handlers.broadcasts.preview import preview_messages
+from handlers.broadcasts.texts import (
     AUDIENCE_NAMES,
     STATE_NAMES,
     TOPIC_NAMES,
@@ -46,8 +46,8 @@ from handlers.callbacks import BroadcastCb, SettingsCb
 from handlers.common.keyboards import button, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import communities_by_code, id_number
-from handlers.consultations import show as show_consultation
-from handlers.need_texts import local_time
+from handlers.consultations.router import show as show_consultation
+from handlers.needs.texts import local_time
 from handlers.projects import show as show_project
 from handlers.states import BroadcastForm
 from handlers.surveys import start_answering

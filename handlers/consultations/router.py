@@ -40,7 +40,7 @@ from handlers.common.steps import (
     in_both_languages,
     whole_number,
 )
-from handlers.need_texts import local_time
+from handlers.needs.texts import local_time
 from handlers.states import ConsultForm
 
 router = RouteTable("consultations")

@@ -31,13 +31,13 @@ from bot.services.kpis import Report
 from handlers.callbacks import StatsCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
-from handlers.kpi_texts import (
+from handlers.kpis.texts import (
     charts,
     export_csv,
     export_workbook,
     summary_text,
 )
-from handlers.need_texts import local_time
+from handlers.needs.texts import local_time
 
 router = RouteTable("stats")
 

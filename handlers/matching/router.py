@@ -21,7 +21,7 @@ from bot.services.matching import Reason, Suggestion, Suggestions
 from bot.services.ports import Notifier
 from handlers.callbacks import MatchCb, NeedCb
 from handlers.common.routing import RouteTable
-from handlers.need_texts import CATEGORY_NAMES
+from handlers.needs.texts import CATEGORY_NAMES
 from handlers.volunteers import SKILL_NAMES, slot_label
 
 router = RouteTable("matching")

@@ -37,8 +37,8 @@ from handlers.common.deeplinks import deep_link
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
-from handlers.emergency_signs import emergency_alert
-from handlers.need_texts import (
+from handlers.emergencies.signs import emergency_alert
+from handlers.needs.texts import (
     BENEFICIARY_NAMES,
     CATEGORY_NAMES,
     URGENCY_NAMES,
@@ -46,7 +46,7 @@ from handlers.need_texts import (
     local_time,
     resident_summary,
 )
-from handlers.needs_worker import action_keyboard
+from handlers.needs.worker import action_keyboard
 from handlers.states import NeedForm, NeedText
 
 router = RouteTable("needs_resident")

@@ -36,7 +36,7 @@ from handlers.callbacks import ListCb, NeedCb, NoopCb, QueueCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
-from handlers.need_texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
+from handlers.needs.texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
 from handlers.states import NeedText
 
 router = RouteTable("needs_worker")

@@ -22,7 +22,7 @@ from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice, Sending, sending
 from handlers.callbacks import NeedCb, ProjectCb, ShiftCb
-from handlers.need_texts import STATE_NAMES, local_time
+from handlers.needs.texts import STATE_NAMES, local_time
 
 log = logging.getLogger(__name__)
 
