@@ -33,7 +33,9 @@ from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, broadcasts, consultations, projects, surveys
 from bot.services.crypto import PersonalDataCipher
+from handlers.broadcasts.callbacks import BroadcastCb, SettingsCb
 from handlers.broadcasts.preview import preview_messages
+from handlers.broadcasts.states import BroadcastForm
 from handlers.broadcasts.texts import (
     AUDIENCE_NAMES,
     STATE_NAMES,
@@ -42,14 +44,12 @@ from handlers.broadcasts.texts import (
     progress_text,
     report_text,
 )
-from handlers.callbacks import BroadcastCb, SettingsCb
 from handlers.common.keyboards import button, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import communities_by_code, id_number
 from handlers.consultations.router import show as show_consultation
 from handlers.needs.texts import local_time
 from handlers.projects import show as show_project
-from handlers.states import BroadcastForm
 from handlers.surveys import start_answering
 from handlers.volunteers import skill_options
 

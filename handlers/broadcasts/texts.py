@@ -10,7 +10,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.domain.broadcasts import AudienceKind, BroadcastState, Topic
 from bot.services.broadcasts import Report, StatusView
-from handlers.callbacks import BroadcastCb
+from handlers.broadcasts.callbacks import BroadcastCb
 from handlers.common.keyboards import button
 
 TOPIC_NAMES = {

@@ -29,7 +29,7 @@ from bot.services import UnitOfWork, consultations, needs, places
 from bot.services.consultations import ConsultationView, OpinionView, Results
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import ConsultCb, NeedCb
+from handlers.callbacks import NeedCb
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button, choice_label
 from handlers.common.routing import RouteTable
@@ -40,8 +40,9 @@ from handlers.common.steps import (
     in_both_languages,
     whole_number,
 )
+from handlers.consultations.callbacks import ConsultCb
+from handlers.consultations.states import ConsultForm
 from handlers.needs.texts import local_time
-from handlers.states import ConsultForm
 
 router = RouteTable("consultations")
 TAG = re.compile(r"<[^>]+>")

@@ -23,13 +23,14 @@ from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies, places, resources
 from bot.services.emergencies import EmergencyView, RollCallView
-from handlers.callbacks import EmergencyCb, ResourceCb
+from handlers.callbacks import ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages
+from handlers.emergencies.callbacks import EmergencyCb
+from handlers.emergencies.states import EmergencyForm
 from handlers.needs.texts import local_time
 from handlers.resources import resource_text
-from handlers.states import EmergencyForm
 
 router = RouteTable("emergency")
 

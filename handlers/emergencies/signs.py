@@ -21,20 +21,19 @@ from bot.domain.emergency_signs import Emergency, Service, Sign, detect, looks_l
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs, places
 from bot.services.crypto import PersonalDataCipher
+from handlers.broadcasts.states import BroadcastForm
 from handlers.callbacks import NeedNewCb
 from handlers.common import drafts
 from handlers.common.keyboards import button
 from handlers.common.questions import current_turn
 from handlers.common.routing import RouteTable
+from handlers.consultations.states import ConsultForm
+from handlers.emergencies.states import EmergencyForm
+from handlers.needs.states import NeedForm, NeedText
 from handlers.states import (
-    BroadcastForm,
-    ConsultForm,
     CorrectionDecision,
-    EmergencyForm,
     FundForm,
     GrantRole,
-    NeedForm,
-    NeedText,
     OrgReview,
     ProjectForm,
     ProjectStep,

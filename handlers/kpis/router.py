@@ -28,9 +28,9 @@ from bot.domain.policy import DASHBOARD_ROLES, KPI_VIEW_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, dashboards, kpis
 from bot.services.kpis import Report
-from handlers.callbacks import StatsCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
+from handlers.kpis.callbacks import StatsCb
 from handlers.kpis.texts import (
     charts,
     export_csv,

@@ -19,8 +19,9 @@ from bot.domain.volunteers import Skill
 from bot.services import UnitOfWork, matching, needs
 from bot.services.matching import Reason, Suggestion, Suggestions
 from bot.services.ports import Notifier
-from handlers.callbacks import MatchCb, NeedCb
+from handlers.callbacks import NeedCb
 from handlers.common.routing import RouteTable
+from handlers.matching.callbacks import MatchCb
 from handlers.needs.texts import CATEGORY_NAMES
 from handlers.volunteers import SKILL_NAMES, slot_label
 

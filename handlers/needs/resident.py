@@ -30,7 +30,7 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
+from handlers.callbacks import ConfirmCb, NeedCb, NeedNewCb
 from handlers.common import drafts
 from handlers.common.capabilities import PhotoLibrary, photo_reference
 from handlers.common.deeplinks import deep_link
@@ -38,6 +38,8 @@ from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
 from handlers.emergencies.signs import emergency_alert
+from handlers.needs.callbacks import ListCb
+from handlers.needs.states import NeedForm, NeedText
 from handlers.needs.texts import (
     BENEFICIARY_NAMES,
     CATEGORY_NAMES,
@@ -47,7 +49,6 @@ from handlers.needs.texts import (
     resident_summary,
 )
 from handlers.needs.worker import action_keyboard
-from handlers.states import NeedForm, NeedText
 
 router = RouteTable("needs_resident")
 

@@ -32,12 +32,13 @@ from bot.services import UnitOfWork, needs
 from bot.services.needs import NeedDetail, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
-from handlers.callbacks import ListCb, NeedCb, NoopCb, QueueCb
+from handlers.callbacks import NeedCb, NoopCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
+from handlers.needs.callbacks import ListCb, QueueCb
+from handlers.needs.states import NeedText
 from handlers.needs.texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
-from handlers.states import NeedText
 
 router = RouteTable("needs_worker")
 

@@ -43,10 +43,11 @@ from bot.domain.broadcasts import (
 from bot.domain.enums import Channel
 from bot.services import UnitOfWork, broadcasts, people
 from bot.services.ports import BROADCAST_KIND, Outcome, Sending, outcome, sending
+from handlers.broadcasts.callbacks import BroadcastCb
 from handlers.broadcasts.texts import progress_keyboard, progress_text, report_text
-from handlers.callbacks import BroadcastCb, EmergencyCb
 from handlers.common.deeplinks import start_link
 from handlers.common.keyboards import button
+from handlers.emergencies.callbacks import EmergencyCb
 
 log = logging.getLogger(__name__)
 
