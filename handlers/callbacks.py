@@ -1,5 +1,6 @@
 """Callback data factories. Everything in them is re-checked server-side: never trusted."""
 
+from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -47,10 +48,33 @@ class NeedNewCb(CallbackData, prefix="nn"):
     value: str
 
 
+class NeedAction(StrEnum):
+    """What a button does to one need (workers, assignees, the resident, volunteers)."""
+
+    OPEN = "open"
+    OPEN_HERE = "open_here"
+    ACCEPT = "accept"
+    CLASSIFY = "classify"
+    DUE = "due"
+    ASSIGN = "assign"
+    SUGGEST = "suggest"  # matching's suggestions
+    CONSULT = "consult"  # open a consultation on it
+    TAKE = "take"
+    HAND_BACK = "hand_back"
+    NOTE = "note"
+    RESOLVE = "resolve"
+    REFER = "refer"
+    REJECT = "reject"
+    SOLVED = "solved"
+    UNSOLVED = "unsolved"
+    RATE = "rate"
+    TAKE_OFFER = "take_offer"  # a volunteer's offer
+
+
 class NeedCb(CallbackData, prefix="nd"):
     """An action on one need. The need id is re-checked against the actor's scope."""
 
-    action: str
+    action: NeedAction
     id: int
     arg: str = ""
 

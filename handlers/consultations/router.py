@@ -29,7 +29,7 @@ from bot.services import UnitOfWork, consultations, needs, places
 from bot.services.consultations import ConsultationView, OpinionView, Results
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import NeedCb
+from handlers.callbacks import NeedAction, NeedCb
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button, choice_label
 from handlers.common.routing import RouteTable
@@ -40,7 +40,7 @@ from handlers.common.steps import (
     in_both_languages,
     whole_number,
 )
-from handlers.consultations.callbacks import ConsultCb
+from handlers.consultations.callbacks import ConsultAction, ConsultCb
 from handlers.consultations.states import ConsultForm
 from handlers.needs.texts import local_time
 
@@ -97,31 +97,33 @@ def consultation_text(view: ConsultationView, tz: Any) -> str:
 
 
 def _keyboard(view: ConsultationView) -> InlineKeyboardMarkup:
-    def act(label: str, action: str) -> list[Any]:
+    def act(label: str, action: ConsultAction) -> list[Any]:
         return [button(label, ConsultCb(action=action, id=view.id))]
 
     rows = []
     open_ = view.phase in (Phase.DISCUSSION, Phase.VOTING)
     if view.entitled or view.can_manage or view.can_decide:
-        rows.append(act(_("Opinions"), "opinions"))
+        rows.append(act(_("Opinions"), ConsultAction.OPINIONS))
     if view.entitled and open_:
-        rows.append(act(_("Give an opinion"), "opine"))
+        rows.append(act(_("Give an opinion"), ConsultAction.OPINE))
     if view.entitled and view.phase is Phase.VOTING:
-        rows.append(act(_("Vote"), "ballot"))
+        rows.append(act(_("Vote"), ConsultAction.BALLOT))
     if view.entitled and view.meeting_at and view.phase is not Phase.DECIDED:
-        rows.append(act(_("I am at the meeting"), "attend"))
+        rows.append(act(_("I am at the meeting"), ConsultAction.ATTEND))
     if view.can_manage and view.phase is not Phase.DECIDED:
-        rows.append(act(_("Invitation links"), "invite"))
+        rows.append(act(_("Invitation links"), ConsultAction.INVITE))
         if view.phase is Phase.VOTING:
-            rows.append(act(_("Record a paper vote"), "paper"))
+            rows.append(act(_("Record a paper vote"), ConsultAction.PAPER))
         if view.meeting_at:
-            rows.append(act(_("Meeting code"), "code"))
+            rows.append(act(_("Meeting code"), ConsultAction.CODE))
         if view.phase is Phase.COUNTING:
-            rows.append(act(_("Close and count"), "close"))
+            rows.append(act(_("Close and count"), ConsultAction.CLOSE))
     if view.can_decide and view.phase is Phase.CLOSED:
-        rows.append(act(_("Record the decision"), "decide"))
+        rows.append(act(_("Record the decision"), ConsultAction.DECIDE))
     if view.phase in (Phase.CLOSED, Phase.DECIDED):
-        rows.append(act(_("Results"), "results") + act(_("Minutes"), "minutes"))
+        rows.append(
+            act(_("Results"), ConsultAction.RESULTS) + act(_("Minutes"), ConsultAction.MINUTES)
+        )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -147,13 +149,13 @@ async def consult_command(
         [
             button(
                 f"C{v.id} {v.title} · {PHASE_NAMES[v.phase]}"[:60],
-                ConsultCb(action="open", id=v.id),
+                ConsultCb(action=ConsultAction.OPEN, id=v.id),
             )
         ]
         for v in found
     ]
     if await places.covered_communities(uow, principal, CONSULTATION_ROLES):
-        rows.append([button(_("Open a new consultation"), ConsultCb(action="new"))])
+        rows.append([button(_("Open a new consultation"), ConsultCb(action=ConsultAction.NEW))])
     if not rows:
         await message.answer(_("There is no consultation in your community right now."))
         return
@@ -163,7 +165,7 @@ async def consult_command(
     )
 
 
-@router.callback_query(ConsultCb.filter(F.action == "open"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.OPEN))
 async def open_page(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -233,7 +235,7 @@ async def _start_form(
     await message.answer(_("The topic, in one line? /cancel stops."))
 
 
-@router.callback_query(ConsultCb.filter(F.action == "new"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.NEW))
 async def new_from_button(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -242,7 +244,7 @@ async def new_from_button(
         await _start_form(callback.message, state, principal, uow, need_id=None)
 
 
-@router.callback_query(NeedCb.filter(F.action == "consult"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.CONSULT))
 async def new_from_need(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -310,13 +312,18 @@ async def form_options(message: Message, state: FSMContext) -> None:
         _("Residents of which communities take part? Send their codes, or tap All."),
         reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[
-                [button(_("All {count}").format(count=len(allowed)), ConsultCb(action="all"))]
+                [
+                    button(
+                        _("All {count}").format(count=len(allowed)),
+                        ConsultCb(action=ConsultAction.ALL),
+                    )
+                ]
             ]
         ),
     )
 
 
-@router.callback_query(ConsultForm.communities, ConsultCb.filter(F.action == "all"))
+@router.callback_query(ConsultForm.communities, ConsultCb.filter(F.action == ConsultAction.ALL))
 async def form_all(callback: CallbackQuery, state: FSMContext) -> None:
     await state.update_data(communities=(await state.get_data())["allowed"])
     await callback.answer()
@@ -365,14 +372,14 @@ async def form_voting(message: Message, state: FSMContext) -> None:
         _("Anonymous or named voting?"),
         reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[
-                [button(_("Anonymous"), ConsultCb(action="anon", value="1"))],
-                [button(_("Named"), ConsultCb(action="anon", value="0"))],
+                [button(_("Anonymous"), ConsultCb(action=ConsultAction.ANON, value="1"))],
+                [button(_("Named"), ConsultCb(action=ConsultAction.ANON, value="0"))],
             ]
         ),
     )
 
 
-@router.callback_query(ConsultForm.anonymous, ConsultCb.filter(F.action == "anon"))
+@router.callback_query(ConsultForm.anonymous, ConsultCb.filter(F.action == ConsultAction.ANON))
 async def form_anonymous(
     callback: CallbackQuery, callback_data: ConsultCb, state: FSMContext
 ) -> None:
@@ -388,14 +395,18 @@ async def _ask_major(message: Message, state: FSMContext) -> None:
         _("Is it a major matter (重大事项), decided by the community party organisation?"),
         reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[
-                [button(_("Yes, a major matter"), ConsultCb(action="major", value="1"))],
-                [button(_("No"), ConsultCb(action="major", value="0"))],
+                [
+                    button(
+                        _("Yes, a major matter"), ConsultCb(action=ConsultAction.MAJOR, value="1")
+                    )
+                ],
+                [button(_("No"), ConsultCb(action=ConsultAction.MAJOR, value="0"))],
             ]
         ),
     )
 
 
-@router.callback_query(ConsultForm.major, ConsultCb.filter(F.action == "major"))
+@router.callback_query(ConsultForm.major, ConsultCb.filter(F.action == ConsultAction.MAJOR))
 async def form_major(callback: CallbackQuery, callback_data: ConsultCb, state: FSMContext) -> None:
     await state.update_data(major=callback_data.value == "1")
     await state.set_state(ConsultForm.meeting)
@@ -407,7 +418,9 @@ async def form_major(callback: CallbackQuery, callback_data: ConsultCb, state: F
                 "or tap No meeting."
             ),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[button(_("No meeting"), ConsultCb(action="no_meeting"))]]
+                inline_keyboard=[
+                    [button(_("No meeting"), ConsultCb(action=ConsultAction.NO_MEETING))]
+                ]
             ),
         )
 
@@ -426,7 +439,7 @@ async def form_meeting(message: Message, state: FSMContext, settings: Settings) 
     await _confirm(message, state, settings)
 
 
-@router.callback_query(ConsultForm.meeting, ConsultCb.filter(F.action == "no_meeting"))
+@router.callback_query(ConsultForm.meeting, ConsultCb.filter(F.action == ConsultAction.NO_MEETING))
 async def form_no_meeting(callback: CallbackQuery, state: FSMContext, settings: Settings) -> None:
     await state.update_data(meeting_at=None, meeting_place=None)
     await callback.answer()
@@ -452,14 +465,14 @@ async def _confirm(message: Message, state: FSMContext, settings: Settings) -> N
         summary + "\n\n" + _("Open it and tell the residents?"),
         reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[
-                [button(_("Open it"), ConsultCb(action="create"))],
-                [button(_("Cancel"), ConsultCb(action="drop"))],
+                [button(_("Open it"), ConsultCb(action=ConsultAction.CREATE))],
+                [button(_("Cancel"), ConsultCb(action=ConsultAction.DROP))],
             ]
         ),
     )
 
 
-@router.callback_query(ConsultForm.confirm, ConsultCb.filter(F.action == "drop"))
+@router.callback_query(ConsultForm.confirm, ConsultCb.filter(F.action == ConsultAction.DROP))
 async def form_drop(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await callback.answer()
@@ -467,7 +480,7 @@ async def form_drop(callback: CallbackQuery, state: FSMContext) -> None:
         await callback.message.answer(_("Cancelled. Nothing was saved."))
 
 
-@router.callback_query(ConsultForm.confirm, ConsultCb.filter(F.action == "create"))
+@router.callback_query(ConsultForm.confirm, ConsultCb.filter(F.action == ConsultAction.CREATE))
 async def form_create(
     callback: CallbackQuery,
     state: FSMContext,
@@ -520,7 +533,7 @@ async def form_create(
 # ---------------------------------------------------------------- opinions
 
 
-@router.callback_query(ConsultCb.filter(F.action.in_({"opinions", "more"})))
+@router.callback_query(ConsultCb.filter(F.action.in_({ConsultAction.OPINIONS, ConsultAction.MORE})))
 async def list_opinions(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -550,20 +563,20 @@ async def list_opinions(
         row = []
         if opinion.text is not None and view.entitled:
             label = _("Support ({count})").format(count=opinion.supporters)
-            row.append(button(label, ConsultCb(action="support", id=opinion.id)))
+            row.append(button(label, ConsultCb(action=ConsultAction.SUPPORT, id=opinion.id)))
         if opinion.text is not None and view.can_manage:
-            row.append(button(_("Hide"), ConsultCb(action="hide", id=opinion.id)))
+            row.append(button(_("Hide"), ConsultCb(action=ConsultAction.HIDE, id=opinion.id)))
         markup = InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
         await callback.message.answer(text, reply_markup=markup)
     if found.has_next:
-        more = ConsultCb(action="more", id=callback_data.id, value=str(page + 1))
+        more = ConsultCb(action=ConsultAction.MORE, id=callback_data.id, value=str(page + 1))
         await callback.message.answer(
             _("Page {page} of {pages}").format(page=page + 1, pages=found.pages),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button("›", more)]]),
         )
 
 
-@router.callback_query(ConsultCb.filter(F.action == "opine"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.OPINE))
 async def opine(callback: CallbackQuery, callback_data: ConsultCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -590,7 +603,7 @@ async def opinion_typed(
     await message.answer(_("Thank you: your opinion is posted."))
 
 
-@router.callback_query(ConsultCb.filter(F.action == "support"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.SUPPORT))
 async def support(
     callback: CallbackQuery, callback_data: ConsultCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -598,7 +611,7 @@ async def support(
     await callback.answer(_("You support it.") if added else _("You support it already."))
 
 
-@router.callback_query(ConsultCb.filter(F.action == "hide"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.HIDE))
 async def hide(callback: CallbackQuery, callback_data: ConsultCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -622,16 +635,18 @@ async def hide_reason(
 # ---------------------------------------------------------------- voting and the meeting
 
 
-def _options_keyboard(view: ConsultationView, action: str, value: str = "") -> InlineKeyboardMarkup:
+def _options_keyboard(
+    view: ConsultationView, action: ConsultAction, value: str = ""
+) -> InlineKeyboardMarkup:
     rows = []
     for option in view.options:
-        mine = option.id == view.my_option and action == "vote"
+        mine = option.id == view.my_option and action is ConsultAction.VOTE
         data = ConsultCb(action=action, id=view.id, value=f"{option.id}{value}")
         rows.append([button(choice_label(option.text[:50], mine), data)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-@router.callback_query(ConsultCb.filter(F.action == "ballot"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.BALLOT))
 async def ballot(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -646,11 +661,11 @@ async def ballot(
     if isinstance(callback.message, Message):
         await callback.message.answer(
             _("Your vote (you can change it until voting closes):"),
-            reply_markup=_options_keyboard(view, "vote"),
+            reply_markup=_options_keyboard(view, ConsultAction.VOTE),
         )
 
 
-@router.callback_query(ConsultCb.filter(F.action == "vote"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.VOTE))
 async def vote(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -669,10 +684,12 @@ async def vote(
     )
     await callback.answer(_("Your vote is counted."))
     if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=_options_keyboard(view, "vote"))
+        await callback.message.edit_reply_markup(
+            reply_markup=_options_keyboard(view, ConsultAction.VOTE)
+        )
 
 
-@router.callback_query(ConsultCb.filter(F.action == "paper"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.PAPER))
 async def paper(callback: CallbackQuery, callback_data: ConsultCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -696,11 +713,11 @@ async def paper_person(
     await state.clear()
     await message.answer(
         _("Their choice on paper:"),
-        reply_markup=_options_keyboard(view, "paper_vote", f"_{number}"),
+        reply_markup=_options_keyboard(view, ConsultAction.PAPER_VOTE, f"_{number}"),
     )
 
 
-@router.callback_query(ConsultCb.filter(F.action == "paper_vote"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.PAPER_VOTE))
 async def paper_vote(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -723,7 +740,7 @@ async def paper_vote(
     await callback.answer(_("The paper vote is recorded (marked as assisted)."), show_alert=True)
 
 
-@router.callback_query(ConsultCb.filter(F.action == "attend"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.ATTEND))
 async def attend(callback: CallbackQuery, callback_data: ConsultCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -754,7 +771,7 @@ async def meeting_code_typed(
     await message.answer(_("Your attendance is recorded. Welcome!"))
 
 
-@router.callback_query(ConsultCb.filter(F.action == "code"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.CODE))
 async def show_code(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -775,7 +792,7 @@ async def show_code(
         )
 
 
-@router.callback_query(ConsultCb.filter(F.action == "invite"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.INVITE))
 async def invite(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -829,7 +846,7 @@ def results_text(found: Results) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(ConsultCb.filter(F.action == "close"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.CLOSE))
 async def close(
     callback: CallbackQuery, callback_data: ConsultCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -845,7 +862,7 @@ async def close(
         )
 
 
-@router.callback_query(ConsultCb.filter(F.action == "results"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.RESULTS))
 async def show_results(
     callback: CallbackQuery, callback_data: ConsultCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -855,7 +872,7 @@ async def show_results(
         await callback.message.answer(results_text(found))
 
 
-@router.callback_query(ConsultCb.filter(F.action == "decide"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.DECIDE))
 async def decide(
     callback: CallbackQuery,
     callback_data: ConsultCb,
@@ -952,7 +969,7 @@ async def _record_decision(
     await show(message, shown, settings)
 
 
-@router.callback_query(ConsultCb.filter(F.action == "minutes"))
+@router.callback_query(ConsultCb.filter(F.action == ConsultAction.MINUTES))
 async def minutes(
     callback: CallbackQuery,
     callback_data: ConsultCb,

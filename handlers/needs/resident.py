@@ -30,7 +30,7 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import ConfirmCb, NeedCb, NeedNewCb
+from handlers.callbacks import ConfirmCb, NeedAction, NeedCb, NeedNewCb
 from handlers.common import drafts
 from handlers.common.capabilities import PhotoLibrary, photo_reference
 from handlers.common.deeplinks import deep_link
@@ -717,7 +717,7 @@ async def _mine_screen(
         blocks.append(resident_summary(need, settings.tz))
         builder.row(
             InlineKeyboardButton(
-                text=need.reference, callback_data=NeedCb(action="open", id=need.id).pack()
+                text=need.reference, callback_data=NeedCb(action=NeedAction.OPEN, id=need.id).pack()
             )
         )
     nav = []
@@ -737,13 +737,13 @@ async def _mine_screen(
 # ---------------------------------------------------------------- feedback
 
 
-@router.callback_query(NeedCb.filter(F.action == "solved"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.SOLVED))
 async def feedback_solved(callback: CallbackQuery, callback_data: NeedCb) -> None:
     builder = InlineKeyboardBuilder()
     for stars in range(1, 6):
         builder.button(
             text="★" * stars,
-            callback_data=NeedCb(action="rate", id=callback_data.id, arg=str(stars)),
+            callback_data=NeedCb(action=NeedAction.RATE, id=callback_data.id, arg=str(stars)),
         )
     builder.adjust(5)
     await callback.answer()
@@ -754,7 +754,7 @@ async def feedback_solved(callback: CallbackQuery, callback_data: NeedCb) -> Non
         )
 
 
-@router.callback_query(NeedCb.filter(F.action == "rate"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.RATE))
 async def feedback_rate(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -773,7 +773,7 @@ async def feedback_rate(
         )
 
 
-@router.callback_query(NeedCb.filter(F.action == "unsolved"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.UNSOLVED))
 async def feedback_unsolved(
     callback: CallbackQuery, callback_data: NeedCb, state: FSMContext
 ) -> None:
@@ -814,7 +814,7 @@ async def feedback_unsolved_text(
 # ---------------------------------------------------------------- opening one need
 
 
-@router.callback_query(NeedCb.filter(F.action == "open"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.OPEN))
 async def open_need(
     callback: CallbackQuery,
     callback_data: NeedCb,

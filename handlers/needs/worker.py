@@ -32,7 +32,7 @@ from bot.services import UnitOfWork, needs
 from bot.services.needs import NeedDetail, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
-from handlers.callbacks import NeedCb, NoopCb
+from handlers.callbacks import NeedAction, NeedCb, NoopCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
@@ -57,39 +57,41 @@ def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
     allowed = TRANSITIONS[state]
     triage, assignee = detail.can_triage, detail.is_assignee
 
-    def act(label: str, action: str) -> InlineKeyboardButton:
+    def act(label: str, action: NeedAction) -> InlineKeyboardButton:
         return button(label, NeedCb(action=action, id=need_id))
 
     rows: list[list[InlineKeyboardButton]] = []
     if triage and state in (NeedState.NEW, NeedState.REOPENED):
-        rows.append([act(_("Accept"), "accept")])
+        rows.append([act(_("Accept"), NeedAction.ACCEPT)])
     if triage and state in DEADLINE_STATES:
-        row = [act(_("Category"), "classify"), act(_("Deadline"), "due")]
+        row = [act(_("Category"), NeedAction.CLASSIFY), act(_("Deadline"), NeedAction.DUE)]
         if NeedState.ASSIGNED in allowed:
-            row.insert(0, act(_("Assign"), "assign"))
+            row.insert(0, act(_("Assign"), NeedAction.ASSIGN))
         rows.append(row)
         if NeedState.ASSIGNED in allowed:
-            rows.append([act(_("Suggestions"), "suggest")])
-        rows.append([act(_("Open a consultation on it"), "consult")])
+            rows.append([act(_("Suggestions"), NeedAction.SUGGEST)])
+        rows.append([act(_("Open a consultation on it"), NeedAction.CONSULT)])
     if assignee and NeedState.IN_PROGRESS in allowed and state is not NeedState.IN_PROGRESS:
-        rows.append([act(_("Start working on it"), "take")])
+        rows.append([act(_("Start working on it"), NeedAction.TAKE)])
     if assignee and state in (NeedState.ASSIGNED, NeedState.IN_PROGRESS, NeedState.REOPENED):
-        rows.append([act(_("Hand it back"), "hand_back")])
+        rows.append([act(_("Hand it back"), NeedAction.HAND_BACK)])
     if (triage or assignee) and state in DEADLINE_STATES:
-        row = [act(_("Note"), "note")]
+        row = [act(_("Note"), NeedAction.NOTE)]
         if NeedState.RESOLVED in allowed:
-            row.append(act(_("Resolve"), "resolve"))
+            row.append(act(_("Resolve"), NeedAction.RESOLVE))
         rows.append(row)
     if triage:
         row = []
         if NeedState.REFERRED in allowed:
-            row.append(act(_("Refer elsewhere"), "refer"))
+            row.append(act(_("Refer elsewhere"), NeedAction.REFER))
         if NeedState.REJECTED in allowed:
-            row.append(act(_("Close unsolved"), "reject"))
+            row.append(act(_("Close unsolved"), NeedAction.REJECT))
         if row:
             rows.append(row)
     if detail.is_resident and state is NeedState.RESOLVED:
-        rows.append([act(_("Solved"), "solved"), act(_("Not solved"), "unsolved")])
+        rows.append(
+            [act(_("Solved"), NeedAction.SOLVED), act(_("Not solved"), NeedAction.UNSOLVED)]
+        )
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
@@ -138,7 +140,10 @@ async def _queue_screen(
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
         builder.row(
-            button(f"{need.reference} · {need.community.name}", NeedCb(action="open", id=need.id))
+            button(
+                f"{need.reference} · {need.community.name}",
+                NeedCb(action=NeedAction.OPEN, id=need.id),
+            )
         )
     if not listing.items:
         lines.append(_("Nothing here."))
@@ -226,7 +231,7 @@ async def _tasks_screen(
     builder = InlineKeyboardBuilder()
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
-        builder.row(button(need.reference, NeedCb(action="open", id=need.id)))
+        builder.row(button(need.reference, NeedCb(action=NeedAction.OPEN, id=need.id)))
     nav = _nav(listing, lambda p: ListCb(which="tasks", page=p))
     if nav:
         builder.row(*nav)
@@ -252,7 +257,7 @@ async def _refresh(
         )
 
 
-@router.callback_query(NeedCb.filter(F.action == "accept"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.ACCEPT))
 async def accept(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -265,7 +270,7 @@ async def accept(
     await _refresh(callback, uow, principal, settings, callback_data.id, _("Accepted."))
 
 
-@router.callback_query(NeedCb.filter(F.action == "take"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.TAKE))
 async def take(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -278,7 +283,7 @@ async def take(
     await _refresh(callback, uow, principal, settings, callback_data.id, _("It is yours now."))
 
 
-@router.callback_query(NeedCb.filter(F.action == "classify"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.CLASSIFY))
 async def classify(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -296,7 +301,9 @@ async def classify(
     for category, name in CATEGORY_NAMES.items():
         builder.button(
             text=str(name),
-            callback_data=NeedCb(action="classify", id=callback_data.id, arg=category.value),
+            callback_data=NeedCb(
+                action=NeedAction.CLASSIFY, id=callback_data.id, arg=category.value
+            ),
         )
     builder.adjust(2)
     await callback.answer()
@@ -304,7 +311,7 @@ async def classify(
         await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
 
 
-@router.callback_query(NeedCb.filter(F.action == "assign"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.ASSIGN))
 async def assign(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -333,10 +340,12 @@ async def assign(
         builder.row(
             button(
                 f"{icon} {candidate.name}",
-                NeedCb(action="assign", id=callback_data.id, arg=f"{prefix}-{candidate.id}"),
+                NeedCb(
+                    action=NeedAction.ASSIGN, id=callback_data.id, arg=f"{prefix}-{candidate.id}"
+                ),
             )
         )
-    builder.row(button(_("« Back"), NeedCb(action="open_here", id=callback_data.id)))
+    builder.row(button(_("« Back"), NeedCb(action=NeedAction.OPEN_HERE, id=callback_data.id)))
     await callback.answer()
     if isinstance(callback.message, Message):
         if not candidates:
@@ -350,7 +359,7 @@ async def assign(
         await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
 
 
-@router.callback_query(NeedCb.filter(F.action == "open_here"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.OPEN_HERE))
 async def open_here(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -361,7 +370,7 @@ async def open_here(
     await _refresh(callback, uow, principal, settings, callback_data.id, "")
 
 
-@router.callback_query(NeedCb.filter(F.action == "due"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.DUE))
 async def due(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -387,7 +396,7 @@ async def due(
     builder = InlineKeyboardBuilder()
     for hours, label in options.items():
         builder.button(
-            text=label, callback_data=NeedCb(action="due", id=callback_data.id, arg=hours)
+            text=label, callback_data=NeedCb(action=NeedAction.DUE, id=callback_data.id, arg=hours)
         )
     builder.adjust(2)
     await callback.answer()
@@ -396,16 +405,19 @@ async def due(
 
 
 TEXT_PROMPTS = {
-    "note": (
+    NeedAction.NOTE: (
         NeedText.note,
         lambda: _("Type the note. Start it with ! to make it visible to the resident."),
     ),
-    "resolve": (NeedText.resolve, lambda: _("What was done? (the resident will see this)")),
-    "refer": (
+    NeedAction.RESOLVE: (
+        NeedText.resolve,
+        lambda: _("What was done? (the resident will see this)"),
+    ),
+    NeedAction.REFER: (
         NeedText.refer,
         lambda: _("Which department or organisation takes it over? (the resident will see this)"),
     ),
-    "hand_back": (NeedText.hand_back, lambda: _("Why are you handing it back?")),
+    NeedAction.HAND_BACK: (NeedText.hand_back, lambda: _("Why are you handing it back?")),
 }
 
 
@@ -419,7 +431,7 @@ async def ask_text(callback: CallbackQuery, callback_data: NeedCb, state: FSMCon
         await callback.message.answer(prompt() + "\n" + _("(or /cancel)"))
 
 
-@router.callback_query(NeedCb.filter(F.action == "reject"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.REJECT))
 async def reject_reason(callback: CallbackQuery, callback_data: NeedCb, state: FSMContext) -> None:
     if callback_data.arg in (ClosureReason.NOT_SOLVABLE.value, ClosureReason.OUT_OF_SCOPE.value):
         await state.set_state(NeedText.reject)
