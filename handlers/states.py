@@ -2,6 +2,8 @@
 
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common.authoring import writes_for_others
+
 
 class Onboarding(StatesGroup):
     language = State()
@@ -225,3 +227,22 @@ class PurchaseForm(StatesGroup):
     pay = State()
     indicators = State()
     summary = State()
+
+
+# Written for others or for the record (the emergency check leaves them alone); a feature that
+# moves its states into its own package says it there.
+writes_for_others(
+    GrantRole,
+    SurveyForm,
+    VolunteerReview,
+    ShiftForm,
+    RecordAdjust,
+    CorrectionDecision,
+    RewardForm,
+    SpotForm,
+    OrgReview,
+    ProjectForm,
+    ProjectStep,
+    ResourceForm,
+    FundForm,
+)

@@ -19,8 +19,8 @@ from bot.domain.policy import DASHBOARD_ROLES
 from bot.services import dashboards, kpis
 from bot.services.dashboards import Session
 from bot.services.kpis import Report
+from handlers.common.texts import local_time
 from handlers.kpis.texts import KPI_NAMES, charts, status
-from handlers.needs.texts import local_time
 
 PAGE = """<!doctype html>
 <html lang="{lang}">

@@ -31,7 +31,7 @@ from bot.domain.broadcasts import (
 from bot.domain.enums import Channel, Role
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
-from bot.services import UnitOfWork, broadcasts, consultations, projects, surveys
+from bot.services import UnitOfWork, broadcasts, projects, surveys
 from bot.services.crypto import PersonalDataCipher
 from handlers.broadcasts.callbacks import BroadcastAction, BroadcastCb, SettingsCb
 from handlers.broadcasts.preview import preview_messages
@@ -45,10 +45,10 @@ from handlers.broadcasts.texts import (
     report_text,
 )
 from handlers.common.keyboards import button, toggle_keyboard
+from handlers.common.openers import CONSULTATION, opener
 from handlers.common.routing import RouteTable
 from handlers.common.steps import communities_by_code, id_number
-from handlers.consultations.router import show as show_consultation
-from handlers.needs.texts import local_time
+from handlers.common.texts import local_time
 from handlers.projects import show as show_project
 from handlers.surveys import start_answering
 from handlers.volunteers import skill_options
@@ -614,13 +614,15 @@ async def open_button(
         survey = await surveys.survey_for_answering(uow, principal, survey_id=content.survey_id)
         await start_answering(callback.message, state, survey)
     elif content.consultation_id is not None:
-        found = await consultations.view(
-            uow,
-            principal,
-            consultation_id=content.consultation_id,
-            ballot_secret=cipher.ballot_secret,
+        await opener(CONSULTATION)(
+            callback.message,
+            item_id=content.consultation_id,
+            state=state,
+            principal=principal,
+            uow=uow,
+            settings=settings,
+            cipher=cipher,
         )
-        await show_consultation(callback.message, found, settings)
 
 
 @router.message(Command("settings"))

@@ -2,6 +2,8 @@
 
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common.authoring import writes_for_others
+
 
 class BroadcastForm(StatesGroup):
     audience = State()
@@ -15,3 +17,6 @@ class BroadcastForm(StatesGroup):
     button = State()
     confirm = State()
     when = State()
+
+
+writes_for_others(BroadcastForm)

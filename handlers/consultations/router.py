@@ -32,6 +32,7 @@ from bot.services.ports import Notifier
 from handlers.callbacks import NeedAction, NeedCb
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button, choice_label
+from handlers.common.openers import CONSULTATION, opens
 from handlers.common.routing import RouteTable
 from handlers.common.steps import (
     ask,
@@ -40,9 +41,9 @@ from handlers.common.steps import (
     in_both_languages,
     whole_number,
 )
+from handlers.common.texts import local_time
 from handlers.consultations.callbacks import ConsultAction, ConsultCb
 from handlers.consultations.states import ConsultForm
-from handlers.needs.texts import local_time
 
 router = RouteTable("consultations")
 TAG = re.compile(r"<[^>]+>")
@@ -129,6 +130,24 @@ def _keyboard(view: ConsultationView) -> InlineKeyboardMarkup:
 
 async def show(message: Message, view: ConsultationView, settings: Settings) -> None:
     await message.answer(consultation_text(view, settings.tz), reply_markup=_keyboard(view))
+
+
+@opens(CONSULTATION)
+async def open_from_broadcast(
+    message: Message,
+    *,
+    item_id: int,
+    state: FSMContext,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+    cipher: PersonalDataCipher,
+) -> None:
+    """A broadcast's "open the consultation" button."""
+    found = await consultations.view(
+        uow, principal, consultation_id=item_id, ballot_secret=cipher.ballot_secret
+    )
+    await show(message, found, settings)
 
 
 @router.message(Command("consult"))

@@ -2,6 +2,8 @@
 
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common.authoring import writes_for_others
+
 
 class ConsultForm(StatesGroup):
     title = State()
@@ -21,3 +23,7 @@ class ConsultForm(StatesGroup):
     decision = State()
     decided_on = State()
     minutes = State()
+
+
+# An opinion is the person's own; the rest (title, background, decision, minutes …) is not.
+writes_for_others(ConsultForm, but=[ConsultForm.opinion])

@@ -27,9 +27,9 @@ from handlers.callbacks import ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages
+from handlers.common.texts import local_time
 from handlers.emergencies.callbacks import EmergencyAction, EmergencyCb
 from handlers.emergencies.states import EmergencyForm
-from handlers.needs.texts import local_time
 from handlers.resources import resource_text
 
 router = RouteTable("emergency")

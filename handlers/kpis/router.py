@@ -29,6 +29,7 @@ from bot.services import UnitOfWork, dashboards, kpis
 from bot.services.kpis import Report
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
+from handlers.common.texts import local_time
 from handlers.kpis.callbacks import StatsAction, StatsCb
 from handlers.kpis.texts import (
     charts,
@@ -36,7 +37,6 @@ from handlers.kpis.texts import (
     export_workbook,
     summary_text,
 )
-from handlers.needs.texts import local_time
 
 router = RouteTable("stats")
 

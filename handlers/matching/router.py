@@ -21,8 +21,8 @@ from bot.services.matching import Reason, Suggestion, Suggestions
 from bot.services.ports import Notifier
 from handlers.callbacks import NeedAction, NeedCb
 from handlers.common.routing import RouteTable
+from handlers.common.texts import CATEGORY_NAMES
 from handlers.matching.callbacks import MatchAction, MatchCb
-from handlers.needs.texts import CATEGORY_NAMES
 from handlers.volunteers import SKILL_NAMES, slot_label
 
 router = RouteTable("matching")

@@ -34,10 +34,10 @@ from handlers.callbacks import ConfirmCb, NeedAction, NeedCb, NeedNewCb
 from handlers.common import drafts
 from handlers.common.capabilities import PhotoLibrary, photo_reference
 from handlers.common.deeplinks import deep_link
+from handlers.common.emergency_alert import emergency_alert
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
-from handlers.emergencies.signs import emergency_alert
 from handlers.needs.callbacks import ListCb
 from handlers.needs.states import NeedForm, NeedText
 from handlers.needs.texts import (

@@ -2,6 +2,8 @@
 
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common.authoring import files_a_need, writes_for_others
+
 
 class NeedForm(StatesGroup):
     category = State()
@@ -25,3 +27,10 @@ class NeedText(StatesGroup):
     reject = State()
     hand_back = State()
     not_solved = State()
+
+
+# A worker's note, a resolution, a referral …: written for the record. The reason a resident
+# gives for "not solved" is about themselves; so is every step of filing, but for the list of
+# similar requests, which the alert's button would not fit.
+writes_for_others(NeedText, but=[NeedText.not_solved])
+files_a_need(NeedForm, but=[NeedForm.similar])

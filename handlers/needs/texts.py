@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
@@ -12,25 +11,13 @@ from aiogram.utils.i18n import lazy_gettext as __
 from bot.domain.needs import (
     Beneficiary,
     ClosureReason,
-    NeedCategory,
     NeedState,
     Urgency,
     photo_url,
 )
 from bot.services.needs import EventView, NeedBrief, NeedDetail
+from handlers.common.texts import CATEGORY_NAMES, local_time
 
-CATEGORY_NAMES = {
-    # Home repair and housekeeping carry the names of the volunteer skills that serve them.
-    NeedCategory.HOME_REPAIR: __("Repairs"),
-    NeedCategory.HOUSEKEEPING: __("Housekeeping"),
-    NeedCategory.ELDERLY_CARE: __("Elderly care"),
-    NeedCategory.CHILD_CARE: __("Child care"),
-    NeedCategory.DISABILITY: __("Disability support"),
-    NeedCategory.SOCIAL_ASSISTANCE: __("Social assistance"),
-    NeedCategory.PSYCHOLOGICAL: __("Psychological / emotional support"),
-    NeedCategory.COMMUNITY_AFFAIRS: __("Community affairs"),
-    NeedCategory.OTHER: __("Other"),
-}
 URGENCY_NAMES = {
     Urgency.URGENT: __("Urgent"),
     Urgency.NORMAL: __("Normal"),
@@ -86,10 +73,6 @@ EVENT_NAMES = {
     "consultation": __("consultation outcome"),
 }
 URGENCY_MARK = {Urgency.URGENT: "🔴", Urgency.NORMAL: "🟡", Urgency.CAN_WAIT: "🟢"}
-
-
-def local_time(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def brief_line(need: NeedBrief) -> str:

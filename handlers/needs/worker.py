@@ -36,9 +36,10 @@ from handlers.callbacks import NeedAction, NeedCb, NoopCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
+from handlers.common.texts import CATEGORY_NAMES
 from handlers.needs.callbacks import ListCb, QueueCb
 from handlers.needs.states import NeedText
-from handlers.needs.texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
+from handlers.needs.texts import STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
 
 router = RouteTable("needs_worker")
 

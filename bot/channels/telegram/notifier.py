@@ -22,7 +22,8 @@ from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice, Sending, sending
 from handlers.callbacks import NeedAction, NeedCb, ProjectCb, ShiftCb
-from handlers.needs.texts import STATE_NAMES, local_time
+from handlers.common.texts import local_time
+from handlers.needs.texts import STATE_NAMES
 
 log = logging.getLogger(__name__)
 
