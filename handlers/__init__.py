@@ -31,7 +31,10 @@ from handlers.alerts import router as alerts
 from handlers.broadcasts import router as broadcasts
 from handlers.common import errors, everyone, fallback
 from handlers.common.routing import RouteTable
-from handlers.consultations import router as consultations
+from handlers.consultations import browse as consultations
+from handlers.consultations import decisions as consultation_decisions
+from handlers.consultations import form as consultation_form
+from handlers.consultations import voting as consultation_voting
 from handlers.emergencies import mode as emergency
 from handlers.emergencies import signs as emergency_signs
 from handlers.groups import router as groups
@@ -71,6 +74,9 @@ ROUTERS: tuple[RouteTable, ...] = (
     broadcasts.router,
     emergency.router,
     consultations.router,
+    consultation_form.router,
+    consultation_voting.router,
+    consultation_decisions.router,
     kpis.router,
     alerts.router,
     apps.router,
