@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from typing import Any
 
 from aiogram import F
 from aiogram.fsm.context import FSMContext
@@ -305,25 +306,11 @@ async def form_create(
     i18n: I18n,
 ) -> None:
     data = await state.get_data()
-    meeting = datetime.fromisoformat(data["meeting_at"]) if data.get("meeting_at") else None
-    spec = consultations.NewConsultation(
-        title=data["title"],
-        background=data["background"],
-        options=data["options"],
-        community_ids=data["communities"],
-        discussion_days=data["discussion_days"],
-        voting_days=data["voting_days"],
-        anonymous=data["anonymous"],
-        major=data["major"],
-        meeting_at=meeting,
-        meeting_place=data.get("meeting_place"),
-        need_id=data.get("need"),
-    )
     title = data["title"]
     view = await consultations.open_consultation(
         uow,
         principal,
-        spec,
+        _new_consultation(data),
         texts=in_both_languages(
             i18n,
             lambda: _(
@@ -343,3 +330,21 @@ async def form_create(
     if isinstance(callback.message, Message):
         await callback.message.answer(_("Opened. Residents are being told."))
         await show(callback.message, view, settings)
+
+
+def _new_consultation(data: dict[str, Any]) -> consultations.NewConsultation:
+    """What the form collected (the FSM data of ConsultForm)."""
+    meeting = datetime.fromisoformat(data["meeting_at"]) if data.get("meeting_at") else None
+    return consultations.NewConsultation(
+        title=data["title"],
+        background=data["background"],
+        options=data["options"],
+        community_ids=data["communities"],
+        discussion_days=data["discussion_days"],
+        voting_days=data["voting_days"],
+        anonymous=data["anonymous"],
+        major=data["major"],
+        meeting_at=meeting,
+        meeting_place=data.get("meeting_place"),
+        need_id=data.get("need"),
+    )

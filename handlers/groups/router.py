@@ -198,6 +198,17 @@ async def link_group(
             )
             return
         choices = chosen
+    await _link_or_ask(message, choices, uow, channel, principal)
+
+
+async def _link_or_ask(
+    message: Message,
+    choices: list[Choice],
+    uow: UnitOfWork,
+    channel: Channel,
+    principal: Principal,
+) -> None:
+    """One community: link it; a few: buttons; too many for buttons: ask for the code."""
     if len(choices) == 1:
         await _link(message, choices[0].id, uow, channel, principal)
         return

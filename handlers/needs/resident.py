@@ -277,13 +277,7 @@ async def need_from_emergency(
     await message.edit_reply_markup(reply_markup=None)
     current = await state.get_state()
     if callback_data.value == "mark" and current in NeedForm.__all_states_names__:
-        await state.update_data(urgency=Urgency.URGENT.value)
-        if current == NeedForm.urgency.state:
-            await _ask_beneficiary(message, state)
-        elif current == NeedForm.confirm.state:
-            await _ask_confirm(message, state, edit=False)
-        else:
-            await message.answer(_("Your request is marked urgent."))
+        await _mark_urgent(message, state, current)
         return
     draft = (
         await drafts.take(state, cipher, drafts.EMERGENCY)
@@ -303,6 +297,17 @@ async def need_from_emergency(
         )
     )
     await _ask_beneficiary(message, state)
+
+
+async def _mark_urgent(message: Message, state: FSMContext, current: str | None) -> None:
+    """Inside /need: the request becomes urgent; at the urgency step the form moves on."""
+    await state.update_data(urgency=Urgency.URGENT.value)
+    if current == NeedForm.urgency.state:
+        await _ask_beneficiary(message, state)
+    elif current == NeedForm.confirm.state:
+        await _ask_confirm(message, state, edit=False)
+    else:
+        await message.answer(_("Your request is marked urgent."))
 
 
 @router.callback_query(NeedNewCb.filter(F.step == "draft"))
@@ -634,22 +639,7 @@ async def need_confirmed(
         await state.clear()
         await callback.message.edit_text(_("Cancelled. Nothing was saved."))
         return
-    filed = await needs.file_need(
-        uow,
-        notifier,
-        principal,
-        category=NeedCategory(data["category"]),
-        description=data["description"],
-        urgency=Urgency(data["urgency"]),
-        beneficiary=Beneficiary(data["beneficiary"]),
-        photo=data.get("photo"),
-        latitude=data.get("latitude"),
-        longitude=data.get("longitude"),
-        wants_visit=bool(data.get("wants_visit")),
-        contact_phone=data.get("contact_phone"),
-        address=data.get("address"),
-        tz=settings.tz,
-    )
+    filed = await _file(uow, notifier, principal, data, settings)
     await state.clear()
     await callback.message.edit_text(
         _(
@@ -671,6 +661,32 @@ async def need_confirmed(
             tz=settings.tz,
             cache_seconds=settings.match_cache_seconds,
         )
+
+
+async def _file(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    data: dict[str, Any],
+    settings: Settings,
+) -> needs.Filed:
+    """File the need the form collected (`data`: the FSM data of NeedForm)."""
+    return await needs.file_need(
+        uow,
+        notifier,
+        principal,
+        category=NeedCategory(data["category"]),
+        description=data["description"],
+        urgency=Urgency(data["urgency"]),
+        beneficiary=Beneficiary(data["beneficiary"]),
+        photo=data.get("photo"),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        wants_visit=bool(data.get("wants_visit")),
+        contact_phone=data.get("contact_phone"),
+        address=data.get("address"),
+        tz=settings.tz,
+    )
 
 
 # ---------------------------------------------------------------- /mine

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -29,7 +30,7 @@ from bot.domain.needs import (
 )
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs
-from bot.services.needs import NeedDetail, QueueFilter
+from bot.services.needs import Candidate, NeedDetail, NeedsListRow, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
 from handlers.callbacks import NeedAction, NeedCb, NoopCb
@@ -61,17 +62,7 @@ def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
     def act(label: str, action: NeedAction) -> InlineKeyboardButton:
         return button(label, NeedCb(action=action, id=need_id))
 
-    rows: list[list[InlineKeyboardButton]] = []
-    if triage and state in (NeedState.NEW, NeedState.REOPENED):
-        rows.append([act(_("Accept"), NeedAction.ACCEPT)])
-    if triage and state in DEADLINE_STATES:
-        row = [act(_("Category"), NeedAction.CLASSIFY), act(_("Deadline"), NeedAction.DUE)]
-        if NeedState.ASSIGNED in allowed:
-            row.insert(0, act(_("Assign"), NeedAction.ASSIGN))
-        rows.append(row)
-        if NeedState.ASSIGNED in allowed:
-            rows.append([act(_("Suggestions"), NeedAction.SUGGEST)])
-        rows.append([act(_("Open a consultation on it"), NeedAction.CONSULT)])
+    rows = _triage_rows(act, state) if triage else []
     if assignee and NeedState.IN_PROGRESS in allowed and state is not NeedState.IN_PROGRESS:
         rows.append([act(_("Start working on it"), NeedAction.TAKE)])
     if assignee and state in (NeedState.ASSIGNED, NeedState.IN_PROGRESS, NeedState.REOPENED):
@@ -94,6 +85,26 @@ def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
             [act(_("Solved"), NeedAction.SOLVED), act(_("Not solved"), NeedAction.UNSOLVED)]
         )
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def _triage_rows(
+    act: Callable[[str, NeedAction], InlineKeyboardButton], state: NeedState
+) -> list[list[InlineKeyboardButton]]:
+    """A triaging worker's first rows: accept it; assign, classify, set the deadline; the
+    matching suggestions; a consultation on it."""
+    allowed = TRANSITIONS[state]
+    rows: list[list[InlineKeyboardButton]] = []
+    if state in (NeedState.NEW, NeedState.REOPENED):
+        rows.append([act(_("Accept"), NeedAction.ACCEPT)])
+    if state in DEADLINE_STATES:
+        row = [act(_("Category"), NeedAction.CLASSIFY), act(_("Deadline"), NeedAction.DUE)]
+        if NeedState.ASSIGNED in allowed:
+            row.insert(0, act(_("Assign"), NeedAction.ASSIGN))
+        rows.append(row)
+        if NeedState.ASSIGNED in allowed:
+            rows.append([act(_("Suggestions"), NeedAction.SUGGEST)])
+        rows.append([act(_("Open a consultation on it"), NeedAction.CONSULT)])
+    return rows
 
 
 DUE_CHOICES = ("24", "72", "168", "336")
@@ -148,6 +159,17 @@ async def _queue_screen(
         )
     if not listing.items:
         lines.append(_("Nothing here."))
+    _filter_rows(builder, view, filters)
+    nav = _nav(
+        listing, lambda page: QueueCb(group=filters.group, cat=view.cat, urg=view.urg, page=page)
+    )
+    if nav:
+        builder.row(*nav)
+    return "\n".join(lines), builder.as_markup()
+
+
+def _filter_rows(builder: InlineKeyboardBuilder, view: QueueCb, filters: QueueFilter) -> None:
+    """The queue's filters: which group, urgent only, which category (each tap cycles)."""
     builder.row(
         *[
             button(
@@ -158,7 +180,6 @@ async def _queue_screen(
         ]
     )
     urgent_toggle = QueueCb(group=filters.group, cat=view.cat, urg="" if view.urg == "u" else "u")
-    category_next = _next_category(view.cat)
     builder.row(
         button(
             ("• " if view.urg == "u" else "") + str(URGENCY_NAMES[Urgency.URGENT]), urgent_toggle
@@ -167,15 +188,9 @@ async def _queue_screen(
             _("Category: {name}").format(
                 name=CATEGORY_NAMES[filters.category] if filters.category else _("any")
             ),
-            QueueCb(group=filters.group, cat=category_next, urg=view.urg),
+            QueueCb(group=filters.group, cat=_next_category(view.cat), urg=view.urg),
         ),
     )
-    nav = _nav(
-        listing, lambda page: QueueCb(group=filters.group, cat=view.cat, urg=view.urg, page=page)
-    )
-    if nav:
-        builder.row(*nav)
-    return "\n".join(lines), builder.as_markup()
 
 
 def _next_category(current: str) -> str:
@@ -312,6 +327,22 @@ async def classify(
         await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
 
 
+def _candidates_keyboard(need_id: int, candidates: Sequence[Candidate]) -> InlineKeyboardMarkup:
+    """Who may take the need (people and organisations, the first twenty), and back."""
+    builder = InlineKeyboardBuilder()
+    for candidate in candidates[:20]:
+        prefix = "p" if candidate.kind == "person" else "o"
+        icon = "👤" if candidate.kind == "person" else "🏢"
+        builder.row(
+            button(
+                f"{icon} {candidate.name}",
+                NeedCb(action=NeedAction.ASSIGN, id=need_id, arg=f"{prefix}-{candidate.id}"),
+            )
+        )
+    builder.row(button(_("« Back"), NeedCb(action=NeedAction.OPEN_HERE, id=need_id)))
+    return builder.as_markup()
+
+
 @router.callback_query(NeedCb.filter(F.action == NeedAction.ASSIGN))
 async def assign(
     callback: CallbackQuery,
@@ -334,19 +365,6 @@ async def assign(
         await _refresh(callback, uow, principal, settings, callback_data.id, _("Assigned."))
         return
     candidates = await needs.assignee_candidates(uow, principal, need_id=callback_data.id)
-    builder = InlineKeyboardBuilder()
-    for candidate in candidates[:20]:
-        prefix = "p" if candidate.kind == "person" else "o"
-        icon = "👤" if candidate.kind == "person" else "🏢"
-        builder.row(
-            button(
-                f"{icon} {candidate.name}",
-                NeedCb(
-                    action=NeedAction.ASSIGN, id=callback_data.id, arg=f"{prefix}-{candidate.id}"
-                ),
-            )
-        )
-    builder.row(button(_("« Back"), NeedCb(action=NeedAction.OPEN_HERE, id=callback_data.id)))
     await callback.answer()
     if isinstance(callback.message, Message):
         if not candidates:
@@ -357,7 +375,9 @@ async def assign(
                 )
             )
             return
-        await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
+        await callback.message.edit_reply_markup(
+            reply_markup=_candidates_keyboard(callback_data.id, candidates)
+        )
 
 
 @router.callback_query(NeedCb.filter(F.action == NeedAction.OPEN_HERE))
@@ -577,6 +597,11 @@ async def needlist(
     overdue = sum(1 for row in rows if row.overdue)
     lines.append(_("Overdue: {count}").format(count=overdue))
     await message.answer("\n".join(lines))
+    await message.answer_document(_needs_list_file(rows, principal.locale))
+
+
+def _needs_list_file(rows: Sequence[NeedsListRow], locale: str) -> BufferedInputFile:
+    """The whole list as CSV, with what a worker needs to act on each (contact included)."""
     header = [
         _("Reference"),
         _("Community"),
@@ -595,7 +620,7 @@ async def needlist(
     table = [
         [
             row.reference,
-            row.community.label(principal.locale),
+            row.community.label(locale),
             CATEGORY_NAMES[row.category],
             URGENCY_NAMES[row.urgency],
             STATE_NAMES[row.state],
@@ -610,4 +635,4 @@ async def needlist(
         ]
         for row in rows
     ]
-    await message.answer_document(csv_file(header, table, "needs-list.csv"))
+    return csv_file(header, table, "needs-list.csv")
