@@ -84,10 +84,11 @@ from bot.web import wechat as wechat_routes
 from bot.web.api import app as api_app
 from bot.web.api import core as api
 from bot.web.ui import ui_strings
-from handlers import ROUTERS, groups, hours
+from handlers import ROUTERS, hours
 from handlers.common.capabilities import PhotoLibrary
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
+from handlers.groups import router as groups
 from storage import migrate
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
@@ -148,7 +149,7 @@ def build_dispatcher(
     if isolation is None:
         dispatcher.update.outer_middleware(ChatOrderMiddleware())
     # In front of the person's middlewares: group talk not for the bot is dropped unread, and
-    # a command in a group never makes the group that person's chat (handlers/groups.py).
+    # a command in a group never makes the group that person's chat (handlers/groups/router.py).
     dispatcher.update.outer_middleware(groups.GroupChatGate())
     dispatcher.update.outer_middleware(
         IdentityMiddleware(

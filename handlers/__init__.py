@@ -9,18 +9,10 @@ from handlers import (
     admin,
     apps,
     attendance,
-    broadcasts,
     competitions,
-    consultations,
-    emergency,
-    emergency_signs,
     funds,
-    groups,
     hours,
     link,
-    matching,
-    needs_resident,
-    needs_worker,
     onboarding,
     organisations,
     privacy,
@@ -30,15 +22,26 @@ from handlers import (
     rewards,
     social_work,
     spotchecks,
-    stats,
     surveys,
     training,
     volunteer_shifts,
     volunteers,
-    wecom,
 )
+from handlers.alerts import router as alerts
+from handlers.broadcasts import router as broadcasts
 from handlers.common import errors, everyone, fallback
 from handlers.common.routing import RouteTable
+from handlers.consultations import browse as consultations
+from handlers.consultations import decisions as consultation_decisions
+from handlers.consultations import form as consultation_form
+from handlers.consultations import voting as consultation_voting
+from handlers.emergencies import mode as emergency
+from handlers.emergencies import signs as emergency_signs
+from handlers.groups import router as groups
+from handlers.kpis import router as kpis
+from handlers.matching import router as matching
+from handlers.needs import resident as needs_resident
+from handlers.needs import worker as needs_worker
 
 ROUTERS: tuple[RouteTable, ...] = (
     errors.router,
@@ -71,8 +74,11 @@ ROUTERS: tuple[RouteTable, ...] = (
     broadcasts.router,
     emergency.router,
     consultations.router,
-    stats.router,
-    wecom.router,
+    consultation_form.router,
+    consultation_voting.router,
+    consultation_decisions.router,
+    kpis.router,
+    alerts.router,
     apps.router,
     fallback.router,
 )

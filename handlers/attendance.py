@@ -36,8 +36,7 @@ from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, read_hours
-from handlers.common.texts import error_text
-from handlers.need_texts import local_time
+from handlers.common.texts import error_text, local_time
 from handlers.states import CheckForm, CorrectionDecision, RecordAdjust
 
 router = RouteTable("attendance")

@@ -28,7 +28,7 @@ from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
-from handlers.need_texts import CATEGORY_NAMES
+from handlers.common.texts import CATEGORY_NAMES
 from handlers.states import FundForm
 
 router = RouteTable("funds")

@@ -24,7 +24,7 @@ from bot.services.ports import Notifier
 from handlers.callbacks import PrivacyCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
-from handlers.need_texts import local_time
+from handlers.common.texts import local_time
 from handlers.states import GuardianForm
 
 router = RouteTable("privacy")

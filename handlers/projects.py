@@ -43,7 +43,7 @@ from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
-from handlers.need_texts import CATEGORY_NAMES
+from handlers.common.texts import CATEGORY_NAMES
 from handlers.states import ProjectForm, ProjectStep, ShiftForm
 from handlers.volunteer_shifts import shift_text
 

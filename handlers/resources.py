@@ -22,7 +22,7 @@ from handlers.callbacks import ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, whole_number
-from handlers.need_texts import CATEGORY_NAMES
+from handlers.common.texts import CATEGORY_NAMES
 from handlers.states import ResourceForm
 
 router = RouteTable("resources")

@@ -2,6 +2,8 @@
 
 from aiogram.fsm.state import State, StatesGroup
 
+from handlers.common.authoring import writes_for_others
+
 
 class Onboarding(StatesGroup):
     language = State()
@@ -25,30 +27,6 @@ class GrantRole(StatesGroup):
 
 class LinkAccount(StatesGroup):
     code = State()
-
-
-class NeedForm(StatesGroup):
-    category = State()
-    description = State()
-    extras = State()
-    urgency = State()
-    beneficiary = State()
-    visit = State()
-    phone = State()
-    address = State()
-    similar = State()
-    confirm = State()
-
-
-class NeedText(StatesGroup):
-    """Free text a worker, assignee or resident types for one need (its id is in the data)."""
-
-    note = State()
-    resolve = State()
-    refer = State()
-    reject = State()
-    hand_back = State()
-    not_solved = State()
 
 
 class SurveyForm(StatesGroup):
@@ -180,45 +158,6 @@ class FundForm(StatesGroup):
     description = State()
 
 
-class BroadcastForm(StatesGroup):
-    audience = State()
-    project = State()
-    communities = State()
-    skills = State()
-    language = State()
-    text_zh = State()
-    text_en = State()
-    photo = State()
-    button = State()
-    confirm = State()
-    when = State()
-
-
-class EmergencyForm(StatesGroup):
-    description = State()
-    confirm = State()
-
-
-class ConsultForm(StatesGroup):
-    title = State()
-    background = State()
-    options = State()
-    communities = State()
-    discussion_days = State()
-    voting_days = State()
-    anonymous = State()
-    major = State()
-    meeting = State()
-    confirm = State()
-    opinion = State()
-    hide_reason = State()
-    paper_person = State()
-    meeting_code = State()
-    decision = State()
-    decided_on = State()
-    minutes = State()
-
-
 class ConsentForm(StatesGroup):
     notice = State()  # the registration notice, before /volunteer asks anything
     id_number = State()  # the separate consent for the ID number (sensitive information)
@@ -288,3 +227,22 @@ class PurchaseForm(StatesGroup):
     pay = State()
     indicators = State()
     summary = State()
+
+
+# Written for others or for the record (the emergency check leaves them alone); a feature that
+# moves its states into its own package says it there.
+writes_for_others(
+    GrantRole,
+    SurveyForm,
+    VolunteerReview,
+    ShiftForm,
+    RecordAdjust,
+    CorrectionDecision,
+    RewardForm,
+    SpotForm,
+    OrgReview,
+    ProjectForm,
+    ProjectStep,
+    ResourceForm,
+    FundForm,
+)

@@ -28,8 +28,7 @@ from handlers.callbacks import SocialWorkCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
-from handlers.common.texts import error_text
-from handlers.need_texts import local_time
+from handlers.common.texts import error_text, local_time
 from handlers.states import CertificateForm, CertificateRejection
 
 router = RouteTable("training")

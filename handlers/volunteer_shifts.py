@@ -33,7 +33,7 @@ from handlers.callbacks import ConfirmCb, ShiftCb
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
-from handlers.need_texts import local_time
+from handlers.common.texts import local_time
 from handlers.states import ShiftForm
 from handlers.volunteers import DAY_NAMES, SKILL_NAMES, skill_options
 

@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.domain.needs import NeedCategory
 from bot.services import UnitOfWork, alerts
 from bot.services.crypto import PersonalDataCipher
-from handlers.need_texts import CATEGORY_NAMES, local_time
+from handlers.common.texts import CATEGORY_NAMES, local_time
 
 log = logging.getLogger(__name__)
 

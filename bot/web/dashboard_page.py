@@ -1,5 +1,5 @@
 """The dashboard page's HTML (`/dashboard`, routes in bot/web/dashboard.py): the same indicators,
-charts and months as /stats and /export (handlers/kpi_texts.py), for a street or district admin
+charts and months as /stats and /export (handlers/kpis/texts.py), for a street or district admin
 whose grants are checked again on every request."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from bot.domain.policy import DASHBOARD_ROLES
 from bot.services import dashboards, kpis
 from bot.services.dashboards import Session
 from bot.services.kpis import Report
-from handlers.kpi_texts import KPI_NAMES, charts, status
-from handlers.need_texts import local_time
+from handlers.common.texts import local_time
+from handlers.kpis.texts import KPI_NAMES, charts, status
 
 PAGE = """<!doctype html>
 <html lang="{lang}">

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from bot.domain.needs import NeedCategory
 
 ROLE_NAMES = {
     Role.RESIDENT: __("Resident"),
@@ -237,3 +241,21 @@ INVALID_TEXTS = {
         "That code is unknown, already used or expired. Send /link in your other app for a new one."
     ),
 }
+
+# The categories of needs: resources, funds, projects and matching name them too.
+CATEGORY_NAMES = {
+    # Home repair and housekeeping carry the names of the volunteer skills that serve them.
+    NeedCategory.HOME_REPAIR: __("Repairs"),
+    NeedCategory.HOUSEKEEPING: __("Housekeeping"),
+    NeedCategory.ELDERLY_CARE: __("Elderly care"),
+    NeedCategory.CHILD_CARE: __("Child care"),
+    NeedCategory.DISABILITY: __("Disability support"),
+    NeedCategory.SOCIAL_ASSISTANCE: __("Social assistance"),
+    NeedCategory.PSYCHOLOGICAL: __("Psychological / emotional support"),
+    NeedCategory.COMMUNITY_AFFAIRS: __("Community affairs"),
+    NeedCategory.OTHER: __("Other"),
+}
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")

@@ -27,7 +27,7 @@ from bot.domain.surveys import parse_survey
 from bot.services import broadcasts, groups, surveys
 from handlers.callbacks import NeedNewCb
 from handlers.common.keyboards import button
-from handlers.groups import set_group_commands
+from handlers.groups.router import set_group_commands
 from storage.models import AuditEntry, ChannelAccount, CommunityGroup, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness

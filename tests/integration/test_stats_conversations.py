@@ -18,7 +18,7 @@ from bot.documents.workbook import text_width
 from bot.domain.enums import Role, ScopeLevel
 from bot.services.dashboards import Session
 from bot.web.dashboard_page import render_page
-from handlers.stats import button_url_allowed
+from handlers.kpis.router import button_url_allowed
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness

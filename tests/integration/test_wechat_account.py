@@ -218,7 +218,7 @@ async def test_a_broadcast_on_wechat_follows_the_48_hour_rule_and_the_report_cou
     report = await broadcasts.report(uow, None, broadcast_id=view.id)
     assert (report.sent, report.template, report.waiting) == (1, 2, 1)
     assert report.progress.failed == 0 and report.progress.left == 0
-    from handlers.broadcast_texts import report_text
+    from handlers.broadcasts.texts import report_text
 
     with served.i18n.context(), served.i18n.use_locale("zh"):
         text = report_text(report)

@@ -331,7 +331,7 @@ def test_a_long_history_still_fits_in_one_message() -> None:
 
     from bot.services.needs import EventView, NeedBrief, NeedDetail
     from bot.services.views import Named
-    from handlers.need_texts import detail_text
+    from handlers.needs.texts import detail_text
 
     brief = NeedBrief(
         1,

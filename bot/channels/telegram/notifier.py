@@ -21,8 +21,9 @@ from bot.domain.enums import Channel
 from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice, Sending, sending
-from handlers.callbacks import NeedCb, ProjectCb, ShiftCb
-from handlers.need_texts import STATE_NAMES, local_time
+from handlers.callbacks import NeedAction, NeedCb, ProjectCb, ShiftCb
+from handlers.common.texts import local_time
+from handlers.needs.texts import STATE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +161,12 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
             rows.append(
                 [
                     InlineKeyboardButton(
-                        text=_("Solved"), callback_data=NeedCb(action="solved", id=need_id).pack()
+                        text=_("Solved"),
+                        callback_data=NeedCb(action=NeedAction.SOLVED, id=need_id).pack(),
                     ),
                     InlineKeyboardButton(
                         text=_("Not solved"),
-                        callback_data=NeedCb(action="unsolved", id=need_id).pack(),
+                        callback_data=NeedCb(action=NeedAction.UNSOLVED, id=need_id).pack(),
                     ),
                 ]
             )
@@ -173,7 +175,7 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
                 [
                     InlineKeyboardButton(
                         text=labels[action][0],
-                        callback_data=NeedCb(action=action, id=need_id).pack(),
+                        callback_data=NeedCb(action=NeedAction(action), id=need_id).pack(),
                     )
                 ]
             )

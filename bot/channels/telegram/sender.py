@@ -43,10 +43,11 @@ from bot.domain.broadcasts import (
 from bot.domain.enums import Channel
 from bot.services import UnitOfWork, broadcasts, people
 from bot.services.ports import BROADCAST_KIND, Outcome, Sending, outcome, sending
-from handlers.broadcast_texts import progress_keyboard, progress_text, report_text
-from handlers.callbacks import BroadcastCb, EmergencyCb
+from handlers.broadcasts.callbacks import BroadcastAction, BroadcastCb
+from handlers.broadcasts.texts import progress_keyboard, progress_text, report_text
 from handlers.common.deeplinks import start_link
 from handlers.common.keyboards import button
+from handlers.emergencies.callbacks import EmergencyAction, EmergencyCb
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +73,23 @@ async def pause(stopping: asyncio.Event, seconds: float) -> None:
 def recipient_keyboard(content: broadcasts.Content) -> InlineKeyboardMarkup | None:
     """The broadcast's button in the current (the recipient's) language."""
     if content.button is ButtonKind.SIGN_UP:
-        row = [button(_("Sign up"), BroadcastCb(action="open", id=content.id))]
+        row = [button(_("Sign up"), BroadcastCb(action=BroadcastAction.OPEN, id=content.id))]
     elif content.button is ButtonKind.ANSWER:
-        row = [button(_("Answer"), BroadcastCb(action="open", id=content.id))]
+        row = [button(_("Answer"), BroadcastCb(action=BroadcastAction.OPEN, id=content.id))]
     elif content.button is ButtonKind.JOIN:
-        row = [button(_("Open the consultation"), BroadcastCb(action="open", id=content.id))]
+        row = [
+            button(
+                _("Open the consultation"), BroadcastCb(action=BroadcastAction.OPEN, id=content.id)
+            )
+        ]
     elif content.button is ButtonKind.ROLL_CALL and content.emergency_id is not None:
         row = [
-            button(_("I can come"), EmergencyCb(action="coming", id=content.emergency_id)),
-            button(_("I can't"), EmergencyCb(action="cannot", id=content.emergency_id)),
+            button(
+                _("I can come"), EmergencyCb(action=EmergencyAction.COMING, id=content.emergency_id)
+            ),
+            button(
+                _("I can't"), EmergencyCb(action=EmergencyAction.CANNOT, id=content.emergency_id)
+            ),
         ]
     else:
         return None

@@ -19,9 +19,10 @@ from bot.domain.volunteers import Skill
 from bot.services import UnitOfWork, matching, needs
 from bot.services.matching import Reason, Suggestion, Suggestions
 from bot.services.ports import Notifier
-from handlers.callbacks import MatchCb, NeedCb
+from handlers.callbacks import NeedAction, NeedCb
 from handlers.common.routing import RouteTable
-from handlers.need_texts import CATEGORY_NAMES
+from handlers.common.texts import CATEGORY_NAMES
+from handlers.matching.callbacks import MatchAction, MatchCb
 from handlers.volunteers import SKILL_NAMES, slot_label
 
 router = RouteTable("matching")
@@ -95,7 +96,7 @@ def suggestions_text(found: Suggestions) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(NeedCb.filter(F.action == "suggest"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.SUGGEST))
 async def suggest(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -118,7 +119,9 @@ async def suggest(
         [
             InlineKeyboardButton(
                 text=_("Assign {name}").format(name=v.label)[:60],
-                callback_data=NeedCb(action="assign", id=found.need.id, arg=f"p-{v.id}").pack(),
+                callback_data=NeedCb(
+                    action=NeedAction.ASSIGN, id=found.need.id, arg=f"p-{v.id}"
+                ).pack(),
             )
         ]
         for v in found.volunteers
@@ -128,7 +131,7 @@ async def suggest(
     )
 
 
-@router.callback_query(NeedCb.filter(F.action == "take_offer"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.TAKE_OFFER))
 async def take_offer(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -157,7 +160,7 @@ async def help_nearby(
     await _send_page(message, principal, uow, 0)
 
 
-@router.callback_query(MatchCb.filter(F.action == "page"))
+@router.callback_query(MatchCb.filter(F.action == MatchAction.PAGE))
 async def help_page(
     callback: CallbackQuery, callback_data: MatchCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -183,7 +186,7 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
                     [
                         InlineKeyboardButton(
                             text=_("I can help"),
-                            callback_data=MatchCb(action="offer", id=need.id).pack(),
+                            callback_data=MatchCb(action=MatchAction.OFFER, id=need.id).pack(),
                         )
                     ]
                 ]
@@ -196,7 +199,8 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
                 inline_keyboard=[
                     [
                         InlineKeyboardButton(
-                            text="›", callback_data=MatchCb(action="page", id=page + 1).pack()
+                            text="›",
+                            callback_data=MatchCb(action=MatchAction.PAGE, id=page + 1).pack(),
                         )
                     ]
                 ]
@@ -204,7 +208,7 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         )
 
 
-@router.callback_query(MatchCb.filter(F.action == "offer"))
+@router.callback_query(MatchCb.filter(F.action == MatchAction.OFFER))
 async def offer(
     callback: CallbackQuery,
     callback_data: MatchCb,

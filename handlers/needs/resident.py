@@ -30,15 +30,17 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
+from handlers.callbacks import ConfirmCb, NeedAction, NeedCb, NeedNewCb
 from handlers.common import drafts
 from handlers.common.capabilities import PhotoLibrary, photo_reference
 from handlers.common.deeplinks import deep_link
+from handlers.common.emergency_alert import emergency_alert
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
-from handlers.emergency_signs import emergency_alert
-from handlers.need_texts import (
+from handlers.needs.callbacks import ListCb
+from handlers.needs.states import NeedForm, NeedText
+from handlers.needs.texts import (
     BENEFICIARY_NAMES,
     CATEGORY_NAMES,
     URGENCY_NAMES,
@@ -46,8 +48,7 @@ from handlers.need_texts import (
     local_time,
     resident_summary,
 )
-from handlers.needs_worker import action_keyboard
-from handlers.states import NeedForm, NeedText
+from handlers.needs.worker import action_keyboard
 
 router = RouteTable("needs_resident")
 
@@ -276,13 +277,7 @@ async def need_from_emergency(
     await message.edit_reply_markup(reply_markup=None)
     current = await state.get_state()
     if callback_data.value == "mark" and current in NeedForm.__all_states_names__:
-        await state.update_data(urgency=Urgency.URGENT.value)
-        if current == NeedForm.urgency.state:
-            await _ask_beneficiary(message, state)
-        elif current == NeedForm.confirm.state:
-            await _ask_confirm(message, state, edit=False)
-        else:
-            await message.answer(_("Your request is marked urgent."))
+        await _mark_urgent(message, state, current)
         return
     draft = (
         await drafts.take(state, cipher, drafts.EMERGENCY)
@@ -302,6 +297,17 @@ async def need_from_emergency(
         )
     )
     await _ask_beneficiary(message, state)
+
+
+async def _mark_urgent(message: Message, state: FSMContext, current: str | None) -> None:
+    """Inside /need: the request becomes urgent; at the urgency step the form moves on."""
+    await state.update_data(urgency=Urgency.URGENT.value)
+    if current == NeedForm.urgency.state:
+        await _ask_beneficiary(message, state)
+    elif current == NeedForm.confirm.state:
+        await _ask_confirm(message, state, edit=False)
+    else:
+        await message.answer(_("Your request is marked urgent."))
 
 
 @router.callback_query(NeedNewCb.filter(F.step == "draft"))
@@ -633,22 +639,7 @@ async def need_confirmed(
         await state.clear()
         await callback.message.edit_text(_("Cancelled. Nothing was saved."))
         return
-    filed = await needs.file_need(
-        uow,
-        notifier,
-        principal,
-        category=NeedCategory(data["category"]),
-        description=data["description"],
-        urgency=Urgency(data["urgency"]),
-        beneficiary=Beneficiary(data["beneficiary"]),
-        photo=data.get("photo"),
-        latitude=data.get("latitude"),
-        longitude=data.get("longitude"),
-        wants_visit=bool(data.get("wants_visit")),
-        contact_phone=data.get("contact_phone"),
-        address=data.get("address"),
-        tz=settings.tz,
-    )
+    filed = await _file(uow, notifier, principal, data, settings)
     await state.clear()
     await callback.message.edit_text(
         _(
@@ -670,6 +661,32 @@ async def need_confirmed(
             tz=settings.tz,
             cache_seconds=settings.match_cache_seconds,
         )
+
+
+async def _file(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    data: dict[str, Any],
+    settings: Settings,
+) -> needs.Filed:
+    """File the need the form collected (`data`: the FSM data of NeedForm)."""
+    return await needs.file_need(
+        uow,
+        notifier,
+        principal,
+        category=NeedCategory(data["category"]),
+        description=data["description"],
+        urgency=Urgency(data["urgency"]),
+        beneficiary=Beneficiary(data["beneficiary"]),
+        photo=data.get("photo"),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        wants_visit=bool(data.get("wants_visit")),
+        contact_phone=data.get("contact_phone"),
+        address=data.get("address"),
+        tz=settings.tz,
+    )
 
 
 # ---------------------------------------------------------------- /mine
@@ -716,7 +733,7 @@ async def _mine_screen(
         blocks.append(resident_summary(need, settings.tz))
         builder.row(
             InlineKeyboardButton(
-                text=need.reference, callback_data=NeedCb(action="open", id=need.id).pack()
+                text=need.reference, callback_data=NeedCb(action=NeedAction.OPEN, id=need.id).pack()
             )
         )
     nav = []
@@ -736,13 +753,13 @@ async def _mine_screen(
 # ---------------------------------------------------------------- feedback
 
 
-@router.callback_query(NeedCb.filter(F.action == "solved"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.SOLVED))
 async def feedback_solved(callback: CallbackQuery, callback_data: NeedCb) -> None:
     builder = InlineKeyboardBuilder()
     for stars in range(1, 6):
         builder.button(
             text="★" * stars,
-            callback_data=NeedCb(action="rate", id=callback_data.id, arg=str(stars)),
+            callback_data=NeedCb(action=NeedAction.RATE, id=callback_data.id, arg=str(stars)),
         )
     builder.adjust(5)
     await callback.answer()
@@ -753,7 +770,7 @@ async def feedback_solved(callback: CallbackQuery, callback_data: NeedCb) -> Non
         )
 
 
-@router.callback_query(NeedCb.filter(F.action == "rate"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.RATE))
 async def feedback_rate(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -772,7 +789,7 @@ async def feedback_rate(
         )
 
 
-@router.callback_query(NeedCb.filter(F.action == "unsolved"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.UNSOLVED))
 async def feedback_unsolved(
     callback: CallbackQuery, callback_data: NeedCb, state: FSMContext
 ) -> None:
@@ -813,7 +830,7 @@ async def feedback_unsolved_text(
 # ---------------------------------------------------------------- opening one need
 
 
-@router.callback_query(NeedCb.filter(F.action == "open"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.OPEN))
 async def open_need(
     callback: CallbackQuery,
     callback_data: NeedCb,

@@ -31,10 +31,12 @@ from bot.domain.broadcasts import (
 from bot.domain.enums import Channel, Role
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
-from bot.services import UnitOfWork, broadcasts, consultations, projects, surveys
+from bot.services import UnitOfWork, broadcasts, projects, surveys
 from bot.services.crypto import PersonalDataCipher
-from handlers.broadcast_preview import preview_messages
-from handlers.broadcast_texts import (
+from handlers.broadcasts.callbacks import BroadcastAction, BroadcastCb, SettingsCb
+from handlers.broadcasts.preview import preview_messages
+from handlers.broadcasts.states import BroadcastForm
+from handlers.broadcasts.texts import (
     AUDIENCE_NAMES,
     STATE_NAMES,
     TOPIC_NAMES,
@@ -42,14 +44,12 @@ from handlers.broadcast_texts import (
     progress_text,
     report_text,
 )
-from handlers.callbacks import BroadcastCb, SettingsCb
 from handlers.common.keyboards import button, toggle_keyboard
+from handlers.common.openers import CONSULTATION, opener
 from handlers.common.routing import RouteTable
 from handlers.common.steps import communities_by_code, id_number
-from handlers.consultations import show as show_consultation
-from handlers.need_texts import local_time
+from handlers.common.texts import local_time
 from handlers.projects import show as show_project
-from handlers.states import BroadcastForm
 from handlers.surveys import start_answering
 from handlers.volunteers import skill_options
 
@@ -58,7 +58,7 @@ router = RouteTable("broadcasts")
 LANGUAGES = (("all", "中文 + English"), ("zh", "中文"), ("en", "English"))
 
 
-def _choices(rows: list[tuple[str, str]], action: str) -> InlineKeyboardMarkup:
+def _choices(rows: list[tuple[str, str]], action: BroadcastAction) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[[button(label, BroadcastCb(action=action, value=v))] for v, label in rows]
     )
@@ -91,11 +91,13 @@ async def new_broadcast(
     await state.update_data(allowed=allowed)
     await message.answer(
         _("Who should get it? /cancel stops."),
-        reply_markup=_choices([(k.value, str(AUDIENCE_NAMES[k])) for k in kinds], "aud"),
+        reply_markup=_choices(
+            [(k.value, str(AUDIENCE_NAMES[k])) for k in kinds], BroadcastAction.AUD
+        ),
     )
 
 
-@router.callback_query(BroadcastForm.audience, BroadcastCb.filter(F.action == "aud"))
+@router.callback_query(BroadcastForm.audience, BroadcastCb.filter(F.action == BroadcastAction.AUD))
 async def audience_chosen(
     callback: CallbackQuery, callback_data: BroadcastCb, state: FSMContext
 ) -> None:
@@ -139,11 +141,15 @@ async def _ask_communities(message: Message, state: FSMContext) -> None:
         _(
             "To all {count} communities you cover, or send the codes of some, separated by spaces."
         ).format(count=len(allowed)),
-        reply_markup=_choices([("all", _("All {count}").format(count=len(allowed)))], "all"),
+        reply_markup=_choices(
+            [("all", _("All {count}").format(count=len(allowed)))], BroadcastAction.ALL
+        ),
     )
 
 
-@router.callback_query(BroadcastForm.communities, BroadcastCb.filter(F.action == "all"))
+@router.callback_query(
+    BroadcastForm.communities, BroadcastCb.filter(F.action == BroadcastAction.ALL)
+)
 async def all_communities(callback: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     await state.update_data(communities=data["allowed"])
@@ -179,12 +185,12 @@ def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
     return toggle_keyboard(
         skill_options(),
         chosen,
-        tap=lambda value: BroadcastCb(action="skill", value=value),
-        done=BroadcastCb(action="skills_done"),
+        tap=lambda value: BroadcastCb(action=BroadcastAction.SKILL, value=value),
+        done=BroadcastCb(action=BroadcastAction.SKILLS_DONE),
     )
 
 
-@router.callback_query(BroadcastForm.skills, BroadcastCb.filter(F.action == "skill"))
+@router.callback_query(BroadcastForm.skills, BroadcastCb.filter(F.action == BroadcastAction.SKILL))
 async def skill_toggled(
     callback: CallbackQuery, callback_data: BroadcastCb, state: FSMContext
 ) -> None:
@@ -196,7 +202,9 @@ async def skill_toggled(
         await callback.message.edit_reply_markup(reply_markup=_skills_keyboard(chosen))
 
 
-@router.callback_query(BroadcastForm.skills, BroadcastCb.filter(F.action == "skills_done"))
+@router.callback_query(
+    BroadcastForm.skills, BroadcastCb.filter(F.action == BroadcastAction.SKILLS_DONE)
+)
 async def skills_done(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -206,10 +214,12 @@ async def skills_done(callback: CallbackQuery, state: FSMContext) -> None:
 async def _ask_language(message: Message, state: FSMContext) -> None:
     await state.set_state(BroadcastForm.language)
     rows = [(v, label if v != "all" else _("Everyone")) for v, label in LANGUAGES]
-    await message.answer(_("Readers of which language?"), reply_markup=_choices(rows, "lang"))
+    await message.answer(
+        _("Readers of which language?"), reply_markup=_choices(rows, BroadcastAction.LANG)
+    )
 
 
-@router.callback_query(BroadcastForm.language, BroadcastCb.filter(F.action == "lang"))
+@router.callback_query(BroadcastForm.language, BroadcastCb.filter(F.action == BroadcastAction.LANG))
 async def language_chosen(
     callback: CallbackQuery, callback_data: BroadcastCb, state: FSMContext
 ) -> None:
@@ -240,7 +250,7 @@ async def text_zh(message: Message, state: FSMContext) -> None:
     await state.set_state(BroadcastForm.text_en)
     await message.answer(
         _("The English version, for those who read English (or Skip: they get the Chinese)."),
-        reply_markup=_choices([("skip", _("Skip"))], "skip_en"),
+        reply_markup=_choices([("skip", _("Skip"))], BroadcastAction.SKIP_EN),
     )
 
 
@@ -265,7 +275,9 @@ async def text_en(message: Message, state: FSMContext) -> None:
     await _ask_photo(message, state)
 
 
-@router.callback_query(BroadcastForm.text_en, BroadcastCb.filter(F.action == "skip_en"))
+@router.callback_query(
+    BroadcastForm.text_en, BroadcastCb.filter(F.action == BroadcastAction.SKIP_EN)
+)
 async def skip_english(callback: CallbackQuery, state: FSMContext) -> None:
     await state.update_data(text_en="")
     await callback.answer()
@@ -277,7 +289,7 @@ async def _ask_photo(message: Message, state: FSMContext) -> None:
     await state.set_state(BroadcastForm.photo)
     await message.answer(
         _("Send a photo to go with it, or Skip."),
-        reply_markup=_choices([("skip", _("Skip"))], "skip_photo"),
+        reply_markup=_choices([("skip", _("Skip"))], BroadcastAction.SKIP_PHOTO),
     )
 
 
@@ -306,7 +318,9 @@ async def not_a_photo(message: Message) -> None:
     await message.answer(_("Please send a photo, or tap Skip."))
 
 
-@router.callback_query(BroadcastForm.photo, BroadcastCb.filter(F.action == "skip_photo"))
+@router.callback_query(
+    BroadcastForm.photo, BroadcastCb.filter(F.action == BroadcastAction.SKIP_PHOTO)
+)
 async def skip_photo(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -325,10 +339,10 @@ async def _ask_button(
         return
     await state.set_state(BroadcastForm.button)
     rows = [("none", _("No button")), ("survey", _("“Answer” a survey of mine"))]
-    await message.answer(_("Add a button?"), reply_markup=_choices(rows, "btn"))
+    await message.answer(_("Add a button?"), reply_markup=_choices(rows, BroadcastAction.BTN))
 
 
-@router.callback_query(BroadcastForm.button, BroadcastCb.filter(F.action == "btn"))
+@router.callback_query(BroadcastForm.button, BroadcastCb.filter(F.action == BroadcastAction.BTN))
 async def button_chosen(
     callback: CallbackQuery,
     callback_data: BroadcastCb,
@@ -345,13 +359,15 @@ async def button_chosen(
             await callback.message.answer(_("You have no open survey. Open one with /newsurvey."))
             return
         rows = [(str(s.id), s.title[:50]) for s in mine]
-        await callback.message.answer(_("Which survey?"), reply_markup=_choices(rows, "survey"))
+        await callback.message.answer(
+            _("Which survey?"), reply_markup=_choices(rows, BroadcastAction.SURVEY)
+        )
         return
     await state.update_data(button=ButtonKind.NONE.value, survey=None)
     await _preview(callback.message, state, principal, uow)
 
 
-@router.callback_query(BroadcastForm.button, BroadcastCb.filter(F.action == "survey"))
+@router.callback_query(BroadcastForm.button, BroadcastCb.filter(F.action == BroadcastAction.SURVEY))
 async def survey_chosen(
     callback: CallbackQuery,
     callback_data: BroadcastCb,
@@ -403,9 +419,9 @@ async def _preview(
         await message.answer(preview)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(_("Send now"), BroadcastCb(action="send"))],
-            [button(_("Send at a time…"), BroadcastCb(action="later"))],
-            [button(_("Cancel"), BroadcastCb(action="drop"))],
+            [button(_("Send now"), BroadcastCb(action=BroadcastAction.SEND))],
+            [button(_("Send at a time…"), BroadcastCb(action=BroadcastAction.LATER))],
+            [button(_("Cancel"), BroadcastCb(action=BroadcastAction.DROP))],
         ]
     )
     if data["kind"] == AudienceKind.GROUPS.value:
@@ -415,7 +431,7 @@ async def _preview(
     await message.answer(reach, reply_markup=keyboard)
 
 
-@router.callback_query(BroadcastForm.confirm, BroadcastCb.filter(F.action == "drop"))
+@router.callback_query(BroadcastForm.confirm, BroadcastCb.filter(F.action == BroadcastAction.DROP))
 async def drop(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await callback.answer()
@@ -423,7 +439,7 @@ async def drop(callback: CallbackQuery, state: FSMContext) -> None:
         await callback.message.answer(_("Cancelled. Nothing was sent."))
 
 
-@router.callback_query(BroadcastForm.confirm, BroadcastCb.filter(F.action == "later"))
+@router.callback_query(BroadcastForm.confirm, BroadcastCb.filter(F.action == BroadcastAction.LATER))
 async def later(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(BroadcastForm.when)
     await callback.answer()
@@ -451,7 +467,7 @@ async def when_typed(
     await _create(message, state, principal, uow, bot, channel, settings, moment)
 
 
-@router.callback_query(BroadcastForm.confirm, BroadcastCb.filter(F.action == "send"))
+@router.callback_query(BroadcastForm.confirm, BroadcastCb.filter(F.action == BroadcastAction.SEND))
 async def send_now(
     callback: CallbackQuery,
     state: FSMContext,
@@ -514,7 +530,11 @@ async def _download(bot: Bot, file_id: str | None) -> bytes | None:
 # ---------------------------------------------------------------- the author's controls
 
 
-@router.callback_query(BroadcastCb.filter(F.action.in_({"pause", "resume", "cancel"})))
+@router.callback_query(
+    BroadcastCb.filter(
+        F.action.in_({BroadcastAction.PAUSE, BroadcastAction.RESUME, BroadcastAction.CANCEL})
+    )
+)
 async def control(
     callback: CallbackQuery,
     callback_data: BroadcastCb,
@@ -524,7 +544,7 @@ async def control(
     channel: Channel,
 ) -> None:
     view = await broadcasts.control(
-        uow, principal, broadcast_id=callback_data.id, action=callback_data.action
+        uow, principal, broadcast_id=callback_data.id, action=callback_data.action.value
     )
     await callback.answer(
         _("Broadcast #{id}: {state}").format(id=view.id, state=STATE_NAMES[view.state])
@@ -547,7 +567,7 @@ async def my_broadcasts(message: Message, principal: Principal, uow: UnitOfWork)
         p = view.progress
         keyboard = progress_keyboard(view) or InlineKeyboardMarkup(inline_keyboard=[])
         keyboard.inline_keyboard.append(
-            [button(_("Report"), BroadcastCb(action="report", id=view.id))]
+            [button(_("Report"), BroadcastCb(action=BroadcastAction.REPORT, id=view.id))]
         )
         await message.answer(
             _("Broadcast #{id}: {state}").format(id=view.id, state=STATE_NAMES[view.state])
@@ -559,7 +579,7 @@ async def my_broadcasts(message: Message, principal: Principal, uow: UnitOfWork)
         )
 
 
-@router.callback_query(BroadcastCb.filter(F.action == "report"))
+@router.callback_query(BroadcastCb.filter(F.action == BroadcastAction.REPORT))
 async def show_report(
     callback: CallbackQuery, callback_data: BroadcastCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -573,7 +593,7 @@ async def show_report(
 # ---------------------------------------------------------------- recipients
 
 
-@router.callback_query(BroadcastCb.filter(F.action == "open"))
+@router.callback_query(BroadcastCb.filter(F.action == BroadcastAction.OPEN))
 async def open_button(
     callback: CallbackQuery,
     callback_data: BroadcastCb,
@@ -594,13 +614,15 @@ async def open_button(
         survey = await surveys.survey_for_answering(uow, principal, survey_id=content.survey_id)
         await start_answering(callback.message, state, survey)
     elif content.consultation_id is not None:
-        found = await consultations.view(
-            uow,
-            principal,
-            consultation_id=content.consultation_id,
-            ballot_secret=cipher.ballot_secret,
+        await opener(CONSULTATION)(
+            callback.message,
+            item_id=content.consultation_id,
+            state=state,
+            principal=principal,
+            uow=uow,
+            settings=settings,
+            cipher=cipher,
         )
-        await show_consultation(callback.message, found, settings)
 
 
 @router.message(Command("settings"))

@@ -9,7 +9,6 @@ import html
 import ipaddress
 from urllib.parse import urlsplit
 
-from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BufferedInputFile,
@@ -28,20 +27,20 @@ from bot.domain.policy import DASHBOARD_ROLES, KPI_VIEW_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, dashboards, kpis
 from bot.services.kpis import Report
-from handlers.callbacks import StatsCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
-from handlers.kpi_texts import (
+from handlers.common.texts import local_time
+from handlers.kpis.callbacks import StatsAction, StatsCb
+from handlers.kpis.texts import (
     charts,
     export_csv,
     export_workbook,
     summary_text,
 )
-from handlers.need_texts import local_time
 
 router = RouteTable("stats")
 
-COMMANDS = {"stats": "show", "export": "export", "dashboard": "link"}
+COMMANDS = {"stats": StatsAction.SHOW, "export": StatsAction.EXPORT, "dashboard": StatsAction.LINK}
 MAX_CHILD_BUTTONS = 20
 
 
@@ -69,12 +68,12 @@ async def stats_command(
     channel: Channel | None = None,
 ) -> None:
     action = COMMANDS[command.command.lower()]
-    roles = DASHBOARD_ROLES if action == "link" else KPI_VIEW_ROLES
+    roles = DASHBOARD_ROLES if action is StatsAction.LINK else KPI_VIEW_ROLES
     found = await kpis.units(uow, principal, roles)
     if not found:
         await message.answer(
             _("The dashboard is for street and district admins.")
-            if action == "link"
+            if action is StatsAction.LINK
             else _("Indicators are for community workers and admins.")
         )
         return
@@ -89,11 +88,12 @@ async def stats_command(
     )
 
 
-def _cb(action: str, level: ScopeLevel, scope_id: int) -> StatsCb:
+def _cb(action: StatsAction, level: ScopeLevel, scope_id: int) -> StatsCb:
     return StatsCb(action=action, level=level.value, id=scope_id)
 
 
-@router.callback_query(StatsCb.filter(F.action.in_(set(COMMANDS.values()))))
+# Every action parses into a StatsAction (an unknown one does not unpack): all are ours.
+@router.callback_query(StatsCb.filter())
 async def chosen(
     callback: CallbackQuery,
     callback_data: StatsCb,
@@ -125,26 +125,30 @@ async def _do(
     principal: Principal,
     uow: UnitOfWork,
     settings: Settings,
-    action: str,
+    action: StatsAction,
     level: ScopeLevel,
     scope_id: int,
     channel: Channel | None = None,
 ) -> None:
-    if action == "link":
+    if action is StatsAction.LINK:
         await _send_link(message, principal, uow, settings, level, scope_id, channel)
         return
     report = await _report(uow, principal, settings, level, scope_id)
-    if action == "export":
+    if action is StatsAction.EXPORT:
         await _send_export(message, report, principal.locale, settings)
         return
     await message.answer(summary_text(report, principal.locale, settings.tz))
     targets_png, trend_png = await asyncio.to_thread(charts, report, principal.locale)
     await message.answer_photo(BufferedInputFile(targets_png, "indicators.png"))
     rows = [
-        [button(c.unit.name.label(principal.locale), _cb("show", c.unit.level, c.unit.id))]
+        [
+            button(
+                c.unit.name.label(principal.locale), _cb(StatsAction.SHOW, c.unit.level, c.unit.id)
+            )
+        ]
         for c in report.children[:MAX_CHILD_BUTTONS]
     ]
-    rows.append([button(_("Export XLSX and CSV"), _cb("export", level, scope_id))])
+    rows.append([button(_("Export XLSX and CSV"), _cb(StatsAction.EXPORT, level, scope_id))])
     await message.answer_photo(
         BufferedInputFile(trend_png, "trend.png"),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),

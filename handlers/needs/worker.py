@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -29,15 +30,17 @@ from bot.domain.needs import (
 )
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs
-from bot.services.needs import NeedDetail, QueueFilter
+from bot.services.needs import Candidate, NeedDetail, NeedsListRow, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
-from handlers.callbacks import ListCb, NeedCb, NoopCb, QueueCb
+from handlers.callbacks import NeedAction, NeedCb, NoopCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
-from handlers.need_texts import CATEGORY_NAMES, STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
-from handlers.states import NeedText
+from handlers.common.texts import CATEGORY_NAMES
+from handlers.needs.callbacks import ListCb, QueueCb
+from handlers.needs.states import NeedText
+from handlers.needs.texts import STATE_NAMES, URGENCY_NAMES, brief_line, detail_text
 
 router = RouteTable("needs_worker")
 
@@ -56,40 +59,52 @@ def action_keyboard(detail: NeedDetail) -> InlineKeyboardMarkup | None:
     allowed = TRANSITIONS[state]
     triage, assignee = detail.can_triage, detail.is_assignee
 
-    def act(label: str, action: str) -> InlineKeyboardButton:
+    def act(label: str, action: NeedAction) -> InlineKeyboardButton:
         return button(label, NeedCb(action=action, id=need_id))
 
-    rows: list[list[InlineKeyboardButton]] = []
-    if triage and state in (NeedState.NEW, NeedState.REOPENED):
-        rows.append([act(_("Accept"), "accept")])
-    if triage and state in DEADLINE_STATES:
-        row = [act(_("Category"), "classify"), act(_("Deadline"), "due")]
-        if NeedState.ASSIGNED in allowed:
-            row.insert(0, act(_("Assign"), "assign"))
-        rows.append(row)
-        if NeedState.ASSIGNED in allowed:
-            rows.append([act(_("Suggestions"), "suggest")])
-        rows.append([act(_("Open a consultation on it"), "consult")])
+    rows = _triage_rows(act, state) if triage else []
     if assignee and NeedState.IN_PROGRESS in allowed and state is not NeedState.IN_PROGRESS:
-        rows.append([act(_("Start working on it"), "take")])
+        rows.append([act(_("Start working on it"), NeedAction.TAKE)])
     if assignee and state in (NeedState.ASSIGNED, NeedState.IN_PROGRESS, NeedState.REOPENED):
-        rows.append([act(_("Hand it back"), "hand_back")])
+        rows.append([act(_("Hand it back"), NeedAction.HAND_BACK)])
     if (triage or assignee) and state in DEADLINE_STATES:
-        row = [act(_("Note"), "note")]
+        row = [act(_("Note"), NeedAction.NOTE)]
         if NeedState.RESOLVED in allowed:
-            row.append(act(_("Resolve"), "resolve"))
+            row.append(act(_("Resolve"), NeedAction.RESOLVE))
         rows.append(row)
     if triage:
         row = []
         if NeedState.REFERRED in allowed:
-            row.append(act(_("Refer elsewhere"), "refer"))
+            row.append(act(_("Refer elsewhere"), NeedAction.REFER))
         if NeedState.REJECTED in allowed:
-            row.append(act(_("Close unsolved"), "reject"))
+            row.append(act(_("Close unsolved"), NeedAction.REJECT))
         if row:
             rows.append(row)
     if detail.is_resident and state is NeedState.RESOLVED:
-        rows.append([act(_("Solved"), "solved"), act(_("Not solved"), "unsolved")])
+        rows.append(
+            [act(_("Solved"), NeedAction.SOLVED), act(_("Not solved"), NeedAction.UNSOLVED)]
+        )
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def _triage_rows(
+    act: Callable[[str, NeedAction], InlineKeyboardButton], state: NeedState
+) -> list[list[InlineKeyboardButton]]:
+    """A triaging worker's first rows: accept it; assign, classify, set the deadline; the
+    matching suggestions; a consultation on it."""
+    allowed = TRANSITIONS[state]
+    rows: list[list[InlineKeyboardButton]] = []
+    if state in (NeedState.NEW, NeedState.REOPENED):
+        rows.append([act(_("Accept"), NeedAction.ACCEPT)])
+    if state in DEADLINE_STATES:
+        row = [act(_("Category"), NeedAction.CLASSIFY), act(_("Deadline"), NeedAction.DUE)]
+        if NeedState.ASSIGNED in allowed:
+            row.insert(0, act(_("Assign"), NeedAction.ASSIGN))
+        rows.append(row)
+        if NeedState.ASSIGNED in allowed:
+            rows.append([act(_("Suggestions"), NeedAction.SUGGEST)])
+        rows.append([act(_("Open a consultation on it"), NeedAction.CONSULT)])
+    return rows
 
 
 DUE_CHOICES = ("24", "72", "168", "336")
@@ -137,10 +152,24 @@ async def _queue_screen(
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
         builder.row(
-            button(f"{need.reference} · {need.community.name}", NeedCb(action="open", id=need.id))
+            button(
+                f"{need.reference} · {need.community.name}",
+                NeedCb(action=NeedAction.OPEN, id=need.id),
+            )
         )
     if not listing.items:
         lines.append(_("Nothing here."))
+    _filter_rows(builder, view, filters)
+    nav = _nav(
+        listing, lambda page: QueueCb(group=filters.group, cat=view.cat, urg=view.urg, page=page)
+    )
+    if nav:
+        builder.row(*nav)
+    return "\n".join(lines), builder.as_markup()
+
+
+def _filter_rows(builder: InlineKeyboardBuilder, view: QueueCb, filters: QueueFilter) -> None:
+    """The queue's filters: which group, urgent only, which category (each tap cycles)."""
     builder.row(
         *[
             button(
@@ -151,7 +180,6 @@ async def _queue_screen(
         ]
     )
     urgent_toggle = QueueCb(group=filters.group, cat=view.cat, urg="" if view.urg == "u" else "u")
-    category_next = _next_category(view.cat)
     builder.row(
         button(
             ("• " if view.urg == "u" else "") + str(URGENCY_NAMES[Urgency.URGENT]), urgent_toggle
@@ -160,15 +188,9 @@ async def _queue_screen(
             _("Category: {name}").format(
                 name=CATEGORY_NAMES[filters.category] if filters.category else _("any")
             ),
-            QueueCb(group=filters.group, cat=category_next, urg=view.urg),
+            QueueCb(group=filters.group, cat=_next_category(view.cat), urg=view.urg),
         ),
     )
-    nav = _nav(
-        listing, lambda page: QueueCb(group=filters.group, cat=view.cat, urg=view.urg, page=page)
-    )
-    if nav:
-        builder.row(*nav)
-    return "\n".join(lines), builder.as_markup()
 
 
 def _next_category(current: str) -> str:
@@ -225,7 +247,7 @@ async def _tasks_screen(
     builder = InlineKeyboardBuilder()
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
-        builder.row(button(need.reference, NeedCb(action="open", id=need.id)))
+        builder.row(button(need.reference, NeedCb(action=NeedAction.OPEN, id=need.id)))
     nav = _nav(listing, lambda p: ListCb(which="tasks", page=p))
     if nav:
         builder.row(*nav)
@@ -251,7 +273,7 @@ async def _refresh(
         )
 
 
-@router.callback_query(NeedCb.filter(F.action == "accept"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.ACCEPT))
 async def accept(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -264,7 +286,7 @@ async def accept(
     await _refresh(callback, uow, principal, settings, callback_data.id, _("Accepted."))
 
 
-@router.callback_query(NeedCb.filter(F.action == "take"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.TAKE))
 async def take(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -277,7 +299,7 @@ async def take(
     await _refresh(callback, uow, principal, settings, callback_data.id, _("It is yours now."))
 
 
-@router.callback_query(NeedCb.filter(F.action == "classify"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.CLASSIFY))
 async def classify(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -295,7 +317,9 @@ async def classify(
     for category, name in CATEGORY_NAMES.items():
         builder.button(
             text=str(name),
-            callback_data=NeedCb(action="classify", id=callback_data.id, arg=category.value),
+            callback_data=NeedCb(
+                action=NeedAction.CLASSIFY, id=callback_data.id, arg=category.value
+            ),
         )
     builder.adjust(2)
     await callback.answer()
@@ -303,7 +327,23 @@ async def classify(
         await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
 
 
-@router.callback_query(NeedCb.filter(F.action == "assign"))
+def _candidates_keyboard(need_id: int, candidates: Sequence[Candidate]) -> InlineKeyboardMarkup:
+    """Who may take the need (people and organisations, the first twenty), and back."""
+    builder = InlineKeyboardBuilder()
+    for candidate in candidates[:20]:
+        prefix = "p" if candidate.kind == "person" else "o"
+        icon = "👤" if candidate.kind == "person" else "🏢"
+        builder.row(
+            button(
+                f"{icon} {candidate.name}",
+                NeedCb(action=NeedAction.ASSIGN, id=need_id, arg=f"{prefix}-{candidate.id}"),
+            )
+        )
+    builder.row(button(_("« Back"), NeedCb(action=NeedAction.OPEN_HERE, id=need_id)))
+    return builder.as_markup()
+
+
+@router.callback_query(NeedCb.filter(F.action == NeedAction.ASSIGN))
 async def assign(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -325,17 +365,6 @@ async def assign(
         await _refresh(callback, uow, principal, settings, callback_data.id, _("Assigned."))
         return
     candidates = await needs.assignee_candidates(uow, principal, need_id=callback_data.id)
-    builder = InlineKeyboardBuilder()
-    for candidate in candidates[:20]:
-        prefix = "p" if candidate.kind == "person" else "o"
-        icon = "👤" if candidate.kind == "person" else "🏢"
-        builder.row(
-            button(
-                f"{icon} {candidate.name}",
-                NeedCb(action="assign", id=callback_data.id, arg=f"{prefix}-{candidate.id}"),
-            )
-        )
-    builder.row(button(_("« Back"), NeedCb(action="open_here", id=callback_data.id)))
     await callback.answer()
     if isinstance(callback.message, Message):
         if not candidates:
@@ -346,10 +375,12 @@ async def assign(
                 )
             )
             return
-        await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
+        await callback.message.edit_reply_markup(
+            reply_markup=_candidates_keyboard(callback_data.id, candidates)
+        )
 
 
-@router.callback_query(NeedCb.filter(F.action == "open_here"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.OPEN_HERE))
 async def open_here(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -360,7 +391,7 @@ async def open_here(
     await _refresh(callback, uow, principal, settings, callback_data.id, "")
 
 
-@router.callback_query(NeedCb.filter(F.action == "due"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.DUE))
 async def due(
     callback: CallbackQuery,
     callback_data: NeedCb,
@@ -386,7 +417,7 @@ async def due(
     builder = InlineKeyboardBuilder()
     for hours, label in options.items():
         builder.button(
-            text=label, callback_data=NeedCb(action="due", id=callback_data.id, arg=hours)
+            text=label, callback_data=NeedCb(action=NeedAction.DUE, id=callback_data.id, arg=hours)
         )
     builder.adjust(2)
     await callback.answer()
@@ -395,16 +426,19 @@ async def due(
 
 
 TEXT_PROMPTS = {
-    "note": (
+    NeedAction.NOTE: (
         NeedText.note,
         lambda: _("Type the note. Start it with ! to make it visible to the resident."),
     ),
-    "resolve": (NeedText.resolve, lambda: _("What was done? (the resident will see this)")),
-    "refer": (
+    NeedAction.RESOLVE: (
+        NeedText.resolve,
+        lambda: _("What was done? (the resident will see this)"),
+    ),
+    NeedAction.REFER: (
         NeedText.refer,
         lambda: _("Which department or organisation takes it over? (the resident will see this)"),
     ),
-    "hand_back": (NeedText.hand_back, lambda: _("Why are you handing it back?")),
+    NeedAction.HAND_BACK: (NeedText.hand_back, lambda: _("Why are you handing it back?")),
 }
 
 
@@ -418,7 +452,7 @@ async def ask_text(callback: CallbackQuery, callback_data: NeedCb, state: FSMCon
         await callback.message.answer(prompt() + "\n" + _("(or /cancel)"))
 
 
-@router.callback_query(NeedCb.filter(F.action == "reject"))
+@router.callback_query(NeedCb.filter(F.action == NeedAction.REJECT))
 async def reject_reason(callback: CallbackQuery, callback_data: NeedCb, state: FSMContext) -> None:
     if callback_data.arg in (ClosureReason.NOT_SOLVABLE.value, ClosureReason.OUT_OF_SCOPE.value):
         await state.set_state(NeedText.reject)
@@ -563,6 +597,11 @@ async def needlist(
     overdue = sum(1 for row in rows if row.overdue)
     lines.append(_("Overdue: {count}").format(count=overdue))
     await message.answer("\n".join(lines))
+    await message.answer_document(_needs_list_file(rows, principal.locale))
+
+
+def _needs_list_file(rows: Sequence[NeedsListRow], locale: str) -> BufferedInputFile:
+    """The whole list as CSV, with what a worker needs to act on each (contact included)."""
     header = [
         _("Reference"),
         _("Community"),
@@ -581,7 +620,7 @@ async def needlist(
     table = [
         [
             row.reference,
-            row.community.label(principal.locale),
+            row.community.label(locale),
             CATEGORY_NAMES[row.category],
             URGENCY_NAMES[row.urgency],
             STATE_NAMES[row.state],
@@ -596,4 +635,4 @@ async def needlist(
         ]
         for row in rows
     ]
-    await message.answer_document(csv_file(header, table, "needs-list.csv"))
+    return csv_file(header, table, "needs-list.csv")

@@ -11,6 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.enums import ScopeLevel
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, alerts
@@ -43,17 +44,7 @@ async def robot(
         return
     args = (command.args or "").split()
     if len(args) != 2:
-        views = await alerts.list_robots(uow, principal)
-        lines = [
-            _("{level} {place}: robot key {key}").format(
-                level=LEVEL_NAMES[view.level],
-                place=html.escape(view.place),
-                key=alerts.mask(view.key_tail),
-            )
-            for view in views
-        ]
-        head = _("WeCom group robots:") if lines else _("No WeCom group robots are set.")
-        await message.answer("\n".join([head, *lines, "", _usage(wecom_api_url)]))
+        await _list_robots(message, principal, uow, wecom_api_url)
         return
     place, value = args
     try:
@@ -73,6 +64,35 @@ async def robot(
             else _("That place has no WeCom robot.")
         )
         return
+    await _set_robot(message, principal, uow, cipher, wecom_api_url, level, place_id, value)
+
+
+async def _list_robots(
+    message: Message, principal: Principal, uow: UnitOfWork, wecom_api_url: str
+) -> None:
+    views = await alerts.list_robots(uow, principal)
+    lines = [
+        _("{level} {place}: robot key {key}").format(
+            level=LEVEL_NAMES[view.level],
+            place=html.escape(view.place),
+            key=alerts.mask(view.key_tail),
+        )
+        for view in views
+    ]
+    head = _("WeCom group robots:") if lines else _("No WeCom group robots are set.")
+    await message.answer("\n".join([head, *lines, "", _usage(wecom_api_url)]))
+
+
+async def _set_robot(
+    message: Message,
+    principal: Principal,
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+    wecom_api_url: str,
+    level: ScopeLevel,
+    place_id: int,
+    url: str,
+) -> None:
     # The address works like a password: it does not stay in the chat.
     with contextlib.suppress(TelegramAPIError):
         await message.delete()
@@ -83,7 +103,7 @@ async def robot(
             cipher,
             level=level,
             place_id=place_id,
-            url=value,
+            url=url,
             base=wecom_api_url,
         )
     except InvalidInput:

@@ -23,13 +23,14 @@ from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies, places, resources
 from bot.services.emergencies import EmergencyView, RollCallView
-from handlers.callbacks import EmergencyCb, ResourceCb
+from handlers.callbacks import ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages
-from handlers.need_texts import local_time
+from handlers.common.texts import local_time
+from handlers.emergencies.callbacks import EmergencyAction, EmergencyCb
+from handlers.emergencies.states import EmergencyForm
 from handlers.resources import resource_text
-from handlers.states import EmergencyForm
 
 router = RouteTable("emergency")
 
@@ -52,9 +53,19 @@ def ended_text(description: str) -> str:
 def _emergency_keyboard(view: EmergencyView) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(_("Roll-call"), EmergencyCb(action="roll", id=view.id))],
-            [button(_("Resources for quick reservation"), EmergencyCb(action="res", id=view.id))],
-            [button(_("Switch emergency mode off"), EmergencyCb(action="end", id=view.id))],
+            [button(_("Roll-call"), EmergencyCb(action=EmergencyAction.ROLL, id=view.id))],
+            [
+                button(
+                    _("Resources for quick reservation"),
+                    EmergencyCb(action=EmergencyAction.RES, id=view.id),
+                )
+            ],
+            [
+                button(
+                    _("Switch emergency mode off"),
+                    EmergencyCb(action=EmergencyAction.END, id=view.id),
+                )
+            ],
         ]
     )
 
@@ -77,7 +88,12 @@ async def emergency_menu(
         await message.answer(_("Emergency mode is switched by community workers and admins."))
         return
     rows = [
-        [button(c.label(principal.locale), EmergencyCb(action="scope", value=f"c{c.id}"))]
+        [
+            button(
+                c.label(principal.locale),
+                EmergencyCb(action=EmergencyAction.SCOPE, value=f"c{c.id}"),
+            )
+        ]
         for c in covered[:MAX_SCOPE_BUTTONS]
     ]
     if principal.has_role(Role.STREET_ADMIN, Role.DISTRICT_ADMIN) or principal.is_superadmin:
@@ -86,7 +102,7 @@ async def emergency_menu(
             [
                 button(
                     _("Whole street: {name}").format(name=s.label(principal.locale)),
-                    EmergencyCb(action="scope", value=f"s{s.id}"),
+                    EmergencyCb(action=EmergencyAction.SCOPE, value=f"s{s.id}"),
                 )
             ]
             for s in list(streets.values())[:MAX_SCOPE_BUTTONS]
@@ -96,7 +112,7 @@ async def emergency_menu(
     )
 
 
-@router.callback_query(EmergencyCb.filter(F.action == "scope"))
+@router.callback_query(EmergencyCb.filter(F.action == EmergencyAction.SCOPE))
 async def scope_chosen(
     callback: CallbackQuery, callback_data: EmergencyCb, state: FSMContext
 ) -> None:
@@ -130,8 +146,8 @@ async def description_typed(message: Message, state: FSMContext) -> None:
     await state.set_state(EmergencyForm.confirm)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(_("Yes, switch it on"), EmergencyCb(action="start"))],
-            [button(_("Cancel"), EmergencyCb(action="drop"))],
+            [button(_("Yes, switch it on"), EmergencyCb(action=EmergencyAction.START))],
+            [button(_("Cancel"), EmergencyCb(action=EmergencyAction.DROP))],
         ]
     )
     await message.answer(
@@ -143,7 +159,7 @@ async def description_typed(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(EmergencyForm.confirm, EmergencyCb.filter(F.action == "drop"))
+@router.callback_query(EmergencyForm.confirm, EmergencyCb.filter(F.action == EmergencyAction.DROP))
 async def drop(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await callback.answer()
@@ -151,7 +167,7 @@ async def drop(callback: CallbackQuery, state: FSMContext) -> None:
         await callback.message.answer(_("Cancelled. Nothing was changed."))
 
 
-@router.callback_query(EmergencyForm.confirm, EmergencyCb.filter(F.action == "start"))
+@router.callback_query(EmergencyForm.confirm, EmergencyCb.filter(F.action == EmergencyAction.START))
 async def start(
     callback: CallbackQuery,
     state: FSMContext,
@@ -185,7 +201,7 @@ async def start(
     )
 
 
-@router.callback_query(EmergencyCb.filter(F.action == "end"))
+@router.callback_query(EmergencyCb.filter(F.action == EmergencyAction.END))
 async def end(
     callback: CallbackQuery,
     callback_data: EmergencyCb,
@@ -194,7 +210,12 @@ async def end(
 ) -> None:
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(_("Yes, switch it off"), EmergencyCb(action="end_yes", id=callback_data.id))]
+            [
+                button(
+                    _("Yes, switch it off"),
+                    EmergencyCb(action=EmergencyAction.END_YES, id=callback_data.id),
+                )
+            ]
         ]
     )
     await callback.answer()
@@ -205,7 +226,7 @@ async def end(
         )
 
 
-@router.callback_query(EmergencyCb.filter(F.action == "end_yes"))
+@router.callback_query(EmergencyCb.filter(F.action == EmergencyAction.END_YES))
 async def end_confirmed(
     callback: CallbackQuery,
     callback_data: EmergencyCb,
@@ -251,26 +272,30 @@ def roll_call_text(view: RollCallView) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(EmergencyCb.filter(F.action.in_({"roll", "refresh"})))
+@router.callback_query(
+    EmergencyCb.filter(F.action.in_({EmergencyAction.ROLL, EmergencyAction.REFRESH}))
+)
 async def show_roll_call(
     callback: CallbackQuery, callback_data: EmergencyCb, principal: Principal, uow: UnitOfWork
 ) -> None:
     view = await emergencies.roll_call(uow, principal, emergency_id=callback_data.id)
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[button(_("Refresh"), EmergencyCb(action="refresh", id=callback_data.id))]]
+        inline_keyboard=[
+            [button(_("Refresh"), EmergencyCb(action=EmergencyAction.REFRESH, id=callback_data.id))]
+        ]
     )
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
     text = roll_call_text(view)
-    if callback_data.action == "refresh":
+    if callback_data.action is EmergencyAction.REFRESH:
         with contextlib.suppress(TelegramBadRequest):  # "not modified": nothing new
             await callback.message.edit_text(text, reply_markup=keyboard)
         return
     await callback.message.answer(text, reply_markup=keyboard)
 
 
-@router.callback_query(EmergencyCb.filter(F.action == "res"))
+@router.callback_query(EmergencyCb.filter(F.action == EmergencyAction.RES))
 async def emergency_resources(
     callback: CallbackQuery, callback_data: EmergencyCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -290,11 +315,17 @@ async def emergency_resources(
         await callback.message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
 
 
-@router.callback_query(EmergencyCb.filter(F.action.in_({"coming", "cannot"})))
+@router.callback_query(
+    EmergencyCb.filter(F.action.in_({EmergencyAction.COMING, EmergencyAction.CANNOT}))
+)
 async def roll_call_answer(
     callback: CallbackQuery, callback_data: EmergencyCb, principal: Principal, uow: UnitOfWork
 ) -> None:
-    reply = RollCallAnswer.COMING if callback_data.action == "coming" else RollCallAnswer.CANNOT
+    reply = (
+        RollCallAnswer.COMING
+        if callback_data.action is EmergencyAction.COMING
+        else RollCallAnswer.CANNOT
+    )
     shift_id = await emergencies.answer(uow, principal, emergency_id=callback_data.id, reply=reply)
     if reply is RollCallAnswer.COMING:
         text = _("Thank you! When you arrive, check in with /checkin.")

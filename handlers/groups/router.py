@@ -26,7 +26,6 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllChatAdministrators,
@@ -52,11 +51,11 @@ from bot.domain.errors import DomainError, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, groups, surveys
 from bot.services.groups import Choice
-from handlers.callbacks import Id
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import error_text
+from handlers.groups.callbacks import GroupCb
 from handlers.surveys import start_answering
 
 GROUP_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
@@ -72,12 +71,6 @@ router = RouteTable("groups")
 router.filter("message", F.chat.type.in_(GROUP_CHATS))
 router.filter("callback_query", F.message.chat.type.in_(GROUP_CHATS))
 router.filter("my_chat_member", F.chat.type.in_(SHARED_CHATS))
-
-
-class GroupCb(CallbackData, prefix="gr"):
-    """A community chosen for /linkgroup; whoever taps is checked again (admin + worker)."""
-
-    community: Id
 
 
 # ---------------------------------------------------------------- the gate
@@ -205,6 +198,17 @@ async def link_group(
             )
             return
         choices = chosen
+    await _link_or_ask(message, choices, uow, channel, principal)
+
+
+async def _link_or_ask(
+    message: Message,
+    choices: list[Choice],
+    uow: UnitOfWork,
+    channel: Channel,
+    principal: Principal,
+) -> None:
+    """One community: link it; a few: buttons; too many for buttons: ask for the code."""
     if len(choices) == 1:
         await _link(message, choices[0].id, uow, channel, principal)
         return

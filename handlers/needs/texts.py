@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
@@ -12,25 +11,13 @@ from aiogram.utils.i18n import lazy_gettext as __
 from bot.domain.needs import (
     Beneficiary,
     ClosureReason,
-    NeedCategory,
     NeedState,
     Urgency,
     photo_url,
 )
 from bot.services.needs import EventView, NeedBrief, NeedDetail
+from handlers.common.texts import CATEGORY_NAMES, local_time
 
-CATEGORY_NAMES = {
-    # Home repair and housekeeping carry the names of the volunteer skills that serve them.
-    NeedCategory.HOME_REPAIR: __("Repairs"),
-    NeedCategory.HOUSEKEEPING: __("Housekeeping"),
-    NeedCategory.ELDERLY_CARE: __("Elderly care"),
-    NeedCategory.CHILD_CARE: __("Child care"),
-    NeedCategory.DISABILITY: __("Disability support"),
-    NeedCategory.SOCIAL_ASSISTANCE: __("Social assistance"),
-    NeedCategory.PSYCHOLOGICAL: __("Psychological / emotional support"),
-    NeedCategory.COMMUNITY_AFFAIRS: __("Community affairs"),
-    NeedCategory.OTHER: __("Other"),
-}
 URGENCY_NAMES = {
     Urgency.URGENT: __("Urgent"),
     Urgency.NORMAL: __("Normal"),
@@ -88,10 +75,6 @@ EVENT_NAMES = {
 URGENCY_MARK = {Urgency.URGENT: "🔴", Urgency.NORMAL: "🟡", Urgency.CAN_WAIT: "🟢"}
 
 
-def local_time(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
 def brief_line(need: NeedBrief) -> str:
     line = f"{URGENCY_MARK[need.urgency]} {need.reference} · {CATEGORY_NAMES[need.category]}"
     if need.resident_name:
@@ -127,6 +110,19 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
     ]
     if need.assignee:
         lines.append(_("Handled by: {name}").format(name=html.escape(need.assignee)))
+    lines += _contact_lines(detail) + _place_and_photo_lines(detail)
+    if detail.closure_reason is not None:
+        lines.append(_("Outcome: {outcome}").format(outcome=CLOSURE_NAMES[detail.closure_reason]))
+    if detail.resolution:
+        lines.append(_("What was done: {text}").format(text=html.escape(detail.resolution)))
+    lines += ["", html.escape(need.description[:1500]), "", _("<b>History</b>")]
+    history = [_event_line(event, tz) for event in detail.events]
+    return "\n".join(lines + _newest_that_fit(history, MESSAGE_BUDGET - len("\n".join(lines))))
+
+
+def _contact_lines(detail: NeedDetail) -> list[str]:
+    """Who filed it (for workers) and, when someone should come, how to reach them."""
+    lines = []
     if detail.contact is not None and not detail.is_resident:
         lines.append(_("Resident: {name}").format(name=html.escape(detail.contact.name)))
     if detail.contact is not None and detail.contact.wants_visit:
@@ -135,6 +131,11 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
         lines.append(
             _("Address: {address}").format(address=html.escape(detail.contact.address or "—"))
         )
+    return lines
+
+
+def _place_and_photo_lines(detail: NeedDetail) -> list[str]:
+    lines = []
     if detail.latitude is not None and detail.longitude is not None:
         lines.append(
             _("Location: {lat:.5f}, {lon:.5f}").format(lat=detail.latitude, lon=detail.longitude)
@@ -146,14 +147,12 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
         lines.append(_("Photo: {link}").format(link=link))
     elif detail.photo:
         lines.append(_("A photo is attached."))
-    if detail.closure_reason is not None:
-        lines.append(_("Outcome: {outcome}").format(outcome=CLOSURE_NAMES[detail.closure_reason]))
-    if detail.resolution:
-        lines.append(_("What was done: {text}").format(text=html.escape(detail.resolution)))
-    lines += ["", html.escape(need.description[:1500]), "", _("<b>History</b>")]
-    history = [_event_line(event, tz) for event in detail.events]
-    # A message holds 4,096 characters: keep the head and the newest history that fits.
-    budget = MESSAGE_BUDGET - len("\n".join(lines))
+    return lines
+
+
+def _newest_that_fit(history: list[str], budget: int) -> list[str]:
+    """A message holds 4,096 characters: keep the newest history lines that fit, oldest first,
+    with "…" in place of the older ones."""
     kept: list[str] = []
     for line in reversed(history):
         if budget - len(line) - 1 < 0:
@@ -161,7 +160,7 @@ def detail_text(detail: NeedDetail, tz: ZoneInfo, locale: str) -> str:
             break
         kept.append(line)
         budget -= len(line) + 1
-    return "\n".join(lines + list(reversed(kept)))
+    return list(reversed(kept))
 
 
 MESSAGE_BUDGET = 3900

@@ -16,7 +16,7 @@ from bot.documents.workbook import Sheet, workbook
 from bot.domain.enums import ScopeLevel
 from bot.domain.kpis import PERCENT, WHOLE, Indicator, Kpi, Month, shown
 from bot.services.kpis import Report, UnitFigures
-from handlers.need_texts import local_time
+from handlers.common.texts import local_time
 
 KPI_NAMES = {
     Kpi.VOLUNTEER_SHARE: __("Verified volunteers / residents"),

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.domain.broadcasts import AudienceKind, BroadcastState, Topic
 from bot.services.broadcasts import Report, StatusView
-from handlers.callbacks import BroadcastCb
+from handlers.broadcasts.callbacks import BroadcastAction, BroadcastCb
 from handlers.common.keyboards import button
 
 TOPIC_NAMES = {
@@ -62,11 +62,11 @@ def progress_text(view: StatusView, rate: float) -> str:
 def progress_keyboard(view: StatusView) -> InlineKeyboardMarkup | None:
     row = []
     if view.state is BroadcastState.SENDING:
-        row.append(button(_("Pause"), BroadcastCb(action="pause", id=view.id)))
+        row.append(button(_("Pause"), BroadcastCb(action=BroadcastAction.PAUSE, id=view.id)))
     if view.state is BroadcastState.PAUSED:
-        row.append(button(_("Resume"), BroadcastCb(action="resume", id=view.id)))
+        row.append(button(_("Resume"), BroadcastCb(action=BroadcastAction.RESUME, id=view.id)))
     if view.state in (BroadcastState.SCHEDULED, BroadcastState.SENDING, BroadcastState.PAUSED):
-        row.append(button(_("Cancel it"), BroadcastCb(action="cancel", id=view.id)))
+        row.append(button(_("Cancel it"), BroadcastCb(action=BroadcastAction.CANCEL, id=view.id)))
     return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 

@@ -1,0 +1,1 @@
+"""Alerts: /robot sets the WeCom group robot that workers' alerts go to."""

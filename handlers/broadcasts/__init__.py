@@ -1,0 +1,1 @@
+"""Broadcasts: composing, previewing, controlling and opening a broadcast; /settings."""

@@ -1,0 +1,1 @@
+"""Emergencies: the check of every free text for an emergency, and /emergency mode."""

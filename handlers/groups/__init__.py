@@ -1,0 +1,1 @@
+"""Group chats: what the bot does in a workers' or residents' group."""

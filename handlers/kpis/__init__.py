@@ -1,0 +1,1 @@
+"""KPIs: /stats, /export and the dashboard links of a unit's indicators."""

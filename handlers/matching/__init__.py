@@ -1,0 +1,1 @@
+"""Matching: volunteers suited to a need, and the needs suited to a volunteer."""
