@@ -82,10 +82,11 @@ from bot.web import dashboard as dashboard_routes
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
 from bot.web.ui import ui_strings
-from handlers import ROUTERS, groups, hours
+from handlers import ROUTERS, groups
 from handlers.common.capabilities import PhotoLibrary
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
+from handlers.timebank import router as timebank
 from storage import migrate
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
@@ -656,8 +657,8 @@ async def _verify_certificate(
         try:
             found = await certificates.verify(make_uow(), code=code, tz=settings.tz)
         except NotFound:
-            return 404, hours.not_genuine_text(), title
-        return 200, hours.verification_text(found), title
+            return 404, timebank.not_genuine_text(), title
+        return 200, timebank.verification_text(found), title
 
 
 WEBCHAT_PRUNE_SECONDS = 3600

@@ -6,39 +6,36 @@ then the commands that work in any state, the features, and the catch-all last."
 from __future__ import annotations
 
 from handlers import (
-    admin,
-    apps,
-    attendance,
     broadcasts,
-    competitions,
     consultations,
     emergency,
     emergency_signs,
-    funds,
     groups,
-    hours,
-    link,
     matching,
     needs_resident,
     needs_worker,
-    onboarding,
-    organisations,
-    privacy,
-    projects,
-    purchases,
-    resources,
-    rewards,
-    social_work,
-    spotchecks,
     stats,
-    surveys,
-    training,
-    volunteer_shifts,
-    volunteers,
     wecom,
 )
-from handlers.common import errors, everyone, fallback
+from handlers.api_clients import router as api_clients
+from handlers.attendance import router as attendance
+from handlers.common import admin, errors, everyone, fallback, link, onboarding
 from handlers.common.routing import RouteTable
+from handlers.competitions import router as competitions
+from handlers.funds import router as funds
+from handlers.organisations import router as organisations
+from handlers.privacy import router as privacy
+from handlers.projects import router as projects
+from handlers.purchases import router as purchases
+from handlers.resources import router as resources
+from handlers.rewards import router as rewards
+from handlers.shifts import router as shifts
+from handlers.social_work import router as social_work
+from handlers.spotchecks import router as spotchecks
+from handlers.surveys import router as surveys
+from handlers.timebank import router as timebank
+from handlers.training import router as training
+from handlers.volunteers import router as volunteers
 
 ROUTERS: tuple[RouteTable, ...] = (
     errors.router,
@@ -54,11 +51,11 @@ ROUTERS: tuple[RouteTable, ...] = (
     needs_worker.router,
     surveys.router,
     volunteers.router,
-    volunteer_shifts.router,
+    shifts.router,
     attendance.router,
     training.router,
     social_work.router,
-    hours.router,
+    timebank.router,
     rewards.router,
     spotchecks.router,
     organisations.router,
@@ -73,6 +70,6 @@ ROUTERS: tuple[RouteTable, ...] = (
     consultations.router,
     stats.router,
     wecom.router,
-    apps.router,
+    api_clients.router,
     fallback.router,
 )

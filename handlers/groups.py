@@ -57,7 +57,7 @@ from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import error_text
-from handlers.surveys import start_answering
+from handlers.surveys.router import start_answering
 
 GROUP_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 SHARED_CHATS = GROUP_CHATS | {ChatType.CHANNEL}

@@ -22,7 +22,7 @@ from bot.services.ports import Notifier
 from handlers.callbacks import MatchCb, NeedCb
 from handlers.common.routing import RouteTable
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.volunteers import SKILL_NAMES, slot_label
+from handlers.volunteers.router import SKILL_NAMES, slot_label
 
 router = RouteTable("matching")
 

@@ -23,7 +23,7 @@ from handlers.common.routing import RouteTable
 from handlers.common.texts import LEVEL_NAMES
 from handlers.states import AppForm
 
-router = RouteTable("apps")
+router = RouteTable("api_clients")
 
 SCOPE_NAMES = {
     "needs:write": __("File requests for residents"),

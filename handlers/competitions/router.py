@@ -37,7 +37,7 @@ from handlers.callbacks import CallCb, ConfirmCb
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages, save_then_clear
-from handlers.organisations import ORG_TYPE_NAMES
+from handlers.organisations.router import ORG_TYPE_NAMES
 from handlers.states import CallForm, ProposalForm
 
 router = RouteTable("competitions")

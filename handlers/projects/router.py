@@ -44,8 +44,8 @@ from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard,
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
 from handlers.need_texts import CATEGORY_NAMES
+from handlers.shifts.router import shift_text
 from handlers.states import ProjectForm, ProjectStep, ShiftForm
-from handlers.volunteer_shifts import shift_text
 
 router = RouteTable("projects")
 

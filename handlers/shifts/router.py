@@ -35,9 +35,9 @@ from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
 from handlers.need_texts import local_time
 from handlers.states import ShiftForm
-from handlers.volunteers import DAY_NAMES, SKILL_NAMES, skill_options
+from handlers.volunteers.router import DAY_NAMES, SKILL_NAMES, skill_options
 
-router = RouteTable("volunteer_shifts")
+router = RouteTable("shifts")
 
 
 def shift_text(view: ShiftView, settings: Settings, locale: str) -> str:

@@ -25,7 +25,7 @@ from bot.services import UnitOfWork, attendance, certificates, timebank
 from bot.services.certificates import Verification
 from bot.services.ports import Notifier
 from bot.services.timebank import TransferView
-from handlers.attendance import record_text
+from handlers.attendance.router import record_text
 from handlers.callbacks import HoursCb
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
@@ -33,7 +33,7 @@ from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, read_hours
 from handlers.states import CorrectionForm, TransferForm
 
-router = RouteTable("hours")
+router = RouteTable("timebank")
 
 TX_NAMES = {
     TransactionKind.SERVICE_CREDIT: __("service"),

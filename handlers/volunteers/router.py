@@ -42,7 +42,12 @@ from handlers.common.capabilities import phone_keyboard, phone_question
 from handlers.common.keyboards import button, choice_label, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import delete_typed, save_then_clear
-from handlers.privacy import consent_keyboard, consent_notice, declined_text, id_consent_notice
+from handlers.privacy.router import (
+    consent_keyboard,
+    consent_notice,
+    declined_text,
+    id_consent_notice,
+)
 from handlers.states import ConsentForm, VolunteerForm, VolunteerReview
 
 router = RouteTable("volunteers")
