@@ -23,7 +23,8 @@ from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies, places, resources
 from bot.services.emergencies import EmergencyView, RollCallView
-from handlers.callbacks import EmergencyCb, ResourceCb
+from handlers.callbacks import EmergencyCb
+from handlers.common.callbacks import ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages

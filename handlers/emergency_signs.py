@@ -21,31 +21,22 @@ from bot.domain.emergency_signs import Emergency, Service, Sign, detect, looks_l
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs, places
 from bot.services.crypto import PersonalDataCipher
-from handlers.callbacks import NeedNewCb
+from handlers.attendance.states import CorrectionDecision, RecordAdjust
 from handlers.common import drafts
+from handlers.common.callbacks import NeedNewCb
 from handlers.common.keyboards import button
 from handlers.common.questions import current_turn
 from handlers.common.routing import RouteTable
-from handlers.states import (
-    BroadcastForm,
-    ConsultForm,
-    CorrectionDecision,
-    EmergencyForm,
-    FundForm,
-    GrantRole,
-    NeedForm,
-    NeedText,
-    OrgReview,
-    ProjectForm,
-    ProjectStep,
-    RecordAdjust,
-    ResourceForm,
-    RewardForm,
-    ShiftForm,
-    SpotForm,
-    SurveyForm,
-    VolunteerReview,
-)
+from handlers.common.states import GrantRole, ShiftForm
+from handlers.funds.states import FundForm
+from handlers.organisations.states import OrgReview
+from handlers.projects.states import ProjectForm, ProjectStep
+from handlers.resources.states import ResourceForm
+from handlers.rewards.states import RewardForm
+from handlers.spotchecks.states import SpotForm
+from handlers.states import BroadcastForm, ConsultForm, EmergencyForm, NeedForm, NeedText
+from handlers.surveys.states import SurveyForm
+from handlers.volunteers.states import VolunteerReview
 
 router = RouteTable("emergency_signs")
 

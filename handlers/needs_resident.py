@@ -30,8 +30,9 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import ConfirmCb, ListCb, NeedCb, NeedNewCb
+from handlers.callbacks import ListCb, NeedCb
 from handlers.common import drafts
+from handlers.common.callbacks import ConfirmCb, NeedNewCb
 from handlers.common.capabilities import PhotoLibrary, photo_reference
 from handlers.common.deeplinks import deep_link
 from handlers.common.keyboards import button, confirm_keyboard

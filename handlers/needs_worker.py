@@ -32,7 +32,8 @@ from bot.services import UnitOfWork, needs
 from bot.services.needs import NeedDetail, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
-from handlers.callbacks import ListCb, NeedCb, NoopCb, QueueCb
+from handlers.callbacks import ListCb, NeedCb, QueueCb
+from handlers.common.callbacks import NoopCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable

@@ -17,11 +17,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, api_clients
-from handlers.callbacks import AppCb
+from handlers.api_clients.callbacks import AppCb
+from handlers.api_clients.states import AppForm
 from handlers.common.keyboards import button, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.texts import LEVEL_NAMES
-from handlers.states import AppForm
 
 router = RouteTable("api_clients")
 

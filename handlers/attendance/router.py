@@ -31,14 +31,14 @@ from bot.services import UnitOfWork, attendance
 from bot.services.attendance import Checked, RecordView, TooFar
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import AttendanceCb
+from handlers.attendance.callbacks import AttendanceCb
+from handlers.attendance.states import CheckForm, CorrectionDecision, RecordAdjust
 from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, read_hours
 from handlers.common.texts import error_text
 from handlers.need_texts import local_time
-from handlers.states import CheckForm, CorrectionDecision, RecordAdjust
 
 router = RouteTable("attendance")
 

@@ -13,13 +13,13 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.enums import ORGANISATION_ROLES, ROLE_SCOPE, Role, ScopeLevel
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people, places, roles
-from handlers.callbacks import ConfirmCb, PlaceCb, RoleCb
+from handlers.common.callbacks import ConfirmCb, PlaceCb, RoleCb
 from handlers.common.keyboards import confirm_keyboard, roles_keyboard, yes_no_keyboard
 from handlers.common.place_picker import show_place_screen
 from handlers.common.routing import RouteTable
+from handlers.common.states import GrantRole
 from handlers.common.steps import save_then_clear
 from handlers.common.texts import LEVEL_NAMES, role_name
-from handlers.states import GrantRole
 
 router = RouteTable("admin")
 

@@ -13,7 +13,7 @@ from bot.channels.telegram.commands import GROUP_TITLES, Group, commands_for
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
-from handlers.callbacks import NameCb
+from handlers.common.callbacks import NameCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name

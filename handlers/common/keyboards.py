@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.enums import Role
 from bot.services.views import Named, Page
-from handlers.callbacks import ConfirmCb, LanguageCb, NoopCb, PlaceCb, RoleCb
+from handlers.common.callbacks import ConfirmCb, LanguageCb, NoopCb, PlaceCb, RoleCb
 from handlers.common.texts import LANGUAGE_NAMES, role_name
 
 # The level below each level of the place picker.

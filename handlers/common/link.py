@@ -12,7 +12,7 @@ from bot.domain.enums import Channel
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from handlers.common.routing import RouteTable
-from handlers.states import LinkAccount
+from handlers.common.states import LinkAccount
 
 router = RouteTable("link")
 

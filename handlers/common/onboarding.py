@@ -27,15 +27,15 @@ from bot.services import UnitOfWork, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import MAX_DESCRIPTION
 from bot.services.people import Identity
-from handlers.callbacks import LanguageCb, NameCb, NeedNewCb, NoopCb, PlaceCb
 from handlers.common import drafts
+from handlers.common.callbacks import LanguageCb, NameCb, NeedNewCb, NoopCb, PlaceCb
 from handlers.common.deeplinks import open_deep_link
 from handlers.common.everyone import help_text
 from handlers.common.keyboards import button, language_keyboard
 from handlers.common.place_picker import show_place_screen
 from handlers.common.questions import repeat_question
 from handlers.common.routing import RouteTable
-from handlers.states import NameForm, Onboarding
+from handlers.common.states import NameForm, Onboarding
 
 router = RouteTable("onboarding")
 

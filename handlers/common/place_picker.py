@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services import UnitOfWork, places
 from bot.services.views import Named, Page
-from handlers.callbacks import PlaceCb
+from handlers.common.callbacks import PlaceCb
 from handlers.common.keyboards import place_keyboard
 
 

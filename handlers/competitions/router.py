@@ -33,12 +33,13 @@ from bot.domain.time_phrases import end_of_day, parse_day
 from bot.services import UnitOfWork, buyers, competitions, consultations, places
 from bot.services.competitions import BudgetLine, CallView, NewCall, RankedView
 from bot.services.consultations import NewConsultation
-from handlers.callbacks import CallCb, ConfirmCb
+from handlers.common.callbacks import ConfirmCb
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages, save_then_clear
+from handlers.competitions.callbacks import CallCb
+from handlers.competitions.states import CallForm, ProposalForm
 from handlers.organisations.router import ORG_TYPE_NAMES
-from handlers.states import CallForm, ProposalForm
 
 router = RouteTable("competitions")
 

@@ -23,13 +23,13 @@ from bot.domain.principal import Principal
 from bot.domain.projects import parse_yuan, yuan_text
 from bot.services import UnitOfWork, funds, organisations
 from bot.services.funds import FundView
-from handlers.callbacks import FundCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
+from handlers.funds.callbacks import FundCb
+from handlers.funds.states import FundForm
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.states import FundForm
 
 router = RouteTable("funds")
 

@@ -20,12 +20,13 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, organisations
 from bot.services.organisations import OrgView
 from bot.services.ports import Notifier
-from handlers.callbacks import ConfirmCb, OrgCb
+from handlers.common.callbacks import ConfirmCb
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
-from handlers.states import OrgForm, OrgReview
+from handlers.organisations.callbacks import OrgCb
+from handlers.organisations.states import OrgForm, OrgReview
 
 router = RouteTable("organisations")
 

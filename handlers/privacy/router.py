@@ -21,11 +21,11 @@ from bot.domain.principal import Principal
 from bot.domain.privacy import CONSENT_VERSION, Access, Purpose
 from bot.services import UnitOfWork, access_log, privacy
 from bot.services.ports import Notifier
-from handlers.callbacks import PrivacyCb
+from handlers.common.callbacks import PrivacyCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.need_texts import local_time
-from handlers.states import GuardianForm
+from handlers.privacy.states import GuardianForm
 
 router = RouteTable("privacy")
 

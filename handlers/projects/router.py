@@ -38,14 +38,16 @@ from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, organisations, places, projects, shifts
 from bot.services.ports import Notifier
 from bot.services.projects import ProjectView
-from handlers.callbacks import ConfirmCb, ProjectCb, ShiftCb
+from handlers.common.callbacks import ConfirmCb, ShiftCb
 from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
 from handlers.common.routing import RouteTable
+from handlers.common.states import ShiftForm
 from handlers.common.steps import ask
 from handlers.need_texts import CATEGORY_NAMES
+from handlers.projects.callbacks import ProjectCb
+from handlers.projects.states import ProjectForm, ProjectStep
 from handlers.shifts.router import shift_text
-from handlers.states import ProjectForm, ProjectStep, ShiftForm
 
 router = RouteTable("projects")
 

@@ -35,12 +35,13 @@ from bot.domain.purchases import (
 from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, buyers, places, purchases
 from bot.services.purchases import NewPurchase, PurchaseView
-from handlers.callbacks import ConfirmCb, PurchaseCb
+from handlers.common.callbacks import ConfirmCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, save_then_clear
-from handlers.states import PurchaseForm
+from handlers.purchases.callbacks import PurchaseCb
+from handlers.purchases.states import PurchaseForm
 
 router = RouteTable("purchases")
 

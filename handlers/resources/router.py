@@ -18,12 +18,12 @@ from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ResourceKind
 from bot.services import UnitOfWork, matching, needs, places, resources
 from bot.services.resources import ResourceView
-from handlers.callbacks import ResourceCb
+from handlers.common.callbacks import ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, whole_number
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.states import ResourceForm
+from handlers.resources.states import ResourceForm
 
 router = RouteTable("resources")
 

@@ -16,11 +16,11 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, places, rewards
 from bot.services.ports import Notifier
 from bot.services.rewards import RewardView
-from handlers.callbacks import RewardCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import whole_number
-from handlers.states import RewardForm
+from handlers.rewards.callbacks import RewardCb
+from handlers.rewards.states import RewardForm
 
 router = RouteTable("rewards")
 

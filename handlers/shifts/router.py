@@ -29,12 +29,12 @@ from bot.domain.volunteers import WEEKDAYS, SignupStatus, Skill
 from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
-from handlers.callbacks import ConfirmCb, ShiftCb
+from handlers.common.callbacks import ConfirmCb, ShiftCb
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
+from handlers.common.states import ShiftForm
 from handlers.common.steps import save_then_clear
 from handlers.need_texts import local_time
-from handlers.states import ShiftForm
 from handlers.volunteers.router import DAY_NAMES, SKILL_NAMES, skill_options
 
 router = RouteTable("shifts")

@@ -19,11 +19,11 @@ from bot.domain.principal import Principal
 from bot.domain.social_work import DEFAULT_BASELINE_YEAR, ServiceLevel
 from bot.services import UnitOfWork, social_work
 from bot.services.social_work import PlaceView
-from handlers.callbacks import SocialWorkCb
+from handlers.common.callbacks import SocialWorkCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
-from handlers.states import ServiceForm
+from handlers.social_work.states import ServiceForm
 
 router = RouteTable("social_work")
 

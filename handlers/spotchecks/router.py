@@ -20,12 +20,12 @@ from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, access_log, places, spotchecks
 from bot.services.ports import Notifier
 from bot.services.spotchecks import SpotCheckView, SpotItemView
-from handlers.callbacks import SpotCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
-from handlers.states import SpotForm
+from handlers.spotchecks.callbacks import SpotCb
+from handlers.spotchecks.states import SpotForm
 
 router = RouteTable("spotchecks")
 

@@ -18,10 +18,10 @@ from bot.domain.principal import Principal
 from bot.domain.surveys import MULTI, TEXT, parse_survey
 from bot.services import UnitOfWork, places, surveys
 from bot.services.surveys import QuestionView, SurveyBrief, SurveyView
-from handlers.callbacks import SurveyCb
 from handlers.common.keyboards import button, choice_label
 from handlers.common.routing import RouteTable
-from handlers.states import SurveyAnswering, SurveyForm
+from handlers.surveys.callbacks import SurveyCb
+from handlers.surveys.states import SurveyAnswering, SurveyForm
 
 router = RouteTable("surveys")
 

@@ -26,12 +26,12 @@ from bot.services.certificates import Verification
 from bot.services.ports import Notifier
 from bot.services.timebank import TransferView
 from handlers.attendance.router import record_text
-from handlers.callbacks import HoursCb
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, read_hours
-from handlers.states import CorrectionForm, TransferForm
+from handlers.timebank.callbacks import HoursCb
+from handlers.timebank.states import CorrectionForm, TransferForm
 
 router = RouteTable("timebank")
 

@@ -24,13 +24,13 @@ from bot.services import UnitOfWork, social_work, training
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
 from bot.services.social_work import CertificateView
-from handlers.callbacks import SocialWorkCb
+from handlers.common.callbacks import SocialWorkCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
 from handlers.common.texts import error_text
 from handlers.need_texts import local_time
-from handlers.states import CertificateForm, CertificateRejection
+from handlers.training.states import CertificateForm, CertificateRejection
 
 router = RouteTable("training")
 

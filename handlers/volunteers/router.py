@@ -37,7 +37,7 @@ from bot.services import UnitOfWork, places, privacy, volunteers
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
-from handlers.callbacks import ConfirmCb, PrivacyCb, VolunteerCb
+from handlers.common.callbacks import ConfirmCb, PrivacyCb
 from handlers.common.capabilities import phone_keyboard, phone_question
 from handlers.common.keyboards import button, choice_label, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
@@ -48,7 +48,8 @@ from handlers.privacy.router import (
     declined_text,
     id_consent_notice,
 )
-from handlers.states import ConsentForm, VolunteerForm, VolunteerReview
+from handlers.volunteers.callbacks import VolunteerCb
+from handlers.volunteers.states import ConsentForm, VolunteerForm, VolunteerReview
 
 router = RouteTable("volunteers")
 

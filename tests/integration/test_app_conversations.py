@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.services import api_clients
-from handlers.callbacks import AppCb
+from handlers.api_clients.callbacks import AppCb
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness
 from tests.support.factories import Map, make_map, make_person

@@ -21,8 +21,10 @@ from bot.domain.enums import Channel
 from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice, Sending, sending
-from handlers.callbacks import NeedCb, ProjectCb, ShiftCb
+from handlers.callbacks import NeedCb
+from handlers.common.callbacks import ShiftCb
 from handlers.need_texts import STATE_NAMES, local_time
+from handlers.projects.callbacks import ProjectCb
 
 log = logging.getLogger(__name__)
 
