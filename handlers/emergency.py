@@ -24,7 +24,7 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies, places, resources
 from bot.services.emergencies import EmergencyView, RollCallView
 from handlers.callbacks import EmergencyCb
-from handlers.common.callbacks import ResourceCb
+from handlers.common.callbacks import ResourceAction, ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages
@@ -286,7 +286,9 @@ async def emergency_resources(
         await callback.message.answer(_("No resources are listed in these communities."))
     for view in found:
         keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Reserve"), ResourceCb(action="reserve", id=view.id))]]
+            inline_keyboard=[
+                [button(_("Reserve"), ResourceCb(action=ResourceAction.RESERVE, id=view.id))]
+            ]
         )
         await callback.message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
 

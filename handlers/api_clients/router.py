@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, api_clients
-from handlers.api_clients.callbacks import AppCb
+from handlers.api_clients.callbacks import AppAction, AppCb
 from handlers.api_clients.states import AppForm
 from handlers.common.keyboards import button, toggle_keyboard
 from handlers.common.routing import RouteTable
@@ -54,10 +54,10 @@ def _listing(apps: list[api_clients.ClientView]) -> tuple[str, InlineKeyboardMar
     ]
     head = _("Apps of the HTTP API in your area:") if lines else _("No apps are registered yet.")
     builder = InlineKeyboardBuilder()
-    builder.row(button(_("Register an app"), AppCb(action="new")))
+    builder.row(button(_("Register an app"), AppCb(action=AppAction.NEW)))
     for app in apps:
         label = _("Revoke {name}").format(name=app.name)
-        builder.row(button(label, AppCb(action="revoke", item=app.id)))
+        builder.row(button(label, AppCb(action=AppAction.REVOKE, item=app.id)))
     return "\n".join([head, *lines]), builder.as_markup()
 
 
@@ -71,7 +71,7 @@ async def apps(message: Message, state: FSMContext, principal: Principal, uow: U
     await message.answer(text, reply_markup=keyboard)
 
 
-@router.callback_query(AppCb.filter(F.action == "new"))
+@router.callback_query(AppCb.filter(F.action == AppAction.NEW))
 async def new_app(callback: CallbackQuery, state: FSMContext, principal: Principal) -> None:
     api_clients.admin_area(principal)  # refused here already for anyone but an admin
     await callback.answer()
@@ -100,13 +100,13 @@ def _scope_keyboard(chosen: list[str]) -> InlineKeyboardMarkup:
     return toggle_keyboard(
         options,
         marked,
-        tap=lambda value: AppCb(action="scope", item=int(value)),
-        done=AppCb(action="done"),
+        tap=lambda value: AppCb(action=AppAction.SCOPE, item=int(value)),
+        done=AppCb(action=AppAction.DONE),
         columns=1,
     )
 
 
-@router.callback_query(AppForm.scopes, AppCb.filter(F.action == "scope"))
+@router.callback_query(AppForm.scopes, AppCb.filter(F.action == AppAction.SCOPE))
 async def scope_tapped(callback: CallbackQuery, callback_data: AppCb, state: FSMContext) -> None:
     scopes = _scopes()
     chosen = list((await state.get_data()).get("scopes", []))
@@ -119,7 +119,7 @@ async def scope_tapped(callback: CallbackQuery, callback_data: AppCb, state: FSM
         await callback.message.edit_reply_markup(reply_markup=_scope_keyboard(chosen))
 
 
-@router.callback_query(AppForm.scopes, AppCb.filter(F.action == "done"))
+@router.callback_query(AppForm.scopes, AppCb.filter(F.action == AppAction.DONE))
 async def scopes_done(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -156,27 +156,27 @@ async def scopes_done(
     )
 
 
-@router.callback_query(AppCb.filter(F.action == "revoke"))
+@router.callback_query(AppCb.filter(F.action == AppAction.REVOKE))
 async def revoke_asked(callback: CallbackQuery, callback_data: AppCb) -> None:
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("Yes, revoke it"), callback_data=AppCb(action="yes", item=callback_data.item)
+        text=_("Yes, revoke it"), callback_data=AppCb(action=AppAction.YES, item=callback_data.item)
     )
-    builder.button(text=_("No"), callback_data=AppCb(action="no"))
+    builder.button(text=_("No"), callback_data=AppCb(action=AppAction.NO))
     await callback.message.answer(
         _("Revoke this app? Its tokens stop working at once; this cannot be undone."),
         reply_markup=builder.as_markup(),
     )
 
 
-@router.callback_query(AppCb.filter(F.action.in_({"yes", "no"})))
+@router.callback_query(AppCb.filter(F.action.in_({AppAction.YES, AppAction.NO})))
 async def revoke_answered(
     callback: CallbackQuery, callback_data: AppCb, principal: Principal, uow: UnitOfWork
 ) -> None:
-    if callback_data.action == "no":
+    if callback_data.action == AppAction.NO:
         await callback.answer()
         if isinstance(callback.message, Message):
             await callback.message.answer(_("Nothing was changed."))

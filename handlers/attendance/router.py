@@ -31,7 +31,7 @@ from bot.services import UnitOfWork, attendance
 from bot.services.attendance import Checked, RecordView, TooFar
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.attendance.callbacks import AttendanceCb
+from handlers.attendance.callbacks import AttendanceAction, AttendanceCb
 from handlers.attendance.states import CheckForm, CorrectionDecision, RecordAdjust
 from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button
@@ -250,7 +250,7 @@ async def site_codes(
             [
                 button(
                     f"{local_time(start, settings.tz)} {title}"[:60],
-                    AttendanceCb(action="code", id=shift_id),
+                    AttendanceCb(action=AttendanceAction.CODE, id=shift_id),
                 )
             ]
             for shift_id, title, start in rows
@@ -261,7 +261,7 @@ async def site_codes(
     )
 
 
-@router.callback_query(AttendanceCb.filter(F.action == "code"))
+@router.callback_query(AttendanceCb.filter(F.action == AttendanceAction.CODE))
 async def show_site_code(
     callback: CallbackQuery,
     callback_data: AttendanceCb,
@@ -286,7 +286,9 @@ async def show_site_code(
         until=code.valid_until.astimezone(settings.tz).strftime("%H:%M"),
     )
     refresh = InlineKeyboardMarkup(
-        inline_keyboard=[[button(_("New code"), AttendanceCb(action="code", id=code.shift_id))]]
+        inline_keyboard=[
+            [button(_("New code"), AttendanceCb(action=AttendanceAction.CODE, id=code.shift_id))]
+        ]
     )
     await callback.message.answer_photo(
         BufferedInputFile(await qr_image(bot, link), filename="site-code.png"),
@@ -315,15 +317,19 @@ async def records(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(_("Approve"), AttendanceCb(action="fix_ok", id=correction.id)),
-                    button(_("Reject"), AttendanceCb(action="fix_no", id=correction.id)),
+                    button(
+                        _("Approve"), AttendanceCb(action=AttendanceAction.FIX_OK, id=correction.id)
+                    ),
+                    button(
+                        _("Reject"), AttendanceCb(action=AttendanceAction.FIX_NO, id=correction.id)
+                    ),
                 ]
             ]
         )
         await message.answer(text, reply_markup=keyboard)
 
 
-@router.callback_query(AttendanceCb.filter(F.action == "rec_page"))
+@router.callback_query(AttendanceCb.filter(F.action == AttendanceAction.REC_PAGE))
 async def records_page(
     callback: CallbackQuery,
     callback_data: AttendanceCb,
@@ -347,8 +353,10 @@ async def _records_page(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(_("Confirm"), AttendanceCb(action="ok", id=view.id)),
-                    button(_("Adjust hours"), AttendanceCb(action="adjust", id=view.id)),
+                    button(_("Confirm"), AttendanceCb(action=AttendanceAction.OK, id=view.id)),
+                    button(
+                        _("Adjust hours"), AttendanceCb(action=AttendanceAction.ADJUST, id=view.id)
+                    ),
                 ]
             ]
         )
@@ -357,12 +365,14 @@ async def _records_page(
         await message.answer(
             _("More records:"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[button("›", AttendanceCb(action="rec_page", id=page + 1))]]
+                inline_keyboard=[
+                    [button("›", AttendanceCb(action=AttendanceAction.REC_PAGE, id=page + 1))]
+                ]
             ),
         )
 
 
-@router.callback_query(AttendanceCb.filter(F.action == "ok"))
+@router.callback_query(AttendanceCb.filter(F.action == AttendanceAction.OK))
 async def confirm_record(
     callback: CallbackQuery,
     callback_data: AttendanceCb,
@@ -383,7 +393,7 @@ async def confirm_record(
         await callback.message.edit_text(record_text(view, settings, for_organiser=True))
 
 
-@router.callback_query(AttendanceCb.filter(F.action == "adjust"))
+@router.callback_query(AttendanceCb.filter(F.action == AttendanceAction.ADJUST))
 async def adjust_record(
     callback: CallbackQuery, callback_data: AttendanceCb, state: FSMContext
 ) -> None:
@@ -429,7 +439,7 @@ async def adjust_reason(
     await message.answer(_("Confirmed.") + "\n\n" + record_text(view, settings, for_organiser=True))
 
 
-@router.callback_query(AttendanceCb.filter(F.action == "fix_ok"))
+@router.callback_query(AttendanceCb.filter(F.action == AttendanceAction.FIX_OK))
 async def approve_correction(
     callback: CallbackQuery,
     callback_data: AttendanceCb,
@@ -451,7 +461,7 @@ async def approve_correction(
         await callback.message.edit_text(record_text(view, settings, for_organiser=True))
 
 
-@router.callback_query(AttendanceCb.filter(F.action == "fix_no"))
+@router.callback_query(AttendanceCb.filter(F.action == AttendanceAction.FIX_NO))
 async def reject_correction(
     callback: CallbackQuery, callback_data: AttendanceCb, state: FSMContext
 ) -> None:

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.enums import ORGANISATION_ROLES, ROLE_SCOPE, Role, ScopeLevel
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people, places, roles
-from handlers.common.callbacks import ConfirmCb, PlaceCb, RoleCb
+from handlers.common.callbacks import ConfirmCb, PlaceAction, PlaceCb, RoleCb
 from handlers.common.keyboards import confirm_keyboard, roles_keyboard, yes_no_keyboard
 from handlers.common.place_picker import show_place_screen
 from handlers.common.routing import RouteTable
@@ -85,7 +85,9 @@ async def grant_role_chosen(
     )
 
 
-@router.callback_query(GrantRole.scope, PlaceCb.filter((F.purpose == "g") & (F.action == "list")))
+@router.callback_query(
+    GrantRole.scope, PlaceCb.filter((F.purpose == "g") & (F.action == PlaceAction.LIST))
+)
 async def grant_browse(
     callback: CallbackQuery,
     callback_data: PlaceCb,
@@ -106,7 +108,9 @@ async def grant_browse(
     )
 
 
-@router.callback_query(GrantRole.scope, PlaceCb.filter((F.purpose == "g") & (F.action == "pick")))
+@router.callback_query(
+    GrantRole.scope, PlaceCb.filter((F.purpose == "g") & (F.action == PlaceAction.PICK))
+)
 async def grant_scope_chosen(
     callback: CallbackQuery,
     callback_data: PlaceCb,

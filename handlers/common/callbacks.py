@@ -1,6 +1,7 @@
 """Callback data factories that several features (or the common routers) use. Everything in
 them is re-checked server-side: never trusted."""
 
+from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -14,13 +15,20 @@ class LanguageCb(CallbackData, prefix="lang"):
     code: str
 
 
+class PlaceAction(StrEnum):
+    """What a tap on a PlaceCb button asks for; each value is what the button packs."""
+
+    LIST = "list"
+    PICK = "pick"
+
+
 class PlaceCb(CallbackData, prefix="pl"):
     """Browse the hierarchy. `level`: d(istrict list), s(treet list), c(ommunity list).
 
     `purpose`: h = choose home community, g = choose the scope of a role grant."""
 
     purpose: str
-    action: str  # list | pick
+    action: PlaceAction
     level: str
     parent: int = 0
     item: int = 0
@@ -48,38 +56,97 @@ class NeedNewCb(CallbackData, prefix="nn"):
     value: str
 
 
+class ShiftAction(StrEnum):
+    """What a tap on a ShiftCb button asks for; each value is what the button packs."""
+
+    CANCEL = "cancel"
+    COMMUNITY = "community"
+    JOIN = "join"
+    NEXT = "next"
+    PAGE = "page"
+    SKILL = "skill"
+
+
 class ShiftCb(CallbackData, prefix="sh"):
     """new: community | skill | next; volunteers: join | cancel | page."""
 
-    action: str
+    action: ShiftAction
     id: int = 0
     value: str = ""
+
+
+class ResourceAction(StrEnum):
+    """What a tap on a ResourceCb button asks for; each value is what the button packs."""
+
+    COMMUNITY = "community"
+    FOR = "for"
+    KIND = "kind"
+    NEEDS = "needs"
+    NEW = "new"
+    NO_END = "no_end"
+    PAGE = "page"
+    RELEASE = "release"
+    RESERVE = "reserve"
 
 
 class ResourceCb(CallbackData, prefix="rs"):
-    action: str
+    action: ResourceAction
     id: int = 0
     value: str = ""
+
+
+class PrivacyAction(StrEnum):
+    """What a tap on a PrivacyCb button asks for; each value is what the button packs."""
+
+    AGREE = "agree"
+    AGREE_ID = "agree_id"
+    DECLINE = "decline"
+    ERASE_YES = "erase_yes"
+    GUARDIAN = "guardian"
+    KEEP = "keep"
+    LOG = "log"
+    WITHDRAW = "withdraw"
+    WITHDRAW_YES = "withdraw_yes"
 
 
 class PrivacyCb(CallbackData, prefix="pv"):
     """Consent, withdrawal, erasure, a guardian's consent, access-log pages; every action is
     re-checked by the services against the person tapping."""
 
-    action: str
+    action: PrivacyAction
     id: Id = 0
+
+
+class NameAction(StrEnum):
+    """What a tap on a NameCb button asks for; each value is what the button packs."""
+
+    CHANGE = "change"
+    KEEP = "keep"
+    SKIP = "skip"
 
 
 class NameCb(CallbackData, prefix="nm"):
     """How the person wants to be called: action = change | keep | skip."""
 
-    action: str
+    action: NameAction
+
+
+class SocialWorkAction(StrEnum):
+    """What a tap on a SocialWorkCb button asks for; each value is what the button packs."""
+
+    COMMUNITY = "community"
+    JOIN = "join"
+    LEVEL = "level"
+    PLACE = "place"
+    REJECT = "reject"
+    SKIP = "skip"
+    VERIFY = "verify"
 
 
 class SocialWorkCb(CallbackData, prefix="sw"):
     """join (a training) | level (of a certificate) | skip (its number) | verify | reject |
     place (to record a service at) | community (served)."""
 
-    action: str
+    action: SocialWorkAction
     id: int = 0
     value: str = ""

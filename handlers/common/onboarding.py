@@ -28,7 +28,15 @@ from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import MAX_DESCRIPTION
 from bot.services.people import Identity
 from handlers.common import drafts
-from handlers.common.callbacks import LanguageCb, NameCb, NeedNewCb, NoopCb, PlaceCb
+from handlers.common.callbacks import (
+    LanguageCb,
+    NameAction,
+    NameCb,
+    NeedNewCb,
+    NoopCb,
+    PlaceAction,
+    PlaceCb,
+)
 from handlers.common.deeplinks import open_deep_link
 from handlers.common.everyone import help_text
 from handlers.common.keyboards import button, language_keyboard
@@ -186,7 +194,7 @@ async def change_community(
     await ask_community(message, state, uow, principal, intro=_("Moving house?"))
 
 
-@router.callback_query(PlaceCb.filter((F.purpose == "h") & (F.action == "list")))
+@router.callback_query(PlaceCb.filter((F.purpose == "h") & (F.action == PlaceAction.LIST)))
 async def browse_places(
     callback: CallbackQuery, callback_data: PlaceCb, uow: UnitOfWork, principal: Principal
 ) -> None:
@@ -201,7 +209,7 @@ async def browse_places(
     )
 
 
-@router.callback_query(PlaceCb.filter((F.purpose == "h") & (F.action == "pick")))
+@router.callback_query(PlaceCb.filter((F.purpose == "h") & (F.action == PlaceAction.PICK)))
 async def community_chosen(
     callback: CallbackQuery,
     callback_data: PlaceCb,
@@ -266,9 +274,11 @@ async def onboarding_needs_a_button(
 def _name_keyboard(current: str, *, onboarding: bool) -> InlineKeyboardMarkup | None:
     rows = []
     if current:
-        rows.append([button(_("Keep “{name}”").format(name=current[:30]), NameCb(action="keep"))])
+        rows.append(
+            [button(_("Keep “{name}”").format(name=current[:30]), NameCb(action=NameAction.KEEP))]
+        )
     if onboarding:
-        rows.append([button(_("Skip"), NameCb(action="skip"))])
+        rows.append([button(_("Skip"), NameCb(action=NameAction.SKIP))])
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
@@ -362,7 +372,9 @@ async def name_typed_at_onboarding(
     await _welcome(message, state, uow, principal, bot, i18n, channel, data)
 
 
-@router.callback_query(Onboarding.name, NameCb.filter(F.action.in_({"keep", "skip"})))
+@router.callback_query(
+    Onboarding.name, NameCb.filter(F.action.in_({NameAction.KEEP, NameAction.SKIP}))
+)
 async def name_skipped_at_onboarding(
     callback: CallbackQuery,
     callback_data: NameCb,
@@ -377,7 +389,7 @@ async def name_skipped_at_onboarding(
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
-    if callback_data.action == "skip":
+    if callback_data.action == NameAction.SKIP:
         text = _("All right. You can tell me your name later with /name.")
     else:
         text = _("Thank you, {name}!").format(
@@ -413,7 +425,7 @@ async def change_name(
     await _ask_new_name(message, state, uow, principal)
 
 
-@router.callback_query(NameCb.filter(F.action == "change"))
+@router.callback_query(NameCb.filter(F.action == NameAction.CHANGE))
 async def change_name_button(
     callback: CallbackQuery, state: FSMContext, uow: UnitOfWork, principal: Principal
 ) -> None:
@@ -444,7 +456,7 @@ async def new_name_typed(
         await state.clear()
 
 
-@router.callback_query(NameForm.name, NameCb.filter(F.action == "keep"))
+@router.callback_query(NameForm.name, NameCb.filter(F.action == NameAction.KEEP))
 async def name_kept(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await callback.answer()

@@ -37,7 +37,7 @@ from handlers.common.callbacks import ConfirmCb
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages, save_then_clear
-from handlers.competitions.callbacks import CallCb
+from handlers.competitions.callbacks import CallAction, CallCb
 from handlers.competitions.states import CallForm, ProposalForm
 from handlers.organisations.router import ORG_TYPE_NAMES
 
@@ -94,20 +94,28 @@ def call_text(view: CallView, settings: Settings) -> str:
 def _call_keyboard(view: CallView, member: bool) -> InlineKeyboardMarkup:
     rows = []
     if member and view.phase is CallState.OPEN:
-        rows.append([button(_("Submit or revise a proposal"), CallCb(action="submit", id=view.id))])
+        rows.append(
+            [button(_("Submit or revise a proposal"), CallCb(action=CallAction.SUBMIT, id=view.id))]
+        )
     if view.reviewer and view.phase is CallState.REVIEWING:
-        rows.append([button(_("Score the proposals"), CallCb(action="review", id=view.id))])
+        rows.append(
+            [button(_("Score the proposals"), CallCb(action=CallAction.REVIEW, id=view.id))]
+        )
     if view.organiser and view.phase is CallState.OPEN:
-        rows.append([button(_("Name a reviewer"), CallCb(action="name", id=view.id))])
+        rows.append([button(_("Name a reviewer"), CallCb(action=CallAction.NAME, id=view.id))])
     voting = view.phase in (CallState.OPEN, CallState.REVIEWING) and view.proposals
     if view.organiser and view.vote_weight and view.consultation_id is None and voting:
-        rows.append([button(_("Open the residents' vote"), CallCb(action="residents", id=view.id))])
+        rows.append(
+            [button(_("Open the residents' vote"), CallCb(action=CallAction.RESIDENTS, id=view.id))]
+        )
     if view.organiser and view.phase is CallState.REVIEWING:
-        rows.append([button(_("Close the panel"), CallCb(action="close", id=view.id))])
+        rows.append([button(_("Close the panel"), CallCb(action=CallAction.CLOSE, id=view.id))])
     if view.organiser and view.phase is CallState.CLOSED:
-        rows.append([button(_("Publish the results"), CallCb(action="publish", id=view.id))])
+        rows.append(
+            [button(_("Publish the results"), CallCb(action=CallAction.PUBLISH, id=view.id))]
+        )
     if view.phase is CallState.PUBLISHED or (view.organiser and view.phase is CallState.CLOSED):
-        rows.append([button(_("Ranking"), CallCb(action="rank", id=view.id))])
+        rows.append([button(_("Ranking"), CallCb(action=CallAction.RANK, id=view.id))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -152,7 +160,12 @@ async def list_calls(
         )
         return
     rows = [
-        [button(f"C{c.id} {c.title} · {PHASE_NAMES[c.phase]}"[:60], CallCb(action="open", id=c.id))]
+        [
+            button(
+                f"C{c.id} {c.title} · {PHASE_NAMES[c.phase]}"[:60],
+                CallCb(action=CallAction.OPEN, id=c.id),
+            )
+        ]
         for c in found
     ]
     await message.answer(
@@ -161,7 +174,7 @@ async def list_calls(
     )
 
 
-@router.callback_query(CallCb.filter(F.action == "open"))
+@router.callback_query(CallCb.filter(F.action == CallAction.OPEN))
 async def open_page(
     callback: CallbackQuery,
     callback_data: CallCb,
@@ -193,7 +206,7 @@ async def new_call(
             [
                 button(
                     name.label(principal.locale),
-                    CallCb(action="unit", id=scope_id, value=level.value),
+                    CallCb(action=CallAction.UNIT, id=scope_id, value=level.value),
                 )
             ]
         )
@@ -204,7 +217,7 @@ async def new_call(
     )
 
 
-@router.callback_query(CallForm.unit, CallCb.filter(F.action == "unit"))
+@router.callback_query(CallForm.unit, CallCb.filter(F.action == CallAction.UNIT))
 async def call_unit(callback: CallbackQuery, callback_data: CallCb, state: FSMContext) -> None:
     level = ScopeLevel(callback_data.value)
     await state.update_data(level=level.value, scope=callback_data.id)
@@ -255,7 +268,7 @@ async def call_budget(
         [
             button(
                 _("{fund} (¥{balance} left)").format(fund=name, balance=yuan_text(left))[:60],
-                CallCb(action="fund", id=fund_id),
+                CallCb(action=CallAction.FUND, id=fund_id),
             )
         ]
         for fund_id, name, left in found
@@ -271,13 +284,13 @@ def _types_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
     return toggle_keyboard(
         [(t.value, str(name)) for t, name in ORG_TYPE_NAMES.items()],
         chosen,
-        tap=lambda value: CallCb(action="type", value=value),
-        done=CallCb(action="types_done"),
+        tap=lambda value: CallCb(action=CallAction.TYPE, value=value),
+        done=CallCb(action=CallAction.TYPES_DONE),
         columns=1,
     )
 
 
-@router.callback_query(CallForm.fund, CallCb.filter(F.action == "fund"))
+@router.callback_query(CallForm.fund, CallCb.filter(F.action == CallAction.FUND))
 async def call_fund(callback: CallbackQuery, callback_data: CallCb, state: FSMContext) -> None:
     await state.update_data(fund=callback_data.id, types=[])
     await state.set_state(CallForm.eligible)
@@ -289,7 +302,7 @@ async def call_fund(callback: CallbackQuery, callback_data: CallCb, state: FSMCo
         )
 
 
-@router.callback_query(CallForm.eligible, CallCb.filter(F.action == "type"))
+@router.callback_query(CallForm.eligible, CallCb.filter(F.action == CallAction.TYPE))
 async def call_type(callback: CallbackQuery, callback_data: CallCb, state: FSMContext) -> None:
     if callback_data.value not in OrganisationType._value2member_map_:
         await callback.answer()
@@ -302,7 +315,7 @@ async def call_type(callback: CallbackQuery, callback_data: CallCb, state: FSMCo
         await callback.message.edit_reply_markup(reply_markup=_types_keyboard(chosen))
 
 
-@router.callback_query(CallForm.eligible, CallCb.filter(F.action == "types_done"))
+@router.callback_query(CallForm.eligible, CallCb.filter(F.action == CallAction.TYPES_DONE))
 async def call_types_done(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
     if not (await state.get_data()).get("types"):
@@ -372,7 +385,7 @@ async def call_review_due(message: Message, state: FSMContext, settings: Setting
         [
             button(
                 _("No residents' vote") if w == 0 else _("{weight}% of the score").format(weight=w),
-                CallCb(action="vote", id=w),
+                CallCb(action=CallAction.VOTE, id=w),
             )
         ]
         for w in VOTE_WEIGHTS
@@ -399,7 +412,7 @@ def _spec(data: dict[str, Any]) -> NewCall:
     )
 
 
-@router.callback_query(CallForm.vote, CallCb.filter(F.action == "vote"))
+@router.callback_query(CallForm.vote, CallCb.filter(F.action == CallAction.VOTE))
 async def call_vote(
     callback: CallbackQuery, callback_data: CallCb, state: FSMContext, settings: Settings
 ) -> None:
@@ -468,7 +481,7 @@ async def call_confirm(
 # ---------------------------------------------------------------- proposals
 
 
-@router.callback_query(CallCb.filter(F.action == "submit"))
+@router.callback_query(CallCb.filter(F.action == CallAction.SUBMIT))
 async def submit_start(
     callback: CallbackQuery,
     callback_data: CallCb,
@@ -488,7 +501,8 @@ async def submit_start(
     await state.set_state(ProposalForm.project)
     await state.update_data(call=callback_data.id)
     rows = [
-        [button(f"P{pid} {title}"[:60], CallCb(action="project", id=pid))] for pid, title in drafts
+        [button(f"P{pid} {title}"[:60], CallCb(action=CallAction.PROJECT, id=pid))]
+        for pid, title in drafts
     ]
     await callback.message.answer(
         _("Which draft project do you put forward? /cancel"),
@@ -496,7 +510,7 @@ async def submit_start(
     )
 
 
-@router.callback_query(ProposalForm.project, CallCb.filter(F.action == "project"))
+@router.callback_query(ProposalForm.project, CallCb.filter(F.action == CallAction.PROJECT))
 async def submit_project(callback: CallbackQuery, callback_data: CallCb, state: FSMContext) -> None:
     await state.update_data(project=callback_data.id)
     await state.set_state(ProposalForm.lines)
@@ -542,7 +556,7 @@ async def submit_lines(message: Message, state: FSMContext) -> None:
             "references, e.g. A1-2026-0001)? /cancel"
         ),
         reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("None"), CallCb(action="skip_needs"))]]
+            inline_keyboard=[[button(_("None"), CallCb(action=CallAction.SKIP_NEEDS))]]
         ),
     )
 
@@ -556,7 +570,7 @@ async def submit_needs(message: Message, state: FSMContext) -> None:
     await message.answer(_("The expected results (how many people, what changes)? /cancel"))
 
 
-@router.callback_query(ProposalForm.needs, CallCb.filter(F.action == "skip_needs"))
+@router.callback_query(ProposalForm.needs, CallCb.filter(F.action == CallAction.SKIP_NEEDS))
 async def submit_no_needs(callback: CallbackQuery, state: FSMContext) -> None:
     await state.update_data(needs=[])
     await state.set_state(ProposalForm.results)
@@ -615,7 +629,7 @@ async def submit_confirm(
 # ---------------------------------------------------------------- the panel
 
 
-@router.callback_query(CallCb.filter(F.action == "name"))
+@router.callback_query(CallCb.filter(F.action == CallAction.NAME))
 async def name_start(callback: CallbackQuery, callback_data: CallCb, state: FSMContext) -> None:
     await state.set_state(CallForm.reviewer)
     await state.update_data(call=callback_data.id)
@@ -649,7 +663,7 @@ async def name_typed(
     )
 
 
-@router.callback_query(CallCb.filter(F.action == "review"))
+@router.callback_query(CallCb.filter(F.action == CallAction.REVIEW))
 async def review(
     callback: CallbackQuery, callback_data: CallCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -679,7 +693,8 @@ async def review(
             inline_keyboard=[
                 [
                     button(
-                        _("Score it"), CallCb(action="score", id=p.id, value=str(callback_data.id))
+                        _("Score it"),
+                        CallCb(action=CallAction.SCORE, id=p.id, value=str(callback_data.id)),
                     )
                 ]
             ]
@@ -687,7 +702,7 @@ async def review(
         await callback.message.answer(text, reply_markup=keyboard)
 
 
-@router.callback_query(CallCb.filter(F.action == "score"))
+@router.callback_query(CallCb.filter(F.action == CallAction.SCORE))
 async def score_start(
     callback: CallbackQuery,
     callback_data: CallCb,
@@ -729,7 +744,7 @@ async def score_typed(
     await message.answer(_("Scores saved. They stay hidden until the panel closes."))
 
 
-@router.callback_query(CallCb.filter(F.action == "close"))
+@router.callback_query(CallCb.filter(F.action == CallAction.CLOSE))
 async def close(
     callback: CallbackQuery, callback_data: CallCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -742,7 +757,8 @@ async def close(
                 inline_keyboard=[
                     [
                         button(
-                            _("Publish the results"), CallCb(action="publish", id=callback_data.id)
+                            _("Publish the results"),
+                            CallCb(action=CallAction.PUBLISH, id=callback_data.id),
                         )
                     ]
                 ]
@@ -750,7 +766,7 @@ async def close(
         )
 
 
-@router.callback_query(CallCb.filter(F.action == "rank"))
+@router.callback_query(CallCb.filter(F.action == CallAction.RANK))
 async def rank(
     callback: CallbackQuery, callback_data: CallCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -760,7 +776,7 @@ async def rank(
         await callback.message.answer(ranking_text(ranked))
 
 
-@router.callback_query(CallCb.filter(F.action == "publish"))
+@router.callback_query(CallCb.filter(F.action == CallAction.PUBLISH))
 async def publish_ask(
     callback: CallbackQuery,
     callback_data: CallCb,
@@ -821,7 +837,7 @@ async def publish(
         )
 
 
-@router.callback_query(CallCb.filter(F.action == "residents"))
+@router.callback_query(CallCb.filter(F.action == CallAction.RESIDENTS))
 async def residents_vote(
     callback: CallbackQuery,
     callback_data: CallCb,

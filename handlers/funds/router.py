@@ -27,7 +27,7 @@ from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
-from handlers.funds.callbacks import FundCb
+from handlers.funds.callbacks import FundAction, FundCb
 from handlers.funds.states import FundForm
 from handlers.need_texts import CATEGORY_NAMES
 
@@ -66,7 +66,7 @@ def _purpose_name(purpose: str | None) -> str:
     return str(CATEGORY_NAMES[NeedCategory(purpose)])
 
 
-def _purpose_keyboard(action: str) -> InlineKeyboardMarkup:
+def _purpose_keyboard(action: FundAction) -> InlineKeyboardMarkup:
     rows = [[button(_("Unrestricted"), FundCb(action=action, value=UNRESTRICTED))]]
     rows += [
         [button(str(name), FundCb(action=action, value=c.value))]
@@ -100,10 +100,12 @@ async def my_funds(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(_("Record a donation"), FundCb(action="donate", id=fund_id)),
-                    button(_("Allocate to a project"), FundCb(action="allocate", id=fund_id)),
+                    button(_("Record a donation"), FundCb(action=FundAction.DONATE, id=fund_id)),
+                    button(
+                        _("Allocate to a project"), FundCb(action=FundAction.ALLOCATE, id=fund_id)
+                    ),
                 ],
-                [button(_("Statement (CSV)"), FundCb(action="csv", id=fund_id))],
+                [button(_("Statement (CSV)"), FundCb(action=FundAction.CSV, id=fund_id))],
             ]
         )
         await message.answer(fund_text(view), reply_markup=keyboard)
@@ -116,7 +118,8 @@ async def my_funds(
         rows = [
             [
                 button(
-                    _("New fund for {name}").format(name=o.name)[:60], FundCb(action="new", id=o.id)
+                    _("New fund for {name}").format(name=o.name)[:60],
+                    FundCb(action=FundAction.NEW, id=o.id),
                 )
             ]
             for o in holders
@@ -131,7 +134,7 @@ async def my_funds(
         )
 
 
-@router.callback_query(FundCb.filter(F.action == "new"))
+@router.callback_query(FundCb.filter(F.action == FundAction.NEW))
 async def new_fund(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -157,7 +160,7 @@ async def fund_name(
 # ---------------------------------------------------------------- donations
 
 
-@router.callback_query(FundCb.filter(F.action == "donate"))
+@router.callback_query(FundCb.filter(F.action == FundAction.DONATE))
 async def donate(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -181,7 +184,7 @@ async def amount(message: Message, state: FSMContext) -> None:
         await message.answer(
             _("Who gave it?"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[button(_("Anonymous"), FundCb(action="anonymous"))]]
+                inline_keyboard=[[button(_("Anonymous"), FundCb(action=FundAction.ANONYMOUS))]]
             ),
         )
     elif flow == "spend":
@@ -189,28 +192,32 @@ async def amount(message: Message, state: FSMContext) -> None:
         await message.answer(_("What was it spent on?"))
     else:
         await state.set_state(FundForm.purpose)
-        await message.answer(_("From which money?"), reply_markup=_purpose_keyboard("purpose"))
+        await message.answer(
+            _("From which money?"), reply_markup=_purpose_keyboard(FundAction.PURPOSE)
+        )
 
 
 @router.message(FundForm.donor, F.text)
 async def donor(message: Message, state: FSMContext) -> None:
     await state.update_data(donor=(message.text or "")[:200])
     await state.set_state(FundForm.purpose)
-    await message.answer(_("Is it for a purpose?"), reply_markup=_purpose_keyboard("purpose"))
+    await message.answer(
+        _("Is it for a purpose?"), reply_markup=_purpose_keyboard(FundAction.PURPOSE)
+    )
 
 
-@router.callback_query(FundForm.donor, FundCb.filter(F.action == "anonymous"))
+@router.callback_query(FundForm.donor, FundCb.filter(F.action == FundAction.ANONYMOUS))
 async def anonymous(callback: CallbackQuery, state: FSMContext) -> None:
     await state.update_data(donor=None)
     await state.set_state(FundForm.purpose)
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.edit_text(
-            _("Is it for a purpose?"), reply_markup=_purpose_keyboard("purpose")
+            _("Is it for a purpose?"), reply_markup=_purpose_keyboard(FundAction.PURPOSE)
         )
 
 
-@router.callback_query(FundForm.purpose, FundCb.filter(F.action == "purpose"))
+@router.callback_query(FundForm.purpose, FundCb.filter(F.action == FundAction.PURPOSE))
 async def purpose(
     callback: CallbackQuery,
     callback_data: FundCb,
@@ -259,7 +266,7 @@ async def purpose(
 # ---------------------------------------------------------------- allocations and spending
 
 
-@router.callback_query(FundCb.filter(F.action == "allocate"))
+@router.callback_query(FundCb.filter(F.action == FundAction.ALLOCATE))
 async def allocate(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -300,7 +307,7 @@ async def spend(message: Message, state: FSMContext, principal: Principal, uow: 
                 _("{fund}: ¥{left} left of ¥{amount}").format(
                     fund=name, left=yuan_text(left), amount=yuan_text(total)
                 )[:60],
-                FundCb(action="spend", id=allocation_id),
+                FundCb(action=FundAction.SPEND, id=allocation_id),
             )
         ]
         for allocation_id, name, total, left in allocations
@@ -310,7 +317,7 @@ async def spend(message: Message, state: FSMContext, principal: Principal, uow: 
     )
 
 
-@router.callback_query(FundCb.filter(F.action == "spend"))
+@router.callback_query(FundCb.filter(F.action == FundAction.SPEND))
 async def spend_from(callback: CallbackQuery, callback_data: FundCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -343,7 +350,7 @@ async def spent_on(
     )
 
 
-@router.callback_query(FundCb.filter(F.action == "csv"))
+@router.callback_query(FundCb.filter(F.action == FundAction.CSV))
 async def export(callback: CallbackQuery, callback_data: FundCb, uow: UnitOfWork) -> None:
     view = await funds.statement(uow, fund_id=callback_data.id)
     await callback.answer()

@@ -25,7 +25,7 @@ from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
-from handlers.organisations.callbacks import OrgCb
+from handlers.organisations.callbacks import OrgAction, OrgCb
 from handlers.organisations.states import OrgForm, OrgReview
 
 router = RouteTable("organisations")
@@ -68,14 +68,14 @@ async def my_organisations(
     await state.clear()
     mine = await organisations.mine(uow, principal)
     for view in mine:
-        rows = [[button(_("New project"), OrgCb(action="project", id=view.id))]]
+        rows = [[button(_("New project"), OrgCb(action=OrgAction.PROJECT, id=view.id))]]
         if organisations.member_of(principal, view.id, Role.ORG_ADMIN):
-            rows.append([button(_("Invite members"), OrgCb(action="invite", id=view.id))])
+            rows.append([button(_("Invite members"), OrgCb(action=OrgAction.INVITE, id=view.id))])
         await message.answer(
             org_text(view), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[button(_("Register an organisation"), OrgCb(action="new"))]]
+        inline_keyboard=[[button(_("Register an organisation"), OrgCb(action=OrgAction.NEW))]]
     )
     await message.answer(
         _("You are not in an organisation yet.") if not mine else _("Another organisation?"),
@@ -83,7 +83,7 @@ async def my_organisations(
     )
 
 
-@router.callback_query(OrgCb.filter(F.action == "new"))
+@router.callback_query(OrgCb.filter(F.action == OrgAction.NEW))
 async def start_registration(callback: CallbackQuery, state: FSMContext) -> None:
     await ask(
         callback,
@@ -102,7 +102,7 @@ async def org_name(message: Message, state: FSMContext) -> None:
     await state.update_data(name=name)
     await state.set_state(OrgForm.type)
     rows = [
-        [button(str(label), OrgCb(action="type", value=t.value))]
+        [button(str(label), OrgCb(action=OrgAction.TYPE, value=t.value))]
         for t, label in ORG_TYPE_NAMES.items()
     ]
     await message.answer(
@@ -110,14 +110,14 @@ async def org_name(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(OrgForm.type, OrgCb.filter(F.action == "type"))
+@router.callback_query(OrgForm.type, OrgCb.filter(F.action == OrgAction.TYPE))
 async def org_type(callback: CallbackQuery, callback_data: OrgCb, state: FSMContext) -> None:
     await state.update_data(type=OrganisationType(callback_data.value).value)
     await state.set_state(OrgForm.registration)
     await callback.answer()
     if isinstance(callback.message, Message):
         rows = [
-            [button(str(label), OrgCb(action="reg", value=r.value))]
+            [button(str(label), OrgCb(action=OrgAction.REG, value=r.value))]
             for r, label in REGISTRATION_NAMES.items()
         ]
         await callback.message.edit_text(
@@ -126,7 +126,7 @@ async def org_type(callback: CallbackQuery, callback_data: OrgCb, state: FSMCont
         )
 
 
-@router.callback_query(OrgForm.registration, OrgCb.filter(F.action == "reg"))
+@router.callback_query(OrgForm.registration, OrgCb.filter(F.action == OrgAction.REG))
 async def org_registration(
     callback: CallbackQuery, callback_data: OrgCb, state: FSMContext
 ) -> None:
@@ -206,7 +206,7 @@ async def org_save(
     )
 
 
-@router.callback_query(OrgCb.filter(F.action == "invite"))
+@router.callback_query(OrgCb.filter(F.action == OrgAction.INVITE))
 async def invite(
     callback: CallbackQuery,
     callback_data: OrgCb,
@@ -255,15 +255,15 @@ async def pending(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(_("Verified"), OrgCb(action="ok", id=view.id)),
-                    button(_("Refuse"), OrgCb(action="no", id=view.id)),
+                    button(_("Verified"), OrgCb(action=OrgAction.OK, id=view.id)),
+                    button(_("Refuse"), OrgCb(action=OrgAction.NO, id=view.id)),
                 ]
             ]
         )
         await message.answer(org_text(view), reply_markup=keyboard)
 
 
-@router.callback_query(OrgCb.filter(F.action == "ok"))
+@router.callback_query(OrgCb.filter(F.action == OrgAction.OK))
 async def verify(
     callback: CallbackQuery,
     callback_data: OrgCb,
@@ -279,7 +279,7 @@ async def verify(
         await callback.message.edit_text(org_text(view))
 
 
-@router.callback_query(OrgCb.filter(F.action == "no"))
+@router.callback_query(OrgCb.filter(F.action == OrgAction.NO))
 async def refuse(callback: CallbackQuery, callback_data: OrgCb, state: FSMContext) -> None:
     await ask(
         callback,

@@ -21,7 +21,7 @@ from bot.domain.principal import Principal
 from bot.domain.privacy import CONSENT_VERSION, Access, Purpose
 from bot.services import UnitOfWork, access_log, privacy
 from bot.services.ports import Notifier
-from handlers.common.callbacks import PrivacyCb
+from handlers.common.callbacks import PrivacyAction, PrivacyCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.need_texts import local_time
@@ -102,12 +102,12 @@ def id_consent_notice() -> str:
     )
 
 
-def consent_keyboard(agree: str) -> InlineKeyboardMarkup:
+def consent_keyboard(agree: PrivacyAction) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 button(_("I agree"), PrivacyCb(action=agree)),
-                button(_("I do not agree"), PrivacyCb(action="decline")),
+                button(_("I do not agree"), PrivacyCb(action=PrivacyAction.DECLINE)),
             ]
         ]
     )
@@ -160,12 +160,14 @@ async def show_privacy(
     keyboard = None
     if view.active:
         keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Withdraw my consent"), PrivacyCb(action="withdraw"))]]
+            inline_keyboard=[
+                [button(_("Withdraw my consent"), PrivacyCb(action=PrivacyAction.WITHDRAW))]
+            ]
         )
     await message.answer(overview_text(view, settings), reply_markup=keyboard)
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "withdraw"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.WITHDRAW))
 async def ask_withdraw(callback: CallbackQuery) -> None:
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -177,15 +179,15 @@ async def ask_withdraw(callback: CallbackQuery) -> None:
             reply_markup=InlineKeyboardMarkup(
                 inline_keyboard=[
                     [
-                        button(_("Yes, withdraw"), PrivacyCb(action="withdraw_yes")),
-                        button(_("No, keep it"), PrivacyCb(action="keep")),
+                        button(_("Yes, withdraw"), PrivacyCb(action=PrivacyAction.WITHDRAW_YES)),
+                        button(_("No, keep it"), PrivacyCb(action=PrivacyAction.KEEP)),
                     ]
                 ]
             ),
         )
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "keep"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.KEEP))
 async def keep(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await callback.answer()
@@ -193,7 +195,7 @@ async def keep(callback: CallbackQuery, state: FSMContext) -> None:
         await callback.message.edit_text(_("Nothing was changed."))
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "withdraw_yes"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.WITHDRAW_YES))
 async def withdraw(
     callback: CallbackQuery, principal: Principal, uow: UnitOfWork, notifier: Notifier
 ) -> None:
@@ -276,15 +278,15 @@ async def ask_erase(message: Message, state: FSMContext) -> None:
         reply_markup=InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(_("Yes, erase my data"), PrivacyCb(action="erase_yes")),
-                    button(_("No, keep it"), PrivacyCb(action="keep")),
+                    button(_("Yes, erase my data"), PrivacyCb(action=PrivacyAction.ERASE_YES)),
+                    button(_("No, keep it"), PrivacyCb(action=PrivacyAction.KEEP)),
                 ]
             ]
         ),
     )
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "erase_yes"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.ERASE_YES))
 async def erase(
     callback: CallbackQuery,
     state: FSMContext,
@@ -328,7 +330,7 @@ async def guardian_list(
         builder.row(
             button(
                 f"{view.real_name} · {view.masked_id}",
-                PrivacyCb(action="guardian", id=view.volunteer_id),
+                PrivacyCb(action=PrivacyAction.GUARDIAN, id=view.volunteer_id),
             )
         )
     await message.answer(
@@ -340,7 +342,7 @@ async def guardian_list(
     )
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "guardian"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.GUARDIAN))
 async def guardian_pick(
     callback: CallbackQuery, callback_data: PrivacyCb, state: FSMContext
 ) -> None:
@@ -408,9 +410,9 @@ def access_text(view: access_log.AccessPage, settings: Settings) -> str:
 def _access_keyboard(view: access_log.AccessPage) -> InlineKeyboardMarkup | None:
     row = []
     if view.page > 0:
-        row.append(button(_("« Newer"), PrivacyCb(action="log", id=view.page - 1)))
+        row.append(button(_("« Newer"), PrivacyCb(action=PrivacyAction.LOG, id=view.page - 1)))
     if view.page + 1 < view.pages:
-        row.append(button(_("Older »"), PrivacyCb(action="log", id=view.page + 1)))
+        row.append(button(_("Older »"), PrivacyCb(action=PrivacyAction.LOG, id=view.page + 1)))
     return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 
@@ -423,7 +425,7 @@ async def show_access_log(
     await message.answer(access_text(view, settings), reply_markup=_access_keyboard(view))
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "log"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.LOG))
 async def access_log_page(
     callback: CallbackQuery,
     callback_data: PrivacyCb,

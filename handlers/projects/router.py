@@ -38,14 +38,14 @@ from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, organisations, places, projects, shifts
 from bot.services.ports import Notifier
 from bot.services.projects import ProjectView
-from handlers.common.callbacks import ConfirmCb, ShiftCb
+from handlers.common.callbacks import ConfirmCb, ShiftAction, ShiftCb
 from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.states import ShiftForm
 from handlers.common.steps import ask
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.projects.callbacks import ProjectCb
+from handlers.projects.callbacks import ProjectCb, ProjectCbAction
 from handlers.projects.states import ProjectForm, ProjectStep
 from handlers.shifts.router import shift_text
 
@@ -147,20 +147,30 @@ def results_text(view: ProjectView) -> str:
 
 def _keyboard(view: ProjectView) -> InlineKeyboardMarkup:
     rows = [
-        [button(str(ACTION_NAMES[a]), ProjectCb(action=a.value, id=view.id))] for a in view.actions
+        [button(str(ACTION_NAMES[a]), ProjectCb(action=ProjectCbAction(a.value), id=view.id))]
+        for a in view.actions
     ]
     if view.can_decide:
         rows.append(
-            [button(_("Record the party decision"), ProjectCb(action="decide", id=view.id))]
+            [
+                button(
+                    _("Record the party decision"),
+                    ProjectCb(action=ProjectCbAction.DECIDE, id=view.id),
+                )
+            ]
         )
     if view.can_add_shift:
-        rows.append([button(_("Add a shift"), ProjectCb(action="shift", id=view.id))])
+        rows.append([button(_("Add a shift"), ProjectCb(action=ProjectCbAction.SHIFT, id=view.id))])
     if view.shift_ids and view.state in RECRUITING:
-        rows.append([button(_("Shifts — sign up"), ProjectCb(action="shifts", id=view.id))])
+        rows.append(
+            [button(_("Shifts — sign up"), ProjectCb(action=ProjectCbAction.SHIFTS, id=view.id))]
+        )
     if view.actions or view.can_add_shift:
-        rows.append([button(_("Link a need"), ProjectCb(action="need", id=view.id))])
+        rows.append([button(_("Link a need"), ProjectCb(action=ProjectCbAction.NEED, id=view.id))])
     if view.state in RECRUITING:
-        rows.append([button(_("Link and QR code"), ProjectCb(action="qr", id=view.id))])
+        rows.append(
+            [button(_("Link and QR code"), ProjectCb(action=ProjectCbAction.QR, id=view.id))]
+        )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -183,7 +193,7 @@ async def list_projects(
     await _send_page(message, principal, uow, 0)
 
 
-@router.callback_query(ProjectCb.filter(F.action == "page"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.PAGE))
 async def projects_page(
     callback: CallbackQuery, callback_data: ProjectCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -201,17 +211,17 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         [
             button(
                 f"P{v.id} {v.title} · {STATE_NAMES[v.state]}"[:60],
-                ProjectCb(action="open", id=v.id),
+                ProjectCb(action=ProjectCbAction.OPEN, id=v.id),
             )
         ]
         for v in listing.items
     ]
     if listing.has_next:
-        rows.append([button("›", ProjectCb(action="page", id=page + 1))])
+        rows.append([button("›", ProjectCb(action=ProjectCbAction.PAGE, id=page + 1))])
     await message.answer(_("Projects:"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-@router.callback_query(ProjectCb.filter(F.action == "open"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.OPEN))
 async def open_project(
     callback: CallbackQuery, callback_data: ProjectCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -235,7 +245,11 @@ async def project_link(message: Message, rest: str, data: dict[str, Any]) -> Non
     await show(message, view, principal.locale)
 
 
-STEP_ACTIONS = {a.value for a in ProjectAction} - {"reject", "evaluate"}
+# Lifecycle steps taken at one tap; rejecting and evaluating first ask for more.
+STEP_ACTIONS = {ProjectCbAction(a.value) for a in ProjectAction} - {
+    ProjectCbAction.REJECT,
+    ProjectCbAction.EVALUATE,
+}
 
 
 @router.callback_query(ProjectCb.filter(F.action.in_(STEP_ACTIONS)))
@@ -253,7 +267,7 @@ async def step(
         await show(callback.message, view, principal.locale, edit=True)
 
 
-@router.callback_query(ProjectCb.filter(F.action == "reject"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.REJECT))
 async def reject(callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -284,7 +298,7 @@ async def reject_reason(
 # ---------------------------------------------------------------- the party decision
 
 
-@router.callback_query(ProjectCb.filter(F.action == "decide"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.DECIDE))
 async def decide(callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext) -> None:
     await state.set_state(ProjectStep.decision_minutes)
     await state.update_data(project=callback_data.id, approve=None)
@@ -345,7 +359,7 @@ async def decision_minutes(
 # ---------------------------------------------------------------- evaluation
 
 
-@router.callback_query(ProjectCb.filter(F.action == "evaluate"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.EVALUATE))
 async def evaluate(callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -389,7 +403,7 @@ async def summary(
 # ---------------------------------------------------------------- needs, shifts, QR
 
 
-@router.callback_query(ProjectCb.filter(F.action == "need"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.NEED))
 async def link_need(callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -413,7 +427,7 @@ async def need_reference(
     await show(message, view, principal.locale)
 
 
-@router.callback_query(ProjectCb.filter(F.action == "shift"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.SHIFT))
 async def add_shift(
     callback: CallbackQuery,
     callback_data: ProjectCb,
@@ -437,7 +451,7 @@ async def add_shift(
     )
 
 
-@router.callback_query(ProjectCb.filter(F.action == "shifts"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.SHIFTS))
 async def project_shifts(
     callback: CallbackQuery,
     callback_data: ProjectCb,
@@ -460,7 +474,8 @@ async def project_shifts(
                 inline_keyboard=[
                     [
                         InlineKeyboardButton(
-                            text=label, callback_data=ShiftCb(action="join", id=shift.id).pack()
+                            text=label,
+                            callback_data=ShiftCb(action=ShiftAction.JOIN, id=shift.id).pack(),
                         )
                     ]
                 ]
@@ -470,7 +485,7 @@ async def project_shifts(
         )
 
 
-@router.callback_query(ProjectCb.filter(F.action == "qr"))
+@router.callback_query(ProjectCb.filter(F.action == ProjectCbAction.QR))
 async def share(
     callback: CallbackQuery,
     callback_data: ProjectCb,
@@ -512,13 +527,18 @@ async def new_project(
     if len(options) == 1:
         await _chose_owner(message, state, principal, uow, options[0][0])
         return
-    rows = [[button(name[:60], ProjectCb(action="owner", id=oid))] for oid, name in options]
+    rows = [
+        [button(name[:60], ProjectCb(action=ProjectCbAction.OWNER, id=oid))]
+        for oid, name in options
+    ]
     await message.answer(
         _("For which organisation?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
     )
 
 
-@router.callback_query(ProjectForm.organisation, ProjectCb.filter(F.action == "owner"))
+@router.callback_query(
+    ProjectForm.organisation, ProjectCb.filter(F.action == ProjectCbAction.OWNER)
+)
 async def owner_chosen(
     callback: CallbackQuery,
     callback_data: ProjectCb,
@@ -567,7 +587,7 @@ async def project_purpose(message: Message, state: FSMContext) -> None:
     await state.update_data(purpose=(message.text or "")[:2000])
     await state.set_state(ProjectForm.kind)
     rows = [
-        [button(str(label), ProjectCb(action="kind", value=k.value))]
+        [button(str(label), ProjectCb(action=ProjectCbAction.KIND, value=k.value))]
         for k, label in KIND_NAMES.items()
     ]
     await message.answer(
@@ -579,12 +599,12 @@ def _categories_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
     return toggle_keyboard(
         [(c.value, str(name)) for c, name in CATEGORY_NAMES.items()],
         chosen,
-        tap=lambda value: ProjectCb(action="cat", value=value),
-        done=ProjectCb(action="cats_done"),
+        tap=lambda value: ProjectCb(action=ProjectCbAction.CAT, value=value),
+        done=ProjectCb(action=ProjectCbAction.CATS_DONE),
     )
 
 
-@router.callback_query(ProjectForm.kind, ProjectCb.filter(F.action == "kind"))
+@router.callback_query(ProjectForm.kind, ProjectCb.filter(F.action == ProjectCbAction.KIND))
 async def project_kind(
     callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext
 ) -> None:
@@ -598,7 +618,7 @@ async def project_kind(
         )
 
 
-@router.callback_query(ProjectForm.categories, ProjectCb.filter(F.action == "cat"))
+@router.callback_query(ProjectForm.categories, ProjectCb.filter(F.action == ProjectCbAction.CAT))
 async def project_category(
     callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext
 ) -> None:
@@ -614,12 +634,14 @@ def _communities_keyboard(allowed: dict[str, str], chosen: set[str]) -> InlineKe
     return toggle_keyboard(
         list(allowed.items())[:30],
         chosen,
-        tap=lambda value: ProjectCb(action="place", value=value),
-        done=ProjectCb(action="places_done"),
+        tap=lambda value: ProjectCb(action=ProjectCbAction.PLACE, value=value),
+        done=ProjectCb(action=ProjectCbAction.PLACES_DONE),
     )
 
 
-@router.callback_query(ProjectForm.categories, ProjectCb.filter(F.action == "cats_done"))
+@router.callback_query(
+    ProjectForm.categories, ProjectCb.filter(F.action == ProjectCbAction.CATS_DONE)
+)
 async def categories_done(callback: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     await state.set_state(ProjectForm.communities)
@@ -631,7 +653,7 @@ async def categories_done(callback: CallbackQuery, state: FSMContext) -> None:
         )
 
 
-@router.callback_query(ProjectForm.communities, ProjectCb.filter(F.action == "place"))
+@router.callback_query(ProjectForm.communities, ProjectCb.filter(F.action == ProjectCbAction.PLACE))
 async def project_place(
     callback: CallbackQuery, callback_data: ProjectCb, state: FSMContext
 ) -> None:
@@ -647,7 +669,9 @@ async def project_place(
         )
 
 
-@router.callback_query(ProjectForm.communities, ProjectCb.filter(F.action == "places_done"))
+@router.callback_query(
+    ProjectForm.communities, ProjectCb.filter(F.action == ProjectCbAction.PLACES_DONE)
+)
 async def places_done(callback: CallbackQuery, state: FSMContext) -> None:
     if not (await state.get_data())["communities"]:
         await callback.answer(_("Please choose at least one community."), show_alert=True)

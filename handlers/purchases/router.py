@@ -40,7 +40,7 @@ from handlers.common.exports import csv_file
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, save_then_clear
-from handlers.purchases.callbacks import PurchaseCb
+from handlers.purchases.callbacks import PurchaseAction, PurchaseCb
 from handlers.purchases.states import PurchaseForm
 
 router = RouteTable("purchases")
@@ -112,7 +112,8 @@ def _keyboard(view: PurchaseView) -> InlineKeyboardMarkup:
             rows.append(
                 [
                     button(
-                        _("Report milestone {n}").format(n=n), PurchaseCb(action="report", id=m.id)
+                        _("Report milestone {n}").format(n=n),
+                        PurchaseCb(action=PurchaseAction.REPORT, id=m.id),
                     )
                 ]
             )
@@ -120,7 +121,8 @@ def _keyboard(view: PurchaseView) -> InlineKeyboardMarkup:
             rows.append(
                 [
                     button(
-                        _("Accept milestone {n}").format(n=n), PurchaseCb(action="accept", id=m.id)
+                        _("Accept milestone {n}").format(n=n),
+                        PurchaseCb(action=PurchaseAction.ACCEPT, id=m.id),
                     )
                 ]
             )
@@ -129,19 +131,24 @@ def _keyboard(view: PurchaseView) -> InlineKeyboardMarkup:
                 [
                     button(
                         _("Pay milestone {n}").format(n=n),
-                        PurchaseCb(action="pay", id=m.id, value=str(view.id)),
+                        PurchaseCb(action=PurchaseAction.PAY, id=m.id, value=str(view.id)),
                     )
                 ]
             )
     done = all(m.state in (MilestoneState.ACCEPTED, MilestoneState.PAID) for m in view.milestones)
     if view.buyer and done and view.evaluation is None:
         rows.append(
-            [button(_("Performance evaluation"), PurchaseCb(action="evaluate", id=view.id))]
+            [
+                button(
+                    _("Performance evaluation"),
+                    PurchaseCb(action=PurchaseAction.EVALUATE, id=view.id),
+                )
+            ]
         )
     rows.append(
         [
-            button(_("Statement (XLSX)"), PurchaseCb(action="xlsx", id=view.id)),
-            button(_("Statement (CSV)"), PurchaseCb(action="csv", id=view.id)),
+            button(_("Statement (XLSX)"), PurchaseCb(action=PurchaseAction.XLSX, id=view.id)),
+            button(_("Statement (CSV)"), PurchaseCb(action=PurchaseAction.CSV, id=view.id)),
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -169,18 +176,25 @@ async def list_purchases(
         )
         return
     rows = [
-        [button(f"G{p.id} {p.service} · {p.provider}"[:60], PurchaseCb(action="open", id=p.id))]
+        [
+            button(
+                f"G{p.id} {p.service} · {p.provider}"[:60],
+                PurchaseCb(action=PurchaseAction.OPEN, id=p.id),
+            )
+        ]
         for p in found
     ]
     if buyers.units_of(principal):
-        rows.append([button(_("Statement per funding source"), PurchaseCb(action="sources"))])
+        rows.append(
+            [button(_("Statement per funding source"), PurchaseCb(action=PurchaseAction.SOURCES))]
+        )
     await message.answer(
         _("Government purchases of services (政府购买服务):"),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
 
 
-@router.callback_query(PurchaseCb.filter(F.action == "open"))
+@router.callback_query(PurchaseCb.filter(F.action == PurchaseAction.OPEN))
 async def open_page(
     callback: CallbackQuery, callback_data: PurchaseCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -209,7 +223,7 @@ async def new_purchase(
             [
                 button(
                     name.label(principal.locale),
-                    PurchaseCb(action="unit", id=scope_id, value=level.value),
+                    PurchaseCb(action=PurchaseAction.UNIT, id=scope_id, value=level.value),
                 )
             ]
         )
@@ -220,7 +234,7 @@ async def new_purchase(
     )
 
 
-@router.callback_query(PurchaseForm.unit, PurchaseCb.filter(F.action == "unit"))
+@router.callback_query(PurchaseForm.unit, PurchaseCb.filter(F.action == PurchaseAction.UNIT))
 async def purchase_unit(
     callback: CallbackQuery, callback_data: PurchaseCb, state: FSMContext
 ) -> None:
@@ -242,7 +256,10 @@ async def purchase_service(
     if not found:
         await message.answer(_("No verified organisation in this unit can provide it (/org)."))
         return
-    rows = [[button(name[:60], PurchaseCb(action="provider", id=oid))] for oid, name in found]
+    rows = [
+        [button(name[:60], PurchaseCb(action=PurchaseAction.PROVIDER, id=oid))]
+        for oid, name in found
+    ]
     await state.set_state(PurchaseForm.provider)
     await message.answer(
         _("Which organisation provides it? /cancel"),
@@ -250,7 +267,9 @@ async def purchase_service(
     )
 
 
-@router.callback_query(PurchaseForm.provider, PurchaseCb.filter(F.action == "provider"))
+@router.callback_query(
+    PurchaseForm.provider, PurchaseCb.filter(F.action == PurchaseAction.PROVIDER)
+)
 async def purchase_provider(
     callback: CallbackQuery, callback_data: PurchaseCb, state: FSMContext
 ) -> None:
@@ -273,7 +292,7 @@ async def purchase_amount(message: Message, state: FSMContext) -> None:
     await state.update_data(amount=amount)
     await state.set_state(PurchaseForm.source)
     rows = [
-        [button(str(name), PurchaseCb(action="source", value=s.value))]
+        [button(str(name), PurchaseCb(action=PurchaseAction.SOURCE, value=s.value))]
         for s, name in SOURCE_NAMES.items()
     ]
     await message.answer(
@@ -282,7 +301,7 @@ async def purchase_amount(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(PurchaseForm.source, PurchaseCb.filter(F.action == "source"))
+@router.callback_query(PurchaseForm.source, PurchaseCb.filter(F.action == PurchaseAction.SOURCE))
 async def purchase_source(
     callback: CallbackQuery, callback_data: PurchaseCb, state: FSMContext
 ) -> None:
@@ -385,7 +404,7 @@ async def purchase_confirm(
 # ---------------------------------------------------------------- milestones
 
 
-@router.callback_query(PurchaseCb.filter(F.action == "report"))
+@router.callback_query(PurchaseCb.filter(F.action == PurchaseAction.REPORT))
 async def report_start(
     callback: CallbackQuery, callback_data: PurchaseCb, state: FSMContext
 ) -> None:
@@ -416,7 +435,7 @@ async def report_typed(
     await _show(message, view)
 
 
-@router.callback_query(PurchaseCb.filter(F.action == "accept"))
+@router.callback_query(PurchaseCb.filter(F.action == PurchaseAction.ACCEPT))
 async def accept(
     callback: CallbackQuery, callback_data: PurchaseCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -427,7 +446,7 @@ async def accept(
         await _show(callback.message, view)
 
 
-@router.callback_query(PurchaseCb.filter(F.action == "pay"))
+@router.callback_query(PurchaseCb.filter(F.action == PurchaseAction.PAY))
 async def pay_ask(
     callback: CallbackQuery,
     callback_data: PurchaseCb,
@@ -483,7 +502,7 @@ async def pay(
         await _show(callback.message, view)
 
 
-@router.callback_query(PurchaseCb.filter(F.action == "evaluate"))
+@router.callback_query(PurchaseCb.filter(F.action == PurchaseAction.EVALUATE))
 async def evaluate_start(
     callback: CallbackQuery, callback_data: PurchaseCb, state: FSMContext
 ) -> None:
@@ -645,7 +664,7 @@ async def _send(
     await message.answer_document(BufferedInputFile(data, filename=f"{name}.xlsx"))
 
 
-@router.callback_query(PurchaseCb.filter(F.action.in_({"xlsx", "csv"})))
+@router.callback_query(PurchaseCb.filter(F.action.in_({PurchaseAction.XLSX, PurchaseAction.CSV})))
 async def statement(
     callback: CallbackQuery,
     callback_data: PurchaseCb,
@@ -661,11 +680,11 @@ async def statement(
         )
 
 
-@router.callback_query(PurchaseCb.filter(F.action == "sources"))
+@router.callback_query(PurchaseCb.filter(F.action == PurchaseAction.SOURCES))
 async def sources(callback: CallbackQuery) -> None:
     await callback.answer()
     rows = [
-        [button(str(name), PurchaseCb(action="by_source", value=s.value))]
+        [button(str(name), PurchaseCb(action=PurchaseAction.BY_SOURCE, value=s.value))]
         for s, name in SOURCE_NAMES.items()
     ]
     if isinstance(callback.message, Message):
@@ -675,7 +694,7 @@ async def sources(callback: CallbackQuery) -> None:
         )
 
 
-@router.callback_query(PurchaseCb.filter(F.action == "by_source"))
+@router.callback_query(PurchaseCb.filter(F.action == PurchaseAction.BY_SOURCE))
 async def by_source(
     callback: CallbackQuery,
     callback_data: PurchaseCb,

@@ -18,7 +18,7 @@ from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ResourceKind
 from bot.services import UnitOfWork, matching, needs, places, resources
 from bot.services.resources import ResourceView
-from handlers.common.callbacks import ResourceCb
+from handlers.common.callbacks import ResourceAction, ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, whole_number
@@ -59,7 +59,7 @@ async def resource_list(
     await _send_page(message, principal, uow, 0)
 
 
-@router.callback_query(ResourceCb.filter(F.action == "page"))
+@router.callback_query(ResourceCb.filter(F.action == ResourceAction.PAGE))
 async def resource_page(
     callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -76,15 +76,18 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(_("Reserve"), ResourceCb(action="reserve", id=view.id)),
-                    button(_("Needs it could serve"), ResourceCb(action="needs", id=view.id)),
+                    button(_("Reserve"), ResourceCb(action=ResourceAction.RESERVE, id=view.id)),
+                    button(
+                        _("Needs it could serve"),
+                        ResourceCb(action=ResourceAction.NEEDS, id=view.id),
+                    ),
                 ]
             ]
         )
         await message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
-    rows = [[button(_("Offer a resource"), ResourceCb(action="new"))]]
+    rows = [[button(_("Offer a resource"), ResourceCb(action=ResourceAction.NEW))]]
     if listing.has_next:
-        rows.insert(0, [button("›", ResourceCb(action="page", id=page + 1))])
+        rows.insert(0, [button("›", ResourceCb(action=ResourceAction.PAGE, id=page + 1))])
     await message.answer(
         _("The resource list (资源清单)."), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
     )
@@ -93,7 +96,7 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
 # ---------------------------------------------------------------- reserving
 
 
-@router.callback_query(ResourceCb.filter(F.action == "reserve"))
+@router.callback_query(ResourceCb.filter(F.action == ResourceAction.RESERVE))
 async def reserve(callback: CallbackQuery, callback_data: ResourceCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -138,7 +141,9 @@ async def reserve_target(
     )
     await state.clear()
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[button(_("Release it"), ResourceCb(action="release", id=reservation_id))]]
+        inline_keyboard=[
+            [button(_("Release it"), ResourceCb(action=ResourceAction.RELEASE, id=reservation_id))]
+        ]
     )
     await message.answer(
         _("Reserved {quantity} for {target}.").format(
@@ -150,7 +155,7 @@ async def reserve_target(
     )
 
 
-@router.callback_query(ResourceCb.filter(F.action == "release"))
+@router.callback_query(ResourceCb.filter(F.action == ResourceAction.RELEASE))
 async def release(
     callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -162,7 +167,7 @@ async def release(
         )
 
 
-@router.callback_query(ResourceCb.filter(F.action == "needs"))
+@router.callback_query(ResourceCb.filter(F.action == ResourceAction.NEEDS))
 async def needs_it_could_serve(
     callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -177,7 +182,7 @@ async def needs_it_could_serve(
         [
             button(
                 _("Reserve 1 for {reference}").format(reference=need.reference),
-                ResourceCb(action="for", id=callback_data.id, value=str(need.id)),
+                ResourceCb(action=ResourceAction.FOR, id=callback_data.id, value=str(need.id)),
             )
         ]
         for need in found
@@ -192,7 +197,7 @@ async def needs_it_could_serve(
     )
 
 
-@router.callback_query(ResourceCb.filter(F.action == "for"))
+@router.callback_query(ResourceCb.filter(F.action == ResourceAction.FOR))
 async def reserve_for_need(
     callback: CallbackQuery, callback_data: ResourceCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -205,7 +210,12 @@ async def reserve_for_need(
     if isinstance(callback.message, Message):
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
-                [button(_("Release it"), ResourceCb(action="release", id=reservation_id))]
+                [
+                    button(
+                        _("Release it"),
+                        ResourceCb(action=ResourceAction.RELEASE, id=reservation_id),
+                    )
+                ]
             ]
         )
         await callback.message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
@@ -214,7 +224,7 @@ async def reserve_for_need(
 # ---------------------------------------------------------------- offering
 
 
-@router.callback_query(ResourceCb.filter(F.action == "new"))
+@router.callback_query(ResourceCb.filter(F.action == ResourceAction.NEW))
 async def new_resource(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -227,7 +237,7 @@ async def new_resource(
         return
     await state.set_state(ResourceForm.community)
     rows = [
-        [button(c.label(principal.locale), ResourceCb(action="community", id=c.id))]
+        [button(c.label(principal.locale), ResourceCb(action=ResourceAction.COMMUNITY, id=c.id))]
         for c in communities[:30]
     ]
     await callback.message.answer(
@@ -236,7 +246,9 @@ async def new_resource(
     )
 
 
-@router.callback_query(ResourceForm.community, ResourceCb.filter(F.action == "community"))
+@router.callback_query(
+    ResourceForm.community, ResourceCb.filter(F.action == ResourceAction.COMMUNITY)
+)
 async def resource_community(
     callback: CallbackQuery, callback_data: ResourceCb, state: FSMContext
 ) -> None:
@@ -245,7 +257,7 @@ async def resource_community(
     await callback.answer()
     if isinstance(callback.message, Message):
         rows = [
-            [button(str(label), ResourceCb(action="kind", value=k.value))]
+            [button(str(label), ResourceCb(action=ResourceAction.KIND, value=k.value))]
             for k, label in KIND_NAMES.items()
         ]
         await callback.message.edit_text(
@@ -253,7 +265,7 @@ async def resource_community(
         )
 
 
-@router.callback_query(ResourceForm.kind, ResourceCb.filter(F.action == "kind"))
+@router.callback_query(ResourceForm.kind, ResourceCb.filter(F.action == ResourceAction.KIND))
 async def resource_kind(
     callback: CallbackQuery, callback_data: ResourceCb, state: FSMContext
 ) -> None:
@@ -289,7 +301,7 @@ async def resource_unit(message: Message, state: FSMContext) -> None:
     await message.answer(
         _("Available until when? (a date like 2026-12-31)"),
         reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("No end date"), ResourceCb(action="no_end"))]]
+            inline_keyboard=[[button(_("No end date"), ResourceCb(action=ResourceAction.NO_END))]]
         ),
     )
 
@@ -308,7 +320,7 @@ async def resource_until(
     await _post(message, state, principal, uow, until)
 
 
-@router.callback_query(ResourceForm.until, ResourceCb.filter(F.action == "no_end"))
+@router.callback_query(ResourceForm.until, ResourceCb.filter(F.action == ResourceAction.NO_END))
 async def resource_no_end(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:

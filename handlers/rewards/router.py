@@ -19,7 +19,7 @@ from bot.services.rewards import RewardView
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import whole_number
-from handlers.rewards.callbacks import RewardCb
+from handlers.rewards.callbacks import RewardAction, RewardCb
 from handlers.rewards.states import RewardForm
 
 router = RouteTable("rewards")
@@ -42,7 +42,7 @@ async def catalogue(
     await _send_page(message, principal, uow, 0)
 
 
-@router.callback_query(RewardCb.filter(F.action == "page"))
+@router.callback_query(RewardCb.filter(F.action == RewardAction.PAGE))
 async def catalogue_page(
     callback: CallbackQuery, callback_data: RewardCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -67,7 +67,7 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         [
             button(
                 _("Cancel: {title}").format(title=item.title)[:60],
-                RewardCb(action="cancel", id=item.id),
+                RewardCb(action=RewardAction.CANCEL, id=item.id),
             )
         ]
         for item in held
@@ -80,19 +80,21 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         keyboard = None
         if view.stock > 0 and view.points <= balance:
             keyboard = InlineKeyboardMarkup(
-                inline_keyboard=[[button(_("Redeem"), RewardCb(action="redeem", id=view.id))]]
+                inline_keyboard=[
+                    [button(_("Redeem"), RewardCb(action=RewardAction.REDEEM, id=view.id))]
+                ]
             )
         await message.answer(reward_text(view), reply_markup=keyboard)
     if listing.has_next:
         await message.answer(
             _("More rewards:"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[button("›", RewardCb(action="page", id=page + 1))]]
+                inline_keyboard=[[button("›", RewardCb(action=RewardAction.PAGE, id=page + 1))]]
             ),
         )
 
 
-@router.callback_query(RewardCb.filter(F.action == "redeem"))
+@router.callback_query(RewardCb.filter(F.action == RewardAction.REDEEM))
 async def redeem(
     callback: CallbackQuery, callback_data: RewardCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -112,7 +114,7 @@ async def redeem(
         )
 
 
-@router.callback_query(RewardCb.filter(F.action == "cancel"))
+@router.callback_query(RewardCb.filter(F.action == RewardAction.CANCEL))
 async def cancel(
     callback: CallbackQuery, callback_data: RewardCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -163,14 +165,14 @@ async def new_reward(
     await state.set_state(RewardForm.community)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(c.label(principal.locale), RewardCb(action="community", id=c.id))]
+            [button(c.label(principal.locale), RewardCb(action=RewardAction.COMMUNITY, id=c.id))]
             for c in communities[:30]
         ]
     )
     await message.answer(_("For volunteers of which community? Or /cancel."), reply_markup=keyboard)
 
 
-@router.callback_query(RewardForm.community, RewardCb.filter(F.action == "community"))
+@router.callback_query(RewardForm.community, RewardCb.filter(F.action == RewardAction.COMMUNITY))
 async def reward_community(
     callback: CallbackQuery, callback_data: RewardCb, state: FSMContext
 ) -> None:

@@ -29,7 +29,7 @@ from bot.domain.volunteers import WEEKDAYS, SignupStatus, Skill
 from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
-from handlers.common.callbacks import ConfirmCb, ShiftCb
+from handlers.common.callbacks import ConfirmCb, ShiftAction, ShiftCb
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.states import ShiftForm
@@ -106,12 +106,15 @@ async def new_shift(
     builder = InlineKeyboardBuilder()
     for community in communities[:30]:
         builder.row(
-            button(community.label(principal.locale), ShiftCb(action="community", id=community.id))
+            button(
+                community.label(principal.locale),
+                ShiftCb(action=ShiftAction.COMMUNITY, id=community.id),
+            )
         )
     await message.answer(question, reply_markup=builder.as_markup())
 
 
-@router.callback_query(ShiftForm.community, ShiftCb.filter(F.action == "community"))
+@router.callback_query(ShiftForm.community, ShiftCb.filter(F.action == ShiftAction.COMMUNITY))
 async def shift_community(
     callback: CallbackQuery,
     callback_data: ShiftCb,
@@ -291,12 +294,12 @@ def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
     return toggle_keyboard(
         skill_options(),
         chosen,
-        tap=lambda value: ShiftCb(action="skill", value=value),
-        done=ShiftCb(action="next"),
+        tap=lambda value: ShiftCb(action=ShiftAction.SKILL, value=value),
+        done=ShiftCb(action=ShiftAction.NEXT),
     )
 
 
-@router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == "skill"))
+@router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == ShiftAction.SKILL))
 async def shift_skill(callback: CallbackQuery, callback_data: ShiftCb, state: FSMContext) -> None:
     chosen = set((await state.get_data())["skills"]) ^ {callback_data.value}
     chosen &= set(Skill._value2member_map_)
@@ -306,7 +309,7 @@ async def shift_skill(callback: CallbackQuery, callback_data: ShiftCb, state: FS
         await callback.message.edit_reply_markup(reply_markup=_skills_keyboard(chosen))
 
 
-@router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == "next"))
+@router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == ShiftAction.NEXT))
 async def shift_confirm(callback: CallbackQuery, state: FSMContext, settings: Settings) -> None:
     await state.set_state(ShiftForm.confirm)
     await callback.answer()
@@ -408,7 +411,7 @@ async def list_shifts(
     await _send_page(message, principal, uow, settings, 0)
 
 
-@router.callback_query(ShiftCb.filter(F.action == "page"))
+@router.callback_query(ShiftCb.filter(F.action == ShiftAction.PAGE))
 async def shifts_page(
     callback: CallbackQuery,
     callback_data: ShiftCb,
@@ -433,19 +436,19 @@ async def _send_page(
         if view.my_status is None:
             label = _("Sign up") if view.confirmed < view.capacity else _("Join the wait list")
             keyboard = InlineKeyboardMarkup(
-                inline_keyboard=[[button(label, ShiftCb(action="join", id=view.id))]]
+                inline_keyboard=[[button(label, ShiftCb(action=ShiftAction.JOIN, id=view.id))]]
             )
         await message.answer(shift_text(view, settings, principal.locale), reply_markup=keyboard)
     if listing.has_next:
         await message.answer(
             _("More shifts:"),
             reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[button("›", ShiftCb(action="page", id=page + 1))]]
+                inline_keyboard=[[button("›", ShiftCb(action=ShiftAction.PAGE, id=page + 1))]]
             ),
         )
 
 
-@router.callback_query(ShiftCb.filter(F.action == "join"))
+@router.callback_query(ShiftCb.filter(F.action == ShiftAction.JOIN))
 async def join(
     callback: CallbackQuery,
     callback_data: ShiftCb,
@@ -473,13 +476,13 @@ async def my_shifts(
         if view.can_cancel or view.my_status is SignupStatus.WAITLISTED:
             keyboard = InlineKeyboardMarkup(
                 inline_keyboard=[
-                    [button(_("Cancel my place"), ShiftCb(action="cancel", id=view.id))]
+                    [button(_("Cancel my place"), ShiftCb(action=ShiftAction.CANCEL, id=view.id))]
                 ]
             )
         await message.answer(shift_text(view, settings, principal.locale), reply_markup=keyboard)
 
 
-@router.callback_query(ShiftCb.filter(F.action == "cancel"))
+@router.callback_query(ShiftCb.filter(F.action == ShiftAction.CANCEL))
 async def cancel_place(
     callback: CallbackQuery,
     callback_data: ShiftCb,

@@ -19,7 +19,7 @@ from bot.domain.principal import Principal
 from bot.domain.social_work import DEFAULT_BASELINE_YEAR, ServiceLevel
 from bot.services import UnitOfWork, social_work
 from bot.services.social_work import PlaceView
-from handlers.common.callbacks import SocialWorkCb
+from handlers.common.callbacks import SocialWorkAction, SocialWorkCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
@@ -82,13 +82,13 @@ async def start_service(
     if len(mine) == 1:
         await _ask_community(message, state, principal, uow, mine[0].id)
         return
-    rows = [[button(p.name, SocialWorkCb(action="place", id=p.id))] for p in mine]
+    rows = [[button(p.name, SocialWorkCb(action=SocialWorkAction.PLACE, id=p.id))] for p in mine]
     await message.answer(
         _("For which station or room?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
     )
 
 
-@router.callback_query(SocialWorkCb.filter(F.action == "place"))
+@router.callback_query(SocialWorkCb.filter(F.action == SocialWorkAction.PLACE))
 async def service_place(
     callback: CallbackQuery,
     callback_data: SocialWorkCb,
@@ -108,7 +108,11 @@ async def _ask_community(
     await state.set_state(ServiceForm.community)
     await state.update_data(place=place_id)
     rows = [
-        [button(c.label(principal.locale), SocialWorkCb(action="community", id=c.id))]
+        [
+            button(
+                c.label(principal.locale), SocialWorkCb(action=SocialWorkAction.COMMUNITY, id=c.id)
+            )
+        ]
         for c in communities[:30]
     ]
     await message.answer(
@@ -117,7 +121,9 @@ async def _ask_community(
     )
 
 
-@router.callback_query(ServiceForm.community, SocialWorkCb.filter(F.action == "community"))
+@router.callback_query(
+    ServiceForm.community, SocialWorkCb.filter(F.action == SocialWorkAction.COMMUNITY)
+)
 async def service_community(
     callback: CallbackQuery, callback_data: SocialWorkCb, state: FSMContext
 ) -> None:

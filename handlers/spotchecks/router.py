@@ -24,7 +24,7 @@ from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
-from handlers.spotchecks.callbacks import SpotCb
+from handlers.spotchecks.callbacks import SpotAction, SpotCb
 from handlers.spotchecks.states import SpotForm
 
 router = RouteTable("spotchecks")
@@ -54,7 +54,7 @@ async def start(message: Message, state: FSMContext, principal: Principal, uow: 
     await state.set_state(SpotForm.community)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(c.label(principal.locale), SpotCb(action="community", id=c.id))]
+            [button(c.label(principal.locale), SpotCb(action=SpotAction.COMMUNITY, id=c.id))]
             for c in communities[:30]
         ]
     )
@@ -64,7 +64,7 @@ async def start(message: Message, state: FSMContext, principal: Principal, uow: 
     )
 
 
-@router.callback_query(SpotForm.community, SpotCb.filter(F.action == "community"))
+@router.callback_query(SpotForm.community, SpotCb.filter(F.action == SpotAction.COMMUNITY))
 async def chose_community(
     callback: CallbackQuery, callback_data: SpotCb, state: FSMContext
 ) -> None:
@@ -73,14 +73,15 @@ async def chose_community(
     await callback.answer()
     if isinstance(callback.message, Message):
         rows = [
-            [button(str(label), SpotCb(action="period", value=k))] for k, label in PERIODS.items()
+            [button(str(label), SpotCb(action=SpotAction.PERIOD, value=k))]
+            for k, label in PERIODS.items()
         ]
         await callback.message.edit_text(
             _("Records of which period?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
 
 
-@router.callback_query(SpotForm.period, SpotCb.filter(F.action == "period"))
+@router.callback_query(SpotForm.period, SpotCb.filter(F.action == SpotAction.PERIOD))
 async def chose_period(callback: CallbackQuery, callback_data: SpotCb, state: FSMContext) -> None:
     if callback_data.value not in PERIODS:
         raise ValueError("unknown period")
@@ -88,13 +89,13 @@ async def chose_period(callback: CallbackQuery, callback_data: SpotCb, state: FS
     await state.set_state(SpotForm.size)
     await callback.answer()
     if isinstance(callback.message, Message):
-        row = [button(size, SpotCb(action="size", value=size)) for size in SIZES]
+        row = [button(size, SpotCb(action=SpotAction.SIZE, value=size)) for size in SIZES]
         await callback.message.edit_text(
             _("How many records to draw?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[row])
         )
 
 
-@router.callback_query(SpotForm.size, SpotCb.filter(F.action == "size"))
+@router.callback_query(SpotForm.size, SpotCb.filter(F.action == SpotAction.SIZE))
 async def draw(
     callback: CallbackQuery,
     callback_data: SpotCb,
@@ -163,8 +164,8 @@ def _item_keyboard(item: SpotItemView) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                button(_("Passed"), SpotCb(action="pass", id=item.id)),
-                button(_("Failed"), SpotCb(action="fail", id=item.id)),
+                button(_("Passed"), SpotCb(action=SpotAction.PASS, id=item.id)),
+                button(_("Failed"), SpotCb(action=SpotAction.FAIL, id=item.id)),
             ]
         ]
     )
@@ -175,12 +176,12 @@ async def _after_mark(message: Message, view: SpotCheckView, item_id: int) -> No
     await message.answer(_item_text(item))
     if all(i.result is not SpotResult.PENDING for i in view.items):
         keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Download CSV"), SpotCb(action="csv", id=view.id))]]
+            inline_keyboard=[[button(_("Download CSV"), SpotCb(action=SpotAction.CSV, id=view.id))]]
         )
         await message.answer(_summary(view), reply_markup=keyboard)
 
 
-@router.callback_query(SpotCb.filter(F.action == "pass"))
+@router.callback_query(SpotCb.filter(F.action == SpotAction.PASS))
 async def passed(
     callback: CallbackQuery,
     callback_data: SpotCb,
@@ -198,7 +199,7 @@ async def passed(
         await _after_mark(callback.message, view, callback_data.id)
 
 
-@router.callback_query(SpotCb.filter(F.action == "fail"))
+@router.callback_query(SpotCb.filter(F.action == SpotAction.FAIL))
 async def failed(callback: CallbackQuery, callback_data: SpotCb, state: FSMContext) -> None:
     await ask(
         callback,
@@ -235,7 +236,7 @@ async def failure_note(
     await _after_mark(message, view, data["item"])
 
 
-@router.callback_query(SpotCb.filter(F.action == "csv"))
+@router.callback_query(SpotCb.filter(F.action == SpotAction.CSV))
 async def export(
     callback: CallbackQuery,
     callback_data: SpotCb,

@@ -20,13 +20,13 @@ from bot.services import UnitOfWork, places, surveys
 from bot.services.surveys import QuestionView, SurveyBrief, SurveyView
 from handlers.common.keyboards import button, choice_label
 from handlers.common.routing import RouteTable
-from handlers.surveys.callbacks import SurveyCb
+from handlers.surveys.callbacks import SurveyAction, SurveyCb
 from handlers.surveys.states import SurveyAnswering, SurveyForm
 
 router = RouteTable("surveys")
 
 
-def _menu(rows: Sequence[SurveyBrief], action: str) -> InlineKeyboardMarkup:
+def _menu(rows: Sequence[SurveyBrief], action: SurveyAction) -> InlineKeyboardMarkup:
     """One button per survey, each doing `action` (open to answer, or show results)."""
     builder = InlineKeyboardBuilder()
     for survey in rows:
@@ -95,10 +95,10 @@ async def _show_places(
         builder.row(
             button(
                 choice_label(community.label(principal.locale), community.id in chosen),
-                SurveyCb(action="place", option=community.id),
+                SurveyCb(action=SurveyAction.PLACE, option=community.id),
             )
         )
-    builder.row(button(_("Open the survey"), SurveyCb(action="create")))
+    builder.row(button(_("Open the survey"), SurveyCb(action=SurveyAction.CREATE)))
     text = _("“{title}”: which communities should answer it? Tap to choose.").format(
         title=html.escape(title)
     )
@@ -108,7 +108,7 @@ async def _show_places(
         await message.answer(text, reply_markup=builder.as_markup())
 
 
-@router.callback_query(SurveyForm.communities, SurveyCb.filter(F.action == "place"))
+@router.callback_query(SurveyForm.communities, SurveyCb.filter(F.action == SurveyAction.PLACE))
 async def survey_toggle_place(
     callback: CallbackQuery,
     callback_data: SurveyCb,
@@ -126,7 +126,7 @@ async def survey_toggle_place(
         await _show_places(callback.message, state, principal, uow, spec.title, edit=True)
 
 
-@router.callback_query(SurveyForm.communities, SurveyCb.filter(F.action == "create"))
+@router.callback_query(SurveyForm.communities, SurveyCb.filter(F.action == SurveyAction.CREATE))
 async def survey_create(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -160,10 +160,12 @@ async def survey_list(
     if not rows:
         await message.answer(_("No surveys yet. Create one with /newsurvey."))
         return
-    await message.answer(_("Which survey's answers?"), reply_markup=_menu(rows, "results"))
+    await message.answer(
+        _("Which survey's answers?"), reply_markup=_menu(rows, SurveyAction.RESULTS)
+    )
 
 
-@router.callback_query(SurveyCb.filter(F.action == "results"))
+@router.callback_query(SurveyCb.filter(F.action == SurveyAction.RESULTS))
 async def survey_results(
     callback: CallbackQuery, callback_data: SurveyCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -215,10 +217,12 @@ async def survey_open_list(
     if not rows:
         await message.answer(_("There is no survey for you to answer right now."))
         return
-    await message.answer(_("Surveys from your community:"), reply_markup=_menu(rows, "open"))
+    await message.answer(
+        _("Surveys from your community:"), reply_markup=_menu(rows, SurveyAction.OPEN)
+    )
 
 
-@router.callback_query(SurveyCb.filter(F.action == "open"))
+@router.callback_query(SurveyCb.filter(F.action == SurveyAction.OPEN))
 async def survey_start(
     callback: CallbackQuery,
     callback_data: SurveyCb,
@@ -250,7 +254,9 @@ async def _ask(message: Message, state: FSMContext, view: SurveyView) -> None:
     if question.kind == TEXT:
         await state.set_state(SurveyAnswering.text)
         skip = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Skip"), SurveyCb(action="skip", survey=view.id))]]
+            inline_keyboard=[
+                [button(_("Skip"), SurveyCb(action=SurveyAction.SKIP, survey=view.id))]
+            ]
         )
         await message.answer(header + "\n" + _("Type your answer, or tap Skip."), reply_markup=skip)
         return
@@ -265,15 +271,17 @@ def _options(question: QuestionView, survey_id: int, data: dict[str, Any]) -> In
         builder.row(
             button(
                 choice_label(option.text, option.id in picked),
-                SurveyCb(action="pick", survey=survey_id, option=option.id),
+                SurveyCb(action=SurveyAction.PICK, survey=survey_id, option=option.id),
             )
         )
     if question.kind == MULTI:
-        builder.row(button(_("Done"), SurveyCb(action="done", survey=survey_id)))
+        builder.row(button(_("Done"), SurveyCb(action=SurveyAction.DONE, survey=survey_id)))
     return builder.as_markup()
 
 
-@router.callback_query(SurveyAnswering.choosing, SurveyCb.filter(F.action.in_({"pick", "done"})))
+@router.callback_query(
+    SurveyAnswering.choosing, SurveyCb.filter(F.action.in_({SurveyAction.PICK, SurveyAction.DONE}))
+)
 async def survey_pick(
     callback: CallbackQuery,
     callback_data: SurveyCb,
@@ -294,7 +302,7 @@ async def survey_pick(
     question = view.questions[data["index"]]
     picked = set(data["choices"].get(str(question.id), []))
     message = callback.message
-    if callback_data.action == "pick":
+    if callback_data.action == SurveyAction.PICK:
         if callback_data.option not in {o.id for o in question.options}:
             await callback.answer(
                 _("This button is no longer valid. Send /start to begin again."), show_alert=True
@@ -328,7 +336,7 @@ async def survey_text(
     await _next_after_text(message, state, principal, uow)
 
 
-@router.callback_query(SurveyAnswering.text, SurveyCb.filter(F.action == "skip"))
+@router.callback_query(SurveyAnswering.text, SurveyCb.filter(F.action == SurveyAction.SKIP))
 async def survey_skip_text(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -350,11 +358,13 @@ async def _finish(message: Message, state: FSMContext, data: dict[str, Any]) -> 
     # Answers are sent only on an explicit tap, so nothing is recorded half-way.
     await state.set_state(SurveyAnswering.choosing)
     builder = InlineKeyboardBuilder()
-    builder.row(button(_("Send my answers"), SurveyCb(action="submit", survey=data["survey"])))
+    builder.row(
+        button(_("Send my answers"), SurveyCb(action=SurveyAction.SUBMIT, survey=data["survey"]))
+    )
     await message.answer(_("That was the last question."), reply_markup=builder.as_markup())
 
 
-@router.callback_query(SurveyAnswering.choosing, SurveyCb.filter(F.action == "submit"))
+@router.callback_query(SurveyAnswering.choosing, SurveyCb.filter(F.action == SurveyAction.SUBMIT))
 async def survey_submit(
     callback: CallbackQuery,
     callback_data: SurveyCb,

@@ -30,7 +30,7 @@ from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, read_hours
-from handlers.timebank.callbacks import HoursCb
+from handlers.timebank.callbacks import HoursAction, HoursCb
 from handlers.timebank.states import CorrectionForm, TransferForm
 
 router = RouteTable("timebank")
@@ -58,7 +58,7 @@ async def hours(
     await _send_hours(message, principal, uow, settings, 0)
 
 
-@router.callback_query(HoursCb.filter(F.action == "lines"))
+@router.callback_query(HoursCb.filter(F.action == HoursAction.LINES))
 async def hours_page(
     callback: CallbackQuery,
     callback_data: HoursCb,
@@ -96,23 +96,25 @@ async def _send_hours(
         lines.append(_("No confirmed hours yet: sign up with /shifts."))
     rows = [
         [
-            button(_("My service records"), HoursCb(action="records")),
-            button(_("Certificate"), HoursCb(action="cert_menu")),
+            button(_("My service records"), HoursCb(action=HoursAction.RECORDS)),
+            button(_("Certificate"), HoursCb(action=HoursAction.CERT_MENU)),
         ],
         [
-            button(_("Give hours to family"), HoursCb(action="tb_new", value="gift")),
-            button(_("Ask to be paid in hours"), HoursCb(action="tb_new", value="exchange")),
+            button(_("Give hours to family"), HoursCb(action=HoursAction.TB_NEW, value="gift")),
+            button(
+                _("Ask to be paid in hours"), HoursCb(action=HoursAction.TB_NEW, value="exchange")
+            ),
         ],
     ]
     if summary.has_next:
-        rows.append([button(_("Older"), HoursCb(action="lines", id=page + 1))])
+        rows.append([button(_("Older"), HoursCb(action=HoursAction.LINES, id=page + 1))])
     await message.answer("\n".join(lines), reply_markup=Markup(inline_keyboard=rows))
 
 
 # ---------------------------------------------------------------- records and corrections
 
 
-@router.callback_query(HoursCb.filter(F.action == "records"))
+@router.callback_query(HoursCb.filter(F.action == HoursAction.RECORDS))
 async def my_records(
     callback: CallbackQuery,
     callback_data: HoursCb,
@@ -132,7 +134,7 @@ async def my_records(
         if view.status is RecordStatus.CONFIRMED and not view.correction_pending:
             keyboard = Markup(
                 inline_keyboard=[
-                    [button(_("Ask for a correction"), HoursCb(action="fix", id=view.id))]
+                    [button(_("Ask for a correction"), HoursCb(action=HoursAction.FIX, id=view.id))]
                 ]
             )
         await callback.message.answer(record_text(view, settings), reply_markup=keyboard)
@@ -140,12 +142,14 @@ async def my_records(
         await callback.message.answer(
             _("More records:"),
             reply_markup=Markup(
-                inline_keyboard=[[button("›", HoursCb(action="records", id=callback_data.id + 1))]]
+                inline_keyboard=[
+                    [button("›", HoursCb(action=HoursAction.RECORDS, id=callback_data.id + 1))]
+                ]
             ),
         )
 
 
-@router.callback_query(HoursCb.filter(F.action == "fix"))
+@router.callback_query(HoursCb.filter(F.action == HoursAction.FIX))
 async def ask_correction(
     callback: CallbackQuery, callback_data: HoursCb, state: FSMContext
 ) -> None:
@@ -210,7 +214,7 @@ async def certificate(message: Message, state: FSMContext) -> None:
     await _certificate_menu(message)
 
 
-@router.callback_query(HoursCb.filter(F.action == "cert_menu"))
+@router.callback_query(HoursCb.filter(F.action == HoursAction.CERT_MENU))
 async def certificate_menu(callback: CallbackQuery) -> None:
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -219,7 +223,8 @@ async def certificate_menu(callback: CallbackQuery) -> None:
 
 async def _certificate_menu(message: Message) -> None:
     rows = [
-        [button(str(label), HoursCb(action="cert", value=key))] for key, label in PERIODS.items()
+        [button(str(label), HoursCb(action=HoursAction.CERT, value=key))]
+        for key, label in PERIODS.items()
     ]
     await message.answer(
         _("A service certificate (PDF) of your confirmed hours. Which period?"),
@@ -227,7 +232,7 @@ async def _certificate_menu(message: Message) -> None:
     )
 
 
-@router.callback_query(HoursCb.filter(F.action == "cert"))
+@router.callback_query(HoursCb.filter(F.action == HoursAction.CERT))
 async def issue_certificate(
     callback: CallbackQuery,
     callback_data: HoursCb,
@@ -316,7 +321,7 @@ def not_genuine_text() -> str:
 # ---------------------------------------------------------------- gifts and exchanges
 
 
-@router.callback_query(HoursCb.filter(F.action == "tb_new"))
+@router.callback_query(HoursCb.filter(F.action == HoursAction.TB_NEW))
 async def new_transfer(callback: CallbackQuery, callback_data: HoursCb, state: FSMContext) -> None:
     kind = TransferKind(callback_data.value)  # anything else: a forged button, refused
     await ask(
@@ -397,15 +402,15 @@ async def open_transfer(message: Message, token: str, data: dict[str, Any]) -> N
     keyboard = Markup(
         inline_keyboard=[
             [
-                button(_("Accept these hours"), HoursCb(action="tb_ok", value=token)),
-                button(_("Decline"), HoursCb(action="tb_no", value=token)),
+                button(_("Accept these hours"), HoursCb(action=HoursAction.TB_OK, value=token)),
+                button(_("Decline"), HoursCb(action=HoursAction.TB_NO, value=token)),
             ]
         ]
     )
     await message.answer(transfer_text(view), reply_markup=keyboard)
 
 
-@router.callback_query(HoursCb.filter(F.action.in_({"tb_ok", "tb_no"})))
+@router.callback_query(HoursCb.filter(F.action.in_({HoursAction.TB_OK, HoursAction.TB_NO})))
 async def decide_transfer(
     callback: CallbackQuery,
     callback_data: HoursCb,
@@ -413,7 +418,7 @@ async def decide_transfer(
     uow: UnitOfWork,
     notifier: Notifier,
 ) -> None:
-    accept = callback_data.action == "tb_ok"
+    accept = callback_data.action == HoursAction.TB_OK
     try:
         view = await timebank.decide(
             uow, notifier, principal, token=callback_data.value, accept=accept

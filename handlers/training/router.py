@@ -24,7 +24,7 @@ from bot.services import UnitOfWork, social_work, training
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
 from bot.services.social_work import CertificateView
-from handlers.common.callbacks import SocialWorkCb
+from handlers.common.callbacks import SocialWorkAction, SocialWorkCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
@@ -106,12 +106,14 @@ async def list_sessions(
         if view.my_status is None:
             label = _("Sign up") if view.confirmed < view.capacity else _("Join the wait list")
             keyboard = InlineKeyboardMarkup(
-                inline_keyboard=[[button(label, SocialWorkCb(action="join", id=view.id))]]
+                inline_keyboard=[
+                    [button(label, SocialWorkCb(action=SocialWorkAction.JOIN, id=view.id))]
+                ]
             )
         await message.answer(session_text(view, settings, principal.locale), reply_markup=keyboard)
 
 
-@router.callback_query(SocialWorkCb.filter(F.action == "join"))
+@router.callback_query(SocialWorkCb.filter(F.action == SocialWorkAction.JOIN))
 async def join_session(
     callback: CallbackQuery,
     callback_data: SocialWorkCb,
@@ -167,7 +169,7 @@ async def start_certificate(message: Message, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(CertificateForm.level)
     rows = [
-        [button(str(name), SocialWorkCb(action="level", value=level.value))]
+        [button(str(name), SocialWorkCb(action=SocialWorkAction.LEVEL, value=level.value))]
         for level, name in CERTIFICATE_NAMES.items()
     ]
     await message.answer(
@@ -176,7 +178,9 @@ async def start_certificate(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(CertificateForm.level, SocialWorkCb.filter(F.action == "level"))
+@router.callback_query(
+    CertificateForm.level, SocialWorkCb.filter(F.action == SocialWorkAction.LEVEL)
+)
 async def certificate_level(
     callback: CallbackQuery, callback_data: SocialWorkCb, state: FSMContext
 ) -> None:
@@ -212,7 +216,7 @@ async def certificate_year(message: Message, state: FSMContext) -> None:
     await message.answer(
         _("The certificate's number, if you want a worker to check it (or tap Skip)."),
         reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Skip"), SocialWorkCb(action="skip"))]]
+            inline_keyboard=[[button(_("Skip"), SocialWorkCb(action=SocialWorkAction.SKIP))]]
         ),
     )
 
@@ -224,7 +228,9 @@ async def certificate_number(
     await _save_certificate(message, state, principal, uow, message.text or "")
 
 
-@router.callback_query(CertificateForm.number, SocialWorkCb.filter(F.action == "skip"))
+@router.callback_query(
+    CertificateForm.number, SocialWorkCb.filter(F.action == SocialWorkAction.SKIP)
+)
 async def certificate_without_number(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -276,8 +282,13 @@ async def pending_certificates(
         keyboard = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    button(_("✅ Verified"), SocialWorkCb(action="verify", id=view.id)),
-                    button(_("❌ Not verified"), SocialWorkCb(action="reject", id=view.id)),
+                    button(
+                        _("✅ Verified"), SocialWorkCb(action=SocialWorkAction.VERIFY, id=view.id)
+                    ),
+                    button(
+                        _("❌ Not verified"),
+                        SocialWorkCb(action=SocialWorkAction.REJECT, id=view.id),
+                    ),
                 ]
             ]
         )
@@ -286,7 +297,7 @@ async def pending_certificates(
         )
 
 
-@router.callback_query(SocialWorkCb.filter(F.action == "verify"))
+@router.callback_query(SocialWorkCb.filter(F.action == SocialWorkAction.VERIFY))
 async def verify_certificate(
     callback: CallbackQuery,
     callback_data: SocialWorkCb,
@@ -302,7 +313,7 @@ async def verify_certificate(
         await callback.message.edit_text(certificate_text(view, principal.locale, for_worker=True))
 
 
-@router.callback_query(SocialWorkCb.filter(F.action == "reject"))
+@router.callback_query(SocialWorkCb.filter(F.action == SocialWorkAction.REJECT))
 async def reject_certificate(
     callback: CallbackQuery, callback_data: SocialWorkCb, state: FSMContext
 ) -> None:

@@ -37,7 +37,7 @@ from bot.services import UnitOfWork, places, privacy, volunteers
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
-from handlers.common.callbacks import ConfirmCb, PrivacyCb
+from handlers.common.callbacks import ConfirmCb, PrivacyAction, PrivacyCb
 from handlers.common.capabilities import phone_keyboard, phone_question
 from handlers.common.keyboards import button, choice_label, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
@@ -48,7 +48,7 @@ from handlers.privacy.router import (
     declined_text,
     id_consent_notice,
 )
-from handlers.volunteers.callbacks import VolunteerCb
+from handlers.volunteers.callbacks import VolunteerAction, VolunteerCb
 from handlers.volunteers.states import ConsentForm, VolunteerForm, VolunteerReview
 
 router = RouteTable("volunteers")
@@ -136,7 +136,7 @@ async def volunteer_start(
     if not await privacy.has_registration_consent(uow, principal):
         # PIPL: the notice and consent (and a separate one for the ID number) come first.
         await state.set_state(ConsentForm.notice)
-        await message.answer(consent_notice(), reply_markup=consent_keyboard("agree"))
+        await message.answer(consent_notice(), reply_markup=consent_keyboard(PrivacyAction.AGREE))
         return
     await _ask_name(message, state, current, principal)
 
@@ -163,17 +163,17 @@ async def _ask_name(
 
 # The form's personal data (name, ID number, phone) is kept in the conversation state — memory
 # or Redis, expiring after FSM_TTL_SECONDS — only as ciphertext, until the save decrypts it.
-@router.callback_query(ConsentForm.notice, PrivacyCb.filter(F.action == "agree"))
+@router.callback_query(ConsentForm.notice, PrivacyCb.filter(F.action == PrivacyAction.AGREE))
 async def consent_agree(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ConsentForm.id_number)
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.answer(
-            id_consent_notice(), reply_markup=consent_keyboard("agree_id")
+            id_consent_notice(), reply_markup=consent_keyboard(PrivacyAction.AGREE_ID)
         )
 
 
-@router.callback_query(ConsentForm.id_number, PrivacyCb.filter(F.action == "agree_id"))
+@router.callback_query(ConsentForm.id_number, PrivacyCb.filter(F.action == PrivacyAction.AGREE_ID))
 async def consent_agree_id(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -191,7 +191,7 @@ async def consent_agree_id(
 
 @router.callback_query(
     StateFilter(ConsentForm.notice, ConsentForm.id_number),
-    PrivacyCb.filter(F.action == "decline"),
+    PrivacyCb.filter(F.action == PrivacyAction.DECLINE),
 )
 async def consent_decline(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
@@ -202,7 +202,8 @@ async def consent_decline(callback: CallbackQuery, state: FSMContext) -> None:
 
 @router.message(StateFilter(ConsentForm.notice, ConsentForm.id_number))
 async def consent_typed(message: Message, state: FSMContext) -> None:
-    agree = "agree" if await state.get_state() == ConsentForm.notice.state else "agree_id"
+    notice = await state.get_state() == ConsentForm.notice.state
+    agree = PrivacyAction.AGREE if notice else PrivacyAction.AGREE_ID
     await message.answer(
         _("Please tap “I agree” or “I do not agree” (or send /cancel)."),
         reply_markup=consent_keyboard(agree),
@@ -275,12 +276,12 @@ def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
     return toggle_keyboard(
         skill_options(),
         chosen,
-        tap=lambda value: VolunteerCb(action="skill", value=value),
-        done=VolunteerCb(action="next"),
+        tap=lambda value: VolunteerCb(action=VolunteerAction.SKILL, value=value),
+        done=VolunteerCb(action=VolunteerAction.NEXT),
     )
 
 
-@router.callback_query(VolunteerForm.skills, VolunteerCb.filter(F.action == "skill"))
+@router.callback_query(VolunteerForm.skills, VolunteerCb.filter(F.action == VolunteerAction.SKILL))
 async def volunteer_skill(
     callback: CallbackQuery, callback_data: VolunteerCb, state: FSMContext
 ) -> None:
@@ -294,13 +295,13 @@ async def volunteer_skill(
         await callback.message.edit_reply_markup(reply_markup=_skills_keyboard(chosen))
 
 
-@router.callback_query(VolunteerForm.skills, VolunteerCb.filter(F.action == "next"))
+@router.callback_query(VolunteerForm.skills, VolunteerCb.filter(F.action == VolunteerAction.NEXT))
 async def volunteer_skills_done(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(VolunteerForm.tags)
     await callback.answer()
     if isinstance(callback.message, Message):
         skip = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Skip"), VolunteerCb(action="skip"))]]
+            inline_keyboard=[[button(_("Skip"), VolunteerCb(action=VolunteerAction.SKIP))]]
         )
         await callback.message.answer(
             _("Any other skills? Type them separated by commas (e.g. 理发, 书法), or tap Skip."),
@@ -314,7 +315,7 @@ async def volunteer_tags(message: Message, state: FSMContext) -> None:
     await _ask_availability(message, state, edit=False)
 
 
-@router.callback_query(VolunteerForm.tags, VolunteerCb.filter(F.action == "skip"))
+@router.callback_query(VolunteerForm.tags, VolunteerCb.filter(F.action == VolunteerAction.SKIP))
 async def volunteer_tags_skip(callback: CallbackQuery, state: FSMContext) -> None:
     await state.update_data(tags=[])
     await callback.answer()
@@ -330,10 +331,13 @@ def _availability_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
             slot = f"{day}_{period}"
             label = f"{DAY_NAMES[day]} {PERIOD_NAMES[period]}"
             row.append(
-                button(choice_label(label, slot in chosen), VolunteerCb(action="slot", value=slot))
+                button(
+                    choice_label(label, slot in chosen),
+                    VolunteerCb(action=VolunteerAction.SLOT, value=slot),
+                )
             )
         builder.row(*row)
-    builder.row(button(_("Next »"), VolunteerCb(action="next")))
+    builder.row(button(_("Next »"), VolunteerCb(action=VolunteerAction.NEXT)))
     return builder.as_markup()
 
 
@@ -346,7 +350,9 @@ async def _ask_availability(message: Message, state: FSMContext, *, edit: bool) 
     )
 
 
-@router.callback_query(VolunteerForm.availability, VolunteerCb.filter(F.action == "slot"))
+@router.callback_query(
+    VolunteerForm.availability, VolunteerCb.filter(F.action == VolunteerAction.SLOT)
+)
 async def volunteer_slot(
     callback: CallbackQuery, callback_data: VolunteerCb, state: FSMContext
 ) -> None:
@@ -358,7 +364,9 @@ async def volunteer_slot(
         await callback.message.edit_reply_markup(reply_markup=_availability_keyboard(chosen))
 
 
-@router.callback_query(VolunteerForm.availability, VolunteerCb.filter(F.action == "next"))
+@router.callback_query(
+    VolunteerForm.availability, VolunteerCb.filter(F.action == VolunteerAction.NEXT)
+)
 async def volunteer_availability_done(
     callback: CallbackQuery, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -384,12 +392,14 @@ async def _places_keyboard(
     listing = await places.communities(uow, street_id=principal.home.street_id, per_page=20)
     for community in listing.items:
         label = choice_label(community.label(principal.locale), community.id in chosen)
-        builder.row(button(label, VolunteerCb(action="place", id=community.id)))
-    builder.row(button(_("Next »"), VolunteerCb(action="next")))
+        builder.row(button(label, VolunteerCb(action=VolunteerAction.PLACE, id=community.id)))
+    builder.row(button(_("Next »"), VolunteerCb(action=VolunteerAction.NEXT)))
     return builder.as_markup()
 
 
-@router.callback_query(VolunteerForm.communities, VolunteerCb.filter(F.action == "place"))
+@router.callback_query(
+    VolunteerForm.communities, VolunteerCb.filter(F.action == VolunteerAction.PLACE)
+)
 async def volunteer_place(
     callback: CallbackQuery,
     callback_data: VolunteerCb,
@@ -406,7 +416,9 @@ async def volunteer_place(
         )
 
 
-@router.callback_query(VolunteerForm.communities, VolunteerCb.filter(F.action == "next"))
+@router.callback_query(
+    VolunteerForm.communities, VolunteerCb.filter(F.action == VolunteerAction.NEXT)
+)
 async def volunteer_confirm(
     callback: CallbackQuery, state: FSMContext, cipher: PersonalDataCipher
 ) -> None:
@@ -494,7 +506,10 @@ async def review_list(
     builder = InlineKeyboardBuilder()
     for view in waiting:
         builder.row(
-            button(f"{view.real_name} · {view.masked_id}", VolunteerCb(action="open", id=view.id))
+            button(
+                f"{view.real_name} · {view.masked_id}",
+                VolunteerCb(action=VolunteerAction.OPEN, id=view.id),
+            )
         )
     await message.answer(
         _("Waiting for verification: {count}. Check each person's ID card in person.").format(
@@ -504,7 +519,7 @@ async def review_list(
     )
 
 
-@router.callback_query(VolunteerCb.filter(F.action == "open"))
+@router.callback_query(VolunteerCb.filter(F.action == VolunteerAction.OPEN))
 async def review_open(
     callback: CallbackQuery, callback_data: VolunteerCb, principal: Principal, uow: UnitOfWork
 ) -> None:
@@ -517,15 +532,15 @@ async def review_open(
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                button(_("ID checked: verify"), VolunteerCb(action="ok", id=view.id)),
-                button(_("Refuse"), VolunteerCb(action="no", id=view.id)),
+                button(_("ID checked: verify"), VolunteerCb(action=VolunteerAction.OK, id=view.id)),
+                button(_("Refuse"), VolunteerCb(action=VolunteerAction.NO, id=view.id)),
             ]
         ]
     )
     await callback.message.answer(profile_text(view, principal.locale), reply_markup=keyboard)
 
 
-@router.callback_query(VolunteerCb.filter(F.action == "ok"))
+@router.callback_query(VolunteerCb.filter(F.action == VolunteerAction.OK))
 async def review_verify(
     callback: CallbackQuery,
     callback_data: VolunteerCb,
@@ -545,7 +560,7 @@ async def review_verify(
         )
 
 
-@router.callback_query(VolunteerCb.filter(F.action == "no"))
+@router.callback_query(VolunteerCb.filter(F.action == VolunteerAction.NO))
 async def review_refuse(
     callback: CallbackQuery, callback_data: VolunteerCb, state: FSMContext
 ) -> None:

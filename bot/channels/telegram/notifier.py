@@ -22,9 +22,9 @@ from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice, Sending, sending
 from handlers.callbacks import NeedCb
-from handlers.common.callbacks import ShiftCb
+from handlers.common.callbacks import ShiftAction, ShiftCb
 from handlers.need_texts import STATE_NAMES, local_time
-from handlers.projects.callbacks import ProjectCb
+from handlers.projects.callbacks import ProjectCb, ProjectCbAction
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
                 [
                     InlineKeyboardButton(
                         text=_("Open the project"),
-                        callback_data=ProjectCb(action="open", id=need_id).pack(),
+                        callback_data=ProjectCb(action=ProjectCbAction.OPEN, id=need_id).pack(),
                     )
                 ]
             )
@@ -154,7 +154,7 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
                 [
                     InlineKeyboardButton(
                         text=_("Sign up"),
-                        callback_data=ShiftCb(action="join", id=need_id).pack(),
+                        callback_data=ShiftCb(action=ShiftAction.JOIN, id=need_id).pack(),
                     )
                 ]
             )
