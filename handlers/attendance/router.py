@@ -36,11 +36,17 @@ from handlers.attendance.states import CheckForm, CorrectionDecision, RecordAdju
 from handlers.common.deeplinks import deep_link, qr_image, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
-from handlers.common.steps import ask, read_hours
+from handlers.common.steps import HoursThenReason, ask, save_then_clear
 from handlers.common.texts import error_text
 from handlers.need_texts import local_time
 
 router = RouteTable("attendance")
+# An organiser's adjustment of a record: the hours that count, then why (the volunteer sees it).
+ADJUST = HoursThenReason(
+    RecordAdjust.minutes,
+    RecordAdjust.reason,
+    __("Why? (the volunteer sees the reason; it is kept in the audit log)"),
+)
 
 
 RECORD_STATUS_NAMES = {
@@ -397,10 +403,9 @@ async def confirm_record(
 async def adjust_record(
     callback: CallbackQuery, callback_data: AttendanceCb, state: FSMContext
 ) -> None:
-    await ask(
+    await ADJUST.start(
         callback,
         state,
-        RecordAdjust.minutes,
         _("How many hours should count? (e.g. 2.5 or 2:30; 0 if they did not serve) /cancel"),
         record=callback_data.id,
     )
@@ -408,12 +413,7 @@ async def adjust_record(
 
 @router.message(RecordAdjust.minutes, F.text)
 async def adjust_minutes(message: Message, state: FSMContext) -> None:
-    minutes = await read_hours(message)
-    if minutes is None:
-        return
-    await state.update_data(minutes=minutes)
-    await state.set_state(RecordAdjust.reason)
-    await message.answer(_("Why? (the volunteer sees the reason; it is kept in the audit log)"))
+    await ADJUST.hours_typed(message, state)
 
 
 @router.message(RecordAdjust.reason, F.text)
@@ -425,17 +425,19 @@ async def adjust_reason(
     notifier: Notifier,
     settings: Settings,
 ) -> None:
-    data = await state.get_data()
-    view = await attendance.confirm(
-        uow,
-        notifier,
-        principal,
-        record_id=data["record"],
-        minutes=data["minutes"],
-        reason=message.text or "",
-        points_per_hour=settings.points_per_hour,
+    answer = await ADJUST.answer(message, state)
+    view = await save_then_clear(
+        state,
+        attendance.confirm(
+            uow,
+            notifier,
+            principal,
+            record_id=answer.data["record"],
+            minutes=answer.minutes,
+            reason=answer.reason,
+            points_per_hour=settings.points_per_hour,
+        ),
     )
-    await state.clear()
     await message.answer(_("Confirmed.") + "\n\n" + record_text(view, settings, for_organiser=True))
 
 

@@ -14,7 +14,8 @@ from bot.domain.enums import ORGANISATION_ROLES, ROLE_SCOPE, Role, ScopeLevel
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people, places, roles
 from handlers.common.callbacks import ConfirmCb, PlaceAction, PlaceCb, RoleCb
-from handlers.common.keyboards import confirm_keyboard, roles_keyboard, yes_no_keyboard
+from handlers.common.confirm import ConfirmStep
+from handlers.common.keyboards import roles_keyboard, yes_no_keyboard
 from handlers.common.place_picker import show_place_screen
 from handlers.common.routing import RouteTable
 from handlers.common.states import GrantRole
@@ -22,6 +23,7 @@ from handlers.common.steps import save_then_clear
 from handlers.common.texts import LEVEL_NAMES, role_name
 
 router = RouteTable("admin")
+GRANT = ConfirmStep("grant", GrantRole.confirm)
 
 LEVEL_CODES = {ScopeLevel.DISTRICT: "d", ScopeLevel.STREET: "s", ScopeLevel.COMMUNITY: "c"}
 LEVELS_BY_CODE = {code: level for level, code in LEVEL_CODES.items()}
@@ -151,22 +153,19 @@ async def _ask_confirm(
     message: Message, state: FSMContext, uow: UnitOfWork, principal: Principal
 ) -> None:
     data = await state.get_data()
-    await state.set_state(GrantRole.confirm)
     level = LEVELS_BY_CODE[data["level"]]
     scope = await places.scope_name(uow, level=level, scope_id=data["scope_id"])
-    await message.edit_text(
-        _("Give {name} (number {number}) the role “{role}” in {level} {scope}?").format(
-            name=html.escape(data["person_name"]),
-            number=data["person_id"],
-            role=role_name(Role(data["role"])),
-            level=LEVEL_NAMES[level],
-            scope=html.escape(scope.label(principal.locale)),
-        ),
-        reply_markup=confirm_keyboard("grant"),
+    summary = _("Give {name} (number {number}) the role “{role}” in {level} {scope}?").format(
+        name=html.escape(data["person_name"]),
+        number=data["person_id"],
+        role=role_name(Role(data["role"])),
+        level=LEVEL_NAMES[level],
+        scope=html.escape(scope.label(principal.locale)),
     )
+    await GRANT.ask(message, state, summary, edit=True)
 
 
-@router.callback_query(GrantRole.confirm, ConfirmCb.filter(F.flow == "grant"))
+@router.callback_query(*GRANT.filters)
 async def grant_confirmed(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -175,12 +174,9 @@ async def grant_confirmed(
     uow: UnitOfWork,
 ) -> None:
     data = await state.get_data()
-    await callback.answer()
-    if not isinstance(callback.message, Message):
+    if not await GRANT.confirmed(callback, callback_data, state):
         return
-    if not callback_data.yes:
-        await state.clear()
-        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+    if not isinstance(callback.message, Message):
         return
     grant = await save_then_clear(
         state,

@@ -34,7 +34,8 @@ from bot.services import UnitOfWork, buyers, competitions, consultations, places
 from bot.services.competitions import BudgetLine, CallView, NewCall, RankedView
 from bot.services.consultations import NewConsultation
 from handlers.common.callbacks import ConfirmCb
-from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
+from handlers.common.confirm import ConfirmStep
+from handlers.common.keyboards import button, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages, save_then_clear
 from handlers.competitions.callbacks import CallAction, CallCb
@@ -42,6 +43,11 @@ from handlers.competitions.states import CallForm, ProposalForm
 from handlers.organisations.router import ORG_TYPE_NAMES
 
 router = RouteTable("competitions")
+OPEN_CALL = ConfirmStep("call", CallForm.confirm, edit_on_cancel=False)
+SUBMIT = ConfirmStep("proposal", ProposalForm.confirm, edit_on_cancel=False)
+PUBLISH = ConfirmStep(
+    "publish", CallForm.publish, __("Cancelled. Nothing was published."), edit_on_cancel=False
+)
 
 PHASE_NAMES = {
     CallState.OPEN: __("taking proposals"),
@@ -420,7 +426,6 @@ async def call_vote(
         await callback.answer()
         return
     data = await state.update_data(vote=callback_data.id)
-    await state.set_state(CallForm.confirm)
     await callback.answer()
     spec = _spec(data)
     summary = _(
@@ -436,10 +441,10 @@ async def call_vote(
         review=_local(spec.review_due_at, settings),
     )
     if isinstance(callback.message, Message):
-        await callback.message.answer(summary, reply_markup=confirm_keyboard("call"))
+        await OPEN_CALL.ask(callback.message, state, summary)
 
 
-@router.callback_query(CallForm.confirm, ConfirmCb.filter(F.flow == "call"))
+@router.callback_query(*OPEN_CALL.filters)
 async def call_confirm(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -449,11 +454,7 @@ async def call_confirm(
     settings: Settings,
     i18n: I18n,
 ) -> None:
-    await callback.answer()
-    if not callback_data.yes:
-        await state.clear()
-        if isinstance(callback.message, Message):
-            await callback.message.answer(_("Cancelled. Nothing was saved."))
+    if not await OPEN_CALL.confirmed(callback, callback_data, state):
         return
     spec = _spec(await state.get_data())
     texts = in_both_languages(
@@ -585,16 +586,13 @@ async def submit_no_needs(callback: CallbackQuery, state: FSMContext) -> None:
 async def submit_results(message: Message, state: FSMContext) -> None:
     data = await state.update_data(results=(message.text or "")[:2000])
     total = sum(amount for _item, amount in data["lines"])
-    await state.set_state(ProposalForm.confirm)
-    await message.answer(
-        _("Put P{project} forward to C{call}, asking for ¥{total}?").format(
-            project=data["project"], call=data["call"], total=yuan_text(total)
-        ),
-        reply_markup=confirm_keyboard("proposal"),
+    summary = _("Put P{project} forward to C{call}, asking for ¥{total}?").format(
+        project=data["project"], call=data["call"], total=yuan_text(total)
     )
+    await SUBMIT.ask(message, state, summary)
 
 
-@router.callback_query(ProposalForm.confirm, ConfirmCb.filter(F.flow == "proposal"))
+@router.callback_query(*SUBMIT.filters)
 async def submit_confirm(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -602,11 +600,7 @@ async def submit_confirm(
     principal: Principal,
     uow: UnitOfWork,
 ) -> None:
-    await callback.answer()
-    if not callback_data.yes:
-        await state.clear()
-        if isinstance(callback.message, Message):
-            await callback.message.answer(_("Cancelled. Nothing was saved."))
+    if not await SUBMIT.confirmed(callback, callback_data, state):
         return
     data = await state.get_data()
     view = await save_then_clear(
@@ -785,22 +779,17 @@ async def publish_ask(
     uow: UnitOfWork,
 ) -> None:
     ranked = await competitions.ranking(uow, principal, competition_id=callback_data.id)
-    await state.set_state(CallForm.publish)
     await state.update_data(call=callback_data.id)
     await callback.answer()
     if isinstance(callback.message, Message):
-        await callback.message.answer(
-            _(
-                "Publish this ranking? The awards become allocations from "
-                "the call's fund and the projects are approved."
-            )
-            + "\n"
-            + ranking_text(ranked),
-            reply_markup=confirm_keyboard("publish"),
+        question = _(
+            "Publish this ranking? The awards become allocations from "
+            "the call's fund and the projects are approved."
         )
+        await PUBLISH.ask(callback.message, state, question + "\n" + ranking_text(ranked))
 
 
-@router.callback_query(CallForm.publish, ConfirmCb.filter(F.flow == "publish"))
+@router.callback_query(*PUBLISH.filters)
 async def publish(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -809,12 +798,8 @@ async def publish(
     uow: UnitOfWork,
     i18n: I18n,
 ) -> None:
-    await callback.answer()
     data = await state.get_data()
-    if not callback_data.yes:
-        await state.clear()
-        if isinstance(callback.message, Message):
-            await callback.message.answer(_("Cancelled. Nothing was published."))
+    if not await PUBLISH.confirmed(callback, callback_data, state):
         return
     preview = await competitions.ranking(uow, principal, competition_id=data["call"])
     texts = in_both_languages(

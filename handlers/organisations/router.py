@@ -21,14 +21,16 @@ from bot.services import UnitOfWork, organisations
 from bot.services.organisations import OrgView
 from bot.services.ports import Notifier
 from handlers.common.callbacks import ConfirmCb
+from handlers.common.confirm import ConfirmStep
 from handlers.common.deeplinks import deep_link, start_link
-from handlers.common.keyboards import button, confirm_keyboard
+from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
 from handlers.organisations.callbacks import OrgAction, OrgCb
 from handlers.organisations.states import OrgForm, OrgReview
 
 router = RouteTable("organisations")
+CONFIRM = ConfirmStep("org", OrgForm.confirm)
 
 ORG_TYPE_NAMES = {
     OrganisationType.COMMUNITY_SOCIAL_ORG: __("Community social organisation"),
@@ -152,9 +154,7 @@ async def org_number(message: Message, state: FSMContext) -> None:
 
 @router.message(OrgForm.contact, F.text)
 async def org_contact(message: Message, state: FSMContext) -> None:
-    await state.update_data(contact=(message.text or "")[:200])
-    await state.set_state(OrgForm.confirm)
-    data = await state.get_data()
+    data = await state.update_data(contact=(message.text or "")[:200])
     number = f" {html.escape(data['number'])}" if data.get("number") else ""
     text = "\n".join(
         [
@@ -165,10 +165,10 @@ async def org_contact(message: Message, state: FSMContext) -> None:
             _("Contact: {contact}").format(contact=html.escape(data["contact"])),
         ]
     )
-    await message.answer(text, reply_markup=confirm_keyboard("org"))
+    await CONFIRM.ask(message, state, text)
 
 
-@router.callback_query(OrgForm.confirm, ConfirmCb.filter(F.flow == "org"))
+@router.callback_query(*CONFIRM.filters)
 async def org_save(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -178,12 +178,9 @@ async def org_save(
     notifier: Notifier,
 ) -> None:
     data = await state.get_data()
-    await callback.answer()
-    if not isinstance(callback.message, Message):
+    if not await CONFIRM.confirmed(callback, callback_data, state):
         return
-    if not callback_data.yes:
-        await state.clear()
-        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+    if not isinstance(callback.message, Message):
         return
     view = await organisations.register(
         uow,

@@ -39,8 +39,9 @@ from bot.services import UnitOfWork, organisations, places, projects, shifts
 from bot.services.ports import Notifier
 from bot.services.projects import ProjectView
 from handlers.common.callbacks import ConfirmCb, ShiftAction, ShiftCb
+from handlers.common.confirm import ConfirmStep
 from handlers.common.deeplinks import deep_link, qr_image, start_link
-from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard, yes_no_keyboard
+from handlers.common.keyboards import button, toggle_keyboard, yes_no_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.states import ShiftForm
 from handlers.common.steps import ask
@@ -50,6 +51,7 @@ from handlers.projects.states import ProjectForm, ProjectStep
 from handlers.shifts.router import shift_text
 
 router = RouteTable("projects")
+CONFIRM = ConfirmStep("project", ProjectForm.confirm)
 
 KIND_NAMES = {
     ProjectKind.SERVICE: __("Service project"),
@@ -720,7 +722,6 @@ async def project_major(
 ) -> None:
     await state.update_data(major=callback_data.yes)
     data = await state.get_data()
-    await state.set_state(ProjectForm.confirm)
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
@@ -738,10 +739,10 @@ async def project_major(
             _("⚖️ Major matter: the party organisation decides.") if data["major"] else "",
         ]
     ).strip()
-    await callback.message.edit_text(text, reply_markup=confirm_keyboard("project"))
+    await CONFIRM.ask(callback.message, state, text, edit=True)
 
 
-@router.callback_query(ProjectForm.confirm, ConfirmCb.filter(F.flow == "project"))
+@router.callback_query(*CONFIRM.filters)
 async def project_save(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -750,12 +751,9 @@ async def project_save(
     uow: UnitOfWork,
 ) -> None:
     data = await state.get_data()
-    await callback.answer()
-    if not isinstance(callback.message, Message):
+    if not await CONFIRM.confirmed(callback, callback_data, state):
         return
-    if not callback_data.yes:
-        await state.clear()
-        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+    if not isinstance(callback.message, Message):
         return
     view = await projects.draft(
         uow,

@@ -36,14 +36,17 @@ from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, buyers, places, purchases
 from bot.services.purchases import NewPurchase, PurchaseView
 from handlers.common.callbacks import ConfirmCb
+from handlers.common.confirm import ConfirmStep
 from handlers.common.exports import csv_file
-from handlers.common.keyboards import button, confirm_keyboard
+from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, save_then_clear
 from handlers.purchases.callbacks import PurchaseAction, PurchaseCb
 from handlers.purchases.states import PurchaseForm
 
 router = RouteTable("purchases")
+RECORD = ConfirmStep("purchase", PurchaseForm.confirm, edit_on_cancel=False)
+PAY = ConfirmStep("pay", PurchaseForm.pay, __("Cancelled. Nothing was paid."), edit_on_cancel=False)
 
 SOURCE_NAMES = {
     FundingSource.GENERAL_BUDGET: __("General public budget (一般公共预算)"),
@@ -362,24 +365,21 @@ async def purchase_milestones(message: Message, state: FSMContext) -> None:
         return
     data = await state.update_data(milestones=[[m.deliverable, m.share] for m in milestones])
     spec = _spec(data)
-    await state.set_state(PurchaseForm.confirm)
-    await message.answer(
-        _(
-            "Record this purchase?\n{service}: ¥{amount} from {source}, "
-            "{start} – {end}\nMilestones: {milestones}"
-        ).format(
-            service=html.escape(spec.service),
-            amount=yuan_text(spec.amount_fen),
-            source=SOURCE_NAMES[spec.source],
-            start=spec.starts_on,
-            end=spec.ends_on,
-            milestones=html.escape("；".join(f"{m.deliverable} {m.share}%" for m in milestones)),
-        ),
-        reply_markup=confirm_keyboard("purchase"),
+    summary = _(
+        "Record this purchase?\n{service}: ¥{amount} from {source}, "
+        "{start} – {end}\nMilestones: {milestones}"
+    ).format(
+        service=html.escape(spec.service),
+        amount=yuan_text(spec.amount_fen),
+        source=SOURCE_NAMES[spec.source],
+        start=spec.starts_on,
+        end=spec.ends_on,
+        milestones=html.escape("；".join(f"{m.deliverable} {m.share}%" for m in milestones)),
     )
+    await RECORD.ask(message, state, summary)
 
 
-@router.callback_query(PurchaseForm.confirm, ConfirmCb.filter(F.flow == "purchase"))
+@router.callback_query(*RECORD.filters)
 async def purchase_confirm(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -387,11 +387,7 @@ async def purchase_confirm(
     principal: Principal,
     uow: UnitOfWork,
 ) -> None:
-    await callback.answer()
-    if not callback_data.yes:
-        await state.clear()
-        if isinstance(callback.message, Message):
-            await callback.message.answer(_("Cancelled. Nothing was saved."))
+    if not await RECORD.confirmed(callback, callback_data, state):
         return
     view = await save_then_clear(
         state, purchases.create(uow, principal, _spec(await state.get_data()))
@@ -463,19 +459,16 @@ async def pay_ask(
     if not found:
         return
     milestone = found[0]
-    await state.set_state(PurchaseForm.pay)
     await state.update_data(milestone=milestone.id)
-    await callback.message.answer(
-        _("Record the payment of ¥{amount} for “{deliverable}” of G{id} today?").format(
-            amount=yuan_text(milestone.amount_fen),
-            deliverable=html.escape(milestone.deliverable),
-            id=purchase.id,
-        ),
-        reply_markup=confirm_keyboard("pay"),
+    question = _("Record the payment of ¥{amount} for “{deliverable}” of G{id} today?").format(
+        amount=yuan_text(milestone.amount_fen),
+        deliverable=html.escape(milestone.deliverable),
+        id=purchase.id,
     )
+    await PAY.ask(callback.message, state, question)
 
 
-@router.callback_query(PurchaseForm.pay, ConfirmCb.filter(F.flow == "pay"))
+@router.callback_query(*PAY.filters)
 async def pay(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -484,11 +477,7 @@ async def pay(
     uow: UnitOfWork,
     settings: Settings,
 ) -> None:
-    await callback.answer()
-    if not callback_data.yes:
-        await state.clear()
-        if isinstance(callback.message, Message):
-            await callback.message.answer(_("Cancelled. Nothing was paid."))
+    if not await PAY.confirmed(callback, callback_data, state):
         return
     data = await state.get_data()
     view = await save_then_clear(

@@ -30,6 +30,7 @@ from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
 from handlers.common.callbacks import ConfirmCb, ShiftAction, ShiftCb
+from handlers.common.confirm import ConfirmStep
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.states import ShiftForm
@@ -38,6 +39,7 @@ from handlers.need_texts import local_time
 from handlers.volunteers.router import DAY_NAMES, SKILL_NAMES, skill_options
 
 router = RouteTable("shifts")
+CONFIRM = ConfirmStep("shift", ShiftForm.confirm)
 
 
 def shift_text(view: ShiftView, settings: Settings, locale: str) -> str:
@@ -278,10 +280,7 @@ async def shift_capacity(message: Message, state: FSMContext, settings: Settings
         return
     await state.update_data(capacity=int(text))
     if await _is_training(state):  # no skills to ask for: straight to the check
-        await state.set_state(ShiftForm.confirm)
-        await message.answer(
-            await _check_text(state, settings), reply_markup=confirm_keyboard("shift")
-        )
+        await CONFIRM.ask(message, state, await _check_text(state, settings))
         return
     await state.set_state(ShiftForm.skills)
     await message.answer(
@@ -311,13 +310,9 @@ async def shift_skill(callback: CallbackQuery, callback_data: ShiftCb, state: FS
 
 @router.callback_query(ShiftForm.skills, ShiftCb.filter(F.action == ShiftAction.NEXT))
 async def shift_confirm(callback: CallbackQuery, state: FSMContext, settings: Settings) -> None:
-    await state.set_state(ShiftForm.confirm)
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
-    await callback.message.answer(
-        await _check_text(state, settings), reply_markup=confirm_keyboard("shift")
-    )
+    if isinstance(callback.message, Message):
+        await CONFIRM.ask(callback.message, state, await _check_text(state, settings))
 
 
 async def _check_text(state: FSMContext, settings: Settings) -> str:
@@ -339,7 +334,7 @@ async def _check_text(state: FSMContext, settings: Settings) -> str:
     )
 
 
-@router.callback_query(ShiftForm.confirm, ConfirmCb.filter(F.flow == "shift"))
+@router.callback_query(*CONFIRM.filters)
 async def shift_save(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -350,12 +345,9 @@ async def shift_save(
     settings: Settings,
 ) -> None:
     data = await state.get_data()
-    await callback.answer()
-    if not isinstance(callback.message, Message):
+    if not await CONFIRM.confirmed(callback, callback_data, state):
         return
-    if not callback_data.yes:
-        await state.clear()
-        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+    if not isinstance(callback.message, Message):
         return
     view = await save_then_clear(
         state,

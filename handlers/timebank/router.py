@@ -29,11 +29,24 @@ from handlers.attendance.router import record_text
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
-from handlers.common.steps import ask, read_hours
+from handlers.common.steps import HoursThenReason, save_then_clear
 from handlers.timebank.callbacks import HoursAction, HoursCb
 from handlers.timebank.states import CorrectionForm, TransferForm
 
 router = RouteTable("timebank")
+# A volunteer's correction request: the hours the record should show, then why.
+CORRECTION = HoursThenReason(
+    CorrectionForm.minutes,
+    CorrectionForm.reason,
+    __("Why? The organiser who recorded it decides."),
+)
+# A gift to family or an exchange for a service: how many hours (more than 0), then a note.
+TRANSFER = HoursThenReason(
+    TransferForm.minutes,
+    TransferForm.memo,
+    lambda data: _transfer_note_question(data),
+    positive=True,
+)
 
 TX_NAMES = {
     TransactionKind.SERVICE_CREDIT: __("service"),
@@ -153,10 +166,9 @@ async def my_records(
 async def ask_correction(
     callback: CallbackQuery, callback_data: HoursCb, state: FSMContext
 ) -> None:
-    await ask(
+    await CORRECTION.start(
         callback,
         state,
-        CorrectionForm.minutes,
         _("How many hours should this record show? (e.g. 2.5 or 2:30) /cancel"),
         record=callback_data.id,
     )
@@ -164,12 +176,7 @@ async def ask_correction(
 
 @router.message(CorrectionForm.minutes, F.text)
 async def correction_minutes(message: Message, state: FSMContext) -> None:
-    minutes = await read_hours(message)
-    if minutes is None:
-        return
-    await state.update_data(minutes=minutes)
-    await state.set_state(CorrectionForm.reason)
-    await message.answer(_("Why? The organiser who recorded it decides."))
+    await CORRECTION.hours_typed(message, state)
 
 
 @router.message(CorrectionForm.reason, F.text)
@@ -180,16 +187,18 @@ async def correction_reason(
     uow: UnitOfWork,
     notifier: Notifier,
 ) -> None:
-    data = await state.get_data()
-    await attendance.request_correction(
-        uow,
-        notifier,
-        principal,
-        record_id=data["record"],
-        minutes=data["minutes"],
-        reason=message.text or "",
+    answer = await CORRECTION.answer(message, state)
+    await save_then_clear(
+        state,
+        attendance.request_correction(
+            uow,
+            notifier,
+            principal,
+            record_id=answer.data["record"],
+            minutes=answer.minutes,
+            reason=answer.reason,
+        ),
     )
-    await state.clear()
     await message.answer(_("Your correction request was sent; you will be told the decision."))
 
 
@@ -324,10 +333,9 @@ def not_genuine_text() -> str:
 @router.callback_query(HoursCb.filter(F.action == HoursAction.TB_NEW))
 async def new_transfer(callback: CallbackQuery, callback_data: HoursCb, state: FSMContext) -> None:
     kind = TransferKind(callback_data.value)  # anything else: a forged button, refused
-    await ask(
+    await TRANSFER.start(
         callback,
         state,
-        TransferForm.minutes,
         _("How many hours? (e.g. 2 or 1.5) /cancel")
         if kind is TransferKind.GIFT
         else _("How many hours of service did you give them? (e.g. 2 or 1.5) /cancel"),
@@ -337,20 +345,13 @@ async def new_transfer(callback: CallbackQuery, callback_data: HoursCb, state: F
 
 @router.message(TransferForm.minutes, F.text)
 async def transfer_minutes(message: Message, state: FSMContext) -> None:
-    minutes = await read_hours(message)
-    if minutes is None:
-        return
-    if minutes <= 0:
-        await message.answer(_("Please write hours like 2.5 or 2:30."))
-        return
-    await state.update_data(minutes=minutes)
-    await state.set_state(TransferForm.memo)
-    kind = TransferKind((await state.get_data())["kind"])
-    await message.answer(
-        _("A note for them (e.g. 给妈妈)?")
-        if kind is TransferKind.GIFT
-        else _("What service did you give? (they confirm it)")
-    )
+    await TRANSFER.hours_typed(message, state)
+
+
+def _transfer_note_question(data: dict[str, Any]) -> str:
+    if TransferKind(data["kind"]) is TransferKind.GIFT:
+        return _("A note for them (e.g. 给妈妈)?")
+    return _("What service did you give? (they confirm it)")
 
 
 @router.message(TransferForm.memo, F.text)
@@ -363,15 +364,17 @@ async def transfer_memo(
     bot: Bot,
     channel: Channel,
 ) -> None:
-    data = await state.get_data()
-    view = await timebank.propose(
-        uow,
-        principal,
-        kind=TransferKind(data["kind"]),
-        minutes=data["minutes"],
-        memo=message.text or "",
+    answer = await TRANSFER.answer(message, state)
+    view = await save_then_clear(
+        state,
+        timebank.propose(
+            uow,
+            principal,
+            kind=TransferKind(answer.data["kind"]),
+            minutes=answer.minutes,
+            memo=answer.reason,
+        ),
     )
-    await state.clear()
     link = await start_link(bot, channel, settings, f"tb_{view.token}")
     await message.answer(
         _(

@@ -39,7 +39,8 @@ from bot.services.ports import Notifier
 from bot.services.volunteers import VolunteerView
 from handlers.common.callbacks import ConfirmCb, PrivacyAction, PrivacyCb
 from handlers.common.capabilities import phone_keyboard, phone_question
-from handlers.common.keyboards import button, choice_label, confirm_keyboard, toggle_keyboard
+from handlers.common.confirm import ConfirmStep
+from handlers.common.keyboards import button, choice_label, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import delete_typed, save_then_clear
 from handlers.privacy.router import (
@@ -52,6 +53,7 @@ from handlers.volunteers.callbacks import VolunteerAction, VolunteerCb
 from handlers.volunteers.states import ConsentForm, VolunteerForm, VolunteerReview
 
 router = RouteTable("volunteers")
+CONFIRM = ConfirmStep("volunteer", VolunteerForm.confirm)
 
 SKILL_NAMES = {
     Skill.ELDERLY_CARE: __("Elderly care"),
@@ -423,7 +425,6 @@ async def volunteer_confirm(
     callback: CallbackQuery, state: FSMContext, cipher: PersonalDataCipher
 ) -> None:
     data = await state.get_data()
-    await state.set_state(VolunteerForm.confirm)
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
@@ -439,10 +440,10 @@ async def volunteer_confirm(
             _("Available: {slots}").format(slots=slots),
         ]
     )
-    await callback.message.answer(text, reply_markup=confirm_keyboard("volunteer"))
+    await CONFIRM.ask(callback.message, state, text)
 
 
-@router.callback_query(VolunteerForm.confirm, ConfirmCb.filter(F.flow == "volunteer"))
+@router.callback_query(*CONFIRM.filters)
 async def volunteer_save(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -453,12 +454,9 @@ async def volunteer_save(
     notifier: Notifier,
 ) -> None:
     data = await state.get_data()
-    await callback.answer()
-    if not isinstance(callback.message, Message):
+    if not await CONFIRM.confirmed(callback, callback_data, state):
         return
-    if not callback_data.yes:
-        await state.clear()
-        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
+    if not isinstance(callback.message, Message):
         return
     save = volunteers.register(
         uow,
