@@ -46,12 +46,12 @@ from handlers.callbacks import BroadcastCb, SettingsCb
 from handlers.common.keyboards import button, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import communities_by_code, id_number
+from handlers.common.volunteer_texts import skill_options
 from handlers.consultations import show as show_consultation
 from handlers.need_texts import local_time
 from handlers.projects.router import show as show_project
 from handlers.states import BroadcastForm
 from handlers.surveys.router import start_answering
-from handlers.volunteers.router import skill_options
 
 router = RouteTable("broadcasts")
 

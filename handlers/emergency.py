@@ -28,8 +28,8 @@ from handlers.common.callbacks import ResourceAction, ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages
+from handlers.common.texts import resource_text
 from handlers.need_texts import local_time
-from handlers.resources.router import resource_text
 from handlers.states import EmergencyForm
 
 router = RouteTable("emergency")

@@ -21,8 +21,8 @@ from bot.services.matching import Reason, Suggestion, Suggestions
 from bot.services.ports import Notifier
 from handlers.callbacks import MatchCb, NeedCb
 from handlers.common.routing import RouteTable
+from handlers.common.volunteer_texts import SKILL_NAMES, slot_label
 from handlers.need_texts import CATEGORY_NAMES
-from handlers.volunteers.router import SKILL_NAMES, slot_label
 
 router = RouteTable("matching")
 

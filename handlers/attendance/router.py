@@ -22,13 +22,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.config import Settings
-from bot.domain.attendance import RecordStatus, looks_like_code
+from bot.domain.attendance import looks_like_code
 from bot.domain.enums import Channel
 from bot.domain.errors import DomainError
 from bot.domain.principal import Principal
 from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, attendance
-from bot.services.attendance import Checked, RecordView, TooFar
+from bot.services.attendance import Checked, TooFar
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from handlers.attendance.callbacks import AttendanceAction, AttendanceCb
@@ -38,6 +38,7 @@ from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import HoursThenReason, ask, save_then_clear
 from handlers.common.texts import error_text
+from handlers.common.volunteer_texts import record_text
 from handlers.need_texts import local_time
 
 router = RouteTable("attendance")
@@ -47,39 +48,6 @@ ADJUST = HoursThenReason(
     RecordAdjust.reason,
     __("Why? (the volunteer sees the reason; it is kept in the audit log)"),
 )
-
-
-RECORD_STATUS_NAMES = {
-    RecordStatus.CHECKED_IN: __("checked in"),
-    RecordStatus.CHECKED_OUT: __("checked out, waiting for the organiser"),
-    RecordStatus.UNCONFIRMED: __("check-out forgotten, waiting for the organiser"),
-    RecordStatus.CONFIRMED: __("confirmed"),
-    RecordStatus.FAILED: __("failed a spot check, not counted"),
-}
-
-
-def record_text(view: RecordView, settings: Settings, *, for_organiser: bool = False) -> str:
-    out = local_time(view.checked_out_at, settings.tz) if view.checked_out_at else "—"
-    lines = [f"<b>{html.escape(view.content)}</b> · {html.escape(view.place)}"]
-    if for_organiser:
-        lines.append(
-            _("Volunteer: {name} ({number})").format(
-                name=html.escape(view.volunteer_name), number=view.volunteer_number
-            )
-        )
-    lines += [
-        _("In: {start} · Out: {end}").format(
-            start=local_time(view.checked_in_at, settings.tz), end=out
-        ),
-        _("{hours} hours · {status}").format(
-            hours=hours_text(view.minutes), status=RECORD_STATUS_NAMES[view.status]
-        ),
-    ]
-    if view.adjustment_reason:
-        lines.append(_("Adjusted: {reason}").format(reason=html.escape(view.adjustment_reason)))
-    if view.correction_pending:
-        lines.append(_("A correction request is waiting for the organiser."))
-    return "\n".join(lines)
 
 
 def _checked_text(done: Checked, settings: Settings) -> str:

@@ -38,9 +38,9 @@ from handlers.common.confirm import ConfirmStep
 from handlers.common.keyboards import button, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages, save_then_clear
+from handlers.common.texts import ORG_TYPE_NAMES
 from handlers.competitions.callbacks import CallAction, CallCb
 from handlers.competitions.states import CallForm, ProposalForm
-from handlers.organisations.router import ORG_TYPE_NAMES
 
 router = RouteTable("competitions")
 OPEN_CALL = ConfirmStep("call", CallForm.confirm, edit_on_cancel=False)

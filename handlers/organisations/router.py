@@ -26,18 +26,13 @@ from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask
+from handlers.common.texts import ORG_TYPE_NAMES
 from handlers.organisations.callbacks import OrgAction, OrgCb
 from handlers.organisations.states import OrgForm, OrgReview
 
 router = RouteTable("organisations")
 CONFIRM = ConfirmStep("org", OrgForm.confirm)
 
-ORG_TYPE_NAMES = {
-    OrganisationType.COMMUNITY_SOCIAL_ORG: __("Community social organisation"),
-    OrganisationType.SOCIAL_WORK_AGENCY: __("Social-work agency"),
-    OrganisationType.CHARITY: __("Charity organisation"),
-    OrganisationType.COMMUNITY_FOUNDATION: __("Community foundation"),
-}
 REGISTRATION_NAMES = {
     RegistrationStatus.REGISTERED: __("Registered (登记)"),
     RegistrationStatus.FILED: __("Filed (备案)"),

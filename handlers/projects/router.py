@@ -45,10 +45,10 @@ from handlers.common.keyboards import button, toggle_keyboard, yes_no_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.states import ShiftForm
 from handlers.common.steps import ask
+from handlers.common.volunteer_texts import shift_text
 from handlers.need_texts import CATEGORY_NAMES
 from handlers.projects.callbacks import ProjectCb, ProjectCbAction
 from handlers.projects.states import ProjectForm, ProjectStep
-from handlers.shifts.router import shift_text
 
 router = RouteTable("projects")
 CONFIRM = ConfirmStep("project", ProjectForm.confirm)

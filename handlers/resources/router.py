@@ -11,44 +11,20 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.domain.policy import POSTING_ROLES
 from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ResourceKind
 from bot.services import UnitOfWork, matching, needs, places, resources
-from bot.services.resources import ResourceView
 from handlers.common.callbacks import ResourceAction, ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, whole_number
+from handlers.common.texts import KIND_NAMES, resource_text
 from handlers.need_texts import CATEGORY_NAMES
 from handlers.resources.states import ResourceForm
 
 router = RouteTable("resources")
-
-KIND_NAMES = {
-    ResourceKind.GOODS: __("Goods"),
-    ResourceKind.MONEY: __("Money"),
-    ResourceKind.SERVICE: __("Service"),
-    ResourceKind.VENUE: __("Venue"),
-    ResourceKind.SKILL: __("Skill"),
-}
-
-
-def resource_text(view: ResourceView, locale: str) -> str:
-    line = _("{kind} · <b>{title}</b>: {available} of {quantity} {unit} available · {community}")
-    text = line.format(
-        kind=KIND_NAMES[view.kind],
-        title=html.escape(view.title),
-        available=view.available,
-        quantity=view.quantity,
-        unit=html.escape(view.unit),
-        community=html.escape(view.community.label(locale)),
-    )
-    if view.available_until:
-        text += "\n" + _("Until {day}").format(day=view.available_until)
-    return text
 
 
 @router.message(Command("resources"))

@@ -28,56 +28,16 @@ from bot.domain.time_phrases import parse_period
 from bot.domain.volunteers import WEEKDAYS, SignupStatus, Skill
 from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
-from bot.services.shifts import ShiftView
 from handlers.common.callbacks import ConfirmCb, ShiftAction, ShiftCb
 from handlers.common.confirm import ConfirmStep
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.states import ShiftForm
 from handlers.common.steps import save_then_clear
-from handlers.need_texts import local_time
-from handlers.volunteers.router import DAY_NAMES, SKILL_NAMES, skill_options
+from handlers.common.volunteer_texts import DAY_NAMES, shift_text, skill_options
 
 router = RouteTable("shifts")
 CONFIRM = ConfirmStep("shift", ShiftForm.confirm)
-
-
-def shift_text(view: ShiftView, settings: Settings, locale: str) -> str:
-    end = view.ends_at.astimezone(settings.tz).strftime("%H:%M")
-    lines = [
-        f"<b>{html.escape(view.title)}</b>",
-        _("When: {start}–{end}").format(start=local_time(view.starts_at, settings.tz), end=end),
-        _("Where: {place} ({community})").format(
-            place=html.escape(view.place), community=html.escape(view.community.label(locale))
-        ),
-        _("Places: {taken}/{capacity} taken, {waiting} on the wait list").format(
-            taken=view.confirmed, capacity=view.capacity, waiting=view.waitlisted
-        ),
-    ]
-    if view.skills:
-        lines.append(
-            _("Skills wanted: {skills}").format(
-                skills=", ".join(str(SKILL_NAMES[s]) for s in view.skills)
-            )
-        )
-    if view.my_status is SignupStatus.CONFIRMED and view.can_cancel:
-        lines.append(
-            _("✅ You are signed up. Cancel by {deadline}.").format(
-                deadline=local_time(view.cancel_deadline, settings.tz)
-            )
-        )
-    elif view.my_status is SignupStatus.CONFIRMED:
-        lines.append(
-            _(
-                "✅ You are signed up. It starts within {hours} hours, so the place can no longer "
-                "be cancelled in chat: if you cannot come, please tell the organiser."
-            ).format(hours=view.cancel_hours)
-        )
-    elif view.my_status is SignupStatus.WAITLISTED:
-        lines.append(_("⏳ You are on the wait list; you will be told if a place comes free."))
-    elif not view.fits:
-        lines.append(_("(Outside your skills or usual free time.)"))
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- workers: /newshift

@@ -25,11 +25,11 @@ from bot.services import UnitOfWork, attendance, certificates, timebank
 from bot.services.certificates import Verification
 from bot.services.ports import Notifier
 from bot.services.timebank import TransferView
-from handlers.attendance.router import record_text
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import HoursThenReason, save_then_clear
+from handlers.common.volunteer_texts import record_text
 from handlers.timebank.callbacks import HoursAction, HoursCb
 from handlers.timebank.states import CorrectionForm, TransferForm
 

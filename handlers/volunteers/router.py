@@ -40,14 +40,21 @@ from bot.services.volunteers import VolunteerView
 from handlers.common.callbacks import ConfirmCb, PrivacyAction, PrivacyCb
 from handlers.common.capabilities import phone_keyboard, phone_question
 from handlers.common.confirm import ConfirmStep
-from handlers.common.keyboards import button, choice_label, toggle_keyboard
-from handlers.common.routing import RouteTable
-from handlers.common.steps import delete_typed, save_then_clear
-from handlers.privacy.router import (
+from handlers.common.consent import (
     consent_keyboard,
     consent_notice,
     declined_text,
     id_consent_notice,
+)
+from handlers.common.keyboards import button, choice_label, toggle_keyboard
+from handlers.common.routing import RouteTable
+from handlers.common.steps import delete_typed, save_then_clear
+from handlers.common.volunteer_texts import (
+    DAY_NAMES,
+    PERIOD_NAMES,
+    SKILL_NAMES,
+    skill_options,
+    slot_label,
 )
 from handlers.volunteers.callbacks import VolunteerAction, VolunteerCb
 from handlers.volunteers.states import ConsentForm, VolunteerForm, VolunteerReview
@@ -55,31 +62,6 @@ from handlers.volunteers.states import ConsentForm, VolunteerForm, VolunteerRevi
 router = RouteTable("volunteers")
 CONFIRM = ConfirmStep("volunteer", VolunteerForm.confirm)
 
-SKILL_NAMES = {
-    Skill.ELDERLY_CARE: __("Elderly care"),
-    Skill.CHILD_CARE: __("Child care"),
-    Skill.DISABILITY_SUPPORT: __("Disability support"),
-    Skill.HEALTH: __("Health and first aid"),
-    Skill.PSYCHOLOGICAL: __("Listening and counselling"),
-    Skill.COOKING: __("Cooking"),
-    Skill.REPAIRS: __("Repairs"),
-    Skill.DRIVING: __("Driving"),
-    Skill.TEACHING: __("Tutoring"),
-    Skill.LEGAL: __("Legal advice"),
-    Skill.DIGITAL: __("Phones and computers"),
-    Skill.CULTURE: __("Culture and arts"),
-    Skill.HOUSEKEEPING: __("Housekeeping"),
-}
-DAY_NAMES = {
-    "mon": __("Mon"),
-    "tue": __("Tue"),
-    "wed": __("Wed"),
-    "thu": __("Thu"),
-    "fri": __("Fri"),
-    "sat": __("Sat"),
-    "sun": __("Sun"),
-}
-PERIOD_NAMES = {"am": __("morning"), "pm": __("afternoon"), "eve": __("evening")}
 STATUS_NAMES = {
     VolunteerStatus.PENDING: __("waiting for verification by a community worker"),
     VolunteerStatus.VERIFIED: __("verified"),
@@ -113,11 +95,6 @@ def profile_text(view: VolunteerView, locale: str) -> str:
     if view.rejection_reason:
         lines.append(_("Reason: {reason}").format(reason=html.escape(view.rejection_reason)))
     return "\n".join(lines)
-
-
-def slot_label(slot: str) -> str:
-    day, period = slot.split("_")
-    return f"{DAY_NAMES[day]} {PERIOD_NAMES[period]}"
 
 
 # ---------------------------------------------------------------- registration
@@ -268,10 +245,6 @@ async def volunteer_phone(message: Message, state: FSMContext, cipher: PersonalD
         _("What can you help with? Tap all that apply, then Next."),
         reply_markup=_skills_keyboard(set()),
     )
-
-
-def skill_options() -> list[tuple[str, str]]:
-    return [(skill.value, str(name)) for skill, name in SKILL_NAMES.items()]
 
 
 def _skills_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
