@@ -340,20 +340,26 @@ async def _welcome(
     if pending:
         await open_deep_link(message, pending, context)
         return
+    await _offer_first_message(message, state, data)
+
+
+async def _offer_first_message(message: Message, state: FSMContext, data: dict[str, Any]) -> None:
+    """The problem typed before onboarding, if any: offered to be filed as a request."""
     draft = await drafts.peek(state, data["cipher"], drafts.FIRST_MESSAGE)
-    if draft is not None:
-        keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [button(_("📝 Yes, file it as a request"), NeedNewCb(step="draft", value="file"))],
-                [button(_("No, thank you"), NeedNewCb(step="draft", value="no"))],
-            ]
-        )
-        await message.answer(
-            _(
-                "Earlier you wrote:\n<i>{text}</i>\n\nShall I file this as a request for help?"
-            ).format(text=html.escape(str(draft["text"])[:500])),
-            reply_markup=keyboard,
-        )
+    if draft is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("📝 Yes, file it as a request"), NeedNewCb(step="draft", value="file"))],
+            [button(_("No, thank you"), NeedNewCb(step="draft", value="no"))],
+        ]
+    )
+    await message.answer(
+        _("Earlier you wrote:\n<i>{text}</i>\n\nShall I file this as a request for help?").format(
+            text=html.escape(str(draft["text"])[:500])
+        ),
+        reply_markup=keyboard,
+    )
 
 
 @router.message(Onboarding.name, F.text & ~F.text.startswith("/"))

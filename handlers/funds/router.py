@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from typing import Any
 
 from aiogram import F
 from aiogram.filters import Command
@@ -90,6 +91,17 @@ async def _amount(message: Message) -> int | None:
     return amount
 
 
+def _fund_keyboard(fund_id: int) -> InlineKeyboardMarkup:
+    donate = FundCb(action=FundAction.DONATE, id=fund_id)
+    allocate = FundCb(action=FundAction.ALLOCATE, id=fund_id)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("Record a donation"), donate), button(_("Allocate to a project"), allocate)],
+            [button(_("Statement (CSV)"), FundCb(action=FundAction.CSV, id=fund_id))],
+        ]
+    )
+
+
 @router.message(Command("funds"))
 async def my_funds(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
@@ -97,18 +109,7 @@ async def my_funds(
     await state.clear()
     for fund_id, _name in await funds.funds_of(uow, principal):
         view = await funds.statement(uow, fund_id=fund_id)
-        keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    button(_("Record a donation"), FundCb(action=FundAction.DONATE, id=fund_id)),
-                    button(
-                        _("Allocate to a project"), FundCb(action=FundAction.ALLOCATE, id=fund_id)
-                    ),
-                ],
-                [button(_("Statement (CSV)"), FundCb(action=FundAction.CSV, id=fund_id))],
-            ]
-        )
-        await message.answer(fund_text(view), reply_markup=keyboard)
+        await message.answer(fund_text(view), reply_markup=_fund_keyboard(fund_id))
     holders = [
         o
         for o in await organisations.mine(uow, principal)
@@ -217,6 +218,37 @@ async def anonymous(callback: CallbackQuery, state: FSMContext) -> None:
         )
 
 
+async def _record(
+    uow: UnitOfWork,
+    principal: Principal,
+    data: dict[str, Any],
+    purpose: NeedCategory | None,
+    settings: Settings,
+) -> tuple[Statement, str]:
+    """Record the donation or the allocation the form is about; the statement after it and
+    what to say (to be formatted with the amount, purpose and project)."""
+    if data["flow"] == "donate":
+        statement = await funds.donate(
+            uow,
+            principal,
+            fund_id=data["fund"],
+            amount_fen=data["amount"],
+            donor=data.get("donor"),
+            purpose=purpose,
+            donated_on=datetime.now(settings.tz).date(),
+        )
+        return statement, _("Donation of ¥{amount} recorded ({purpose}).")
+    statement = await funds.allocate(
+        uow,
+        principal,
+        fund_id=data["fund"],
+        project_id=data["project"],
+        amount_fen=data["amount"],
+        purpose=purpose,
+    )
+    return statement, _("¥{amount} allocated to P{project} ({purpose}).")
+
+
 @router.callback_query(FundForm.purpose, FundCb.filter(F.action == FundAction.PURPOSE))
 async def purpose(
     callback: CallbackQuery,
@@ -228,27 +260,7 @@ async def purpose(
 ) -> None:
     data = await state.get_data()
     chosen = _purpose(callback_data.value)
-    if data["flow"] == "donate":
-        statement = await funds.donate(
-            uow,
-            principal,
-            fund_id=data["fund"],
-            amount_fen=data["amount"],
-            donor=data.get("donor"),
-            purpose=chosen,
-            donated_on=datetime.now(settings.tz).date(),
-        )
-        done = _("Donation of ¥{amount} recorded ({purpose}).")
-    else:
-        statement = await funds.allocate(
-            uow,
-            principal,
-            fund_id=data["fund"],
-            project_id=data["project"],
-            amount_fen=data["amount"],
-            purpose=chosen,
-        )
-        done = _("¥{amount} allocated to P{project} ({purpose}).")
+    statement, done = await _record(uow, principal, data, chosen, settings)
     await state.clear()
     await callback.answer()
     if isinstance(callback.message, Message):

@@ -14,7 +14,13 @@ from typing import Any
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
@@ -34,7 +40,7 @@ from bot.domain.purchases import (
 )
 from bot.domain.timebank import hours_text
 from bot.services import UnitOfWork, buyers, places, purchases
-from bot.services.purchases import NewPurchase, PurchaseView
+from bot.services.purchases import MilestoneView, NewPurchase, PurchaseView
 from handlers.common.callbacks import ConfirmCb
 from handlers.common.confirm import ConfirmStep
 from handlers.common.exports import csv_file
@@ -62,6 +68,30 @@ MILESTONE_NAMES = {
 }
 
 
+def _milestone_lines(m: MilestoneView) -> list[str]:
+    lines = [
+        _("{n}. {deliverable} — {share}% (¥{amount}): {state}").format(
+            n=m.position + 1,
+            deliverable=html.escape(m.deliverable),
+            share=m.share,
+            amount=yuan_text(m.amount_fen),
+            state=MILESTONE_NAMES[m.state],
+        )
+    ]
+    if m.evidence is not None:
+        lines.append(
+            _(
+                "   evidence: {requests} requests handled, {hours} hours of "
+                "service, {people} people served"
+            ).format(
+                requests=m.evidence.requests,
+                hours=hours_text(m.evidence.minutes),
+                people=m.evidence.people,
+            )
+        )
+    return lines
+
+
 def purchase_text(view: PurchaseView) -> str:
     lines = [
         f"<b>{html.escape(view.service)}</b> (G{view.id}, P{view.project_id})",
@@ -78,26 +108,7 @@ def purchase_text(view: PurchaseView) -> str:
         ),
     ]
     for m in view.milestones:
-        lines.append(
-            _("{n}. {deliverable} — {share}% (¥{amount}): {state}").format(
-                n=m.position + 1,
-                deliverable=html.escape(m.deliverable),
-                share=m.share,
-                amount=yuan_text(m.amount_fen),
-                state=MILESTONE_NAMES[m.state],
-            )
-        )
-        if m.evidence is not None:
-            lines.append(
-                _(
-                    "   evidence: {requests} requests handled, {hours} hours of "
-                    "service, {people} people served"
-                ).format(
-                    requests=m.evidence.requests,
-                    hours=hours_text(m.evidence.minutes),
-                    people=m.evidence.people,
-                )
-            )
+        lines += _milestone_lines(m)
     if view.evaluation is not None:
         lines.append(
             _("Performance evaluation (绩效评估): {score}").format(
@@ -107,37 +118,26 @@ def purchase_text(view: PurchaseView) -> str:
     return "\n".join(lines)
 
 
-def _keyboard(view: PurchaseView) -> InlineKeyboardMarkup:
+def _milestone_rows(view: PurchaseView, m: MilestoneView) -> list[list[InlineKeyboardButton]]:
+    """What the provider (report) and the buyer (accept, pay) can do with one milestone."""
+    n = m.position + 1
     rows = []
-    for m in view.milestones:
-        n = m.position + 1
-        if view.provider_member and m.state in (MilestoneState.PENDING, MilestoneState.REPORTED):
-            rows.append(
-                [
-                    button(
-                        _("Report milestone {n}").format(n=n),
-                        PurchaseCb(action=PurchaseAction.REPORT, id=m.id),
-                    )
-                ]
-            )
-        if view.buyer and m.state is MilestoneState.REPORTED:
-            rows.append(
-                [
-                    button(
-                        _("Accept milestone {n}").format(n=n),
-                        PurchaseCb(action=PurchaseAction.ACCEPT, id=m.id),
-                    )
-                ]
-            )
-        if view.buyer and m.state is MilestoneState.ACCEPTED:
-            rows.append(
-                [
-                    button(
-                        _("Pay milestone {n}").format(n=n),
-                        PurchaseCb(action=PurchaseAction.PAY, id=m.id, value=str(view.id)),
-                    )
-                ]
-            )
+    if view.provider_member and m.state in (MilestoneState.PENDING, MilestoneState.REPORTED):
+        report = _("Report milestone {n}").format(n=n)
+        rows.append([button(report, PurchaseCb(action=PurchaseAction.REPORT, id=m.id))])
+    if view.buyer and m.state is MilestoneState.REPORTED:
+        accept = _("Accept milestone {n}").format(n=n)
+        rows.append([button(accept, PurchaseCb(action=PurchaseAction.ACCEPT, id=m.id))])
+    if view.buyer and m.state is MilestoneState.ACCEPTED:
+        pay = _("Pay milestone {n}").format(n=n)
+        rows.append(
+            [button(pay, PurchaseCb(action=PurchaseAction.PAY, id=m.id, value=str(view.id)))]
+        )
+    return rows
+
+
+def _keyboard(view: PurchaseView) -> InlineKeyboardMarkup:
+    rows = [row for m in view.milestones for row in _milestone_rows(view, m)]
     done = all(m.state in (MilestoneState.ACCEPTED, MilestoneState.PAID) for m in view.milestones)
     if view.buyer and done and view.evaluation is None:
         rows.append(

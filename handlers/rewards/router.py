@@ -4,6 +4,7 @@ workers and organisations, /handover <code> for whoever hands the item over."""
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
@@ -15,7 +16,7 @@ from bot.domain.policy import STOCKING_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, places, rewards
 from bot.services.ports import Notifier
-from bot.services.rewards import RewardView
+from bot.services.rewards import RedemptionView, RewardView
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import whole_number
@@ -51,17 +52,18 @@ async def catalogue_page(
         await _send_page(callback.message, principal, uow, callback_data.id)
 
 
-async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, page: int) -> None:
-    listing, balance = await rewards.catalogue(uow, principal, page=page)
+async def _send_held(
+    message: Message, balance: int, held: Sequence[RedemptionView], *, offered: bool
+) -> None:
+    """The points, and the rewards redeemed but not handed over yet (each can be cancelled)."""
     header = [_("You have {points} points.").format(points=balance)]
-    held = await rewards.my_redemptions(uow, principal)
     for item in held:
         header.append(
             _("Waiting for you: {title} — show code <b>{code}</b> to {provider}.").format(
                 title=html.escape(item.title), code=item.code, provider=html.escape(item.provider)
             )
         )
-    if not listing.items:
+    if not offered:
         header.append(_("No rewards are offered in your communities yet."))
     cancel_rows = [
         [
@@ -76,6 +78,12 @@ async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, pa
         "\n".join(header),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=cancel_rows) if cancel_rows else None,
     )
+
+
+async def _send_page(message: Message, principal: Principal, uow: UnitOfWork, page: int) -> None:
+    listing, balance = await rewards.catalogue(uow, principal, page=page)
+    held = await rewards.my_redemptions(uow, principal)
+    await _send_held(message, balance, held, offered=bool(listing.items))
     for view in listing.items:
         keyboard = None
         if view.stock > 0 and view.points <= balance:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
@@ -28,6 +30,7 @@ from bot.domain.time_phrases import parse_period
 from bot.domain.volunteers import WEEKDAYS, SignupStatus, Skill
 from bot.services import UnitOfWork, places, shifts
 from bot.services.ports import Notifier
+from bot.services.shifts import ShiftView
 from handlers.common.callbacks import ConfirmCb, ShiftAction, ShiftCb
 from handlers.common.confirm import ConfirmStep
 from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
@@ -309,24 +312,7 @@ async def shift_save(
         return
     if not isinstance(callback.message, Message):
         return
-    view = await save_then_clear(
-        state,
-        shifts.create_shift(
-            uow,
-            principal,
-            community_id=data["community"],
-            title=data["title"],
-            place=data["place"],
-            starts_at=datetime.fromisoformat(data["starts_at"]),
-            ends_at=datetime.fromisoformat(data["ends_at"]),
-            capacity=data["capacity"],
-            skills=[Skill(s) for s in data["skills"]],
-            latitude=data.get("latitude"),
-            longitude=data.get("longitude"),
-            project_id=data.get("project"),
-            kind=ShiftKind(data.get("kind", ShiftKind.SERVICE.value)),
-        ),
-    )
+    view = await save_then_clear(state, _create(uow, principal, data))
     if view_is_training(data):
         await callback.message.edit_text(
             _(
@@ -345,6 +331,25 @@ async def shift_save(
     told = await shifts.announce(uow, notifier, shift_id=view.id, tz=settings.tz)
     await callback.message.answer(
         _("{count} volunteers whom it fits were told about it.").format(count=told)
+    )
+
+
+def _create(uow: UnitOfWork, principal: Principal, data: dict[str, Any]) -> Awaitable[ShiftView]:
+    """The service call that saves the shift form."""
+    return shifts.create_shift(
+        uow,
+        principal,
+        community_id=data["community"],
+        title=data["title"],
+        place=data["place"],
+        starts_at=datetime.fromisoformat(data["starts_at"]),
+        ends_at=datetime.fromisoformat(data["ends_at"]),
+        capacity=data["capacity"],
+        skills=[Skill(s) for s in data["skills"]],
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        project_id=data.get("project"),
+        kind=ShiftKind(data.get("kind", ShiftKind.SERVICE.value)),
     )
 
 

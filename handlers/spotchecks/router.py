@@ -236,18 +236,8 @@ async def failure_note(
     await _after_mark(message, view, data["item"])
 
 
-@router.callback_query(SpotCb.filter(F.action == SpotAction.CSV))
-async def export(
-    callback: CallbackQuery,
-    callback_data: SpotCb,
-    principal: Principal,
-    uow: UnitOfWork,
-    settings: Settings,
-) -> None:
-    view = await spotchecks.get(uow, principal, spot_check_id=callback_data.id, tz=settings.tz)
-    await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
+def _sheet(view: SpotCheckView) -> tuple[list[str], list[list[object]]]:
+    """The spot check as a table: its header and one row per record drawn."""
     header = [
         _("Spot check"),
         _("Seed"),
@@ -260,7 +250,7 @@ async def export(
         _("Result"),
         _("Note"),
     ]
-    rows = [
+    rows: list[list[object]] = [
         [
             view.id,
             view.seed,
@@ -275,6 +265,22 @@ async def export(
         ]
         for item in view.items
     ]
+    return header, rows
+
+
+@router.callback_query(SpotCb.filter(F.action == SpotAction.CSV))
+async def export(
+    callback: CallbackQuery,
+    callback_data: SpotCb,
+    principal: Principal,
+    uow: UnitOfWork,
+    settings: Settings,
+) -> None:
+    view = await spotchecks.get(uow, principal, spot_check_id=callback_data.id, tz=settings.tz)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    header, rows = _sheet(view)
     await callback.message.answer_document(csv_file(header, rows, f"spot-check-{view.id}.csv"))
     await access_log.log_export(
         uow, principal, reason="spot-check sheet with volunteers' names", details={"id": view.id}

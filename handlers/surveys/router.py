@@ -291,9 +291,7 @@ async def survey_pick(
 ) -> None:
     data = await state.get_data()
     if callback_data.survey != data.get("survey"):
-        await callback.answer(
-            _("This button is no longer valid. Send /start to begin again."), show_alert=True
-        )
+        await _no_longer_valid(callback)
         return
     view = await surveys.survey_for_answering(uow, principal, survey_id=data["survey"])
     if data["index"] >= len(view.questions):  # a stale tap after the last question
@@ -304,13 +302,10 @@ async def survey_pick(
     message = callback.message
     if callback_data.action == SurveyAction.PICK:
         if callback_data.option not in {o.id for o in question.options}:
-            await callback.answer(
-                _("This button is no longer valid. Send /start to begin again."), show_alert=True
-            )
+            await _no_longer_valid(callback)
             return
-        picked = (
-            {callback_data.option} if question.kind != MULTI else picked ^ {callback_data.option}
-        )
+        option = callback_data.option
+        picked = picked ^ {option} if question.kind == MULTI else {option}
         data["choices"][str(question.id)] = sorted(picked)
         await state.update_data(choices=data["choices"])
         if question.kind == MULTI:
@@ -326,6 +321,12 @@ async def survey_pick(
     if isinstance(message, Message):
         await message.edit_reply_markup(reply_markup=None)
         await _ask(message, state, view)
+
+
+async def _no_longer_valid(callback: CallbackQuery) -> None:
+    await callback.answer(
+        _("This button is no longer valid. Send /start to begin again."), show_alert=True
+    )
 
 
 @router.message(SurveyAnswering.text, F.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable
 from typing import Any
 
 from aiogram import F
@@ -431,20 +432,7 @@ async def volunteer_save(
         return
     if not isinstance(callback.message, Message):
         return
-    save = volunteers.register(
-        uow,
-        cipher,
-        notifier,
-        principal,
-        real_name=cipher.decrypt(data["real_name"]),
-        id_number=cipher.decrypt(data["id_number"]),
-        phone=cipher.decrypt(data["phone"]),
-        skills=[Skill(s) for s in data["skills"]],
-        tags=data.get("tags", []),
-        availability=data["availability"],
-        community_ids=data["communities"],
-    )
-    view = await save_then_clear(state, save)
+    view = await save_then_clear(state, _register(uow, cipher, notifier, principal, data))
     await callback.message.edit_text(
         _(
             "Registered! Please show your ID card to a worker of your community; once verified you "
@@ -460,6 +448,30 @@ async def volunteer_save(
                 "a worker of your community, who records their consent."
             )
         )
+
+
+def _register(
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+    notifier: Notifier,
+    principal: Principal,
+    data: dict[str, Any],
+) -> Awaitable[VolunteerView]:
+    """The service call that saves the registration form (its personal data kept encrypted in
+    the conversation state until now)."""
+    return volunteers.register(
+        uow,
+        cipher,
+        notifier,
+        principal,
+        real_name=cipher.decrypt(data["real_name"]),
+        id_number=cipher.decrypt(data["id_number"]),
+        phone=cipher.decrypt(data["phone"]),
+        skills=[Skill(s) for s in data["skills"]],
+        tags=data.get("tags", []),
+        availability=data["availability"],
+        community_ids=data["communities"],
+    )
 
 
 # ---------------------------------------------------------------- verification by workers
