@@ -6,7 +6,9 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class ProjectCbAction(StrEnum):
-    """What a tap on a ProjectCb button asks for; each value is what the button packs."""
+    """What a tap on a ProjectCb button asks for; each value is what the button packs. The
+    lifecycle steps carry the values of bot.domain.projects.ProjectAction (submit … evaluate);
+    the rest are the page's and the draft form's own buttons."""
 
     APPROVE = "approve"
     CAT = "cat"
