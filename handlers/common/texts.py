@@ -251,7 +251,7 @@ ORG_TYPE_NAMES = {
 }
 
 
-KIND_NAMES = {
+RESOURCE_KIND_NAMES = {
     ResourceKind.GOODS: __("Goods"),
     ResourceKind.MONEY: __("Money"),
     ResourceKind.SERVICE: __("Service"),
@@ -263,7 +263,7 @@ KIND_NAMES = {
 def resource_text(view: ResourceView, locale: str) -> str:
     line = _("{kind} · <b>{title}</b>: {available} of {quantity} {unit} available · {community}")
     text = line.format(
-        kind=KIND_NAMES[view.kind],
+        kind=RESOURCE_KIND_NAMES[view.kind],
         title=html.escape(view.title),
         available=view.available,
         quantity=view.quantity,

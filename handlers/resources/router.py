@@ -20,7 +20,7 @@ from handlers.common.callbacks import ResourceAction, ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import ask, whole_number
-from handlers.common.texts import KIND_NAMES, resource_text
+from handlers.common.texts import RESOURCE_KIND_NAMES, resource_text
 from handlers.need_texts import CATEGORY_NAMES
 from handlers.resources.states import ResourceForm
 
@@ -234,7 +234,7 @@ async def resource_community(
     if isinstance(callback.message, Message):
         rows = [
             [button(str(label), ResourceCb(action=ResourceAction.KIND, value=k.value))]
-            for k, label in KIND_NAMES.items()
+            for k, label in RESOURCE_KIND_NAMES.items()
         ]
         await callback.message.edit_text(
             _("What kind of resource?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
