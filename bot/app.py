@@ -84,11 +84,12 @@ from bot.web import wechat as wechat_routes
 from bot.web.api import app as api_app
 from bot.web.api import core as api
 from bot.web.ui import ui_strings
-from handlers import ROUTERS, hours
+from handlers import ROUTERS
 from handlers.common.capabilities import PhotoLibrary
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
 from handlers.groups import router as groups
+from handlers.timebank import router as timebank
 from storage import migrate
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
@@ -659,8 +660,8 @@ async def _verify_certificate(
         try:
             found = await certificates.verify(make_uow(), code=code, tz=settings.tz)
         except NotFound:
-            return 404, hours.not_genuine_text(), title
-        return 200, hours.verification_text(found), title
+            return 404, timebank.not_genuine_text(), title
+        return 200, timebank.verification_text(found), title
 
 
 WEBCHAT_PRUNE_SECONDS = 3600

@@ -45,13 +45,11 @@ from handlers.broadcasts.texts import (
     report_text,
 )
 from handlers.common.keyboards import button, toggle_keyboard
-from handlers.common.openers import CONSULTATION, opener
+from handlers.common.openers import CONSULTATION, PROJECT, SURVEY, opener
 from handlers.common.routing import RouteTable
 from handlers.common.steps import communities_by_code, id_number
 from handlers.common.texts import local_time
-from handlers.projects import show as show_project
-from handlers.surveys import start_answering
-from handlers.volunteers import skill_options
+from handlers.common.volunteer_texts import skill_options
 
 router = RouteTable("broadcasts")
 
@@ -607,22 +605,23 @@ async def open_button(
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
-    if content.project_id is not None:
-        view = await projects.view(uow, principal, project_id=content.project_id)
-        await show_project(callback.message, view, principal.locale)
-    elif content.survey_id is not None:
-        survey = await surveys.survey_for_answering(uow, principal, survey_id=content.survey_id)
-        await start_answering(callback.message, state, survey)
-    elif content.consultation_id is not None:
-        await opener(CONSULTATION)(
-            callback.message,
-            item_id=content.consultation_id,
-            state=state,
-            principal=principal,
-            uow=uow,
-            settings=settings,
-            cipher=cipher,
-        )
+    kinds = (
+        (PROJECT, content.project_id),
+        (SURVEY, content.survey_id),
+        (CONSULTATION, content.consultation_id),
+    )
+    for kind, item_id in kinds:
+        if item_id is not None:
+            await opener(kind)(
+                callback.message,
+                item_id=item_id,
+                state=state,
+                principal=principal,
+                uow=uow,
+                settings=settings,
+                cipher=cipher,
+            )
+            return
 
 
 @router.message(Command("settings"))

@@ -13,7 +13,7 @@ from bot.channels.telegram.commands import GROUP_TITLES, Group, commands_for
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
-from handlers.callbacks import NameCb
+from handlers.common.callbacks import NameAction, NameCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
@@ -62,7 +62,7 @@ async def show_help(message: Message, principal: Principal) -> None:
 
 @router.message(Command("me"), StateFilter("*"))
 async def show_me(message: Message, principal: Principal, uow: UnitOfWork) -> None:
-    change = button(_("✏️ Change my name"), NameCb(action="change"))
+    change = button(_("✏️ Change my name"), NameCb(action=NameAction.CHANGE))
     await message.answer(
         profile_text(await people.profile(uow, principal)),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[[change]]),

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.enums import Role
 from bot.services.views import Named, Page
-from handlers.callbacks import ConfirmCb, LanguageCb, NoopCb, PlaceCb, RoleCb
+from handlers.common.callbacks import ConfirmCb, LanguageCb, NoopCb, PlaceAction, PlaceCb, RoleCb
 from handlers.common.texts import LANGUAGE_NAMES, role_name
 
 # The level below each level of the place picker.
@@ -40,9 +40,13 @@ def place_keyboard(
     builder = InlineKeyboardBuilder()
     for item in page.items:
         if level == pick_level:
-            data = PlaceCb(purpose=purpose, action="pick", level=level, parent=parent, item=item.id)
+            data = PlaceCb(
+                purpose=purpose, action=PlaceAction.PICK, level=level, parent=parent, item=item.id
+            )
         else:
-            data = PlaceCb(purpose=purpose, action="list", level=NEXT_LEVEL[level], parent=item.id)
+            data = PlaceCb(
+                purpose=purpose, action=PlaceAction.LIST, level=NEXT_LEVEL[level], parent=item.id
+            )
         builder.row(InlineKeyboardButton(text=item.label(locale), callback_data=data.pack()))
     nav = _page_nav(page, purpose=purpose, level=level, parent=parent)
     if nav:
@@ -59,7 +63,9 @@ def _page_nav(
         return []
 
     def to(n: int) -> str:
-        return PlaceCb(purpose=purpose, action="list", level=level, parent=parent, page=n).pack()
+        return PlaceCb(
+            purpose=purpose, action=PlaceAction.LIST, level=level, parent=parent, page=n
+        ).pack()
 
     buttons = []
     if page.has_prev:

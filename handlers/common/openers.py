@@ -1,6 +1,7 @@
 """What a broadcast's button opens is shown by the feature it belongs to: each registers its
-opener here (handlers/consultations/browse.py the consultation's page), so broadcasts import
-none of the features they link to. Registered when the routers are imported, before any update."""
+opener here (the consultation's page, the project's card, the survey's first question), so
+broadcasts import none of the features they link to. Registered when the routers are imported,
+before any update."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from bot.services import UnitOfWork
 from bot.services.crypto import PersonalDataCipher
 
 CONSULTATION = "consultation"
+PROJECT = "project"
+SURVEY = "survey"
 
 
 class Opener(Protocol):

@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services import UnitOfWork, places
 from bot.services.views import Named, Page
-from handlers.callbacks import PlaceCb
+from handlers.common.callbacks import PlaceAction, PlaceCb
 from handlers.common.keyboards import place_keyboard
 
 
@@ -17,11 +17,11 @@ async def _listing(
     if level == "d":
         return _("Choose a district:"), await places.districts(uow, page=page), None
     if level == "s":
-        back = PlaceCb(purpose=purpose, action="list", level="d")
+        back = PlaceCb(purpose=purpose, action=PlaceAction.LIST, level="d")
         listing = await places.streets(uow, district_id=parent, page=page)
         return _("Choose a street or township:"), listing, back
     district_id = await places.district_of_street(uow, street_id=parent)
-    back = PlaceCb(purpose=purpose, action="list", level="s", parent=district_id)
+    back = PlaceCb(purpose=purpose, action=PlaceAction.LIST, level="s", parent=district_id)
     listing = await places.communities(uow, street_id=parent, page=page)
     return _("Choose a community or village:"), listing, back
 

@@ -1,10 +1,12 @@
 """Small steps that many conversations share: a button that asks for a typed answer, saving a
-form without losing it, and reading hours or a whole number from what people type."""
+form without losing it, reading hours or a whole number from what people type, and the "hours,
+then why" form (an organiser's adjustment, a volunteer's correction, a time-bank transfer)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiogram.exceptions import TelegramAPIError
@@ -13,6 +15,7 @@ from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
 from bot.domain.attendance import parse_hours
 from bot.domain.errors import InvalidInput
@@ -66,6 +69,55 @@ async def read_hours(message: Message) -> int | None:
     except InvalidInput:
         await message.answer(_("Please write hours like 2.5 or 2:30."))
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class HoursAndReason:
+    minutes: int
+    reason: str
+    data: dict[str, Any]  # the whole form: what the hours are about (a record id, a kind …)
+
+
+@dataclass(frozen=True, slots=True)
+class HoursThenReason:
+    """A number of hours, then why: `hours` and `reason` are the feature's own two states, `why`
+    the second question (a text, or made from the form so far). `positive` refuses 0 hours.
+
+        ADJUST = HoursThenReason(RecordAdjust.minutes, RecordAdjust.reason, __("Why?"))
+        await ADJUST.start(callback, state, _("How many hours?"), record=record_id)
+        # the handler of ADJUST.hours:   await ADJUST.hours_typed(message, state)
+        # the handler of ADJUST.reason:  answer = await ADJUST.answer(message, state) → save
+    """
+
+    hours: State
+    reason: State
+    why: LazyProxy | Callable[[dict[str, Any]], str]
+    positive: bool = False
+
+    async def start(
+        self, callback: CallbackQuery, state: FSMContext, prompt: str, **about: Any
+    ) -> None:
+        """Ask for the hours, remembering what they are about."""
+        await ask(callback, state, self.hours, prompt, **about)
+
+    async def hours_typed(self, message: Message, state: FSMContext) -> None:
+        """Keep the hours and ask why; a text that is not hours is asked again."""
+        minutes = await read_hours(message)
+        if minutes is None:
+            return
+        if self.positive and minutes <= 0:
+            await message.answer(_("Please write hours like 2.5 or 2:30."))
+            return
+        data = await state.update_data(minutes=minutes)
+        await state.set_state(self.reason)
+        why = self.why
+        await message.answer(str(why) if isinstance(why, LazyProxy) else why(data))
+
+    async def answer(self, message: Message, state: FSMContext) -> HoursAndReason:
+        """The hours and the reason just typed, with the rest of the form (nothing is saved:
+        the caller saves, then clears)."""
+        data = await state.get_data()
+        return HoursAndReason(data["minutes"], message.text or "", data)
 
 
 def whole_number(text: str | None, limit: int) -> int | None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.domain.enums import Channel, Role, ScopeLevel
+from bot.domain.enums import Channel, OrganisationType, Role, ScopeLevel
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from bot.domain.needs import NeedCategory
+from bot.domain.resources import ResourceKind
+from bot.services.resources import ResourceView
 
 ROLE_NAMES = {
     Role.RESIDENT: __("Resident"),
@@ -259,3 +262,35 @@ CATEGORY_NAMES = {
 
 def local_time(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+ORG_TYPE_NAMES = {
+    OrganisationType.COMMUNITY_SOCIAL_ORG: __("Community social organisation"),
+    OrganisationType.SOCIAL_WORK_AGENCY: __("Social-work agency"),
+    OrganisationType.CHARITY: __("Charity organisation"),
+    OrganisationType.COMMUNITY_FOUNDATION: __("Community foundation"),
+}
+
+
+RESOURCE_KIND_NAMES = {
+    ResourceKind.GOODS: __("Goods"),
+    ResourceKind.MONEY: __("Money"),
+    ResourceKind.SERVICE: __("Service"),
+    ResourceKind.VENUE: __("Venue"),
+    ResourceKind.SKILL: __("Skill"),
+}
+
+
+def resource_text(view: ResourceView, locale: str) -> str:
+    line = _("{kind} · <b>{title}</b>: {available} of {quantity} {unit} available · {community}")
+    text = line.format(
+        kind=RESOURCE_KIND_NAMES[view.kind],
+        title=html.escape(view.title),
+        available=view.available,
+        quantity=view.quantity,
+        unit=html.escape(view.unit),
+        community=html.escape(view.community.label(locale)),
+    )
+    if view.available_until:
+        text += "\n" + _("Until {day}").format(day=view.available_until)
+    return text

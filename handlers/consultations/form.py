@@ -20,7 +20,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.policy import CONSULTATION_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, consultations, needs, places
-from handlers.callbacks import NeedAction, NeedCb
+from handlers.common.callbacks import NeedAction, NeedCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import (

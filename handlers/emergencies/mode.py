@@ -23,14 +23,13 @@ from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies, places, resources
 from bot.services.emergencies import EmergencyView, RollCallView
-from handlers.callbacks import ResourceCb
+from handlers.common.callbacks import ResourceAction, ResourceCb
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import id_number, in_both_languages
-from handlers.common.texts import local_time
+from handlers.common.texts import local_time, resource_text
 from handlers.emergencies.callbacks import EmergencyAction, EmergencyCb
 from handlers.emergencies.states import EmergencyForm
-from handlers.resources import resource_text
 
 router = RouteTable("emergency")
 
@@ -310,7 +309,9 @@ async def emergency_resources(
         await callback.message.answer(_("No resources are listed in these communities."))
     for view in found:
         keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("Reserve"), ResourceCb(action="reserve", id=view.id))]]
+            inline_keyboard=[
+                [button(_("Reserve"), ResourceCb(action=ResourceAction.RESERVE, id=view.id))]
+            ]
         )
         await callback.message.answer(resource_text(view, principal.locale), reply_markup=keyboard)
 

@@ -18,9 +18,9 @@ from bot.domain.emergency_signs import looks_like_emergency
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, needs
 from bot.services.crypto import PersonalDataCipher
-from handlers.callbacks import NeedNewCb
 from handlers.common import drafts
 from handlers.common.authoring import is_filing_a_need, is_for_others
+from handlers.common.callbacks import NeedNewCb
 from handlers.common.emergency_alert import emergency_alert
 from handlers.common.keyboards import button
 from handlers.common.questions import current_turn

@@ -2,7 +2,7 @@
 
 from aiogram.filters.callback_data import CallbackData
 
-from handlers.callbacks import Id
+from handlers.common.callbacks import Id
 
 
 class GroupCb(CallbackData, prefix="gr"):

@@ -49,14 +49,13 @@ from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.domain.errors import DomainError, NotFound, PermissionDenied
 from bot.domain.principal import Principal
-from bot.services import UnitOfWork, groups, surveys
+from bot.services import UnitOfWork, groups
 from bot.services.groups import Choice
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import error_text
 from handlers.groups.callbacks import GroupCb
-from handlers.surveys import start_answering
 
 GROUP_CHATS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 SHARED_CHATS = GROUP_CHATS | {ChatType.CHANNEL}
@@ -440,22 +439,6 @@ async def open_command(message: Message, rest: str, data: dict[str, Any]) -> Non
     raw_state = await state.get_state() if state is not None else None
     context = {**data, "raw_state": raw_state, "bot": data.get("bot") or message.bot}
     await dispatcher.propagate_event("message", typed, **context)
-
-
-@deep_link("sv_")
-async def open_survey(message: Message, rest: str, data: dict[str, Any]) -> None:
-    """`/start sv_<id>`: a survey announced in a group, answered in the private chat."""
-    if not rest.isdigit():
-        await message.answer(_("This link is not valid or has expired."))
-        return
-    try:
-        survey = await surveys.survey_for_answering(
-            data["uow"], data["principal"], survey_id=int(rest)
-        )
-    except DomainError as error:
-        await message.answer(error_text(error))
-        return
-    await start_answering(message, data["state"], survey)
 
 
 # ---------------------------------------------------------------- the groups' command menu

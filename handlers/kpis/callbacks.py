@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
-from handlers.callbacks import Id
+from handlers.common.callbacks import Id
 
 
 class StatsAction(StrEnum):

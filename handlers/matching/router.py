@@ -19,11 +19,11 @@ from bot.domain.volunteers import Skill
 from bot.services import UnitOfWork, matching, needs
 from bot.services.matching import Reason, Suggestion, Suggestions
 from bot.services.ports import Notifier
-from handlers.callbacks import NeedAction, NeedCb
+from handlers.common.callbacks import NeedAction, NeedCb
 from handlers.common.routing import RouteTable
 from handlers.common.texts import CATEGORY_NAMES
+from handlers.common.volunteer_texts import SKILL_NAMES, slot_label
 from handlers.matching.callbacks import MatchAction, MatchCb
-from handlers.volunteers import SKILL_NAMES, slot_label
 
 router = RouteTable("matching")
 

@@ -30,24 +30,18 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, matching, needs, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
-from handlers.callbacks import ConfirmCb, NeedAction, NeedCb, NeedNewCb
 from handlers.common import drafts
+from handlers.common.callbacks import ConfirmCb, NeedAction, NeedCb, NeedNewCb
 from handlers.common.capabilities import PhotoLibrary, photo_reference
 from handlers.common.deeplinks import deep_link
 from handlers.common.emergency_alert import emergency_alert
 from handlers.common.keyboards import button, confirm_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
+from handlers.common.texts import CATEGORY_NAMES, local_time
 from handlers.needs.callbacks import ListCb
 from handlers.needs.states import NeedForm, NeedText
-from handlers.needs.texts import (
-    BENEFICIARY_NAMES,
-    CATEGORY_NAMES,
-    URGENCY_NAMES,
-    detail_text,
-    local_time,
-    resident_summary,
-)
+from handlers.needs.texts import BENEFICIARY_NAMES, URGENCY_NAMES, detail_text, resident_summary
 from handlers.needs.worker import action_keyboard
 
 router = RouteTable("needs_resident")

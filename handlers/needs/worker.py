@@ -33,7 +33,7 @@ from bot.services import UnitOfWork, needs
 from bot.services.needs import Candidate, NeedDetail, NeedsListRow, QueueFilter
 from bot.services.ports import Notifier
 from bot.services.views import Page
-from handlers.callbacks import NeedAction, NeedCb, NoopCb
+from handlers.common.callbacks import NeedAction, NeedCb, NoopCb
 from handlers.common.exports import csv_file
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable

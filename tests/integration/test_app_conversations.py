@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.services import api_clients
-from handlers.callbacks import AppCb
+from handlers.api_clients.callbacks import AppAction, AppCb
 from storage.uow import UnitOfWork
 from tests.support.chat import ChatHarness
 from tests.support.factories import Map, make_map, make_person
@@ -134,7 +134,7 @@ async def test_a_community_worker_cannot_manage_apps(chat: ChatHarness, uow: Uni
     await chat.send(WORKER, "/apps")
     assert chat.last_text(WORKER) == "只有街道和区县管理员可以管理应用。"
     # A forged "register" button does not get past the service either.
-    await forge(chat, WORKER, AppCb(action="new").pack())
+    await forge(chat, WORKER, AppCb(action=AppAction.NEW).pack())
     assert chat.alerts(WORKER)[-1] == DENIED
     assert await api_clients.all_clients(uow) == []
 
@@ -151,7 +151,7 @@ async def test_an_admin_cannot_revoke_an_app_of_another_street(
     )
     await chat.send(ADMIN, "/apps")
     assert "乙街道应用" not in chat.last_text(ADMIN)
-    await forge(chat, ADMIN, AppCb(action="yes", item=theirs.client.id).pack())
+    await forge(chat, ADMIN, AppCb(action=AppAction.YES, item=theirs.client.id).pack())
     assert chat.alerts(ADMIN)[-1] == DENIED
     assert (await api_clients.all_clients(uow))[0].revoked_at is None
     await chat.send(OTHER_ADMIN, "/apps")

@@ -25,7 +25,7 @@ from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Principal
 from bot.domain.surveys import parse_survey
 from bot.services import broadcasts, groups, surveys
-from handlers.callbacks import NeedNewCb
+from handlers.common.callbacks import NeedNewCb
 from handlers.common.keyboards import button
 from handlers.groups.router import set_group_commands
 from storage.models import AuditEntry, ChannelAccount, CommunityGroup, OutboxMessage

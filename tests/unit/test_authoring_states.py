@@ -7,26 +7,21 @@ from __future__ import annotations
 from aiogram.fsm.state import StatesGroup
 
 import handlers  # noqa: F401  (imports every router, hence every states module)
+from handlers.attendance.states import CorrectionDecision, RecordAdjust
 from handlers.broadcasts.states import BroadcastForm
 from handlers.common import authoring
+from handlers.common.states import GrantRole, ShiftForm
 from handlers.consultations.states import ConsultForm
 from handlers.emergencies.states import EmergencyForm
+from handlers.funds.states import FundForm
 from handlers.needs.states import NeedForm, NeedText
-from handlers.states import (
-    CorrectionDecision,
-    FundForm,
-    GrantRole,
-    OrgReview,
-    ProjectForm,
-    ProjectStep,
-    RecordAdjust,
-    ResourceForm,
-    RewardForm,
-    ShiftForm,
-    SpotForm,
-    SurveyForm,
-    VolunteerReview,
-)
+from handlers.organisations.states import OrgReview
+from handlers.projects.states import ProjectForm, ProjectStep
+from handlers.resources.states import ResourceForm
+from handlers.rewards.states import RewardForm
+from handlers.spotchecks.states import SpotForm
+from handlers.surveys.states import SurveyForm
+from handlers.volunteers.states import VolunteerReview
 
 
 def _names(*groups: type[StatesGroup]) -> frozenset[str]:

@@ -21,9 +21,10 @@ from bot.domain.enums import Channel
 from bot.domain.needs import NeedState
 from bot.services import UnitOfWork, people
 from bot.services.ports import Notice, Sending, sending
-from handlers.callbacks import NeedAction, NeedCb, ProjectCb, ShiftCb
+from handlers.common.callbacks import NeedAction, NeedCb, ShiftAction, ShiftCb
 from handlers.common.texts import local_time
 from handlers.needs.texts import STATE_NAMES
+from handlers.projects.callbacks import ProjectCb, ProjectCbAction
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
                 [
                     InlineKeyboardButton(
                         text=_("Open the project"),
-                        callback_data=ProjectCb(action="open", id=need_id).pack(),
+                        callback_data=ProjectCb(action=ProjectCbAction.OPEN, id=need_id).pack(),
                     )
                 ]
             )
@@ -153,7 +154,7 @@ def _action_buttons(actions: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup 
                 [
                     InlineKeyboardButton(
                         text=_("Sign up"),
-                        callback_data=ShiftCb(action="join", id=need_id).pack(),
+                        callback_data=ShiftCb(action=ShiftAction.JOIN, id=need_id).pack(),
                     )
                 ]
             )

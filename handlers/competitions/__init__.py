@@ -1,0 +1,1 @@
+"""Competitions and micro-grants: calls, proposals, reviews, the vote and the ranking."""

@@ -1,0 +1,1 @@
+"""Funds (/funds, /spend): statements, donations, allocations and spending."""

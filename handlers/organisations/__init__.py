@@ -1,0 +1,1 @@
+"""Organisations: /org (register, invite) and /orgs (the workers' verification)."""

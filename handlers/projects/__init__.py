@@ -1,0 +1,1 @@
+"""Projects: the draft, the list and the project page with its lifecycle steps."""

@@ -1,0 +1,1 @@
+"""Government purchase of services: reports, acceptance, payment and evaluation."""

@@ -1,0 +1,1 @@
+"""Resources (/resources): what communities offer, reserved for a need or a project."""

@@ -1,0 +1,1 @@
+"""Points rewards: the catalogue, redeeming, new rewards and their handover."""

@@ -1,0 +1,1 @@
+"""Shifts: /newshift for workers, /shifts and /myshifts for verified volunteers."""

@@ -1,0 +1,1 @@
+"""Spot checks (/spotcheck): a random sample of confirmed records, marked and exported."""

@@ -1,0 +1,1 @@
+"""Needs surveys: /newsurvey and /surveys for workers, /survey for residents."""

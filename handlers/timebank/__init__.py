@@ -1,0 +1,1 @@
+"""The volunteer's side of the records: /hours, the time bank, /certificate, /verify."""

@@ -1,0 +1,1 @@
+"""The social-work talent pipeline: /training, /mytraining and the certificates."""

@@ -1,0 +1,1 @@
+"""Volunteers: registration (/volunteer) and the workers' verification (/volunteers)."""
