@@ -113,8 +113,9 @@ def headers(secret: str, message_id: str, timestamp: int, body: str) -> dict[str
 
 def backoff(attempts: int, base: float, rng: random.Random | None = None) -> float:
     """Seconds before the next try: base·2^(attempts−1), capped, with ±25 % jitter."""
-    delay = min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
-    return delay * (0.75 + 0.5 * (rng or random).random())
+    delay = min(base * 2.0 ** max(attempts - 1, 0), MAX_BACKOFF)
+    jitter = rng.random() if rng else random.random()
+    return delay * (0.75 + 0.5 * jitter)
 
 
 # ------------------------------------------------------------------ subscriptions
