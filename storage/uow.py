@@ -43,6 +43,7 @@ from storage.repositories import (
     SurveysRepository,
     VolunteersRepository,
 )
+from storage.shifts import SignupsRepository
 from storage.social_work import SocialWorkRepository
 from storage.webhooks import WebhooksRepository
 from storage.wecom import WecomRepository
@@ -90,6 +91,7 @@ class UnitOfWork:
     surveys = Repository(SurveysRepository)
     volunteers = Repository(VolunteersRepository)
     shifts = Repository(ShiftsRepository)
+    signups = Repository(SignupsRepository)
     records = Repository(RecordsRepository)
     ledger = Repository(LedgerRepository)
     points = Repository(PointsRepository)

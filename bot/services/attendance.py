@@ -305,7 +305,7 @@ async def _check_out(
         entity_id=record.id,
         details={"minutes": record.minutes},
     )
-    await uow.session.flush()
+    await uow.records.flush()
     view = await _view(uow, record)
     await uow.commit()
     return Checked(view, checked_out=True)
@@ -355,7 +355,7 @@ async def _training_out(
         entity_id=shift.id,
         details={"minutes": attended.minutes},
     )
-    await uow.session.flush()
+    await uow.social_work.flush()
     view = await _training_view(uow, shift, attended)
     await uow.commit()
     return Checked(view, checked_out=True, training=True)
@@ -507,7 +507,7 @@ async def confirm(
             entity_id=record.id,
             details={"recorded": recorded, "minutes": record.minutes, "reason": reason},
         )
-        await uow.session.flush()
+        await uow.records.flush()
         view = await _view(uow, record)
         await match_profiles.refresh(uow, (record.person_id,))
         await uow.commit()
@@ -637,7 +637,7 @@ async def decide_correction(
             entity_id=record.id,
             details={"correction": correction.id, "before": before, "after": record.minutes},
         )
-        await uow.session.flush()
+        await uow.records.flush()
         view = await _view(uow, record)
         await match_profiles.refresh(uow, (record.person_id,))
         await uow.commit()

@@ -98,7 +98,7 @@ async def link(
         group.linked_by = principal.person_id
         group.linked_at = now
         group.unlinked_at = None
-        await uow.session.flush()
+        await uow.groups.flush()
         uow.audit.record(
             actor_id=principal.person_id,
             action="group.link",

@@ -203,7 +203,7 @@ async def withdraw(uow: UnitOfWork, notifier: Notifier, principal: Principal) ->
             volunteer.status = VolunteerStatus.WITHDRAWN
             await uow.privacy.revoke_grants(principal.person_id, now, (Role.VOLUNTEER,))
             notices += await _leave_future_shifts(uow, principal.person_id, now)
-            await uow.session.flush()
+            await uow.privacy.flush()
             await match_profiles.refresh(uow, (principal.person_id,))
             stopped = True
             label = volunteer.number or volunteer.real_name
@@ -392,7 +392,7 @@ async def erase(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> Er
         person.display_name = ""
         person.locale = None
         person.erased_at = now
-        await uow.session.flush()
+        await uow.privacy.flush()
         await match_profiles.refresh(uow, (principal.person_id,))
         records, entries, needs = await uow.privacy.count_kept(principal.person_id)
         uow.audit.record(

@@ -237,7 +237,7 @@ async def release(
             entity_id=resource.id,
             details={"reservation": reservation.id, "quantity": reservation.quantity},
         )
-        await uow.session.flush()
+        await uow.resources.flush()
         view = await _view(uow, resource)
         await uow.commit()
         return view

@@ -252,7 +252,7 @@ async def cancel_redemption(
             entity_id=reward.id,
             details={"redemption": redemption.id, "points": redemption.points},
         )
-        await uow.session.flush()
+        await uow.rewards.flush()
         balance = await uow.points.balance(principal.person_id)
         view = RedemptionView(
             redemption.id,

@@ -277,7 +277,7 @@ async def sign_up(
         if shift.community_id not in await uow.volunteers.communities_of(volunteer.id):
             raise PermissionDenied()
         await take_place(uow, shift, principal.person_id, now)
-        await uow.session.flush()
+        await uow.signups.flush()
         view = await _view(uow, shift, volunteer, now=now)
         await uow.commit()
         return view
@@ -341,7 +341,7 @@ async def cancel(
         uow.audit.record(
             actor_id=principal.person_id, action="shift.cancel", entity="shift", entity_id=shift.id
         )
-        await uow.session.flush()
+        await uow.signups.flush()
         view = await _view(uow, shift)
         await uow.commit()
     if promoted is not None:
@@ -379,7 +379,7 @@ async def send_reminders(
             signup.reminded_hour_at = now
             signup.reminded_day_at = signup.reminded_day_at or now
             notices.append(_reminder(uow, signup, shift, now))
-        await uow.session.flush()
+        await uow.signups.flush()
         for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
             signup.reminded_day_at = now
             notices.append(_reminder(uow, signup, shift, now))

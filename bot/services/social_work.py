@@ -135,7 +135,7 @@ async def record_certificate(
             entity="social_work_certificate",
             entity_id=row.id,
         )
-        await uow.session.flush()
+        await uow.social_work.flush()
         view = await certificate_view(uow, row)
         await uow.commit()
         return view
@@ -186,7 +186,7 @@ async def decide_certificate(
             entity="social_work_certificate",
             entity_id=row.id,
         )
-        await uow.session.flush()
+        await uow.social_work.flush()
         view = await certificate_view(uow, row)
         await uow.commit()
     kpi_cache.forget()

@@ -190,7 +190,7 @@ async def mark(
             entity_id=record.id,
             details={"spot_check": spot.id, "note": note},
         )
-        await uow.session.flush()
+        await uow.spot_checks.flush()
         view = await _view(uow, spot, tz)
         await match_profiles.refresh(uow, (record.person_id,))
         await uow.commit()

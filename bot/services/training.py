@@ -79,7 +79,7 @@ async def sign_up(
         if shift.community_id not in await _communities(uow, principal):
             raise PermissionDenied()
         status = await shifts.take_place(uow, shift, principal.person_id, now)
-        await uow.session.flush()
+        await uow.signups.flush()
         view = _with_status(await shifts.describe(uow, shift, now=now), status)
         await uow.commit()
         return view
