@@ -246,16 +246,7 @@ async def _check_in(
     method: CheckMethod,
     now: datetime,
 ) -> Checked:
-    existing = await _record_of(uow, shift, principal.person_id)
-    if existing is not None:
-        if existing.status is RecordStatus.CHECKED_IN:
-            raise Conflict("already_checked_in")
-        raise Conflict("already_checked_out")
-    window = _window(shift)
-    if now < window.check_in_opens:
-        raise Conflict("too_early")
-    if not window.check_in_open(now):
-        raise Conflict("shift_over")
+    await _check_may_check_in(uow, principal, shift, now)
     if volunteer_id is None:
         return await _training_in(uow, principal, shift, method, now)
     record = await uow.records.add(
@@ -280,6 +271,22 @@ async def _check_in(
     view = await _view(uow, record)
     await uow.commit()
     return Checked(view, checked_out=False)
+
+
+async def _check_may_check_in(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> None:
+    """Once per shift, and only while check-in is open."""
+    existing = await _record_of(uow, shift, principal.person_id)
+    if existing is not None:
+        if existing.status is RecordStatus.CHECKED_IN:
+            raise Conflict("already_checked_in")
+        raise Conflict("already_checked_out")
+    window = _window(shift)
+    if now < window.check_in_opens:
+        raise Conflict("too_early")
+    if not window.check_in_open(now):
+        raise Conflict("shift_over")
 
 
 async def _check_out(
@@ -478,22 +485,10 @@ async def confirm(
     now = now or utcnow()
     reason = " ".join(reason.split())[:MAX_REASON]
     async with uow:
-        record = await uow.records.get(record_id, lock=True)
-        if record is None:
-            raise NotFound("record", record_id)
-        if not await _can_organise(uow, principal, record.community_id):
-            raise PermissionDenied()
-        if record.status not in AWAITING_ORGANISER:
-            raise Conflict("record_not_awaiting")
-        shift = await uow.shifts.get(record.shift_id)
-        assert shift is not None
+        record = await _awaiting_record(uow, principal, record_id)
         recorded = record.minutes
         if minutes is not None:
-            if not 0 <= minutes <= _window(shift).length_minutes:
-                raise InvalidInput("minutes", "range")
-            if not reason:
-                raise InvalidInput("reason", "empty")
-            record.minutes, record.adjustment_reason = minutes, reason
+            await _adjust(uow, record, minutes, reason)
         record.status, record.confirmed_at, record.confirmed_by = (
             RecordStatus.CONFIRMED,
             now,
@@ -507,19 +502,41 @@ async def confirm(
             entity_id=record.id,
             details={"recorded": recorded, "minutes": record.minutes, "reason": reason},
         )
-        await uow.records.flush()
-        view = await _view(uow, record)
-        await match_profiles.refresh(uow, (record.person_id,))
-        await uow.commit()
-    await notifier.send(
-        [
-            Notice(
-                record.person_id,
-                "record.confirmed",
-                {"title": view.content, "hours": hours_text(view.minutes)},
-            )
-        ]
-    )
+        view = await _saved_view(uow, record)
+    params: dict[str, str | int] = {"title": view.content, "hours": hours_text(view.minutes)}
+    await notifier.send([Notice(record.person_id, "record.confirmed", params)])
+    return view
+
+
+async def _awaiting_record(uow: UnitOfWork, principal: Principal, record_id: int) -> ServiceRecord:
+    """The record (locked), if it waits for this organiser's confirmation."""
+    record = await uow.records.get(record_id, lock=True)
+    if record is None:
+        raise NotFound("record", record_id)
+    if not await _can_organise(uow, principal, record.community_id):
+        raise PermissionDenied()
+    if record.status not in AWAITING_ORGANISER:
+        raise Conflict("record_not_awaiting")
+    return record
+
+
+async def _adjust(uow: UnitOfWork, record: ServiceRecord, minutes: int, reason: str) -> None:
+    """Other minutes than recorded: at most the shift's length, and always with a reason."""
+    shift = await uow.shifts.get(record.shift_id)
+    assert shift is not None
+    if not 0 <= minutes <= _window(shift).length_minutes:
+        raise InvalidInput("minutes", "range")
+    if not reason:
+        raise InvalidInput("reason", "empty")
+    record.minutes, record.adjustment_reason = minutes, reason
+
+
+async def _saved_view(uow: UnitOfWork, record: ServiceRecord) -> RecordView:
+    """The record as changed, its volunteer's match profile refreshed, committed."""
+    await uow.records.flush()
+    view = await _view(uow, record)
+    await match_profiles.refresh(uow, (record.person_id,))
+    await uow.commit()
     return view
 
 
@@ -548,15 +565,7 @@ async def request_correction(
     if not 0 <= minutes <= MAX_CREDIT_MINUTES:
         raise InvalidInput("minutes", "range")
     async with uow:
-        record = await uow.records.get(record_id, lock=True)
-        if record is None or record.person_id != principal.person_id:
-            raise NotFound("record", record_id)  # someone else's record does not exist for you
-        if record.status is not RecordStatus.CONFIRMED:
-            raise Conflict("record_not_confirmed")
-        if await uow.records.pending_correction(record.id) is not None:
-            raise Conflict("correction_pending")
-        if minutes == record.minutes:
-            raise Conflict("correction_unchanged")
+        record = await _correctable_record(uow, principal, record_id, minutes)
         correction = await uow.records.add_correction(
             RecordCorrection(
                 record_id=record.id,
@@ -581,6 +590,22 @@ async def request_correction(
             [Notice(recorder, "record.correction_requested", {"title": view.content})]
         )
     return view
+
+
+async def _correctable_record(
+    uow: UnitOfWork, principal: Principal, record_id: int, minutes: int
+) -> ServiceRecord:
+    """The person's own confirmed record (locked), with no correction pending and other minutes."""
+    record = await uow.records.get(record_id, lock=True)
+    if record is None or record.person_id != principal.person_id:
+        raise NotFound("record", record_id)  # someone else's record does not exist for you
+    if record.status is not RecordStatus.CONFIRMED:
+        raise Conflict("record_not_confirmed")
+    if await uow.records.pending_correction(record.id) is not None:
+        raise Conflict("correction_pending")
+    if minutes == record.minutes:
+        raise Conflict("correction_unchanged")
+    return record
 
 
 async def pending_corrections(uow: UnitOfWork, principal: Principal) -> tuple[CorrectionView, ...]:
@@ -609,27 +634,13 @@ async def decide_correction(
     if not approve and not note:
         raise InvalidInput("reason", "empty")
     async with uow:
-        correction = await uow.records.correction(correction_id, lock=True)
-        if correction is None:
-            raise NotFound("correction", correction_id)
-        record = await uow.records.get(correction.record_id, lock=True)
-        assert record is not None
-        if not await _can_organise(uow, principal, record.community_id):
-            raise PermissionDenied()
-        if correction.status is not CorrectionStatus.PENDING:
-            raise Conflict("correction_decided")
-        if approve and record.status is not RecordStatus.CONFIRMED:
-            raise Conflict("record_not_confirmed")
+        correction, record = await _pending_correction(uow, principal, correction_id, approve)
         correction.status = CorrectionStatus.APPROVED if approve else CorrectionStatus.REJECTED
         correction.decided_by, correction.decided_at = principal.person_id, now
         correction.decision_note = note or None
         before = record.minutes
         if approve:
-            memo = f"correction {correction.id}: {correction.reason}"
-            await timebank.reverse_record(uow, record, now, principal.person_id, memo)
-            record.minutes = correction.minutes
-            record.adjustment_reason = correction.reason
-            await timebank.credit_record(uow, record, now, principal.person_id, points_per_hour)
+            await _apply_correction(uow, principal, correction, record, now, points_per_hour)
         uow.audit.record(
             actor_id=principal.person_id,
             action="record.correction_approved" if approve else "record.correction_rejected",
@@ -637,12 +648,43 @@ async def decide_correction(
             entity_id=record.id,
             details={"correction": correction.id, "before": before, "after": record.minutes},
         )
-        await uow.records.flush()
-        view = await _view(uow, record)
-        await match_profiles.refresh(uow, (record.person_id,))
-        await uow.commit()
+        view = await _saved_view(uow, record)
     message = "record.correction_approved" if approve else "record.correction_rejected"
     params: dict[str, str | int] = {"title": view.content, "hours": hours_text(view.minutes)}
     params["note"] = note or "-"
     await notifier.send([Notice(record.person_id, message, params)])
     return view
+
+
+async def _pending_correction(
+    uow: UnitOfWork, principal: Principal, correction_id: int, approve: bool
+) -> tuple[RecordCorrection, ServiceRecord]:
+    """The correction and its record (both locked), if this organiser may still decide it."""
+    correction = await uow.records.correction(correction_id, lock=True)
+    if correction is None:
+        raise NotFound("correction", correction_id)
+    record = await uow.records.get(correction.record_id, lock=True)
+    assert record is not None
+    if not await _can_organise(uow, principal, record.community_id):
+        raise PermissionDenied()
+    if correction.status is not CorrectionStatus.PENDING:
+        raise Conflict("correction_decided")
+    if approve and record.status is not RecordStatus.CONFIRMED:
+        raise Conflict("record_not_confirmed")
+    return correction, record
+
+
+async def _apply_correction(
+    uow: UnitOfWork,
+    principal: Principal,
+    correction: RecordCorrection,
+    record: ServiceRecord,
+    now: datetime,
+    points_per_hour: int,
+) -> None:
+    """The record's credit reversed, then the corrected minutes credited."""
+    memo = f"correction {correction.id}: {correction.reason}"
+    await timebank.reverse_record(uow, record, now, principal.person_id, memo)
+    record.minutes = correction.minutes
+    record.adjustment_reason = correction.reason
+    await timebank.credit_record(uow, record, now, principal.person_id, points_per_hour)

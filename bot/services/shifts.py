@@ -124,25 +124,10 @@ async def create_shift(
     post its shifts."""
     now = now or utcnow()
     title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
-    if not title or not place:
-        raise InvalidInput("shift", "title and place")
-    if starts_at <= now or ends_at <= starts_at or ends_at - starts_at > timedelta(hours=24):
-        raise InvalidInput("time", "hours")
-    if not 1 <= capacity <= MAX_CAPACITY:
-        raise InvalidInput("capacity", "range")
-    located = latitude is not None and longitude is not None
-    if (latitude is None) != (longitude is None) or (
-        located and not valid_coordinates(latitude or 0.0, longitude or 0.0)
-    ):
-        raise InvalidInput("location", "range")
+    _check_shift(title, place, starts_at, ends_at, capacity, now)
+    _check_location(latitude, longitude)
     async with uow:
-        community = await uow.places.community(community_id)
-        if community is None:
-            raise NotFound("community", community_id)
-        if project_id is not None:
-            await _check_project_shift(uow, principal, project_id, community_id)
-        elif not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
-            raise PermissionDenied()
+        await _check_may_post(uow, principal, community_id, project_id)
         shift = await uow.shifts.add(
             Shift(
                 community_id=community_id,
@@ -168,6 +153,39 @@ async def create_shift(
         view = await _view(uow, shift)
         await uow.commit()
         return view
+
+
+def _check_shift(
+    title: str, place: str, starts_at: datetime, ends_at: datetime, capacity: int, now: datetime
+) -> None:
+    if not title or not place:
+        raise InvalidInput("shift", "title and place")
+    if starts_at <= now or ends_at <= starts_at or ends_at - starts_at > timedelta(hours=24):
+        raise InvalidInput("time", "hours")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidInput("capacity", "range")
+
+
+def _check_location(latitude: float | None, longitude: float | None) -> None:
+    """No location, or both coordinates and on the map."""
+    located = latitude is not None and longitude is not None
+    if (latitude is None) != (longitude is None) or (
+        located and not valid_coordinates(latitude or 0.0, longitude or 0.0)
+    ):
+        raise InvalidInput("location", "range")
+
+
+async def _check_may_post(
+    uow: UnitOfWork, principal: Principal, community_id: int, project_id: int | None
+) -> None:
+    """A project's owner posts its shifts; a worker of the community any other."""
+    community = await uow.places.community(community_id)
+    if community is None:
+        raise NotFound("community", community_id)
+    if project_id is not None:
+        await _check_project_shift(uow, principal, project_id, community_id)
+    elif not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+        raise PermissionDenied()
 
 
 async def announce(
@@ -325,18 +343,7 @@ async def cancel(
         if signup is None or signup.status is SignupStatus.CANCELLED:
             raise NotFound("signup", shift_id)
         if signup.status is SignupStatus.CONFIRMED:
-            if now > shift.starts_at - timedelta(hours=shift.cancel_hours):
-                raise Conflict("cancel_deadline_passed")
-            promoted = next(
-                (
-                    s
-                    for s in await uow.shifts.signups(shift.id)
-                    if s.status is SignupStatus.WAITLISTED
-                ),
-                None,
-            )
-            if promoted is not None:
-                promoted.status = SignupStatus.CONFIRMED
+            promoted = await _free_place(uow, shift, now)
         signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
         uow.audit.record(
             actor_id=principal.person_id, action="shift.cancel", entity="shift", entity_id=shift.id
@@ -345,16 +352,20 @@ async def cancel(
         view = await _view(uow, shift)
         await uow.commit()
     if promoted is not None:
-        await notifier.send(
-            [
-                Notice(
-                    promoted.person_id,
-                    "shift.promoted",
-                    {"title": view.title, "start": view.starts_at.isoformat()},
-                )
-            ]
-        )
+        params: dict[str, str | int] = {"title": view.title, "start": view.starts_at.isoformat()}
+        await notifier.send([Notice(promoted.person_id, "shift.promoted", params)])
     return view
+
+
+async def _free_place(uow: UnitOfWork, shift: Shift, now: datetime) -> ShiftSignup | None:
+    """A confirmed place given up before the deadline: the first waiting moves up (returned)."""
+    if now > shift.starts_at - timedelta(hours=shift.cancel_hours):
+        raise Conflict("cancel_deadline_passed")
+    signups = await uow.shifts.signups(shift.id)
+    promoted = next((s for s in signups if s.status is SignupStatus.WAITLISTED), None)
+    if promoted is not None:
+        promoted.status = SignupStatus.CONFIRMED
+    return promoted
 
 
 async def my_shifts(
