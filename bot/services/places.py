@@ -151,40 +151,10 @@ async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResul
     created = updated = 0
     async with uow:
         for row in rows:
-            district = await uow.places.district_by_name(row.district)
-            if district is None:
-                district = District(name=row.district, name_en=row.district_en)
-                uow.places.add(district)
-                await uow.places.flush()
-            street = await uow.places.street_by_name(district.id, row.street)
-            if street is None:
-                street = Street(
-                    district_id=district.id,
-                    name=row.street,
-                    name_en=row.street_en,
-                    is_township=row.township,
-                )
-                uow.places.add(street)
-                await uow.places.flush()
-            community = await uow.places.community_by_name(street.id, row.community)
-            if community is None:
-                if await uow.places.community_by_code(row.code) is not None:
-                    raise InvalidInput("code", f"{row.code} is used by another community")
-                uow.places.add(
-                    Community(
-                        street_id=street.id,
-                        name=row.community,
-                        name_en=row.community_en,
-                        code=row.code,
-                        kind=row.kind,
-                        resident_population=row.population,
-                    )
-                )
+            street = await _street_of(uow, row)
+            if await _put_community(uow, street, row):
                 created += 1
             else:
-                community.kind = row.kind
-                community.resident_population = row.population
-                community.name_en = row.community_en or community.name_en
                 updated += 1
             await uow.places.flush()
         uow.audit.record(
@@ -197,6 +167,49 @@ async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResul
         await uow.commit()
         match_cache.invalidate()  # matching's community order may change
     return ImportResult(created, updated)
+
+
+async def _street_of(uow: UnitOfWork, row: PlaceRow) -> Street:
+    """The row's street (and its district), made when new."""
+    district = await uow.places.district_by_name(row.district)
+    if district is None:
+        district = District(name=row.district, name_en=row.district_en)
+        uow.places.add(district)
+        await uow.places.flush()
+    street = await uow.places.street_by_name(district.id, row.street)
+    if street is None:
+        street = Street(
+            district_id=district.id,
+            name=row.street,
+            name_en=row.street_en,
+            is_township=row.township,
+        )
+        uow.places.add(street)
+        await uow.places.flush()
+    return street
+
+
+async def _put_community(uow: UnitOfWork, street: Street, row: PlaceRow) -> bool:
+    """The row's community, made (True) or brought up to date (False)."""
+    community = await uow.places.community_by_name(street.id, row.community)
+    if community is not None:
+        community.kind = row.kind
+        community.resident_population = row.population
+        community.name_en = row.community_en or community.name_en
+        return False
+    if await uow.places.community_by_code(row.code) is not None:
+        raise InvalidInput("code", f"{row.code} is used by another community")
+    uow.places.add(
+        Community(
+            street_id=street.id,
+            name=row.community,
+            name_en=row.community_en,
+            code=row.code,
+            kind=row.kind,
+            resident_population=row.population,
+        )
+    )
+    return True
 
 
 async def covered_communities(
