@@ -109,30 +109,37 @@ async def set_robot(
         assert parents is not None
         if not _may_manage(principal, level, place_id, parents):
             raise PermissionDenied()
-        robot = await uow.wecom.robot(level, place_id)
-        sealed = cipher.encrypt(url.strip())
-        now = datetime.now(UTC)
-        set_by = principal.person_id or None
-        if robot is None:
-            robot = await uow.wecom.add_robot(
-                WecomRobot(
-                    level=level,
-                    place_id=place_id,
-                    url_sealed=sealed,
-                    key_tail=key[-4:],
-                    set_by=set_by,
-                    set_at=now,
-                )
-            )
-        else:
-            robot.url_sealed, robot.key_tail, robot.set_by, robot.set_at = (
-                sealed,
-                key[-4:],
-                set_by,
-                now,
-            )
+        await _put_robot(uow, level, place_id, cipher.encrypt(url.strip()), key[-4:], principal)
         await uow.commit()
         return RobotView(level, place_id, name, key[-4:])
+
+
+async def _put_robot(
+    uow: UnitOfWork,
+    level: ScopeLevel,
+    place_id: int,
+    sealed: str,
+    key_tail: str,
+    principal: Principal,
+) -> None:
+    """The place's robot row, made or replaced."""
+    now = datetime.now(UTC)
+    set_by = principal.person_id or None
+    robot = await uow.wecom.robot(level, place_id)
+    if robot is None:
+        await uow.wecom.add_robot(
+            WecomRobot(
+                level=level,
+                place_id=place_id,
+                url_sealed=sealed,
+                key_tail=key_tail,
+                set_by=set_by,
+                set_at=now,
+            )
+        )
+    else:
+        robot.url_sealed, robot.key_tail, robot.set_by = sealed, key_tail, set_by
+        robot.set_at = now
 
 
 async def clear_robot(

@@ -100,14 +100,7 @@ async def register(
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_bytes(16)
     async with uow:
-        if area_level is ScopeLevel.DISTRICT:
-            found: object = await uow.places.district(area_id)
-        elif area_level is ScopeLevel.STREET:
-            found = await uow.places.street(area_id)
-        else:
-            found = await uow.places.community(area_id)
-        if found is None:
-            raise NotFound(area_level.value, area_id)
+        await _check_area(uow, area_level, area_id)
         row = await uow.api_clients.add(
             ApiClient(
                 client_id="app_" + secrets.token_hex(8),
@@ -130,6 +123,18 @@ async def register(
         view = client_view(row)
         await uow.commit()
     return Registered(view, secret)
+
+
+async def _check_area(uow: UnitOfWork, level: ScopeLevel, area_id: int) -> None:
+    """The district, street or community the app is limited to exists."""
+    if level is ScopeLevel.DISTRICT:
+        found: object = await uow.places.district(area_id)
+    elif level is ScopeLevel.STREET:
+        found = await uow.places.street(area_id)
+    else:
+        found = await uow.places.community(area_id)
+    if found is None:
+        raise NotFound(level.value, area_id)
 
 
 async def all_clients(uow: UnitOfWork) -> list[ClientView]:

@@ -88,10 +88,7 @@ async def link(
     async with uow:
         if community_id not in await uow.places.communities_covered(principal, GROUP_LINK_ROLES):
             raise PermissionDenied()
-        group = await uow.groups.by_chat(channel, chat_id, lock=True)
-        if group is None:
-            group = CommunityGroup(channel=channel, chat_id=chat_id)
-            uow.groups.add(group)
+        group = await _group_of(uow, channel, chat_id)
         group.title = " ".join(title.split())[:MAX_TITLE]
         group.community_id = community_id
         group.locale = principal.locale
@@ -110,6 +107,15 @@ async def link(
         view = await _view(uow, group)
         await uow.commit()
         return view
+
+
+async def _group_of(uow: UnitOfWork, channel: Channel, chat_id: str) -> CommunityGroup:
+    """The chat's row (locked), kept since an earlier link, else a new one."""
+    group = await uow.groups.by_chat(channel, chat_id, lock=True)
+    if group is None:
+        group = CommunityGroup(channel=channel, chat_id=chat_id)
+        uow.groups.add(group)
+    return group
 
 
 async def unlink(
