@@ -230,6 +230,13 @@ async def _first_contact(
     return person, account
 
 
+async def _person(uow: UnitOfWork, person_id: int) -> Person:
+    person = await uow.people.get(person_id)
+    if person is None:
+        raise NotFound("person", person_id)
+    return person
+
+
 def platform_name(channel: Channel, display_name: str) -> str:
     name = " ".join(display_name.split())[:200]
     if channel is not Channel.TELEGRAM or is_channel_label(name):
@@ -240,9 +247,7 @@ def platform_name(channel: Channel, display_name: str) -> str:
 async def own_name(uow: UnitOfWork, principal: Principal) -> str:
     """The name the person goes by now ("" when none)."""
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         return "" if is_channel_label(person.display_name) else person.display_name
 
 
@@ -250,9 +255,7 @@ async def set_name(uow: UnitOfWork, principal: Principal, *, name: str) -> str:
     """How the person wants to be called (称呼): shown to workers on their requests."""
     name = clean_name(name)
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         person.display_name = name
         # The name itself stays out of the audit details (personal data).
         uow.audit.record(
@@ -273,9 +276,7 @@ class ContactDefaults:
 
 async def contact_defaults(uow: UnitOfWork, principal: Principal) -> ContactDefaults:
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         phone = person.phone
         if not phone:
             volunteer = await uow.volunteers.of_person(person.id)
@@ -287,9 +288,7 @@ async def set_locale(uow: UnitOfWork, principal: Principal, *, locale: str) -> N
     if locale not in SUPPORTED_LOCALES:
         raise InvalidInput("locale", locale)
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         person.locale = locale
         uow.audit.record(
             actor_id=person.id,
@@ -304,10 +303,8 @@ async def set_locale(uow: UnitOfWork, principal: Principal, *, locale: str) -> N
 async def join_community(uow: UnitOfWork, principal: Principal, *, community_id: int) -> Named:
     """Make the person a resident of one community (moving them if they lived elsewhere)."""
     async with uow:
-        person = await uow.people.get(principal.person_id)
+        person = await _person(uow, principal.person_id)
         community = await uow.places.community(community_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
         if community is None:
             raise NotFound("community", community_id)
         previous = person.community_id
@@ -348,9 +345,7 @@ async def _move_resident_grant(
 
 async def profile(uow: UnitOfWork, principal: Principal) -> ProfileView:
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         community = None
         if person.community_id is not None:
             row = await uow.places.community(person.community_id)
@@ -472,9 +467,7 @@ async def name_of(uow: UnitOfWork, principal: Principal, *, person_id: int) -> s
     if not principal.is_admin:
         raise PermissionDenied()
     async with uow:
-        person = await uow.people.get(person_id)
-        if person is None:
-            raise NotFound("person", person_id)
+        person = await _person(uow, person_id)
         return shown_name(person.display_name, person.id)
 
 

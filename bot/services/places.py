@@ -65,6 +65,14 @@ def place_of(row: Community) -> Place:
     return Place(community_id=row.id, street_id=row.street_id, district_id=row.street.district_id)
 
 
+async def community_row(uow: UnitOfWork, community_id: int) -> Community:
+    """The community (inside an entered unit of work); an unknown one is NotFound."""
+    community = await uow.places.community(community_id)
+    if community is None:
+        raise NotFound("community", community_id)
+    return community
+
+
 async def acts_in(
     uow: UnitOfWork, principal: Principal, community_id: int, roles: Sequence[Role]
 ) -> bool:
@@ -86,9 +94,7 @@ async def require_in(
 
 async def community(uow: UnitOfWork, *, community_id: int) -> CommunityView:
     async with uow:
-        row = await uow.places.community(community_id)
-        if row is None:
-            raise NotFound("community", community_id)
+        row = await community_row(uow, community_id)
         return community_view(row)
 
 
@@ -236,9 +242,7 @@ async def set_duty_phone(uow: UnitOfWork, *, community_id: int, phone: str | Non
     """The community's duty phone (None or empty: none), checked and kept as it is shown."""
     value = normalise_duty_phone(phone) if phone and phone.strip() else None
     async with uow:
-        community = await uow.places.community(community_id)
-        if community is None:
-            raise NotFound("community", community_id)
+        community = await community_row(uow, community_id)
         community.duty_phone = value
         uow.audit.record(
             actor_id=None,
@@ -271,9 +275,7 @@ async def set_due_hours(
         if value is not None and not 1 <= value <= 24 * 90:
             raise InvalidInput("hours", "1 hour to 90 days")
     async with uow:
-        community = await uow.places.community(community_id)
-        if community is None:
-            raise NotFound("community", community_id)
+        community = await community_row(uow, community_id)
         community.due_hours_urgent = urgent
         community.due_hours_normal = normal
         community.due_hours_can_wait = can_wait
@@ -296,9 +298,7 @@ async def mark_demonstration_site(
     if year is not None and not 2000 <= year <= 2100:
         raise InvalidInput("year", "range")
     async with uow:
-        row = await uow.places.community(community_id)
-        if row is None:
-            raise NotFound("community", community_id)
+        row = await community_row(uow, community_id)
         row.demonstration_year = year
         uow.audit.record(
             actor_id=None,

@@ -278,13 +278,7 @@ async def record_guardian_consent(
                 guardian=guardian,
             )
         )
-        await access_log.record(
-            uow,
-            actor_id=principal.person_id,
-            subject_id=row.person_id,
-            kind=Access.ON_BEHALF,
-            reason="guardian consent for a child under 14",
-        )
+        await _log_guardian_consent(uow, principal, row)
         uow.audit.record(
             actor_id=principal.person_id or None,
             action="privacy.guardian_consent",
@@ -295,6 +289,17 @@ async def record_guardian_consent(
         await uow.commit()
     await notifier.send([Notice(view.person_id, "privacy.guardian_recorded", {})])
     return view
+
+
+async def _log_guardian_consent(uow: UnitOfWork, principal: Principal, row: Volunteer) -> None:
+    """The worker acted on the child's behalf."""
+    await access_log.record(
+        uow,
+        actor_id=principal.person_id,
+        subject_id=row.person_id,
+        kind=Access.ON_BEHALF,
+        reason="guardian consent for a child under 14",
+    )
 
 
 async def _child_waiting(uow: UnitOfWork, principal: Principal, volunteer_id: int) -> Volunteer:

@@ -173,10 +173,7 @@ async def reserve(
     today: date | None = None,
 ) -> tuple[ResourceView, int]:
     """Reserve for a need or a project; returns the resource and the reservation id."""
-    if (need_id is None) == (project_id is None):
-        raise InvalidInput("reservation", "a need or a project")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidInput("number", "range")
+    _check_reservation(quantity, need_id, project_id)
     today = today or utcnow().date()
     async with uow:
         resource = await _reservable(uow, principal, resource_id, today)
@@ -205,6 +202,14 @@ async def reserve(
         reservation_id = reservation.id
         await uow.commit()
         return view, reservation_id
+
+
+def _check_reservation(quantity: int, need_id: int | None, project_id: int | None) -> None:
+    """For a need or a project (one of them), some of the resource."""
+    if (need_id is None) == (project_id is None):
+        raise InvalidInput("reservation", "a need or a project")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput("number", "range")
 
 
 async def _reservable(

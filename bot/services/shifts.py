@@ -17,7 +17,7 @@ from bot.domain.projects import ProjectState
 from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, Skill, slot_of
 from bot.services import volunteers, webhooks
-from bot.services.places import area_of, place_of
+from bot.services.places import area_of, community_row, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import Shift, ShiftSignup, Volunteer
@@ -123,9 +123,8 @@ async def create_shift(
     """Workers post shifts (and training sessions) in their communities; a project's owners
     post its shifts."""
     now = now or utcnow()
-    title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
-    _check_shift(title, place, starts_at, ends_at, capacity, now)
-    _check_location(latitude, longitude)
+    title, place = _title_and_place(title, place)
+    _check_shift(starts_at, ends_at, capacity, latitude, longitude, now)
     async with uow:
         await _check_may_post(uow, principal, community_id, project_id)
         shift = await uow.shifts.add(
@@ -144,26 +143,39 @@ async def create_shift(
                 kind=kind,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"{kind.value}.create",
-            entity="shift",
-            entity_id=shift.id,
-        )
+        _audit(uow, principal, f"{kind.value}.create", shift)
         view = await _view(uow, shift)
         await uow.commit()
         return view
 
 
-def _check_shift(
-    title: str, place: str, starts_at: datetime, ends_at: datetime, capacity: int, now: datetime
-) -> None:
+def _audit(uow: UnitOfWork, principal: Principal, action: str, shift: Shift) -> None:
+    uow.audit.record(
+        actor_id=principal.person_id, action=action, entity="shift", entity_id=shift.id
+    )
+
+
+def _title_and_place(title: str, place: str) -> tuple[str, str]:
+    title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
     if not title or not place:
         raise InvalidInput("shift", "title and place")
+    return title, place
+
+
+def _check_shift(
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    latitude: float | None,
+    longitude: float | None,
+    now: datetime,
+) -> None:
+    """Starts later, lasts at most a day, room for 1 to MAX_CAPACITY, a location on the map."""
     if starts_at <= now or ends_at <= starts_at or ends_at - starts_at > timedelta(hours=24):
         raise InvalidInput("time", "hours")
     if not 1 <= capacity <= MAX_CAPACITY:
         raise InvalidInput("capacity", "range")
+    _check_location(latitude, longitude)
 
 
 def _check_location(latitude: float | None, longitude: float | None) -> None:
@@ -179,9 +191,7 @@ async def _check_may_post(
     uow: UnitOfWork, principal: Principal, community_id: int, project_id: int | None
 ) -> None:
     """A project's owner posts its shifts; a worker of the community any other."""
-    community = await uow.places.community(community_id)
-    if community is None:
-        raise NotFound("community", community_id)
+    community = await community_row(uow, community_id)
     if project_id is not None:
         await _check_project_shift(uow, principal, project_id, community_id)
     elif not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
@@ -345,9 +355,7 @@ async def cancel(
         if signup.status is SignupStatus.CONFIRMED:
             promoted = await _free_place(uow, shift, now)
         signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
-        uow.audit.record(
-            actor_id=principal.person_id, action="shift.cancel", entity="shift", entity_id=shift.id
-        )
+        _audit(uow, principal, "shift.cancel", shift)
         await uow.signups.flush()
         view = await _view(uow, shift)
         await uow.commit()

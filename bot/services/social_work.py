@@ -280,9 +280,7 @@ async def open_place(
 ) -> PlaceView:
     """The district's centre, a street's station or a community's room: one of each per unit."""
     now = now or utcnow()
-    name = " ".join(name.split())[:200]
-    if not name:
-        raise InvalidInput("name", "empty")
+    name = _place_name(name)
     async with uow:
         unit = await _free_unit(uow, principal, level, unit_id)
         district, street, community = unit
@@ -308,6 +306,13 @@ async def open_place(
         await uow.commit()
     kpi_cache.forget()
     return view
+
+
+def _place_name(name: str) -> str:
+    name = " ".join(name.split())[:200]
+    if not name:
+        raise InvalidInput("name", "empty")
+    return name
 
 
 async def _free_unit(

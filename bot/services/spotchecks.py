@@ -92,10 +92,7 @@ async def draw(
     tz: ZoneInfo,
     seed: int | None = None,
 ) -> SpotCheckView:
-    if not 1 <= size <= MAX_SAMPLE:
-        raise InvalidInput("sample_size", "range")
-    if period_start > period_end:
-        raise InvalidInput("period", "range")
+    _check_draw(size, period_start, period_end)
     seed = secrets.randbits(62) if seed is None else seed
     async with uow:
         await _authorised(uow, principal, community_id)
@@ -123,6 +120,13 @@ async def draw(
         view = await _view(uow, spot, tz)
         await uow.commit()
         return view
+
+
+def _check_draw(size: int, period_start: date, period_end: date) -> None:
+    if not 1 <= size <= MAX_SAMPLE:
+        raise InvalidInput("sample_size", "range")
+    if period_start > period_end:
+        raise InvalidInput("period", "range")
 
 
 async def _population(

@@ -23,7 +23,7 @@ from bot.domain.volunteers import (
 )
 from bot.services import match_profiles
 from bot.services.crypto import PersonalDataCipher
-from bot.services.places import place_of
+from bot.services.places import community_row, place_of
 from bot.services.ports import Notice, Notifier
 from storage.models import Community, RoleGrant, Volunteer
 from storage.types import utcnow
@@ -93,9 +93,7 @@ async def register(
     """Register (or correct a pending or rejected registration); a worker verifies it next."""
     if principal.home is None:
         raise PermissionDenied()
-    who = _identity(real_name, id_number, phone)
-    if not set(availability) <= set(SLOTS):
-        raise InvalidInput("availability", "unknown slot")
+    who = _identity(real_name, id_number, phone, availability)
     communities = sorted(set(community_ids) | {principal.home.community_id})
     id_hash = await _unused_id_hash(uow, cipher, notifier, principal, who, communities)
     async with uow:
@@ -119,11 +117,15 @@ async def register(
     return view
 
 
-def _identity(real_name: str, id_number: str, phone: str) -> _Identity:
+def _identity(real_name: str, id_number: str, phone: str, availability: Sequence[str]) -> _Identity:
+    """Who registers, checked (and that the free time is in known slots)."""
     name = " ".join(real_name.split())
     if not 2 <= len(name) <= MAX_NAME:
         raise InvalidInput("real_name", "length")
-    return _Identity(name, normalise_id_number(id_number), normalise_phone(phone))
+    who = _Identity(name, normalise_id_number(id_number), normalise_phone(phone))
+    if not set(availability) <= set(SLOTS):
+        raise InvalidInput("availability", "unknown slot")
+    return who
 
 
 async def _unused_id_hash(
@@ -219,7 +221,7 @@ def _set_offer(
 
 async def _workers_of(uow: UnitOfWork, community_id: int) -> list[int]:
     """The community workers over a community."""
-    community = await _community(uow, community_id)
+    community = await community_row(uow, community_id)
     return await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
 
 
@@ -251,13 +253,6 @@ async def _report_id_conflict(
     workers = await _workers_of(uow, principal.home.community_id)
     await uow.commit()
     return [] if earlier else list(workers)
-
-
-async def _community(uow: UnitOfWork, community_id: int) -> Community:
-    community = await uow.places.community(community_id)
-    if community is None:
-        raise NotFound("community", community_id)
-    return community
 
 
 async def my_registration(uow: UnitOfWork, principal: Principal) -> VolunteerView | None:
