@@ -244,16 +244,21 @@ async def set_duty_phone(uow: UnitOfWork, *, community_id: int, phone: str | Non
     async with uow:
         community = await community_row(uow, community_id)
         community.duty_phone = value
-        uow.audit.record(
-            actor_id=None,
-            action="community.set_duty_phone",
-            entity="community",
-            entity_id=community_id,
-            details={"set": value is not None},
+        return await _changed(
+            uow, community, "community.set_duty_phone", {"set": value is not None}
         )
-        view = community_view(community)
-        await uow.commit()
-        return view
+
+
+async def _changed(
+    uow: UnitOfWork, row: Community, action: str, details: dict[str, object]
+) -> CommunityView:
+    """A change to a community (an admin's, from the command line), audited and committed."""
+    uow.audit.record(
+        actor_id=None, action=action, entity="community", entity_id=row.id, details=details
+    )
+    view = community_view(row)
+    await uow.commit()
+    return view
 
 
 async def duty_phone(uow: UnitOfWork, *, community_id: int) -> str | None:
@@ -271,24 +276,24 @@ async def set_due_hours(
     can_wait: int | None,
 ) -> CommunityView:
     """Per-community deadlines for needs, in hours (None: back to the default)."""
-    for value in (urgent, normal, can_wait):
-        if value is not None and not 1 <= value <= 24 * 90:
-            raise InvalidInput("hours", "1 hour to 90 days")
+    _check_due_hours(urgent, normal, can_wait)
     async with uow:
         community = await community_row(uow, community_id)
         community.due_hours_urgent = urgent
         community.due_hours_normal = normal
         community.due_hours_can_wait = can_wait
-        uow.audit.record(
-            actor_id=None,
-            action="community.set_due_hours",
-            entity="community",
-            entity_id=community_id,
-            details={"urgent": urgent, "normal": normal, "can_wait": can_wait},
+        return await _changed(
+            uow,
+            community,
+            "community.set_due_hours",
+            {"urgent": urgent, "normal": normal, "can_wait": can_wait},
         )
-        view = community_view(community)
-        await uow.commit()
-        return view
+
+
+def _check_due_hours(*hours: int | None) -> None:
+    for value in hours:
+        if value is not None and not 1 <= value <= 24 * 90:
+            raise InvalidInput("hours", "1 hour to 90 days")
 
 
 async def mark_demonstration_site(
@@ -300,14 +305,6 @@ async def mark_demonstration_site(
     async with uow:
         row = await community_row(uow, community_id)
         row.demonstration_year = year
-        uow.audit.record(
-            actor_id=None,
-            action="community.demonstration_site",
-            entity="community",
-            entity_id=row.id,
-            details={"year": year},
-        )
-        view = community_view(row)
-        await uow.commit()
+        view = await _changed(uow, row, "community.demonstration_site", {"year": year})
     kpi_cache.forget()
     return view
