@@ -143,17 +143,28 @@ async def current_shift(
     now = now or utcnow()
     async with uow:
         for signup, shift in await uow.shifts.of_person(principal.person_id, now - CHECK_OUT_GRACE):
-            window = _window(shift)
             if signup.status is not SignupStatus.CONFIRMED or shift.cancelled_at is not None:
                 continue
-            if not (window.check_in_opens <= now < window.check_out_closes):
-                continue
-            record = await _record_of(uow, shift, principal.person_id)
-            if record is None and window.check_in_open(now):
-                return shift.id, shift.title, False
-            if record is not None and record.status is RecordStatus.CHECKED_IN:
-                return shift.id, shift.title, True
+            checked_in = await _checked_in_now(uow, principal, shift, now)
+            if checked_in is not None:
+                return shift.id, shift.title, checked_in
         raise Conflict("no_shift_now")
+
+
+async def _checked_in_now(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> bool | None:
+    """Whether the person is checked in to the shift (False: may check in now); None when
+    neither check-in nor check-out is open to them now."""
+    window = _window(shift)
+    if not (window.check_in_opens <= now < window.check_out_closes):
+        return None
+    record = await _record_of(uow, shift, principal.person_id)
+    if record is None and window.check_in_open(now):
+        return False
+    if record is not None and record.status is RecordStatus.CHECKED_IN:
+        return True
+    return None
 
 
 async def check_by_location(
@@ -171,14 +182,32 @@ async def check_by_location(
         raise InvalidInput("location", "range")
     async with uow:
         shift, volunteer_id = await _signed_up_shift(uow, principal, shift_id)
-        if shift.latitude is None or shift.longitude is None:
-            raise Conflict("no_location_for_shift")
-        distance = distance_m(latitude, longitude, shift.latitude, shift.longitude)
-        if distance > shift.radius_m:
-            raise TooFar(distance, shift.radius_m)
-        if check_out:
-            return await _check_out(uow, principal, shift, CheckMethod.LOCATION, now)
-        return await _check_in(uow, principal, shift, volunteer_id, CheckMethod.LOCATION, now)
+        _check_near(shift, latitude, longitude)
+        method = CheckMethod.LOCATION
+        return await _in_or_out(uow, principal, shift, volunteer_id, method, now, check_out)
+
+
+def _check_near(shift: Shift, latitude: float, longitude: float) -> None:
+    """Within the shift's radius of its location."""
+    if shift.latitude is None or shift.longitude is None:
+        raise Conflict("no_location_for_shift")
+    distance = distance_m(latitude, longitude, shift.latitude, shift.longitude)
+    if distance > shift.radius_m:
+        raise TooFar(distance, shift.radius_m)
+
+
+async def _in_or_out(
+    uow: UnitOfWork,
+    principal: Principal,
+    shift: Shift,
+    volunteer_id: int | None,
+    method: CheckMethod,
+    now: datetime,
+    check_out: bool,
+) -> Checked:
+    if check_out:
+        return await _check_out(uow, principal, shift, method, now)
+    return await _check_in(uow, principal, shift, volunteer_id, method, now)
 
 
 async def check_by_code(
@@ -193,6 +222,17 @@ async def check_by_code(
 ) -> Checked:
     """`check_out=None` (a scanned QR): in if not yet checked in, otherwise out."""
     now = now or utcnow()
+    _check_site_code(cipher, shift_id, code, now)
+    async with uow:
+        shift, volunteer_id = await _signed_up_shift(uow, principal, shift_id)
+        if check_out is None:
+            check_out = await _time_to_leave(uow, principal, shift, now)
+        method = CheckMethod.SITE_CODE
+        return await _in_or_out(uow, principal, shift, volunteer_id, method, now, check_out)
+
+
+def _check_site_code(cipher: PersonalDataCipher, shift_id: int, code: str, now: datetime) -> None:
+    """The shift's code of now, or of a recent window (see classify_code)."""
     current = code_window(now)
     codes = {w: site_code(cipher, shift_id, w) for w in range(current - 12, current + 1)}
     verdict = classify_code(code, codes, current)
@@ -200,17 +240,15 @@ async def check_by_code(
         raise Conflict("site_code_expired")
     if verdict is CodeCheck.WRONG:
         raise InvalidInput("site_code", "wrong")
-    async with uow:
-        shift, volunteer_id = await _signed_up_shift(uow, principal, shift_id)
-        if check_out is None:
-            record = await _record_of(uow, shift, principal.person_id)
-            in_long_enough = record is not None and now - record.checked_in_at >= MIN_STAY
-            check_out = record is not None and (
-                record.status is not RecordStatus.CHECKED_IN or in_long_enough
-            )
-        if check_out:
-            return await _check_out(uow, principal, shift, CheckMethod.SITE_CODE, now)
-        return await _check_in(uow, principal, shift, volunteer_id, CheckMethod.SITE_CODE, now)
+
+
+async def _time_to_leave(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> bool:
+    """A scanned QR checks out someone in long enough (or already out: told so), else in."""
+    record = await _record_of(uow, shift, principal.person_id)
+    in_long_enough = record is not None and now - record.checked_in_at >= MIN_STAY
+    return record is not None and (record.status is not RecordStatus.CHECKED_IN or in_long_enough)
 
 
 async def _signed_up_shift(
