@@ -346,12 +346,7 @@ async def cancel(
     now = now or utcnow()
     promoted: ShiftSignup | None = None
     async with uow:
-        shift = await uow.shifts.get(shift_id, lock=True)
-        if shift is None:
-            raise NotFound("shift", shift_id)
-        signup = await uow.shifts.signup(shift.id, principal.person_id)
-        if signup is None or signup.status is SignupStatus.CANCELLED:
-            raise NotFound("signup", shift_id)
+        shift, signup = await _my_signup(uow, principal, shift_id)
         if signup.status is SignupStatus.CONFIRMED:
             promoted = await _free_place(uow, shift, now)
         signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
@@ -363,6 +358,19 @@ async def cancel(
         params: dict[str, str | int] = {"title": view.title, "start": view.starts_at.isoformat()}
         await notifier.send([Notice(promoted.person_id, "shift.promoted", params)])
     return view
+
+
+async def _my_signup(
+    uow: UnitOfWork, principal: Principal, shift_id: int
+) -> tuple[Shift, ShiftSignup]:
+    """The shift (locked) and the person's place on it (confirmed or waiting)."""
+    shift = await uow.shifts.get(shift_id, lock=True)
+    if shift is None:
+        raise NotFound("shift", shift_id)
+    signup = await uow.shifts.signup(shift.id, principal.person_id)
+    if signup is None or signup.status is SignupStatus.CANCELLED:
+        raise NotFound("signup", shift_id)
+    return shift, signup
 
 
 async def _free_place(uow: UnitOfWork, shift: Shift, now: datetime) -> ShiftSignup | None:
@@ -392,19 +400,31 @@ async def send_reminders(
     """The day before and an hour before, once each (the marks are stored). A sign-up made
     within the last hour gets only the one reminder."""
     now = now or utcnow()
-    notices = []
     async with uow:
-        for signup, shift in await uow.shifts.due_reminders(now, HOUR, "reminded_hour_at"):
-            signup.reminded_hour_at = now
-            signup.reminded_day_at = signup.reminded_day_at or now
-            notices.append(_reminder(uow, signup, shift, now))
+        notices = await _hour_reminders(uow, now)
         await uow.signups.flush()
-        for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
-            signup.reminded_day_at = now
-            notices.append(_reminder(uow, signup, shift, now))
+        notices += await _day_reminders(uow, now)
         await uow.commit()
     await notifier.send(notices)
     return len(notices)
+
+
+async def _hour_reminders(uow: UnitOfWork, now: datetime) -> list[Notice]:
+    """The hour before (which stands for the day before too, when that was missed)."""
+    notices = []
+    for signup, shift in await uow.shifts.due_reminders(now, HOUR, "reminded_hour_at"):
+        signup.reminded_hour_at = now
+        signup.reminded_day_at = signup.reminded_day_at or now
+        notices.append(_reminder(uow, signup, shift, now))
+    return notices
+
+
+async def _day_reminders(uow: UnitOfWork, now: datetime) -> list[Notice]:
+    notices = []
+    for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
+        signup.reminded_day_at = now
+        notices.append(_reminder(uow, signup, shift, now))
+    return notices
 
 
 def _reminder(uow: UnitOfWork, signup: ShiftSignup, shift: Shift, now: datetime) -> Notice:
