@@ -13,7 +13,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Grant, Place, Principal
 from bot.services.identity_cache import IdentityCache
 from bot.services.places import community_view
-from bot.services.views import AccountView, GrantView, Named, ProfileView
+from bot.services.views import AccountView, CommunityView, GrantView, Named, ProfileView
 from storage.models import ChannelAccount, LinkCode, Person, RoleGrant
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -307,20 +307,25 @@ async def join_community(uow: UnitOfWork, principal: Principal, *, community_id:
         community = await uow.places.community(community_id)
         if community is None:
             raise NotFound("community", community_id)
-        previous = person.community_id
-        if previous != community_id:
-            await _move_resident_grant(uow, person, previous, community_id)
-            person.community_id = community_id
-            person.grid_id = None
-            uow.audit.record(
-                actor_id=person.id,
-                action="person.join_community",
-                entity="person",
-                entity_id=person.id,
-                details={"from": previous, "to": community_id},
-            )
+        if person.community_id != community_id:
+            await _move(uow, person, community_id)
         await uow.commit()
         return Named(community.id, community.name, community.name_en)
+
+
+async def _move(uow: UnitOfWork, person: Person, community_id: int) -> None:
+    """A resident of another community now (no grid there yet), audited."""
+    previous = person.community_id
+    await _move_resident_grant(uow, person, previous, community_id)
+    person.community_id = community_id
+    person.grid_id = None
+    uow.audit.record(
+        actor_id=person.id,
+        action="person.join_community",
+        entity="person",
+        entity_id=person.id,
+        details={"from": previous, "to": community_id},
+    )
 
 
 async def _move_resident_grant(
@@ -346,10 +351,7 @@ async def _move_resident_grant(
 async def profile(uow: UnitOfWork, principal: Principal) -> ProfileView:
     async with uow:
         person = await _person(uow, principal.person_id)
-        community = None
-        if person.community_id is not None:
-            row = await uow.places.community(person.community_id)
-            community = community_view(row) if row else None
+        community = await _home_view(uow, person)
         grants = tuple([await grant_view(uow, g) for g in await uow.grants.active_for(person.id)])
         accounts = tuple(
             AccountView(channel=a.channel, chat_id=a.chat_id)
@@ -365,14 +367,15 @@ async def profile(uow: UnitOfWork, principal: Principal) -> ProfileView:
         )
 
 
+async def _home_view(uow: UnitOfWork, person: Person) -> CommunityView | None:
+    if person.community_id is None:
+        return None
+    row = await uow.places.community(person.community_id)
+    return community_view(row) if row else None
+
+
 async def grant_view(uow: UnitOfWork, grant: RoleGrant) -> GrantView:
-    scope: object
-    if grant.scope_level is ScopeLevel.DISTRICT:
-        scope = await uow.places.district(grant.scope_id)
-    elif grant.scope_level is ScopeLevel.STREET:
-        scope = await uow.places.street(grant.scope_id)
-    else:
-        scope = await uow.places.community(grant.scope_id)
+    scope = await _scope_of(uow, grant)
     organisation = None
     if grant.organisation_id is not None:
         org = await uow.organisations.get(grant.organisation_id)
@@ -385,6 +388,15 @@ async def grant_view(uow: UnitOfWork, grant: RoleGrant) -> GrantView:
         organisation=organisation,
         certified=grant.certified,
     )
+
+
+async def _scope_of(uow: UnitOfWork, grant: RoleGrant) -> object:
+    """The district, street or community the grant is over (None: gone)."""
+    if grant.scope_level is ScopeLevel.DISTRICT:
+        return await uow.places.district(grant.scope_id)
+    if grant.scope_level is ScopeLevel.STREET:
+        return await uow.places.street(grant.scope_id)
+    return await uow.places.community(grant.scope_id)
 
 
 async def create_link_code(uow: UnitOfWork, principal: Principal) -> str:
@@ -416,13 +428,7 @@ async def redeem_link_code(
     """Move this chat account to the person who made the code."""
     async with uow:
         link = await _usable_link(uow, code)
-        if link.person_id == principal.person_id:
-            raise Conflict("already_linked")
-        account = await uow.people.account(channel, external_id)
-        if account is None:
-            raise NotFound("channel_account", external_id)
-        if any(a.channel == channel for a in await uow.people.accounts_of(link.person_id)):
-            raise Conflict("channel_taken")
+        account = await _account_to_move(uow, principal, link, channel, external_id)
         account.person_id = link.person_id
         link.used_at = utcnow()
         uow.audit.record(
@@ -433,6 +439,20 @@ async def redeem_link_code(
             details={"channel": channel.value, "from_person": principal.person_id},
         )
         await uow.commit()
+
+
+async def _account_to_move(
+    uow: UnitOfWork, principal: Principal, link: LinkCode, channel: Channel, external_id: str
+) -> ChannelAccount:
+    """This chat account, if the code's person is someone else with no account on the channel."""
+    if link.person_id == principal.person_id:
+        raise Conflict("already_linked")
+    account = await uow.people.account(channel, external_id)
+    if account is None:
+        raise NotFound("channel_account", external_id)
+    if any(a.channel == channel for a in await uow.people.accounts_of(link.person_id)):
+        raise Conflict("channel_taken")
+    return account
 
 
 async def link_code_home(uow: UnitOfWork, *, code: str) -> Place | None:
