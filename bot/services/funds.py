@@ -255,28 +255,26 @@ async def statement(uow: UnitOfWork, *, fund_id: int) -> FundView:
             StatementLine(d.donated_on, "donation", d.amount_fen, d.donor or "", d.purpose)
             for d in await uow.funds.donations(fund.id)
         ]
-        allocations = await uow.funds.allocations(fund.id)
-        titles = {}
-        for a in allocations:
-            project = await uow.projects.get(a.project_id)
-            titles[a.id] = project.title if project else ""
-            lines.append(
-                StatementLine(
-                    a.created_at.date(), "allocation", a.amount_fen, titles[a.id], a.purpose
-                )
-            )
-        for e in await uow.funds.expenditures([a.id for a in allocations]):
-            lines.append(
-                StatementLine(
-                    e.spent_on,
-                    "expenditure",
-                    e.amount_fen,
-                    f"{titles[e.allocation_id]}: {e.description}",
-                    None,
-                )
-            )
+        lines += await _spending_lines(uow, fund.id)
         lines.sort(key=lambda line: line.on)
         return FundView(fund.id, fund.name, org.name if org else "", book.statement(), tuple(lines))
+
+
+async def _spending_lines(uow: UnitOfWork, fund_id: int) -> list[StatementLine]:
+    """The fund's allocations (to projects, by title) and what each project spent of them."""
+    lines = []
+    allocations = await uow.funds.allocations(fund_id)
+    titles = {}
+    for a in allocations:
+        project = await uow.projects.get(a.project_id)
+        titles[a.id] = project.title if project else ""
+        lines.append(
+            StatementLine(a.created_at.date(), "allocation", a.amount_fen, titles[a.id], a.purpose)
+        )
+    for e in await uow.funds.expenditures([a.id for a in allocations]):
+        about = f"{titles[e.allocation_id]}: {e.description}"
+        lines.append(StatementLine(e.spent_on, "expenditure", e.amount_fen, about, None))
+    return lines
 
 
 async def funds_of(uow: UnitOfWork, principal: Principal) -> list[tuple[int, str]]:
