@@ -339,8 +339,7 @@ def _jsonable(value: Any) -> Any:
 async def export(uow: UnitOfWork, principal: Principal) -> PersonalData:
     """Everything stored about the person (PIPL Art. 45); the export is logged."""
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
+        if await uow.people.get(principal.person_id) is None:
             raise NotFound("person", principal.person_id)
         raw = await uow.privacy.everything_about(principal.person_id)
         await access_log.record(
@@ -352,13 +351,18 @@ async def export(uow: UnitOfWork, principal: Principal) -> PersonalData:
         )
         await uow.commit()
     return PersonalData(
-        person_id=principal.person_id,
-        exported_at=utcnow(),
-        sections={
-            name: tuple({k: _jsonable(v) for k, v in row.items()} for row in rows)
-            for name, rows in raw.items()
-        },
+        person_id=principal.person_id, exported_at=utcnow(), sections=_sections(raw)
     )
+
+
+def _sections(
+    raw: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> dict[str, tuple[dict[str, Any], ...]]:
+    """Each table's rows, as JSON can hold them."""
+    return {
+        name: tuple({k: _jsonable(v) for k, v in row.items()} for row in rows)
+        for name, rows in raw.items()
+    }
 
 
 # ---------------------------------------------------------------- erasure

@@ -269,14 +269,19 @@ async def release(
         return view
 
 
+async def _venue(uow: UnitOfWork, resource_id: int) -> Resource:
+    resource = await uow.resources.get(resource_id, lock=True)
+    if resource is None:
+        raise NotFound("resource", resource_id)
+    if resource.kind is not ResourceKind.VENUE:
+        raise InvalidInput("resource", "not a venue")
+    return resource
+
+
 async def mark_station(uow: UnitOfWork, *, resource_id: int, station: bool) -> str:
     """Mark a venue as its community's volunteer service station (志愿服务站), or unmark it."""
     async with uow:
-        resource = await uow.resources.get(resource_id, lock=True)
-        if resource is None:
-            raise NotFound("resource", resource_id)
-        if resource.kind is not ResourceKind.VENUE:
-            raise InvalidInput("resource", "not a venue")
+        resource = await _venue(uow, resource_id)
         resource.volunteer_station = station
         uow.audit.record(
             actor_id=None,

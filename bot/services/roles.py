@@ -103,12 +103,7 @@ def _audit_grant(uow: UnitOfWork, principal: Principal, grant: RoleGrant) -> Non
 
 async def revoke_role(uow: UnitOfWork, principal: Principal, *, grant_id: int) -> GrantView:
     async with uow:
-        grant = await uow.grants.get(grant_id)
-        if grant is None or grant.revoked_at is not None:
-            raise NotFound("role_grant", grant_id)
-        parents = await _parents(uow, grant.scope_level, grant.scope_id)
-        if not principal.can_grant(grant.role, grant.scope_level, grant.scope_id, parents):
-            raise PermissionDenied()
+        grant = await _revocable(uow, principal, grant_id)
         grant.revoked_at = utcnow()
         grant.revoked_by = principal.person_id or None
         uow.audit.record(
@@ -121,6 +116,17 @@ async def revoke_role(uow: UnitOfWork, principal: Principal, *, grant_id: int) -
         view = await grant_view(uow, grant)
         await uow.commit()
         return view
+
+
+async def _revocable(uow: UnitOfWork, principal: Principal, grant_id: int) -> RoleGrant:
+    """The active grant, if the principal could have granted it."""
+    grant = await uow.grants.get(grant_id)
+    if grant is None or grant.revoked_at is not None:
+        raise NotFound("role_grant", grant_id)
+    parents = await _parents(uow, grant.scope_level, grant.scope_id)
+    if not principal.can_grant(grant.role, grant.scope_level, grant.scope_id, parents):
+        raise PermissionDenied()
+    return grant
 
 
 def grantable_roles(principal: Principal) -> tuple[Role, ...]:

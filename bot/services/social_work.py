@@ -250,10 +250,7 @@ async def _place_view(uow: UnitOfWork, row: SocialWorkPlace, since: datetime) ->
     unit_id = {ServiceLevel.CENTRE: row.district_id, ServiceLevel.STATION: row.street_id}.get(
         row.level, row.community_id
     )
-    staff = []
-    for person_id in await uow.social_work.staff(row.id):
-        person = await uow.people.get(person_id)
-        staff.append(person.display_name or "" if person else "")
+    staff = await _staff_names(uow, row.id)
     return PlaceView(
         id=row.id,
         level=row.level,
@@ -261,9 +258,17 @@ async def _place_view(uow: UnitOfWork, row: SocialWorkPlace, since: datetime) ->
         unit=await name_in(uow, UNIT_OF[row.level], unit_id or 0),
         address=row.address,
         opening_hours=row.opening_hours,
-        staff=tuple(staff),
+        staff=staff,
         services_this_year=await uow.social_work.services_of(row.id, since),
     )
+
+
+async def _staff_names(uow: UnitOfWork, place_id: int) -> tuple[str, ...]:
+    names = []
+    for person_id in await uow.social_work.staff(place_id):
+        person = await uow.people.get(person_id)
+        names.append(person.display_name or "" if person else "")
+    return tuple(names)
 
 
 async def open_place(

@@ -236,14 +236,7 @@ async def _report_id_conflict(
     they were told about this person and that registration within the last day (a repeated
     tap on Confirm does not flood them)."""
     assert principal.home is not None
-    since = utcnow() - ID_CONFLICT_RENOTIFY
-    earlier = [
-        entry
-        for entry in await uow.audit.for_entity("volunteer", other.id)
-        if entry.action == "volunteer.id_conflict"
-        and entry.actor_id == principal.person_id
-        and entry.at >= since
-    ]
+    earlier = await _told_lately(uow, principal, other)
     uow.audit.record(
         actor_id=principal.person_id,
         action="volunteer.id_conflict",
@@ -253,6 +246,17 @@ async def _report_id_conflict(
     workers = await _workers_of(uow, principal.home.community_id)
     await uow.commit()
     return [] if earlier else list(workers)
+
+
+async def _told_lately(uow: UnitOfWork, principal: Principal, other: Volunteer) -> bool:
+    """Whether this person's clash with that registration was reported within the last day."""
+    since = utcnow() - ID_CONFLICT_RENOTIFY
+    return any(
+        entry.action == "volunteer.id_conflict"
+        and entry.actor_id == principal.person_id
+        and entry.at >= since
+        for entry in await uow.audit.for_entity("volunteer", other.id)
+    )
 
 
 async def my_registration(uow: UnitOfWork, principal: Principal) -> VolunteerView | None:
