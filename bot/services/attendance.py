@@ -477,16 +477,7 @@ async def close_forgotten(
     async with uow:
         rows = await uow.records.forgotten(now)
         for record, shift in rows:
-            window = _window(shift)
-            record.checked_out_at, record.check_out_method = shift.ends_at, CheckMethod.AUTO_CLOSED
-            record.minutes = window.served_minutes(record.checked_in_at, shift.ends_at)
-            record.status = RecordStatus.UNCONFIRMED
-            uow.audit.record(
-                actor_id=None,
-                action="record.auto_closed",
-                entity="service_record",
-                entity_id=record.id,
-            )
+            _auto_close(uow, record, shift)
             notices.append(Notice(record.person_id, "record.unconfirmed", {"title": shift.title}))
             _, count = organisers.get(shift.id, (shift, 0))
             organisers[shift.id] = (shift, count + 1)
@@ -497,6 +488,17 @@ async def close_forgotten(
         )
     await notifier.send(notices)
     return len(rows)
+
+
+def _auto_close(uow: UnitOfWork, record: ServiceRecord, shift: Shift) -> None:
+    """Checked out at the shift's end, for the organiser to confirm or adjust."""
+    window = _window(shift)
+    record.checked_out_at, record.check_out_method = shift.ends_at, CheckMethod.AUTO_CLOSED
+    record.minutes = window.served_minutes(record.checked_in_at, shift.ends_at)
+    record.status = RecordStatus.UNCONFIRMED
+    uow.audit.record(
+        actor_id=None, action="record.auto_closed", entity="service_record", entity_id=record.id
+    )
 
 
 async def awaiting(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[RecordView]:

@@ -22,7 +22,7 @@ from bot.services import access_log, match_profiles
 from bot.services.crypto import PersonalDataCipher
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
-from storage.models import PrivacyConsent, Volunteer
+from storage.models import PrivacyConsent, Shift, Volunteer
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -167,18 +167,7 @@ async def _leave_future_shifts(uow: UnitOfWork, person_id: int, now: datetime) -
         if shift is None:
             continue
         if signup.status is SignupStatus.CONFIRMED:
-            waiting = [
-                s for s in await uow.shifts.signups(shift.id) if s.status is SignupStatus.WAITLISTED
-            ]
-            if waiting:
-                waiting[0].status = SignupStatus.CONFIRMED
-                notices.append(
-                    Notice(
-                        waiting[0].person_id,
-                        "shift.promoted",
-                        {"title": shift.title, "start": shift.starts_at.isoformat()},
-                    )
-                )
+            notices += await _promote_next(uow, shift)
         signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
         uow.audit.record(
             actor_id=person_id,
@@ -188,6 +177,16 @@ async def _leave_future_shifts(uow: UnitOfWork, person_id: int, now: datetime) -
             details={"why": "privacy"},
         )
     return notices
+
+
+async def _promote_next(uow: UnitOfWork, shift: Shift) -> list[Notice]:
+    """The first on the wait list takes the place given up, and is told."""
+    waiting = [s for s in await uow.shifts.signups(shift.id) if s.status is SignupStatus.WAITLISTED]
+    if not waiting:
+        return []
+    waiting[0].status = SignupStatus.CONFIRMED
+    params: dict[str, str | int] = {"title": shift.title, "start": shift.starts_at.isoformat()}
+    return [Notice(waiting[0].person_id, "shift.promoted", params)]
 
 
 async def withdraw(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> WithdrawResult:

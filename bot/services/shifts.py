@@ -120,11 +120,9 @@ async def create_shift(
     kind: ShiftKind = ShiftKind.SERVICE,
     now: datetime | None = None,
 ) -> ShiftView:
-    """Workers post shifts (and training sessions) in their communities; a project's owners
-    post its shifts."""
-    now = now or utcnow()
+    """Post a shift (or training session): a worker of the community, or the project's owners."""
     title, place = _title_and_place(title, place)
-    _check_shift(starts_at, ends_at, capacity, latitude, longitude, now)
+    _check_shift(starts_at, ends_at, capacity, latitude, longitude, now or utcnow())
     async with uow:
         await _check_may_post(uow, principal, community_id, project_id)
         shift = await uow.shifts.add(
