@@ -332,14 +332,8 @@ async def _check_out(
 ) -> Checked:
     if shift.kind is ShiftKind.TRAINING:
         return await _training_out(uow, principal, shift, method, now)
-    record = await uow.records.of_shift(shift.id, principal.person_id)
-    if record is None:
-        raise Conflict("not_checked_in")
-    if record.status is not RecordStatus.CHECKED_IN:
-        raise Conflict("already_checked_out")
+    record = await _checked_in_record(uow, principal, shift, now)
     window = _window(shift)
-    if not window.check_out_open(now):
-        raise Conflict("check_out_closed")
     record.checked_out_at, record.check_out_method = now, method
     record.minutes = window.served_minutes(record.checked_in_at, now)
     record.status = RecordStatus.CHECKED_OUT
@@ -354,6 +348,20 @@ async def _check_out(
     view = await _view(uow, record)
     await uow.commit()
     return Checked(view, checked_out=True)
+
+
+async def _checked_in_record(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> ServiceRecord:
+    """The person's record of the shift, checked in, while check-out is open."""
+    record = await uow.records.of_shift(shift.id, principal.person_id)
+    if record is None:
+        raise Conflict("not_checked_in")
+    if record.status is not RecordStatus.CHECKED_IN:
+        raise Conflict("already_checked_out")
+    if not _window(shift).check_out_open(now):
+        raise Conflict("check_out_closed")
+    return record
 
 
 async def _training_in(

@@ -318,8 +318,7 @@ async def take_place(uow: UnitOfWork, shift: Shift, person_id: int, now: datetim
     existing = next((s for s in signups if s.person_id == person_id), None)
     if existing is not None and existing.status is not SignupStatus.CANCELLED:
         raise Conflict("already_signed_up")
-    confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
-    status = SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
+    status = _next_status(shift, signups)
     if existing is None:
         uow.shifts.add_signup(
             ShiftSignup(shift_id=shift.id, person_id=person_id, status=status, created_at=now)
@@ -330,6 +329,12 @@ async def take_place(uow: UnitOfWork, shift: Shift, person_id: int, now: datetim
         actor_id=person_id, action=f"shift.{status.value}", entity="shift", entity_id=shift.id
     )
     return status
+
+
+def _next_status(shift: Shift, signups: Sequence[ShiftSignup]) -> SignupStatus:
+    """Confirmed while there is room, else on the wait list."""
+    confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
+    return SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
 
 
 async def cancel(
