@@ -29,9 +29,10 @@ run: $(RUN_STAMP) i18n-compile
 test: $(STAMP) i18n-compile
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The fast lane: unit and integration tests on SQLite only (no processes, no browser).
+# The fast lane: unit and integration tests on SQLite only (no processes, no browser), on
+# every core (pytest-xdist; each worker builds its own template database).
 test-fast: $(STAMP) i18n-compile
-	TEST_BACKENDS=sqlite $(PY) -m pytest -m "unit or integration" -q $(PYTEST_ARGS)
+	TEST_BACKENDS=sqlite $(PY) -m pytest -m "unit or integration" -q -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

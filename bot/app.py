@@ -76,11 +76,13 @@ from bot.services import (
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ChatOrderIsolation, ExpiringMemoryStorage, expire_unbounded_state
-from bot.web import api, dashboard_page, guard, wechat_oauth
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
+from bot.web import dashboard_page, guard, wechat_oauth
 from bot.web import verify as verify_routes
 from bot.web import wechat as wechat_routes
+from bot.web.api import app as api_app
+from bot.web.api import core as api
 from bot.web.ui import ui_strings
 from handlers import ROUTERS, groups, hours
 from handlers.common.capabilities import PhotoLibrary
@@ -90,9 +92,9 @@ from storage import migrate
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.locks import SchedulerLock
-from storage.replays import DatabaseSeenUpdates
+from storage.repositories.replays import DatabaseSeenUpdates
+from storage.repositories.webchat import SqlTranscripts
 from storage.uow import UnitOfWork
-from storage.webchat import SqlTranscripts
 
 log = logging.getLogger("bot")
 PROFILE_REBUILD_SECONDS = 3600
@@ -354,7 +356,7 @@ def build(settings: Settings) -> Application:
     )
     dispatcher["notifier"] = application.notifier
     dispatcher["photos"] = PhotoLibrary(bots)
-    api.mount(
+    api_app.mount(
         web_app,
         api.ApiConfig(
             uow=lambda: UnitOfWork(session_factory),

@@ -8,22 +8,27 @@ from typing import Generic, Self, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.api_clients import ApiClientsRepository
-from storage.broadcasts import BroadcastsRepository
-from storage.competitions import CompetitionsRepository
-from storage.consultations import ConsultationsRepository
-from storage.groups import GroupsRepository
-from storage.kpis import KpiRepository
-from storage.matching import MatchingRepository
-from storage.privacy import PrivacyRepository
-from storage.projects import (
+from storage.repositories.api_clients import ApiClientsRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.broadcasts import BroadcastsRepository
+from storage.repositories.competitions import CompetitionsRepository
+from storage.repositories.consultations import ConsultationsRepository
+from storage.repositories.groups import GroupsRepository
+from storage.repositories.kpis import KpiRepository
+from storage.repositories.matching import MatchingRepository
+from storage.repositories.needs import NeedsRepository
+from storage.repositories.organisations import OrganisationsRepository
+from storage.repositories.people import GrantsRepository, PeopleRepository
+from storage.repositories.places import PlacesRepository
+from storage.repositories.privacy import PrivacyRepository
+from storage.repositories.projects import (
     FundsRepository,
     OrgDirectoryRepository,
     ProjectsRepository,
     ResourcesRepository,
 )
-from storage.purchases import PurchasesRepository
-from storage.records import (
+from storage.repositories.purchases import PurchasesRepository
+from storage.repositories.records import (
     CertificatesRepository,
     LedgerRepository,
     PointsRepository,
@@ -32,21 +37,12 @@ from storage.records import (
     SpotChecksRepository,
     TransfersRepository,
 )
-from storage.repositories import (
-    AuditRepository,
-    GrantsRepository,
-    NeedsRepository,
-    OrganisationsRepository,
-    PeopleRepository,
-    PlacesRepository,
-    ShiftsRepository,
-    SurveysRepository,
-    VolunteersRepository,
-)
-from storage.shifts import SignupsRepository
-from storage.social_work import SocialWorkRepository
-from storage.webhooks import WebhooksRepository
-from storage.wecom import WecomRepository
+from storage.repositories.shifts import ShiftsRepository
+from storage.repositories.social_work import SocialWorkRepository
+from storage.repositories.surveys import SurveysRepository
+from storage.repositories.volunteers import VolunteersRepository
+from storage.repositories.webhooks import WebhooksRepository
+from storage.repositories.wecom import WecomRepository
 
 R = TypeVar("R")
 
@@ -91,7 +87,6 @@ class UnitOfWork:
     surveys = Repository(SurveysRepository)
     volunteers = Repository(VolunteersRepository)
     shifts = Repository(ShiftsRepository)
-    signups = Repository(SignupsRepository)
     records = Repository(RecordsRepository)
     ledger = Repository(LedgerRepository)
     points = Repository(PointsRepository)

@@ -303,7 +303,7 @@ async def sign_up(
         if shift.community_id not in await uow.volunteers.communities_of(volunteer.id):
             raise PermissionDenied()
         await take_place(uow, shift, principal.person_id, now)
-        await uow.signups.flush()
+        await uow.shifts.flush()
         view = await _view(uow, shift, volunteer, now=now)
         await uow.commit()
         return view
@@ -354,7 +354,7 @@ async def cancel(
             promoted = await _free_place(uow, shift, now)
         signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
         _audit(uow, principal, "shift.cancel", shift)
-        await uow.signups.flush()
+        await uow.shifts.flush()
         view = await _view(uow, shift)
         await uow.commit()
     if promoted is not None:
@@ -405,7 +405,7 @@ async def send_reminders(
     now = now or utcnow()
     async with uow:
         notices = await _hour_reminders(uow, now)
-        await uow.signups.flush()
+        await uow.shifts.flush()
         notices += await _day_reminders(uow, now)
         await uow.commit()
     await notifier.send(notices)

@@ -83,7 +83,7 @@ async def sign_up(
         if shift.community_id not in await _communities(uow, principal):
             raise PermissionDenied()
         status = await shifts.take_place(uow, shift, principal.person_id, now)
-        await uow.signups.flush()
+        await uow.shifts.flush()
         view = _with_status(await shifts.describe(uow, shift, now=now), status)
         await uow.commit()
         return view

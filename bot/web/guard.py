@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 API = "/chat/api/"
 # The page's photo upload is multipart; every other chat API body is JSON.
 MULTIPART = frozenset({"/chat/api/photo"})
-# The HTTP API (/api/) answers for itself (bot/web/api.py): bearer tokens, not cookies, so
+# The HTTP API (/api/) answers for itself (bot/web/api/): bearer tokens, not cookies, so
 # no cross-site check; its own per-app limits; problem+json, never a page.
 UNGUARDED = ("/static/", "/healthz", "/livez", "/webhook/", "/api/")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})

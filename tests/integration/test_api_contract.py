@@ -28,7 +28,7 @@ from bot.channels.webhooks import WebhookSender
 from bot.config import load_settings
 from bot.domain.enums import Role, ScopeLevel
 from bot.services import api_clients, webhooks
-from bot.web import api
+from bot.web.api import core as api
 from storage.db import make_session_factory
 from storage.models import WebhookDelivery
 from storage.uow import UnitOfWork

@@ -22,7 +22,7 @@ from bot.config import load_settings
 from bot.domain.broadcasts import Audience, AudienceKind
 from bot.domain.enums import Role, ScopeLevel
 from bot.services import api_clients
-from bot.web import api
+from bot.web.api import core as api
 from storage.db import make_session_factory
 from storage.models import AuditEntry, Need
 from storage.uow import UnitOfWork

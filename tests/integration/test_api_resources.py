@@ -34,7 +34,7 @@ from bot.services import (
 )
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import RecordingNotifier
-from bot.web import api_common
+from bot.web.api import common as api_common
 from handlers.kpi_texts import indicator_line
 from storage.models import ConsultationVote, Project, ProjectCommunity
 from storage.types import utcnow

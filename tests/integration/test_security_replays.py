@@ -18,10 +18,10 @@ from bot.app import build
 from bot.config import load_settings
 from bot.domain.enums import Channel
 from bot.replays import RedisSeenUpdates
-from storage import replays
 from storage.db import make_session_factory
 from storage.models import Need, ProcessedUpdate
-from storage.replays import DatabaseSeenUpdates
+from storage.repositories import replays
+from storage.repositories.replays import DatabaseSeenUpdates
 from storage.uow import UnitOfWork
 from tests.e2e.fake_telegram import FakeTelegram
 from tests.support.chat import ChatHarness

@@ -22,8 +22,8 @@ from bot.config import load_settings
 from bot.web.chat import chat_id_of
 from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount, Person, WebChatEvent
+from storage.repositories.webchat import PRUNE_EVERY, SqlTranscripts
 from storage.uow import UnitOfWork
-from storage.webchat import PRUNE_EVERY, SqlTranscripts
 from tests.support.factories import make_map
 
 Start = Callable[..., Awaitable[tuple[Application, TestClient]]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.limits import Limit, MemoryRateStore, RateLimiter
-from bot.web import api
+from bot.web.api import core as api
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from bot.web.api_models import Strict
+from bot.web.api.models import Strict
 
 EventType = Literal[
     "request.status_changed",

@@ -15,10 +15,10 @@ from pydantic import BaseModel
 from bot.domain.consultations import Phase
 from bot.services import consultations
 from bot.services.consultations import ConsultationView
-from bot.web import api
-from bot.web import api_common as common
-from bot.web.api_models import DbInt, PersonId, Strict
-from bot.web.openapi import IDEMPOTENCY, PERSON
+from bot.web.api import common
+from bot.web.api import core as api
+from bot.web.api.models import DbInt, PersonId, Strict
+from bot.web.api.openapi import IDEMPOTENCY, PERSON
 
 
 class OptionOut(BaseModel):

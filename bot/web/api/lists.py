@@ -13,8 +13,8 @@ from bot.domain.needs import NeedCategory, NeedState, Urgency
 from bot.domain.projects import PUBLIC, ProjectKind, ProjectState
 from bot.domain.resources import ResourceKind
 from bot.services import needs, projects, resources
-from bot.web import api_common as common
-from bot.web.api_models import CommunityOut
+from bot.web.api import common
+from bot.web.api.models import CommunityOut
 
 
 class NeedsListItem(BaseModel):

@@ -11,8 +11,8 @@ from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
 from bot.services import webhooks
-from bot.web import api
-from bot.web.api_webhook_models import (
+from bot.web.api import core as api
+from bot.web.api.webhook_models import (
     DeliveryOut,
     DeliveryPage,
     WebhookCreatedOut,

@@ -4,12 +4,13 @@ the requests (pydantic emits JSON Schema 2020-12, which OpenAPI 3.1 uses as it i
 from __future__ import annotations
 
 from functools import cache
+from types import ModuleType
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from bot.web.api_models import (
+from bot.web.api.models import (
     PERSON_PATTERN,
     FeedbackIn,
     FiledOut,
@@ -22,7 +23,7 @@ from bot.web.api_models import (
     TokenIn,
     TokenOut,
 )
-from bot.web.api_webhook_models import (
+from bot.web.api.webhook_models import (
     DeliveryPage,
     WebhookCreatedOut,
     WebhookIn,
@@ -87,20 +88,6 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
 
 
-def _resources() -> list[Any]:
-    # Imported here: the resource modules import the API's helpers, which import this one.
-    from bot.web import (
-        api_consultations,
-        api_kpis,
-        api_link,
-        api_lists,
-        api_records,
-        api_shifts,
-    )
-
-    return [api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link]
-
-
 SCOPES = {
     "needs:write": "file requests, say me too, give feedback, vote in consultations",
     "needs:read": "read the people's requests, the needs list and the consultations of the area",
@@ -157,8 +144,9 @@ WEBHOOK_PATHS = {
 
 
 @cache
-def document() -> dict[str, Any]:
-    modules = _resources()
+def document(modules: tuple[ModuleType, ...]) -> dict[str, Any]:
+    """The OpenAPI document of the token and request routes and of each resource module's
+    MODELS and PATHS."""
     models = MODELS + [
         (m, "validation" if issubclass(m, Strict) else "serialization")
         for module in modules

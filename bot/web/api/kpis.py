@@ -13,7 +13,7 @@ from bot.domain.enums import ScopeLevel
 from bot.domain.kpis import Kpi
 from bot.services import kpis
 from bot.services.kpis import UnitFigures
-from bot.web import api_common as common
+from bot.web.api import common
 
 
 class IndicatorOut(BaseModel):

@@ -10,10 +10,10 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from bot.services import api_clients
-from bot.web import api
-from bot.web import api_common as common
-from bot.web.api_models import PersonId, Strict, Text
-from bot.web.openapi import IDEMPOTENCY, PERSON
+from bot.web.api import common
+from bot.web.api import core as api
+from bot.web.api.models import PersonId, Strict, Text
+from bot.web.api.openapi import IDEMPOTENCY, PERSON
 
 
 class LinkIn(Strict):

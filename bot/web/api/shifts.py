@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from bot.domain.volunteers import SignupStatus, Skill
 from bot.services import api_clients, shifts
 from bot.services.shifts import ShiftView
-from bot.web import api
-from bot.web import api_common as common
-from bot.web.api_models import CommunityOut
-from bot.web.openapi import IDEMPOTENCY, PERSON
+from bot.web.api import common
+from bot.web.api import core as api
+from bot.web.api.models import CommunityOut
+from bot.web.api.openapi import IDEMPOTENCY, PERSON
 
 
 class ShiftOut(BaseModel):

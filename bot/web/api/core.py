@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import logging
 import re
@@ -25,7 +24,6 @@ from pydantic import BaseModel, ValidationError
 
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from bot.domain.kpis import Targets
-from bot.domain.needs import photo_of_url
 from bot.domain.principal import Principal
 from bot.limits import Limit, RateLimiter
 from bot.services import api_clients, needs
@@ -33,22 +31,15 @@ from bot.services.api_clients import ClientView
 from bot.services.crypto import PersonalDataCipher
 from bot.services.ports import Notifier
 from bot.web import chat
-from bot.web.api_models import (
+from bot.web.api.models import (
     PERSON_PATTERN,
     CommunityOut,
-    EventOut,
-    FeedbackIn,
     FieldProblem,
-    FiledOut,
     Problem,
-    RequestDetailOut,
-    RequestIn,
     RequestOut,
-    RequestPage,
     TokenIn,
     TokenOut,
 )
-from bot.web.openapi import document
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -301,69 +292,101 @@ def _conditional(request: web.Request, response: web.StreamResponse) -> web.Stre
     return response
 
 
+@dataclass
+class _Call:
+    """What the audit of one call needs: the app that made it and the status it got (500
+    until an answer is made, so a call cut short is audited as failed)."""
+
+    client: ClientView | None = None
+    status: int = 500
+
+
 @web.middleware
 async def api_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     config = request.app[config_key]
     with config.i18n.context(), config.i18n.use_locale(_locale(request, config)):
-        extra: dict[str, str] = {}
-        client: ClientView | None = None
-        status = 500
+        call = _Call()
         try:
-            path = request.path.removeprefix(PREFIX)
-            if path not in PUBLIC and request.match_info.http_exception is None:
-                client = await _authenticate(request, config)
-                request[client_key] = client
-                extra = await _rate_limit(config, client)
-            response = _conditional(request, await handler(request))
-            status = response.status
-            response.headers.update(extra)
-            return response
-        except ApiProblem as problem:
-            status = problem.status
-            return _respond(problem.status, problem.body(), {**extra, **problem.headers})
-        except DomainError as error:
-            refusal = _domain_problem(error)
-            status = refusal.status
-            return _respond(refusal.status, refusal.body(), extra)
-        except web.HTTPException as error:
-            status = error.status
-            code = "not_found" if error.status == 404 else "http_error"
-            title = _("Not found.") if error.status == 404 else error.reason
-            headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
-            body = ApiProblem(error.status, code, title).body()
-            return _respond(error.status, body, {**extra, **headers})
-        except Exception as error:
-            if config.is_outage(error):
-                status = 503
-                log.warning("%s %s: the database is unavailable", request.method, _route(request))
-                body = ApiProblem(
-                    503,
-                    "unavailable",
-                    _("The service is temporarily unavailable. Please try again in a few minutes."),
-                ).body()
-                return _respond(503, body, {"Retry-After": "30"})
-            log.exception("%s %s failed", request.method, _route(request))
-            body = ApiProblem(
-                500,
-                "failed",
-                _("Sorry, something went wrong on our side. Please try again later."),
-            ).body()
-            return _respond(500, body)
+            return await _answered(request, handler, config, call)
         finally:
-            if client is not None and status != 503:
-                try:
-                    await api_clients.record_call(
-                        config.uow(),
-                        client,
-                        route=f"{request.method} {_route(request)}",
-                        status=status,
-                        person_id=request.get(person_key),
-                    )
-                except Exception as error:  # the answer goes out; the log says why
-                    if not config.is_outage(error):
-                        log.exception("the API call could not be audited")
+            if call.client is not None and call.status != 503:
+                await _audit(request, config, call.client, call.status)
+
+
+async def _answered(
+    request: web.Request,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    config: ApiConfig,
+    call: _Call,
+) -> web.StreamResponse:
+    """The handler's answer, or the problem+json for whatever refused or broke it."""
+    extra: dict[str, str] = {}
+    response: web.StreamResponse
+    try:
+        if (
+            request.path.removeprefix(PREFIX) not in PUBLIC
+            and not request.match_info.http_exception
+        ):
+            call.client = request[client_key] = await _authenticate(request, config)
+            extra = await _rate_limit(config, call.client)
+        response = _conditional(request, await handler(request))
+        response.headers.update(extra)
+    except ApiProblem as problem:
+        response = _respond(problem.status, problem.body(), {**extra, **problem.headers})
+    except DomainError as error:
+        refusal = _domain_problem(error)
+        response = _respond(refusal.status, refusal.body(), extra)
+    except web.HTTPException as error:
+        response = _http_error(error, extra)
+    except Exception as error:
+        response = _failure(request, config, error)
+    call.status = response.status
+    return response
+
+
+def _http_error(error: web.HTTPException, extra: dict[str, str]) -> web.Response:
+    """aiohttp's own refusals (no such route, method not allowed) as problem+json."""
+    code = "not_found" if error.status == 404 else "http_error"
+    title = _("Not found.") if error.status == 404 else error.reason
+    headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+    body = ApiProblem(error.status, code, title).body()
+    return _respond(error.status, body, {**extra, **headers})
+
+
+def _failure(request: web.Request, config: ApiConfig, error: Exception) -> web.Response:
+    """A database outage says "try again" with Retry-After; anything else is logged (never
+    with the body: personal data) and answered without details."""
+    if config.is_outage(error):
+        log.warning("%s %s: the database is unavailable", request.method, _route(request))
+        body = ApiProblem(
+            503,
+            "unavailable",
+            _("The service is temporarily unavailable. Please try again in a few minutes."),
+        ).body()
+        return _respond(503, body, {"Retry-After": "30"})
+    log.exception("%s %s failed", request.method, _route(request))
+    body = ApiProblem(
+        500,
+        "failed",
+        _("Sorry, something went wrong on our side. Please try again later."),
+    ).body()
+    return _respond(500, body)
+
+
+async def _audit(request: web.Request, config: ApiConfig, client: ClientView, status: int) -> None:
+    try:
+        await api_clients.record_call(
+            config.uow(),
+            client,
+            route=f"{request.method} {_route(request)}",
+            status=status,
+            person_id=request.get(person_key),
+        )
+    except Exception as error:  # the answer goes out; the log says why
+        if not config.is_outage(error):
+            log.exception("the API call could not be audited")
 
 
 # ------------------------------------------------------------------ helpers
@@ -527,51 +550,6 @@ async def token(request: web.Request) -> web.Response:
     return _respond(200, out.model_dump(mode="json"))
 
 
-async def file_request(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:write")
-    given: RequestIn = await _body(request, RequestIn)
-
-    async def run() -> Answer:
-        principal = await _principal(request, client, given.person, given.community_id)
-        if principal.home is None:
-            raise InvalidInput("community_id", "required")
-        filed = await needs.file_need(
-            config.uow(),
-            config.notifier(),
-            principal,
-            category=given.category,
-            description=given.description,
-            urgency=given.urgency,
-            beneficiary=given.beneficiary,
-            latitude=given.latitude,
-            longitude=given.longitude,
-            wants_visit=given.wants_visit,
-            contact_phone=given.contact_phone,
-            address=given.address,
-            photo=photo_of_url(given.photo_url),
-            tz=config.tz,
-        )
-        out = FiledOut(request=_request_out(filed.need, config.tz), emergency=filed.emergency)
-        return 201, out.model_dump(mode="json")
-
-    return await _idempotent(request, client, run)
-
-
-async def support_request(request: web.Request) -> web.Response:
-    client = _client(request, "needs:write")
-    need_id = _need_id(request)
-    config = request.app[config_key]
-
-    async def run() -> Answer:
-        principal = await _principal(request, client, None)
-        await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
-        brief = await needs.support_need(config.uow(), principal, need_id=need_id)
-        return 200, _request_out(brief, config.tz).model_dump(mode="json")
-
-    return await _idempotent(request, client, run)
-
-
 def _cursor(raw: str | None) -> int:
     if raw is None:
         return 0
@@ -583,144 +561,3 @@ def _cursor(raw: str | None) -> int:
     except (ValueError, KeyError, TypeError):
         pass
     raise _invalid([("cursor", _("This value is not valid."))])
-
-
-async def list_requests(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:read")
-    unknown = set(request.query) - {"mine", "cursor"}
-    if unknown:
-        raise _invalid([(name, _("This field is not allowed.")) for name in sorted(unknown)])
-    if request.query.get("mine", "true") not in ("true", ""):
-        raise _invalid([("mine", _("This value is not valid."))])
-    page_number = _cursor(request.query.get("cursor"))
-    principal = await _principal(request, client, None)
-    page = await needs.my_needs(config.uow(), principal, page=page_number)
-    more = (page_number + 1) * page.per_page < page.total
-    out = RequestPage(
-        items=[_request_out(brief, config.tz) for brief in page.items],
-        next_cursor=_b64(json.dumps({"p": page_number + 1}).encode()) if more else None,
-    )
-    return _respond(200, out.model_dump(mode="json"))
-
-
-def _detail_out(detail: needs.NeedDetail, tz: ZoneInfo) -> RequestDetailOut:
-    brief = _request_out(detail.brief, tz)
-    return RequestDetailOut(
-        **brief.model_dump(),
-        beneficiary=detail.beneficiary,
-        resolution=detail.resolution,
-        closure_reason=detail.closure_reason,
-        history=[
-            EventOut(
-                at=_time(e.at, tz),
-                kind=e.kind,
-                from_state=e.from_state,
-                to_state=e.to_state,
-                text=e.text,
-            )
-            for e in detail.events
-            if e.public
-        ],
-    )
-
-
-async def get_request(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:read")
-    need_id = _need_id(request)
-    principal = await _principal(request, client, None)
-    await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
-    detail = await needs.need_detail(config.uow(), principal, need_id=need_id)
-    return _respond(200, _detail_out(detail, config.tz).model_dump(mode="json"))
-
-
-async def feedback(request: web.Request) -> web.Response:
-    config = request.app[config_key]
-    client = _client(request, "needs:write")
-    need_id = _need_id(request)
-    given: FeedbackIn = await _body(request, FeedbackIn)
-
-    async def run() -> Answer:
-        principal = await _principal(request, client, given.person)
-        await api_clients.require_need_in_area(config.uow(), client, need_id=need_id)
-        brief = await needs.give_feedback(
-            config.uow(),
-            config.notifier(),
-            principal,
-            need_id=need_id,
-            solved=given.solved,
-            rating=given.rating,
-            comment=given.comment,
-        )
-        return 200, _request_out(brief, config.tz).model_dump(mode="json")
-
-    return await _idempotent(request, client, run)
-
-
-async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(document(), headers={"Cache-Control": "no-cache"})
-
-
-async def docs_page(request: web.Request) -> web.Response:
-    """The document, readable without JavaScript: each operation with its summary."""
-    doc = document()
-    rows = []
-    for path, operations in doc["paths"].items():
-        for method, operation in operations.items():
-            rows.append(
-                f"<h2><code>{method.upper()} {html.escape(PREFIX + path)}</code></h2>"
-                f"<p>{html.escape(operation.get('summary', ''))}</p>"
-                f"<p>{html.escape(operation.get('description', ''))}</p>"
-            )
-    schemas = html.escape(json.dumps(doc["components"]["schemas"], indent=2, ensure_ascii=False))
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(doc['info']['title'])}</title>"
-        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
-        "padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head><body>"
-        f"<h1>{html.escape(doc['info']['title'])} {html.escape(doc['info']['version'])}</h1>"
-        f'<p><a href="{PREFIX}/openapi.json">openapi.json</a></p>'
-        + "".join(rows)
-        + f"<h2>Schemas</h2><pre>{schemas}</pre></body></html>"
-    )
-    return web.Response(
-        text=page,
-        content_type="text/html",
-        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
-    )
-
-
-def make_api(config: ApiConfig) -> web.Application:
-    api = web.Application(middlewares=[api_middleware], client_max_size=MAX_BODY)
-    api[config_key] = config
-    api.router.add_post("/token", token)
-    api.router.add_get("/openapi.json", openapi_json)
-    api.router.add_get("/docs", docs_page)
-    api.router.add_post("/requests", file_request)
-    api.router.add_get("/requests", list_requests)
-    api.router.add_get("/requests/{id}", get_request)
-    api.router.add_post("/requests/{id}/support", support_request)
-    api.router.add_post("/requests/{id}/feedback", feedback)
-    # The other resources, each in its module (they import this one's helpers).
-    from bot.web import (
-        api_consultations,
-        api_kpis,
-        api_link,
-        api_lists,
-        api_records,
-        api_shifts,
-    )
-
-    for module in (api_lists, api_shifts, api_records, api_kpis, api_consultations, api_link):
-        for method, path, handler in module.ROUTES:
-            api.router.add_route(method, path, handler)
-
-    from bot.web import api_webhooks  # its routes use this module's helpers
-
-    api_webhooks.add_routes(api)
-    return api
-
-
-def mount(app: web.Application, config: ApiConfig) -> None:
-    app.add_subapp(PREFIX, make_api(config))

@@ -35,7 +35,7 @@ from storage.models import (
     ServiceRecord,
     Shift,
 )
-from storage.repositories import _page
+from storage.repositories.paging import _page
 
 
 class OrgDirectoryRepository:

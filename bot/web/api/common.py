@@ -17,8 +17,8 @@ from bot.domain.principal import Principal
 from bot.services import api_clients
 from bot.services.api_clients import ClientView
 from bot.services.views import Named, Page
-from bot.web import api
-from bot.web.api_models import CommunityOut
+from bot.web.api import core as api
+from bot.web.api.models import CommunityOut
 
 E = TypeVar("E", bound=StrEnum)
 PER_PAGE = 20

@@ -33,7 +33,7 @@ from storage.models import (
     SpotCheckItem,
     TimeTransfer,
 )
-from storage.repositories import _page
+from storage.repositories.paging import _page
 
 
 class RecordsRepository:

@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 
 from bot.domain.attendance import RecordStatus
 from bot.services import attendance, certificates
-from bot.web import api
-from bot.web import api_common as common
-from bot.web.api_models import CommunityOut
-from bot.web.openapi import PERSON
+from bot.web.api import common
+from bot.web.api import core as api
+from bot.web.api.models import CommunityOut
+from bot.web.api.openapi import PERSON
 
 
 class RecordOut(BaseModel):

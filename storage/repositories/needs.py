@@ -1,0 +1,177 @@
+"""Needs (诉求): filing, reference numbers, supporters, the lists and the deadlines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.needs import OPEN_STATES, NeedCategory, NeedState, Urgency
+from storage.models import Need, NeedCounter, NeedEvent, NeedFeedback, NeedSupporter
+from storage.repositories.paging import _page
+
+
+class NeedsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_reference(self, reference: str) -> Need | None:
+        return (
+            await self.session.scalars(select(Need).where(Need.reference == reference))
+        ).one_or_none()
+
+    async def get(self, need_id: int, *, lock: bool = False) -> Need | None:
+        query = select(Need).where(Need.id == need_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def add(self, need: Need) -> Need:
+        self.session.add(need)
+        await self.session.flush()
+        return need
+
+    def add_event(self, event: NeedEvent) -> None:
+        self.session.add(event)
+
+    def add_feedback(self, feedback: NeedFeedback) -> None:
+        self.session.add(feedback)
+
+    async def events(self, need_id: int) -> Sequence[NeedEvent]:
+        query = select(NeedEvent).where(NeedEvent.need_id == need_id).order_by(NeedEvent.id)
+        return (await self.session.scalars(query)).all()
+
+    async def next_number(self, community_id: int, year: int) -> int:
+        """The next reference number; the counter row is locked until the transaction ends."""
+        # Create the row if it is missing without racing a concurrent first filing of the
+        # year: ON CONFLICT DO NOTHING, then lock the one row that now surely exists.
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await self.session.execute(
+            insert(NeedCounter)
+            .values(community_id=community_id, year=year, last=0)
+            .on_conflict_do_nothing(index_elements=["community_id", "year"])
+        )
+        query = (
+            select(NeedCounter)
+            .where(NeedCounter.community_id == community_id, NeedCounter.year == year)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        counter = (await self.session.scalars(query)).one()
+        counter.last += 1
+        await self.session.flush()
+        return counter.last
+
+    async def add_supporter(self, need_id: int, person_id: int) -> None:
+        self.session.add(NeedSupporter(need_id=need_id, person_id=person_id))
+        await self.session.flush()
+
+    async def supporters(self, need_id: int) -> list[int]:
+        query = select(NeedSupporter.person_id).where(NeedSupporter.need_id == need_id)
+        return list((await self.session.scalars(query.order_by(NeedSupporter.id))).all())
+
+    async def is_supporter(self, need_id: int, person_id: int) -> bool:
+        query = select(NeedSupporter.id).where(
+            NeedSupporter.need_id == need_id, NeedSupporter.person_id == person_id
+        )
+        return (await self.session.scalar(query)) is not None
+
+    async def supporter_count(self, need_id: int) -> int:
+        query = (
+            select(func.count()).select_from(NeedSupporter).where(NeedSupporter.need_id == need_id)
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def open_in_community(self, community_id: int, limit: int) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(Need.community_id == community_id, Need.state.in_(OPEN_STATES))
+            .order_by(Need.created_at.desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def of_resident(
+        self, person_id: int, offset: int, limit: int
+    ) -> tuple[Sequence[Need], int]:
+        supported = select(NeedSupporter.need_id).where(NeedSupporter.person_id == person_id)
+        query = (
+            select(Need)
+            .where(or_(Need.resident_id == person_id, Need.id.in_(supported)))
+            .order_by(Need.created_at.desc(), Need.id.desc())
+        )
+        return await _page(self.session, query, offset, limit)
+
+    async def in_communities(
+        self,
+        communities: Sequence[int],
+        *,
+        states: Sequence[NeedState] | None,
+        overdue_before: datetime | None,
+        category: NeedCategory | None,
+        urgency: Urgency | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[Sequence[Need], int]:
+        query = select(Need).where(Need.community_id.in_(communities))
+        if states is not None:
+            query = query.where(Need.state.in_(states))
+        if overdue_before is not None:
+            query = query.where(Need.due_at < overdue_before)
+        if category is not None:
+            query = query.where(Need.category == category)
+        if urgency is not None:
+            query = query.where(Need.urgency == urgency)
+        urgent_first = case((Need.urgency == Urgency.URGENT, 0), else_=1)
+        query = query.order_by(urgent_first, Need.created_at.desc(), Need.id.desc())
+        return await _page(self.session, query, offset, limit)
+
+    async def assigned_to(
+        self, person_id: int, organisations: Sequence[int], offset: int, limit: int
+    ) -> tuple[Sequence[Need], int]:
+        mine = Need.assignee_person_id == person_id
+        theirs = and_(
+            Need.assignee_person_id.is_(None), Need.assignee_organisation_id.in_(organisations)
+        )
+        query = (
+            select(Need)
+            .where(or_(mine, theirs), Need.state.in_(OPEN_STATES))
+            .order_by(Need.due_at, Need.id)
+        )
+        return await _page(self.session, query, offset, limit)
+
+    async def due_for_reminder(self, now: datetime, states: frozenset[NeedState]) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(
+                Need.state.in_(states),
+                Need.remind_at <= now,
+                Need.due_at > now,
+                Need.reminded_at.is_(None),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def overdue_unescalated(
+        self, now: datetime, states: frozenset[NeedState]
+    ) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(Need.state.in_(states), Need.due_at <= now, Need.escalated_at.is_(None))
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def resolved_before(self, moment: datetime) -> Sequence[Need]:
+        query = (
+            select(Need)
+            .where(Need.state == NeedState.RESOLVED, Need.resolved_at <= moment)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).all()
