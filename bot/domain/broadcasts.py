@@ -232,7 +232,6 @@ class Progress:
 def parse_when(text: str, tz: ZoneInfo) -> datetime:
     """ "2026-12-01 09:30" in local time, as an aware datetime."""
     try:
-        moment = datetime.strptime(" ".join(text.split()), "%Y-%m-%d %H:%M")
+        return datetime.strptime(" ".join(text.split()), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
     except ValueError as error:
         raise InvalidInput("time", "format") from error
-    return moment.replace(tzinfo=tz)

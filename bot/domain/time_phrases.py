@@ -165,7 +165,7 @@ def _date(words: str, today: date) -> date:
     if match := _MONTH_DAY.fullmatch(words) or _NUMERIC.fullmatch(words):
         year = int(match["year"]) if match["year"] else None
         return _future(int(match["month"]), int(match["day"]), year, today)
-    parsed = dateparser.parse(
+    parsed: datetime | None = dateparser.parse(
         words,
         languages=["en", "zh"],
         settings={

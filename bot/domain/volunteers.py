@@ -8,6 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from bot.domain.errors import InvalidInput
+from bot.domain.local_time import local_today
 
 # GB 11643-1999: weights of the first 17 digits, and the check character by sum mod 11.
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -58,7 +59,7 @@ def normalise_id_number(raw: str, *, today: date | None = None) -> str:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidInput("id_number", "birth_date") from None
-    if born > (today or date.today()) or born.year < 1900:
+    if born > (today or local_today()) or born.year < 1900:
         raise InvalidInput("id_number", "birth_date")
     if check_character(value[:17]) != value[17]:
         raise InvalidInput("id_number", "check_digit")

@@ -61,12 +61,26 @@ async def record(
     at: datetime | None = None,
 ) -> None:
     """Add an entry inside the caller's (entered) unit of work; the caller commits."""
+    district_id = await district_of(uow, subject_id)
+    _log(uow, actor_id, subject_id, district_id, kind, reason, details, at or utcnow())
+
+
+def _log(
+    uow: UnitOfWork,
+    actor_id: int | None,
+    subject_id: int | None,
+    district_id: int | None,
+    kind: Access,
+    reason: str,
+    details: Mapping[str, Any] | None,
+    at: datetime,
+) -> None:
     uow.privacy.log_access(
         AccessLogEntry(
-            at=at or utcnow(),
+            at=at,
             actor_id=actor_id or None,
             subject_id=subject_id,
-            district_id=await district_of(uow, subject_id),
+            district_id=district_id,
             kind=kind,
             reason=reason[:200],
             details=dict(details or {}),
@@ -80,17 +94,9 @@ async def log_export(
     """A file with other people's personal data left the system (e.g. a spot-check sheet with
     volunteers' names): one entry, filed under the exporting worker's district."""
     async with uow:
-        uow.privacy.log_access(
-            AccessLogEntry(
-                at=utcnow(),
-                actor_id=principal.person_id or None,
-                subject_id=None,
-                district_id=await district_of(uow, principal.person_id or None),
-                kind=Access.EXPORT,
-                reason=reason[:200],
-                details=dict(details or {}),
-            )
-        )
+        actor_id = principal.person_id or None
+        district_id = await district_of(uow, actor_id)
+        _log(uow, actor_id, None, district_id, Access.EXPORT, reason, details, utcnow())
         await uow.commit()
 
 
@@ -117,25 +123,26 @@ async def page(
         rows, total = await uow.privacy.access_page(districts, max(page, 0) * per_page, per_page)
         ids = {p for r in rows for p in (r.actor_id, r.subject_id) if p is not None}
         names = await uow.privacy.names(sorted(ids))
-        items = tuple(
-            AccessView(
-                id=r.id,
-                at=r.at,
-                kind=r.kind,
-                actor_id=r.actor_id,
-                actor_name=names.get(r.actor_id, "") if r.actor_id else "",
-                subject_id=r.subject_id,
-                subject_name=names.get(r.subject_id, "") if r.subject_id else "",
-                reason=r.reason,
-            )
-            for r in rows
-        )
+        items = tuple(_access_view(r, names) for r in rows)
     pages = max(1, -(-total // per_page))
     return AccessPage(
         items=items,
         page=min(max(page, 0), pages - 1),
         pages=pages,
         total=total,
+    )
+
+
+def _access_view(row: AccessLogEntry, names: Mapping[int, str]) -> AccessView:
+    return AccessView(
+        id=row.id,
+        at=row.at,
+        kind=row.kind,
+        actor_id=row.actor_id,
+        actor_name=names.get(row.actor_id, "") if row.actor_id else "",
+        subject_id=row.subject_id,
+        subject_name=names.get(row.subject_id, "") if row.subject_id else "",
+        reason=row.reason,
     )
 
 

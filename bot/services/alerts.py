@@ -8,7 +8,7 @@ transaction with `queue`; the sender (bot/channels/wecom.py) claims, renders and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -105,34 +105,49 @@ async def set_robot(
     it, or the system."""
     key = robot_key(url, base)
     async with uow:
-        name, parents = await _place(uow, level, place_id)
-        assert parents is not None
-        if not _may_manage(principal, level, place_id, parents):
-            raise PermissionDenied()
-        robot = await uow.wecom.robot(level, place_id)
-        sealed = cipher.encrypt(url.strip())
-        now = datetime.now(UTC)
-        set_by = principal.person_id or None
-        if robot is None:
-            robot = await uow.wecom.add_robot(
-                WecomRobot(
-                    level=level,
-                    place_id=place_id,
-                    url_sealed=sealed,
-                    key_tail=key[-4:],
-                    set_by=set_by,
-                    set_at=now,
-                )
-            )
-        else:
-            robot.url_sealed, robot.key_tail, robot.set_by, robot.set_at = (
-                sealed,
-                key[-4:],
-                set_by,
-                now,
-            )
+        name = await _managed_place(uow, principal, level, place_id)
+        await _put_robot(uow, level, place_id, cipher.encrypt(url.strip()), key[-4:], principal)
         await uow.commit()
         return RobotView(level, place_id, name, key[-4:])
+
+
+async def _put_robot(
+    uow: UnitOfWork,
+    level: ScopeLevel,
+    place_id: int,
+    sealed: str,
+    key_tail: str,
+    principal: Principal,
+) -> None:
+    """The place's robot row, made or replaced."""
+    now = datetime.now(UTC)
+    set_by = principal.person_id or None
+    robot = await uow.wecom.robot(level, place_id)
+    if robot is None:
+        await uow.wecom.add_robot(
+            WecomRobot(
+                level=level,
+                place_id=place_id,
+                url_sealed=sealed,
+                key_tail=key_tail,
+                set_by=set_by,
+                set_at=now,
+            )
+        )
+    else:
+        robot.url_sealed, robot.key_tail, robot.set_by = sealed, key_tail, set_by
+        robot.set_at = now
+
+
+async def _managed_place(
+    uow: UnitOfWork, principal: Principal, level: ScopeLevel, place_id: int
+) -> str:
+    """The place's name, if the principal may manage its robot."""
+    name, parents = await _place(uow, level, place_id)
+    assert parents is not None
+    if not _may_manage(principal, level, place_id, parents):
+        raise PermissionDenied()
+    return name
 
 
 async def clear_robot(
@@ -140,10 +155,7 @@ async def clear_robot(
 ) -> RobotView | None:
     """Remove the robot of a place (None: there was none)."""
     async with uow:
-        name, parents = await _place(uow, level, place_id)
-        assert parents is not None
-        if not _may_manage(principal, level, place_id, parents):
-            raise PermissionDenied()
+        name = await _managed_place(uow, principal, level, place_id)
         robot = await uow.wecom.robot(level, place_id)
         if robot is None:
             return None
@@ -178,16 +190,25 @@ async def find_place(uow: UnitOfWork, text: str) -> tuple[ScopeLevel, int]:
         return (ScopeLevel.COMMUNITY if head == "community" else ScopeLevel.STREET), int(tail)
     names = [part.strip() for part in text.split("/") if part.strip()]
     async with uow:
-        communities = await uow.places.all_communities()
-        if len(names) == 1:
-            streets = {c.street_id for c in communities if c.street.name == names[0]}
-            if len(streets) == 1:
-                return ScopeLevel.STREET, streets.pop()
-        elif len(names) == 2:
-            found = [c.id for c in communities if (c.street.name, c.name) == tuple(names)]
-            if len(found) == 1:
-                return ScopeLevel.COMMUNITY, found[0]
-    raise InvalidInput("place", "no single street or community of that name")
+        found = _named_place(await uow.places.all_communities(), names)
+    if found is None:
+        raise InvalidInput("place", "no single street or community of that name")
+    return found
+
+
+def _named_place(
+    communities: Sequence[Community], names: list[str]
+) -> tuple[ScopeLevel, int] | None:
+    """The one street named '<street>', or the one community named '<street>/<community>'."""
+    if len(names) == 1:
+        streets = {c.street_id for c in communities if c.street.name == names[0]}
+        if len(streets) == 1:
+            return ScopeLevel.STREET, streets.pop()
+    elif len(names) == 2:
+        found = [c.id for c in communities if (c.street.name, c.name) == tuple(names)]
+        if len(found) == 1:
+            return ScopeLevel.COMMUNITY, found[0]
+    return None
 
 
 async def robot_for(uow: UnitOfWork, community: Community) -> int | None:
@@ -267,28 +288,31 @@ async def claim(
         jobs = []
         for row in rows:
             robot = await uow.wecom.robot_by_id(row.robot_id)
-            if robot is None:
-                continue
-            try:
-                url = cipher.decrypt(robot.url_sealed)
-            except CipherError:
-                # SECRET_KEY or ID_KEYS changed: set the robot again (`wecom set-robot`).
-                row.state, row.error = "failed", "the robot's URL does not open with this key"
-                row.claimed_by = row.claimed_at = None
-                continue
-            jobs.append(
-                AlertJob(
-                    id=row.id,
-                    robot_id=robot.id,
-                    url=url,
-                    key_tail=robot.key_tail,
-                    message=row.message,
-                    params=dict(row.params),
-                    attempts=row.attempts,
-                )
-            )
+            job = _job(cipher, row, robot) if robot is not None else None
+            if job is not None:
+                jobs.append(job)
         await uow.commit()
         return jobs
+
+
+def _job(cipher: PersonalDataCipher, row: WecomAlert, robot: WecomRobot) -> AlertJob | None:
+    """The alert with its robot's URL opened; None (and the alert failed) when it won't open."""
+    try:
+        url = cipher.decrypt(robot.url_sealed)
+    except CipherError:
+        # SECRET_KEY or ID_KEYS changed: set the robot again (`wecom set-robot`).
+        row.state, row.error = "failed", "the robot's URL does not open with this key"
+        row.claimed_by = row.claimed_at = None
+        return None
+    return AlertJob(
+        id=row.id,
+        robot_id=robot.id,
+        url=url,
+        key_tail=robot.key_tail,
+        message=row.message,
+        params=dict(row.params),
+        attempts=row.attempts,
+    )
 
 
 async def delivered(uow: UnitOfWork, alert_id: int, *, now: datetime) -> None:

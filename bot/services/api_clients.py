@@ -16,7 +16,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import APP_AREA_ROLE
 from bot.domain.principal import Grant, Place, Principal
 from bot.services import people
-from bot.services.places import place_of
+from bot.services.places import community_row, place_of
 from storage.models import ApiClient
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -91,23 +91,11 @@ async def register(
     area_id: int,
     by: int | None = None,
 ) -> Registered:
-    name = " ".join(name.split())[:200]
-    if not name:
-        raise InvalidInput("name", "empty")
-    unknown = sorted(set(scopes) - SCOPES)
-    if unknown or not scopes:
-        raise InvalidInput("scopes", ",".join(unknown) or "empty")
+    name = _checked_app(name, scopes)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_bytes(16)
     async with uow:
-        if area_level is ScopeLevel.DISTRICT:
-            found: object = await uow.places.district(area_id)
-        elif area_level is ScopeLevel.STREET:
-            found = await uow.places.street(area_id)
-        else:
-            found = await uow.places.community(area_id)
-        if found is None:
-            raise NotFound(area_level.value, area_id)
+        await _check_area(uow, area_level, area_id)
         row = await uow.api_clients.add(
             ApiClient(
                 client_id="app_" + secrets.token_hex(8),
@@ -130,6 +118,29 @@ async def register(
         view = client_view(row)
         await uow.commit()
     return Registered(view, secret)
+
+
+def _checked_app(name: str, scopes: list[str]) -> str:
+    """The app's name, tidied, once it names known scopes."""
+    name = " ".join(name.split())[:200]
+    if not name:
+        raise InvalidInput("name", "empty")
+    unknown = sorted(set(scopes) - SCOPES)
+    if unknown or not scopes:
+        raise InvalidInput("scopes", ",".join(unknown) or "empty")
+    return name
+
+
+async def _check_area(uow: UnitOfWork, level: ScopeLevel, area_id: int) -> None:
+    """The district, street or community the app is limited to exists."""
+    if level is ScopeLevel.DISTRICT:
+        found: object = await uow.places.district(area_id)
+    elif level is ScopeLevel.STREET:
+        found = await uow.places.street(area_id)
+    else:
+        found = await uow.places.community(area_id)
+    if found is None:
+        raise NotFound(level.value, area_id)
 
 
 async def all_clients(uow: UnitOfWork) -> list[ClientView]:
@@ -246,9 +257,7 @@ def area_principal(client: ClientView, *, locale: str) -> Principal:
 
 async def _require_in_area(uow: UnitOfWork, client: ClientView, community_id: int) -> None:
     async with uow:
-        community = await uow.places.community(community_id)
-        if community is None:
-            raise NotFound("community", community_id)
+        community = await community_row(uow, community_id)
         if not client.covers(place_of(community)):
             raise PermissionDenied()
 

@@ -143,17 +143,28 @@ async def current_shift(
     now = now or utcnow()
     async with uow:
         for signup, shift in await uow.shifts.of_person(principal.person_id, now - CHECK_OUT_GRACE):
-            window = _window(shift)
             if signup.status is not SignupStatus.CONFIRMED or shift.cancelled_at is not None:
                 continue
-            if not (window.check_in_opens <= now < window.check_out_closes):
-                continue
-            record = await _record_of(uow, shift, principal.person_id)
-            if record is None and window.check_in_open(now):
-                return shift.id, shift.title, False
-            if record is not None and record.status is RecordStatus.CHECKED_IN:
-                return shift.id, shift.title, True
+            checked_in = await _checked_in_now(uow, principal, shift, now)
+            if checked_in is not None:
+                return shift.id, shift.title, checked_in
         raise Conflict("no_shift_now")
+
+
+async def _checked_in_now(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> bool | None:
+    """Whether the person is checked in to the shift (False: may check in now); None when
+    neither check-in nor check-out is open to them now."""
+    window = _window(shift)
+    if not (window.check_in_opens <= now < window.check_out_closes):
+        return None
+    record = await _record_of(uow, shift, principal.person_id)
+    if record is None and window.check_in_open(now):
+        return False
+    if record is not None and record.status is RecordStatus.CHECKED_IN:
+        return True
+    return None
 
 
 async def check_by_location(
@@ -171,14 +182,32 @@ async def check_by_location(
         raise InvalidInput("location", "range")
     async with uow:
         shift, volunteer_id = await _signed_up_shift(uow, principal, shift_id)
-        if shift.latitude is None or shift.longitude is None:
-            raise Conflict("no_location_for_shift")
-        distance = distance_m(latitude, longitude, shift.latitude, shift.longitude)
-        if distance > shift.radius_m:
-            raise TooFar(distance, shift.radius_m)
-        if check_out:
-            return await _check_out(uow, principal, shift, CheckMethod.LOCATION, now)
-        return await _check_in(uow, principal, shift, volunteer_id, CheckMethod.LOCATION, now)
+        _check_near(shift, latitude, longitude)
+        method = CheckMethod.LOCATION
+        return await _in_or_out(uow, principal, shift, volunteer_id, method, now, check_out)
+
+
+def _check_near(shift: Shift, latitude: float, longitude: float) -> None:
+    """Within the shift's radius of its location."""
+    if shift.latitude is None or shift.longitude is None:
+        raise Conflict("no_location_for_shift")
+    distance = distance_m(latitude, longitude, shift.latitude, shift.longitude)
+    if distance > shift.radius_m:
+        raise TooFar(distance, shift.radius_m)
+
+
+async def _in_or_out(
+    uow: UnitOfWork,
+    principal: Principal,
+    shift: Shift,
+    volunteer_id: int | None,
+    method: CheckMethod,
+    now: datetime,
+    check_out: bool,
+) -> Checked:
+    if check_out:
+        return await _check_out(uow, principal, shift, method, now)
+    return await _check_in(uow, principal, shift, volunteer_id, method, now)
 
 
 async def check_by_code(
@@ -193,6 +222,17 @@ async def check_by_code(
 ) -> Checked:
     """`check_out=None` (a scanned QR): in if not yet checked in, otherwise out."""
     now = now or utcnow()
+    _check_site_code(cipher, shift_id, code, now)
+    async with uow:
+        shift, volunteer_id = await _signed_up_shift(uow, principal, shift_id)
+        if check_out is None:
+            check_out = await _time_to_leave(uow, principal, shift, now)
+        method = CheckMethod.SITE_CODE
+        return await _in_or_out(uow, principal, shift, volunteer_id, method, now, check_out)
+
+
+def _check_site_code(cipher: PersonalDataCipher, shift_id: int, code: str, now: datetime) -> None:
+    """The shift's code of now, or of a recent window (see classify_code)."""
     current = code_window(now)
     codes = {w: site_code(cipher, shift_id, w) for w in range(current - 12, current + 1)}
     verdict = classify_code(code, codes, current)
@@ -200,17 +240,15 @@ async def check_by_code(
         raise Conflict("site_code_expired")
     if verdict is CodeCheck.WRONG:
         raise InvalidInput("site_code", "wrong")
-    async with uow:
-        shift, volunteer_id = await _signed_up_shift(uow, principal, shift_id)
-        if check_out is None:
-            record = await _record_of(uow, shift, principal.person_id)
-            in_long_enough = record is not None and now - record.checked_in_at >= MIN_STAY
-            check_out = record is not None and (
-                record.status is not RecordStatus.CHECKED_IN or in_long_enough
-            )
-        if check_out:
-            return await _check_out(uow, principal, shift, CheckMethod.SITE_CODE, now)
-        return await _check_in(uow, principal, shift, volunteer_id, CheckMethod.SITE_CODE, now)
+
+
+async def _time_to_leave(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> bool:
+    """A scanned QR checks out someone in long enough (or already out: told so), else in."""
+    record = await _record_of(uow, shift, principal.person_id)
+    in_long_enough = record is not None and now - record.checked_in_at >= MIN_STAY
+    return record is not None and (record.status is not RecordStatus.CHECKED_IN or in_long_enough)
 
 
 async def _signed_up_shift(
@@ -246,16 +284,7 @@ async def _check_in(
     method: CheckMethod,
     now: datetime,
 ) -> Checked:
-    existing = await _record_of(uow, shift, principal.person_id)
-    if existing is not None:
-        if existing.status is RecordStatus.CHECKED_IN:
-            raise Conflict("already_checked_in")
-        raise Conflict("already_checked_out")
-    window = _window(shift)
-    if now < window.check_in_opens:
-        raise Conflict("too_early")
-    if not window.check_in_open(now):
-        raise Conflict("shift_over")
+    await _check_may_check_in(uow, principal, shift, now)
     if volunteer_id is None:
         return await _training_in(uow, principal, shift, method, now)
     record = await uow.records.add(
@@ -282,19 +311,29 @@ async def _check_in(
     return Checked(view, checked_out=False)
 
 
+async def _check_may_check_in(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> None:
+    """Once per shift, and only while check-in is open."""
+    existing = await _record_of(uow, shift, principal.person_id)
+    if existing is not None:
+        if existing.status is RecordStatus.CHECKED_IN:
+            raise Conflict("already_checked_in")
+        raise Conflict("already_checked_out")
+    window = _window(shift)
+    if now < window.check_in_opens:
+        raise Conflict("too_early")
+    if not window.check_in_open(now):
+        raise Conflict("shift_over")
+
+
 async def _check_out(
     uow: UnitOfWork, principal: Principal, shift: Shift, method: CheckMethod, now: datetime
 ) -> Checked:
     if shift.kind is ShiftKind.TRAINING:
         return await _training_out(uow, principal, shift, method, now)
-    record = await uow.records.of_shift(shift.id, principal.person_id)
-    if record is None:
-        raise Conflict("not_checked_in")
-    if record.status is not RecordStatus.CHECKED_IN:
-        raise Conflict("already_checked_out")
+    record = await _checked_in_record(uow, principal, shift, now)
     window = _window(shift)
-    if not window.check_out_open(now):
-        raise Conflict("check_out_closed")
     record.checked_out_at, record.check_out_method = now, method
     record.minutes = window.served_minutes(record.checked_in_at, now)
     record.status = RecordStatus.CHECKED_OUT
@@ -305,10 +344,24 @@ async def _check_out(
         entity_id=record.id,
         details={"minutes": record.minutes},
     )
-    await uow.session.flush()
+    await uow.records.flush()
     view = await _view(uow, record)
     await uow.commit()
     return Checked(view, checked_out=True)
+
+
+async def _checked_in_record(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> ServiceRecord:
+    """The person's record of the shift, checked in, while check-out is open."""
+    record = await uow.records.of_shift(shift.id, principal.person_id)
+    if record is None:
+        raise Conflict("not_checked_in")
+    if record.status is not RecordStatus.CHECKED_IN:
+        raise Conflict("already_checked_out")
+    if not _window(shift).check_out_open(now):
+        raise Conflict("check_out_closed")
+    return record
 
 
 async def _training_in(
@@ -355,7 +408,7 @@ async def _training_out(
         entity_id=shift.id,
         details={"minutes": attended.minutes},
     )
-    await uow.session.flush()
+    await uow.social_work.flush()
     view = await _training_view(uow, shift, attended)
     await uow.commit()
     return Checked(view, checked_out=True, training=True)
@@ -432,16 +485,7 @@ async def close_forgotten(
     async with uow:
         rows = await uow.records.forgotten(now)
         for record, shift in rows:
-            window = _window(shift)
-            record.checked_out_at, record.check_out_method = shift.ends_at, CheckMethod.AUTO_CLOSED
-            record.minutes = window.served_minutes(record.checked_in_at, shift.ends_at)
-            record.status = RecordStatus.UNCONFIRMED
-            uow.audit.record(
-                actor_id=None,
-                action="record.auto_closed",
-                entity="service_record",
-                entity_id=record.id,
-            )
+            _auto_close(uow, record, shift)
             notices.append(Notice(record.person_id, "record.unconfirmed", {"title": shift.title}))
             _, count = organisers.get(shift.id, (shift, 0))
             organisers[shift.id] = (shift, count + 1)
@@ -452,6 +496,17 @@ async def close_forgotten(
         )
     await notifier.send(notices)
     return len(rows)
+
+
+def _auto_close(uow: UnitOfWork, record: ServiceRecord, shift: Shift) -> None:
+    """Checked out at the shift's end, for the organiser to confirm or adjust."""
+    window = _window(shift)
+    record.checked_out_at, record.check_out_method = shift.ends_at, CheckMethod.AUTO_CLOSED
+    record.minutes = window.served_minutes(record.checked_in_at, shift.ends_at)
+    record.status = RecordStatus.UNCONFIRMED
+    uow.audit.record(
+        actor_id=None, action="record.auto_closed", entity="service_record", entity_id=record.id
+    )
 
 
 async def awaiting(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[RecordView]:
@@ -478,22 +533,10 @@ async def confirm(
     now = now or utcnow()
     reason = " ".join(reason.split())[:MAX_REASON]
     async with uow:
-        record = await uow.records.get(record_id, lock=True)
-        if record is None:
-            raise NotFound("record", record_id)
-        if not await _can_organise(uow, principal, record.community_id):
-            raise PermissionDenied()
-        if record.status not in AWAITING_ORGANISER:
-            raise Conflict("record_not_awaiting")
-        shift = await uow.shifts.get(record.shift_id)
-        assert shift is not None
+        record = await _awaiting_record(uow, principal, record_id)
         recorded = record.minutes
         if minutes is not None:
-            if not 0 <= minutes <= _window(shift).length_minutes:
-                raise InvalidInput("minutes", "range")
-            if not reason:
-                raise InvalidInput("reason", "empty")
-            record.minutes, record.adjustment_reason = minutes, reason
+            await _adjust(uow, record, minutes, reason)
         record.status, record.confirmed_at, record.confirmed_by = (
             RecordStatus.CONFIRMED,
             now,
@@ -507,19 +550,41 @@ async def confirm(
             entity_id=record.id,
             details={"recorded": recorded, "minutes": record.minutes, "reason": reason},
         )
-        await uow.session.flush()
-        view = await _view(uow, record)
-        await match_profiles.refresh(uow, (record.person_id,))
-        await uow.commit()
-    await notifier.send(
-        [
-            Notice(
-                record.person_id,
-                "record.confirmed",
-                {"title": view.content, "hours": hours_text(view.minutes)},
-            )
-        ]
-    )
+        view = await _saved_view(uow, record)
+    params: dict[str, str | int] = {"title": view.content, "hours": hours_text(view.minutes)}
+    await notifier.send([Notice(record.person_id, "record.confirmed", params)])
+    return view
+
+
+async def _awaiting_record(uow: UnitOfWork, principal: Principal, record_id: int) -> ServiceRecord:
+    """The record (locked), if it waits for this organiser's confirmation."""
+    record = await uow.records.get(record_id, lock=True)
+    if record is None:
+        raise NotFound("record", record_id)
+    if not await _can_organise(uow, principal, record.community_id):
+        raise PermissionDenied()
+    if record.status not in AWAITING_ORGANISER:
+        raise Conflict("record_not_awaiting")
+    return record
+
+
+async def _adjust(uow: UnitOfWork, record: ServiceRecord, minutes: int, reason: str) -> None:
+    """Other minutes than recorded: at most the shift's length, and always with a reason."""
+    shift = await uow.shifts.get(record.shift_id)
+    assert shift is not None
+    if not 0 <= minutes <= _window(shift).length_minutes:
+        raise InvalidInput("minutes", "range")
+    if not reason:
+        raise InvalidInput("reason", "empty")
+    record.minutes, record.adjustment_reason = minutes, reason
+
+
+async def _saved_view(uow: UnitOfWork, record: ServiceRecord) -> RecordView:
+    """The record as changed, its volunteer's match profile refreshed, committed."""
+    await uow.records.flush()
+    view = await _view(uow, record)
+    await match_profiles.refresh(uow, (record.person_id,))
+    await uow.commit()
     return view
 
 
@@ -548,15 +613,7 @@ async def request_correction(
     if not 0 <= minutes <= MAX_CREDIT_MINUTES:
         raise InvalidInput("minutes", "range")
     async with uow:
-        record = await uow.records.get(record_id, lock=True)
-        if record is None or record.person_id != principal.person_id:
-            raise NotFound("record", record_id)  # someone else's record does not exist for you
-        if record.status is not RecordStatus.CONFIRMED:
-            raise Conflict("record_not_confirmed")
-        if await uow.records.pending_correction(record.id) is not None:
-            raise Conflict("correction_pending")
-        if minutes == record.minutes:
-            raise Conflict("correction_unchanged")
+        record = await _correctable_record(uow, principal, record_id, minutes)
         correction = await uow.records.add_correction(
             RecordCorrection(
                 record_id=record.id,
@@ -581,6 +638,22 @@ async def request_correction(
             [Notice(recorder, "record.correction_requested", {"title": view.content})]
         )
     return view
+
+
+async def _correctable_record(
+    uow: UnitOfWork, principal: Principal, record_id: int, minutes: int
+) -> ServiceRecord:
+    """The person's own confirmed record (locked), with no correction pending and other minutes."""
+    record = await uow.records.get(record_id, lock=True)
+    if record is None or record.person_id != principal.person_id:
+        raise NotFound("record", record_id)  # someone else's record does not exist for you
+    if record.status is not RecordStatus.CONFIRMED:
+        raise Conflict("record_not_confirmed")
+    if await uow.records.pending_correction(record.id) is not None:
+        raise Conflict("correction_pending")
+    if minutes == record.minutes:
+        raise Conflict("correction_unchanged")
+    return record
 
 
 async def pending_corrections(uow: UnitOfWork, principal: Principal) -> tuple[CorrectionView, ...]:
@@ -609,27 +682,13 @@ async def decide_correction(
     if not approve and not note:
         raise InvalidInput("reason", "empty")
     async with uow:
-        correction = await uow.records.correction(correction_id, lock=True)
-        if correction is None:
-            raise NotFound("correction", correction_id)
-        record = await uow.records.get(correction.record_id, lock=True)
-        assert record is not None
-        if not await _can_organise(uow, principal, record.community_id):
-            raise PermissionDenied()
-        if correction.status is not CorrectionStatus.PENDING:
-            raise Conflict("correction_decided")
-        if approve and record.status is not RecordStatus.CONFIRMED:
-            raise Conflict("record_not_confirmed")
+        correction, record = await _pending_correction(uow, principal, correction_id, approve)
         correction.status = CorrectionStatus.APPROVED if approve else CorrectionStatus.REJECTED
         correction.decided_by, correction.decided_at = principal.person_id, now
         correction.decision_note = note or None
         before = record.minutes
         if approve:
-            memo = f"correction {correction.id}: {correction.reason}"
-            await timebank.reverse_record(uow, record, now, principal.person_id, memo)
-            record.minutes = correction.minutes
-            record.adjustment_reason = correction.reason
-            await timebank.credit_record(uow, record, now, principal.person_id, points_per_hour)
+            await _apply_correction(uow, principal, correction, record, now, points_per_hour)
         uow.audit.record(
             actor_id=principal.person_id,
             action="record.correction_approved" if approve else "record.correction_rejected",
@@ -637,12 +696,43 @@ async def decide_correction(
             entity_id=record.id,
             details={"correction": correction.id, "before": before, "after": record.minutes},
         )
-        await uow.session.flush()
-        view = await _view(uow, record)
-        await match_profiles.refresh(uow, (record.person_id,))
-        await uow.commit()
+        view = await _saved_view(uow, record)
     message = "record.correction_approved" if approve else "record.correction_rejected"
     params: dict[str, str | int] = {"title": view.content, "hours": hours_text(view.minutes)}
     params["note"] = note or "-"
     await notifier.send([Notice(record.person_id, message, params)])
     return view
+
+
+async def _pending_correction(
+    uow: UnitOfWork, principal: Principal, correction_id: int, approve: bool
+) -> tuple[RecordCorrection, ServiceRecord]:
+    """The correction and its record (both locked), if this organiser may still decide it."""
+    correction = await uow.records.correction(correction_id, lock=True)
+    if correction is None:
+        raise NotFound("correction", correction_id)
+    record = await uow.records.get(correction.record_id, lock=True)
+    assert record is not None
+    if not await _can_organise(uow, principal, record.community_id):
+        raise PermissionDenied()
+    if correction.status is not CorrectionStatus.PENDING:
+        raise Conflict("correction_decided")
+    if approve and record.status is not RecordStatus.CONFIRMED:
+        raise Conflict("record_not_confirmed")
+    return correction, record
+
+
+async def _apply_correction(
+    uow: UnitOfWork,
+    principal: Principal,
+    correction: RecordCorrection,
+    record: ServiceRecord,
+    now: datetime,
+    points_per_hour: int,
+) -> None:
+    """The record's credit reversed, then the corrected minutes credited."""
+    memo = f"correction {correction.id}: {correction.reason}"
+    await timebank.reverse_record(uow, record, now, principal.person_id, memo)
+    record.minutes = correction.minutes
+    record.adjustment_reason = correction.reason
+    await timebank.credit_record(uow, record, now, principal.person_id, points_per_hour)

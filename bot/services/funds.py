@@ -16,7 +16,7 @@ from bot.domain.needs import NeedCategory
 from bot.domain.principal import Principal
 from bot.domain.projects import ProjectState
 from bot.services.organisations import member_of
-from storage.models import Fund, FundAllocation, FundDonation, FundExpenditure
+from storage.models import Fund, FundAllocation, FundDonation, FundExpenditure, Project
 from storage.uow import UnitOfWork
 
 FUND_HOLDERS = frozenset({OrganisationType.CHARITY, OrganisationType.COMMUNITY_FOUNDATION})
@@ -158,13 +158,7 @@ async def allocate(
         fund = await _fund(uow, fund_id, lock=True)
         if not member_of(principal, fund.organisation_id):
             raise PermissionDenied()
-        project = await uow.projects.get(project_id)
-        if project is None:
-            raise NotFound("project", project_id)
-        if project.organisation_id == fund.organisation_id:
-            raise Conflict("same_organisation")  # 募用分离: the raiser does not spend
-        if project.state not in FUNDABLE:
-            raise Conflict("project_not_fundable")
+        project = await _fundable(uow, fund, project_id)
         book = await _book(uow, fund.id)
         row = FundAllocation(
             fund_id=fund.id,
@@ -187,6 +181,18 @@ async def allocate(
         return book.statement()
 
 
+async def _fundable(uow: UnitOfWork, fund: Fund, project_id: int) -> Project:
+    """A project the fund may pay: another organisation's, in a state that takes money."""
+    project = await uow.projects.get(project_id)
+    if project is None:
+        raise NotFound("project", project_id)
+    if project.organisation_id == fund.organisation_id:
+        raise Conflict("same_organisation")  # 募用分离: the raiser does not spend
+    if project.state not in FUNDABLE:
+        raise Conflict("project_not_fundable")
+    return project
+
+
 async def spend(
     uow: UnitOfWork,
     principal: Principal,
@@ -205,13 +211,7 @@ async def spend(
         if allocation is None:
             raise NotFound("allocation", allocation_id)
         fund = await _fund(uow, allocation.fund_id, lock=True)
-        project = await uow.projects.get(allocation.project_id)
-        assert project is not None
-        owner = project.created_by == principal.person_id or (
-            project.organisation_id is not None and member_of(principal, project.organisation_id)
-        )
-        if not owner:
-            raise PermissionDenied()
+        await _check_project_owner(uow, principal, allocation.project_id)
         book = await _book(uow, fund.id)
         book.spend(allocation.id, amount_fen)
         await uow.funds.add_row(
@@ -234,6 +234,17 @@ async def spend(
         return book.statement()
 
 
+async def _check_project_owner(uow: UnitOfWork, principal: Principal, project_id: int) -> None:
+    """The project's author or a member of its organisation."""
+    project = await uow.projects.get(project_id)
+    assert project is not None
+    owner = project.created_by == principal.person_id or (
+        project.organisation_id is not None and member_of(principal, project.organisation_id)
+    )
+    if not owner:
+        raise PermissionDenied()
+
+
 async def statement(uow: UnitOfWork, *, fund_id: int) -> FundView:
     """Open to anyone: where the money came from and where it went."""
     async with uow:
@@ -244,28 +255,26 @@ async def statement(uow: UnitOfWork, *, fund_id: int) -> FundView:
             StatementLine(d.donated_on, "donation", d.amount_fen, d.donor or "", d.purpose)
             for d in await uow.funds.donations(fund.id)
         ]
-        allocations = await uow.funds.allocations(fund.id)
-        titles = {}
-        for a in allocations:
-            project = await uow.projects.get(a.project_id)
-            titles[a.id] = project.title if project else ""
-            lines.append(
-                StatementLine(
-                    a.created_at.date(), "allocation", a.amount_fen, titles[a.id], a.purpose
-                )
-            )
-        for e in await uow.funds.expenditures([a.id for a in allocations]):
-            lines.append(
-                StatementLine(
-                    e.spent_on,
-                    "expenditure",
-                    e.amount_fen,
-                    f"{titles[e.allocation_id]}: {e.description}",
-                    None,
-                )
-            )
+        lines += await _spending_lines(uow, fund.id)
         lines.sort(key=lambda line: line.on)
         return FundView(fund.id, fund.name, org.name if org else "", book.statement(), tuple(lines))
+
+
+async def _spending_lines(uow: UnitOfWork, fund_id: int) -> list[StatementLine]:
+    """The fund's allocations (to projects, by title) and what each project spent of them."""
+    lines = []
+    allocations = await uow.funds.allocations(fund_id)
+    titles = {}
+    for a in allocations:
+        project = await uow.projects.get(a.project_id)
+        titles[a.id] = project.title if project else ""
+        lines.append(
+            StatementLine(a.created_at.date(), "allocation", a.amount_fen, titles[a.id], a.purpose)
+        )
+    for e in await uow.funds.expenditures([a.id for a in allocations]):
+        about = f"{titles[e.allocation_id]}: {e.description}"
+        lines.append(StatementLine(e.spent_on, "expenditure", e.amount_fen, about, None))
+    return lines
 
 
 async def funds_of(uow: UnitOfWork, principal: Principal) -> list[tuple[int, str]]:

@@ -88,17 +88,14 @@ async def link(
     async with uow:
         if community_id not in await uow.places.communities_covered(principal, GROUP_LINK_ROLES):
             raise PermissionDenied()
-        group = await uow.groups.by_chat(channel, chat_id, lock=True)
-        if group is None:
-            group = CommunityGroup(channel=channel, chat_id=chat_id)
-            uow.groups.add(group)
+        group = await _group_of(uow, channel, chat_id)
         group.title = " ".join(title.split())[:MAX_TITLE]
         group.community_id = community_id
         group.locale = principal.locale
         group.linked_by = principal.person_id
         group.linked_at = now
         group.unlinked_at = None
-        await uow.session.flush()
+        await uow.groups.flush()
         uow.audit.record(
             actor_id=principal.person_id,
             action="group.link",
@@ -110,6 +107,15 @@ async def link(
         view = await _view(uow, group)
         await uow.commit()
         return view
+
+
+async def _group_of(uow: UnitOfWork, channel: Channel, chat_id: str) -> CommunityGroup:
+    """The chat's row (locked), kept since an earlier link, else a new one."""
+    group = await uow.groups.by_chat(channel, chat_id, lock=True)
+    if group is None:
+        group = CommunityGroup(channel=channel, chat_id=chat_id)
+        uow.groups.add(group)
+    return group
 
 
 async def unlink(
@@ -125,21 +131,14 @@ async def unlink(
     same) or by a worker covering its community (it is the community's link)."""
     now = now or utcnow()
     async with uow:
-        group = await uow.groups.by_chat(channel, chat_id, lock=True)
-        if group is None or group.unlinked_at is not None:
+        group = await _linked(uow, channel, chat_id)
+        if group is None:
             raise NotFound("community_group", chat_id)
         covered = await uow.places.communities_covered(principal, GROUP_LINK_ROLES)
         if not chat_admin and group.community_id not in covered:
             raise PermissionDenied()
-        group.unlinked_at = now
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="group.unlink",
-            entity="community_group",
-            entity_id=group.id,
-            details={"community": group.community_id, "by": "admin" if chat_admin else "worker"},
-            at=now,
-        )
+        by = "admin" if chat_admin else "worker"
+        _unlink(uow, group, principal.person_id, by, now)
         view = await _view(uow, group)
         await uow.commit()
         return view
@@ -152,20 +151,32 @@ async def bot_removed(
     more. True if a linked group was unlinked."""
     now = now or utcnow()
     async with uow:
-        group = await uow.groups.by_chat(channel, chat_id, lock=True)
-        if group is None or group.unlinked_at is not None:
+        group = await _linked(uow, channel, chat_id)
+        if group is None:
             return False
-        group.unlinked_at = now
-        uow.audit.record(
-            actor_id=None,
-            action="group.unlink",
-            entity="community_group",
-            entity_id=group.id,
-            details={"community": group.community_id, "by": "bot_removed"},
-            at=now,
-        )
+        _unlink(uow, group, None, "bot_removed", now)
         await uow.commit()
         return True
+
+
+async def _linked(uow: UnitOfWork, channel: Channel, chat_id: str) -> CommunityGroup | None:
+    """The chat's row (locked) while it is linked."""
+    group = await uow.groups.by_chat(channel, chat_id, lock=True)
+    return group if group is not None and group.unlinked_at is None else None
+
+
+def _unlink(
+    uow: UnitOfWork, group: CommunityGroup, actor_id: int | None, by: str, now: datetime
+) -> None:
+    group.unlinked_at = now
+    uow.audit.record(
+        actor_id=actor_id,
+        action="group.unlink",
+        entity="community_group",
+        entity_id=group.id,
+        details={"community": group.community_id, "by": by},
+        at=now,
+    )
 
 
 async def moved(uow: UnitOfWork, *, channel: Channel, old_chat_id: str, new_chat_id: str) -> None:

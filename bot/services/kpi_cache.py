@@ -5,12 +5,15 @@ without importing the indicators, which read the places."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.domain.enums import ScopeLevel
 
+if TYPE_CHECKING:
+    from bot.services.kpis import Report
+
 # (level, unit id, year) -> (time.monotonic() when computed, the report)
-reports: dict[tuple[ScopeLevel, int, int], tuple[float, Any]] = {}
+reports: dict[tuple[ScopeLevel, int, int], tuple[float, Report]] = {}
 
 
 def forget() -> None:

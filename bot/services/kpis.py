@@ -161,21 +161,7 @@ async def _compute(
     name = await name_in(uow, level, scope_id)
     targets = _for_year(targets, year)
     unit = _figures(Unit(level, scope_id, name), roll_up(counts.values()), targets)
-    children: list[UnitFigures] = []
-    if level is not ScopeLevel.COMMUNITY:
-        child_level = ScopeLevel.STREET if level is ScopeLevel.DISTRICT else ScopeLevel.COMMUNITY
-        groups: dict[int, list[Counts]] = defaultdict(list)
-        for p in inside:
-            groups[p.street if child_level is ScopeLevel.STREET else p.community].append(
-                counts[p.community]
-            )
-        for child_id in sorted(groups):
-            child_name = await name_in(uow, child_level, child_id)
-            children.append(
-                _figures(
-                    Unit(child_level, child_id, child_name), roll_up(groups[child_id]), targets
-                )
-            )
+    children = await _children(uow, level, inside, counts, targets)
     months = await _months(uow, [p.community for p in inside], tz, now)
     each = tuple(
         _figures(
@@ -185,7 +171,30 @@ async def _compute(
         )
         for p in inside
     )
-    return Report(unit, tuple(children), each, months, year, now)
+    return Report(unit, children, each, months, year, now)
+
+
+async def _children(
+    uow: UnitOfWork,
+    level: ScopeLevel,
+    inside: list[_Place],
+    counts: dict[int, Counts],
+    targets: Targets,
+) -> tuple[UnitFigures, ...]:
+    """The figures of the streets of a district, or of the communities of a street."""
+    if level is ScopeLevel.COMMUNITY:
+        return ()
+    child_level = ScopeLevel.STREET if level is ScopeLevel.DISTRICT else ScopeLevel.COMMUNITY
+    groups: dict[int, list[Counts]] = defaultdict(list)
+    for p in inside:
+        child = p.street if child_level is ScopeLevel.STREET else p.community
+        groups[child].append(counts[p.community])
+    children: list[UnitFigures] = []
+    for child_id in sorted(groups):
+        child_name = await name_in(uow, child_level, child_id)
+        child_unit = Unit(child_level, child_id, child_name)
+        children.append(_figures(child_unit, roll_up(groups[child_id]), targets))
+    return tuple(children)
 
 
 def _counts(p: _Place, per: dict[str, dict[int, int]], year: int) -> Counts:

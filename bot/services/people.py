@@ -13,7 +13,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Grant, Place, Principal
 from bot.services.identity_cache import IdentityCache
 from bot.services.places import community_view
-from bot.services.views import AccountView, GrantView, Named, ProfileView
+from bot.services.views import AccountView, CommunityView, GrantView, Named, ProfileView
 from storage.models import ChannelAccount, LinkCode, Person, RoleGrant
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -230,6 +230,13 @@ async def _first_contact(
     return person, account
 
 
+async def _person(uow: UnitOfWork, person_id: int) -> Person:
+    person = await uow.people.get(person_id)
+    if person is None:
+        raise NotFound("person", person_id)
+    return person
+
+
 def platform_name(channel: Channel, display_name: str) -> str:
     name = " ".join(display_name.split())[:200]
     if channel is not Channel.TELEGRAM or is_channel_label(name):
@@ -240,9 +247,7 @@ def platform_name(channel: Channel, display_name: str) -> str:
 async def own_name(uow: UnitOfWork, principal: Principal) -> str:
     """The name the person goes by now ("" when none)."""
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         return "" if is_channel_label(person.display_name) else person.display_name
 
 
@@ -250,9 +255,7 @@ async def set_name(uow: UnitOfWork, principal: Principal, *, name: str) -> str:
     """How the person wants to be called (称呼): shown to workers on their requests."""
     name = clean_name(name)
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         person.display_name = name
         # The name itself stays out of the audit details (personal data).
         uow.audit.record(
@@ -273,9 +276,7 @@ class ContactDefaults:
 
 async def contact_defaults(uow: UnitOfWork, principal: Principal) -> ContactDefaults:
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         phone = person.phone
         if not phone:
             volunteer = await uow.volunteers.of_person(person.id)
@@ -287,9 +288,7 @@ async def set_locale(uow: UnitOfWork, principal: Principal, *, locale: str) -> N
     if locale not in SUPPORTED_LOCALES:
         raise InvalidInput("locale", locale)
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
+        person = await _person(uow, principal.person_id)
         person.locale = locale
         uow.audit.record(
             actor_id=person.id,
@@ -304,26 +303,29 @@ async def set_locale(uow: UnitOfWork, principal: Principal, *, locale: str) -> N
 async def join_community(uow: UnitOfWork, principal: Principal, *, community_id: int) -> Named:
     """Make the person a resident of one community (moving them if they lived elsewhere)."""
     async with uow:
-        person = await uow.people.get(principal.person_id)
+        person = await _person(uow, principal.person_id)
         community = await uow.places.community(community_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
         if community is None:
             raise NotFound("community", community_id)
-        previous = person.community_id
-        if previous != community_id:
-            await _move_resident_grant(uow, person, previous, community_id)
-            person.community_id = community_id
-            person.grid_id = None
-            uow.audit.record(
-                actor_id=person.id,
-                action="person.join_community",
-                entity="person",
-                entity_id=person.id,
-                details={"from": previous, "to": community_id},
-            )
+        if person.community_id != community_id:
+            await _move(uow, person, community_id)
         await uow.commit()
         return Named(community.id, community.name, community.name_en)
+
+
+async def _move(uow: UnitOfWork, person: Person, community_id: int) -> None:
+    """A resident of another community now (no grid there yet), audited."""
+    previous = person.community_id
+    await _move_resident_grant(uow, person, previous, community_id)
+    person.community_id = community_id
+    person.grid_id = None
+    uow.audit.record(
+        actor_id=person.id,
+        action="person.join_community",
+        entity="person",
+        entity_id=person.id,
+        details={"from": previous, "to": community_id},
+    )
 
 
 async def _move_resident_grant(
@@ -348,13 +350,8 @@ async def _move_resident_grant(
 
 async def profile(uow: UnitOfWork, principal: Principal) -> ProfileView:
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
-            raise NotFound("person", principal.person_id)
-        community = None
-        if person.community_id is not None:
-            row = await uow.places.community(person.community_id)
-            community = community_view(row) if row else None
+        person = await _person(uow, principal.person_id)
+        community = await _home_view(uow, person)
         grants = tuple([await grant_view(uow, g) for g in await uow.grants.active_for(person.id)])
         accounts = tuple(
             AccountView(channel=a.channel, chat_id=a.chat_id)
@@ -370,14 +367,15 @@ async def profile(uow: UnitOfWork, principal: Principal) -> ProfileView:
         )
 
 
+async def _home_view(uow: UnitOfWork, person: Person) -> CommunityView | None:
+    if person.community_id is None:
+        return None
+    row = await uow.places.community(person.community_id)
+    return community_view(row) if row else None
+
+
 async def grant_view(uow: UnitOfWork, grant: RoleGrant) -> GrantView:
-    scope: object
-    if grant.scope_level is ScopeLevel.DISTRICT:
-        scope = await uow.places.district(grant.scope_id)
-    elif grant.scope_level is ScopeLevel.STREET:
-        scope = await uow.places.street(grant.scope_id)
-    else:
-        scope = await uow.places.community(grant.scope_id)
+    scope = await _scope_of(uow, grant)
     organisation = None
     if grant.organisation_id is not None:
         org = await uow.organisations.get(grant.organisation_id)
@@ -390,6 +388,15 @@ async def grant_view(uow: UnitOfWork, grant: RoleGrant) -> GrantView:
         organisation=organisation,
         certified=grant.certified,
     )
+
+
+async def _scope_of(uow: UnitOfWork, grant: RoleGrant) -> object:
+    """The district, street or community the grant is over (None: gone)."""
+    if grant.scope_level is ScopeLevel.DISTRICT:
+        return await uow.places.district(grant.scope_id)
+    if grant.scope_level is ScopeLevel.STREET:
+        return await uow.places.street(grant.scope_id)
+    return await uow.places.community(grant.scope_id)
 
 
 async def create_link_code(uow: UnitOfWork, principal: Principal) -> str:
@@ -421,13 +428,7 @@ async def redeem_link_code(
     """Move this chat account to the person who made the code."""
     async with uow:
         link = await _usable_link(uow, code)
-        if link.person_id == principal.person_id:
-            raise Conflict("already_linked")
-        account = await uow.people.account(channel, external_id)
-        if account is None:
-            raise NotFound("channel_account", external_id)
-        if any(a.channel == channel for a in await uow.people.accounts_of(link.person_id)):
-            raise Conflict("channel_taken")
+        account = await _account_to_move(uow, principal, link, channel, external_id)
         account.person_id = link.person_id
         link.used_at = utcnow()
         uow.audit.record(
@@ -438,6 +439,20 @@ async def redeem_link_code(
             details={"channel": channel.value, "from_person": principal.person_id},
         )
         await uow.commit()
+
+
+async def _account_to_move(
+    uow: UnitOfWork, principal: Principal, link: LinkCode, channel: Channel, external_id: str
+) -> ChannelAccount:
+    """This chat account, if the code's person is someone else with no account on the channel."""
+    if link.person_id == principal.person_id:
+        raise Conflict("already_linked")
+    account = await uow.people.account(channel, external_id)
+    if account is None:
+        raise NotFound("channel_account", external_id)
+    if any(a.channel == channel for a in await uow.people.accounts_of(link.person_id)):
+        raise Conflict("channel_taken")
+    return account
 
 
 async def link_code_home(uow: UnitOfWork, *, code: str) -> Place | None:
@@ -472,9 +487,7 @@ async def name_of(uow: UnitOfWork, principal: Principal, *, person_id: int) -> s
     if not principal.is_admin:
         raise PermissionDenied()
     async with uow:
-        person = await uow.people.get(person_id)
-        if person is None:
-            raise NotFound("person", person_id)
+        person = await _person(uow, person_id)
         return shown_name(person.display_name, person.id)
 
 

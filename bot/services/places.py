@@ -65,6 +65,14 @@ def place_of(row: Community) -> Place:
     return Place(community_id=row.id, street_id=row.street_id, district_id=row.street.district_id)
 
 
+async def community_row(uow: UnitOfWork, community_id: int) -> Community:
+    """The community (inside an entered unit of work); an unknown one is NotFound."""
+    community = await uow.places.community(community_id)
+    if community is None:
+        raise NotFound("community", community_id)
+    return community
+
+
 async def acts_in(
     uow: UnitOfWork, principal: Principal, community_id: int, roles: Sequence[Role]
 ) -> bool:
@@ -86,9 +94,7 @@ async def require_in(
 
 async def community(uow: UnitOfWork, *, community_id: int) -> CommunityView:
     async with uow:
-        row = await uow.places.community(community_id)
-        if row is None:
-            raise NotFound("community", community_id)
+        row = await community_row(uow, community_id)
         return community_view(row)
 
 
@@ -151,40 +157,10 @@ async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResul
     created = updated = 0
     async with uow:
         for row in rows:
-            district = await uow.places.district_by_name(row.district)
-            if district is None:
-                district = District(name=row.district, name_en=row.district_en)
-                uow.places.add(district)
-                await uow.places.flush()
-            street = await uow.places.street_by_name(district.id, row.street)
-            if street is None:
-                street = Street(
-                    district_id=district.id,
-                    name=row.street,
-                    name_en=row.street_en,
-                    is_township=row.township,
-                )
-                uow.places.add(street)
-                await uow.places.flush()
-            community = await uow.places.community_by_name(street.id, row.community)
-            if community is None:
-                if await uow.places.community_by_code(row.code) is not None:
-                    raise InvalidInput("code", f"{row.code} is used by another community")
-                uow.places.add(
-                    Community(
-                        street_id=street.id,
-                        name=row.community,
-                        name_en=row.community_en,
-                        code=row.code,
-                        kind=row.kind,
-                        resident_population=row.population,
-                    )
-                )
+            street = await _street_of(uow, row)
+            if await _put_community(uow, street, row):
                 created += 1
             else:
-                community.kind = row.kind
-                community.resident_population = row.population
-                community.name_en = row.community_en or community.name_en
                 updated += 1
             await uow.places.flush()
         uow.audit.record(
@@ -197,6 +173,49 @@ async def import_places(uow: UnitOfWork, *, rows: list[PlaceRow]) -> ImportResul
         await uow.commit()
         match_cache.invalidate()  # matching's community order may change
     return ImportResult(created, updated)
+
+
+async def _street_of(uow: UnitOfWork, row: PlaceRow) -> Street:
+    """The row's street (and its district), made when new."""
+    district = await uow.places.district_by_name(row.district)
+    if district is None:
+        district = District(name=row.district, name_en=row.district_en)
+        uow.places.add(district)
+        await uow.places.flush()
+    street = await uow.places.street_by_name(district.id, row.street)
+    if street is None:
+        street = Street(
+            district_id=district.id,
+            name=row.street,
+            name_en=row.street_en,
+            is_township=row.township,
+        )
+        uow.places.add(street)
+        await uow.places.flush()
+    return street
+
+
+async def _put_community(uow: UnitOfWork, street: Street, row: PlaceRow) -> bool:
+    """The row's community, made (True) or brought up to date (False)."""
+    community = await uow.places.community_by_name(street.id, row.community)
+    if community is not None:
+        community.kind = row.kind
+        community.resident_population = row.population
+        community.name_en = row.community_en or community.name_en
+        return False
+    if await uow.places.community_by_code(row.code) is not None:
+        raise InvalidInput("code", f"{row.code} is used by another community")
+    uow.places.add(
+        Community(
+            street_id=street.id,
+            name=row.community,
+            name_en=row.community_en,
+            code=row.code,
+            kind=row.kind,
+            resident_population=row.population,
+        )
+    )
+    return True
 
 
 async def covered_communities(
@@ -223,20 +242,23 @@ async def set_duty_phone(uow: UnitOfWork, *, community_id: int, phone: str | Non
     """The community's duty phone (None or empty: none), checked and kept as it is shown."""
     value = normalise_duty_phone(phone) if phone and phone.strip() else None
     async with uow:
-        community = await uow.places.community(community_id)
-        if community is None:
-            raise NotFound("community", community_id)
+        community = await community_row(uow, community_id)
         community.duty_phone = value
-        uow.audit.record(
-            actor_id=None,
-            action="community.set_duty_phone",
-            entity="community",
-            entity_id=community_id,
-            details={"set": value is not None},
+        return await _changed(
+            uow, community, "community.set_duty_phone", {"set": value is not None}
         )
-        view = community_view(community)
-        await uow.commit()
-        return view
+
+
+async def _changed(
+    uow: UnitOfWork, row: Community, action: str, details: dict[str, object]
+) -> CommunityView:
+    """A change to a community (an admin's, from the command line), audited and committed."""
+    uow.audit.record(
+        actor_id=None, action=action, entity="community", entity_id=row.id, details=details
+    )
+    view = community_view(row)
+    await uow.commit()
+    return view
 
 
 async def duty_phone(uow: UnitOfWork, *, community_id: int) -> str | None:
@@ -254,26 +276,24 @@ async def set_due_hours(
     can_wait: int | None,
 ) -> CommunityView:
     """Per-community deadlines for needs, in hours (None: back to the default)."""
-    for value in (urgent, normal, can_wait):
-        if value is not None and not 1 <= value <= 24 * 90:
-            raise InvalidInput("hours", "1 hour to 90 days")
+    _check_due_hours(urgent, normal, can_wait)
     async with uow:
-        community = await uow.places.community(community_id)
-        if community is None:
-            raise NotFound("community", community_id)
+        community = await community_row(uow, community_id)
         community.due_hours_urgent = urgent
         community.due_hours_normal = normal
         community.due_hours_can_wait = can_wait
-        uow.audit.record(
-            actor_id=None,
-            action="community.set_due_hours",
-            entity="community",
-            entity_id=community_id,
-            details={"urgent": urgent, "normal": normal, "can_wait": can_wait},
+        return await _changed(
+            uow,
+            community,
+            "community.set_due_hours",
+            {"urgent": urgent, "normal": normal, "can_wait": can_wait},
         )
-        view = community_view(community)
-        await uow.commit()
-        return view
+
+
+def _check_due_hours(*hours: int | None) -> None:
+    for value in hours:
+        if value is not None and not 1 <= value <= 24 * 90:
+            raise InvalidInput("hours", "1 hour to 90 days")
 
 
 async def mark_demonstration_site(
@@ -283,18 +303,8 @@ async def mark_demonstration_site(
     if year is not None and not 2000 <= year <= 2100:
         raise InvalidInput("year", "range")
     async with uow:
-        row = await uow.places.community(community_id)
-        if row is None:
-            raise NotFound("community", community_id)
+        row = await community_row(uow, community_id)
         row.demonstration_year = year
-        uow.audit.record(
-            actor_id=None,
-            action="community.demonstration_site",
-            entity="community",
-            entity_id=row.id,
-            details={"year": year},
-        )
-        view = community_view(row)
-        await uow.commit()
+        view = await _changed(uow, row, "community.demonstration_site", {"year": year})
     kpi_cache.forget()
     return view

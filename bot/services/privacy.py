@@ -5,7 +5,7 @@ them, and erasure. Key rotation of the encrypted ID numbers lives here too."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +22,7 @@ from bot.services import access_log, match_profiles
 from bot.services.crypto import PersonalDataCipher
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
-from storage.models import PrivacyConsent, Volunteer
+from storage.models import PrivacyConsent, Shift, Volunteer
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -167,18 +167,7 @@ async def _leave_future_shifts(uow: UnitOfWork, person_id: int, now: datetime) -
         if shift is None:
             continue
         if signup.status is SignupStatus.CONFIRMED:
-            waiting = [
-                s for s in await uow.shifts.signups(shift.id) if s.status is SignupStatus.WAITLISTED
-            ]
-            if waiting:
-                waiting[0].status = SignupStatus.CONFIRMED
-                notices.append(
-                    Notice(
-                        waiting[0].person_id,
-                        "shift.promoted",
-                        {"title": shift.title, "start": shift.starts_at.isoformat()},
-                    )
-                )
+            notices += await _promote_next(uow, shift)
         signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
         uow.audit.record(
             actor_id=person_id,
@@ -188,6 +177,16 @@ async def _leave_future_shifts(uow: UnitOfWork, person_id: int, now: datetime) -
             details={"why": "privacy"},
         )
     return notices
+
+
+async def _promote_next(uow: UnitOfWork, shift: Shift) -> list[Notice]:
+    """The first on the wait list takes the place given up, and is told."""
+    waiting = [s for s in await uow.shifts.signups(shift.id) if s.status is SignupStatus.WAITLISTED]
+    if not waiting:
+        return []
+    waiting[0].status = SignupStatus.CONFIRMED
+    params: dict[str, str | int] = {"title": shift.title, "start": shift.starts_at.isoformat()}
+    return [Notice(waiting[0].person_id, "shift.promoted", params)]
 
 
 async def withdraw(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> WithdrawResult:
@@ -203,7 +202,7 @@ async def withdraw(uow: UnitOfWork, notifier: Notifier, principal: Principal) ->
             volunteer.status = VolunteerStatus.WITHDRAWN
             await uow.privacy.revoke_grants(principal.person_id, now, (Role.VOLUNTEER,))
             notices += await _leave_future_shifts(uow, principal.person_id, now)
-            await uow.session.flush()
+            await uow.privacy.flush()
             await match_profiles.refresh(uow, (principal.person_id,))
             stopped = True
             label = volunteer.number or volunteer.real_name
@@ -266,16 +265,7 @@ async def record_guardian_consent(
     if not 2 <= len(guardian) <= MAX_GUARDIAN:
         raise InvalidInput("guardian", "length")
     async with uow:
-        row: Volunteer | None = await uow.volunteers.get(volunteer_id, lock=True)
-        if row is None:
-            raise NotFound("volunteer", volunteer_id)
-        community = await uow.places.community(row.home_community_id)
-        if community is None or not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
-            raise PermissionDenied()
-        if not row.guardian_required:
-            raise Conflict("guardian_not_needed")
-        if await has_guardian_consent(uow, row.person_id):
-            raise Conflict("guardian_already_recorded")
+        row = await _child_waiting(uow, principal, volunteer_id)
         uow.privacy.add_consent(
             PrivacyConsent(
                 person_id=row.person_id,
@@ -287,13 +277,7 @@ async def record_guardian_consent(
                 guardian=guardian,
             )
         )
-        await access_log.record(
-            uow,
-            actor_id=principal.person_id,
-            subject_id=row.person_id,
-            kind=Access.ON_BEHALF,
-            reason="guardian consent for a child under 14",
-        )
+        await _log_guardian_consent(uow, principal, row)
         uow.audit.record(
             actor_id=principal.person_id or None,
             action="privacy.guardian_consent",
@@ -304,6 +288,32 @@ async def record_guardian_consent(
         await uow.commit()
     await notifier.send([Notice(view.person_id, "privacy.guardian_recorded", {})])
     return view
+
+
+async def _log_guardian_consent(uow: UnitOfWork, principal: Principal, row: Volunteer) -> None:
+    """The worker acted on the child's behalf."""
+    await access_log.record(
+        uow,
+        actor_id=principal.person_id,
+        subject_id=row.person_id,
+        kind=Access.ON_BEHALF,
+        reason="guardian consent for a child under 14",
+    )
+
+
+async def _child_waiting(uow: UnitOfWork, principal: Principal, volunteer_id: int) -> Volunteer:
+    """The child's registration (locked), waiting for a guardian's consent in the worker's area."""
+    row = await uow.volunteers.get(volunteer_id, lock=True)
+    if row is None:
+        raise NotFound("volunteer", volunteer_id)
+    community = await uow.places.community(row.home_community_id)
+    if community is None or not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+        raise PermissionDenied()
+    if not row.guardian_required:
+        raise Conflict("guardian_not_needed")
+    if await has_guardian_consent(uow, row.person_id):
+        raise Conflict("guardian_already_recorded")
+    return row
 
 
 # ---------------------------------------------------------------- a copy of one's data
@@ -328,8 +338,7 @@ def _jsonable(value: Any) -> Any:
 async def export(uow: UnitOfWork, principal: Principal) -> PersonalData:
     """Everything stored about the person (PIPL Art. 45); the export is logged."""
     async with uow:
-        person = await uow.people.get(principal.person_id)
-        if person is None:
+        if await uow.people.get(principal.person_id) is None:
             raise NotFound("person", principal.person_id)
         raw = await uow.privacy.everything_about(principal.person_id)
         await access_log.record(
@@ -341,13 +350,18 @@ async def export(uow: UnitOfWork, principal: Principal) -> PersonalData:
         )
         await uow.commit()
     return PersonalData(
-        person_id=principal.person_id,
-        exported_at=utcnow(),
-        sections={
-            name: tuple({k: _jsonable(v) for k, v in row.items()} for row in rows)
-            for name, rows in raw.items()
-        },
+        person_id=principal.person_id, exported_at=utcnow(), sections=_sections(raw)
     )
+
+
+def _sections(
+    raw: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> dict[str, tuple[dict[str, Any], ...]]:
+    """Each table's rows, as JSON can hold them."""
+    return {
+        name: tuple({k: _jsonable(v) for k, v in row.items()} for row in rows)
+        for name, rows in raw.items()
+    }
 
 
 # ---------------------------------------------------------------- erasure
@@ -367,32 +381,15 @@ async def erase(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> Er
         number: str | None = None
         if volunteer is not None:
             number = volunteer.number or f"V{volunteer.id}"
-            if volunteer.status is VolunteerStatus.VERIFIED:
-                notices = [
-                    Notice(w, "privacy.erased", {"number": number})
-                    for w in await _workers_of(uow, volunteer.home_community_id)
-                    if w != principal.person_id
-                ]
-            volunteer.real_name = number
-            volunteer.phone = ""
-            volunteer.id_number_encrypted = ""
-            volunteer.id_number_hash = f"erased:{volunteer.id}"
-            volunteer.id_number_masked = ""
-            volunteer.skills, volunteer.tags, volunteer.availability = [], [], []
-            volunteer.skills_mask = volunteer.availability_mask = 0
-            volunteer.rejection_reason = None
-            volunteer.status = VolunteerStatus.WITHDRAWN
-            await uow.privacy.drop_volunteer_communities(volunteer.id)
-            await uow.privacy.anonymise_certificates(principal.person_id, number)
-        await uow.privacy.withdraw_all(principal.person_id, now)
-        await uow.privacy.revoke_grants(principal.person_id, now)
-        notices += await _leave_future_shifts(uow, principal.person_id, now)
+            notices = await _tell_erased(uow, principal, volunteer, number)
+            await _erase_volunteer(uow, principal, volunteer, number)
+        notices += await _end_part(uow, principal.person_id, now)
         await uow.privacy.forget_need_details(principal.person_id)
         accounts = await uow.privacy.delete_accounts(principal.person_id)
         person.display_name = ""
         person.locale = None
         person.erased_at = now
-        await uow.session.flush()
+        await uow.privacy.flush()
         await match_profiles.refresh(uow, (principal.person_id,))
         records, entries, needs = await uow.privacy.count_kept(principal.person_id)
         uow.audit.record(
@@ -410,6 +407,43 @@ async def erase(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> Er
         await uow.commit()
     await notifier.send(notices)
     return ErasureResult(number, accounts, records, entries, needs)
+
+
+async def _tell_erased(
+    uow: UnitOfWork, principal: Principal, volunteer: Volunteer, number: str
+) -> list[Notice]:
+    """A verified volunteer's workers hear that the number left (under the number only)."""
+    if volunteer.status is not VolunteerStatus.VERIFIED:
+        return []
+    return [
+        Notice(w, "privacy.erased", {"number": number})
+        for w in await _workers_of(uow, volunteer.home_community_id)
+        if w != principal.person_id
+    ]
+
+
+async def _erase_volunteer(
+    uow: UnitOfWork, principal: Principal, volunteer: Volunteer, number: str
+) -> None:
+    """The registration keeps only its number: no name, ID number, phone or offer."""
+    volunteer.real_name = number
+    volunteer.phone = ""
+    volunteer.id_number_encrypted = ""
+    volunteer.id_number_hash = f"erased:{volunteer.id}"
+    volunteer.id_number_masked = ""
+    volunteer.skills, volunteer.tags, volunteer.availability = [], [], []
+    volunteer.skills_mask = volunteer.availability_mask = 0
+    volunteer.rejection_reason = None
+    volunteer.status = VolunteerStatus.WITHDRAWN
+    await uow.privacy.drop_volunteer_communities(volunteer.id)
+    await uow.privacy.anonymise_certificates(principal.person_id, number)
+
+
+async def _end_part(uow: UnitOfWork, person_id: int, now: datetime) -> list[Notice]:
+    """No consent, no role, no future shift left; returns what tells the organisers."""
+    await uow.privacy.withdraw_all(person_id, now)
+    await uow.privacy.revoke_grants(person_id, now)
+    return await _leave_future_shifts(uow, person_id, now)
 
 
 # ---------------------------------------------------------------- key rotation
@@ -432,17 +466,30 @@ async def reencrypt_ids(
             rows = await uow.privacy.volunteers_after(last_id, batch)
             if not rows:
                 break
-            for row in rows:
-                if not cipher.is_current(row.id_number_encrypted):
-                    row.id_number_encrypted = cipher.encrypt(
-                        cipher.decrypt(row.id_number_encrypted)
-                    )
-                    changed += 1
+            changed += _reseal(cipher, rows)
             last_id = rows[-1].id
             done += len(rows)
             await uow.commit()
         if progress is not None:
             progress(done, total)
+    await _log_reencrypt(uow, cipher, done, changed)
+    return ReencryptResult(total=done, reencrypted=changed)
+
+
+def _reseal(cipher: PersonalDataCipher, rows: Sequence[Volunteer]) -> int:
+    """Seal again the ID numbers not sealed with the current key; returns how many."""
+    changed = 0
+    for row in rows:
+        if not cipher.is_current(row.id_number_encrypted):
+            row.id_number_encrypted = cipher.encrypt(cipher.decrypt(row.id_number_encrypted))
+            changed += 1
+    return changed
+
+
+async def _log_reencrypt(
+    uow: UnitOfWork, cipher: PersonalDataCipher, read: int, changed: int
+) -> None:
+    details = {"read": read, "reencrypted": changed, "now": cipher.current}
     async with uow:
         await access_log.record(
             uow,
@@ -450,14 +497,13 @@ async def reencrypt_ids(
             subject_id=None,
             kind=Access.ID_UNMASKED,
             reason="key rotation (admin reencrypt)",
-            details={"read": done, "reencrypted": changed, "now": cipher.current},
+            details=details,
         )
         uow.audit.record(
             actor_id=None,
             action="privacy.reencrypt",
             entity="volunteer",
             entity_id=None,
-            details={"read": done, "reencrypted": changed, "now": cipher.current},
+            details=details,
         )
         await uow.commit()
-    return ReencryptResult(total=done, reencrypted=changed)

@@ -71,17 +71,9 @@ async def post(
     organisation_id: int | None = None,
 ) -> ResourceView:
     title, unit = " ".join(title.split())[:200], " ".join(unit.split())[:32]
-    if not title or not unit:
-        raise InvalidInput("resource", "title and unit")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidInput("number", "range")
-    if available_from and available_until and available_until < available_from:
-        raise InvalidInput("period", "range")
+    _check_offer(title, unit, quantity, available_from, available_until)
     async with uow:
-        if organisation_id is not None and not member_of(principal, organisation_id):
-            raise PermissionDenied()
-        if not await _can(uow, principal, community_id, *POSTING_ROLES):
-            raise PermissionDenied()
+        await _check_may_post(uow, principal, community_id, organisation_id)
         resource = await uow.resources.add(
             Resource(
                 organisation_id=organisation_id,
@@ -105,6 +97,27 @@ async def post(
         view = await _view(uow, resource)
         await uow.commit()
         return view
+
+
+def _check_offer(
+    title: str, unit: str, quantity: int, available_from: date | None, available_until: date | None
+) -> None:
+    if not title or not unit:
+        raise InvalidInput("resource", "title and unit")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput("number", "range")
+    if available_from and available_until and available_until < available_from:
+        raise InvalidInput("period", "range")
+
+
+async def _check_may_post(
+    uow: UnitOfWork, principal: Principal, community_id: int, organisation_id: int | None
+) -> None:
+    """For an organisation only its members; in a community only those who post there."""
+    if organisation_id is not None and not member_of(principal, organisation_id):
+        raise PermissionDenied()
+    if not await _can(uow, principal, community_id, *POSTING_ROLES):
+        raise PermissionDenied()
 
 
 async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[ResourceView]:
@@ -160,19 +173,10 @@ async def reserve(
     today: date | None = None,
 ) -> tuple[ResourceView, int]:
     """Reserve for a need or a project; returns the resource and the reservation id."""
-    if (need_id is None) == (project_id is None):
-        raise InvalidInput("reservation", "a need or a project")
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidInput("number", "range")
+    _check_reservation(quantity, need_id, project_id)
     today = today or utcnow().date()
     async with uow:
-        resource = await uow.resources.get(resource_id, lock=True)
-        if resource is None or not resource.active:
-            raise NotFound("resource", resource_id)
-        if not await _can(uow, principal, resource.community_id, *TRIAGE_ROLES):
-            raise PermissionDenied()
-        if resource.available_until is not None and resource.available_until < today:
-            raise Conflict("resource_expired")
+        resource = await _reservable(uow, principal, resource_id, today)
         await _check_target(uow, resource, need_id, project_id)
         left = resource.quantity - await uow.resources.reserved(resource.id)
         if quantity > left:
@@ -198,6 +202,28 @@ async def reserve(
         reservation_id = reservation.id
         await uow.commit()
         return view, reservation_id
+
+
+def _check_reservation(quantity: int, need_id: int | None, project_id: int | None) -> None:
+    """For a need or a project (one of them), some of the resource."""
+    if (need_id is None) == (project_id is None):
+        raise InvalidInput("reservation", "a need or a project")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput("number", "range")
+
+
+async def _reservable(
+    uow: UnitOfWork, principal: Principal, resource_id: int, today: date
+) -> Resource:
+    """The listed resource (locked), still available, if the principal may reserve it."""
+    resource = await uow.resources.get(resource_id, lock=True)
+    if resource is None or not resource.active:
+        raise NotFound("resource", resource_id)
+    if not await _can(uow, principal, resource.community_id, *TRIAGE_ROLES):
+        raise PermissionDenied()
+    if resource.available_until is not None and resource.available_until < today:
+        raise Conflict("resource_expired")
+    return resource
 
 
 async def _check_target(
@@ -237,20 +263,25 @@ async def release(
             entity_id=resource.id,
             details={"reservation": reservation.id, "quantity": reservation.quantity},
         )
-        await uow.session.flush()
+        await uow.resources.flush()
         view = await _view(uow, resource)
         await uow.commit()
         return view
 
 
+async def _venue(uow: UnitOfWork, resource_id: int) -> Resource:
+    resource = await uow.resources.get(resource_id, lock=True)
+    if resource is None:
+        raise NotFound("resource", resource_id)
+    if resource.kind is not ResourceKind.VENUE:
+        raise InvalidInput("resource", "not a venue")
+    return resource
+
+
 async def mark_station(uow: UnitOfWork, *, resource_id: int, station: bool) -> str:
     """Mark a venue as its community's volunteer service station (志愿服务站), or unmark it."""
     async with uow:
-        resource = await uow.resources.get(resource_id, lock=True)
-        if resource is None:
-            raise NotFound("resource", resource_id)
-        if resource.kind is not ResourceKind.VENUE:
-            raise InvalidInput("resource", "not a venue")
+        resource = await _venue(uow, resource_id)
         resource.volunteer_station = station
         uow.audit.record(
             actor_id=None,

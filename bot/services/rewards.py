@@ -111,13 +111,7 @@ async def redeem(
         # The volunteer row is the lock that keeps two redemptions from spending points twice.
         volunteer = await volunteers.verified(uow, principal)
         await uow.volunteers.get(volunteer.id, lock=True)
-        reward = await uow.rewards.get(reward_id, lock=True)
-        if reward is None or not reward.active:
-            raise NotFound("reward", reward_id)
-        if reward.community_id not in await uow.volunteers.communities_of(volunteer.id):
-            raise PermissionDenied()
-        if reward.stock <= 0:
-            raise Conflict("out_of_stock")
+        reward = await _redeemable(uow, volunteer.id, reward_id)
         balance = await uow.points.balance(principal.person_id)
         if balance < reward.points:
             raise Conflict("not_enough_points")
@@ -132,15 +126,7 @@ async def redeem(
                 created_at=now,
             )
         )
-        uow.points.add(
-            PointsEntry(
-                person_id=principal.person_id,
-                points=-reward.points,
-                kind=PointsKind.REDEEMED,
-                reference=f"redemption:{redemption.id}",
-                created_at=now,
-            )
-        )
+        _book(uow, redemption, -reward.points, PointsKind.REDEEMED, now)
         uow.audit.record(
             actor_id=principal.person_id,
             action="reward.redeem",
@@ -148,17 +134,48 @@ async def redeem(
             entity_id=reward.id,
             details={"redemption": redemption.id, "points": reward.points},
         )
-        view = RedemptionView(
-            redemption.id,
-            redemption.code,
-            reward.title,
-            reward.provider,
-            reward.points,
-            redemption.status,
-            balance - reward.points,
-        )
+        view = _redemption_view(redemption, reward, balance - reward.points)
         await uow.commit()
         return view
+
+
+async def _redeemable(uow: UnitOfWork, volunteer_id: int, reward_id: int) -> Reward:
+    """The reward (locked), offered in one of the volunteer's communities and in stock."""
+    reward = await uow.rewards.get(reward_id, lock=True)
+    if reward is None or not reward.active:
+        raise NotFound("reward", reward_id)
+    if reward.community_id not in await uow.volunteers.communities_of(volunteer_id):
+        raise PermissionDenied()
+    if reward.stock <= 0:
+        raise Conflict("out_of_stock")
+    return reward
+
+
+def _book(
+    uow: UnitOfWork, redemption: Redemption, points: int, kind: PointsKind, now: datetime
+) -> None:
+    """The points a redemption takes (negative) or gives back, in the person's points ledger."""
+    uow.points.add(
+        PointsEntry(
+            person_id=redemption.person_id,
+            points=points,
+            kind=kind,
+            reference=f"redemption:{redemption.id}",
+            created_at=now,
+        )
+    )
+
+
+def _redemption_view(redemption: Redemption, reward: Reward, balance: int) -> RedemptionView:
+    return RedemptionView(
+        redemption.id,
+        redemption.code,
+        reward.title,
+        reward.provider,
+        redemption.points,
+        redemption.status,
+        balance,
+    )
 
 
 async def hand_over(
@@ -173,17 +190,7 @@ async def hand_over(
     now = now or utcnow()
     code = "".join(code.split()).upper()
     async with uow:
-        redemption = await uow.rewards.redemption_by_code(code, lock=True)
-        if redemption is None:
-            raise InvalidInput("handover_code", "unknown")
-        reward = await uow.rewards.get(redemption.reward_id)
-        assert reward is not None
-        if reward.created_by != principal.person_id:
-            await _may_stock(uow, principal, reward.community_id)
-        if redemption.status is RedemptionStatus.CANCELLED:
-            raise Conflict("redemption_cancelled")
-        if redemption.status is not RedemptionStatus.RESERVED:
-            raise Conflict("already_handed_over")
+        redemption, reward = await _reserved_by_code(uow, principal, code)
         redemption.status = RedemptionStatus.HANDED_OVER
         redemption.handed_over_at, redemption.handed_over_by = now, principal.person_id
         uow.audit.record(
@@ -194,26 +201,36 @@ async def hand_over(
             details={"redemption": redemption.id},
         )
         balance = await uow.points.balance(redemption.person_id)
-        view = RedemptionView(
-            redemption.id,
-            redemption.code,
-            reward.title,
-            reward.provider,
-            redemption.points,
-            redemption.status,
-            balance,
-        )
+        view = _redemption_view(redemption, reward, balance)
         person_id = redemption.person_id
         await uow.commit()
     await notifier.send([Notice(person_id, "reward.handed_over", {"title": view.title})])
     return view
 
 
+async def _reserved_by_code(
+    uow: UnitOfWork, principal: Principal, code: str
+) -> tuple[Redemption, Reward]:
+    """The reserved redemption (locked) the code names, if this provider may hand it over."""
+    redemption = await uow.rewards.redemption_by_code(code, lock=True)
+    if redemption is None:
+        raise InvalidInput("handover_code", "unknown")
+    reward = await uow.rewards.get(redemption.reward_id)
+    assert reward is not None
+    if reward.created_by != principal.person_id:
+        await _may_stock(uow, principal, reward.community_id)
+    if redemption.status is RedemptionStatus.CANCELLED:
+        raise Conflict("redemption_cancelled")
+    if redemption.status is not RedemptionStatus.RESERVED:
+        raise Conflict("already_handed_over")
+    return redemption, reward
+
+
 async def my_redemptions(uow: UnitOfWork, principal: Principal) -> tuple[RedemptionView, ...]:
     async with uow:
         balance = await uow.points.balance(principal.person_id)
         return tuple(
-            RedemptionView(r.id, r.code, w.title, w.provider, r.points, r.status, balance)
+            _redemption_view(r, w, balance)
             for r, w in await uow.rewards.redemptions_of(principal.person_id)
         )
 
@@ -236,15 +253,7 @@ async def cancel_redemption(
         assert reward is not None
         reward.stock += 1
         redemption.status = RedemptionStatus.CANCELLED
-        uow.points.add(
-            PointsEntry(
-                person_id=principal.person_id,
-                points=redemption.points,
-                kind=PointsKind.REFUNDED,
-                reference=f"redemption:{redemption.id}",
-                created_at=now,
-            )
-        )
+        _book(uow, redemption, redemption.points, PointsKind.REFUNDED, now)
         uow.audit.record(
             actor_id=principal.person_id,
             action="reward.cancel",
@@ -252,16 +261,7 @@ async def cancel_redemption(
             entity_id=reward.id,
             details={"redemption": redemption.id, "points": redemption.points},
         )
-        await uow.session.flush()
-        balance = await uow.points.balance(principal.person_id)
-        view = RedemptionView(
-            redemption.id,
-            redemption.code,
-            reward.title,
-            reward.provider,
-            redemption.points,
-            redemption.status,
-            balance,
-        )
+        await uow.rewards.flush()
+        view = _redemption_view(redemption, reward, await uow.points.balance(principal.person_id))
         await uow.commit()
         return view

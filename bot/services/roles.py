@@ -55,10 +55,7 @@ async def grant_role(
         parents = await _parents(uow, level, scope_id)
         if not principal.can_grant(role, level, scope_id, parents):
             raise PermissionDenied()
-        if await uow.people.get(person_id) is None:
-            raise NotFound("person", person_id)
-        if organisation_id is not None and await uow.organisations.get(organisation_id) is None:
-            raise NotFound("organisation", organisation_id)
+        await _check_grantee(uow, person_id, organisation_id)
         if await uow.grants.find_active(person_id, role, level, scope_id, organisation_id):
             raise Conflict("already_granted")
         grant = await uow.grants.add(
@@ -74,32 +71,39 @@ async def grant_role(
                 granted_by=principal.person_id or None,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id or None,
-            action="role.grant",
-            entity="role_grant",
-            entity_id=grant.id,
-            details={
-                "person": person_id,
-                "role": role.value,
-                "level": level.value,
-                "scope": scope_id,
-                "organisation": organisation_id,
-            },
-        )
+        _audit_grant(uow, principal, grant)
         view = await grant_view(uow, grant)
         await uow.commit()
         return view
 
 
+async def _check_grantee(uow: UnitOfWork, person_id: int, organisation_id: int | None) -> None:
+    """The person, and the organisation the role is held for, exist."""
+    if await uow.people.get(person_id) is None:
+        raise NotFound("person", person_id)
+    if organisation_id is not None and await uow.organisations.get(organisation_id) is None:
+        raise NotFound("organisation", organisation_id)
+
+
+def _audit_grant(uow: UnitOfWork, principal: Principal, grant: RoleGrant) -> None:
+    uow.audit.record(
+        actor_id=principal.person_id or None,
+        action="role.grant",
+        entity="role_grant",
+        entity_id=grant.id,
+        details={
+            "person": grant.person_id,
+            "role": grant.role.value,
+            "level": grant.scope_level.value,
+            "scope": grant.scope_id,
+            "organisation": grant.organisation_id,
+        },
+    )
+
+
 async def revoke_role(uow: UnitOfWork, principal: Principal, *, grant_id: int) -> GrantView:
     async with uow:
-        grant = await uow.grants.get(grant_id)
-        if grant is None or grant.revoked_at is not None:
-            raise NotFound("role_grant", grant_id)
-        parents = await _parents(uow, grant.scope_level, grant.scope_id)
-        if not principal.can_grant(grant.role, grant.scope_level, grant.scope_id, parents):
-            raise PermissionDenied()
+        grant = await _revocable(uow, principal, grant_id)
         grant.revoked_at = utcnow()
         grant.revoked_by = principal.person_id or None
         uow.audit.record(
@@ -112,6 +116,17 @@ async def revoke_role(uow: UnitOfWork, principal: Principal, *, grant_id: int) -
         view = await grant_view(uow, grant)
         await uow.commit()
         return view
+
+
+async def _revocable(uow: UnitOfWork, principal: Principal, grant_id: int) -> RoleGrant:
+    """The active grant, if the principal could have granted it."""
+    grant = await uow.grants.get(grant_id)
+    if grant is None or grant.revoked_at is not None:
+        raise NotFound("role_grant", grant_id)
+    parents = await _parents(uow, grant.scope_level, grant.scope_id)
+    if not principal.can_grant(grant.role, grant.scope_level, grant.scope_id, parents):
+        raise PermissionDenied()
+    return grant
 
 
 def grantable_roles(principal: Principal) -> tuple[Role, ...]:

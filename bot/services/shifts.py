@@ -17,7 +17,7 @@ from bot.domain.projects import ProjectState
 from bot.domain.social_work import ShiftKind
 from bot.domain.volunteers import SignupStatus, Skill, slot_of
 from bot.services import volunteers, webhooks
-from bot.services.places import area_of, place_of
+from bot.services.places import area_of, community_row, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
 from storage.models import Shift, ShiftSignup, Volunteer
@@ -120,29 +120,11 @@ async def create_shift(
     kind: ShiftKind = ShiftKind.SERVICE,
     now: datetime | None = None,
 ) -> ShiftView:
-    """Workers post shifts (and training sessions) in their communities; a project's owners
-    post its shifts."""
-    now = now or utcnow()
-    title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
-    if not title or not place:
-        raise InvalidInput("shift", "title and place")
-    if starts_at <= now or ends_at <= starts_at or ends_at - starts_at > timedelta(hours=24):
-        raise InvalidInput("time", "hours")
-    if not 1 <= capacity <= MAX_CAPACITY:
-        raise InvalidInput("capacity", "range")
-    located = latitude is not None and longitude is not None
-    if (latitude is None) != (longitude is None) or (
-        located and not valid_coordinates(latitude or 0.0, longitude or 0.0)
-    ):
-        raise InvalidInput("location", "range")
+    """Post a shift (or training session): a worker of the community, or the project's owners."""
+    title, place = _title_and_place(title, place)
+    _check_shift(starts_at, ends_at, capacity, latitude, longitude, now or utcnow())
     async with uow:
-        community = await uow.places.community(community_id)
-        if community is None:
-            raise NotFound("community", community_id)
-        if project_id is not None:
-            await _check_project_shift(uow, principal, project_id, community_id)
-        elif not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
-            raise PermissionDenied()
+        await _check_may_post(uow, principal, community_id, project_id)
         shift = await uow.shifts.add(
             Shift(
                 community_id=community_id,
@@ -159,15 +141,59 @@ async def create_shift(
                 kind=kind,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"{kind.value}.create",
-            entity="shift",
-            entity_id=shift.id,
-        )
+        _audit(uow, principal, f"{kind.value}.create", shift)
         view = await _view(uow, shift)
         await uow.commit()
         return view
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, shift: Shift) -> None:
+    uow.audit.record(
+        actor_id=principal.person_id, action=action, entity="shift", entity_id=shift.id
+    )
+
+
+def _title_and_place(title: str, place: str) -> tuple[str, str]:
+    title, place = " ".join(title.split())[:200], " ".join(place.split())[:200]
+    if not title or not place:
+        raise InvalidInput("shift", "title and place")
+    return title, place
+
+
+def _check_shift(
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    latitude: float | None,
+    longitude: float | None,
+    now: datetime,
+) -> None:
+    """Starts later, lasts at most a day, room for 1 to MAX_CAPACITY, a location on the map."""
+    if starts_at <= now or ends_at <= starts_at or ends_at - starts_at > timedelta(hours=24):
+        raise InvalidInput("time", "hours")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidInput("capacity", "range")
+    _check_location(latitude, longitude)
+
+
+def _check_location(latitude: float | None, longitude: float | None) -> None:
+    """No location, or both coordinates and on the map."""
+    located = latitude is not None and longitude is not None
+    if (latitude is None) != (longitude is None) or (
+        located and not valid_coordinates(latitude or 0.0, longitude or 0.0)
+    ):
+        raise InvalidInput("location", "range")
+
+
+async def _check_may_post(
+    uow: UnitOfWork, principal: Principal, community_id: int, project_id: int | None
+) -> None:
+    """A project's owner posts its shifts; a worker of the community any other."""
+    community = await community_row(uow, community_id)
+    if project_id is not None:
+        await _check_project_shift(uow, principal, project_id, community_id)
+    elif not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+        raise PermissionDenied()
 
 
 async def announce(
@@ -277,7 +303,7 @@ async def sign_up(
         if shift.community_id not in await uow.volunteers.communities_of(volunteer.id):
             raise PermissionDenied()
         await take_place(uow, shift, principal.person_id, now)
-        await uow.session.flush()
+        await uow.shifts.flush()
         view = await _view(uow, shift, volunteer, now=now)
         await uow.commit()
         return view
@@ -292,8 +318,7 @@ async def take_place(uow: UnitOfWork, shift: Shift, person_id: int, now: datetim
     existing = next((s for s in signups if s.person_id == person_id), None)
     if existing is not None and existing.status is not SignupStatus.CANCELLED:
         raise Conflict("already_signed_up")
-    confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
-    status = SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
+    status = _next_status(shift, signups)
     if existing is None:
         uow.shifts.add_signup(
             ShiftSignup(shift_id=shift.id, person_id=person_id, status=status, created_at=now)
@@ -304,6 +329,12 @@ async def take_place(uow: UnitOfWork, shift: Shift, person_id: int, now: datetim
         actor_id=person_id, action=f"shift.{status.value}", entity="shift", entity_id=shift.id
     )
     return status
+
+
+def _next_status(shift: Shift, signups: Sequence[ShiftSignup]) -> SignupStatus:
+    """Confirmed while there is room, else on the wait list."""
+    confirmed = sum(s.status is SignupStatus.CONFIRMED for s in signups)
+    return SignupStatus.CONFIRMED if confirmed < shift.capacity else SignupStatus.WAITLISTED
 
 
 async def cancel(
@@ -318,43 +349,42 @@ async def cancel(
     now = now or utcnow()
     promoted: ShiftSignup | None = None
     async with uow:
-        shift = await uow.shifts.get(shift_id, lock=True)
-        if shift is None:
-            raise NotFound("shift", shift_id)
-        signup = await uow.shifts.signup(shift.id, principal.person_id)
-        if signup is None or signup.status is SignupStatus.CANCELLED:
-            raise NotFound("signup", shift_id)
+        shift, signup = await _my_signup(uow, principal, shift_id)
         if signup.status is SignupStatus.CONFIRMED:
-            if now > shift.starts_at - timedelta(hours=shift.cancel_hours):
-                raise Conflict("cancel_deadline_passed")
-            promoted = next(
-                (
-                    s
-                    for s in await uow.shifts.signups(shift.id)
-                    if s.status is SignupStatus.WAITLISTED
-                ),
-                None,
-            )
-            if promoted is not None:
-                promoted.status = SignupStatus.CONFIRMED
+            promoted = await _free_place(uow, shift, now)
         signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
-        uow.audit.record(
-            actor_id=principal.person_id, action="shift.cancel", entity="shift", entity_id=shift.id
-        )
-        await uow.session.flush()
+        _audit(uow, principal, "shift.cancel", shift)
+        await uow.shifts.flush()
         view = await _view(uow, shift)
         await uow.commit()
     if promoted is not None:
-        await notifier.send(
-            [
-                Notice(
-                    promoted.person_id,
-                    "shift.promoted",
-                    {"title": view.title, "start": view.starts_at.isoformat()},
-                )
-            ]
-        )
+        params: dict[str, str | int] = {"title": view.title, "start": view.starts_at.isoformat()}
+        await notifier.send([Notice(promoted.person_id, "shift.promoted", params)])
     return view
+
+
+async def _my_signup(
+    uow: UnitOfWork, principal: Principal, shift_id: int
+) -> tuple[Shift, ShiftSignup]:
+    """The shift (locked) and the person's place on it (confirmed or waiting)."""
+    shift = await uow.shifts.get(shift_id, lock=True)
+    if shift is None:
+        raise NotFound("shift", shift_id)
+    signup = await uow.shifts.signup(shift.id, principal.person_id)
+    if signup is None or signup.status is SignupStatus.CANCELLED:
+        raise NotFound("signup", shift_id)
+    return shift, signup
+
+
+async def _free_place(uow: UnitOfWork, shift: Shift, now: datetime) -> ShiftSignup | None:
+    """A confirmed place given up before the deadline: the first waiting moves up (returned)."""
+    if now > shift.starts_at - timedelta(hours=shift.cancel_hours):
+        raise Conflict("cancel_deadline_passed")
+    signups = await uow.shifts.signups(shift.id)
+    promoted = next((s for s in signups if s.status is SignupStatus.WAITLISTED), None)
+    if promoted is not None:
+        promoted.status = SignupStatus.CONFIRMED
+    return promoted
 
 
 async def my_shifts(
@@ -373,19 +403,31 @@ async def send_reminders(
     """The day before and an hour before, once each (the marks are stored). A sign-up made
     within the last hour gets only the one reminder."""
     now = now or utcnow()
-    notices = []
     async with uow:
-        for signup, shift in await uow.shifts.due_reminders(now, HOUR, "reminded_hour_at"):
-            signup.reminded_hour_at = now
-            signup.reminded_day_at = signup.reminded_day_at or now
-            notices.append(_reminder(uow, signup, shift, now))
-        await uow.session.flush()
-        for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
-            signup.reminded_day_at = now
-            notices.append(_reminder(uow, signup, shift, now))
+        notices = await _hour_reminders(uow, now)
+        await uow.shifts.flush()
+        notices += await _day_reminders(uow, now)
         await uow.commit()
     await notifier.send(notices)
     return len(notices)
+
+
+async def _hour_reminders(uow: UnitOfWork, now: datetime) -> list[Notice]:
+    """The hour before (which stands for the day before too, when that was missed)."""
+    notices = []
+    for signup, shift in await uow.shifts.due_reminders(now, HOUR, "reminded_hour_at"):
+        signup.reminded_hour_at = now
+        signup.reminded_day_at = signup.reminded_day_at or now
+        notices.append(_reminder(uow, signup, shift, now))
+    return notices
+
+
+async def _day_reminders(uow: UnitOfWork, now: datetime) -> list[Notice]:
+    notices = []
+    for signup, shift in await uow.shifts.due_reminders(now, DAY, "reminded_day_at"):
+        signup.reminded_day_at = now
+        notices.append(_reminder(uow, signup, shift, now))
+    return notices
 
 
 def _reminder(uow: UnitOfWork, signup: ShiftSignup, shift: Shift, now: datetime) -> Notice:

@@ -107,26 +107,7 @@ async def record_certificate(
         raise Conflict("no_home_community")
     number = " ".join(number.split())[:40]
     async with uow:
-        row = next(
-            (
-                c
-                for c in await uow.social_work.certificates_of(principal.person_id)
-                if c.level is level
-            ),
-            None,
-        )
-        if row is not None and row.state is not CertificateState.REJECTED:
-            raise Conflict("certificate_recorded")
-        if row is None:
-            row = await uow.social_work.add(
-                SocialWorkCertificate(
-                    person_id=principal.person_id,
-                    community_id=principal.home.community_id,
-                    level=level,
-                    exam_year=exam_year,
-                    state=CertificateState.PENDING,
-                )
-            )
+        row = await _certificate_to_record(uow, principal, level, exam_year)
         row.exam_year, row.number, row.recorded_at = exam_year, number or None, now
         row.state, row.rejection_reason = CertificateState.PENDING, None
         uow.audit.record(
@@ -135,10 +116,37 @@ async def record_certificate(
             entity="social_work_certificate",
             entity_id=row.id,
         )
-        await uow.session.flush()
-        view = await certificate_view(uow, row)
-        await uow.commit()
-        return view
+        return await _saved_certificate(uow, row)
+
+
+async def _certificate_to_record(
+    uow: UnitOfWork, principal: Principal, level: CertificateLevel, exam_year: int
+) -> SocialWorkCertificate:
+    """The person's rejected certificate of this level to record again, else a new one."""
+    mine = await uow.social_work.certificates_of(principal.person_id)
+    row = next((c for c in mine if c.level is level), None)
+    if row is not None and row.state is not CertificateState.REJECTED:
+        raise Conflict("certificate_recorded")
+    if row is not None:
+        return row
+    assert principal.home is not None
+    return await uow.social_work.add(
+        SocialWorkCertificate(
+            person_id=principal.person_id,
+            community_id=principal.home.community_id,
+            level=level,
+            exam_year=exam_year,
+            state=CertificateState.PENDING,
+        )
+    )
+
+
+async def _saved_certificate(uow: UnitOfWork, row: SocialWorkCertificate) -> CertificateView:
+    """The certificate as changed, committed."""
+    await uow.social_work.flush()
+    view = await certificate_view(uow, row)
+    await uow.commit()
+    return view
 
 
 async def pending_certificates(
@@ -169,14 +177,7 @@ async def decide_certificate(
     if not approve and not reason:
         raise InvalidInput("reason", "empty")
     async with uow:
-        row = await uow.social_work.certificate(certificate_id, lock=True)
-        if row is None:
-            raise NotFound("social_work_certificate", certificate_id)
-        await require_in(uow, principal, row.community_id, TRIAGE_ROLES)
-        if row.person_id == principal.person_id:
-            raise PermissionDenied()
-        if row.state is not CertificateState.PENDING:
-            raise Conflict("certificate_decided")
+        row = await _pending_certificate(uow, principal, certificate_id)
         row.state = CertificateState.VERIFIED if approve else CertificateState.REJECTED
         row.verified_by, row.verified_at = principal.person_id, now
         row.rejection_reason = reason or None
@@ -186,14 +187,27 @@ async def decide_certificate(
             entity="social_work_certificate",
             entity_id=row.id,
         )
-        await uow.session.flush()
-        view = await certificate_view(uow, row)
-        await uow.commit()
+        view = await _saved_certificate(uow, row)
     kpi_cache.forget()
     message = "swcert.verified" if approve else "swcert.rejected"
     params: dict[str, str | int] = {"year": view.exam_year, "reason": reason or "-"}
     await notifier.send([Notice(row.person_id, message, params)])
     return view
+
+
+async def _pending_certificate(
+    uow: UnitOfWork, principal: Principal, certificate_id: int
+) -> SocialWorkCertificate:
+    """The certificate (locked), pending, if this worker may decide it (not their own)."""
+    row = await uow.social_work.certificate(certificate_id, lock=True)
+    if row is None:
+        raise NotFound("social_work_certificate", certificate_id)
+    await require_in(uow, principal, row.community_id, TRIAGE_ROLES)
+    if row.person_id == principal.person_id:
+        raise PermissionDenied()
+    if row.state is not CertificateState.PENDING:
+        raise Conflict("certificate_decided")
+    return row
 
 
 # ---------------------------------------------------------------- the three levels
@@ -236,10 +250,7 @@ async def _place_view(uow: UnitOfWork, row: SocialWorkPlace, since: datetime) ->
     unit_id = {ServiceLevel.CENTRE: row.district_id, ServiceLevel.STATION: row.street_id}.get(
         row.level, row.community_id
     )
-    staff = []
-    for person_id in await uow.social_work.staff(row.id):
-        person = await uow.people.get(person_id)
-        staff.append(person.display_name or "" if person else "")
+    staff = await _staff_names(uow, row.id)
     return PlaceView(
         id=row.id,
         level=row.level,
@@ -247,9 +258,17 @@ async def _place_view(uow: UnitOfWork, row: SocialWorkPlace, since: datetime) ->
         unit=await name_in(uow, UNIT_OF[row.level], unit_id or 0),
         address=row.address,
         opening_hours=row.opening_hours,
-        staff=tuple(staff),
+        staff=staff,
         services_this_year=await uow.social_work.services_of(row.id, since),
     )
+
+
+async def _staff_names(uow: UnitOfWork, place_id: int) -> tuple[str, ...]:
+    names = []
+    for person_id in await uow.social_work.staff(place_id):
+        person = await uow.people.get(person_id)
+        names.append(person.display_name or "" if person else "")
+    return tuple(names)
 
 
 async def open_place(
@@ -266,15 +285,9 @@ async def open_place(
 ) -> PlaceView:
     """The district's centre, a street's station or a community's room: one of each per unit."""
     now = now or utcnow()
-    name = " ".join(name.split())[:200]
-    if not name:
-        raise InvalidInput("name", "empty")
+    name = _place_name(name)
     async with uow:
-        unit = await _unit(uow, level, unit_id)
-        if not _may_run(principal, level, unit):
-            raise PermissionDenied()
-        if await uow.social_work.existing_place(level, unit) is not None:
-            raise Conflict("place_exists")
+        unit = await _free_unit(uow, principal, level, unit_id)
         district, street, community = unit
         row = await uow.social_work.add(
             SocialWorkPlace(
@@ -298,6 +311,25 @@ async def open_place(
         await uow.commit()
     kpi_cache.forget()
     return view
+
+
+def _place_name(name: str) -> str:
+    name = " ".join(name.split())[:200]
+    if not name:
+        raise InvalidInput("name", "empty")
+    return name
+
+
+async def _free_unit(
+    uow: UnitOfWork, principal: Principal, level: ServiceLevel, unit_id: int
+) -> tuple[int, int | None, int | None]:
+    """The unit the principal runs at this level, if it has no such place yet."""
+    unit = await _unit(uow, level, unit_id)
+    if not _may_run(principal, level, unit):
+        raise PermissionDenied()
+    if await uow.social_work.existing_place(level, unit) is not None:
+        raise Conflict("place_exists")
+    return unit
 
 
 async def add_staff(

@@ -17,7 +17,7 @@ from bot.domain.timebank import hours_text
 from bot.services import match_profiles, timebank
 from bot.services.places import require_in
 from bot.services.ports import Notice, Notifier
-from storage.models import SpotCheck
+from storage.models import ServiceRecord, SpotCheck, SpotCheckItem
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -92,18 +92,11 @@ async def draw(
     tz: ZoneInfo,
     seed: int | None = None,
 ) -> SpotCheckView:
-    if not 1 <= size <= MAX_SAMPLE:
-        raise InvalidInput("sample_size", "range")
-    if period_start > period_end:
-        raise InvalidInput("period", "range")
+    _check_draw(size, period_start, period_end)
     seed = secrets.randbits(62) if seed is None else seed
     async with uow:
         await _authorised(uow, principal, community_id)
-        start = datetime.combine(period_start, time(), tzinfo=tz)
-        end = datetime.combine(period_end + timedelta(days=1), time(), tzinfo=tz)
-        population = await uow.records.confirmed_ids_in(community_id, start, end)
-        if not population:
-            raise Conflict("nothing_to_check")
+        population = await _population(uow, community_id, period_start, period_end, tz)
         sample = draw_sample(population, seed, size)
         spot = await uow.spot_checks.add(
             SpotCheck(
@@ -127,6 +120,25 @@ async def draw(
         view = await _view(uow, spot, tz)
         await uow.commit()
         return view
+
+
+def _check_draw(size: int, period_start: date, period_end: date) -> None:
+    if not 1 <= size <= MAX_SAMPLE:
+        raise InvalidInput("sample_size", "range")
+    if period_start > period_end:
+        raise InvalidInput("period", "range")
+
+
+async def _population(
+    uow: UnitOfWork, community_id: int, first: date, last: date, tz: ZoneInfo
+) -> list[int]:
+    """The community's confirmed records from the first to the last local day, by id."""
+    start = datetime.combine(first, time(), tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=tz)
+    population = await uow.records.confirmed_ids_in(community_id, start, end)
+    if not population:
+        raise Conflict("nothing_to_check")
+    return population
 
 
 async def get(
@@ -157,32 +169,13 @@ async def mark(
         raise InvalidInput("reason", "empty")
     notice: Notice | None = None
     async with uow:
-        item = await uow.spot_checks.item(item_id, lock=True)
-        if item is None:
-            raise NotFound("spot_check_item", item_id)
-        spot = await uow.spot_checks.get(item.spot_check_id)
-        assert spot is not None
-        await _authorised(uow, principal, spot.community_id)
-        if item.result is not SpotResult.PENDING:
-            raise Conflict("already_marked")
+        item, spot = await _pending_item(uow, principal, item_id)
         record = await uow.records.get(item.record_id, lock=True)
         assert record is not None
         item.result = SpotResult.PASSED if passed else SpotResult.FAILED
         item.note, item.decided_by, item.decided_at = note or None, principal.person_id, now
         if not passed and record.status is RecordStatus.CONFIRMED:
-            memo = f"spot check {spot.id}: {note}"
-            await timebank.reverse_record(uow, record, now, principal.person_id, memo)
-            record.status = RecordStatus.FAILED
-            notice = Notice(
-                record.person_id,
-                "record.failed_check",
-                {
-                    "title": record.content,
-                    "day": record.checked_in_at.astimezone(tz).date().isoformat(),
-                    "hours": hours_text(record.minutes),
-                    "note": note,
-                },
-            )
+            notice = await _fail(uow, principal, spot, record, note, tz, now)
         uow.audit.record(
             actor_id=principal.person_id,
             action=f"spot_check.{item.result.value}",
@@ -190,10 +183,47 @@ async def mark(
             entity_id=record.id,
             details={"spot_check": spot.id, "note": note},
         )
-        await uow.session.flush()
+        await uow.spot_checks.flush()
         view = await _view(uow, spot, tz)
         await match_profiles.refresh(uow, (record.person_id,))
         await uow.commit()
     if notice is not None:
         await notifier.send([notice])
     return view
+
+
+async def _pending_item(
+    uow: UnitOfWork, principal: Principal, item_id: int
+) -> tuple[SpotCheckItem, SpotCheck]:
+    """The sampled record's item (locked) and its spot check, if not marked yet."""
+    item = await uow.spot_checks.item(item_id, lock=True)
+    if item is None:
+        raise NotFound("spot_check_item", item_id)
+    spot = await uow.spot_checks.get(item.spot_check_id)
+    assert spot is not None
+    await _authorised(uow, principal, spot.community_id)
+    if item.result is not SpotResult.PENDING:
+        raise Conflict("already_marked")
+    return item, spot
+
+
+async def _fail(
+    uow: UnitOfWork,
+    principal: Principal,
+    spot: SpotCheck,
+    record: ServiceRecord,
+    note: str,
+    tz: ZoneInfo,
+    now: datetime,
+) -> Notice:
+    """A confirmed record that failed the check: its credit reversed; the volunteer is told."""
+    memo = f"spot check {spot.id}: {note}"
+    await timebank.reverse_record(uow, record, now, principal.person_id, memo)
+    record.status = RecordStatus.FAILED
+    params: dict[str, str | int] = {
+        "title": record.content,
+        "day": record.checked_in_at.astimezone(tz).date().isoformat(),
+        "hours": hours_text(record.minutes),
+        "note": note,
+    }
+    return Notice(record.person_id, "record.failed_check", params)

@@ -177,28 +177,10 @@ async def submit(
         if not await uow.surveys.add_response(response):
             raise Conflict("already_answered")
         for question in view.questions:
-            chosen = list(choices.get(question.id, ()))
-            valid = {o.id for o in question.options}
             if question.kind == TEXT:
-                if text and text.strip():
-                    uow.surveys.add(
-                        SurveyAnswer(
-                            response_id=response.id,
-                            question_id=question.id,
-                            text=text.strip()[:2000],
-                        )
-                    )
-                continue
-            if not set(chosen) <= valid or not chosen:
-                raise InvalidInput("answer", f"question {question.id}")
-            if question.kind == SINGLE and len(chosen) != 1:
-                raise InvalidInput("answer", f"question {question.id}")
-            for option_id in sorted(set(chosen)):
-                uow.surveys.add(
-                    SurveyAnswer(
-                        response_id=response.id, question_id=question.id, option_id=option_id
-                    )
-                )
+                _answer_text(uow, response, question, text)
+            else:
+                _answer_choice(uow, response, question, choices.get(question.id, ()))
         uow.audit.record(
             actor_id=principal.person_id,
             action="survey.answer",
@@ -206,6 +188,31 @@ async def submit(
             entity_id=survey.id,
         )
         await uow.commit()
+
+
+def _answer_text(
+    uow: UnitOfWork, response: SurveyResponse, question: QuestionView, text: str | None
+) -> None:
+    """The free text, if any (a text question may stay blank)."""
+    if text and text.strip():
+        uow.surveys.add(
+            SurveyAnswer(response_id=response.id, question_id=question.id, text=text.strip()[:2000])
+        )
+
+
+def _answer_choice(
+    uow: UnitOfWork, response: SurveyResponse, question: QuestionView, chosen: Sequence[int]
+) -> None:
+    """At least one of the question's options (exactly one for a single choice)."""
+    valid = {o.id for o in question.options}
+    if not set(chosen) <= valid or not chosen:
+        raise InvalidInput("answer", f"question {question.id}")
+    if question.kind == SINGLE and len(chosen) != 1:
+        raise InvalidInput("answer", f"question {question.id}")
+    for option_id in sorted(set(chosen)):
+        uow.surveys.add(
+            SurveyAnswer(response_id=response.id, question_id=question.id, option_id=option_id)
+        )
 
 
 async def my_surveys(uow: UnitOfWork, principal: Principal) -> tuple[SurveyBrief, ...]:

@@ -193,16 +193,10 @@ async def propose(
     """A gift (the proposer gives) or an exchange (the proposer served and asks to be paid).
     Nothing moves until the other person accepts through the link."""
     now = now or utcnow()
-    memo = " ".join(memo.split())[:MAX_MEMO_LENGTH]
-    if not 1 <= minutes <= MAX_TRANSFER_MINUTES:
-        raise InvalidInput("minutes", "range")
-    if kind is TransferKind.EXCHANGE and not memo:
-        raise InvalidInput("reason", "empty")  # what service was given
+    memo = _checked_offer(kind, minutes, memo)
     async with uow:
         if kind is TransferKind.GIFT:
-            balance = await uow.ledger.balance(volunteer_account(principal.person_id))
-            if balance < minutes:
-                raise Conflict("insufficient_balance")
+            await _check_can_give(uow, principal.person_id, minutes)
         transfer = await uow.transfers.add(
             TimeTransfer(
                 kind=kind,
@@ -218,6 +212,21 @@ async def propose(
         view = await _transfer_view(uow, transfer)
         await uow.commit()
         return view
+
+
+def _checked_offer(kind: TransferKind, minutes: int, memo: str) -> str:
+    """The memo, tidied, once the minutes are in range (an exchange says what service)."""
+    memo = " ".join(memo.split())[:MAX_MEMO_LENGTH]
+    if not 1 <= minutes <= MAX_TRANSFER_MINUTES:
+        raise InvalidInput("minutes", "range")
+    if kind is TransferKind.EXCHANGE and not memo:
+        raise InvalidInput("reason", "empty")  # what service was given
+    return memo
+
+
+async def _check_can_give(uow: UnitOfWork, person_id: int, minutes: int) -> None:
+    if await uow.ledger.balance(volunteer_account(person_id)) < minutes:
+        raise Conflict("insufficient_balance")
 
 
 async def transfer(uow: UnitOfWork, *, token: str, now: datetime | None = None) -> TransferView:
@@ -242,13 +251,7 @@ async def decide(
     row lock) or declines. The proposer cannot accept their own."""
     now = now or utcnow()
     async with uow:
-        found = await uow.transfers.by_token(token, lock=True)
-        if found is None or (found.status is TransferStatus.OPEN and found.expires_at <= now):
-            raise NotFound("transfer", token)
-        if found.status is not TransferStatus.OPEN:
-            raise Conflict("transfer_decided")
-        if found.proposed_by == principal.person_id:
-            raise Conflict("own_transfer")
+        found = await _open_transfer(uow, principal, token, now)
         found.decided_at = now
         if not accept:
             found.status = TransferStatus.DECLINED
@@ -268,6 +271,20 @@ async def decide(
     message = "timebank.accepted" if accept else "timebank.declined"
     await notifier.send([Notice(proposer, message, params)])
     return view
+
+
+async def _open_transfer(
+    uow: UnitOfWork, principal: Principal, token: str, now: datetime
+) -> TimeTransfer:
+    """The transfer (locked), open and not expired, proposed by someone else."""
+    found = await uow.transfers.by_token(token, lock=True)
+    if found is None or (found.status is TransferStatus.OPEN and found.expires_at <= now):
+        raise NotFound("transfer", token)
+    if found.status is not TransferStatus.OPEN:
+        raise Conflict("transfer_decided")
+    if found.proposed_by == principal.person_id:
+        raise Conflict("own_transfer")
+    return found
 
 
 async def _post_transfer(

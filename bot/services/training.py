@@ -18,6 +18,7 @@ from bot.services import shifts
 from bot.services.shifts import ShiftView
 from bot.services.social_work import CertificateView, certificate_view
 from bot.services.views import Named
+from storage.models import Shift
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -52,14 +53,17 @@ async def upcoming(
         rows = await uow.social_work.upcoming_training(
             sorted(await _communities(uow, principal)), now
         )
-        views = []
-        for shift in rows:
-            view = await shifts.describe(uow, shift, now=now)
-            signup = await uow.shifts.signup(shift.id, principal.person_id)
-            mine = signup.status if signup else None
-            mine = None if mine is SignupStatus.CANCELLED else mine
-            views.append(_with_status(view, mine))
-        return tuple(views)
+        return tuple([await _session_view(uow, principal, shift, now) for shift in rows])
+
+
+async def _session_view(
+    uow: UnitOfWork, principal: Principal, shift: Shift, now: datetime
+) -> ShiftView:
+    """A training session, with the person's place on it (none once cancelled)."""
+    view = await shifts.describe(uow, shift, now=now)
+    signup = await uow.shifts.signup(shift.id, principal.person_id)
+    mine = signup.status if signup else None
+    return _with_status(view, None if mine is SignupStatus.CANCELLED else mine)
 
 
 def _with_status(view: ShiftView, status: SignupStatus | None) -> ShiftView:
@@ -79,7 +83,7 @@ async def sign_up(
         if shift.community_id not in await _communities(uow, principal):
             raise PermissionDenied()
         status = await shifts.take_place(uow, shift, principal.person_id, now)
-        await uow.session.flush()
+        await uow.shifts.flush()
         view = _with_status(await shifts.describe(uow, shift, now=now), status)
         await uow.commit()
         return view
@@ -101,12 +105,18 @@ async def progress(
         )
         rows = await uow.social_work.certificates_of(principal.person_id)
         certificates = tuple([await certificate_view(uow, c) for c in rows])
-        home = principal.home
-        if home is None:
+        if principal.home is None:
             return Progress(year, minutes, certificates, None, 0, 0, 0)
-        community = await uow.places.community(home.community_id)
-        assert community is not None
-        workers, certified = await uow.social_work.worker_certificates(community.id)
-        needed = certified_needed(workers, certified, target_share)
-        named = Named(community.id, community.name, community.name_en)
-        return Progress(year, minutes, certificates, named, workers, certified, needed)
+        share = await _share(uow, principal.home.community_id, target_share)
+        return Progress(year, minutes, certificates, *share)
+
+
+async def _share(
+    uow: UnitOfWork, community_id: int, target_share: float
+) -> tuple[Named, int, int, int]:
+    """The community, its workers, those certified, and how many more the share needs."""
+    community = await uow.places.community(community_id)
+    assert community is not None
+    workers, certified = await uow.social_work.worker_certificates(community.id)
+    needed = certified_needed(workers, certified, target_share)
+    return Named(community.id, community.name, community.name_en), workers, certified, needed

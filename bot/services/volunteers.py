@@ -23,7 +23,7 @@ from bot.domain.volunteers import (
 )
 from bot.services import match_profiles
 from bot.services.crypto import PersonalDataCipher
-from bot.services.places import place_of
+from bot.services.places import community_row, place_of
 from bot.services.ports import Notice, Notifier
 from storage.models import Community, RoleGrant, Volunteer
 from storage.types import utcnow
@@ -67,6 +67,15 @@ async def _view(uow: UnitOfWork, row: Volunteer) -> VolunteerView:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """Who registers, as checked: the name, the normalised ID number and phone."""
+
+    name: str
+    number: str
+    phone: str
+
+
 async def register(
     uow: UnitOfWork,
     cipher: PersonalDataCipher,
@@ -84,67 +93,13 @@ async def register(
     """Register (or correct a pending or rejected registration); a worker verifies it next."""
     if principal.home is None:
         raise PermissionDenied()
-    name = " ".join(real_name.split())
-    if not 2 <= len(name) <= MAX_NAME:
-        raise InvalidInput("real_name", "length")
-    number = normalise_id_number(id_number)
-    phone = normalise_phone(phone)
-    if not set(availability) <= set(SLOTS):
-        raise InvalidInput("availability", "unknown slot")
+    who = _identity(real_name, id_number, phone, availability)
     communities = sorted(set(community_ids) | {principal.home.community_id})
+    id_hash = await _unused_id_hash(uow, cipher, notifier, principal, who, communities)
     async with uow:
-        for community_id in communities:
-            community = await uow.places.community(community_id)
-            if community is None or community.street.district_id != principal.home.district_id:
-                raise InvalidInput("communities", "outside the district")
-        id_hash = cipher.lookup_hash(number)
-        other = await uow.volunteers.by_id_hash(id_hash)
-        if other is not None and other.person_id != principal.person_id:
-            workers = await _report_id_conflict(uow, principal, other, name=name, phone=phone)
-        else:
-            workers = None
-    if workers is not None:
-        # The person is told only that a worker will contact them (never that the number is
-        # registered: that would let anyone test whose numbers are); the workers are told why.
-        await notifier.send(
-            [
-                Notice(
-                    w,
-                    "volunteer.id_conflict",
-                    {"name": name, "phone": phone, "masked": mask_id_number(number)},
-                )
-                for w in workers
-            ]
-        )
-        raise Conflict("id_registered")
-    async with uow:
-        row = await uow.volunteers.of_person(principal.person_id)
-        if row is not None and row.status is VolunteerStatus.VERIFIED:
-            raise Conflict("already_verified")
-        if row is None:
-            row = await uow.volunteers.add(
-                Volunteer(
-                    person_id=principal.person_id,
-                    home_community_id=principal.home.community_id,
-                    real_name=name,
-                    id_number_encrypted=cipher.encrypt(number),
-                    id_number_hash=id_hash,
-                    id_number_masked=mask_id_number(number),
-                    phone=phone,
-                    status=VolunteerStatus.PENDING,
-                    registered_at=utcnow(),
-                )
-            )
-        row.real_name, row.phone = name, phone
-        row.id_number_encrypted = cipher.encrypt(number)
-        row.id_number_hash, row.id_number_masked = id_hash, mask_id_number(number)
-        row.skills = [s.value for s in dict.fromkeys(skills)]
-        row.tags = list(tags)[:10]
-        row.availability = [s for s in SLOTS if s in set(availability)]
-        # Bit masks of the same lists, for matching many volunteers at once.
-        row.skills_mask, row.availability_mask = skill_mask(row.skills), slot_mask(row.availability)
-        row.status, row.rejection_reason = VolunteerStatus.PENDING, None
-        row.guardian_required = needs_guardian(number, utcnow().date())
+        row = await _registration(uow, cipher, principal, who, id_hash)
+        _fill_in(row, cipher, who, id_hash)
+        _set_offer(row, skills, tags, availability)
         await uow.volunteers.set_communities(row.id, communities)
         uow.audit.record(
             actor_id=principal.person_id,
@@ -153,15 +108,121 @@ async def register(
             entity_id=row.id,
         )
         view = await _view(uow, row)
-        workers = await uow.grants.people_covering(
-            place_of(await _community(uow, row.home_community_id)), (Role.COMMUNITY_WORKER,)
-        )
+        workers = await _workers_of(uow, row.home_community_id)
         await match_profiles.refresh(uow, (row.person_id,))
         await uow.commit()
     await notifier.send(
         [Notice(w, "volunteer.registered", {"name": view.real_name}) for w in workers]
     )
     return view
+
+
+def _identity(real_name: str, id_number: str, phone: str, availability: Sequence[str]) -> _Identity:
+    """Who registers, checked (and that the free time is in known slots)."""
+    name = " ".join(real_name.split())
+    if not 2 <= len(name) <= MAX_NAME:
+        raise InvalidInput("real_name", "length")
+    who = _Identity(name, normalise_id_number(id_number), normalise_phone(phone))
+    if not set(availability) <= set(SLOTS):
+        raise InvalidInput("availability", "unknown slot")
+    return who
+
+
+async def _unused_id_hash(
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+    notifier: Notifier,
+    principal: Principal,
+    who: _Identity,
+    communities: Sequence[int],
+) -> str:
+    """The ID number's lookup hash, once the communities are checked and the number is no
+    other volunteer's (else the workers are told and the registration refused)."""
+    async with uow:
+        await _check_in_district(uow, principal, communities)
+        id_hash = cipher.lookup_hash(who.number)
+        other = await uow.volunteers.by_id_hash(id_hash)
+        workers = None
+        if other is not None and other.person_id != principal.person_id:
+            workers = await _report_id_conflict(
+                uow, principal, other, name=who.name, phone=who.phone
+            )
+    if workers is not None:
+        await _tell_id_conflict(notifier, workers, who)
+        raise Conflict("id_registered")
+    return id_hash
+
+
+async def _check_in_district(
+    uow: UnitOfWork, principal: Principal, communities: Sequence[int]
+) -> None:
+    assert principal.home is not None
+    for community_id in communities:
+        community = await uow.places.community(community_id)
+        if community is None or community.street.district_id != principal.home.district_id:
+            raise InvalidInput("communities", "outside the district")
+
+
+async def _tell_id_conflict(notifier: Notifier, workers: Sequence[int], who: _Identity) -> None:
+    # The person is told only that a worker will contact them (never that the number is
+    # registered: that would let anyone test whose numbers are); the workers are told why.
+    params: dict[str, str | int] = {
+        "name": who.name,
+        "phone": who.phone,
+        "masked": mask_id_number(who.number),
+    }
+    await notifier.send([Notice(w, "volunteer.id_conflict", params) for w in workers])
+
+
+async def _registration(
+    uow: UnitOfWork, cipher: PersonalDataCipher, principal: Principal, who: _Identity, id_hash: str
+) -> Volunteer:
+    """The person's registration to correct (pending or rejected), else a new pending one."""
+    row = await uow.volunteers.of_person(principal.person_id)
+    if row is not None and row.status is VolunteerStatus.VERIFIED:
+        raise Conflict("already_verified")
+    if row is not None:
+        return row
+    assert principal.home is not None
+    return await uow.volunteers.add(
+        Volunteer(
+            person_id=principal.person_id,
+            home_community_id=principal.home.community_id,
+            real_name=who.name,
+            id_number_encrypted=cipher.encrypt(who.number),
+            id_number_hash=id_hash,
+            id_number_masked=mask_id_number(who.number),
+            phone=who.phone,
+            status=VolunteerStatus.PENDING,
+            registered_at=utcnow(),
+        )
+    )
+
+
+def _fill_in(row: Volunteer, cipher: PersonalDataCipher, who: _Identity, id_hash: str) -> None:
+    """Who they are, pending a worker's look at the ID card."""
+    row.real_name, row.phone = who.name, who.phone
+    row.id_number_encrypted = cipher.encrypt(who.number)
+    row.id_number_hash, row.id_number_masked = id_hash, mask_id_number(who.number)
+    row.status, row.rejection_reason = VolunteerStatus.PENDING, None
+    row.guardian_required = needs_guardian(who.number, utcnow().date())
+
+
+def _set_offer(
+    row: Volunteer, skills: Sequence[Skill], tags: Sequence[str], availability: Sequence[str]
+) -> None:
+    """What they offer and when they are free."""
+    row.skills = [s.value for s in dict.fromkeys(skills)]
+    row.tags = list(tags)[:10]
+    row.availability = [s for s in SLOTS if s in set(availability)]
+    # Bit masks of the same lists, for matching many volunteers at once.
+    row.skills_mask, row.availability_mask = skill_mask(row.skills), slot_mask(row.availability)
+
+
+async def _workers_of(uow: UnitOfWork, community_id: int) -> list[int]:
+    """The community workers over a community."""
+    community = await community_row(uow, community_id)
+    return await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
 
 
 ID_CONFLICT_RENOTIFY = timedelta(days=1)
@@ -175,32 +236,27 @@ async def _report_id_conflict(
     they were told about this person and that registration within the last day (a repeated
     tap on Confirm does not flood them)."""
     assert principal.home is not None
-    since = utcnow() - ID_CONFLICT_RENOTIFY
-    earlier = [
-        entry
-        for entry in await uow.audit.for_entity("volunteer", other.id)
-        if entry.action == "volunteer.id_conflict"
-        and entry.actor_id == principal.person_id
-        and entry.at >= since
-    ]
+    earlier = await _told_lately(uow, principal, other)
     uow.audit.record(
         actor_id=principal.person_id,
         action="volunteer.id_conflict",
         entity="volunteer",
         entity_id=other.id,
     )
-    workers = await uow.grants.people_covering(
-        place_of(await _community(uow, principal.home.community_id)), (Role.COMMUNITY_WORKER,)
-    )
+    workers = await _workers_of(uow, principal.home.community_id)
     await uow.commit()
     return [] if earlier else list(workers)
 
 
-async def _community(uow: UnitOfWork, community_id: int) -> Community:
-    community = await uow.places.community(community_id)
-    if community is None:
-        raise NotFound("community", community_id)
-    return community
+async def _told_lately(uow: UnitOfWork, principal: Principal, other: Volunteer) -> bool:
+    """Whether this person's clash with that registration was reported within the last day."""
+    since = utcnow() - ID_CONFLICT_RENOTIFY
+    return any(
+        entry.action == "volunteer.id_conflict"
+        and entry.actor_id == principal.person_id
+        and entry.at >= since
+        for entry in await uow.audit.for_entity("volunteer", other.id)
+    )
 
 
 async def my_registration(uow: UnitOfWork, principal: Principal) -> VolunteerView | None:
@@ -232,42 +288,11 @@ async def verify(
     if not approve and not reason:
         raise InvalidInput("reason", "empty")
     async with uow:
-        row = await uow.volunteers.get(volunteer_id, lock=True)
-        if row is None:
-            raise NotFound("volunteer", volunteer_id)
-        community = await uow.places.community(row.home_community_id)
-        assert community is not None
-        if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
-            raise PermissionDenied()
-        if row.status is not VolunteerStatus.PENDING:
-            raise Conflict("volunteer_not_pending")
-        if (
-            approve
-            and row.guardian_required
-            and Purpose.GUARDIAN not in await uow.privacy.active_purposes(row.person_id)
-        ):
-            raise Conflict("guardian_consent_needed")
+        row, community = await _pending_registration(uow, principal, volunteer_id)
         if approve:
-            row.status = VolunteerStatus.VERIFIED
-            if row.number is None:
-                sequence = await uow.volunteers.next_number(community.id)
-                row.number = volunteer_number(community.code, sequence)
-            for community_id in await uow.volunteers.communities_of(row.id):
-                if not await uow.grants.find_active(
-                    row.person_id, Role.VOLUNTEER, ScopeLevel.COMMUNITY, community_id
-                ):
-                    await uow.grants.add(
-                        RoleGrant(
-                            person_id=row.person_id,
-                            role=Role.VOLUNTEER,
-                            scope_level=ScopeLevel.COMMUNITY,
-                            community_id=community_id,
-                            granted_by=principal.person_id or None,
-                        )
-                    )
+            await _approve(uow, principal, row, community)
         else:
-            row.status = VolunteerStatus.REJECTED
-            row.rejection_reason = reason
+            row.status, row.rejection_reason = VolunteerStatus.REJECTED, reason
         row.verified_at = utcnow()
         row.verified_by = principal.person_id or None
         uow.audit.record(
@@ -280,12 +305,63 @@ async def verify(
         view = await _view(uow, row)
         await match_profiles.refresh(uow, (row.person_id,))
         await uow.commit()
-    if approve:
-        notice = Notice(view.person_id, "volunteer.verified", {"number": view.number or ""})
-    else:
-        notice = Notice(view.person_id, "volunteer.rejected", {"reason": reason})
-    await notifier.send([notice])
+    await notifier.send([_verdict(view, approve, reason)])
     return view
+
+
+async def _pending_registration(
+    uow: UnitOfWork, principal: Principal, volunteer_id: int
+) -> tuple[Volunteer, Community]:
+    """The registration (locked) and its home community, if a worker there may verify it."""
+    row = await uow.volunteers.get(volunteer_id, lock=True)
+    if row is None:
+        raise NotFound("volunteer", volunteer_id)
+    community = await uow.places.community(row.home_community_id)
+    assert community is not None
+    if not principal.can_act_in(place_of(community), *TRIAGE_ROLES):
+        raise PermissionDenied()
+    if row.status is not VolunteerStatus.PENDING:
+        raise Conflict("volunteer_not_pending")
+    return row, community
+
+
+async def _approve(
+    uow: UnitOfWork, principal: Principal, row: Volunteer, community: Community
+) -> None:
+    """Verified (a minor only with a guardian's consent): numbered and granted the role."""
+    if row.guardian_required and Purpose.GUARDIAN not in await uow.privacy.active_purposes(
+        row.person_id
+    ):
+        raise Conflict("guardian_consent_needed")
+    row.status = VolunteerStatus.VERIFIED
+    if row.number is None:
+        sequence = await uow.volunteers.next_number(community.id)
+        row.number = volunteer_number(community.code, sequence)
+    for community_id in await uow.volunteers.communities_of(row.id):
+        await _grant_volunteer(uow, principal, row.person_id, community_id)
+
+
+async def _grant_volunteer(
+    uow: UnitOfWork, principal: Principal, person_id: int, community_id: int
+) -> None:
+    """The volunteer role in a community they serve, unless they hold it already."""
+    if await uow.grants.find_active(person_id, Role.VOLUNTEER, ScopeLevel.COMMUNITY, community_id):
+        return
+    await uow.grants.add(
+        RoleGrant(
+            person_id=person_id,
+            role=Role.VOLUNTEER,
+            scope_level=ScopeLevel.COMMUNITY,
+            community_id=community_id,
+            granted_by=principal.person_id or None,
+        )
+    )
+
+
+def _verdict(view: VolunteerView, approve: bool, reason: str) -> Notice:
+    if approve:
+        return Notice(view.person_id, "volunteer.verified", {"number": view.number or ""})
+    return Notice(view.person_id, "volunteer.rejected", {"reason": reason})
 
 
 async def verified(uow: UnitOfWork, principal: Principal) -> Volunteer:

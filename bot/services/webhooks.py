@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput, NotFound, PermissionDenied
+from bot.domain.principal import Place
 from bot.services import UnitOfWork
 from bot.services.api_clients import ClientView, client_view
 from bot.services.crypto import PersonalDataCipher
@@ -113,8 +114,9 @@ def headers(secret: str, message_id: str, timestamp: int, body: str) -> dict[str
 
 def backoff(attempts: int, base: float, rng: random.Random | None = None) -> float:
     """Seconds before the next try: base·2^(attempts−1), capped, with ±25 % jitter."""
-    delay = min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
-    return delay * (0.75 + 0.5 * (rng or random).random())
+    delay = min(base * 2.0 ** max(attempts - 1, 0), MAX_BACKOFF)
+    jitter = rng.random() if rng else random.random()
+    return delay * (0.75 + 0.5 * jitter)
 
 
 # ------------------------------------------------------------------ subscriptions
@@ -161,14 +163,11 @@ async def subscribe(
 ) -> Subscribed:
     _require_scope(client)
     url = check_url(url, allow_http_localhost=allow_http_localhost)
-    unknown = sorted(set(events) - set(EVENT_TYPES))
-    if unknown or not events:
-        raise InvalidInput("events", ",".join(unknown) or "empty")
+    chosen = _known_events(events)
     secret = new_secret()
     async with uow:
         if len(await uow.webhooks.of_client(client.id)) >= MAX_SUBSCRIPTIONS:
             raise InvalidInput("url", "too many subscriptions")
-        chosen = [e for e in EVENT_TYPES if e in events]
         row = await uow.webhooks.add(
             WebhookSubscription(
                 client_pk=client.id,
@@ -188,6 +187,14 @@ async def subscribe(
         view = _subscription(row)
         await uow.commit()
     return Subscribed(view, secret)
+
+
+def _known_events(events: list[str]) -> list[str]:
+    """The events asked for, in EVENT_TYPES' order; any unknown one is refused."""
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown or not events:
+        raise InvalidInput("events", ",".join(unknown) or "empty")
+    return [e for e in EVENT_TYPES if e in events]
 
 
 async def subscriptions(uow: UnitOfWork, client: ClientView) -> list[SubscriptionView]:
@@ -310,13 +317,8 @@ async def _payload(
     uow: UnitOfWork, event: WebhookEvent, client: ClientView
 ) -> dict[str, Any] | None:
     """What this app hears of the event, or None when it may not hear it."""
-    if event.community_id is not None:
-        places = {}
-        for community_id in event.data.get("community_ids") or [event.community_id]:
-            community = await uow.places.community(community_id)
-            places[community_id] = place_of(community) if community is not None else None
-        if not _covered(event, client, places):
-            return None
+    if event.community_id is not None and not _covered(event, client, await _places(uow, event)):
+        return None
     person = await _app_user(uow, client.client_id, event.person_id)
     if event.event_type in PERSON_BOUND and person is None:
         return None
@@ -329,6 +331,16 @@ async def _payload(
     return {"type": event.event_type, "timestamp": timestamp, "data": data}
 
 
+async def _places(uow: UnitOfWork, event: WebhookEvent) -> dict[int, Place | None]:
+    """The places of the event's communities (None: gone since)."""
+    assert event.community_id is not None
+    places = {}
+    for community_id in event.data.get("community_ids") or [event.community_id]:
+        community = await uow.places.community(community_id)
+        places[community_id] = place_of(community) if community is not None else None
+    return places
+
+
 async def fan_out(uow: UnitOfWork, *, limit: int = 100) -> int:
     """Turn recorded events into deliveries for the subscriptions that may see them, in the
     events' order; the number of events taken."""
@@ -338,18 +350,22 @@ async def fan_out(uow: UnitOfWork, *, limit: int = 100) -> int:
             for subscription, app in await uow.webhooks.listening(event.event_type):
                 payload = await _payload(uow, event, client_view(app))
                 if payload is not None:
-                    uow.webhooks.queue(
-                        WebhookDelivery(
-                            subscription_id=subscription.id,
-                            message_id="msg_" + secrets.token_hex(12),
-                            event_type=event.event_type,
-                            payload=payload,
-                            next_at=event.at,
-                        )
-                    )
+                    uow.webhooks.queue(_delivery_of(subscription, event, payload))
             await uow.webhooks.forget(event)
         await uow.commit()
     return len(events)
+
+
+def _delivery_of(
+    subscription: WebhookSubscription, event: WebhookEvent, payload: dict[str, Any]
+) -> WebhookDelivery:
+    return WebhookDelivery(
+        subscription_id=subscription.id,
+        message_id="msg_" + secrets.token_hex(12),
+        event_type=event.event_type,
+        payload=payload,
+        next_at=event.at,
+    )
 
 
 # ------------------------------------------------------------------ delivery

@@ -4,7 +4,7 @@ its lifecycle steps, the party organisation's decision, shifts, linked needs and
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, F
@@ -338,7 +338,7 @@ async def decision_minutes(
         return
     first, _sep, rest = (message.text or "").strip().partition("\n")
     try:
-        decided_on = datetime.strptime(first.strip(), "%Y-%m-%d").date()
+        decided_on = datetime.strptime(first.strip(), "%Y-%m-%d").replace(tzinfo=UTC).date()
     except ValueError:
         await message.answer(_("Please start with the date, like 2026-12-01, on its own line."))
         return

@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.local_time import local_today
 from bot.domain.policy import POSTING_ROLES
 from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ResourceKind
@@ -289,7 +290,7 @@ async def resource_until(
         until = date.fromisoformat((message.text or "").strip())
     except ValueError:
         until = None
-    if until is None or until < date.today():
+    if until is None or until < local_today():
         await message.answer(_("Please write a date like 2026-12-31, or tap No end date."))
         return
     await _post(message, state, principal, uow, until)

@@ -82,7 +82,9 @@ class BroadcastsRepository:
             return residents.union(volunteers)
         return volunteers
 
-    def _consultation_people(self, audience: Audience, residents: Select[Any]) -> Any:
+    def _consultation_people(
+        self, audience: Audience, residents: Select[Any]
+    ) -> Select[Any] | CompoundSelect[Any]:
         consultation = audience.consultation_id or 0
         took_part = select(ConsultationParticipant.person_id).where(
             ConsultationParticipant.consultation_id == consultation

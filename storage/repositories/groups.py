@@ -15,6 +15,10 @@ class GroupsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def flush(self) -> None:
+        """Send the pending changes, so that the next read in this transaction sees them."""
+        await self.session.flush()
+
     def add(self, group: CommunityGroup) -> None:
         self.session.add(group)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, distinct, func, or_, select
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.attendance import RecordStatus
 from bot.domain.broadcasts import DeliveryState
 from bot.domain.enums import CommunityKind, OrganisationType, Role
+from bot.domain.local_time import local_today
 from bot.domain.projects import ProjectState
 from bot.domain.social_work import DEFAULT_BASELINE_YEAR, CertificateState, ServiceLevel
 from bot.domain.volunteers import VolunteerStatus
@@ -377,7 +378,7 @@ class KpiRepository:
         )
         running: dict[str, int] = defaultdict(int)
         completed: dict[str, int] = defaultdict(int)
-        today = date.today()
+        today = local_today()
         for starts, ends, state in rows:
             month = max(starts, since.date()).replace(day=1)
             last = min(ends, today) if state is ProjectState.RUNNING else ends

@@ -205,7 +205,8 @@ class MatchingRepository:
             .outerjoin(free, free.c.project_id == Project.id)
             .where(Community.street_id == street_id, Project.state.in_(RECRUITING))
         )
-        return (await self.session.execute(query)).all()
+        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        return rows
 
     async def open_needs_in(
         self, communities: Sequence[int], offset: int, limit: int

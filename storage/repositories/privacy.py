@@ -63,6 +63,10 @@ class PrivacyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def flush(self) -> None:
+        """Send the pending changes, so that the next read in this transaction sees them."""
+        await self.session.flush()
+
     # ------------------------------------------------------------ consents
 
     def add_consent(self, consent: PrivacyConsent) -> None:

@@ -234,6 +234,10 @@ class ResourcesRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def flush(self) -> None:
+        """Send the pending changes, so that the next read in this transaction sees them."""
+        await self.session.flush()
+
     async def add(self, resource: Resource) -> Resource:
         self.session.add(resource)
         await self.session.flush()

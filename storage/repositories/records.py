@@ -40,6 +40,10 @@ class RecordsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def flush(self) -> None:
+        """Send the pending changes, so that the next read in this transaction sees them."""
+        await self.session.flush()
+
     async def add(self, record: ServiceRecord) -> ServiceRecord:
         self.session.add(record)
         await self.session.flush()
@@ -281,6 +285,10 @@ class RewardsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def flush(self) -> None:
+        """Send the pending changes, so that the next read in this transaction sees them."""
+        await self.session.flush()
+
     async def add(self, reward: Reward) -> Reward:
         self.session.add(reward)
         await self.session.flush()
@@ -365,6 +373,10 @@ class CertificatesRepository:
 class SpotChecksRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def flush(self) -> None:
+        """Send the pending changes, so that the next read in this transaction sees them."""
+        await self.session.flush()
 
     async def add(self, spot_check: SpotCheck, record_ids: Sequence[int]) -> SpotCheck:
         self.session.add(spot_check)

@@ -18,6 +18,11 @@ class ShiftsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def flush(self) -> None:
+        """Send the pending sign-ups and their changes, so that the next read of the shift's
+        sign-ups in this transaction counts them."""
+        await self.session.flush()
+
     async def add(self, shift: Shift) -> Shift:
         self.session.add(shift)
         await self.session.flush()

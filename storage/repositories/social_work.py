@@ -32,6 +32,10 @@ class SocialWorkRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def flush(self) -> None:
+        """Send the pending changes, so that the next read in this transaction sees them."""
+        await self.session.flush()
+
     async def add(self, row: T) -> T:
         self.session.add(row)
         await self.session.flush()
