@@ -1,0 +1,91 @@
+"""The resident's answer to a resolved need (反馈): solved closes it, not solved reopens it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.domain.errors import Conflict, InvalidInput, PermissionDenied
+from bot.domain.needs import (
+    REOPEN_WINDOW,
+    ClosureReason,
+    NeedState,
+    due_at,
+    reminder_at,
+)
+from bot.domain.principal import Principal
+from bot.services import match_profiles
+from bot.services.needs.common import (
+    NeedBrief,
+    _brief,
+    _checked_text,
+    _clock,
+    _due_hours,
+    _handlers_of,
+    _load,
+    _move,
+)
+from bot.services.ports import Notice, Notifier
+from storage.models import NeedFeedback
+from storage.uow import UnitOfWork
+
+
+async def give_feedback(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    principal: Principal,
+    *,
+    need_id: int,
+    solved: bool,
+    rating: int | None = None,
+    comment: str | None = None,
+    now: datetime | None = None,
+    reopen_window: timedelta = REOPEN_WINDOW,
+) -> NeedBrief:
+    """ "Is it solved?" Yes closes it (with the rating); no reopens it within the window."""
+    now = _clock(now)
+    if rating is not None and not 1 <= rating <= 5:
+        raise InvalidInput("rating", "1..5")
+    comment = _checked_text(comment, "comment", required=False) or None
+    notices: list[Notice] = []
+    async with uow:
+        need, community, place = await _load(uow, need_id)
+        if need.resident_id != principal.person_id:
+            raise PermissionDenied()
+        if need.state is not NeedState.RESOLVED:
+            raise Conflict("need_not_resolved")
+        uow.needs.add_feedback(
+            NeedFeedback(
+                need_id=need.id,
+                person_id=principal.person_id,
+                solved=solved,
+                rating=rating,
+                comment=(comment or "").strip() or None,
+                at=now,
+            )
+        )
+        if solved:
+            _move(uow, need, principal, NeedState.CLOSED, now, "confirmed", comment)
+            need.closed_at = now
+            need.closure_reason = ClosureReason.CONFIRMED_SOLVED
+        else:
+            if need.resolved_at is None or now - need.resolved_at > reopen_window:
+                raise Conflict("reopen_window")
+            _move(uow, need, principal, NeedState.REOPENED, now, "reopened", comment)
+            need.due_at = due_at(now, need.urgency, _due_hours(community))
+            need.remind_at = reminder_at(now, need.due_at)
+            need.reminded_at = need.escalated_at = None
+            for person in await _handlers_of(uow, need, place):
+                notices.append(
+                    Notice(
+                        person,
+                        "need.reopened",
+                        {"reference": need.reference, "comment": comment or "—"},
+                        (("open", need.id),),
+                    )
+                )
+        brief = await _brief(uow, need, community)
+        await uow.session.flush()
+        await match_profiles.refresh(uow, (need.assignee_person_id,))  # its rating changed
+        await uow.commit()
+    await notifier.send(notices)
+    return brief
