@@ -52,6 +52,9 @@ class BroadcastsRepository:
     def add(self, obj: object) -> None:
         self.session.add(obj)
 
+    async def flush(self) -> None:
+        await self.session.flush()
+
     async def get(self, broadcast_id: int, *, lock: bool = False) -> Broadcast | None:
         query = select(Broadcast).where(Broadcast.id == broadcast_id)
         if lock:
@@ -82,7 +85,9 @@ class BroadcastsRepository:
             return residents.union(volunteers)
         return volunteers
 
-    def _consultation_people(self, audience: Audience, residents: Select[Any]) -> Any:
+    def _consultation_people(
+        self, audience: Audience, residents: Select[Any]
+    ) -> Select[Any] | CompoundSelect[Any]:
         consultation = audience.consultation_id or 0
         took_part = select(ConsultationParticipant.person_id).where(
             ConsultationParticipant.consultation_id == consultation

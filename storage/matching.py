@@ -205,7 +205,8 @@ class MatchingRepository:
             .outerjoin(free, free.c.project_id == Project.id)
             .where(Community.street_id == street_id, Project.state.in_(RECRUITING))
         )
-        return (await self.session.execute(query)).all()
+        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        return rows
 
     async def open_needs_in(
         self, communities: Sequence[int], offset: int, limit: int
@@ -239,6 +240,10 @@ class MatchingRepository:
             NeedOffer.need_id == need_id, NeedOffer.person_id == person_id
         )
         return (await self.session.scalars(query)).one_or_none()
+
+    async def flush(self) -> None:
+        """Write what the entry changed, so the next reads (open loads, ratings) see it."""
+        await self.session.flush()
 
     def add_offer(self, need_id: int, person_id: int, kind: OfferKind) -> None:
         self.session.add(

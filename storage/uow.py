@@ -12,6 +12,7 @@ from storage.api_clients import ApiClientsRepository
 from storage.broadcasts import BroadcastsRepository
 from storage.competitions import CompetitionsRepository
 from storage.consultations import ConsultationsRepository
+from storage.dashboards import DashboardsRepository
 from storage.groups import GroupsRepository
 from storage.kpis import KpiRepository
 from storage.matching import MatchingRepository
@@ -113,6 +114,7 @@ class UnitOfWork:
     webhooks = Repository(WebhooksRepository)
     competitions = Repository(CompetitionsRepository)
     purchases = Repository(PurchasesRepository)
+    dashboards = Repository(DashboardsRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

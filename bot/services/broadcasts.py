@@ -253,7 +253,7 @@ async def _insert(
         progress_chat_id=progress_to[1] if progress_to else None,
     )
     uow.broadcasts.add(broadcast)
-    await uow.session.flush()
+    await uow.broadcasts.flush()
     uow.audit.record(
         actor_id=principal.person_id,
         action="broadcast.create",
@@ -305,7 +305,7 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
     await _tell_apps(uow, broadcast, audience, mask, opted_out, now)
-    await uow.session.flush()
+    await uow.broadcasts.flush()
 
 
 async def _tell_apps(
@@ -355,7 +355,7 @@ async def _queue_groups(
     broadcast.total = len(groups)
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
-    await uow.session.flush()
+    await uow.broadcasts.flush()
 
 
 async def queue_due(uow: UnitOfWork, *, now: datetime | None = None) -> list[int]:
@@ -452,7 +452,7 @@ async def control(
             entity="broadcast",
             entity_id=broadcast.id,
         )
-        await uow.session.flush()
+        await uow.broadcasts.flush()
         view = await _status(uow, broadcast)
         await uow.commit()
         return view
@@ -719,7 +719,7 @@ async def active(uow: UnitOfWork) -> list[StatusView]:
                 broadcast.reported_at = utcnow()  # nobody to report to (e.g. an emergency's)
                 continue
             views.append(view)
-        await uow.session.flush()
+        await uow.broadcasts.flush()
         await uow.commit()
         return views
 

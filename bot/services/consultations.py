@@ -316,7 +316,7 @@ async def open_consultation(
             meeting_place=" ".join((spec.meeting_place or "").split())[:200] or None,
         )
         uow.consultations.add(c)
-        await uow.session.flush()
+        await uow.consultations.flush()
         for community_id in communities:
             uow.consultations.add(
                 ConsultationCommunity(consultation_id=c.id, community_id=community_id)
@@ -332,7 +332,7 @@ async def open_consultation(
             entity_id=c.id,
             details={"communities": communities, "options": len(spec.options)},
         )
-        await uow.session.flush()
+        await uow.consultations.flush()
         shown = await _view(uow, principal, c, now, None)
         _webhook_event(uow, "consultation.opened", c, communities, now)
         await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
@@ -437,7 +437,7 @@ async def take_seat(
                 entity_id=c.id,
                 details={"actor": actor.value},
             )
-            await uow.session.flush()
+            await uow.consultations.flush()
         shown = await _view(uow, principal, c, utcnow(), None)
         await uow.commit()
         return shown
@@ -489,7 +489,7 @@ async def add_opinion(
         )
         uow.consultations.add(opinion)
         await uow.consultations.took_part(c.id, principal.person_id)
-        await uow.session.flush()
+        await uow.consultations.flush()
         uow.audit.record(
             actor_id=principal.person_id,
             action="consultation.opinion",
@@ -720,7 +720,7 @@ async def close(
             entity="consultation",
             entity_id=c.id,
         )
-        await uow.session.flush()
+        await uow.consultations.flush()
         found = await _results(uow, principal, c, now)
         await uow.commit()
         return found
@@ -798,7 +798,7 @@ async def decide(
             entity_id=c.id,
             note=decision,
         )
-        await uow.session.flush()
+        await uow.consultations.flush()
         shown = await _view(uow, principal, c, now, None)
         communities = await uow.consultations.communities_of(c.id)
         _webhook_event(uow, "consultation.decided", c, communities, now, decision=decision)

@@ -121,7 +121,7 @@ async def start(
             started_at=now,
         )
         uow.broadcasts.add(emergency)
-        await uow.session.flush()
+        await uow.broadcasts.flush()
         for community_id in communities:
             shift = Shift(
                 community_id=community_id,
@@ -148,7 +148,7 @@ async def start(
             details={"level": level.value, "scope": scope_id, "description": description},
         )
         await _alert_robots(uow, level, scope_id, communities, description, now)
-        await uow.session.flush()
+        await uow.broadcasts.flush()
         view = await _view(uow, emergency)
         sent = await _announce(
             uow, principal, view, AudienceKind.VOLUNTEERS, texts, ButtonKind.ROLL_CALL,
@@ -244,7 +244,7 @@ async def end(
             entity="emergency",
             entity_id=emergency.id,
         )
-        await uow.session.flush()
+        await uow.broadcasts.flush()
         view = await _view(uow, emergency)
         await _announce(
             uow, principal, view, AudienceKind.EVERYONE, texts, ButtonKind.NONE, None, now
@@ -337,7 +337,7 @@ async def _sign_up(
     elif signup is not None:
         signup.status = status
         signup.cancelled_at = now if status is SignupStatus.CANCELLED else None
-    await uow.session.flush()
+    await uow.broadcasts.flush()
     return shift_id if status is SignupStatus.CONFIRMED else None
 
 

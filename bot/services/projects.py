@@ -303,7 +303,7 @@ async def act(
             note=reason or None,
         )
         notices = await _notices(uow, project, action, reason)
-        await uow.session.flush()
+        await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()
     await notifier.send(notices)
@@ -397,7 +397,7 @@ async def record_decision(
         workers = await uow.grants.people_with_roles_covering(
             place_of(community), (Role.COMMUNITY_WORKER,)
         )
-        await uow.session.flush()
+        await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()
     message = "project.decided_yes" if approve else "project.decided_no"
@@ -442,7 +442,7 @@ async def evaluate(
             entity_id=project.id,
             details={"beneficiaries": beneficiaries},
         )
-        await uow.session.flush()
+        await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()
         return result

@@ -359,7 +359,7 @@ async def _act(
         before = need.assignee_person_id
         notices = await change(need, community, place)
         brief = await _brief(uow, need, community)
-        await uow.session.flush()
+        await uow.matching.flush()
         # Matching reads open loads: the old and the new assignee's count may have moved.
         await match_profiles.refresh(uow, (before, need.assignee_person_id))
         await uow.commit()

@@ -84,7 +84,7 @@ async def give_feedback(
                     )
                 )
         brief = await _brief(uow, need, community)
-        await uow.session.flush()
+        await uow.matching.flush()
         await match_profiles.refresh(uow, (need.assignee_person_id,))  # its rating changed
         await uow.commit()
     await notifier.send(notices)

@@ -71,7 +71,7 @@ async def take_offer(
             Notice(p, "need.taken_by_volunteer", params, (("open", need.id),)) for p in workers
         ]
         brief = await _brief(uow, need, community)
-        await uow.session.flush()
+        await uow.matching.flush()
         await match_profiles.refresh(uow, (principal.person_id,))
         await uow.commit()
     await notifier.send(notices)
