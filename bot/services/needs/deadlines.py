@@ -44,58 +44,64 @@ async def run_deadlines(
     now = _clock(now)
     notices: list[Notice] = []
     async with uow:
-        reminded = 0
-        for need in await uow.needs.due_for_reminder(now, DEADLINE_STATES):
-            community = await uow.places.community(need.community_id)
-            assert community is not None
-            for person in await _handlers_of(uow, need, place_of(community)):
-                notices.append(
-                    Notice(
-                        person,
-                        "need.reminder",
-                        {"reference": need.reference, "due": need.due_at.isoformat()},
-                        (("open", need.id),),
-                    )
-                )
-            need.reminded_at = now
-            reminded += 1
-        escalated = 0
-        for need in await uow.needs.overdue_unescalated(now, DEADLINE_STATES):
-            community = await uow.places.community(need.community_id)
-            assert community is not None
-            for person in await _escalation_contacts(uow, community):
-                notices.append(
-                    Notice(
-                        person,
-                        "need.escalated",
-                        {
-                            "reference": need.reference,
-                            "community": community.name,
-                            "community_en": community.name_en or "",
-                            "due": need.due_at.isoformat(),
-                        },
-                        (("open", need.id),),
-                    )
-                )
-            await alerts.queue(
-                uow,
-                community,
-                "need.escalated",
-                {**_alert_params(need, community), "due": need.due_at.isoformat()},
-            )
-            _event(uow, need, None, "escalated", now, public=False)
-            need.escalated_at = now
-            escalated += 1
-        closed = 0
-        for need in await uow.needs.resolved_before(now - reopen_window):
-            _event(uow, need, None, "closed_unconfirmed", now, to_state=NeedState.CLOSED)
-            need.state = NeedState.CLOSED
-            need.closed_at = now
-            need.closure_reason = ClosureReason.NOT_CONFIRMED
-            closed += 1
+        reminded = await _remind(uow, now, notices)
+        escalated = await _escalate(uow, now, notices)
+        closed = await _close_unconfirmed(uow, now - reopen_window, now)
         await uow.commit()
     await notifier.send(notices)
     return DeadlineRun(reminded, escalated, closed)
+
+
+async def _remind(uow: UnitOfWork, now: datetime, notices: list[Notice]) -> int:
+    """The handlers of needs whose reminder time has come hear of the deadline."""
+    reminded = 0
+    for need in await uow.needs.due_for_reminder(now, DEADLINE_STATES):
+        community = await uow.places.community(need.community_id)
+        assert community is not None
+        params = {"reference": need.reference, "due": need.due_at.isoformat()}
+        for person in await _handlers_of(uow, need, place_of(community)):
+            notices.append(Notice(person, "need.reminder", params, (("open", need.id),)))
+        need.reminded_at = now
+        reminded += 1
+    return reminded
+
+
+async def _escalate(uow: UnitOfWork, now: datetime, notices: list[Notice]) -> int:
+    """Overdue needs go up to the street (and its workers' group), once each."""
+    escalated = 0
+    for need in await uow.needs.overdue_unescalated(now, DEADLINE_STATES):
+        community = await uow.places.community(need.community_id)
+        assert community is not None
+        params: dict[str, str | int] = {
+            "reference": need.reference,
+            "community": community.name,
+            "community_en": community.name_en or "",
+            "due": need.due_at.isoformat(),
+        }
+        for person in await _escalation_contacts(uow, community):
+            notices.append(Notice(person, "need.escalated", params, (("open", need.id),)))
+        await alerts.queue(
+            uow,
+            community,
+            "need.escalated",
+            {**_alert_params(need, community), "due": need.due_at.isoformat()},
+        )
+        _event(uow, need, None, "escalated", now, public=False)
+        need.escalated_at = now
+        escalated += 1
+    return escalated
+
+
+async def _close_unconfirmed(uow: UnitOfWork, resolved_before: datetime, now: datetime) -> int:
+    """Resolved needs the resident never answered for are closed as not confirmed."""
+    closed = 0
+    for need in await uow.needs.resolved_before(resolved_before):
+        _event(uow, need, None, "closed_unconfirmed", now, to_state=NeedState.CLOSED)
+        need.state = NeedState.CLOSED
+        need.closed_at = now
+        need.closure_reason = ClosureReason.NOT_CONFIRMED
+        closed += 1
+    return closed
 
 
 async def _escalation_contacts(uow: UnitOfWork, community: Community) -> list[int]:

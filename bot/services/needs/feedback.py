@@ -12,7 +12,7 @@ from bot.domain.needs import (
     due_at,
     reminder_at,
 )
-from bot.domain.principal import Principal
+from bot.domain.principal import Place, Principal
 from bot.services import match_profiles
 from bot.services.needs.common import (
     NeedBrief,
@@ -25,7 +25,7 @@ from bot.services.needs.common import (
     _move,
 )
 from bot.services.ports import Notice, Notifier
-from storage.models import NeedFeedback
+from storage.models import Community, Need, NeedFeedback
 from storage.uow import UnitOfWork
 
 
@@ -53,39 +53,47 @@ async def give_feedback(
             raise PermissionDenied()
         if need.state is not NeedState.RESOLVED:
             raise Conflict("need_not_resolved")
-        uow.needs.add_feedback(
-            NeedFeedback(
-                need_id=need.id,
-                person_id=principal.person_id,
-                solved=solved,
-                rating=rating,
-                comment=(comment or "").strip() or None,
-                at=now,
-            )
-        )
+        answer = NeedFeedback(solved=solved, rating=rating, comment=comment, at=now)
+        answer.need_id, answer.person_id = need.id, principal.person_id
+        uow.needs.add_feedback(answer)
         if solved:
-            _move(uow, need, principal, NeedState.CLOSED, now, "confirmed", comment)
-            need.closed_at = now
-            need.closure_reason = ClosureReason.CONFIRMED_SOLVED
+            _close_confirmed(uow, principal, need, now, comment)
         else:
             if need.resolved_at is None or now - need.resolved_at > reopen_window:
                 raise Conflict("reopen_window")
-            _move(uow, need, principal, NeedState.REOPENED, now, "reopened", comment)
-            need.due_at = due_at(now, need.urgency, _due_hours(community))
-            need.remind_at = reminder_at(now, need.due_at)
-            need.reminded_at = need.escalated_at = None
-            for person in await _handlers_of(uow, need, place):
-                notices.append(
-                    Notice(
-                        person,
-                        "need.reopened",
-                        {"reference": need.reference, "comment": comment or "—"},
-                        (("open", need.id),),
-                    )
-                )
+            notices = await _reopen(uow, principal, need, community, place, now, comment)
         brief = await _brief(uow, need, community)
         await uow.matching.flush()
         await match_profiles.refresh(uow, (need.assignee_person_id,))  # its rating changed
         await uow.commit()
     await notifier.send(notices)
     return brief
+
+
+def _close_confirmed(
+    uow: UnitOfWork, principal: Principal, need: Need, now: datetime, comment: str | None
+) -> None:
+    _move(uow, need, principal, NeedState.CLOSED, now, "confirmed", comment)
+    need.closed_at = now
+    need.closure_reason = ClosureReason.CONFIRMED_SOLVED
+
+
+async def _reopen(
+    uow: UnitOfWork,
+    principal: Principal,
+    need: Need,
+    community: Community,
+    place: Place,
+    now: datetime,
+    comment: str | None,
+) -> list[Notice]:
+    """Not solved: the need is open again with a fresh deadline; its handlers hear why."""
+    _move(uow, need, principal, NeedState.REOPENED, now, "reopened", comment)
+    need.due_at = due_at(now, need.urgency, _due_hours(community))
+    need.remind_at = reminder_at(now, need.due_at)
+    need.reminded_at = need.escalated_at = None
+    params = {"reference": need.reference, "comment": comment or "—"}
+    return [
+        Notice(person, "need.reopened", params, (("open", need.id),))
+        for person in await _handlers_of(uow, need, place)
+    ]

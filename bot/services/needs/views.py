@@ -32,6 +32,7 @@ from bot.services.needs.common import (
 )
 from bot.services.places import area_of, place_of
 from bot.services.views import Named, Page
+from storage.models import Need
 from storage.uow import UnitOfWork
 
 
@@ -55,23 +56,6 @@ async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) ->
         internal = can_triage or is_assignee
         # Someone who only said "me too" sees where it stands, not the resident's exchange.
         supporter_only = not (internal or is_resident)
-        events = []
-        for event in await uow.needs.events(need.id):
-            if supporter_only and event.to_state is None and event.kind != "filed":
-                continue
-            if event.public or internal:
-                actor = await uow.people.get(event.actor_id) if event.actor_id else None
-                events.append(
-                    EventView(
-                        at=event.at,
-                        kind=event.kind,
-                        from_state=event.from_state,
-                        to_state=event.to_state,
-                        public=event.public,
-                        text=None if supporter_only else event.text,
-                        actor=await _name(uow, actor.id) if actor and internal else None,
-                    )
-                )
         return NeedDetail(
             brief=await _brief(uow, need, community),
             beneficiary=need.beneficiary,
@@ -81,13 +65,38 @@ async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) ->
             referred_to=need.referred_to,
             resolution=need.resolution,
             closure_reason=need.closure_reason,
-            events=tuple(events),
+            events=await _events_seen(uow, need, internal=internal, supporter_only=supporter_only),
             can_triage=can_triage,
             is_assignee=is_assignee,
             is_resident=is_resident,
             # Other residents (supporters) never see the resident's phone or address.
             contact=await _contact(uow, need) if internal or is_resident else None,
         )
+
+
+async def _events_seen(
+    uow: UnitOfWork, need: Need, *, internal: bool, supporter_only: bool
+) -> tuple[EventView, ...]:
+    """The history as this viewer may see it: internal events and who acted only for the
+    workers and the assignee; for a supporter only the changes of state, without texts."""
+    events = []
+    for event in await uow.needs.events(need.id):
+        if supporter_only and event.to_state is None and event.kind != "filed":
+            continue
+        if event.public or internal:
+            actor = await uow.people.get(event.actor_id) if event.actor_id else None
+            events.append(
+                EventView(
+                    at=event.at,
+                    kind=event.kind,
+                    from_state=event.from_state,
+                    to_state=event.to_state,
+                    public=event.public,
+                    text=None if supporter_only else event.text,
+                    actor=await _name(uow, actor.id) if actor and internal else None,
+                )
+            )
+    return tuple(events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,29 +195,28 @@ async def needs_list(
             offset=0,
             limit=100_000,
         )
-        result = []
-        for need in rows:
-            community = await uow.places.community(need.community_id)
-            result.append(
-                NeedsListRow(
-                    reference=need.reference,
-                    community=Named(community.id, community.name, community.name_en)
-                    if community
-                    else Named(0, "?", None),
-                    category=need.category,
-                    urgency=need.urgency,
-                    state=need.state,
-                    age_days=(now - need.created_at).days,
-                    supporters=await uow.needs.supporter_count(need.id),
-                    overdue=need.due_at < now,
-                    description=need.description,
-                    resident_name=await _name(uow, need.resident_id),
-                    wants_visit=need.wants_visit,
-                    contact_phone=need.contact_phone,
-                    address=need.address,
-                )
-            )
-        return tuple(result)
+        return tuple([await _list_row(uow, need, now) for need in rows])
+
+
+async def _list_row(uow: UnitOfWork, need: Need, now: datetime) -> NeedsListRow:
+    community = await uow.places.community(need.community_id)
+    return NeedsListRow(
+        reference=need.reference,
+        community=Named(community.id, community.name, community.name_en)
+        if community
+        else Named(0, "?", None),
+        category=need.category,
+        urgency=need.urgency,
+        state=need.state,
+        age_days=(now - need.created_at).days,
+        supporters=await uow.needs.supporter_count(need.id),
+        overdue=need.due_at < now,
+        description=need.description,
+        resident_name=await _name(uow, need.resident_id),
+        wants_visit=need.wants_visit,
+        contact_phone=need.contact_phone,
+        address=need.address,
+    )
 
 
 async def area_needs(
