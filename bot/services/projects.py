@@ -113,43 +113,7 @@ async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) 
     community = await uow.places.community(project.community_id)
     assert community is not None
     org = await uow.organisations.get(project.organisation_id) if project.organisation_id else None
-    decision_row = await uow.projects.latest_decision(project.id)
-    decision = None
-    if decision_row is not None:
-        reviewer = await uow.people.get(decision_row.reviewer_id)
-        decision = Decision(
-            decision_row.approve,
-            decision_row.decided_on,
-            decision_row.minutes,
-            shown_name(reviewer.display_name, reviewer.id) if reviewer else "",
-        )
-    evaluation = await uow.projects.evaluation(project.id)
-    minutes, volunteers = await uow.projects.service_figures(project.id)
-    linked, solved, rating = await uow.projects.need_figures(project.id)
-    allocations = await uow.funds.allocations_to(project.id)
-    expenditures = await uow.funds.expenditures([a.id for a in allocations])
-    spent = sum(e.amount_fen for e in expenditures)
-    money = []
-    for allocation in allocations:
-        fund = await uow.funds.get(allocation.fund_id)
-        used = sum(e.amount_fen for e in expenditures if e.allocation_id == allocation.id)
-        money.append((fund.name if fund else "", allocation.amount_fen, used))
-    actions: tuple[ProjectAction, ...] = ()
-    can_decide = can_add_shift = False
-    if principal is not None:
-        place_ok = await _place_ok(uow, principal, project)
-        actors = _actors(principal, project, place_ok)
-        actions = tuple(a for actor in sorted(actors) for a in actions_for(project.state, actor))
-        can_decide = (
-            project.major
-            and project.state is ProjectState.SUBMITTED
-            and await _place_ok(uow, principal, project, Role.PARTY_REVIEWER)
-        )
-        can_add_shift = Actor.OWNER in actors and project.state in (
-            ProjectState.APPROVED,
-            ProjectState.PUBLISHED,
-            ProjectState.RUNNING,
-        )
+    actions, can_decide, can_add_shift = await _viewer_steps(uow, project, principal)
     return ProjectView(
         id=project.id,
         title=project.title,
@@ -166,24 +130,71 @@ async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) 
         ends_on=project.ends_on,
         major=project.major,
         rejection_reason=project.rejection_reason,
-        decision=decision,
-        results=Results(
-            beneficiaries=evaluation.beneficiaries if evaluation else None,
-            summary=evaluation.summary if evaluation else None,
-            confirmed_minutes=minutes,
-            volunteers=volunteers,
-            needs_linked=linked,
-            needs_solved=solved,
-            satisfaction=rating,
-            allocated_fen=sum(a.amount_fen for a in allocations),
-            spent_fen=spent,
-            money=tuple(money),
-        ),
+        decision=await _decision(uow, project),
+        results=await _results(uow, project),
         shift_ids=tuple(s.id for s in await uow.projects.shifts_of(project.id)),
         actions=actions,
         can_decide=can_decide,
         can_add_shift=can_add_shift,
     )
+
+
+async def _decision(uow: UnitOfWork, project: Project) -> Decision | None:
+    """The party organisation's latest recorded decision, with its reviewer's name."""
+    row = await uow.projects.latest_decision(project.id)
+    if row is None:
+        return None
+    reviewer = await uow.people.get(row.reviewer_id)
+    name = shown_name(reviewer.display_name, reviewer.id) if reviewer else ""
+    return Decision(row.approve, row.decided_on, row.minutes, name)
+
+
+async def _results(uow: UnitOfWork, project: Project) -> Results:
+    """The evaluation, and the figures counted from the store (service, needs, money)."""
+    evaluation = await uow.projects.evaluation(project.id)
+    minutes, volunteers = await uow.projects.service_figures(project.id)
+    linked, solved, rating = await uow.projects.need_figures(project.id)
+    allocations = await uow.funds.allocations_to(project.id)
+    expenditures = await uow.funds.expenditures([a.id for a in allocations])
+    money = []
+    for allocation in allocations:
+        fund = await uow.funds.get(allocation.fund_id)
+        used = sum(e.amount_fen for e in expenditures if e.allocation_id == allocation.id)
+        money.append((fund.name if fund else "", allocation.amount_fen, used))
+    return Results(
+        beneficiaries=evaluation.beneficiaries if evaluation else None,
+        summary=evaluation.summary if evaluation else None,
+        confirmed_minutes=minutes,
+        volunteers=volunteers,
+        needs_linked=linked,
+        needs_solved=solved,
+        satisfaction=rating,
+        allocated_fen=sum(a.amount_fen for a in allocations),
+        spent_fen=sum(e.amount_fen for e in expenditures),
+        money=tuple(money),
+    )
+
+
+async def _viewer_steps(
+    uow: UnitOfWork, project: Project, principal: Principal | None
+) -> tuple[tuple[ProjectAction, ...], bool, bool]:
+    """What the viewer may do: the lifecycle steps, review it, add shifts to it."""
+    if principal is None:
+        return (), False, False
+    place_ok = await _place_ok(uow, principal, project)
+    actors = _actors(principal, project, place_ok)
+    actions = tuple(a for actor in sorted(actors) for a in actions_for(project.state, actor))
+    can_decide = (
+        project.major
+        and project.state is ProjectState.SUBMITTED
+        and await _place_ok(uow, principal, project, Role.PARTY_REVIEWER)
+    )
+    can_add_shift = Actor.OWNER in actors and project.state in (
+        ProjectState.APPROVED,
+        ProjectState.PUBLISHED,
+        ProjectState.RUNNING,
+    )
+    return actions, can_decide, can_add_shift
 
 
 async def draft(
@@ -202,21 +213,9 @@ async def draft(
     major: bool,
 ) -> ProjectView:
     title, purpose = _clean(title, 200), purpose.strip()[:MAX_TEXT]
-    if not title or not purpose:
-        raise InvalidInput("project", "title and purpose")
-    if not 0 <= budget_fen <= MAX_BUDGET_FEN:
-        raise InvalidInput("amount", "range")
-    if ends_on < starts_on:
-        raise InvalidInput("period", "range")
-    if not community_ids:
-        raise InvalidInput("communities", "empty")
+    _check_draft(title, purpose, budget_fen, starts_on, ends_on, community_ids)
     async with uow:
-        if organisation_id is not None:
-            if not member_of(principal, organisation_id):
-                raise PermissionDenied()
-            allowed = set(await uow.org_directory.communities_of(organisation_id))
-        else:
-            allowed = set(await uow.places.communities_covered(principal, (Role.SOCIAL_WORKER,)))
+        allowed = await _draft_communities(uow, principal, organisation_id)
         if not allowed or not set(community_ids) <= allowed:
             raise PermissionDenied()
         project = await uow.projects.add(
@@ -246,6 +245,36 @@ async def draft(
         view = await _view(uow, project, principal)
         await uow.commit()
         return view
+
+
+def _check_draft(
+    title: str,
+    purpose: str,
+    budget_fen: int,
+    starts_on: date,
+    ends_on: date,
+    community_ids: Sequence[int],
+) -> None:
+    if not title or not purpose:
+        raise InvalidInput("project", "title and purpose")
+    if not 0 <= budget_fen <= MAX_BUDGET_FEN:
+        raise InvalidInput("amount", "range")
+    if ends_on < starts_on:
+        raise InvalidInput("period", "range")
+    if not community_ids:
+        raise InvalidInput("communities", "empty")
+
+
+async def _draft_communities(
+    uow: UnitOfWork, principal: Principal, organisation_id: int | None
+) -> set[int]:
+    """Where the drafter may run a project: the organisation's communities (for its
+    members), or those the social worker covers."""
+    if organisation_id is None:
+        return set(await uow.places.communities_covered(principal, (Role.SOCIAL_WORKER,)))
+    if not member_of(principal, organisation_id):
+        raise PermissionDenied()
+    return set(await uow.org_directory.communities_of(organisation_id))
 
 
 async def view(uow: UnitOfWork, principal: Principal, *, project_id: int) -> ProjectView:
@@ -287,12 +316,9 @@ async def act(
         if not actors:
             raise PermissionDenied()
         decision = await uow.projects.latest_decision(project.id)
-        party_approved = decision is not None and decision.approve
-        target = _step(project, action, actors, party_approved)
-        if action is ProjectAction.PUBLISH and project.organisation_id is not None:
-            org = await uow.organisations.get(project.organisation_id)
-            if org is None or org.verified_at is None:
-                raise Conflict("organisation_not_verified")
+        target = _step(project, action, actors, decision is not None and decision.approve)
+        if action is ProjectAction.PUBLISH:
+            await _check_organisation_verified(uow, project)
         project.state = target
         project.rejection_reason = reason if action is ProjectAction.REJECT else None
         uow.audit.record(
@@ -308,6 +334,15 @@ async def act(
         await uow.commit()
     await notifier.send(notices)
     return result
+
+
+async def _check_organisation_verified(uow: UnitOfWork, project: Project) -> None:
+    """An organisation's project is published only once the organisation is verified."""
+    if project.organisation_id is None:
+        return
+    org = await uow.organisations.get(project.organisation_id)
+    if org is None or org.verified_at is None:
+        raise Conflict("organisation_not_verified")
 
 
 def _step(
@@ -372,10 +407,7 @@ async def record_decision(
         project = await _load(uow, project_id, lock=True)
         if not await _place_ok(uow, principal, project, Role.PARTY_REVIEWER):
             raise PermissionDenied()
-        if not project.major:
-            raise Conflict("not_a_major_matter")
-        if project.state is not ProjectState.SUBMITTED:
-            raise Conflict("project_not_submitted")
+        _check_decidable(project)
         uow.projects.add_decision(
             PartyDecision(
                 project_id=project.id,
@@ -392,20 +424,33 @@ async def record_decision(
             entity_id=project.id,
             details={"approve": approve, "decided_on": decided_on.isoformat()},
         )
-        community = await uow.places.community(project.community_id)
-        assert community is not None
-        workers = await uow.grants.people_with_roles_covering(
-            place_of(community), (Role.COMMUNITY_WORKER,)
-        )
+        workers = await _community_workers(uow, project)
         await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()
     message = "project.decided_yes" if approve else "project.decided_no"
     params: dict[str, str | int] = {"title": result.title}
     await notifier.send(
-        [Notice(p, message, params, actions=(("project", project_id),)) for p, _, _ in workers]
+        [Notice(p, message, params, actions=(("project", project_id),)) for p in workers]
     )
     return result
+
+
+async def _community_workers(uow: UnitOfWork, project: Project) -> list[int]:
+    community = await uow.places.community(project.community_id)
+    assert community is not None
+    workers = await uow.grants.people_with_roles_covering(
+        place_of(community), (Role.COMMUNITY_WORKER,)
+    )
+    return [person_id for person_id, _, _ in workers]
+
+
+def _check_decidable(project: Project) -> None:
+    """The party organisation decides only a major matter, while it is submitted."""
+    if not project.major:
+        raise Conflict("not_a_major_matter")
+    if project.state is not ProjectState.SUBMITTED:
+        raise Conflict("project_not_submitted")
 
 
 async def evaluate(
