@@ -76,11 +76,7 @@ async def register(
     community_ids: Sequence[int] = (),
 ) -> OrgView:
     name = " ".join(name.split())
-    if not 2 <= len(name) <= MAX_NAME:
-        raise InvalidInput("name", "length")
-    number = " ".join((registration_number or "").split())[:64] or None
-    if registration is not RegistrationStatus.NONE and not number:
-        raise InvalidInput("registration_number", "missing")
+    number = _checked_registration(name, registration, registration_number)
     if principal.home is None:
         raise Conflict("no_home_community")
     home = principal.home.community_id
@@ -102,36 +98,56 @@ async def register(
             raise Conflict("organisation_name_taken")
         communities = [home, *[c for c in community_ids if c != home]]
         await uow.org_directory.set_communities(org.id, communities)
-        await uow.grants.add(
-            RoleGrant(
-                person_id=principal.person_id,
-                role=Role.ORG_ADMIN,
-                scope_level=ScopeLevel.COMMUNITY,
-                community_id=home,
-                organisation_id=org.id,
-                granted_by=principal.person_id,
-            )
-        )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="organisation.register",
-            entity="organisation",
-            entity_id=org.id,
-        )
-        community = await uow.places.community(home)
-        assert community is not None
-        workers = await uow.grants.people_with_roles_covering(
-            place_of(community), (Role.COMMUNITY_WORKER,)
-        )
+        await _make_admin(uow, principal, org)
+        workers = await _community_workers(uow, home)
         view = _view(org, communities)
         await uow.commit()
     await notifier.send(
-        [
-            Notice(person_id, "organisation.registered", {"name": name})
-            for person_id, _, _ in workers
-        ]
+        [Notice(person_id, "organisation.registered", {"name": name}) for person_id in workers]
     )
     return view
+
+
+def _checked_registration(
+    name: str, registration: RegistrationStatus, registration_number: str | None
+) -> str | None:
+    """The name's length checked; the registration number, required once registered."""
+    if not 2 <= len(name) <= MAX_NAME:
+        raise InvalidInput("name", "length")
+    number = " ".join((registration_number or "").split())[:64] or None
+    if registration is not RegistrationStatus.NONE and not number:
+        raise InvalidInput("registration_number", "missing")
+    return number
+
+
+async def _make_admin(uow: UnitOfWork, principal: Principal, org: Organisation) -> None:
+    """Who registers an organisation is its first admin."""
+    assert org.community_id is not None
+    await uow.grants.add(
+        RoleGrant(
+            person_id=principal.person_id,
+            role=Role.ORG_ADMIN,
+            scope_level=ScopeLevel.COMMUNITY,
+            community_id=org.community_id,
+            organisation_id=org.id,
+            granted_by=principal.person_id,
+        )
+    )
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action="organisation.register",
+        entity="organisation",
+        entity_id=org.id,
+    )
+
+
+async def _community_workers(uow: UnitOfWork, community_id: int) -> list[int]:
+    community = await uow.places.community(community_id)
+    assert community is not None
+    workers = await uow.grants.people_with_roles_covering(
+        place_of(community), (Role.COMMUNITY_WORKER,)
+    )
+    return [person_id for person_id, _, _ in workers]
 
 
 async def mine(uow: UnitOfWork, principal: Principal) -> tuple[OrgView, ...]:
@@ -228,26 +244,10 @@ async def verify(
     if not approve and not reason:
         raise InvalidInput("reason", "empty")
     async with uow:
-        org = await uow.organisations.get(organisation_id, lock=True)
-        if org is None or org.community_id is None:
-            raise NotFound("organisation", organisation_id)
-        community = await uow.places.community(org.community_id)
-        assert community is not None
-        if not principal.can_act_in(place_of(community), *VERIFYING_ROLES):
-            raise PermissionDenied()
+        org = await _verifiable(uow, principal, organisation_id)
         if org.verified_at is not None:
             raise Conflict("organisation_verified")
-        if approve:
-            org.verified_at, org.verified_by, org.rejection_reason = now, principal.person_id, None
-        else:
-            org.rejection_reason = reason
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="organisation.verify" if approve else "organisation.refuse",
-            entity="organisation",
-            entity_id=org.id,
-            note=reason or None,
-        )
+        _decide(uow, principal, org, approve, reason, now)
         admins = await uow.grants.organisation_members(org.id)
         view = _view(org, await uow.org_directory.communities_of(org.id))
         await uow.commit()
@@ -256,3 +256,36 @@ async def verify(
         [Notice(p, message, {"name": view.name, "reason": reason or "-"}) for p in admins]
     )
     return view
+
+
+async def _verifiable(uow: UnitOfWork, principal: Principal, organisation_id: int) -> Organisation:
+    """The organisation (locked), if the principal verifies in its community."""
+    org = await uow.organisations.get(organisation_id, lock=True)
+    if org is None or org.community_id is None:
+        raise NotFound("organisation", organisation_id)
+    community = await uow.places.community(org.community_id)
+    assert community is not None
+    if not principal.can_act_in(place_of(community), *VERIFYING_ROLES):
+        raise PermissionDenied()
+    return org
+
+
+def _decide(
+    uow: UnitOfWork,
+    principal: Principal,
+    org: Organisation,
+    approve: bool,
+    reason: str,
+    now: datetime,
+) -> None:
+    if approve:
+        org.verified_at, org.verified_by, org.rejection_reason = now, principal.person_id, None
+    else:
+        org.rejection_reason = reason
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action="organisation.verify" if approve else "organisation.refuse",
+        entity="organisation",
+        entity_id=org.id,
+        note=reason or None,
+    )
