@@ -106,13 +106,7 @@ async def start(
         raise InvalidInput("description", "length")
     async with uow:
         communities = await _require_over(uow, principal, level, scope_id)
-        # Locked, so two workers switching the same community on at once make one emergency.
-        await uow.broadcasts.lock_communities(communities)
-        for community_id in communities:
-            row = await uow.places.community(community_id)
-            assert row is not None
-            if await uow.broadcasts.active_for(community_id, row.street_id) is not None:
-                raise Conflict("emergency_active")
+        await _check_none_active(uow, communities)
         emergency = Emergency(
             level=level,
             scope_id=scope_id,
@@ -122,24 +116,7 @@ async def start(
         )
         uow.broadcasts.add(emergency)
         await uow.broadcasts.flush()
-        for community_id in communities:
-            shift = Shift(
-                community_id=community_id,
-                created_by=principal.person_id,
-                title=description[:200],
-                place=description[:200],
-                starts_at=now,
-                ends_at=now + timedelta(hours=SHIFT_HOURS),
-                capacity=SHIFT_CAPACITY,
-                skills=[],
-                cancel_hours=0,
-            )
-            await uow.shifts.add(shift)
-            uow.broadcasts.add(
-                EmergencyShift(
-                    emergency_id=emergency.id, community_id=community_id, shift_id=shift.id
-                )
-            )
+        await _open_shifts(uow, principal, emergency, communities)
         uow.audit.record(
             actor_id=principal.person_id,
             action="emergency.start",
@@ -156,6 +133,39 @@ async def start(
         )  # fmt: skip
         await uow.commit()
     return view, sent
+
+
+async def _check_none_active(uow: UnitOfWork, communities: Sequence[int]) -> None:
+    """Locked, so two workers switching the same community on at once make one emergency."""
+    await uow.broadcasts.lock_communities(communities)
+    for community_id in communities:
+        row = await uow.places.community(community_id)
+        assert row is not None
+        if await uow.broadcasts.active_for(community_id, row.street_id) is not None:
+            raise Conflict("emergency_active")
+
+
+async def _open_shifts(
+    uow: UnitOfWork, principal: Principal, emergency: Emergency, communities: Sequence[int]
+) -> None:
+    """One emergency shift per community, for the volunteers who come to sign up for."""
+    now = emergency.started_at
+    for community_id in communities:
+        shift = Shift(
+            community_id=community_id,
+            created_by=principal.person_id,
+            title=emergency.description[:200],
+            place=emergency.description[:200],
+            starts_at=now,
+            ends_at=now + timedelta(hours=SHIFT_HOURS),
+            capacity=SHIFT_CAPACITY,
+            skills=[],
+            cancel_hours=0,
+        )
+        await uow.shifts.add(shift)
+        uow.broadcasts.add(
+            EmergencyShift(emergency_id=emergency.id, community_id=community_id, shift_id=shift.id)
+        )
 
 
 async def _alert_robots(
