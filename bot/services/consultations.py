@@ -294,12 +294,7 @@ async def open_consultation(
     if spec.meeting_at is not None and spec.meeting_at <= now:
         raise InvalidInput("meeting", "past")
     async with uow:
-        covered = set(await uow.places.communities_covered(principal, CONSULTATION_ROLES))
-        communities = sorted(set(spec.community_ids))
-        if not communities or not set(communities) <= covered:
-            raise PermissionDenied()
-        if spec.need_id is not None:
-            await _check_need(uow, spec.need_id, communities)
+        communities = await _opened_in(uow, principal, spec)
         c = Consultation(
             community_id=communities[0],
             created_by=principal.person_id,
@@ -315,24 +310,7 @@ async def open_consultation(
             meeting_at=spec.meeting_at,
             meeting_place=" ".join((spec.meeting_place or "").split())[:200] or None,
         )
-        uow.consultations.add(c)
-        await uow.consultations.flush()
-        for community_id in communities:
-            uow.consultations.add(
-                ConsultationCommunity(consultation_id=c.id, community_id=community_id)
-            )
-        for position, text in enumerate(spec.options):
-            uow.consultations.add(
-                ConsultationOption(consultation_id=c.id, position=position, text=text)
-            )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.open",
-            entity="consultation",
-            entity_id=c.id,
-            details={"communities": communities, "options": len(spec.options)},
-        )
-        await uow.consultations.flush()
+        await _store(uow, principal, c, communities, spec.options)
         shown = await _view(uow, principal, c, now, None)
         _webhook_event(uow, "consultation.opened", c, communities, now)
         await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
@@ -341,6 +319,45 @@ async def open_consultation(
             await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
         await uow.commit()
     return shown
+
+
+async def _opened_in(uow: UnitOfWork, principal: Principal, spec: NewConsultation) -> list[int]:
+    """Its communities, all covered by the principal (and its need's, if opened from one)."""
+    covered = set(await uow.places.communities_covered(principal, CONSULTATION_ROLES))
+    communities = sorted(set(spec.community_ids))
+    if not communities or not set(communities) <= covered:
+        raise PermissionDenied()
+    if spec.need_id is not None:
+        await _check_need(uow, spec.need_id, communities)
+    return communities
+
+
+async def _store(
+    uow: UnitOfWork,
+    principal: Principal,
+    c: Consultation,
+    communities: Sequence[int],
+    options: Sequence[str],
+) -> None:
+    """The consultation with its communities and options, audited."""
+    uow.consultations.add(c)
+    await uow.consultations.flush()
+    for community_id in communities:
+        uow.consultations.add(
+            ConsultationCommunity(consultation_id=c.id, community_id=community_id)
+        )
+    for position, text in enumerate(options):
+        uow.consultations.add(
+            ConsultationOption(consultation_id=c.id, position=position, text=text)
+        )
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action="consultation.open",
+        entity="consultation",
+        entity_id=c.id,
+        details={"communities": list(communities), "options": len(options)},
+    )
+    await uow.consultations.flush()
 
 
 def _webhook_event(
@@ -627,41 +644,62 @@ async def _ballot(
         if option_id not in {o.id for o in await uow.consultations.options(c.id)}:
             raise InvalidInput("option", str(option_id))
         key = voter_key(cipher.ballot_secret, c.id, voter_id, c.anonymous)
-        ballot = ConsultationVote(
-            consultation_id=c.id,
-            voter_key=key,
-            person_id=None if c.anonymous else voter_id,
-            option_id=option_id,
-            actor=actor,
-            # An anonymous ballot carries nothing that could be matched: no paper mark (the
-            # consultation counts those), and the opening time instead of its own.
-            assisted=assisted and not c.anonymous,
-            updated_at=c.opened_at if c.anonymous else now,
-        )
-        if not await uow.consultations.cast(ballot):
-            if assisted:
-                raise Conflict("already_voted")
-            # Voted before (or a second tap arrived at the same moment): change that ballot.
-            existing = await uow.consultations.ballot(c.id, key)
-            assert existing is not None
-            existing.option_id, existing.updated_at = option_id, ballot.updated_at
-        elif assisted:
-            await uow.consultations.count_paper_vote(c.id)
+        await _cast(uow, c, key, voter_id, option_id, actor, assisted, now)
         participant = await uow.consultations.took_part(c.id, voter_id)
         participant.voted = True
         _audit_ballot(uow, principal, c, voter_id, assisted)
         if assisted and not c.anonymous:
-            # An action on the person's behalf (never its choice); an anonymous ballot leaves
-            # no trace with a time that could be matched to it.
-            await access_log.record(
-                uow,
-                actor_id=principal.person_id,
-                subject_id=voter_id,
-                kind=Access.ON_BEHALF,
-                reason="paper vote recorded by a worker",
-                details={"consultation": c.id},
-            )
+            await _log_on_behalf(uow, principal, c, voter_id)
         await uow.commit()
+
+
+async def _cast(
+    uow: UnitOfWork,
+    c: Consultation,
+    key: str,
+    voter_id: int,
+    option_id: int,
+    actor: Actor,
+    assisted: bool,
+    now: datetime,
+) -> None:
+    """Cast the ballot, or change the one the voter cast before (a worker's paper vote never
+    replaces one)."""
+    ballot = ConsultationVote(
+        consultation_id=c.id,
+        voter_key=key,
+        person_id=None if c.anonymous else voter_id,
+        option_id=option_id,
+        actor=actor,
+        # An anonymous ballot carries nothing that could be matched: no paper mark (the
+        # consultation counts those), and the opening time instead of its own.
+        assisted=assisted and not c.anonymous,
+        updated_at=c.opened_at if c.anonymous else now,
+    )
+    if not await uow.consultations.cast(ballot):
+        if assisted:
+            raise Conflict("already_voted")
+        # Voted before (or a second tap arrived at the same moment): change that ballot.
+        existing = await uow.consultations.ballot(c.id, key)
+        assert existing is not None
+        existing.option_id, existing.updated_at = option_id, ballot.updated_at
+    elif assisted:
+        await uow.consultations.count_paper_vote(c.id)
+
+
+async def _log_on_behalf(
+    uow: UnitOfWork, principal: Principal, c: Consultation, voter_id: int
+) -> None:
+    """An action on the person's behalf (never its choice); an anonymous ballot leaves no
+    trace with a time that could be matched to it, so it is never logged."""
+    await access_log.record(
+        uow,
+        actor_id=principal.person_id,
+        subject_id=voter_id,
+        kind=Access.ON_BEHALF,
+        reason="paper vote recorded by a worker",
+        details={"consultation": c.id},
+    )
 
 
 def _audit_ballot(
@@ -784,20 +822,7 @@ async def decide(
         c = await _load(uow, consultation_id, lock=True)
         if not await _decides(uow, principal, c):
             raise PermissionDenied()
-        if c.closed_at is None or c.decided_at is not None:
-            raise Conflict("consultation_not_closed" if c.closed_at is None else "decided")
-        if c.major and (decided_on is None or not (minutes or "").strip()):
-            raise InvalidInput("decision", "date and minutes")
-        c.decision, c.decided_by, c.decided_at = decision, principal.person_id, now
-        c.decided_on = decided_on
-        c.minutes = (minutes or "").strip()[:MAX_BACKGROUND] or None
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.decide",
-            entity="consultation",
-            entity_id=c.id,
-            note=decision,
-        )
+        _record_decision(uow, principal, c, decision, decided_on, minutes, now)
         await uow.consultations.flush()
         shown = await _view(uow, principal, c, now, None)
         communities = await uow.consultations.communities_of(c.id)
@@ -811,3 +836,29 @@ async def decide(
         await uow.commit()
     await notifier.send(told)
     return shown
+
+
+def _record_decision(
+    uow: UnitOfWork,
+    principal: Principal,
+    c: Consultation,
+    decision: str,
+    decided_on: date | None,
+    minutes: str | None,
+    now: datetime,
+) -> None:
+    """Once, after closing; a major matter with the date and minutes of its meeting."""
+    if c.closed_at is None or c.decided_at is not None:
+        raise Conflict("consultation_not_closed" if c.closed_at is None else "decided")
+    if c.major and (decided_on is None or not (minutes or "").strip()):
+        raise InvalidInput("decision", "date and minutes")
+    c.decision, c.decided_by, c.decided_at = decision, principal.person_id, now
+    c.decided_on = decided_on
+    c.minutes = (minutes or "").strip()[:MAX_BACKGROUND] or None
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action="consultation.decide",
+        entity="consultation",
+        entity_id=c.id,
+        note=decision,
+    )
