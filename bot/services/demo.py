@@ -87,25 +87,7 @@ async def load_demo(uow: UnitOfWork) -> DemoSummary:
             return DemoSummary(False, 0, 0, 0, 0, 0)
         district = District(name=DISTRICT[0], name_en=DISTRICT[1])
         uow.places.add(district)
-        communities: list[Community] = []
-        streets: list[Street] = []
-        for (name, name_en, township), rows in STREETS.items():
-            street = Street(district=district, name=name, name_en=name_en, is_township=township)
-            streets.append(street)
-            uow.places.add(street)
-            for c_name, c_name_en, code, kind, population in rows:
-                community = Community(
-                    street=street,
-                    name=c_name,
-                    name_en=c_name_en,
-                    code=code,
-                    kind=kind,
-                    resident_population=population,
-                )
-                communities.append(community)
-                uow.places.add(community)
-                for n in range(1, 4):
-                    uow.places.add(Grid(community=community, name=f"第{n}网格"))
+        streets, communities = _places(uow, district)
         await uow.places.flush()
         for org_name, org_type, registration in ORGANISATIONS:
             await uow.organisations.add(
@@ -124,6 +106,30 @@ async def load_demo(uow: UnitOfWork) -> DemoSummary:
         )
         await uow.commit()
         return DemoSummary(True, 1, len(streets), len(communities), len(ORGANISATIONS), people)
+
+
+def _places(uow: UnitOfWork, district: District) -> tuple[list[Street], list[Community]]:
+    """The district's streets and their communities, each with three grids."""
+    communities: list[Community] = []
+    streets: list[Street] = []
+    for (name, name_en, township), rows in STREETS.items():
+        street = Street(district=district, name=name, name_en=name_en, is_township=township)
+        streets.append(street)
+        uow.places.add(street)
+        for c_name, c_name_en, code, kind, population in rows:
+            community = Community(
+                street=street,
+                name=c_name,
+                name_en=c_name_en,
+                code=code,
+                kind=kind,
+                resident_population=population,
+            )
+            communities.append(community)
+            uow.places.add(community)
+            for n in range(1, 4):
+                uow.places.add(Grid(community=community, name=f"第{n}网格"))
+    return streets, communities
 
 
 async def _people(uow: UnitOfWork, communities: list[Community], streets: list[Street]) -> int:
