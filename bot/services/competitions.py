@@ -39,7 +39,9 @@ from storage.models import (
     CompetitionProposal,
     CompetitionReviewer,
     CompetitionScore,
+    Fund,
     FundAllocation,
+    Project,
 )
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -209,14 +211,8 @@ async def open_call(
     title, theme = _check_call(spec, now)
     async with uow:
         await buyers.require(uow, principal, spec.level, spec.scope_id)
-        fund = await uow.funds.get(spec.fund_id)
-        if fund is None:
-            raise NotFound("fund", spec.fund_id)
         communities = await buyers.communities(uow, spec.level, spec.scope_id)
-        if fund.community_id is not None and fund.community_id not in communities:
-            raise Conflict("fund_outside_unit")
-        if spec.budget_fen > (await replay(uow, fund.id)).statement().balance:
-            raise Conflict("fund_insufficient")
+        fund = await _fund_for(uow, spec, communities)
         call = Competition(
             level=spec.level,
             scope_id=spec.scope_id,
@@ -246,6 +242,18 @@ async def open_call(
         view = await _call_view(uow, principal, call, now)
         await uow.commit()
         return view
+
+
+async def _fund_for(uow: UnitOfWork, spec: NewCall, communities: Sequence[int]) -> Fund:
+    """The call's fund: of the unit (or the district's), holding the whole budget."""
+    fund = await uow.funds.get(spec.fund_id)
+    if fund is None:
+        raise NotFound("fund", spec.fund_id)
+    if fund.community_id is not None and fund.community_id not in communities:
+        raise Conflict("fund_outside_unit")
+    if spec.budget_fen > (await replay(uow, fund.id)).statement().balance:
+        raise Conflict("fund_insufficient")
+    return fund
 
 
 async def _announce(
@@ -332,21 +340,12 @@ async def submit(
     requested = _check_lines(budget_lines)
     async with uow:
         call = await _load(uow, competition_id, lock=True)
-        project = await uow.projects.get(project_id, lock=True)
-        if project is None or project.organisation_id is None:
-            raise NotFound("project", project_id)
-        if not member_of(principal, project.organisation_id):
-            raise PermissionDenied()
-        if _phase(call, now) is not CallState.OPEN:
-            raise Conflict("call_closed")
-        await _check_eligible(uow, call, project.organisation_id, project.community_id)
-        if project.state is not ProjectState.DRAFT or project.major:
-            raise Conflict("project_not_a_draft")
+        project, organisation_id = await _proposable(uow, principal, call, project_id, now)
         if requested > call.budget_fen:
             raise Conflict("over_budget")
         communities = await uow.projects.communities_of(project.id)
         needs = await _need_ids(uow, need_references, communities)
-        proposal = await _upsert(uow, principal, call.id, project.id, project.organisation_id, now)
+        proposal = await _upsert(uow, principal, call.id, project.id, organisation_id, now)
         proposal.budget_lines = [{"item": b.item, "amount_fen": b.amount_fen} for b in budget_lines]
         proposal.need_ids, proposal.expected_results = needs, expected
         proposal.requested_fen = requested
@@ -363,6 +362,24 @@ async def submit(
         result = await _proposal_view(uow, proposal)
         await uow.commit()
         return result
+
+
+async def _proposable(
+    uow: UnitOfWork, principal: Principal, call: Competition, project_id: int, now: datetime
+) -> tuple[Project, int]:
+    """The project (locked) and its organisation, if the principal's organisation may put
+    it forward to the call now: an eligible draft, not a major matter, while the call is open."""
+    project = await uow.projects.get(project_id, lock=True)
+    if project is None or project.organisation_id is None:
+        raise NotFound("project", project_id)
+    if not member_of(principal, project.organisation_id):
+        raise PermissionDenied()
+    if _phase(call, now) is not CallState.OPEN:
+        raise Conflict("call_closed")
+    await _check_eligible(uow, call, project.organisation_id, project.community_id)
+    if project.state is not ProjectState.DRAFT or project.major:
+        raise Conflict("project_not_a_draft")
+    return project, project.organisation_id
 
 
 async def _upsert(
@@ -472,19 +489,7 @@ async def name_reviewer(
             raise NotFound("person", person_id)
         members = [o.id for o in await uow.org_directory.of_member(person_id)]
         organisations = sorted({*members, *declared_organisations})
-        row = await uow.competitions.reviewer(call.id, person_id)
-        if row is None:
-            uow.competitions.add(
-                CompetitionReviewer(
-                    competition_id=call.id,
-                    person_id=person_id,
-                    organisation_ids=organisations,
-                    named_by=principal.person_id,
-                )
-            )
-        else:
-            row.organisation_ids = organisations
-        await uow.competitions.flush()
+        await _seat_reviewer(uow, principal, call, person_id, organisations)
         uow.audit.record(
             actor_id=principal.person_id,
             action="competition.reviewer",
@@ -495,6 +500,29 @@ async def name_reviewer(
         result = await _call_view(uow, principal, call, utcnow())
         await uow.commit()
         return result
+
+
+async def _seat_reviewer(
+    uow: UnitOfWork,
+    principal: Principal,
+    call: Competition,
+    person_id: int,
+    organisations: list[int],
+) -> None:
+    """Named once; naming again updates the organisations they are conflicted with."""
+    row = await uow.competitions.reviewer(call.id, person_id)
+    if row is None:
+        uow.competitions.add(
+            CompetitionReviewer(
+                competition_id=call.id,
+                person_id=person_id,
+                organisation_ids=organisations,
+                named_by=principal.person_id,
+            )
+        )
+    else:
+        row.organisation_ids = organisations
+    await uow.competitions.flush()
 
 
 async def score(
@@ -508,17 +536,7 @@ async def score(
     """A reviewer's sheet for one proposal (replaced if scored again) while the panel sits."""
     now = now or utcnow()
     async with uow:
-        proposal = await uow.competitions.proposal(proposal_id)
-        if proposal is None:
-            raise NotFound("proposal", proposal_id)
-        call = await _load(uow, proposal.competition_id)
-        reviewer = await uow.competitions.reviewer(call.id, principal.person_id)
-        if reviewer is None:
-            raise PermissionDenied()
-        if conflicted(reviewer.organisation_ids, proposal.organisation_id):
-            raise Conflict("conflict_of_interest")
-        if _phase(call, now) is not CallState.REVIEWING:
-            raise Conflict("not_reviewing")
+        proposal, call, reviewer = await _scorable(uow, principal, proposal_id, now)
         criteria = _criteria(call)
         if len(scores) != len(criteria) or any(not 0 <= s <= 100 for s in scores):
             raise InvalidInput("scores", "shape")
@@ -543,6 +561,25 @@ async def score(
         result = await _proposal_view(uow, proposal, reviewer)
         await uow.commit()
         return result
+
+
+async def _scorable(
+    uow: UnitOfWork, principal: Principal, proposal_id: int, now: datetime
+) -> tuple[CompetitionProposal, Competition, CompetitionReviewer]:
+    """The proposal, its call and the principal as its reviewer, if they may score it now:
+    named to the panel, not conflicted with its organisation, while the panel sits."""
+    proposal = await uow.competitions.proposal(proposal_id)
+    if proposal is None:
+        raise NotFound("proposal", proposal_id)
+    call = await _load(uow, proposal.competition_id)
+    reviewer = await uow.competitions.reviewer(call.id, principal.person_id)
+    if reviewer is None:
+        raise PermissionDenied()
+    if conflicted(reviewer.organisation_ids, proposal.organisation_id):
+        raise Conflict("conflict_of_interest")
+    if _phase(call, now) is not CallState.REVIEWING:
+        raise Conflict("not_reviewing")
+    return proposal, call, reviewer
 
 
 async def close_panel(
@@ -664,26 +701,7 @@ async def publish(
         if call.state is not CallState.CLOSED:
             raise Conflict("panel_not_closed")
         ranked = await _ranking(uow, call)
-        fund = await uow.funds.get(call.fund_id, lock=True)
-        if fund is None:
-            raise NotFound("fund", call.fund_id)
-        book = await replay(uow, fund.id)
-        for row in ranked:
-            allocation_id = None
-            if row.reason is AwardReason.AWARDED:
-                allocation_id = await _allocate(
-                    uow, principal, book, fund.id, fund.organisation_id, row
-                )
-            uow.competitions.add(
-                CompetitionAward(
-                    proposal_id=row.proposal.id,
-                    rank=row.rank,
-                    score_centi=row.score_centi,
-                    amount_fen=row.amount_fen,
-                    reason=row.reason,
-                    allocation_id=allocation_id,
-                )
-            )
+        await _award(uow, principal, call, ranked)
         call.state, call.published_at = CallState.PUBLISHED, now
         uow.audit.record(
             actor_id=principal.person_id,
@@ -698,6 +716,32 @@ async def publish(
         await uow.competitions.flush()
         await uow.commit()
         return ranked
+
+
+async def _award(
+    uow: UnitOfWork, principal: Principal, call: Competition, ranked: list[RankedView]
+) -> None:
+    """One award row per ranked proposal; an awarded one gets its allocation from the fund."""
+    fund = await uow.funds.get(call.fund_id, lock=True)
+    if fund is None:
+        raise NotFound("fund", call.fund_id)
+    book = await replay(uow, fund.id)
+    for row in ranked:
+        allocation_id = None
+        if row.reason is AwardReason.AWARDED:
+            allocation_id = await _allocate(
+                uow, principal, book, fund.id, fund.organisation_id, row
+            )
+        uow.competitions.add(
+            CompetitionAward(
+                proposal_id=row.proposal.id,
+                rank=row.rank,
+                score_centi=row.score_centi,
+                amount_fen=row.amount_fen,
+                reason=row.reason,
+                allocation_id=allocation_id,
+            )
+        )
 
 
 async def _allocate(
