@@ -140,38 +140,62 @@ def _skills(draft: Draft, project_categories: list[str]) -> int:
 async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple[Audience, int]:
     """The audience as it may be sent (scope checked here, not trusted from the chat) and its
     skills mask. Inside an entered unit of work."""
-    if not (draft.text_zh or draft.text_en):
-        raise InvalidInput("text", "empty")
-    for text in (draft.text_zh, draft.text_en):
-        clean_text(text, MAX_CAPTION if draft.photo is not None else MAX_TEXT)
+    _check_texts(draft)
     audience = draft.audience
     if audience.kind not in COMPOSABLE:  # the others belong to a consultation's service
         raise InvalidInput("audience", audience.kind.value)
     covered = await _communities(uow, principal)
     categories: list[str] = []
     if draft.project_id is not None:
-        project = await uow.projects.get(draft.project_id)
-        if project is None:
-            raise NotFound("project", draft.project_id)
-        if project.state not in RECRUITING:
-            raise Conflict("project_not_recruiting")
-        categories = list(project.categories)
-        project_communities = set(await uow.projects.communities_of(project.id))
-        owner = project.organisation_id is not None and member_of(
-            principal, project.organisation_id, Role.ORG_ADMIN
-        )
-        if owner:
-            covered |= project_communities
-        if audience.kind is AudienceKind.PROJECT_FIT and not audience.community_ids:
-            audience = Audience(
-                audience.kind,
-                tuple(sorted(project_communities & covered)),
-                audience.skills,
-                audience.locale,
-                project.id,
-            )
+        audience, categories = await _for_project(uow, principal, draft, covered)
     elif audience.kind is AudienceKind.PROJECT_FIT:
         raise InvalidInput("audience", "project")
+    await _check_button(uow, draft, audience, covered)
+    if not audience.community_ids or not set(audience.community_ids) <= covered:
+        raise PermissionDenied()
+    return audience, _skills(draft, categories)
+
+
+def _check_texts(draft: Draft) -> None:
+    if not (draft.text_zh or draft.text_en):
+        raise InvalidInput("text", "empty")
+    for text in (draft.text_zh, draft.text_en):
+        clean_text(text, MAX_CAPTION if draft.photo is not None else MAX_TEXT)
+
+
+async def _for_project(
+    uow: UnitOfWork, principal: Principal, draft: Draft, covered: set[int]
+) -> tuple[Audience, list[str]]:
+    """A recruiting project's broadcast: its organisation's admin also reaches the project's
+    communities (`covered` grows), and a project-fit audience without communities gets the
+    project's. Returns the audience and the project's categories."""
+    assert draft.project_id is not None
+    project = await uow.projects.get(draft.project_id)
+    if project is None:
+        raise NotFound("project", draft.project_id)
+    if project.state not in RECRUITING:
+        raise Conflict("project_not_recruiting")
+    project_communities = set(await uow.projects.communities_of(project.id))
+    owner = project.organisation_id is not None and member_of(
+        principal, project.organisation_id, Role.ORG_ADMIN
+    )
+    if owner:
+        covered |= project_communities
+    audience = draft.audience
+    if audience.kind is AudienceKind.PROJECT_FIT and not audience.community_ids:
+        audience = Audience(
+            audience.kind,
+            tuple(sorted(project_communities & covered)),
+            audience.skills,
+            audience.locale,
+            project.id,
+        )
+    return audience, list(project.categories)
+
+
+async def _check_button(
+    uow: UnitOfWork, draft: Draft, audience: Audience, covered: set[int]
+) -> None:
     if audience.kind is AudienceKind.GROUPS and draft.button not in GROUP_BUTTONS:
         # A group post carries no personal button: only a link to answer in a private chat.
         raise InvalidInput("button", "group")
@@ -179,9 +203,6 @@ async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple
         raise InvalidInput("button", "project")
     if draft.button is ButtonKind.ANSWER:
         await _check_survey(uow, draft.survey_id, covered)
-    if not audience.community_ids or not set(audience.community_ids) <= covered:
-        raise PermissionDenied()
-    return audience, _skills(draft, categories)
 
 
 async def _check_survey(uow: UnitOfWork, survey_id: int | None, covered: set[int]) -> None:
@@ -275,20 +296,9 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     mask = _skills(
         Draft(audience=audience, text_zh="-"), list(project.categories) if project else []
     )
-    chosen: dict[int, tuple[Any, ...]] = {}
-    for person, channel, chat, locale, blocked, seen in await uow.broadcasts.audience_accounts(
-        audience, mask
-    ):
-        key = (not blocked, seen)
-        if person not in chosen or key > chosen[person][0]:
-            chosen[person] = (key, channel, chat, locale or "zh", blocked)
+    chosen = await _chat_of_each(uow, audience, mask)
     opted_out = set() if broadcast.urgent else await uow.broadcasts.opted_out(broadcast.topic)
     for person, (_, channel, chat, locale, blocked) in sorted(chosen.items()):
-        state = DeliveryState.QUEUED
-        if blocked:
-            state = DeliveryState.BLOCKED
-        elif person in opted_out:
-            state = DeliveryState.OPTED_OUT
         uow.broadcasts.add(
             OutboxMessage(
                 broadcast_id=broadcast.id,
@@ -296,7 +306,7 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
                 channel=channel,
                 chat_id=chat,
                 locale=locale,
-                state=state,
+                state=_delivery_state(blocked, person in opted_out),
                 not_before=now,
                 error="blocked" if blocked else "",
             )
@@ -306,6 +316,29 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     broadcast.started_at = now
     await _tell_apps(uow, broadcast, audience, mask, opted_out, now)
     await uow.broadcasts.flush()
+
+
+async def _chat_of_each(
+    uow: UnitOfWork, audience: Audience, mask: int
+) -> dict[int, tuple[Any, ...]]:
+    """Per person of the audience: a reachable chat before a blocked one, the most recently
+    used first — (its rank, channel, chat id, locale, blocked)."""
+    chosen: dict[int, tuple[Any, ...]] = {}
+    for person, channel, chat, locale, blocked, seen in await uow.broadcasts.audience_accounts(
+        audience, mask
+    ):
+        key = (not blocked, seen)
+        if person not in chosen or key > chosen[person][0]:
+            chosen[person] = (key, channel, chat, locale or "zh", blocked)
+    return chosen
+
+
+def _delivery_state(blocked: bool, opted_out: bool) -> DeliveryState:
+    if blocked:
+        return DeliveryState.BLOCKED
+    if opted_out:
+        return DeliveryState.OPTED_OUT
+    return DeliveryState.QUEUED
 
 
 async def _tell_apps(
