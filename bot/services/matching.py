@@ -539,16 +539,7 @@ async def auto_offer(
             return 0
         pool = await CandidatePool.load(uow, [need.street_id], weights, tz, cache_seconds)
         chosen = pool.rank(need, now, k)
-        for suggestion in chosen:
-            uow.matching.add_offer(need.id, suggestion.id, OfferKind.AUTO)
-        if chosen:
-            uow.audit.record(
-                actor_id=None,
-                action="need.auto_offered",
-                entity="need",
-                entity_id=need.id,
-                details={"to": [s.id for s in chosen]},
-            )
+        _offer(uow, need.id, [s.id for s in chosen])
         need_row = await uow.needs.get(need.id)
         assert need_row is not None
         params: dict[str, str | int] = {
@@ -560,6 +551,20 @@ async def auto_offer(
         [Notice(s.id, "need.offered", params, (("take_offer", need.id),)) for s in chosen]
     )
     return len(chosen)
+
+
+def _offer(uow: UnitOfWork, need_id: int, person_ids: list[int]) -> None:
+    """Offered to each of them, audited once (when anyone was asked)."""
+    for person_id in person_ids:
+        uow.matching.add_offer(need_id, person_id, OfferKind.AUTO)
+    if person_ids:
+        uow.audit.record(
+            actor_id=None,
+            action="need.auto_offered",
+            entity="need",
+            entity_id=need_id,
+            details={"to": person_ids},
+        )
 
 
 # ---------------------------------------------------------------- resources: needs it could serve

@@ -117,9 +117,7 @@ async def _load(uow: UnitOfWork, purchase_id: int, *, lock: bool = False) -> Ser
 
 
 async def _view(uow: UnitOfWork, principal: Principal, p: ServicePurchase) -> PurchaseView:
-    milestones = list(await uow.purchases.milestones(p.id))
-    due = payments(p.amount_fen, [m.share for m in milestones])
-    paid = {row.milestone_id: row for row in await uow.purchases.payments(p.id)}
+    milestones, paid_fen = await _milestones(uow, p)
     provider = await uow.organisations.get(p.provider_id)
     evaluation = await uow.purchases.evaluation(p.id)
     return PurchaseView(
@@ -134,22 +132,8 @@ async def _view(uow: UnitOfWork, principal: Principal, p: ServicePurchase) -> Pu
         source=p.source,
         starts_on=p.starts_on,
         ends_on=p.ends_on,
-        milestones=tuple(
-            MilestoneView(
-                id=m.id,
-                position=m.position,
-                deliverable=m.deliverable,
-                share=m.share,
-                amount_fen=amount,
-                state=m.state,
-                report=m.report,
-                evidence=Evidence(**m.evidence) if m.evidence else None,
-                paid_fen=paid[m.id].amount_fen if m.id in paid else 0,
-                paid_on=paid[m.id].paid_on if m.id in paid else None,
-            )
-            for m, amount in zip(milestones, due, strict=True)
-        ),
-        paid_fen=sum(row.amount_fen for row in paid.values()),
+        milestones=milestones,
+        paid_fen=paid_fen,
         evaluation=EvaluationView(
             tuple((i["name"], int(i["weight"]), int(i["score"])) for i in evaluation.indicators),
             evaluation.score_centi,
@@ -160,6 +144,29 @@ async def _view(uow: UnitOfWork, principal: Principal, p: ServicePurchase) -> Pu
         buyer=await buyers.acts_for(uow, principal, p.level, p.scope_id),
         provider_member=member_of(principal, p.provider_id),
     )
+
+
+async def _milestones(uow: UnitOfWork, p: ServicePurchase) -> tuple[tuple[MilestoneView, ...], int]:
+    """Each milestone with its share of the amount and what was paid on it; the total paid."""
+    milestones = list(await uow.purchases.milestones(p.id))
+    due = payments(p.amount_fen, [m.share for m in milestones])
+    paid = {row.milestone_id: row for row in await uow.purchases.payments(p.id)}
+    views = tuple(
+        MilestoneView(
+            id=m.id,
+            position=m.position,
+            deliverable=m.deliverable,
+            share=m.share,
+            amount_fen=amount,
+            state=m.state,
+            report=m.report,
+            evidence=Evidence(**m.evidence) if m.evidence else None,
+            paid_fen=paid[m.id].amount_fen if m.id in paid else 0,
+            paid_on=paid[m.id].paid_on if m.id in paid else None,
+        )
+        for m, amount in zip(milestones, due, strict=True)
+    )
+    return views, sum(row.amount_fen for row in paid.values())
 
 
 def _check(spec: NewPurchase) -> str:
@@ -401,14 +408,7 @@ async def evaluate(
         raise InvalidInput("summary", "empty")
     score = evaluation_score(indicators)
     async with uow:
-        purchase = await _load(uow, purchase_id, lock=True)
-        if not await buyers.acts_for(uow, principal, purchase.level, purchase.scope_id):
-            raise PermissionDenied()
-        if await uow.purchases.evaluation(purchase.id) is not None:
-            raise Conflict("already_evaluated")
-        states = {m.state for m in await uow.purchases.milestones(purchase.id)}
-        if not states <= {MilestoneState.ACCEPTED, MilestoneState.PAID}:
-            raise Conflict("milestones_open")
+        purchase = await _evaluable(uow, principal, purchase_id)
         uow.purchases.add(
             PurchaseEvaluation(
                 purchase_id=purchase.id,
@@ -430,6 +430,20 @@ async def evaluate(
         result = await _view(uow, principal, purchase)
         await uow.commit()
         return result
+
+
+async def _evaluable(uow: UnitOfWork, principal: Principal, purchase_id: int) -> ServicePurchase:
+    """The purchase (locked), if the principal buys for its unit, it is not evaluated yet and
+    every milestone is accepted."""
+    purchase = await _load(uow, purchase_id, lock=True)
+    if not await buyers.acts_for(uow, principal, purchase.level, purchase.scope_id):
+        raise PermissionDenied()
+    if await uow.purchases.evaluation(purchase.id) is not None:
+        raise Conflict("already_evaluated")
+    states = {m.state for m in await uow.purchases.milestones(purchase.id)}
+    if not states <= {MilestoneState.ACCEPTED, MilestoneState.PAID}:
+        raise Conflict("milestones_open")
+    return purchase
 
 
 async def _close_project(
