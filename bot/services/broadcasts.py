@@ -119,6 +119,26 @@ class Report:
 # ------------------------------------------------------------------ composing
 
 
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    broadcast_id: int,
+    *,
+    details: dict[str, object] | None = None,
+    note: str | None = None,
+) -> None:
+    """The audit log's entry for a step the principal took on a broadcast."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="broadcast",
+        entity_id=broadcast_id,
+        details=details,
+        note=note,
+    )
+
+
 async def _communities(uow: UnitOfWork, principal: Principal) -> set[int]:
     return set(await uow.places.communities_covered(principal, BROADCAST_ROLES))
 
@@ -275,11 +295,11 @@ async def _insert(
     )
     uow.broadcasts.add(broadcast)
     await uow.broadcasts.flush()
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action="broadcast.create",
-        entity="broadcast",
-        entity_id=broadcast.id,
+    _audit(
+        uow,
+        principal,
+        "broadcast.create",
+        broadcast.id,
         details={"audience": audience.as_json(), "button": draft.button.value, "urgent": urgent},
     )
     return broadcast
@@ -479,12 +499,7 @@ async def control(
         if target is BroadcastState.CANCELLED:
             await uow.broadcasts.cancel_queued(broadcast.id)
             broadcast.finished_at = utcnow()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"broadcast.{action}",
-            entity="broadcast",
-            entity_id=broadcast.id,
-        )
+        _audit(uow, principal, f"broadcast.{action}", broadcast.id)
         await uow.broadcasts.flush()
         view = await _status(uow, broadcast)
         await uow.commit()

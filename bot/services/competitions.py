@@ -125,6 +125,26 @@ class CallView:
     reviewer: bool
 
 
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    competition_id: int,
+    *,
+    details: dict[str, object] | None = None,
+    note: str | None = None,
+) -> None:
+    """The audit log's entry for a step the principal took on a competition."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="competition",
+        entity_id=competition_id,
+        details=details,
+        note=note,
+    )
+
+
 def _phase(call: Competition, now: datetime) -> CallState:
     if call.state is CallState.OPEN and now >= call.proposals_due_at:
         return CallState.REVIEWING
@@ -231,11 +251,11 @@ async def open_call(
         )
         uow.competitions.add(call)
         await uow.competitions.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.open",
-            entity="competition",
-            entity_id=call.id,
+        _audit(
+            uow,
+            principal,
+            "competition.open",
+            call.id,
             details={"budget_fen": spec.budget_fen, "fund": fund.id},
         )
         await _announce(uow, principal, communities, texts, now)
@@ -352,11 +372,11 @@ async def submit(
         await uow.competitions.flush()
         for need_id in needs:
             await uow.projects.link_need(project.id, need_id)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.revise" if proposal.revised_at else "competition.submit",
-            entity="competition",
-            entity_id=call.id,
+        _audit(
+            uow,
+            principal,
+            "competition.revise" if proposal.revised_at else "competition.submit",
+            call.id,
             details={"proposal": proposal.id, "requested_fen": requested},
         )
         result = await _proposal_view(uow, proposal)
@@ -490,11 +510,11 @@ async def name_reviewer(
         members = [o.id for o in await uow.org_directory.of_member(person_id)]
         organisations = sorted({*members, *declared_organisations})
         await _seat_reviewer(uow, principal, call, person_id, organisations)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.reviewer",
-            entity="competition",
-            entity_id=call.id,
+        _audit(
+            uow,
+            principal,
+            "competition.reviewer",
+            call.id,
             details={"reviewer": person_id, "conflicts": organisations},
         )
         result = await _call_view(uow, principal, call, utcnow())
@@ -551,13 +571,7 @@ async def score(
         else:
             row.scores, row.scored_at = sheet, now
         await uow.competitions.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.score",
-            entity="competition",
-            entity_id=call.id,
-            details={"proposal": proposal.id},
-        )
+        _audit(uow, principal, "competition.score", call.id, details={"proposal": proposal.id})
         result = await _proposal_view(uow, proposal, reviewer)
         await uow.commit()
         return result
@@ -594,12 +608,7 @@ async def close_panel(
         if _phase(call, now) is not CallState.REVIEWING:
             raise Conflict("not_reviewing")
         call.state, call.closed_at = CallState.CLOSED, now
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.close",
-            entity="competition",
-            entity_id=call.id,
-        )
+        _audit(uow, principal, "competition.close", call.id)
         await uow.competitions.flush()
         ranked = await _ranking(uow, call)
         await uow.commit()
@@ -703,11 +712,11 @@ async def publish(
         ranked = await _ranking(uow, call)
         await _award(uow, principal, call, ranked)
         call.state, call.published_at = CallState.PUBLISHED, now
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.publish",
-            entity="competition",
-            entity_id=call.id,
+        _audit(
+            uow,
+            principal,
+            "competition.publish",
+            call.id,
             details={"awarded_fen": sum(r.amount_fen for r in ranked)},
         )
         await _announce(

@@ -124,6 +124,26 @@ class Results:
 # ------------------------------------------------------------------ loading and seeing
 
 
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    consultation_id: int,
+    *,
+    details: dict[str, object] | None = None,
+    note: str | None = None,
+) -> None:
+    """The audit log's entry for a step the principal took on a consultation."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="consultation",
+        entity_id=consultation_id,
+        details=details,
+        note=note,
+    )
+
+
 async def _load(uow: UnitOfWork, consultation_id: int, *, lock: bool = False) -> Consultation:
     found = await uow.consultations.get(consultation_id, lock=lock)
     if found is None:
@@ -350,11 +370,11 @@ async def _store(
         uow.consultations.add(
             ConsultationOption(consultation_id=c.id, position=position, text=text)
         )
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action="consultation.open",
-        entity="consultation",
-        entity_id=c.id,
+    _audit(
+        uow,
+        principal,
+        "consultation.open",
+        c.id,
         details={"communities": list(communities), "options": len(options)},
     )
     await uow.consultations.flush()
@@ -447,13 +467,7 @@ async def take_seat(
             uow.consultations.add(
                 ConsultationSeat(consultation_id=c.id, person_id=principal.person_id, actor=actor)
             )
-            uow.audit.record(
-                actor_id=principal.person_id,
-                action="consultation.seat",
-                entity="consultation",
-                entity_id=c.id,
-                details={"actor": actor.value},
-            )
+            _audit(uow, principal, "consultation.seat", c.id, details={"actor": actor.value})
             await uow.consultations.flush()
         shown = await _view(uow, principal, c, utcnow(), None)
         await uow.commit()
@@ -752,12 +766,7 @@ async def close(
             raise Conflict("consultation_not_over")
         c.closed_at, c.closed_by = now, principal.person_id
         c.entitled_at_close = {a.value: n for a, n in (await _entitled(uow, c)).items()}
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.close",
-            entity="consultation",
-            entity_id=c.id,
-        )
+        _audit(uow, principal, "consultation.close", c.id)
         await uow.consultations.flush()
         found = await _results(uow, principal, c, now)
         await uow.commit()
@@ -855,10 +864,4 @@ def _record_decision(
     c.decision, c.decided_by, c.decided_at = decision, principal.person_id, now
     c.decided_on = decided_on
     c.minutes = (minutes or "").strip()[:MAX_BACKGROUND] or None
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action="consultation.decide",
-        entity="consultation",
-        entity_id=c.id,
-        note=decision,
-    )
+    _audit(uow, principal, "consultation.decide", c.id, note=decision)

@@ -53,6 +53,26 @@ class RollCallView:
     mobilised: int
 
 
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    emergency_id: int,
+    *,
+    details: dict[str, object] | None = None,
+    note: str | None = None,
+) -> None:
+    """The audit log's entry for a step the principal took on a emergency."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="emergency",
+        entity_id=emergency_id,
+        details=details,
+        note=note,
+    )
+
+
 async def _view(uow: UnitOfWork, emergency: Emergency) -> EmergencyView:
     return EmergencyView(
         id=emergency.id,
@@ -117,11 +137,11 @@ async def start(
         uow.broadcasts.add(emergency)
         await uow.broadcasts.flush()
         await _open_shifts(uow, principal, emergency, communities)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="emergency.start",
-            entity="emergency",
-            entity_id=emergency.id,
+        _audit(
+            uow,
+            principal,
+            "emergency.start",
+            emergency.id,
             details={"level": level.value, "scope": scope_id, "description": description},
         )
         await _alert_robots(uow, level, scope_id, communities, description, now)
@@ -248,12 +268,7 @@ async def end(
             shift = await uow.shifts.get(shift_id, lock=True)
             if shift is not None and shift.ends_at > now:
                 shift.ends_at = max(now, shift.starts_at + timedelta(minutes=1))
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="emergency.end",
-            entity="emergency",
-            entity_id=emergency.id,
-        )
+        _audit(uow, principal, "emergency.end", emergency.id)
         await uow.broadcasts.flush()
         view = await _view(uow, emergency)
         await _announce(
@@ -313,12 +328,7 @@ async def answer(
         else:
             found.answer, found.answered_at = reply, now
         shift_id = await _sign_up(uow, principal, emergency, reply, now)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"emergency.{reply.value}",
-            entity="emergency",
-            entity_id=emergency.id,
-        )
+        _audit(uow, principal, f"emergency.{reply.value}", emergency.id)
         await uow.commit()
         return shift_id
 

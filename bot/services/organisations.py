@@ -42,6 +42,26 @@ class OrgView:
     communities: tuple[int, ...]
 
 
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    organisation_id: int,
+    *,
+    details: dict[str, object] | None = None,
+    note: str | None = None,
+) -> None:
+    """The audit log's entry for a step the principal took on a organisation."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="organisation",
+        entity_id=organisation_id,
+        details=details,
+        note=note,
+    )
+
+
 def _view(org: Organisation, communities: Sequence[int]) -> OrgView:
     return OrgView(
         org.id,
@@ -133,12 +153,7 @@ async def _make_admin(uow: UnitOfWork, principal: Principal, org: Organisation) 
             granted_by=principal.person_id,
         )
     )
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action="organisation.register",
-        entity="organisation",
-        entity_id=org.id,
-    )
+    _audit(uow, principal, "organisation.register", org.id)
 
 
 async def _community_workers(uow: UnitOfWork, community_id: int) -> list[int]:
@@ -207,12 +222,7 @@ async def join(
                 granted_by=invitation.created_by,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="organisation.join",
-            entity="organisation",
-            entity_id=org.id,
-        )
+        _audit(uow, principal, "organisation.join", org.id)
         view = _view(org, await uow.org_directory.communities_of(org.id))
         await uow.commit()
         return view
@@ -282,10 +292,10 @@ def _decide(
         org.verified_at, org.verified_by, org.rejection_reason = now, principal.person_id, None
     else:
         org.rejection_reason = reason
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action="organisation.verify" if approve else "organisation.refuse",
-        entity="organisation",
-        entity_id=org.id,
+    _audit(
+        uow,
+        principal,
+        "organisation.verify" if approve else "organisation.refuse",
+        org.id,
         note=reason or None,
     )

@@ -82,6 +82,26 @@ class ProjectView:
     can_add_shift: bool = False
 
 
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    project_id: int,
+    *,
+    details: dict[str, object] | None = None,
+    note: str | None = None,
+) -> None:
+    """The audit log's entry for a step the principal took on a project."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="project",
+        entity_id=project_id,
+        details=details,
+        note=note,
+    )
+
+
 def _clean(text: str, limit: int) -> str:
     return " ".join(text.split())[:limit]
 
@@ -235,11 +255,11 @@ async def draft(
             ),
             community_ids,
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.draft",
-            entity="project",
-            entity_id=project.id,
+        _audit(
+            uow,
+            principal,
+            "project.draft",
+            project.id,
             details={"major": major, "budget_fen": budget_fen},
         )
         view = await _view(uow, project, principal)
@@ -321,13 +341,7 @@ async def act(
             await _check_organisation_verified(uow, project)
         project.state = target
         project.rejection_reason = reason if action is ProjectAction.REJECT else None
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"project.{action.value}",
-            entity="project",
-            entity_id=project.id,
-            note=reason or None,
-        )
+        _audit(uow, principal, f"project.{action.value}", project.id, note=reason or None)
         notices = await _notices(uow, project, action, reason)
         await uow.projects.flush()
         result = await _view(uow, project, principal)
@@ -417,11 +431,11 @@ async def record_decision(
                 minutes=minutes,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.party_decision",
-            entity="project",
-            entity_id=project.id,
+        _audit(
+            uow,
+            principal,
+            "project.party_decision",
+            project.id,
             details={"approve": approve, "decided_on": decided_on.isoformat()},
         )
         workers = await _community_workers(uow, project)
@@ -480,12 +494,8 @@ async def evaluate(
                 evaluated_by=principal.person_id,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.evaluate",
-            entity="project",
-            entity_id=project.id,
-            details={"beneficiaries": beneficiaries},
+        _audit(
+            uow, principal, "project.evaluate", project.id, details={"beneficiaries": beneficiaries}
         )
         await uow.projects.flush()
         result = await _view(uow, project, principal)
@@ -561,13 +571,7 @@ async def link_need(
         if need.community_id not in await uow.projects.communities_of(project.id):
             raise Conflict("need_outside_project")
         await uow.projects.link_need(project.id, need.id)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.link_need",
-            entity="project",
-            entity_id=project.id,
-            details={"need": need.reference},
-        )
+        _audit(uow, principal, "project.link_need", project.id, details={"need": need.reference})
         result = await _view(uow, project, principal)
         await uow.commit()
         return result

@@ -109,6 +109,26 @@ class PurchaseView:
         return self.amount_fen - self.paid_fen
 
 
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    purchase_id: int,
+    *,
+    details: dict[str, object] | None = None,
+    note: str | None = None,
+) -> None:
+    """The audit log's entry for a step the principal took on a purchase."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="purchase",
+        entity_id=purchase_id,
+        details=details,
+        note=note,
+    )
+
+
 async def _load(uow: UnitOfWork, purchase_id: int, *, lock: bool = False) -> ServicePurchase:
     purchase = await uow.purchases.get(purchase_id, lock=lock)
     if purchase is None:
@@ -207,11 +227,11 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
         for n, m in enumerate(spec.milestones):
             uow.purchases.add(_milestone_row(purchase.id, n, m))
         await uow.purchases.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.create",
-            entity="purchase",
-            entity_id=purchase.id,
+        _audit(
+            uow,
+            principal,
+            "purchase.create",
+            purchase.id,
             details={"amount_fen": spec.amount_fen, "source": spec.source.value},
         )
         view = await _view(uow, principal, purchase)
@@ -318,11 +338,11 @@ async def report_milestone(
         milestone.report = text
         milestone.evidence = {"requests": requests, "minutes": minutes, "people": people}
         milestone.reported_by, milestone.reported_at = principal.person_id, now
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.report",
-            entity="purchase",
-            entity_id=purchase.id,
+        _audit(
+            uow,
+            principal,
+            "purchase.report",
+            purchase.id,
             details={"milestone": milestone.id, **milestone.evidence},
         )
         await uow.purchases.flush()
@@ -343,13 +363,7 @@ async def accept_milestone(
             raise PermissionDenied()
         milestone.state = accept(milestone.state, provider=provider, buyer=buyer)
         milestone.accepted_by, milestone.accepted_at = principal.person_id, now or utcnow()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.accept",
-            entity="purchase",
-            entity_id=purchase.id,
-            details={"milestone": milestone.id},
-        )
+        _audit(uow, principal, "purchase.accept", purchase.id, details={"milestone": milestone.id})
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
@@ -380,11 +394,11 @@ async def pay_milestone(
                 recorded_by=principal.person_id,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.pay",
-            entity="purchase",
-            entity_id=purchase.id,
+        _audit(
+            uow,
+            principal,
+            "purchase.pay",
+            purchase.id,
             details={"milestone": milestone.id, "amount_fen": due},
         )
         await uow.purchases.flush()
@@ -419,13 +433,7 @@ async def evaluate(
             )
         )
         await _close_project(uow, principal, purchase, summary)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.evaluate",
-            entity="purchase",
-            entity_id=purchase.id,
-            details={"score_centi": score},
-        )
+        _audit(uow, principal, "purchase.evaluate", purchase.id, details={"score_centi": score})
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
