@@ -4,7 +4,7 @@ roll-call, those who come sign up for an emergency shift and check in against it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,19 +90,28 @@ async def _require_over(
 ) -> list[int]:
     """The communities of the unit, if the principal may switch it; else PermissionDenied."""
     if level is ScopeLevel.COMMUNITY:
-        roles = EMERGENCY_COMMUNITY_ROLES
-        if scope_id not in await uow.places.communities_covered(principal, roles):
-            if await uow.places.community(scope_id) is None:
-                raise NotFound("community", scope_id)
-            raise PermissionDenied()
-        return [scope_id]
+        return await _community_over(uow, principal, scope_id)
     if level is not ScopeLevel.STREET:
         raise InvalidInput("level", level.value)
-    street = await uow.places.street(scope_id)
+    return await _street_over(uow, principal, scope_id)
+
+
+async def _community_over(uow: UnitOfWork, principal: Principal, community_id: int) -> list[int]:
+    roles = EMERGENCY_COMMUNITY_ROLES
+    if community_id not in await uow.places.communities_covered(principal, roles):
+        if await uow.places.community(community_id) is None:
+            raise NotFound("community", community_id)
+        raise PermissionDenied()
+    return [community_id]
+
+
+async def _street_over(uow: UnitOfWork, principal: Principal, street_id: int) -> list[int]:
+    """A street's communities, every one of them covered by the principal."""
+    street = await uow.places.street(street_id)
     if street is None:
-        raise NotFound("street", scope_id)
+        raise NotFound("street", street_id)
     covered = set(await uow.places.communities_covered(principal, EMERGENCY_STREET_ROLES))
-    communities = [c.id for c in await uow.places.all_communities() if c.street_id == scope_id]
+    communities = [c.id for c in await uow.places.all_communities() if c.street_id == street_id]
     if not communities or not set(communities) <= covered:
         raise PermissionDenied()
     return communities
@@ -264,10 +273,7 @@ async def end(
         if emergency.ended_at is not None:
             raise Conflict("emergency_ended")
         emergency.ended_at, emergency.ended_by = now, principal.person_id
-        for shift_id in (await uow.broadcasts.emergency_shifts(emergency.id)).values():
-            shift = await uow.shifts.get(shift_id, lock=True)
-            if shift is not None and shift.ends_at > now:
-                shift.ends_at = max(now, shift.starts_at + timedelta(minutes=1))
+        await _end_shifts(uow, emergency, now)
         _audit(uow, principal, "emergency.end", emergency.id)
         await uow.broadcasts.flush()
         view = await _view(uow, emergency)
@@ -276,6 +282,14 @@ async def end(
         )
         await uow.commit()
     return view
+
+
+async def _end_shifts(uow: UnitOfWork, emergency: Emergency, now: datetime) -> None:
+    """The emergency shifts end now (a minute after their start at the earliest)."""
+    for shift_id in (await uow.broadcasts.emergency_shifts(emergency.id)).values():
+        shift = await uow.shifts.get(shift_id, lock=True)
+        if shift is not None and shift.ends_at > now:
+            shift.ends_at = max(now, shift.starts_at + timedelta(minutes=1))
 
 
 async def in_scope(uow: UnitOfWork, principal: Principal) -> list[EmergencyView]:
@@ -308,13 +322,7 @@ async def answer(
     community they serve (returned, to check in against). They may change their answer."""
     now = now or utcnow()
     async with uow:
-        emergency = await uow.broadcasts.emergency(emergency_id)
-        if emergency is None:
-            raise NotFound("emergency", emergency_id)
-        if principal.person_id not in await uow.broadcasts.mobilised(emergency.id):
-            raise PermissionDenied()
-        if emergency.ended_at is not None:
-            raise Conflict("emergency_ended")
+        emergency = await _answerable(uow, principal, emergency_id)
         found = await uow.broadcasts.roll_call(emergency.id, principal.person_id)
         if found is None:
             uow.broadcasts.add(
@@ -331,6 +339,18 @@ async def answer(
         _audit(uow, principal, f"emergency.{reply.value}", emergency.id)
         await uow.commit()
         return shift_id
+
+
+async def _answerable(uow: UnitOfWork, principal: Principal, emergency_id: int) -> Emergency:
+    """The emergency, while it lasts, if the principal was mobilised for it."""
+    emergency = await uow.broadcasts.emergency(emergency_id)
+    if emergency is None:
+        raise NotFound("emergency", emergency_id)
+    if principal.person_id not in await uow.broadcasts.mobilised(emergency.id):
+        raise PermissionDenied()
+    if emergency.ended_at is not None:
+        raise Conflict("emergency_ended")
+    return emergency
 
 
 async def _sign_up(
@@ -376,18 +396,26 @@ async def roll_call(uow: UnitOfWork, principal: Principal, *, emergency_id: int)
         shifts = list((await uow.broadcasts.emergency_shifts(emergency.id)).values())
         arrived = await uow.broadcasts.checked_in(shifts)
         names = await uow.broadcasts.names([*answers, *mobilised])
-        silent = [p for p in mobilised if p not in answers]
-        return RollCallView(
-            emergency=view,
-            coming=tuple(
-                (names.get(p, "?"), p in arrived)
-                for p, a in answers.items()
-                if a is RollCallAnswer.COMING
-            ),
-            cannot=tuple(
-                names.get(p, "?") for p, a in answers.items() if a is RollCallAnswer.CANNOT
-            ),
-            silent=tuple(names.get(p, "?") for p in silent[:MAX_NAMES]),
-            silent_count=len(silent),
-            mobilised=len(mobilised),
-        )
+        return _roll_call_view(view, answers, mobilised, arrived, names)
+
+
+def _roll_call_view(
+    view: EmergencyView,
+    answers: dict[int, RollCallAnswer],
+    mobilised: Sequence[int],
+    arrived: Collection[int],
+    names: Mapping[int, str],
+) -> RollCallView:
+    silent = [p for p in mobilised if p not in answers]
+    return RollCallView(
+        emergency=view,
+        coming=tuple(
+            (names.get(p, "?"), p in arrived)
+            for p, a in answers.items()
+            if a is RollCallAnswer.COMING
+        ),
+        cannot=tuple(names.get(p, "?") for p, a in answers.items() if a is RollCallAnswer.CANNOT),
+        silent=tuple(names.get(p, "?") for p in silent[:MAX_NAMES]),
+        silent_count=len(silent),
+        mobilised=len(mobilised),
+    )
