@@ -203,9 +203,7 @@ async def _view(
     actor = await _actor(uow, principal, c)
     my_option = None
     if actor is not None and ballot_secret is not None:
-        key = voter_key(ballot_secret, c.id, principal.person_id, c.anonymous)
-        ballot = await uow.consultations.ballot(c.id, key)
-        my_option = ballot.option_id if ballot else None
+        my_option = await _my_option(uow, principal, c, ballot_secret)
     return ConsultationView(
         id=c.id,
         title=c.title,
@@ -229,6 +227,15 @@ async def _view(
         can_manage=await _manages(uow, principal, c),
         can_decide=await _decides(uow, principal, c),
     )
+
+
+async def _my_option(
+    uow: UnitOfWork, principal: Principal, c: Consultation, ballot_secret: bytes
+) -> int | None:
+    """The option the reader voted for (found by their voter key), if they voted."""
+    key = voter_key(ballot_secret, c.id, principal.person_id, c.anonymous)
+    ballot = await uow.consultations.ballot(c.id, key)
+    return ballot.option_id if ballot else None
 
 
 async def view(
@@ -309,10 +316,7 @@ async def open_consultation(
     title = clean(spec.title, MAX_TITLE, "title")
     background = clean(spec.background, MAX_BACKGROUND, "background")
     plan = schedule(now, spec.discussion_days, spec.voting_days if spec.options else 0)
-    if spec.options and spec.voting_days < 1:
-        raise InvalidInput("days", "voting")
-    if spec.meeting_at is not None and spec.meeting_at <= now:
-        raise InvalidInput("meeting", "past")
+    _check_dates(spec, now)
     async with uow:
         communities = await _opened_in(uow, principal, spec)
         c = Consultation(
@@ -333,12 +337,33 @@ async def open_consultation(
         await _store(uow, principal, c, communities, spec.options)
         shown = await _view(uow, principal, c, now, None)
         _webhook_event(uow, "consultation.opened", c, communities, now)
-        await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
-        if reminder is not None and shown.options:
-            reminder_at = plan.reminder_at
-            await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
+        await _announce_opening(uow, principal, shown, texts, reminder, plan.reminder_at, now)
         await uow.commit()
     return shown
+
+
+def _check_dates(spec: NewConsultation, now: datetime) -> None:
+    """A vote lasts a day at least; a meeting is in the future."""
+    if spec.options and spec.voting_days < 1:
+        raise InvalidInput("days", "voting")
+    if spec.meeting_at is not None and spec.meeting_at <= now:
+        raise InvalidInput("meeting", "past")
+
+
+async def _announce_opening(
+    uow: UnitOfWork,
+    principal: Principal,
+    shown: ConsultationView,
+    texts: tuple[str, str],
+    reminder: tuple[str, str] | None,
+    reminder_at: datetime,
+    now: datetime,
+) -> None:
+    """`texts` now to everyone entitled; with a vote, `reminder` at `reminder_at` to those
+    who have not voted by then."""
+    await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
+    if reminder is not None and shown.options:
+        await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
 
 
 async def _opened_in(uow: UnitOfWork, principal: Principal, spec: NewConsultation) -> list[int]:
@@ -463,15 +488,20 @@ async def take_seat(
         c = await _load(uow, consultation_id)
         if c.closed_at is not None:
             raise Conflict("consultation_closed")
-        if await uow.consultations.seat(c.id, principal.person_id) is None:
-            uow.consultations.add(
-                ConsultationSeat(consultation_id=c.id, person_id=principal.person_id, actor=actor)
-            )
-            _audit(uow, principal, "consultation.seat", c.id, details={"actor": actor.value})
-            await uow.consultations.flush()
+        await _seat(uow, principal, c, actor)
         shown = await _view(uow, principal, c, utcnow(), None)
         await uow.commit()
         return shown
+
+
+async def _seat(uow: UnitOfWork, principal: Principal, c: Consultation, actor: Actor) -> None:
+    """A seat for the person, unless they have one already."""
+    if await uow.consultations.seat(c.id, principal.person_id) is None:
+        uow.consultations.add(
+            ConsultationSeat(consultation_id=c.id, person_id=principal.person_id, actor=actor)
+        )
+        _audit(uow, principal, "consultation.seat", c.id, details={"actor": actor.value})
+        await uow.consultations.flush()
 
 
 async def attend(
