@@ -114,14 +114,6 @@ async def _brief(
 ) -> NeedBrief:
     community = community or await uow.places.community(need.community_id)
     assert community is not None
-    assignee = None
-    if need.assignee_person_id is not None:
-        assignee = await _name(uow, need.assignee_person_id)
-    elif need.assignee_organisation_id is not None:
-        org = await uow.organisations.get(need.assignee_organisation_id)
-        assignee = org.name if org else None
-    elif need.referred_to:
-        assignee = need.referred_to
     return NeedBrief(
         id=need.id,
         reference=need.reference,
@@ -132,10 +124,20 @@ async def _brief(
         created_at=need.created_at,
         due_at=need.due_at,
         supporters=await uow.needs.supporter_count(need.id),
-        assignee=assignee,
+        assignee=await _assignee(uow, need),
         community=Named(community.id, community.name, community.name_en),
         resident_name=await _name(uow, need.resident_id) if with_resident else None,
     )
+
+
+async def _assignee(uow: UnitOfWork, need: Need) -> str | None:
+    """Who has the need: its assignee, its organisation, or the department it went to."""
+    if need.assignee_person_id is not None:
+        return await _name(uow, need.assignee_person_id)
+    if need.assignee_organisation_id is not None:
+        org = await uow.organisations.get(need.assignee_organisation_id)
+        return org.name if org else None
+    return need.referred_to or None
 
 
 async def _name(uow: UnitOfWork, person_id: int) -> str:

@@ -22,6 +22,7 @@ from bot.services.needs.common import (
     _tell,
 )
 from bot.services.ports import Notice, Notifier
+from storage.models import Need, NeedOffer
 from storage.uow import UnitOfWork
 
 
@@ -50,12 +51,7 @@ async def take_offer(
     now = _clock(now)
     async with uow:
         need, community, place = await _load(uow, need_id)
-        offer = await uow.matching.offer(need.id, principal.person_id)
-        if offer is None or offer.kind is not OfferKind.AUTO:
-            raise NotFound("offer", need_id)
-        taken = need.assignee_person_id is not None or need.assignee_organisation_id is not None
-        if taken or need.state not in UNASSIGNED or offer.status is not OfferStatus.OFFERED:
-            raise Conflict("offer_taken")
+        offer = await _open_offer(uow, need, principal.person_id)
         if need.state is NeedState.NEW:
             _move(uow, need, None, NeedState.ACCEPTED, now, "accepted")
         _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
@@ -63,19 +59,34 @@ async def take_offer(
         for other in await uow.matching.offers(need.id):
             other.status = OfferStatus.ACCEPTED if other is offer else OfferStatus.LOST
             other.decided_at = now
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        name = volunteer.real_name if volunteer else ""
-        params = {"reference": need.reference, "name": name}
-        workers = await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
-        notices = await _tell(uow, need) + [
-            Notice(p, "need.taken_by_volunteer", params, (("open", need.id),)) for p in workers
-        ]
+        notices = await _tell(uow, need) + await _tell_workers(uow, need, place, principal)
         brief = await _brief(uow, need, community)
         await uow.matching.flush()
         await match_profiles.refresh(uow, (principal.person_id,))
         await uow.commit()
     await notifier.send(notices)
     return brief
+
+
+async def _open_offer(uow: UnitOfWork, need: Need, person_id: int) -> NeedOffer:
+    """The person's automatic offer of the need, while nobody has taken the need."""
+    offer = await uow.matching.offer(need.id, person_id)
+    if offer is None or offer.kind is not OfferKind.AUTO:
+        raise NotFound("offer", need.id)
+    taken = need.assignee_person_id is not None or need.assignee_organisation_id is not None
+    if taken or need.state not in UNASSIGNED or offer.status is not OfferStatus.OFFERED:
+        raise Conflict("offer_taken")
+    return offer
+
+
+async def _tell_workers(
+    uow: UnitOfWork, need: Need, place: Place, principal: Principal
+) -> list[Notice]:
+    """The community's workers hear which volunteer took the need."""
+    volunteer = await uow.volunteers.of_person(principal.person_id)
+    params = {"reference": need.reference, "name": volunteer.real_name if volunteer else ""}
+    workers = await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
+    return [Notice(p, "need.taken_by_volunteer", params, (("open", need.id),)) for p in workers]
 
 
 UNASSIGNED = frozenset({NeedState.NEW, NeedState.ACCEPTED, NeedState.REOPENED})
