@@ -125,7 +125,7 @@ def _audit(
     action: str,
     broadcast_id: int,
     *,
-    details: dict[str, object] | None = None,
+    details: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """The audit log's entry for a step the principal took on a broadcast."""

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.domain.broadcasts import Audience, AudienceKind, clean_text
 from bot.domain.competitions import (
@@ -131,7 +132,7 @@ def _audit(
     action: str,
     competition_id: int,
     *,
-    details: dict[str, object] | None = None,
+    details: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """The audit log's entry for a step the principal took on a competition."""

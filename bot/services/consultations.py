@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from bot.domain.attendance import code_from_digest
 from bot.domain.broadcasts import Audience, AudienceKind, ButtonKind, clean_text
@@ -130,7 +131,7 @@ def _audit(
     action: str,
     consultation_id: int,
     *,
-    details: dict[str, object] | None = None,
+    details: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """The audit log's entry for a step the principal took on a consultation."""

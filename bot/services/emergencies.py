@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.broadcasts import (
     MAX_DESCRIPTION,
@@ -59,7 +60,7 @@ def _audit(
     action: str,
     emergency_id: int,
     *,
-    details: dict[str, object] | None = None,
+    details: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """The audit log's entry for a step the principal took on a emergency."""

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.enums import (
     ORGANISATION_ROLES,
@@ -48,7 +49,7 @@ def _audit(
     action: str,
     organisation_id: int,
     *,
-    details: dict[str, object] | None = None,
+    details: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """The audit log's entry for a step the principal took on a organisation."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from bot.domain.contacts import shown_name
 from bot.domain.enums import Role
@@ -88,7 +89,7 @@ def _audit(
     action: str,
     project_id: int,
     *,
-    details: dict[str, object] | None = None,
+    details: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """The audit log's entry for a step the principal took on a project."""
@@ -255,13 +256,8 @@ async def draft(
             ),
             community_ids,
         )
-        _audit(
-            uow,
-            principal,
-            "project.draft",
-            project.id,
-            details={"major": major, "budget_fen": budget_fen},
-        )
+        details = {"major": major, "budget_fen": budget_fen}
+        _audit(uow, principal, "project.draft", project.id, details=details)
         view = await _view(uow, project, principal)
         await uow.commit()
         return view
@@ -422,22 +418,7 @@ async def record_decision(
         if not await _place_ok(uow, principal, project, Role.PARTY_REVIEWER):
             raise PermissionDenied()
         _check_decidable(project)
-        uow.projects.add_decision(
-            PartyDecision(
-                project_id=project.id,
-                reviewer_id=principal.person_id,
-                approve=approve,
-                decided_on=decided_on,
-                minutes=minutes,
-            )
-        )
-        _audit(
-            uow,
-            principal,
-            "project.party_decision",
-            project.id,
-            details={"approve": approve, "decided_on": decided_on.isoformat()},
-        )
+        _add_decision(uow, principal, project, approve, decided_on, minutes)
         workers = await _community_workers(uow, project)
         await uow.projects.flush()
         result = await _view(uow, project, principal)
@@ -448,6 +429,27 @@ async def record_decision(
         [Notice(p, message, params, actions=(("project", project_id),)) for p in workers]
     )
     return result
+
+
+def _add_decision(
+    uow: UnitOfWork,
+    principal: Principal,
+    project: Project,
+    approve: bool,
+    decided_on: date,
+    minutes: str,
+) -> None:
+    uow.projects.add_decision(
+        PartyDecision(
+            project_id=project.id,
+            reviewer_id=principal.person_id,
+            approve=approve,
+            decided_on=decided_on,
+            minutes=minutes,
+        )
+    )
+    details = {"approve": approve, "decided_on": decided_on.isoformat()}
+    _audit(uow, principal, "project.party_decision", project.id, details=details)
 
 
 async def _community_workers(uow: UnitOfWork, project: Project) -> list[int]:
@@ -494,9 +496,8 @@ async def evaluate(
                 evaluated_by=principal.person_id,
             )
         )
-        _audit(
-            uow, principal, "project.evaluate", project.id, details={"beneficiaries": beneficiaries}
-        )
+        details = {"beneficiaries": beneficiaries}
+        _audit(uow, principal, "project.evaluate", project.id, details=details)
         await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.enums import ScopeLevel
@@ -115,7 +116,7 @@ def _audit(
     action: str,
     purchase_id: int,
     *,
-    details: dict[str, object] | None = None,
+    details: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """The audit log's entry for a step the principal took on a purchase."""

@@ -53,9 +53,16 @@ async def give_feedback(
             raise PermissionDenied()
         if need.state is not NeedState.RESOLVED:
             raise Conflict("need_not_resolved")
-        answer = NeedFeedback(solved=solved, rating=rating, comment=comment, at=now)
-        answer.need_id, answer.person_id = need.id, principal.person_id
-        uow.needs.add_feedback(answer)
+        uow.needs.add_feedback(
+            NeedFeedback(
+                need_id=need.id,
+                person_id=principal.person_id,
+                solved=solved,
+                rating=rating,
+                comment=comment,
+                at=now,
+            )
+        )
         if solved:
             _close_confirmed(uow, principal, need, now, comment)
         else:
