@@ -234,35 +234,36 @@ async def open_call(
         await buyers.require(uow, principal, spec.level, spec.scope_id)
         communities = await buyers.communities(uow, spec.level, spec.scope_id)
         fund = await _fund_for(uow, spec, communities)
-        call = Competition(
-            level=spec.level,
-            scope_id=spec.scope_id,
-            title=title,
-            theme=theme,
-            budget_fen=spec.budget_fen,
-            fund_id=fund.id,
-            eligible_types=[t.value for t in dict.fromkeys(spec.eligible_types)],
-            criteria=[{"name": c.name, "weight": c.weight} for c in spec.criteria],
-            proposals_due_at=spec.proposals_due_at,
-            review_due_at=spec.review_due_at,
-            vote_weight=spec.vote_weight,
-            pass_mark=spec.pass_mark,
-            state=CallState.OPEN,
-            created_by=principal.person_id,
-        )
+        call = _new_call(spec, title, theme, fund.id, principal)
         uow.competitions.add(call)
         await uow.competitions.flush()
-        _audit(
-            uow,
-            principal,
-            "competition.open",
-            call.id,
-            details={"budget_fen": spec.budget_fen, "fund": fund.id},
-        )
+        details = {"budget_fen": spec.budget_fen, "fund": fund.id}
+        _audit(uow, principal, "competition.open", call.id, details=details)
         await _announce(uow, principal, communities, texts, now)
         view = await _call_view(uow, principal, call, now)
         await uow.commit()
         return view
+
+
+def _new_call(
+    spec: NewCall, title: str, theme: str, fund_id: int, principal: Principal
+) -> Competition:
+    return Competition(
+        level=spec.level,
+        scope_id=spec.scope_id,
+        title=title,
+        theme=theme,
+        budget_fen=spec.budget_fen,
+        fund_id=fund_id,
+        eligible_types=[t.value for t in dict.fromkeys(spec.eligible_types)],
+        criteria=[{"name": c.name, "weight": c.weight} for c in spec.criteria],
+        proposals_due_at=spec.proposals_due_at,
+        review_due_at=spec.review_due_at,
+        vote_weight=spec.vote_weight,
+        pass_mark=spec.pass_mark,
+        state=CallState.OPEN,
+        created_by=principal.person_id,
+    )
 
 
 async def _fund_for(uow: UnitOfWork, spec: NewCall, communities: Sequence[int]) -> Fund:
@@ -322,6 +323,13 @@ async def listing(
 # ------------------------------------------------------------------ proposals
 
 
+def _checked_text(text: str, field: str) -> str:
+    checked = text.strip()[:MAX_TEXT]
+    if not checked:
+        raise InvalidInput(field, "empty")
+    return checked
+
+
 def _check_lines(lines: Sequence[BudgetLine]) -> int:
     if not 1 <= len(lines) <= MAX_LINES:
         raise InvalidInput("budget_lines", "count")
@@ -355,9 +363,7 @@ async def submit(
 ) -> ProposalView:
     """Put a draft project forward, or revise its proposal, until the proposal deadline."""
     now = now or utcnow()
-    expected = expected_results.strip()[:MAX_TEXT]
-    if not expected:
-        raise InvalidInput("expected_results", "empty")
+    expected = _checked_text(expected_results, "expected_results")
     requested = _check_lines(budget_lines)
     async with uow:
         call = await _load(uow, competition_id, lock=True)
@@ -373,13 +379,9 @@ async def submit(
         await uow.competitions.flush()
         for need_id in needs:
             await uow.projects.link_need(project.id, need_id)
-        _audit(
-            uow,
-            principal,
-            "competition.revise" if proposal.revised_at else "competition.submit",
-            call.id,
-            details={"proposal": proposal.id, "requested_fen": requested},
-        )
+        action = "competition.revise" if proposal.revised_at else "competition.submit"
+        details = {"proposal": proposal.id, "requested_fen": requested}
+        _audit(uow, principal, action, call.id, details=details)
         result = await _proposal_view(uow, proposal)
         await uow.commit()
         return result

@@ -134,41 +134,47 @@ def _places(uow: UnitOfWork, district: District) -> tuple[list[Street], list[Com
 
 async def _people(uow: UnitOfWork, communities: list[Community], streets: list[Street]) -> int:
     count = 0
-
-    async def person(
-        name: str, community: Community, *roles: Role, certified: bool = False
-    ) -> None:
-        nonlocal count
-        row = await uow.people.add_person(
-            Person(display_name=name, locale="zh", community_id=community.id)
-        )
-        count += 1
-        for role in (Role.RESIDENT, *roles):
-            await uow.grants.add(
-                RoleGrant(
-                    person_id=row.id,
-                    role=role,
-                    scope_level=ScopeLevel.COMMUNITY,
-                    community_id=community.id,
-                    certified=certified and role is Role.SOCIAL_WORKER,
-                )
-            )
-
     for index, (name, role, where) in enumerate(WORKERS):
-        await person(name, communities[where], role, certified=index % 2 == 0)
+        await _person(uow, name, communities[where], role, certified=index % 2 == 0)
+        count += 1
     for index, name in enumerate(VOLUNTEERS):
-        await person(name, communities[index % len(communities)], Role.VOLUNTEER)
+        await _person(uow, name, communities[index % len(communities)], Role.VOLUNTEER)
+        count += 1
     for index, name in enumerate(RESIDENTS):
-        await person(name, communities[index % len(communities)])
+        await _person(uow, name, communities[index % len(communities)])
+        count += 1
+    await _street_admin(uow, communities[0], streets[0])
+    return count + 1
+
+
+async def _person(
+    uow: UnitOfWork, name: str, community: Community, *roles: Role, certified: bool = False
+) -> None:
+    """A resident of the community, with the roles given there as well."""
+    row = await uow.people.add_person(
+        Person(display_name=name, locale="zh", community_id=community.id)
+    )
+    for role in (Role.RESIDENT, *roles):
+        await uow.grants.add(
+            RoleGrant(
+                person_id=row.id,
+                role=role,
+                scope_level=ScopeLevel.COMMUNITY,
+                community_id=community.id,
+                certified=certified and role is Role.SOCIAL_WORKER,
+            )
+        )
+
+
+async def _street_admin(uow: UnitOfWork, community: Community, street: Street) -> None:
     admin = await uow.people.add_person(
-        Person(display_name="街道管理员（演示）", locale="zh", community_id=communities[0].id)
+        Person(display_name="街道管理员（演示）", locale="zh", community_id=community.id)
     )
     await uow.grants.add(
         RoleGrant(
             person_id=admin.id,
             role=Role.STREET_ADMIN,
             scope_level=ScopeLevel.STREET,
-            street_id=streets[0].id,
+            street_id=street.id,
         )
     )
-    return count + 1

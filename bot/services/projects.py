@@ -83,6 +83,13 @@ class ProjectView:
     can_add_shift: bool = False
 
 
+def _checked_text(text: str, field: str) -> str:
+    checked = text.strip()[:MAX_TEXT]
+    if not checked:
+        raise InvalidInput(field, "empty")
+    return checked
+
+
 def _audit(
     uow: UnitOfWork,
     principal: Principal,
@@ -410,9 +417,7 @@ async def record_decision(
     minutes: str,
 ) -> ProjectView:
     """The party-organisation reviewer records the decision on a major matter."""
-    minutes = minutes.strip()[:MAX_TEXT]
-    if not minutes:
-        raise InvalidInput("minutes_text", "empty")
+    minutes = _checked_text(minutes, "minutes_text")
     async with uow:
         project = await _load(uow, project_id, lock=True)
         if not await _place_ok(uow, principal, project, Role.PARTY_REVIEWER):
@@ -478,9 +483,7 @@ async def evaluate(
     summary: str,
 ) -> ProjectView:
     """Close a completed project with what only people know; the rest is counted."""
-    summary = summary.strip()[:MAX_TEXT]
-    if not summary:
-        raise InvalidInput("summary", "empty")
+    summary = _checked_text(summary, "summary")
     if not 0 <= beneficiaries <= 10_000_000:
         raise InvalidInput("number", "range")
     async with uow:

@@ -110,6 +110,13 @@ class PurchaseView:
         return self.amount_fen - self.paid_fen
 
 
+def _checked_text(text: str, field: str) -> str:
+    checked = text.strip()[:MAX_TEXT]
+    if not checked:
+        raise InvalidInput(field, "empty")
+    return checked
+
+
 def _audit(
     uow: UnitOfWork,
     principal: Principal,
@@ -323,9 +330,7 @@ async def report_milestone(
 ) -> PurchaseView:
     """The provider reports; the evidence is counted from the records of the period."""
     now = now or utcnow()
-    text = text.strip()[:MAX_TEXT]
-    if not text:
-        raise InvalidInput("report", "empty")
+    text = _checked_text(text, "report")
     async with uow:
         milestone, purchase = await _milestone(uow, milestone_id)
         provider = member_of(principal, purchase.provider_id)
@@ -418,9 +423,7 @@ async def evaluate(
 ) -> PurchaseView:
     """The buyer's performance evaluation once every milestone is accepted; the score and the
     summary go to the project's results too (its evaluation), the project evaluated."""
-    summary = summary.strip()[:MAX_TEXT]
-    if not summary:
-        raise InvalidInput("summary", "empty")
+    summary = _checked_text(summary, "summary")
     score = evaluation_score(indicators)
     async with uow:
         purchase = await _evaluable(uow, principal, purchase_id)

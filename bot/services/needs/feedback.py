@@ -53,16 +53,7 @@ async def give_feedback(
             raise PermissionDenied()
         if need.state is not NeedState.RESOLVED:
             raise Conflict("need_not_resolved")
-        uow.needs.add_feedback(
-            NeedFeedback(
-                need_id=need.id,
-                person_id=principal.person_id,
-                solved=solved,
-                rating=rating,
-                comment=comment,
-                at=now,
-            )
-        )
+        _record_answer(uow, principal, need, solved, rating, comment, now)
         if solved:
             _close_confirmed(uow, principal, need, now, comment)
         else:
@@ -75,6 +66,27 @@ async def give_feedback(
         await uow.commit()
     await notifier.send(notices)
     return brief
+
+
+def _record_answer(
+    uow: UnitOfWork,
+    principal: Principal,
+    need: Need,
+    solved: bool,
+    rating: int | None,
+    comment: str | None,
+    now: datetime,
+) -> None:
+    uow.needs.add_feedback(
+        NeedFeedback(
+            need_id=need.id,
+            person_id=principal.person_id,
+            solved=solved,
+            rating=rating,
+            comment=comment,
+            at=now,
+        )
+    )
 
 
 def _close_confirmed(
