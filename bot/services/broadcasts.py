@@ -295,13 +295,8 @@ async def _insert(
     )
     uow.broadcasts.add(broadcast)
     await uow.broadcasts.flush()
-    _audit(
-        uow,
-        principal,
-        "broadcast.create",
-        broadcast.id,
-        details={"audience": audience.as_json(), "button": draft.button.value, "urgent": urgent},
-    )
+    details = {"audience": audience.as_json(), "button": draft.button.value, "urgent": urgent}
+    _audit(uow, principal, "broadcast.create", broadcast.id, details=details)
     return broadcast
 
 

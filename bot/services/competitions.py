@@ -513,13 +513,8 @@ async def name_reviewer(
         members = [o.id for o in await uow.org_directory.of_member(person_id)]
         organisations = sorted({*members, *declared_organisations})
         await _seat_reviewer(uow, principal, call, person_id, organisations)
-        _audit(
-            uow,
-            principal,
-            "competition.reviewer",
-            call.id,
-            details={"reviewer": person_id, "conflicts": organisations},
-        )
+        details = {"reviewer": person_id, "conflicts": organisations}
+        _audit(uow, principal, "competition.reviewer", call.id, details=details)
         result = await _call_view(uow, principal, call, utcnow())
         await uow.commit()
         return result
@@ -715,13 +710,8 @@ async def publish(
         ranked = await _ranking(uow, call)
         await _award(uow, principal, call, ranked)
         call.state, call.published_at = CallState.PUBLISHED, now
-        _audit(
-            uow,
-            principal,
-            "competition.publish",
-            call.id,
-            details={"awarded_fen": sum(r.amount_fen for r in ranked)},
-        )
+        details = {"awarded_fen": sum(r.amount_fen for r in ranked)}
+        _audit(uow, principal, "competition.publish", call.id, details=details)
         await _announce(
             uow, principal, await buyers.communities(uow, call.level, call.scope_id), texts, now
         )

@@ -396,13 +396,8 @@ async def _store(
         uow.consultations.add(
             ConsultationOption(consultation_id=c.id, position=position, text=text)
         )
-    _audit(
-        uow,
-        principal,
-        "consultation.open",
-        c.id,
-        details={"communities": list(communities), "options": len(options)},
-    )
+    details = {"communities": list(communities), "options": len(options)}
+    _audit(uow, principal, "consultation.open", c.id, details=details)
     await uow.consultations.flush()
 
 

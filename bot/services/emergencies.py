@@ -147,13 +147,8 @@ async def start(
         uow.broadcasts.add(emergency)
         await uow.broadcasts.flush()
         await _open_shifts(uow, principal, emergency, communities)
-        _audit(
-            uow,
-            principal,
-            "emergency.start",
-            emergency.id,
-            details={"level": level.value, "scope": scope_id, "description": description},
-        )
+        details = {"level": level.value, "scope": scope_id, "description": description}
+        _audit(uow, principal, "emergency.start", emergency.id, details=details)
         await _alert_robots(uow, level, scope_id, communities, description, now)
         await uow.broadcasts.flush()
         view = await _view(uow, emergency)

@@ -31,6 +31,7 @@ from bot.domain.purchases import (
 from bot.services import buyers
 from bot.services.organisations import member_of
 from storage.models import (
+    Organisation,
     Project,
     ProjectEvaluation,
     PurchaseEvaluation,
@@ -214,9 +215,7 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
     service = _check(spec)
     async with uow:
         await buyers.require(uow, principal, spec.level, spec.scope_id)
-        provider = await uow.organisations.get(spec.provider_id)
-        if provider is None or provider.verified_at is None:
-            raise Conflict("organisation_not_verified")
+        provider = await _verified_provider(uow, spec.provider_id)
         project = await _project_for(uow, principal, spec, service, provider.id)
         purchase = ServicePurchase(
             level=spec.level,
@@ -235,16 +234,18 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
         for n, m in enumerate(spec.milestones):
             uow.purchases.add(_milestone_row(purchase.id, n, m))
         await uow.purchases.flush()
-        _audit(
-            uow,
-            principal,
-            "purchase.create",
-            purchase.id,
-            details={"amount_fen": spec.amount_fen, "source": spec.source.value},
-        )
+        details = {"amount_fen": spec.amount_fen, "source": spec.source.value}
+        _audit(uow, principal, "purchase.create", purchase.id, details=details)
         view = await _view(uow, principal, purchase)
         await uow.commit()
         return view
+
+
+async def _verified_provider(uow: UnitOfWork, organisation_id: int) -> Organisation:
+    provider = await uow.organisations.get(organisation_id)
+    if provider is None or provider.verified_at is None:
+        raise Conflict("organisation_not_verified")
+    return provider
 
 
 async def _project_for(
@@ -337,24 +338,26 @@ async def report_milestone(
         if not provider:
             raise PermissionDenied()
         milestone.state = report(milestone.state, provider=provider)
-        since, until = _window(purchase, tz)
-        requests, minutes, people = await uow.purchases.evidence(
-            purchase.provider_id, since, min(until, now)
-        )
         milestone.report = text
-        milestone.evidence = {"requests": requests, "minutes": minutes, "people": people}
+        milestone.evidence = await _evidence(uow, purchase, tz, now)
         milestone.reported_by, milestone.reported_at = principal.person_id, now
-        _audit(
-            uow,
-            principal,
-            "purchase.report",
-            purchase.id,
-            details={"milestone": milestone.id, **milestone.evidence},
-        )
+        details = {"milestone": milestone.id, **milestone.evidence}
+        _audit(uow, principal, "purchase.report", purchase.id, details=details)
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
         return result
+
+
+async def _evidence(
+    uow: UnitOfWork, purchase: ServicePurchase, tz: ZoneInfo, now: datetime
+) -> dict[str, int]:
+    """What the provider's records of the purchase's period (so far) count."""
+    since, until = _window(purchase, tz)
+    requests, minutes, people = await uow.purchases.evidence(
+        purchase.provider_id, since, min(until, now)
+    )
+    return {"requests": requests, "minutes": minutes, "people": people}
 
 
 async def accept_milestone(
@@ -386,11 +389,7 @@ async def pay_milestone(
         if not buyer:
             raise PermissionDenied()
         milestone.state = pay(milestone.state, buyer=buyer)
-        rows = list(await uow.purchases.milestones(purchase.id))
-        due = payments(purchase.amount_fen, [m.share for m in rows])[milestone.position]
-        paid = sum(p.amount_fen for p in await uow.purchases.payments(purchase.id))
-        if paid + due > purchase.amount_fen:
-            raise Conflict("purchase_overpaid")
+        due = await _due(uow, purchase, milestone)
         uow.purchases.add(
             PurchasePayment(
                 purchase_id=purchase.id,
@@ -400,17 +399,22 @@ async def pay_milestone(
                 recorded_by=principal.person_id,
             )
         )
-        _audit(
-            uow,
-            principal,
-            "purchase.pay",
-            purchase.id,
-            details={"milestone": milestone.id, "amount_fen": due},
-        )
+        details = {"milestone": milestone.id, "amount_fen": due}
+        _audit(uow, principal, "purchase.pay", purchase.id, details=details)
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
         return result
+
+
+async def _due(uow: UnitOfWork, purchase: ServicePurchase, milestone: PurchaseMilestone) -> int:
+    """The milestone's share of the amount, if paying it keeps within the amount."""
+    rows = list(await uow.purchases.milestones(purchase.id))
+    due = payments(purchase.amount_fen, [m.share for m in rows])[milestone.position]
+    paid = sum(p.amount_fen for p in await uow.purchases.payments(purchase.id))
+    if paid + due > purchase.amount_fen:
+        raise Conflict("purchase_overpaid")
+    return due
 
 
 async def evaluate(
