@@ -119,23 +119,10 @@ class Report:
 # ------------------------------------------------------------------ composing
 
 
-def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    broadcast_id: int,
-    *,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """The audit log's entry for a step the principal took on a broadcast."""
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a broadcast (`rest`: details, note)."""
     uow.audit.record(
-        actor_id=principal.person_id,
-        action=action,
-        entity="broadcast",
-        entity_id=broadcast_id,
-        details=details,
-        note=note,
+        actor_id=principal.person_id, action=action, entity="broadcast", entity_id=entity_id, **rest
     )
 
 

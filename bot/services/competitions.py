@@ -126,23 +126,14 @@ class CallView:
     reviewer: bool
 
 
-def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    competition_id: int,
-    *,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """The audit log's entry for a step the principal took on a competition."""
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a competition (`rest`: details, note)."""
     uow.audit.record(
         actor_id=principal.person_id,
         action=action,
         entity="competition",
-        entity_id=competition_id,
-        details=details,
-        note=note,
+        entity_id=entity_id,
+        **rest,
     )
 
 

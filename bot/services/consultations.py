@@ -125,23 +125,14 @@ class Results:
 # ------------------------------------------------------------------ loading and seeing
 
 
-def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    consultation_id: int,
-    *,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """The audit log's entry for a step the principal took on a consultation."""
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a consultation (`rest`: details, note)."""
     uow.audit.record(
         actor_id=principal.person_id,
         action=action,
         entity="consultation",
-        entity_id=consultation_id,
-        details=details,
-        note=note,
+        entity_id=entity_id,
+        **rest,
     )
 
 

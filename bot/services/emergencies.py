@@ -54,23 +54,10 @@ class RollCallView:
     mobilised: int
 
 
-def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    emergency_id: int,
-    *,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """The audit log's entry for a step the principal took on a emergency."""
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on an emergency (`rest`: details, note)."""
     uow.audit.record(
-        actor_id=principal.person_id,
-        action=action,
-        entity="emergency",
-        entity_id=emergency_id,
-        details=details,
-        note=note,
+        actor_id=principal.person_id, action=action, entity="emergency", entity_id=entity_id, **rest
     )
 
 

@@ -43,23 +43,14 @@ class OrgView:
     communities: tuple[int, ...]
 
 
-def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    organisation_id: int,
-    *,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """The audit log's entry for a step the principal took on a organisation."""
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on an organisation (`rest`: details, note)."""
     uow.audit.record(
         actor_id=principal.person_id,
         action=action,
         entity="organisation",
-        entity_id=organisation_id,
-        details=details,
-        note=note,
+        entity_id=entity_id,
+        **rest,
     )
 
 

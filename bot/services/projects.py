@@ -90,23 +90,10 @@ def _checked_text(text: str, field: str) -> str:
     return checked
 
 
-def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    project_id: int,
-    *,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """The audit log's entry for a step the principal took on a project."""
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a project (`rest`: details, note)."""
     uow.audit.record(
-        actor_id=principal.person_id,
-        action=action,
-        entity="project",
-        entity_id=project_id,
-        details=details,
-        note=note,
+        actor_id=principal.person_id, action=action, entity="project", entity_id=entity_id, **rest
     )
 
 

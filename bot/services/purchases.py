@@ -118,23 +118,10 @@ def _checked_text(text: str, field: str) -> str:
     return checked
 
 
-def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    purchase_id: int,
-    *,
-    details: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    """The audit log's entry for a step the principal took on a purchase."""
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a purchase (`rest`: details, note)."""
     uow.audit.record(
-        actor_id=principal.person_id,
-        action=action,
-        entity="purchase",
-        entity_id=purchase_id,
-        details=details,
-        note=note,
+        actor_id=principal.person_id, action=action, entity="purchase", entity_id=entity_id, **rest
     )
 
 
