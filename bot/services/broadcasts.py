@@ -401,14 +401,19 @@ async def queue_due(uow: UnitOfWork, *, now: datetime | None = None) -> list[int
     async with uow:
         due = await uow.broadcasts.due(now)
     for broadcast_id in due:
-        async with uow:
-            broadcast = await uow.broadcasts.get(broadcast_id, lock=True)
-            if broadcast is None or broadcast.state is not BroadcastState.SCHEDULED:
-                continue
-            await _queue(uow, broadcast, now)
-            await uow.commit()
+        if await _queue_if_scheduled(uow, broadcast_id, now):
             started.append(broadcast_id)
     return started
+
+
+async def _queue_if_scheduled(uow: UnitOfWork, broadcast_id: int, now: datetime) -> bool:
+    async with uow:
+        broadcast = await uow.broadcasts.get(broadcast_id, lock=True)
+        if broadcast is None or broadcast.state is not BroadcastState.SCHEDULED:
+            return False
+        await _queue(uow, broadcast, now)
+        await uow.commit()
+        return True
 
 
 async def create_checked(
@@ -477,15 +482,20 @@ async def control(
         broadcast = await _own(uow, principal, broadcast_id)
         if broadcast.state not in allowed:
             raise Conflict("broadcast_state")
-        broadcast.state = target
-        if target is BroadcastState.CANCELLED:
-            await uow.broadcasts.cancel_queued(broadcast.id)
-            broadcast.finished_at = utcnow()
+        await _move(uow, broadcast, target)
         _audit(uow, principal, f"broadcast.{action}", broadcast.id)
         await uow.broadcasts.flush()
         view = await _status(uow, broadcast)
         await uow.commit()
         return view
+
+
+async def _move(uow: UnitOfWork, broadcast: Broadcast, target: BroadcastState) -> None:
+    """A cancelled broadcast's queued rows are cancelled with it."""
+    broadcast.state = target
+    if target is BroadcastState.CANCELLED:
+        await uow.broadcasts.cancel_queued(broadcast.id)
+        broadcast.finished_at = utcnow()
 
 
 def _progress(counts: dict[DeliveryState, int]) -> Progress:
@@ -536,16 +546,21 @@ async def mine(uow: UnitOfWork, principal: Principal, *, limit: int = 5) -> list
         ]
 
 
+async def _reported(uow: UnitOfWork, principal: Principal | None, broadcast_id: int) -> Broadcast:
+    """Any broadcast for the bot itself; one's own for a person."""
+    if principal is not None:
+        return await _own(uow, principal, broadcast_id)
+    broadcast = await uow.broadcasts.get(broadcast_id)
+    if broadcast is None:
+        raise NotFound("broadcast", broadcast_id)
+    return broadcast
+
+
 async def report(uow: UnitOfWork, principal: Principal | None, *, broadcast_id: int) -> Report:
     """Delivered, failed with reasons, and the sign-ups a project call produced. `principal`
     None: the bot itself (the end-of-run report to the author)."""
     async with uow:
-        if principal is None:
-            broadcast = await uow.broadcasts.get(broadcast_id)
-            if broadcast is None:
-                raise NotFound("broadcast", broadcast_id)
-        else:
-            broadcast = await _own(uow, principal, broadcast_id)
+        broadcast = await _reported(uow, principal, broadcast_id)
         counts = await uow.broadcasts.counts(broadcast_id)
         errors = await uow.broadcasts.errors(broadcast_id)
         return Report(
@@ -573,18 +588,22 @@ async def content(uow: UnitOfWork, *, broadcast_id: int) -> Content:
         b = await uow.broadcasts.get(broadcast_id)
         if b is None:
             raise NotFound("broadcast", broadcast_id)
-        return Content(
-            b.id,
-            b.text_zh,
-            b.text_en,
-            b.photo,
-            b.button,
-            b.project_id,
-            b.survey_id,
-            b.emergency_id,
-            b.urgent,
-            b.consultation_id,
-        )
+        return _content(b)
+
+
+def _content(b: Broadcast) -> Content:
+    return Content(
+        b.id,
+        b.text_zh,
+        b.text_en,
+        b.photo,
+        b.button,
+        b.project_id,
+        b.survey_id,
+        b.emergency_id,
+        b.urgent,
+        b.consultation_id,
+    )
 
 
 async def claim(
@@ -798,13 +817,18 @@ async def set_opt_out(
         raise InvalidInput("topic", topic.value)  # emergencies always reach everyone
     async with uow:
         await uow.broadcasts.set_opt_out(principal.person_id, topic, out)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="broadcast.opt_out" if out else "broadcast.opt_in",
-            entity="person",
-            entity_id=principal.person_id,
-            details={"topic": topic.value},
-        )
+        _audit_choice(uow, principal, "broadcast.opt_out" if out else "broadcast.opt_in", topic)
         topics = await uow.broadcasts.opt_outs_of(principal.person_id)
         await uow.commit()
         return topics
+
+
+def _audit_choice(uow: UnitOfWork, principal: Principal, action: str, topic: Topic) -> None:
+    """An opt-out (or back in) is the person's own step, audited against them."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="person",
+        entity_id=principal.person_id,
+        details={"topic": topic.value},
+    )
