@@ -158,15 +158,19 @@ async def _organiser(uow: UnitOfWork, principal: Principal, call: Competition) -
     return await buyers.acts_for(uow, principal, call.level, call.scope_id)
 
 
+async def _organised(uow: UnitOfWork, principal: Principal, competition_id: int) -> Competition:
+    """The call (locked), if the principal organises it (buys for its unit)."""
+    call = await _load(uow, competition_id, lock=True)
+    if not await _organiser(uow, principal, call):
+        raise PermissionDenied()
+    return call
+
+
 async def _call_view(
     uow: UnitOfWork, principal: Principal, call: Competition, now: datetime
 ) -> CallView:
     fund = await uow.funds.get(call.fund_id)
     reviewers = await uow.competitions.reviewers(call.id)
-    names = []
-    for r in reviewers:
-        person = await uow.people.get(r.person_id)
-        names.append(person.display_name if person and person.display_name else f"#{r.person_id}")
     return CallView(
         id=call.id,
         level=call.level,
@@ -184,11 +188,16 @@ async def _call_view(
         pass_mark=call.pass_mark,
         phase=_phase(call, now),
         proposals=len(await uow.competitions.proposals(call.id)),
-        reviewers=tuple(names),
+        reviewers=tuple([await _reviewer_name(uow, r.person_id) for r in reviewers]),
         consultation_id=call.consultation_id,
         organiser=await _organiser(uow, principal, call),
         reviewer=any(r.person_id == principal.person_id for r in reviewers),
     )
+
+
+async def _reviewer_name(uow: UnitOfWork, person_id: int) -> str:
+    person = await uow.people.get(person_id)
+    return person.display_name if person and person.display_name else f"#{person_id}"
 
 
 def _check_call(spec: NewCall, now: datetime) -> tuple[str, str]:
@@ -201,13 +210,18 @@ def _check_call(spec: NewCall, now: datetime) -> tuple[str, str]:
     if not spec.eligible_types:
         raise InvalidInput("eligible", "empty")
     check_criteria(spec.criteria)
+    _check_deadlines(spec, now)
+    if not 0 <= spec.vote_weight <= MAX_VOTE_WEIGHT or not 0 <= spec.pass_mark <= 100:
+        raise InvalidInput("vote_weight", "range")
+    return title, theme
+
+
+def _check_deadlines(spec: NewCall, now: datetime) -> None:
+    """Proposals are due in the future, the review after them."""
     if spec.proposals_due_at <= now:
         raise InvalidInput("deadline", "past")
     if spec.review_due_at <= spec.proposals_due_at:
         raise InvalidInput("deadline", "order")
-    if not 0 <= spec.vote_weight <= MAX_VOTE_WEIGHT or not 0 <= spec.pass_mark <= 100:
-        raise InvalidInput("vote_weight", "range")
-    return title, theme
 
 
 async def open_call(
@@ -494,9 +508,7 @@ async def name_reviewer(
     """The organiser names a reviewer; the organisations they belong to are recorded with what
     they declare, and they will not score those organisations' proposals."""
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if call.state is not CallState.OPEN:
             raise Conflict("panel_closed")
         if await uow.people.get(person_id) is None:
@@ -591,9 +603,7 @@ async def close_panel(
     """The organiser closes the panel after the proposal deadline: the scores become visible."""
     now = now or utcnow()
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if _phase(call, now) is not CallState.REVIEWING:
             raise Conflict("not_reviewing")
         call.state, call.closed_at = CallState.CLOSED, now
@@ -693,9 +703,7 @@ async def publish(
     its project approved, all in one transaction with the announcement."""
     now = now or utcnow()
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if call.state is not CallState.CLOSED:
             raise Conflict("panel_not_closed")
         ranked = await _ranking(uow, call)
@@ -783,9 +791,7 @@ async def open_vote(
     """Tie a consultation whose options are the proposals (in their order) to the call: its
     ballots, one per person, count for `vote_weight` per cent of the score."""
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if call.vote_weight == 0 or call.state is CallState.PUBLISHED:
             raise Conflict("no_vote")
         options = await uow.consultations.options(consultation_id)
