@@ -136,6 +136,18 @@ def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, *
     )
 
 
+def _audit_opinion(
+    uow: UnitOfWork, principal: Principal, action: str, opinion_id: int, **rest: Any
+) -> None:
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="consultation_opinion",
+        entity_id=opinion_id,
+        **rest,
+    )
+
+
 async def _load(uow: UnitOfWork, consultation_id: int, *, lock: bool = False) -> Consultation:
     found = await uow.consultations.get(consultation_id, lock=lock)
     if found is None:
@@ -154,6 +166,12 @@ async def _phase(uow: UnitOfWork, c: Consultation, now: datetime) -> Phase:
     )
 
 
+async def _check_open(uow: UnitOfWork, c: Consultation, now: datetime) -> None:
+    """Opinions are given (and supported) while it is discussed or voted on."""
+    if await _phase(uow, c, now) not in (Phase.DISCUSSION, Phase.VOTING):
+        raise Conflict("consultation_not_open")
+
+
 async def _covers_all(
     uow: UnitOfWork, principal: Principal, c: Consultation, roles: tuple[Role, ...]
 ) -> bool:
@@ -165,6 +183,16 @@ async def _covers_all(
 
 async def _manages(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
     return await _covers_all(uow, principal, c, CONSULTATION_ROLES)
+
+
+async def _managed(
+    uow: UnitOfWork, principal: Principal, consultation_id: int, *, lock: bool = False
+) -> Consultation:
+    """The consultation, if the principal runs it (covers every community taking part)."""
+    c = await _load(uow, consultation_id, lock=lock)
+    if not await _manages(uow, principal, c):
+        raise PermissionDenied()
+    return c
 
 
 async def _decides(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
@@ -230,6 +258,12 @@ async def _my_option(
     return ballot.option_id if ballot else None
 
 
+def _check_may_see(shown: ConsultationView) -> None:
+    """The entitled, its workers and (for a major matter) the party reviewer; nobody else."""
+    if not (shown.entitled or shown.can_manage or shown.can_decide):
+        raise PermissionDenied()
+
+
 async def view(
     uow: UnitOfWork,
     principal: Principal,
@@ -244,8 +278,7 @@ async def view(
     async with uow:
         c = await _load(uow, consultation_id)
         shown = await _view(uow, principal, c, now, ballot_secret)
-        if not (shown.entitled or shown.can_manage or shown.can_decide):
-            raise PermissionDenied()
+        _check_may_see(shown)
         return shown
 
 
@@ -530,20 +563,14 @@ async def add_opinion(
         actor = await _actor(uow, principal, c)
         if actor is None:
             raise PermissionDenied()
-        if await _phase(uow, c, now) not in (Phase.DISCUSSION, Phase.VOTING):
-            raise Conflict("consultation_not_open")
+        await _check_open(uow, c, now)
         opinion = ConsultationOpinion(
             consultation_id=c.id, person_id=principal.person_id, actor=actor, text=text
         )
         uow.consultations.add(opinion)
         await uow.consultations.took_part(c.id, principal.person_id)
         await uow.consultations.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.opinion",
-            entity="consultation_opinion",
-            entity_id=opinion.id,
-        )
+        _audit_opinion(uow, principal, "consultation.opinion", opinion.id)
         await uow.commit()
         return OpinionView(opinion.id, "", actor, text, None, 0, now)
 
@@ -557,19 +584,21 @@ async def opinions(
         if not (entitled or await _manages(uow, principal, c) or await _decides(uow, principal, c)):
             raise PermissionDenied()
         rows, total = await uow.consultations.opinions(c.id, page * PER_PAGE, PER_PAGE)
-        items = tuple(
-            OpinionView(
-                id=o.id,
-                author=name,
-                actor=o.actor,
-                text=None if o.hidden_at else o.text,
-                hidden_reason=o.hidden_reason,
-                supporters=supporters,
-                created_at=o.created_at,
-            )
-            for o, name, supporters in rows
-        )
+        items = tuple(_opinion_view(o, name, supporters) for o, name, supporters in rows)
         return Page(items, page, PER_PAGE, total)
+
+
+def _opinion_view(o: ConsultationOpinion, author: str, supporters: int) -> OpinionView:
+    """A hidden opinion shows its reason, not its text."""
+    return OpinionView(
+        id=o.id,
+        author=author,
+        actor=o.actor,
+        text=None if o.hidden_at else o.text,
+        hidden_reason=o.hidden_reason,
+        supporters=supporters,
+        created_at=o.created_at,
+    )
 
 
 async def support(uow: UnitOfWork, principal: Principal, *, opinion_id: int) -> bool:
@@ -581,8 +610,7 @@ async def support(uow: UnitOfWork, principal: Principal, *, opinion_id: int) -> 
         c = await _load(uow, opinion.consultation_id)
         if await _actor(uow, principal, c) is None or opinion.person_id == principal.person_id:
             raise PermissionDenied()
-        if await _phase(uow, c, utcnow()) not in (Phase.DISCUSSION, Phase.VOTING):
-            raise Conflict("consultation_not_open")
+        await _check_open(uow, c, utcnow())
         added = await uow.consultations.support(opinion.id, principal.person_id)
         await uow.commit()
         return added
@@ -603,13 +631,7 @@ async def hide(
         if opinion.hidden_at is None:
             opinion.hidden_at, opinion.hidden_by = utcnow(), principal.person_id
             opinion.hidden_reason = reason
-            uow.audit.record(
-                actor_id=principal.person_id,
-                action="consultation.hide_opinion",
-                entity="consultation_opinion",
-                entity_id=opinion.id,
-                note=reason,
-            )
+            _audit_opinion(uow, principal, "consultation.hide_opinion", opinion.id, note=reason)
         await uow.commit()
         return OpinionView(opinion.id, "", opinion.actor, None, reason, 0, opinion.created_at)
 
@@ -644,9 +666,7 @@ async def record_paper_vote(
     an entitled person who has not voted: counted as a paper vote, audited with the person but
     never with the choice. It cannot replace a ballot the person (or a worker) already cast."""
     async with uow:
-        c = await _load(uow, consultation_id)
-        if not await _manages(uow, principal, c):
-            raise PermissionDenied()
+        c = await _managed(uow, principal, consultation_id)
         key = voter_key(cipher.ballot_secret, c.id, person_id, c.anonymous)
         if await uow.consultations.ballot(c.id, key) is not None:
             raise Conflict("already_voted")
@@ -776,9 +796,7 @@ async def close(
     """After voting (or the discussion) has ended, the worker closes it: results are final."""
     now = now or utcnow()
     async with uow:
-        c = await _load(uow, consultation_id, lock=True)
-        if not await _manages(uow, principal, c):
-            raise PermissionDenied()
+        c = await _managed(uow, principal, consultation_id, lock=True)
         if await _phase(uow, c, now) is not Phase.COUNTING:
             raise Conflict("consultation_not_over")
         c.closed_at, c.closed_by = now, principal.person_id
@@ -798,8 +816,7 @@ async def results(
     async with uow:
         c = await _load(uow, consultation_id)
         shown = await _view(uow, principal, c, now, None)
-        if not (shown.entitled or shown.can_manage or shown.can_decide):
-            raise PermissionDenied()
+        _check_may_see(shown)
         if shown.phase not in (Phase.CLOSED, Phase.DECIDED):
             raise Conflict("consultation_not_closed")
         return await _results(uow, principal, c, now)
