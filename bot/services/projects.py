@@ -29,7 +29,7 @@ from bot.services.organisations import member_of
 from bot.services.places import acts_in, area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
-from storage.models import PartyDecision, Project, ProjectEvaluation
+from storage.models import Need, PartyDecision, Project, ProjectEvaluation
 from storage.uow import UnitOfWork
 
 PER_PAGE = 5
@@ -292,16 +292,21 @@ async def view(uow: UnitOfWork, principal: Principal, *, project_id: int) -> Pro
     async with uow:
         project = await _load(uow, project_id)
         result = await _view(uow, project, principal)
-        visible = (
-            project.state in PUBLIC
-            or result.actions
-            or result.can_decide
-            or Actor.OWNER in _actors(principal, project, False)
-            or await _place_ok(uow, principal, project)
-        )
-        if not visible:
+        if not await _visible(uow, principal, project, result):
             raise NotFound("project", project_id)
         return result
+
+
+async def _visible(
+    uow: UnitOfWork, principal: Principal, project: Project, shown: ProjectView
+) -> bool:
+    return bool(
+        project.state in PUBLIC
+        or shown.actions
+        or shown.can_decide
+        or Actor.OWNER in _actors(principal, project, False)
+        or await _place_ok(uow, principal, project)
+    )
 
 
 async def act(
@@ -503,12 +508,7 @@ async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Pa
         reviewing = await uow.places.communities_covered(
             principal, (*APPROVING_ROLES, Role.PARTY_REVIEWER, Role.SOCIAL_WORKER)
         )
-        communities = set(reviewing)
-        if principal.home is not None:
-            communities.add(principal.home.community_id)
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        if volunteer is not None:
-            communities |= set(await uow.volunteers.communities_of(volunteer.id))
+        communities = await _near(uow, principal, set(reviewing))
         managed, _ = await uow.projects.managed(
             principal.person_id, organisations, reviewing, 0, 50
         )
@@ -520,6 +520,16 @@ async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Pa
         start = max(0, page) * PER_PAGE
         items = tuple([await _view(uow, p, principal) for p in ordered[start : start + PER_PAGE]])
         return Page(items, max(0, page), PER_PAGE, len(ordered))
+
+
+async def _near(uow: UnitOfWork, principal: Principal, communities: set[int]) -> set[int]:
+    """`communities` with the person's home and those they serve as a volunteer."""
+    if principal.home is not None:
+        communities.add(principal.home.community_id)
+    volunteer = await uow.volunteers.of_person(principal.person_id)
+    if volunteer is not None:
+        communities |= set(await uow.volunteers.communities_of(volunteer.id))
+    return communities
 
 
 async def area_listing(
@@ -553,12 +563,7 @@ async def link_need(
         need = await uow.needs.by_reference(reference.strip().upper())
         if need is None:
             raise InvalidInput("need_reference", "unknown")
-        community = await uow.places.community(need.community_id)
-        assert community is not None
-        owner = Actor.OWNER in _actors(principal, project, False)
-        worker = principal.can_act_in(place_of(community), *APPROVING_ROLES, Role.SOCIAL_WORKER)
-        if not (owner or worker):
-            raise PermissionDenied()
+        await _check_may_link(uow, principal, project, need)
         if need.community_id not in await uow.projects.communities_of(project.id):
             raise Conflict("need_outside_project")
         await uow.projects.link_need(project.id, need.id)
@@ -566,3 +571,15 @@ async def link_need(
         result = await _view(uow, project, principal)
         await uow.commit()
         return result
+
+
+async def _check_may_link(
+    uow: UnitOfWork, principal: Principal, project: Project, need: Need
+) -> None:
+    """The project's owners, or the workers of the need's community."""
+    community = await uow.places.community(need.community_id)
+    assert community is not None
+    owner = Actor.OWNER in _actors(principal, project, False)
+    worker = principal.can_act_in(place_of(community), *APPROVING_ROLES, Role.SOCIAL_WORKER)
+    if not (owner or worker):
+        raise PermissionDenied()
