@@ -68,6 +68,10 @@ def _view(org: Organisation, communities: Sequence[int]) -> OrgView:
     )
 
 
+async def _view_of(uow: UnitOfWork, org: Organisation) -> OrgView:
+    return _view(org, await uow.org_directory.communities_of(org.id))
+
+
 def member_of(principal: Principal, organisation_id: int, *roles: Role) -> bool:
     wanted = roles or tuple(ORGANISATION_ROLES)
     return principal.is_superadmin or any(
@@ -134,18 +138,25 @@ def _checked_registration(
 
 async def _make_admin(uow: UnitOfWork, principal: Principal, org: Organisation) -> None:
     """Who registers an organisation is its first admin."""
+    await _grant(uow, principal.person_id, Role.ORG_ADMIN, org, principal.person_id)
+    _audit(uow, principal, "organisation.register", org.id)
+
+
+async def _grant(
+    uow: UnitOfWork, person_id: int, role: Role, org: Organisation, granted_by: int | None
+) -> None:
+    """A role in the organisation, scoped to its home community."""
     assert org.community_id is not None
     await uow.grants.add(
         RoleGrant(
-            person_id=principal.person_id,
-            role=Role.ORG_ADMIN,
+            person_id=person_id,
+            role=role,
             scope_level=ScopeLevel.COMMUNITY,
             community_id=org.community_id,
             organisation_id=org.id,
-            granted_by=principal.person_id,
+            granted_by=granted_by,
         )
     )
-    _audit(uow, principal, "organisation.register", org.id)
 
 
 async def _community_workers(uow: UnitOfWork, community_id: int) -> list[int]:
@@ -160,7 +171,7 @@ async def _community_workers(uow: UnitOfWork, community_id: int) -> list[int]:
 async def mine(uow: UnitOfWork, principal: Principal) -> tuple[OrgView, ...]:
     async with uow:
         orgs = await uow.org_directory.of_member(principal.person_id)
-        return tuple([_view(o, await uow.org_directory.communities_of(o.id)) for o in orgs])
+        return tuple([await _view_of(uow, o) for o in orgs])
 
 
 async def get(uow: UnitOfWork, *, organisation_id: int) -> OrgView:
@@ -168,7 +179,7 @@ async def get(uow: UnitOfWork, *, organisation_id: int) -> OrgView:
         org = await uow.organisations.get(organisation_id)
         if org is None:
             raise NotFound("organisation", organisation_id)
-        return _view(org, await uow.org_directory.communities_of(org.id))
+        return await _view_of(uow, org)
 
 
 async def invite(
@@ -197,37 +208,33 @@ async def join(
 ) -> OrgView:
     now = now or utcnow()
     async with uow:
-        invitation = await uow.org_directory.invite(token)
-        if invitation is None or invitation.expires_at <= now:
-            raise NotFound("invite", token)
-        if member_of(principal, invitation.organisation_id):
-            raise Conflict("already_member")
+        invitation = await _valid_invitation(uow, principal, token, now)
         org = await uow.organisations.get(invitation.organisation_id)
         assert org is not None and org.community_id is not None
-        await uow.grants.add(
-            RoleGrant(
-                person_id=principal.person_id,
-                role=Role.ORG_MEMBER,
-                scope_level=ScopeLevel.COMMUNITY,
-                community_id=org.community_id,
-                organisation_id=org.id,
-                granted_by=invitation.created_by,
-            )
-        )
+        await _grant(uow, principal.person_id, Role.ORG_MEMBER, org, invitation.created_by)
         _audit(uow, principal, "organisation.join", org.id)
-        view = _view(org, await uow.org_directory.communities_of(org.id))
+        view = await _view_of(uow, org)
         await uow.commit()
         return view
+
+
+async def _valid_invitation(
+    uow: UnitOfWork, principal: Principal, token: str, now: datetime
+) -> OrganisationInvite:
+    """An unexpired invitation to an organisation the person is not a member of yet."""
+    invitation = await uow.org_directory.invite(token)
+    if invitation is None or invitation.expires_at <= now:
+        raise NotFound("invite", token)
+    if member_of(principal, invitation.organisation_id):
+        raise Conflict("already_member")
+    return invitation
 
 
 async def pending(uow: UnitOfWork, principal: Principal) -> tuple[OrgView, ...]:
     async with uow:
         communities = await uow.places.communities_covered(principal, VERIFYING_ROLES)
         return tuple(
-            [
-                _view(o, await uow.org_directory.communities_of(o.id))
-                for o in await uow.org_directory.pending_in(communities)
-            ]
+            [await _view_of(uow, o) for o in await uow.org_directory.pending_in(communities)]
         )
 
 
@@ -251,7 +258,7 @@ async def verify(
             raise Conflict("organisation_verified")
         _decide(uow, principal, org, approve, reason, now)
         admins = await uow.grants.organisation_members(org.id)
-        view = _view(org, await uow.org_directory.communities_of(org.id))
+        view = await _view_of(uow, org)
         await uow.commit()
     message = "organisation.verified" if approve else "organisation.refused"
     await notifier.send(
