@@ -21,7 +21,7 @@ from bot.domain.needs import (
     reference,
     reminder_at,
 )
-from bot.domain.principal import Principal
+from bot.domain.principal import Place, Principal
 from bot.services import alerts
 from bot.services.needs.common import (
     MAX_DESCRIPTION,
@@ -229,14 +229,7 @@ async def support_need(uow: UnitOfWork, principal: Principal, *, need_id: int) -
     """ "Me too": counted on the existing need instead of filing a duplicate."""
     async with uow:
         need, _, place = await _load(uow, need_id)
-        if principal.home is None or principal.home.community_id != place.community_id:
-            raise PermissionDenied()
-        if need.state not in OPEN_STATES:
-            raise Conflict("need_not_open")
-        if need.resident_id == principal.person_id or await uow.needs.is_supporter(
-            need.id, principal.person_id
-        ):
-            raise Conflict("already_supporting")
+        await _check_may_support(uow, principal, need, place)
         await uow.needs.add_supporter(need.id, principal.person_id)
         uow.audit.record(
             actor_id=principal.person_id, action="need.support", entity="need", entity_id=need.id
@@ -244,3 +237,17 @@ async def support_need(uow: UnitOfWork, principal: Principal, *, need_id: int) -
         brief = await _brief(uow, need)
         await uow.commit()
         return brief
+
+
+async def _check_may_support(
+    uow: UnitOfWork, principal: Principal, need: Need, place: Place
+) -> None:
+    """An open need of the resident's own community, not their own nor supported already."""
+    if principal.home is None or principal.home.community_id != place.community_id:
+        raise PermissionDenied()
+    if need.state not in OPEN_STATES:
+        raise Conflict("need_not_open")
+    if need.resident_id == principal.person_id or await uow.needs.is_supporter(
+        need.id, principal.person_id
+    ):
+        raise Conflict("already_supporting")

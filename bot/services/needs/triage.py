@@ -87,6 +87,10 @@ class Candidate:
     role: Role | None
 
 
+# Who may be assigned a need in person (besides a verified volunteer of the street).
+HANDLER_ROLES = (Role.SOCIAL_WORKER, Role.COMMUNITY_WORKER, Role.GRID_WORKER)
+
+
 async def assignee_candidates(
     uow: UnitOfWork, principal: Principal, *, need_id: int
 ) -> tuple[Candidate, ...]:
@@ -94,9 +98,7 @@ async def assignee_candidates(
     async with uow:
         _, _, place = await _load(uow, need_id)
         _require_triage(principal, place)
-        people = await uow.grants.people_with_roles_covering(
-            place, (Role.SOCIAL_WORKER, Role.COMMUNITY_WORKER, Role.GRID_WORKER)
-        )
+        people = await uow.grants.people_with_roles_covering(place, HANDLER_ROLES)
         candidates = [
             Candidate("person", pid, await _name(uow, pid), role) for pid, _n, role in people
         ]
@@ -120,31 +122,41 @@ async def assign(
     now = _clock(now)
 
     async def change(need: Need, community: Community, place: Place) -> list[Notice]:
-        kind = "person" if person_id is not None else "organisation"
-        target = person_id if person_id is not None else organisation_id
-        allowed = target in {c.id for c in await _candidates(uow, place, kind)}
-        if not allowed and person_id is not None:
-            allowed = await _volunteer_on_street(uow, person_id, place)
-        if not allowed:
-            raise PermissionDenied()
+        await _check_assignable(uow, place, person_id, organisation_id)
         _move(uow, need, principal, NeedState.ASSIGNED, now, "assigned")
         need.assignee_person_id = person_id
         need.assignee_organisation_id = organisation_id
-        params = {"reference": need.reference, "description": need.description[:300]}
-        actions = (("take", need.id), ("hand_back", need.id))
-        return await _tell(uow, need) + [
-            Notice(p, "need.assigned_to_you", params, actions)
-            for p in await _handlers_of(uow, need, place)
-        ]
+        return await _tell(uow, need) + await _tell_assignees(uow, need, place)
 
     return await _act(uow, notifier, principal, need_id, TRIAGE, change)
 
 
+async def _check_assignable(
+    uow: UnitOfWork, place: Place, person_id: int | None, organisation_id: int | None
+) -> None:
+    """A candidate of the need's place, or a verified volunteer of its street."""
+    kind = "person" if person_id is not None else "organisation"
+    target = person_id if person_id is not None else organisation_id
+    allowed = target in {c.id for c in await _candidates(uow, place, kind)}
+    if not allowed and person_id is not None:
+        allowed = await _volunteer_on_street(uow, person_id, place)
+    if not allowed:
+        raise PermissionDenied()
+
+
+async def _tell_assignees(uow: UnitOfWork, need: Need, place: Place) -> list[Notice]:
+    """Whoever has the need now hears of it, with buttons to take it on or hand it back."""
+    params = {"reference": need.reference, "description": need.description[:300]}
+    actions = (("take", need.id), ("hand_back", need.id))
+    return [
+        Notice(p, "need.assigned_to_you", params, actions)
+        for p in await _handlers_of(uow, need, place)
+    ]
+
+
 async def _candidates(uow: UnitOfWork, place: Place, kind: str) -> list[Candidate]:
     if kind == "person":
-        people = await uow.grants.people_with_roles_covering(
-            place, (Role.SOCIAL_WORKER, Role.COMMUNITY_WORKER, Role.GRID_WORKER)
-        )
+        people = await uow.grants.people_with_roles_covering(place, HANDLER_ROLES)
         return [Candidate("person", pid, shown_name(name, pid), role) for pid, name, role in people]
     return [
         Candidate("organisation", o.id, o.name, None)
@@ -191,10 +203,7 @@ async def add_note(
     text = _checked_text(text, "note")
     async with uow:
         need, _, place = await _load(uow, need_id)
-        if not (
-            principal.can_act_in(place, *TRIAGE_ROLES) or await _is_assignee(uow, principal, need)
-        ):
-            raise PermissionDenied()
+        await _check_handles(uow, principal, need, place)
         _event(uow, need, principal, "note", now, text=text, public=public)
         need.updated_at = now
         reference_ = need.reference
@@ -204,6 +213,12 @@ async def add_note(
         await notifier.send(
             [Notice(resident, "need.public_note", {"reference": reference_, "text": text})]
         )
+
+
+async def _check_handles(uow: UnitOfWork, principal: Principal, need: Need, place: Place) -> None:
+    """A worker triaging the need's place, or its assignee."""
+    if not (principal.can_act_in(place, *TRIAGE_ROLES) or await _is_assignee(uow, principal, need)):
+        raise PermissionDenied()
 
 
 async def note_consultation_outcome(

@@ -106,6 +106,15 @@ class QueueFilter:
     urgency: Urgency | None = None
 
 
+# The states each group of the queue lists (None: every state).
+QUEUE_GROUPS: dict[str, Sequence[NeedState] | None] = {
+    "open": tuple(OPEN_STATES),
+    "new": (NeedState.NEW,),
+    "overdue": tuple(DEADLINE_STATES),
+    "all": None,
+}
+
+
 async def queue(
     uow: UnitOfWork,
     principal: Principal,
@@ -121,15 +130,9 @@ async def queue(
         communities = await uow.places.communities_covered(principal, TRIAGE_ROLES)
         if not communities:
             raise PermissionDenied()
-        states: Sequence[NeedState] | None = {
-            "open": tuple(OPEN_STATES),
-            "new": (NeedState.NEW,),
-            "overdue": tuple(DEADLINE_STATES),
-            "all": None,
-        }[filters.group]
         rows, total = await uow.needs.in_communities(
             communities,
-            states=states,
+            states=QUEUE_GROUPS[filters.group],
             overdue_before=now if filters.group == "overdue" else None,
             category=filters.category,
             urgency=filters.urgency,
@@ -144,11 +147,7 @@ async def assigned_to_me(
     uow: UnitOfWork, principal: Principal, *, page: int = 0
 ) -> Page[NeedBrief]:
     page = max(0, page)
-    organisations = [
-        g.organisation_id
-        for g in principal.grants
-        if g.role in ORGANISATION_ROLES and g.organisation_id is not None
-    ]
+    organisations = _organisations_of(principal)
     async with uow:
         rows, total = await uow.needs.assigned_to(
             principal.person_id, organisations, page * PER_PAGE, PER_PAGE
@@ -175,6 +174,15 @@ class NeedsListRow:
     wants_visit: bool
     contact_phone: str | None
     address: str | None
+
+
+def _organisations_of(principal: Principal) -> list[int]:
+    """The organisations the principal acts for (their needs are theirs to handle too)."""
+    return [
+        g.organisation_id
+        for g in principal.grants
+        if g.role in ORGANISATION_ROLES and g.organisation_id is not None
+    ]
 
 
 async def needs_list(
