@@ -211,6 +211,18 @@ def _event(
     )
     if public:
         _webhook_event(uow, need, kind, now, to_state=to_state, text=text)
+    _audit_event(uow, need, actor, kind, now, to_state, text)
+
+
+def _audit_event(
+    uow: UnitOfWork,
+    need: Need,
+    actor: int | None,
+    kind: str,
+    now: datetime,
+    to_state: NeedState | None,
+    text: str | None,
+) -> None:
     uow.audit.record(
         actor_id=actor,
         action=f"need.{kind}",
@@ -233,21 +245,10 @@ def _webhook_event(
 ) -> None:
     """The apps of the area hear of a public change with the same transaction; the text of a
     note only an app acting for the resident (it reads the public history too)."""
-    request: dict[str, object] = {
-        "id": need.id,
-        "reference": need.reference,
-        "community_id": need.community_id,
-    }
-    data: dict[str, object]
-    if to_state is not None or kind == "filed":
-        state = to_state or need.state
-        from_state = need.state.value if to_state else None
-        data = {"request": {**request, "state": state.value, "from_state": from_state}}
-        event = "request.status_changed"
-    elif text is not None:
-        data, event = {"request": request, "_text": text}, "request.note_added"
-    else:
+    found = _webhook_data(need, kind, to_state, text)
+    if found is None:
         return
+    event, data = found
     webhooks.record(
         uow,
         event,
@@ -256,6 +257,28 @@ def _webhook_event(
         person_id=need.resident_id,
         at=now,
     )
+
+
+def _webhook_data(
+    need: Need, kind: str, to_state: NeedState | None, text: str | None
+) -> tuple[str, dict[str, object]] | None:
+    """A change of state (or the filing) as `request.status_changed`, a note as
+    `request.note_added`; nothing else is told."""
+    request: dict[str, object] = {
+        "id": need.id,
+        "reference": need.reference,
+        "community_id": need.community_id,
+    }
+    if to_state is not None or kind == "filed":
+        state = to_state or need.state
+        from_state = need.state.value if to_state else None
+        changed: dict[str, object] = {
+            "request": {**request, "state": state.value, "from_state": from_state}
+        }
+        return "request.status_changed", changed
+    if text is not None:
+        return "request.note_added", {"request": request, "_text": text}
+    return None
 
 
 def _move(

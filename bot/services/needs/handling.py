@@ -60,24 +60,21 @@ async def hand_back(
 
     async def change(need: Need, community: Community, place: Place) -> list[Notice]:
         # The reason is for the workers, not for the resident's history.
-        _move(
-            uow,
-            need,
-            principal,
-            NeedState.ACCEPTED,
-            now,
-            "handed_back",
-            reason or None,
-            public=False,
-        )
+        text = reason or None
+        _move(uow, need, principal, NeedState.ACCEPTED, now, "handed_back", text, public=False)
         need.assignee_person_id = need.assignee_organisation_id = None
-        params = {"reference": need.reference, "reason": reason or "—"}
-        return [
-            Notice(w, "need.handed_back", params, (("open", need.id),))
-            for w in await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
-        ]
+        return await _tell_workers(uow, need, place, reason)
 
     return await _act(uow, notifier, principal, need_id, ASSIGNEE, change)
+
+
+async def _tell_workers(uow: UnitOfWork, need: Need, place: Place, reason: str) -> list[Notice]:
+    """The community's workers hear that the need is back with them, and why."""
+    params = {"reference": need.reference, "reason": reason or "—"}
+    return [
+        Notice(w, "need.handed_back", params, (("open", need.id),))
+        for w in await uow.grants.people_covering(place, (Role.COMMUNITY_WORKER,))
+    ]
 
 
 async def resolve(
@@ -97,12 +94,9 @@ async def resolve(
         _move(uow, need, principal, NeedState.RESOLVED, now, "resolved", resolution)
         need.resolution = resolution
         need.resolved_at = now
+        asked = (("feedback", need.id),)
         return await _tell(
-            uow,
-            need,
-            "need.resolved",
-            resident_actions=(("feedback", need.id),),
-            resolution=resolution,
+            uow, need, "need.resolved", resident_actions=asked, resolution=resolution
         )
 
     return await _act(uow, notifier, principal, need_id, HANDLER, change)
