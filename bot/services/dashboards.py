@@ -43,17 +43,7 @@ async def create_link(
         raise PermissionDenied()
     token = secrets.token_urlsafe(24)
     async with uow:
-        uow.dashboards.add_link(
-            DashboardLink(
-                token_hash=_hash(token),
-                person_id=principal.person_id,
-                level=unit.level,
-                scope_id=unit.id,
-                locale=principal.locale,
-                created_at=now,
-                expires_at=now + timedelta(minutes=LINK_MINUTES),
-            )
-        )
+        uow.dashboards.add_link(_link(token, principal, unit, now))
         uow.audit.record(
             actor_id=principal.person_id,
             action="dashboard.link",
@@ -62,6 +52,18 @@ async def create_link(
         )
         await uow.commit()
     return token
+
+
+def _link(token: str, principal: Principal, unit: Unit, now: datetime) -> DashboardLink:
+    return DashboardLink(
+        token_hash=_hash(token),
+        person_id=principal.person_id,
+        level=unit.level,
+        scope_id=unit.id,
+        locale=principal.locale,
+        created_at=now,
+        expires_at=now + timedelta(minutes=LINK_MINUTES),
+    )
 
 
 async def open_link(uow: UnitOfWork, *, token: str, now: datetime | None = None) -> Session:

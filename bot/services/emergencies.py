@@ -124,15 +124,7 @@ async def start(
     async with uow:
         communities = await _require_over(uow, principal, level, scope_id)
         await _check_none_active(uow, communities)
-        emergency = Emergency(
-            level=level,
-            scope_id=scope_id,
-            description=description,
-            started_by=principal.person_id,
-            started_at=now,
-        )
-        uow.broadcasts.add(emergency)
-        await uow.broadcasts.flush()
+        emergency = await _started(uow, principal, level, scope_id, description, now)
         await _open_shifts(uow, principal, emergency, communities)
         details = {"level": level.value, "scope": scope_id, "description": description}
         _audit(uow, principal, "emergency.start", emergency.id, details=details)
@@ -145,6 +137,27 @@ async def start(
         )  # fmt: skip
         await uow.commit()
     return view, sent
+
+
+async def _started(
+    uow: UnitOfWork,
+    principal: Principal,
+    level: ScopeLevel,
+    scope_id: int,
+    description: str,
+    now: datetime,
+) -> Emergency:
+    """The emergency's row (its id known)."""
+    emergency = Emergency(
+        level=level,
+        scope_id=scope_id,
+        description=description,
+        started_by=principal.person_id,
+        started_at=now,
+    )
+    uow.broadcasts.add(emergency)
+    await uow.broadcasts.flush()
+    return emergency
 
 
 async def _check_none_active(uow: UnitOfWork, communities: Sequence[int]) -> None:
@@ -190,15 +203,8 @@ async def _alert_robots(
 ) -> None:
     """The workers' WeCom group robots hear of the switch: a street's own robot once for a
     street-wide emergency, else each community's (or its street's) robot once."""
-    if level is ScopeLevel.STREET:
-        street = await uow.places.street(scope_id)
-        if street is not None and await alerts.queue_street(
-            uow,
-            scope_id,
-            "emergency.started",
-            {"place": street.name, "place_en": street.name_en or "", "description": description},
-        ):
-            return
+    if level is ScopeLevel.STREET and await _alert_street_robot(uow, scope_id, description):
+        return
     robots_told: set[int] = set()
     for community_id in communities:
         row = await uow.places.community(community_id)
@@ -207,12 +213,17 @@ async def _alert_robots(
         if robot is None or robot in robots_told:
             continue
         robots_told.add(robot)
-        await alerts.queue(
-            uow,
-            row,
-            "emergency.started",
-            {"place": row.name, "place_en": row.name_en or "", "description": description},
-        )
+        params = {"place": row.name, "place_en": row.name_en or "", "description": description}
+        await alerts.queue(uow, row, "emergency.started", params)
+
+
+async def _alert_street_robot(uow: UnitOfWork, street_id: int, description: str) -> bool:
+    """The street's own robot, if it has one (False: it has none)."""
+    street = await uow.places.street(street_id)
+    if street is None:
+        return False
+    params = {"place": street.name, "place_en": street.name_en or "", "description": description}
+    return await alerts.queue_street(uow, street_id, "emergency.started", params)
 
 
 async def _announce(
