@@ -378,9 +378,7 @@ async def submit(
         communities = await uow.projects.communities_of(project.id)
         needs = await _need_ids(uow, need_references, communities)
         proposal = await _upsert(uow, principal, call.id, project.id, organisation_id, now)
-        proposal.budget_lines = [{"item": b.item, "amount_fen": b.amount_fen} for b in budget_lines]
-        proposal.need_ids, proposal.expected_results = needs, expected
-        proposal.requested_fen = requested
+        _fill(proposal, budget_lines, needs, expected, requested)
         await uow.competitions.flush()
         for need_id in needs:
             await uow.projects.link_need(project.id, need_id)
@@ -390,6 +388,18 @@ async def submit(
         result = await _proposal_view(uow, proposal)
         await uow.commit()
         return result
+
+
+def _fill(
+    proposal: CompetitionProposal,
+    budget_lines: Sequence[BudgetLine],
+    needs: list[int],
+    expected: str,
+    requested: int,
+) -> None:
+    proposal.budget_lines = [{"item": b.item, "amount_fen": b.amount_fen} for b in budget_lines]
+    proposal.need_ids, proposal.expected_results = needs, expected
+    proposal.requested_fen = requested
 
 
 async def _proposable(
@@ -621,12 +631,19 @@ async def _votes(uow: UnitOfWork, call: Competition) -> Counter[int]:
     return Counter(option for option, _, _ in await uow.consultations.ballots(call.consultation_id))
 
 
+async def _sheets(
+    uow: UnitOfWork, proposals: Sequence[CompetitionProposal]
+) -> dict[int, list[dict[str, int]]]:
+    """The reviewers' score sheets of each proposal."""
+    by_proposal: dict[int, list[dict[str, int]]] = {}
+    for sheet in await uow.competitions.scores([p.id for p in proposals]):
+        by_proposal.setdefault(sheet.proposal_id, []).append(dict(sheet.scores))
+    return by_proposal
+
+
 async def _ranking(uow: UnitOfWork, call: Competition) -> list[RankedView]:
     rows = list(await uow.competitions.proposals(call.id))
-    sheets = await uow.competitions.scores([p.id for p in rows])
-    by_proposal: dict[int, list[dict[str, int]]] = {}
-    for sheet in sheets:
-        by_proposal.setdefault(sheet.proposal_id, []).append(dict(sheet.scores))
+    by_proposal = await _sheets(uow, rows)
     votes = await _votes(uow, call)
     criteria = _criteria(call)
     entries = [
@@ -754,12 +771,7 @@ async def _allocate(
     row: RankedView,
 ) -> int:
     """An allocation of the funds ledger (checked by its FundBook) and the project approved."""
-    project = await uow.projects.get(row.proposal.project_id, lock=True)
-    assert project is not None
-    if project.organisation_id == fund_organisation:
-        raise Conflict("same_organisation")  # 募用分离: the raiser does not spend
-    if project.state is not ProjectState.DRAFT:
-        raise Conflict("project_not_a_draft")
+    project = await _awardable(uow, row.proposal.project_id, fund_organisation)
     book.allocate(-row.proposal.id, project.id, row.amount_fen, None, project.categories)
     allocation = FundAllocation(
         fund_id=fund_id,
@@ -779,6 +791,17 @@ async def _allocate(
         note="competition award",
     )
     return allocation.id
+
+
+async def _awardable(uow: UnitOfWork, project_id: int, fund_organisation: int) -> Project:
+    """The project (locked), still a draft, of another organisation than the fund's."""
+    project = await uow.projects.get(project_id, lock=True)
+    assert project is not None
+    if project.organisation_id == fund_organisation:
+        raise Conflict("same_organisation")  # 募用分离: the raiser does not spend
+    if project.state is not ProjectState.DRAFT:
+        raise Conflict("project_not_a_draft")
+    return project
 
 
 async def open_vote(
