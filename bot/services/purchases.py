@@ -216,16 +216,23 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
             ends_on=spec.ends_on,
             created_by=principal.person_id,
         )
-        uow.purchases.add(purchase)
-        await uow.purchases.flush()
-        for n, m in enumerate(spec.milestones):
-            uow.purchases.add(_milestone_row(purchase.id, n, m))
-        await uow.purchases.flush()
+        await _store(uow, purchase, spec.milestones)
         details = {"amount_fen": spec.amount_fen, "source": spec.source.value}
         _audit(uow, principal, "purchase.create", purchase.id, details=details)
         view = await _view(uow, principal, purchase)
         await uow.commit()
         return view
+
+
+async def _store(
+    uow: UnitOfWork, purchase: ServicePurchase, milestones: Sequence[MilestoneSpec]
+) -> None:
+    """The purchase, then its milestones in order."""
+    uow.purchases.add(purchase)
+    await uow.purchases.flush()
+    for n, m in enumerate(milestones):
+        uow.purchases.add(_milestone_row(purchase.id, n, m))
+    await uow.purchases.flush()
 
 
 async def _verified_provider(uow: UnitOfWork, organisation_id: int) -> Organisation:
@@ -239,17 +246,10 @@ async def _project_for(
     uow: UnitOfWork, principal: Principal, spec: NewPurchase, service: str, provider_id: int
 ) -> Project:
     """The provider's project (政府购买服务), approved, in the unit's communities it serves."""
-    provider = await uow.organisations.get(provider_id)
-    assert provider is not None
-    communities = await buyers.communities(uow, spec.level, spec.scope_id)
-    served = [c for c in await uow.org_directory.communities_of(provider.id) if c in communities]
-    home = provider.community_id if provider.community_id in communities else None
-    community = home or (served[0] if served else None)
-    if community is None:
-        raise Conflict("provider_outside_unit")
+    community, served = await _served_in_unit(uow, spec, provider_id)
     project = await uow.projects.add(
         Project(
-            organisation_id=provider.id,
+            organisation_id=provider_id,
             created_by=principal.person_id,
             community_id=community,
             title=service,
@@ -265,6 +265,22 @@ async def _project_for(
         served or [community],
     )
     return project
+
+
+async def _served_in_unit(
+    uow: UnitOfWork, spec: NewPurchase, provider_id: int
+) -> tuple[int, list[int]]:
+    """The project's community (the provider's home, else the first it serves in the unit)
+    and the unit's communities the provider serves."""
+    provider = await uow.organisations.get(provider_id)
+    assert provider is not None
+    communities = await buyers.communities(uow, spec.level, spec.scope_id)
+    served = [c for c in await uow.org_directory.communities_of(provider.id) if c in communities]
+    home = provider.community_id if provider.community_id in communities else None
+    community = home or (served[0] if served else None)
+    if community is None:
+        raise Conflict("provider_outside_unit")
+    return community, served
 
 
 def _milestone_row(purchase_id: int, position: int, spec: MilestoneSpec) -> PurchaseMilestone:
