@@ -194,21 +194,28 @@ def _printed(
         period_start=certificate.period_start,
         period_end=certificate.period_end,
         total_minutes=certificate.total_minutes,
-        lines=tuple(
-            ServiceLine(
-                date=r.checked_in_at.astimezone(tz).date(),
-                content=r.content,
-                place=r.place,
-                organiser=names[r.community_id],
-                minutes=r.minutes,
-            )
-            for r in records
-        ),
+        lines=_lines(records, names, tz),
         issuer=certificate.issuer,
         person_in_charge=certificate.person_in_charge,
         issued_on=today,
         verification_code=certificate.code,
         verification_url=f"{public_url.rstrip('/')}/verify/{certificate.code}",
+    )
+
+
+def _lines(
+    records: list[ServiceRecord], names: dict[int, str], tz: ZoneInfo
+) -> tuple[ServiceLine, ...]:
+    """One line per record: its local day, what and where, the organising community."""
+    return tuple(
+        ServiceLine(
+            date=r.checked_in_at.astimezone(tz).date(),
+            content=r.content,
+            place=r.place,
+            organiser=names[r.community_id],
+            minutes=r.minutes,
+        )
+        for r in records
     )
 
 
@@ -234,34 +241,41 @@ async def verify(uow: UnitOfWork, *, code: str, tz: ZoneInfo) -> Verification:
         certificate = await uow.certificates.by_code(code)
         if certificate is None:
             raise NotFound("certificate", code)
-        return Verification(
-            number=certificate.number,
-            masked_name=mask_name(certificate.volunteer_name),
-            volunteer_number=certificate.volunteer_number,
-            period_start=certificate.period_start,
-            period_end=certificate.period_end,
-            total_minutes=certificate.total_minutes,
-            records=len(certificate.record_ids),
-            issuer=certificate.issuer,
-            issued_on=certificate.issued_at.astimezone(tz).date(),
-            reversed_records=await uow.certificates.failed_among(certificate.record_ids),
-        )
+        reversed_records = await uow.certificates.failed_among(certificate.record_ids)
+        return _verification(certificate, tz, reversed_records)
+
+
+def _verification(certificate: Certificate, tz: ZoneInfo, reversed_records: int) -> Verification:
+    """What the verifier is shown: the holder's name masked."""
+    return Verification(
+        number=certificate.number,
+        masked_name=mask_name(certificate.volunteer_name),
+        volunteer_number=certificate.volunteer_number,
+        period_start=certificate.period_start,
+        period_end=certificate.period_end,
+        total_minutes=certificate.total_minutes,
+        records=len(certificate.record_ids),
+        issuer=certificate.issuer,
+        issued_on=certificate.issued_at.astimezone(tz).date(),
+        reversed_records=reversed_records,
+    )
 
 
 async def of_person(uow: UnitOfWork, principal: Principal) -> tuple[CertificateView, ...]:
     """The certificates issued to the person, newest first."""
     async with uow:
         rows = await uow.certificates.of_person(principal.person_id)
-        return tuple(
-            CertificateView(
-                number=c.number,
-                code=c.code,
-                period_start=c.period_start,
-                period_end=c.period_end,
-                total_minutes=c.total_minutes,
-                records=len(c.record_ids),
-                issuer=c.issuer,
-                issued_at=c.issued_at,
-            )
-            for c in rows
-        )
+        return tuple(_view(c) for c in rows)
+
+
+def _view(c: Certificate) -> CertificateView:
+    return CertificateView(
+        number=c.number,
+        code=c.code,
+        period_start=c.period_start,
+        period_end=c.period_end,
+        total_minutes=c.total_minutes,
+        records=len(c.record_ids),
+        issuer=c.issuer,
+        issued_at=c.issued_at,
+    )
