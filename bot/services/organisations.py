@@ -97,9 +97,8 @@ async def register(
         raise Conflict("no_home_community")
     home = principal.home.community_id
     async with uow:
-        if await uow.organisations.by_name(name) is not None:
-            raise Conflict("organisation_name_taken")
-        org = await uow.organisations.add_unique(
+        org = await _add_unique(
+            uow,
             Organisation(
                 name=name,
                 type=type,
@@ -108,10 +107,8 @@ async def register(
                 contact=" ".join(contact.split())[:200] or None,
                 community_id=home,
                 created_by=principal.person_id,
-            )
+            ),
         )
-        if org is None:
-            raise Conflict("organisation_name_taken")
         communities = [home, *[c for c in community_ids if c != home]]
         await uow.org_directory.set_communities(org.id, communities)
         await _make_admin(uow, principal, org)
@@ -122,6 +119,16 @@ async def register(
         [Notice(person_id, "organisation.registered", {"name": name}) for person_id in workers]
     )
     return view
+
+
+async def _add_unique(uow: UnitOfWork, org: Organisation) -> Organisation:
+    """Stored, unless an organisation of that name exists (or is stored meanwhile)."""
+    if await uow.organisations.by_name(org.name) is not None:
+        raise Conflict("organisation_name_taken")
+    added = await uow.organisations.add_unique(org)
+    if added is None:
+        raise Conflict("organisation_name_taken")
+    return added
 
 
 def _checked_registration(

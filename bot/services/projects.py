@@ -227,12 +227,9 @@ async def draft(
     ends_on: date,
     major: bool,
 ) -> ProjectView:
-    title, purpose = _clean(title, 200), purpose.strip()[:MAX_TEXT]
-    _check_draft(title, purpose, budget_fen, starts_on, ends_on, community_ids)
+    title, purpose = _checked_draft(title, purpose, budget_fen, starts_on, ends_on, community_ids)
     async with uow:
-        allowed = await _draft_communities(uow, principal, organisation_id)
-        if not allowed or not set(community_ids) <= allowed:
-            raise PermissionDenied()
+        await _check_draft_communities(uow, principal, organisation_id, community_ids)
         project = await uow.projects.add(
             Project(
                 organisation_id=organisation_id,
@@ -257,14 +254,16 @@ async def draft(
         return view
 
 
-def _check_draft(
+def _checked_draft(
     title: str,
     purpose: str,
     budget_fen: int,
     starts_on: date,
     ends_on: date,
     community_ids: Sequence[int],
-) -> None:
+) -> tuple[str, str]:
+    """The title and purpose cleaned, the budget, period and communities checked."""
+    title, purpose = _clean(title, 200), purpose.strip()[:MAX_TEXT]
     if not title or not purpose:
         raise InvalidInput("project", "title and purpose")
     if not 0 <= budget_fen <= MAX_BUDGET_FEN:
@@ -273,6 +272,15 @@ def _check_draft(
         raise InvalidInput("period", "range")
     if not community_ids:
         raise InvalidInput("communities", "empty")
+    return title, purpose
+
+
+async def _check_draft_communities(
+    uow: UnitOfWork, principal: Principal, organisation_id: int | None, community_ids: Sequence[int]
+) -> None:
+    allowed = await _draft_communities(uow, principal, organisation_id)
+    if not allowed or not set(community_ids) <= allowed:
+        raise PermissionDenied()
 
 
 async def _draft_communities(
