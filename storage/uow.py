@@ -13,6 +13,7 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.broadcasts import BroadcastsRepository
 from storage.repositories.competitions import CompetitionsRepository
 from storage.repositories.consultations import ConsultationsRepository
+from storage.repositories.dashboards import DashboardsRepository
 from storage.repositories.groups import GroupsRepository
 from storage.repositories.kpis import KpiRepository
 from storage.repositories.matching import MatchingRepository
@@ -110,6 +111,7 @@ class UnitOfWork:
     webhooks = Repository(WebhooksRepository)
     competitions = Repository(CompetitionsRepository)
     purchases = Repository(PurchasesRepository)
+    dashboards = Repository(DashboardsRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

@@ -119,6 +119,13 @@ class Report:
 # ------------------------------------------------------------------ composing
 
 
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a broadcast (`rest`: details, note)."""
+    uow.audit.record(
+        actor_id=principal.person_id, action=action, entity="broadcast", entity_id=entity_id, **rest
+    )
+
+
 async def _communities(uow: UnitOfWork, principal: Principal) -> set[int]:
     return set(await uow.places.communities_covered(principal, BROADCAST_ROLES))
 
@@ -140,38 +147,62 @@ def _skills(draft: Draft, project_categories: list[str]) -> int:
 async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple[Audience, int]:
     """The audience as it may be sent (scope checked here, not trusted from the chat) and its
     skills mask. Inside an entered unit of work."""
-    if not (draft.text_zh or draft.text_en):
-        raise InvalidInput("text", "empty")
-    for text in (draft.text_zh, draft.text_en):
-        clean_text(text, MAX_CAPTION if draft.photo is not None else MAX_TEXT)
+    _check_texts(draft)
     audience = draft.audience
     if audience.kind not in COMPOSABLE:  # the others belong to a consultation's service
         raise InvalidInput("audience", audience.kind.value)
     covered = await _communities(uow, principal)
     categories: list[str] = []
     if draft.project_id is not None:
-        project = await uow.projects.get(draft.project_id)
-        if project is None:
-            raise NotFound("project", draft.project_id)
-        if project.state not in RECRUITING:
-            raise Conflict("project_not_recruiting")
-        categories = list(project.categories)
-        project_communities = set(await uow.projects.communities_of(project.id))
-        owner = project.organisation_id is not None and member_of(
-            principal, project.organisation_id, Role.ORG_ADMIN
-        )
-        if owner:
-            covered |= project_communities
-        if audience.kind is AudienceKind.PROJECT_FIT and not audience.community_ids:
-            audience = Audience(
-                audience.kind,
-                tuple(sorted(project_communities & covered)),
-                audience.skills,
-                audience.locale,
-                project.id,
-            )
+        audience, categories = await _for_project(uow, principal, draft, covered)
     elif audience.kind is AudienceKind.PROJECT_FIT:
         raise InvalidInput("audience", "project")
+    await _check_button(uow, draft, audience, covered)
+    if not audience.community_ids or not set(audience.community_ids) <= covered:
+        raise PermissionDenied()
+    return audience, _skills(draft, categories)
+
+
+def _check_texts(draft: Draft) -> None:
+    if not (draft.text_zh or draft.text_en):
+        raise InvalidInput("text", "empty")
+    for text in (draft.text_zh, draft.text_en):
+        clean_text(text, MAX_CAPTION if draft.photo is not None else MAX_TEXT)
+
+
+async def _for_project(
+    uow: UnitOfWork, principal: Principal, draft: Draft, covered: set[int]
+) -> tuple[Audience, list[str]]:
+    """A recruiting project's broadcast: its organisation's admin also reaches the project's
+    communities (`covered` grows), and a project-fit audience without communities gets the
+    project's. Returns the audience and the project's categories."""
+    assert draft.project_id is not None
+    project = await uow.projects.get(draft.project_id)
+    if project is None:
+        raise NotFound("project", draft.project_id)
+    if project.state not in RECRUITING:
+        raise Conflict("project_not_recruiting")
+    project_communities = set(await uow.projects.communities_of(project.id))
+    owner = project.organisation_id is not None and member_of(
+        principal, project.organisation_id, Role.ORG_ADMIN
+    )
+    if owner:
+        covered |= project_communities
+    audience = draft.audience
+    if audience.kind is AudienceKind.PROJECT_FIT and not audience.community_ids:
+        audience = Audience(
+            audience.kind,
+            tuple(sorted(project_communities & covered)),
+            audience.skills,
+            audience.locale,
+            project.id,
+        )
+    return audience, list(project.categories)
+
+
+async def _check_button(
+    uow: UnitOfWork, draft: Draft, audience: Audience, covered: set[int]
+) -> None:
     if audience.kind is AudienceKind.GROUPS and draft.button not in GROUP_BUTTONS:
         # A group post carries no personal button: only a link to answer in a private chat.
         raise InvalidInput("button", "group")
@@ -179,9 +210,6 @@ async def _checked(uow: UnitOfWork, principal: Principal, draft: Draft) -> tuple
         raise InvalidInput("button", "project")
     if draft.button is ButtonKind.ANSWER:
         await _check_survey(uow, draft.survey_id, covered)
-    if not audience.community_ids or not set(audience.community_ids) <= covered:
-        raise PermissionDenied()
-    return audience, _skills(draft, categories)
 
 
 async def _check_survey(uow: UnitOfWork, survey_id: int | None, covered: set[int]) -> None:
@@ -253,14 +281,9 @@ async def _insert(
         progress_chat_id=progress_to[1] if progress_to else None,
     )
     uow.broadcasts.add(broadcast)
-    await uow.session.flush()
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action="broadcast.create",
-        entity="broadcast",
-        entity_id=broadcast.id,
-        details={"audience": audience.as_json(), "button": draft.button.value, "urgent": urgent},
-    )
+    await uow.broadcasts.flush()
+    details = {"audience": audience.as_json(), "button": draft.button.value, "urgent": urgent}
+    _audit(uow, principal, "broadcast.create", broadcast.id, details=details)
     return broadcast
 
 
@@ -275,20 +298,9 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     mask = _skills(
         Draft(audience=audience, text_zh="-"), list(project.categories) if project else []
     )
-    chosen: dict[int, tuple[Any, ...]] = {}
-    for person, channel, chat, locale, blocked, seen in await uow.broadcasts.audience_accounts(
-        audience, mask
-    ):
-        key = (not blocked, seen)
-        if person not in chosen or key > chosen[person][0]:
-            chosen[person] = (key, channel, chat, locale or "zh", blocked)
+    chosen = await _chat_of_each(uow, audience, mask)
     opted_out = set() if broadcast.urgent else await uow.broadcasts.opted_out(broadcast.topic)
     for person, (_, channel, chat, locale, blocked) in sorted(chosen.items()):
-        state = DeliveryState.QUEUED
-        if blocked:
-            state = DeliveryState.BLOCKED
-        elif person in opted_out:
-            state = DeliveryState.OPTED_OUT
         uow.broadcasts.add(
             OutboxMessage(
                 broadcast_id=broadcast.id,
@@ -296,7 +308,7 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
                 channel=channel,
                 chat_id=chat,
                 locale=locale,
-                state=state,
+                state=_delivery_state(blocked, person in opted_out),
                 not_before=now,
                 error="blocked" if blocked else "",
             )
@@ -305,7 +317,30 @@ async def _queue(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
     await _tell_apps(uow, broadcast, audience, mask, opted_out, now)
-    await uow.session.flush()
+    await uow.broadcasts.flush()
+
+
+async def _chat_of_each(
+    uow: UnitOfWork, audience: Audience, mask: int
+) -> dict[int, tuple[Any, ...]]:
+    """Per person of the audience: a reachable chat before a blocked one, the most recently
+    used first — (its rank, channel, chat id, locale, blocked)."""
+    chosen: dict[int, tuple[Any, ...]] = {}
+    for person, channel, chat, locale, blocked, seen in await uow.broadcasts.audience_accounts(
+        audience, mask
+    ):
+        key = (not blocked, seen)
+        if person not in chosen or key > chosen[person][0]:
+            chosen[person] = (key, channel, chat, locale or "zh", blocked)
+    return chosen
+
+
+def _delivery_state(blocked: bool, opted_out: bool) -> DeliveryState:
+    if blocked:
+        return DeliveryState.BLOCKED
+    if opted_out:
+        return DeliveryState.OPTED_OUT
+    return DeliveryState.QUEUED
 
 
 async def _tell_apps(
@@ -355,7 +390,7 @@ async def _queue_groups(
     broadcast.total = len(groups)
     broadcast.state = BroadcastState.SENDING
     broadcast.started_at = now
-    await uow.session.flush()
+    await uow.broadcasts.flush()
 
 
 async def queue_due(uow: UnitOfWork, *, now: datetime | None = None) -> list[int]:
@@ -366,14 +401,19 @@ async def queue_due(uow: UnitOfWork, *, now: datetime | None = None) -> list[int
     async with uow:
         due = await uow.broadcasts.due(now)
     for broadcast_id in due:
-        async with uow:
-            broadcast = await uow.broadcasts.get(broadcast_id, lock=True)
-            if broadcast is None or broadcast.state is not BroadcastState.SCHEDULED:
-                continue
-            await _queue(uow, broadcast, now)
-            await uow.commit()
+        if await _queue_if_scheduled(uow, broadcast_id, now):
             started.append(broadcast_id)
     return started
+
+
+async def _queue_if_scheduled(uow: UnitOfWork, broadcast_id: int, now: datetime) -> bool:
+    async with uow:
+        broadcast = await uow.broadcasts.get(broadcast_id, lock=True)
+        if broadcast is None or broadcast.state is not BroadcastState.SCHEDULED:
+            return False
+        await _queue(uow, broadcast, now)
+        await uow.commit()
+        return True
 
 
 async def create_checked(
@@ -442,20 +482,20 @@ async def control(
         broadcast = await _own(uow, principal, broadcast_id)
         if broadcast.state not in allowed:
             raise Conflict("broadcast_state")
-        broadcast.state = target
-        if target is BroadcastState.CANCELLED:
-            await uow.broadcasts.cancel_queued(broadcast.id)
-            broadcast.finished_at = utcnow()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"broadcast.{action}",
-            entity="broadcast",
-            entity_id=broadcast.id,
-        )
-        await uow.session.flush()
+        await _move(uow, broadcast, target)
+        _audit(uow, principal, f"broadcast.{action}", broadcast.id)
+        await uow.broadcasts.flush()
         view = await _status(uow, broadcast)
         await uow.commit()
         return view
+
+
+async def _move(uow: UnitOfWork, broadcast: Broadcast, target: BroadcastState) -> None:
+    """A cancelled broadcast's queued rows are cancelled with it."""
+    broadcast.state = target
+    if target is BroadcastState.CANCELLED:
+        await uow.broadcasts.cancel_queued(broadcast.id)
+        broadcast.finished_at = utcnow()
 
 
 def _progress(counts: dict[DeliveryState, int]) -> Progress:
@@ -506,16 +546,21 @@ async def mine(uow: UnitOfWork, principal: Principal, *, limit: int = 5) -> list
         ]
 
 
+async def _reported(uow: UnitOfWork, principal: Principal | None, broadcast_id: int) -> Broadcast:
+    """Any broadcast for the bot itself; one's own for a person."""
+    if principal is not None:
+        return await _own(uow, principal, broadcast_id)
+    broadcast = await uow.broadcasts.get(broadcast_id)
+    if broadcast is None:
+        raise NotFound("broadcast", broadcast_id)
+    return broadcast
+
+
 async def report(uow: UnitOfWork, principal: Principal | None, *, broadcast_id: int) -> Report:
     """Delivered, failed with reasons, and the sign-ups a project call produced. `principal`
     None: the bot itself (the end-of-run report to the author)."""
     async with uow:
-        if principal is None:
-            broadcast = await uow.broadcasts.get(broadcast_id)
-            if broadcast is None:
-                raise NotFound("broadcast", broadcast_id)
-        else:
-            broadcast = await _own(uow, principal, broadcast_id)
+        broadcast = await _reported(uow, principal, broadcast_id)
         counts = await uow.broadcasts.counts(broadcast_id)
         errors = await uow.broadcasts.errors(broadcast_id)
         return Report(
@@ -543,18 +588,22 @@ async def content(uow: UnitOfWork, *, broadcast_id: int) -> Content:
         b = await uow.broadcasts.get(broadcast_id)
         if b is None:
             raise NotFound("broadcast", broadcast_id)
-        return Content(
-            b.id,
-            b.text_zh,
-            b.text_en,
-            b.photo,
-            b.button,
-            b.project_id,
-            b.survey_id,
-            b.emergency_id,
-            b.urgent,
-            b.consultation_id,
-        )
+        return _content(b)
+
+
+def _content(b: Broadcast) -> Content:
+    return Content(
+        b.id,
+        b.text_zh,
+        b.text_en,
+        b.photo,
+        b.button,
+        b.project_id,
+        b.survey_id,
+        b.emergency_id,
+        b.urgent,
+        b.consultation_id,
+    )
 
 
 async def claim(
@@ -719,7 +768,7 @@ async def active(uow: UnitOfWork) -> list[StatusView]:
                 broadcast.reported_at = utcnow()  # nobody to report to (e.g. an emergency's)
                 continue
             views.append(view)
-        await uow.session.flush()
+        await uow.broadcasts.flush()
         await uow.commit()
         return views
 
@@ -768,13 +817,18 @@ async def set_opt_out(
         raise InvalidInput("topic", topic.value)  # emergencies always reach everyone
     async with uow:
         await uow.broadcasts.set_opt_out(principal.person_id, topic, out)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="broadcast.opt_out" if out else "broadcast.opt_in",
-            entity="person",
-            entity_id=principal.person_id,
-            details={"topic": topic.value},
-        )
+        _audit_choice(uow, principal, "broadcast.opt_out" if out else "broadcast.opt_in", topic)
         topics = await uow.broadcasts.opt_outs_of(principal.person_id)
         await uow.commit()
         return topics
+
+
+def _audit_choice(uow: UnitOfWork, principal: Principal, action: str, topic: Topic) -> None:
+    """An opt-out (or back in) is the person's own step, audited against them."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="person",
+        entity_id=principal.person_id,
+        details={"topic": topic.value},
+    )

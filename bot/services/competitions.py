@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.domain.broadcasts import Audience, AudienceKind, clean_text
 from bot.domain.competitions import (
@@ -39,7 +40,9 @@ from storage.models import (
     CompetitionProposal,
     CompetitionReviewer,
     CompetitionScore,
+    Fund,
     FundAllocation,
+    Project,
 )
 from storage.types import utcnow
 from storage.uow import UnitOfWork
@@ -123,6 +126,17 @@ class CallView:
     reviewer: bool
 
 
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a competition (`rest`: details, note)."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="competition",
+        entity_id=entity_id,
+        **rest,
+    )
+
+
 def _phase(call: Competition, now: datetime) -> CallState:
     if call.state is CallState.OPEN and now >= call.proposals_due_at:
         return CallState.REVIEWING
@@ -144,15 +158,19 @@ async def _organiser(uow: UnitOfWork, principal: Principal, call: Competition) -
     return await buyers.acts_for(uow, principal, call.level, call.scope_id)
 
 
+async def _organised(uow: UnitOfWork, principal: Principal, competition_id: int) -> Competition:
+    """The call (locked), if the principal organises it (buys for its unit)."""
+    call = await _load(uow, competition_id, lock=True)
+    if not await _organiser(uow, principal, call):
+        raise PermissionDenied()
+    return call
+
+
 async def _call_view(
     uow: UnitOfWork, principal: Principal, call: Competition, now: datetime
 ) -> CallView:
     fund = await uow.funds.get(call.fund_id)
     reviewers = await uow.competitions.reviewers(call.id)
-    names = []
-    for r in reviewers:
-        person = await uow.people.get(r.person_id)
-        names.append(person.display_name if person and person.display_name else f"#{r.person_id}")
     return CallView(
         id=call.id,
         level=call.level,
@@ -170,11 +188,16 @@ async def _call_view(
         pass_mark=call.pass_mark,
         phase=_phase(call, now),
         proposals=len(await uow.competitions.proposals(call.id)),
-        reviewers=tuple(names),
+        reviewers=tuple([await _reviewer_name(uow, r.person_id) for r in reviewers]),
         consultation_id=call.consultation_id,
         organiser=await _organiser(uow, principal, call),
         reviewer=any(r.person_id == principal.person_id for r in reviewers),
     )
+
+
+async def _reviewer_name(uow: UnitOfWork, person_id: int) -> str:
+    person = await uow.people.get(person_id)
+    return person.display_name if person and person.display_name else f"#{person_id}"
 
 
 def _check_call(spec: NewCall, now: datetime) -> tuple[str, str]:
@@ -187,13 +210,18 @@ def _check_call(spec: NewCall, now: datetime) -> tuple[str, str]:
     if not spec.eligible_types:
         raise InvalidInput("eligible", "empty")
     check_criteria(spec.criteria)
+    _check_deadlines(spec, now)
+    if not 0 <= spec.vote_weight <= MAX_VOTE_WEIGHT or not 0 <= spec.pass_mark <= 100:
+        raise InvalidInput("vote_weight", "range")
+    return title, theme
+
+
+def _check_deadlines(spec: NewCall, now: datetime) -> None:
+    """Proposals are due in the future, the review after them."""
     if spec.proposals_due_at <= now:
         raise InvalidInput("deadline", "past")
     if spec.review_due_at <= spec.proposals_due_at:
         raise InvalidInput("deadline", "order")
-    if not 0 <= spec.vote_weight <= MAX_VOTE_WEIGHT or not 0 <= spec.pass_mark <= 100:
-        raise InvalidInput("vote_weight", "range")
-    return title, theme
 
 
 async def open_call(
@@ -209,43 +237,50 @@ async def open_call(
     title, theme = _check_call(spec, now)
     async with uow:
         await buyers.require(uow, principal, spec.level, spec.scope_id)
-        fund = await uow.funds.get(spec.fund_id)
-        if fund is None:
-            raise NotFound("fund", spec.fund_id)
         communities = await buyers.communities(uow, spec.level, spec.scope_id)
-        if fund.community_id is not None and fund.community_id not in communities:
-            raise Conflict("fund_outside_unit")
-        if spec.budget_fen > (await replay(uow, fund.id)).statement().balance:
-            raise Conflict("fund_insufficient")
-        call = Competition(
-            level=spec.level,
-            scope_id=spec.scope_id,
-            title=title,
-            theme=theme,
-            budget_fen=spec.budget_fen,
-            fund_id=fund.id,
-            eligible_types=[t.value for t in dict.fromkeys(spec.eligible_types)],
-            criteria=[{"name": c.name, "weight": c.weight} for c in spec.criteria],
-            proposals_due_at=spec.proposals_due_at,
-            review_due_at=spec.review_due_at,
-            vote_weight=spec.vote_weight,
-            pass_mark=spec.pass_mark,
-            state=CallState.OPEN,
-            created_by=principal.person_id,
-        )
+        fund = await _fund_for(uow, spec, communities)
+        call = _new_call(spec, title, theme, fund.id, principal)
         uow.competitions.add(call)
         await uow.competitions.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.open",
-            entity="competition",
-            entity_id=call.id,
-            details={"budget_fen": spec.budget_fen, "fund": fund.id},
-        )
+        details = {"budget_fen": spec.budget_fen, "fund": fund.id}
+        _audit(uow, principal, "competition.open", call.id, details=details)
         await _announce(uow, principal, communities, texts, now)
         view = await _call_view(uow, principal, call, now)
         await uow.commit()
         return view
+
+
+def _new_call(
+    spec: NewCall, title: str, theme: str, fund_id: int, principal: Principal
+) -> Competition:
+    return Competition(
+        level=spec.level,
+        scope_id=spec.scope_id,
+        title=title,
+        theme=theme,
+        budget_fen=spec.budget_fen,
+        fund_id=fund_id,
+        eligible_types=[t.value for t in dict.fromkeys(spec.eligible_types)],
+        criteria=[{"name": c.name, "weight": c.weight} for c in spec.criteria],
+        proposals_due_at=spec.proposals_due_at,
+        review_due_at=spec.review_due_at,
+        vote_weight=spec.vote_weight,
+        pass_mark=spec.pass_mark,
+        state=CallState.OPEN,
+        created_by=principal.person_id,
+    )
+
+
+async def _fund_for(uow: UnitOfWork, spec: NewCall, communities: Sequence[int]) -> Fund:
+    """The call's fund: of the unit (or the district's), holding the whole budget."""
+    fund = await uow.funds.get(spec.fund_id)
+    if fund is None:
+        raise NotFound("fund", spec.fund_id)
+    if fund.community_id is not None and fund.community_id not in communities:
+        raise Conflict("fund_outside_unit")
+    if spec.budget_fen > (await replay(uow, fund.id)).statement().balance:
+        raise Conflict("fund_insufficient")
+    return fund
 
 
 async def _announce(
@@ -293,6 +328,13 @@ async def listing(
 # ------------------------------------------------------------------ proposals
 
 
+def _checked_text(text: str, field: str) -> str:
+    checked = text.strip()[:MAX_TEXT]
+    if not checked:
+        raise InvalidInput(field, "empty")
+    return checked
+
+
 def _check_lines(lines: Sequence[BudgetLine]) -> int:
     if not 1 <= len(lines) <= MAX_LINES:
         raise InvalidInput("budget_lines", "count")
@@ -326,43 +368,56 @@ async def submit(
 ) -> ProposalView:
     """Put a draft project forward, or revise its proposal, until the proposal deadline."""
     now = now or utcnow()
-    expected = expected_results.strip()[:MAX_TEXT]
-    if not expected:
-        raise InvalidInput("expected_results", "empty")
+    expected = _checked_text(expected_results, "expected_results")
     requested = _check_lines(budget_lines)
     async with uow:
         call = await _load(uow, competition_id, lock=True)
-        project = await uow.projects.get(project_id, lock=True)
-        if project is None or project.organisation_id is None:
-            raise NotFound("project", project_id)
-        if not member_of(principal, project.organisation_id):
-            raise PermissionDenied()
-        if _phase(call, now) is not CallState.OPEN:
-            raise Conflict("call_closed")
-        await _check_eligible(uow, call, project.organisation_id, project.community_id)
-        if project.state is not ProjectState.DRAFT or project.major:
-            raise Conflict("project_not_a_draft")
+        project, organisation_id = await _proposable(uow, principal, call, project_id, now)
         if requested > call.budget_fen:
             raise Conflict("over_budget")
         communities = await uow.projects.communities_of(project.id)
         needs = await _need_ids(uow, need_references, communities)
-        proposal = await _upsert(uow, principal, call.id, project.id, project.organisation_id, now)
-        proposal.budget_lines = [{"item": b.item, "amount_fen": b.amount_fen} for b in budget_lines]
-        proposal.need_ids, proposal.expected_results = needs, expected
-        proposal.requested_fen = requested
+        proposal = await _upsert(uow, principal, call.id, project.id, organisation_id, now)
+        _fill(proposal, budget_lines, needs, expected, requested)
         await uow.competitions.flush()
         for need_id in needs:
             await uow.projects.link_need(project.id, need_id)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.revise" if proposal.revised_at else "competition.submit",
-            entity="competition",
-            entity_id=call.id,
-            details={"proposal": proposal.id, "requested_fen": requested},
-        )
+        action = "competition.revise" if proposal.revised_at else "competition.submit"
+        details = {"proposal": proposal.id, "requested_fen": requested}
+        _audit(uow, principal, action, call.id, details=details)
         result = await _proposal_view(uow, proposal)
         await uow.commit()
         return result
+
+
+def _fill(
+    proposal: CompetitionProposal,
+    budget_lines: Sequence[BudgetLine],
+    needs: list[int],
+    expected: str,
+    requested: int,
+) -> None:
+    proposal.budget_lines = [{"item": b.item, "amount_fen": b.amount_fen} for b in budget_lines]
+    proposal.need_ids, proposal.expected_results = needs, expected
+    proposal.requested_fen = requested
+
+
+async def _proposable(
+    uow: UnitOfWork, principal: Principal, call: Competition, project_id: int, now: datetime
+) -> tuple[Project, int]:
+    """The project (locked) and its organisation, if the principal's organisation may put
+    it forward to the call now: an eligible draft, not a major matter, while the call is open."""
+    project = await uow.projects.get(project_id, lock=True)
+    if project is None or project.organisation_id is None:
+        raise NotFound("project", project_id)
+    if not member_of(principal, project.organisation_id):
+        raise PermissionDenied()
+    if _phase(call, now) is not CallState.OPEN:
+        raise Conflict("call_closed")
+    await _check_eligible(uow, call, project.organisation_id, project.community_id)
+    if project.state is not ProjectState.DRAFT or project.major:
+        raise Conflict("project_not_a_draft")
+    return project, project.organisation_id
 
 
 async def _upsert(
@@ -463,38 +518,42 @@ async def name_reviewer(
     """The organiser names a reviewer; the organisations they belong to are recorded with what
     they declare, and they will not score those organisations' proposals."""
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if call.state is not CallState.OPEN:
             raise Conflict("panel_closed")
         if await uow.people.get(person_id) is None:
             raise NotFound("person", person_id)
         members = [o.id for o in await uow.org_directory.of_member(person_id)]
         organisations = sorted({*members, *declared_organisations})
-        row = await uow.competitions.reviewer(call.id, person_id)
-        if row is None:
-            uow.competitions.add(
-                CompetitionReviewer(
-                    competition_id=call.id,
-                    person_id=person_id,
-                    organisation_ids=organisations,
-                    named_by=principal.person_id,
-                )
-            )
-        else:
-            row.organisation_ids = organisations
-        await uow.competitions.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.reviewer",
-            entity="competition",
-            entity_id=call.id,
-            details={"reviewer": person_id, "conflicts": organisations},
-        )
+        await _seat_reviewer(uow, principal, call, person_id, organisations)
+        details = {"reviewer": person_id, "conflicts": organisations}
+        _audit(uow, principal, "competition.reviewer", call.id, details=details)
         result = await _call_view(uow, principal, call, utcnow())
         await uow.commit()
         return result
+
+
+async def _seat_reviewer(
+    uow: UnitOfWork,
+    principal: Principal,
+    call: Competition,
+    person_id: int,
+    organisations: list[int],
+) -> None:
+    """Named once; naming again updates the organisations they are conflicted with."""
+    row = await uow.competitions.reviewer(call.id, person_id)
+    if row is None:
+        uow.competitions.add(
+            CompetitionReviewer(
+                competition_id=call.id,
+                person_id=person_id,
+                organisation_ids=organisations,
+                named_by=principal.person_id,
+            )
+        )
+    else:
+        row.organisation_ids = organisations
+    await uow.competitions.flush()
 
 
 async def score(
@@ -508,17 +567,7 @@ async def score(
     """A reviewer's sheet for one proposal (replaced if scored again) while the panel sits."""
     now = now or utcnow()
     async with uow:
-        proposal = await uow.competitions.proposal(proposal_id)
-        if proposal is None:
-            raise NotFound("proposal", proposal_id)
-        call = await _load(uow, proposal.competition_id)
-        reviewer = await uow.competitions.reviewer(call.id, principal.person_id)
-        if reviewer is None:
-            raise PermissionDenied()
-        if conflicted(reviewer.organisation_ids, proposal.organisation_id):
-            raise Conflict("conflict_of_interest")
-        if _phase(call, now) is not CallState.REVIEWING:
-            raise Conflict("not_reviewing")
+        proposal, call, reviewer = await _scorable(uow, principal, proposal_id, now)
         criteria = _criteria(call)
         if len(scores) != len(criteria) or any(not 0 <= s <= 100 for s in scores):
             raise InvalidInput("scores", "shape")
@@ -533,16 +582,29 @@ async def score(
         else:
             row.scores, row.scored_at = sheet, now
         await uow.competitions.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.score",
-            entity="competition",
-            entity_id=call.id,
-            details={"proposal": proposal.id},
-        )
+        _audit(uow, principal, "competition.score", call.id, details={"proposal": proposal.id})
         result = await _proposal_view(uow, proposal, reviewer)
         await uow.commit()
         return result
+
+
+async def _scorable(
+    uow: UnitOfWork, principal: Principal, proposal_id: int, now: datetime
+) -> tuple[CompetitionProposal, Competition, CompetitionReviewer]:
+    """The proposal, its call and the principal as its reviewer, if they may score it now:
+    named to the panel, not conflicted with its organisation, while the panel sits."""
+    proposal = await uow.competitions.proposal(proposal_id)
+    if proposal is None:
+        raise NotFound("proposal", proposal_id)
+    call = await _load(uow, proposal.competition_id)
+    reviewer = await uow.competitions.reviewer(call.id, principal.person_id)
+    if reviewer is None:
+        raise PermissionDenied()
+    if conflicted(reviewer.organisation_ids, proposal.organisation_id):
+        raise Conflict("conflict_of_interest")
+    if _phase(call, now) is not CallState.REVIEWING:
+        raise Conflict("not_reviewing")
+    return proposal, call, reviewer
 
 
 async def close_panel(
@@ -551,18 +613,11 @@ async def close_panel(
     """The organiser closes the panel after the proposal deadline: the scores become visible."""
     now = now or utcnow()
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if _phase(call, now) is not CallState.REVIEWING:
             raise Conflict("not_reviewing")
         call.state, call.closed_at = CallState.CLOSED, now
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.close",
-            entity="competition",
-            entity_id=call.id,
-        )
+        _audit(uow, principal, "competition.close", call.id)
         await uow.competitions.flush()
         ranked = await _ranking(uow, call)
         await uow.commit()
@@ -576,12 +631,19 @@ async def _votes(uow: UnitOfWork, call: Competition) -> Counter[int]:
     return Counter(option for option, _, _ in await uow.consultations.ballots(call.consultation_id))
 
 
+async def _sheets(
+    uow: UnitOfWork, proposals: Sequence[CompetitionProposal]
+) -> dict[int, list[dict[str, int]]]:
+    """The reviewers' score sheets of each proposal."""
+    by_proposal: dict[int, list[dict[str, int]]] = {}
+    for sheet in await uow.competitions.scores([p.id for p in proposals]):
+        by_proposal.setdefault(sheet.proposal_id, []).append(dict(sheet.scores))
+    return by_proposal
+
+
 async def _ranking(uow: UnitOfWork, call: Competition) -> list[RankedView]:
     rows = list(await uow.competitions.proposals(call.id))
-    sheets = await uow.competitions.scores([p.id for p in rows])
-    by_proposal: dict[int, list[dict[str, int]]] = {}
-    for sheet in sheets:
-        by_proposal.setdefault(sheet.proposal_id, []).append(dict(sheet.scores))
+    by_proposal = await _sheets(uow, rows)
     votes = await _votes(uow, call)
     criteria = _criteria(call)
     entries = [
@@ -658,46 +720,46 @@ async def publish(
     its project approved, all in one transaction with the announcement."""
     now = now or utcnow()
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if call.state is not CallState.CLOSED:
             raise Conflict("panel_not_closed")
         ranked = await _ranking(uow, call)
-        fund = await uow.funds.get(call.fund_id, lock=True)
-        if fund is None:
-            raise NotFound("fund", call.fund_id)
-        book = await replay(uow, fund.id)
-        for row in ranked:
-            allocation_id = None
-            if row.reason is AwardReason.AWARDED:
-                allocation_id = await _allocate(
-                    uow, principal, book, fund.id, fund.organisation_id, row
-                )
-            uow.competitions.add(
-                CompetitionAward(
-                    proposal_id=row.proposal.id,
-                    rank=row.rank,
-                    score_centi=row.score_centi,
-                    amount_fen=row.amount_fen,
-                    reason=row.reason,
-                    allocation_id=allocation_id,
-                )
-            )
+        await _award(uow, principal, call, ranked)
         call.state, call.published_at = CallState.PUBLISHED, now
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="competition.publish",
-            entity="competition",
-            entity_id=call.id,
-            details={"awarded_fen": sum(r.amount_fen for r in ranked)},
-        )
+        details = {"awarded_fen": sum(r.amount_fen for r in ranked)}
+        _audit(uow, principal, "competition.publish", call.id, details=details)
         await _announce(
             uow, principal, await buyers.communities(uow, call.level, call.scope_id), texts, now
         )
         await uow.competitions.flush()
         await uow.commit()
         return ranked
+
+
+async def _award(
+    uow: UnitOfWork, principal: Principal, call: Competition, ranked: list[RankedView]
+) -> None:
+    """One award row per ranked proposal; an awarded one gets its allocation from the fund."""
+    fund = await uow.funds.get(call.fund_id, lock=True)
+    if fund is None:
+        raise NotFound("fund", call.fund_id)
+    book = await replay(uow, fund.id)
+    for row in ranked:
+        allocation_id = None
+        if row.reason is AwardReason.AWARDED:
+            allocation_id = await _allocate(
+                uow, principal, book, fund.id, fund.organisation_id, row
+            )
+        uow.competitions.add(
+            CompetitionAward(
+                proposal_id=row.proposal.id,
+                rank=row.rank,
+                score_centi=row.score_centi,
+                amount_fen=row.amount_fen,
+                reason=row.reason,
+                allocation_id=allocation_id,
+            )
+        )
 
 
 async def _allocate(
@@ -709,12 +771,7 @@ async def _allocate(
     row: RankedView,
 ) -> int:
     """An allocation of the funds ledger (checked by its FundBook) and the project approved."""
-    project = await uow.projects.get(row.proposal.project_id, lock=True)
-    assert project is not None
-    if project.organisation_id == fund_organisation:
-        raise Conflict("same_organisation")  # 募用分离: the raiser does not spend
-    if project.state is not ProjectState.DRAFT:
-        raise Conflict("project_not_a_draft")
+    project = await _awardable(uow, row.proposal.project_id, fund_organisation)
     book.allocate(-row.proposal.id, project.id, row.amount_fen, None, project.categories)
     allocation = FundAllocation(
         fund_id=fund_id,
@@ -736,6 +793,17 @@ async def _allocate(
     return allocation.id
 
 
+async def _awardable(uow: UnitOfWork, project_id: int, fund_organisation: int) -> Project:
+    """The project (locked), still a draft, of another organisation than the fund's."""
+    project = await uow.projects.get(project_id, lock=True)
+    assert project is not None
+    if project.organisation_id == fund_organisation:
+        raise Conflict("same_organisation")  # 募用分离: the raiser does not spend
+    if project.state is not ProjectState.DRAFT:
+        raise Conflict("project_not_a_draft")
+    return project
+
+
 async def open_vote(
     uow: UnitOfWork,
     principal: Principal,
@@ -746,9 +814,7 @@ async def open_vote(
     """Tie a consultation whose options are the proposals (in their order) to the call: its
     ballots, one per person, count for `vote_weight` per cent of the score."""
     async with uow:
-        call = await _load(uow, competition_id, lock=True)
-        if not await _organiser(uow, principal, call):
-            raise PermissionDenied()
+        call = await _organised(uow, principal, competition_id)
         if call.vote_weight == 0 or call.state is CallState.PUBLISHED:
             raise Conflict("no_vote")
         options = await uow.consultations.options(consultation_id)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from bot.domain.attendance import code_from_digest
 from bot.domain.broadcasts import Audience, AudienceKind, ButtonKind, clean_text
@@ -124,6 +125,29 @@ class Results:
 # ------------------------------------------------------------------ loading and seeing
 
 
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a consultation (`rest`: details, note)."""
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="consultation",
+        entity_id=entity_id,
+        **rest,
+    )
+
+
+def _audit_opinion(
+    uow: UnitOfWork, principal: Principal, action: str, opinion_id: int, **rest: Any
+) -> None:
+    uow.audit.record(
+        actor_id=principal.person_id,
+        action=action,
+        entity="consultation_opinion",
+        entity_id=opinion_id,
+        **rest,
+    )
+
+
 async def _load(uow: UnitOfWork, consultation_id: int, *, lock: bool = False) -> Consultation:
     found = await uow.consultations.get(consultation_id, lock=lock)
     if found is None:
@@ -142,6 +166,12 @@ async def _phase(uow: UnitOfWork, c: Consultation, now: datetime) -> Phase:
     )
 
 
+async def _check_open(uow: UnitOfWork, c: Consultation, now: datetime) -> None:
+    """Opinions are given (and supported) while it is discussed or voted on."""
+    if await _phase(uow, c, now) not in (Phase.DISCUSSION, Phase.VOTING):
+        raise Conflict("consultation_not_open")
+
+
 async def _covers_all(
     uow: UnitOfWork, principal: Principal, c: Consultation, roles: tuple[Role, ...]
 ) -> bool:
@@ -153,6 +183,16 @@ async def _covers_all(
 
 async def _manages(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
     return await _covers_all(uow, principal, c, CONSULTATION_ROLES)
+
+
+async def _managed(
+    uow: UnitOfWork, principal: Principal, consultation_id: int, *, lock: bool = False
+) -> Consultation:
+    """The consultation, if the principal runs it (covers every community taking part)."""
+    c = await _load(uow, consultation_id, lock=lock)
+    if not await _manages(uow, principal, c):
+        raise PermissionDenied()
+    return c
 
 
 async def _decides(uow: UnitOfWork, principal: Principal, c: Consultation) -> bool:
@@ -183,9 +223,7 @@ async def _view(
     actor = await _actor(uow, principal, c)
     my_option = None
     if actor is not None and ballot_secret is not None:
-        key = voter_key(ballot_secret, c.id, principal.person_id, c.anonymous)
-        ballot = await uow.consultations.ballot(c.id, key)
-        my_option = ballot.option_id if ballot else None
+        my_option = await _my_option(uow, principal, c, ballot_secret)
     return ConsultationView(
         id=c.id,
         title=c.title,
@@ -211,6 +249,21 @@ async def _view(
     )
 
 
+async def _my_option(
+    uow: UnitOfWork, principal: Principal, c: Consultation, ballot_secret: bytes
+) -> int | None:
+    """The option the reader voted for (found by their voter key), if they voted."""
+    key = voter_key(ballot_secret, c.id, principal.person_id, c.anonymous)
+    ballot = await uow.consultations.ballot(c.id, key)
+    return ballot.option_id if ballot else None
+
+
+def _check_may_see(shown: ConsultationView) -> None:
+    """The entitled, its workers and (for a major matter) the party reviewer; nobody else."""
+    if not (shown.entitled or shown.can_manage or shown.can_decide):
+        raise PermissionDenied()
+
+
 async def view(
     uow: UnitOfWork,
     principal: Principal,
@@ -225,8 +278,7 @@ async def view(
     async with uow:
         c = await _load(uow, consultation_id)
         shown = await _view(uow, principal, c, now, ballot_secret)
-        if not (shown.entitled or shown.can_manage or shown.can_decide):
-            raise PermissionDenied()
+        _check_may_see(shown)
         return shown
 
 
@@ -289,17 +341,9 @@ async def open_consultation(
     title = clean(spec.title, MAX_TITLE, "title")
     background = clean(spec.background, MAX_BACKGROUND, "background")
     plan = schedule(now, spec.discussion_days, spec.voting_days if spec.options else 0)
-    if spec.options and spec.voting_days < 1:
-        raise InvalidInput("days", "voting")
-    if spec.meeting_at is not None and spec.meeting_at <= now:
-        raise InvalidInput("meeting", "past")
+    _check_dates(spec, now)
     async with uow:
-        covered = set(await uow.places.communities_covered(principal, CONSULTATION_ROLES))
-        communities = sorted(set(spec.community_ids))
-        if not communities or not set(communities) <= covered:
-            raise PermissionDenied()
-        if spec.need_id is not None:
-            await _check_need(uow, spec.need_id, communities)
+        communities = await _opened_in(uow, principal, spec)
         c = Consultation(
             community_id=communities[0],
             created_by=principal.person_id,
@@ -315,32 +359,70 @@ async def open_consultation(
             meeting_at=spec.meeting_at,
             meeting_place=" ".join((spec.meeting_place or "").split())[:200] or None,
         )
-        uow.consultations.add(c)
-        await uow.session.flush()
-        for community_id in communities:
-            uow.consultations.add(
-                ConsultationCommunity(consultation_id=c.id, community_id=community_id)
-            )
-        for position, text in enumerate(spec.options):
-            uow.consultations.add(
-                ConsultationOption(consultation_id=c.id, position=position, text=text)
-            )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.open",
-            entity="consultation",
-            entity_id=c.id,
-            details={"communities": communities, "options": len(spec.options)},
-        )
-        await uow.session.flush()
+        await _store(uow, principal, c, communities, spec.options)
         shown = await _view(uow, principal, c, now, None)
         _webhook_event(uow, "consultation.opened", c, communities, now)
-        await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
-        if reminder is not None and shown.options:
-            reminder_at = plan.reminder_at
-            await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
+        await _announce_opening(uow, principal, shown, texts, reminder, plan.reminder_at, now)
         await uow.commit()
     return shown
+
+
+def _check_dates(spec: NewConsultation, now: datetime) -> None:
+    """A vote lasts a day at least; a meeting is in the future."""
+    if spec.options and spec.voting_days < 1:
+        raise InvalidInput("days", "voting")
+    if spec.meeting_at is not None and spec.meeting_at <= now:
+        raise InvalidInput("meeting", "past")
+
+
+async def _announce_opening(
+    uow: UnitOfWork,
+    principal: Principal,
+    shown: ConsultationView,
+    texts: tuple[str, str],
+    reminder: tuple[str, str] | None,
+    reminder_at: datetime,
+    now: datetime,
+) -> None:
+    """`texts` now to everyone entitled; with a vote, `reminder` at `reminder_at` to those
+    who have not voted by then."""
+    await _notify(uow, principal, shown, AudienceKind.CONSULTATION, texts, now)
+    if reminder is not None and shown.options:
+        await _notify(uow, principal, shown, AudienceKind.NOT_VOTED, reminder, now, reminder_at)
+
+
+async def _opened_in(uow: UnitOfWork, principal: Principal, spec: NewConsultation) -> list[int]:
+    """Its communities, all covered by the principal (and its need's, if opened from one)."""
+    covered = set(await uow.places.communities_covered(principal, CONSULTATION_ROLES))
+    communities = sorted(set(spec.community_ids))
+    if not communities or not set(communities) <= covered:
+        raise PermissionDenied()
+    if spec.need_id is not None:
+        await _check_need(uow, spec.need_id, communities)
+    return communities
+
+
+async def _store(
+    uow: UnitOfWork,
+    principal: Principal,
+    c: Consultation,
+    communities: Sequence[int],
+    options: Sequence[str],
+) -> None:
+    """The consultation with its communities and options, audited."""
+    uow.consultations.add(c)
+    await uow.consultations.flush()
+    for community_id in communities:
+        uow.consultations.add(
+            ConsultationCommunity(consultation_id=c.id, community_id=community_id)
+        )
+    for position, text in enumerate(options):
+        uow.consultations.add(
+            ConsultationOption(consultation_id=c.id, position=position, text=text)
+        )
+    details = {"communities": list(communities), "options": len(options)}
+    _audit(uow, principal, "consultation.open", c.id, details=details)
+    await uow.consultations.flush()
 
 
 def _webhook_event(
@@ -426,21 +508,20 @@ async def take_seat(
         c = await _load(uow, consultation_id)
         if c.closed_at is not None:
             raise Conflict("consultation_closed")
-        if await uow.consultations.seat(c.id, principal.person_id) is None:
-            uow.consultations.add(
-                ConsultationSeat(consultation_id=c.id, person_id=principal.person_id, actor=actor)
-            )
-            uow.audit.record(
-                actor_id=principal.person_id,
-                action="consultation.seat",
-                entity="consultation",
-                entity_id=c.id,
-                details={"actor": actor.value},
-            )
-            await uow.session.flush()
+        await _seat(uow, principal, c, actor)
         shown = await _view(uow, principal, c, utcnow(), None)
         await uow.commit()
         return shown
+
+
+async def _seat(uow: UnitOfWork, principal: Principal, c: Consultation, actor: Actor) -> None:
+    """A seat for the person, unless they have one already."""
+    if await uow.consultations.seat(c.id, principal.person_id) is None:
+        uow.consultations.add(
+            ConsultationSeat(consultation_id=c.id, person_id=principal.person_id, actor=actor)
+        )
+        _audit(uow, principal, "consultation.seat", c.id, details={"actor": actor.value})
+        await uow.consultations.flush()
 
 
 async def attend(
@@ -482,20 +563,14 @@ async def add_opinion(
         actor = await _actor(uow, principal, c)
         if actor is None:
             raise PermissionDenied()
-        if await _phase(uow, c, now) not in (Phase.DISCUSSION, Phase.VOTING):
-            raise Conflict("consultation_not_open")
+        await _check_open(uow, c, now)
         opinion = ConsultationOpinion(
             consultation_id=c.id, person_id=principal.person_id, actor=actor, text=text
         )
         uow.consultations.add(opinion)
         await uow.consultations.took_part(c.id, principal.person_id)
-        await uow.session.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.opinion",
-            entity="consultation_opinion",
-            entity_id=opinion.id,
-        )
+        await uow.consultations.flush()
+        _audit_opinion(uow, principal, "consultation.opinion", opinion.id)
         await uow.commit()
         return OpinionView(opinion.id, "", actor, text, None, 0, now)
 
@@ -509,19 +584,21 @@ async def opinions(
         if not (entitled or await _manages(uow, principal, c) or await _decides(uow, principal, c)):
             raise PermissionDenied()
         rows, total = await uow.consultations.opinions(c.id, page * PER_PAGE, PER_PAGE)
-        items = tuple(
-            OpinionView(
-                id=o.id,
-                author=name,
-                actor=o.actor,
-                text=None if o.hidden_at else o.text,
-                hidden_reason=o.hidden_reason,
-                supporters=supporters,
-                created_at=o.created_at,
-            )
-            for o, name, supporters in rows
-        )
+        items = tuple(_opinion_view(o, name, supporters) for o, name, supporters in rows)
         return Page(items, page, PER_PAGE, total)
+
+
+def _opinion_view(o: ConsultationOpinion, author: str, supporters: int) -> OpinionView:
+    """A hidden opinion shows its reason, not its text."""
+    return OpinionView(
+        id=o.id,
+        author=author,
+        actor=o.actor,
+        text=None if o.hidden_at else o.text,
+        hidden_reason=o.hidden_reason,
+        supporters=supporters,
+        created_at=o.created_at,
+    )
 
 
 async def support(uow: UnitOfWork, principal: Principal, *, opinion_id: int) -> bool:
@@ -533,8 +610,7 @@ async def support(uow: UnitOfWork, principal: Principal, *, opinion_id: int) -> 
         c = await _load(uow, opinion.consultation_id)
         if await _actor(uow, principal, c) is None or opinion.person_id == principal.person_id:
             raise PermissionDenied()
-        if await _phase(uow, c, utcnow()) not in (Phase.DISCUSSION, Phase.VOTING):
-            raise Conflict("consultation_not_open")
+        await _check_open(uow, c, utcnow())
         added = await uow.consultations.support(opinion.id, principal.person_id)
         await uow.commit()
         return added
@@ -555,13 +631,7 @@ async def hide(
         if opinion.hidden_at is None:
             opinion.hidden_at, opinion.hidden_by = utcnow(), principal.person_id
             opinion.hidden_reason = reason
-            uow.audit.record(
-                actor_id=principal.person_id,
-                action="consultation.hide_opinion",
-                entity="consultation_opinion",
-                entity_id=opinion.id,
-                note=reason,
-            )
+            _audit_opinion(uow, principal, "consultation.hide_opinion", opinion.id, note=reason)
         await uow.commit()
         return OpinionView(opinion.id, "", opinion.actor, None, reason, 0, opinion.created_at)
 
@@ -596,9 +666,7 @@ async def record_paper_vote(
     an entitled person who has not voted: counted as a paper vote, audited with the person but
     never with the choice. It cannot replace a ballot the person (or a worker) already cast."""
     async with uow:
-        c = await _load(uow, consultation_id)
-        if not await _manages(uow, principal, c):
-            raise PermissionDenied()
+        c = await _managed(uow, principal, consultation_id)
         key = voter_key(cipher.ballot_secret, c.id, person_id, c.anonymous)
         if await uow.consultations.ballot(c.id, key) is not None:
             raise Conflict("already_voted")
@@ -627,41 +695,62 @@ async def _ballot(
         if option_id not in {o.id for o in await uow.consultations.options(c.id)}:
             raise InvalidInput("option", str(option_id))
         key = voter_key(cipher.ballot_secret, c.id, voter_id, c.anonymous)
-        ballot = ConsultationVote(
-            consultation_id=c.id,
-            voter_key=key,
-            person_id=None if c.anonymous else voter_id,
-            option_id=option_id,
-            actor=actor,
-            # An anonymous ballot carries nothing that could be matched: no paper mark (the
-            # consultation counts those), and the opening time instead of its own.
-            assisted=assisted and not c.anonymous,
-            updated_at=c.opened_at if c.anonymous else now,
-        )
-        if not await uow.consultations.cast(ballot):
-            if assisted:
-                raise Conflict("already_voted")
-            # Voted before (or a second tap arrived at the same moment): change that ballot.
-            existing = await uow.consultations.ballot(c.id, key)
-            assert existing is not None
-            existing.option_id, existing.updated_at = option_id, ballot.updated_at
-        elif assisted:
-            await uow.consultations.count_paper_vote(c.id)
+        await _cast(uow, c, key, voter_id, option_id, actor, assisted, now)
         participant = await uow.consultations.took_part(c.id, voter_id)
         participant.voted = True
         _audit_ballot(uow, principal, c, voter_id, assisted)
         if assisted and not c.anonymous:
-            # An action on the person's behalf (never its choice); an anonymous ballot leaves
-            # no trace with a time that could be matched to it.
-            await access_log.record(
-                uow,
-                actor_id=principal.person_id,
-                subject_id=voter_id,
-                kind=Access.ON_BEHALF,
-                reason="paper vote recorded by a worker",
-                details={"consultation": c.id},
-            )
+            await _log_on_behalf(uow, principal, c, voter_id)
         await uow.commit()
+
+
+async def _cast(
+    uow: UnitOfWork,
+    c: Consultation,
+    key: str,
+    voter_id: int,
+    option_id: int,
+    actor: Actor,
+    assisted: bool,
+    now: datetime,
+) -> None:
+    """Cast the ballot, or change the one the voter cast before (a worker's paper vote never
+    replaces one)."""
+    ballot = ConsultationVote(
+        consultation_id=c.id,
+        voter_key=key,
+        person_id=None if c.anonymous else voter_id,
+        option_id=option_id,
+        actor=actor,
+        # An anonymous ballot carries nothing that could be matched: no paper mark (the
+        # consultation counts those), and the opening time instead of its own.
+        assisted=assisted and not c.anonymous,
+        updated_at=c.opened_at if c.anonymous else now,
+    )
+    if not await uow.consultations.cast(ballot):
+        if assisted:
+            raise Conflict("already_voted")
+        # Voted before (or a second tap arrived at the same moment): change that ballot.
+        existing = await uow.consultations.ballot(c.id, key)
+        assert existing is not None
+        existing.option_id, existing.updated_at = option_id, ballot.updated_at
+    elif assisted:
+        await uow.consultations.count_paper_vote(c.id)
+
+
+async def _log_on_behalf(
+    uow: UnitOfWork, principal: Principal, c: Consultation, voter_id: int
+) -> None:
+    """An action on the person's behalf (never its choice); an anonymous ballot leaves no
+    trace with a time that could be matched to it, so it is never logged."""
+    await access_log.record(
+        uow,
+        actor_id=principal.person_id,
+        subject_id=voter_id,
+        kind=Access.ON_BEHALF,
+        reason="paper vote recorded by a worker",
+        details={"consultation": c.id},
+    )
 
 
 def _audit_ballot(
@@ -707,20 +796,13 @@ async def close(
     """After voting (or the discussion) has ended, the worker closes it: results are final."""
     now = now or utcnow()
     async with uow:
-        c = await _load(uow, consultation_id, lock=True)
-        if not await _manages(uow, principal, c):
-            raise PermissionDenied()
+        c = await _managed(uow, principal, consultation_id, lock=True)
         if await _phase(uow, c, now) is not Phase.COUNTING:
             raise Conflict("consultation_not_over")
         c.closed_at, c.closed_by = now, principal.person_id
         c.entitled_at_close = {a.value: n for a, n in (await _entitled(uow, c)).items()}
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.close",
-            entity="consultation",
-            entity_id=c.id,
-        )
-        await uow.session.flush()
+        _audit(uow, principal, "consultation.close", c.id)
+        await uow.consultations.flush()
         found = await _results(uow, principal, c, now)
         await uow.commit()
         return found
@@ -734,8 +816,7 @@ async def results(
     async with uow:
         c = await _load(uow, consultation_id)
         shown = await _view(uow, principal, c, now, None)
-        if not (shown.entitled or shown.can_manage or shown.can_decide):
-            raise PermissionDenied()
+        _check_may_see(shown)
         if shown.phase not in (Phase.CLOSED, Phase.DECIDED):
             raise Conflict("consultation_not_closed")
         return await _results(uow, principal, c, now)
@@ -784,21 +865,8 @@ async def decide(
         c = await _load(uow, consultation_id, lock=True)
         if not await _decides(uow, principal, c):
             raise PermissionDenied()
-        if c.closed_at is None or c.decided_at is not None:
-            raise Conflict("consultation_not_closed" if c.closed_at is None else "decided")
-        if c.major and (decided_on is None or not (minutes or "").strip()):
-            raise InvalidInput("decision", "date and minutes")
-        c.decision, c.decided_by, c.decided_at = decision, principal.person_id, now
-        c.decided_on = decided_on
-        c.minutes = (minutes or "").strip()[:MAX_BACKGROUND] or None
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="consultation.decide",
-            entity="consultation",
-            entity_id=c.id,
-            note=decision,
-        )
-        await uow.session.flush()
+        _record_decision(uow, principal, c, decision, decided_on, minutes, now)
+        await uow.consultations.flush()
         shown = await _view(uow, principal, c, now, None)
         communities = await uow.consultations.communities_of(c.id)
         _webhook_event(uow, "consultation.decided", c, communities, now, decision=decision)
@@ -811,3 +879,23 @@ async def decide(
         await uow.commit()
     await notifier.send(told)
     return shown
+
+
+def _record_decision(
+    uow: UnitOfWork,
+    principal: Principal,
+    c: Consultation,
+    decision: str,
+    decided_on: date | None,
+    minutes: str | None,
+    now: datetime,
+) -> None:
+    """Once, after closing; a major matter with the date and minutes of its meeting."""
+    if c.closed_at is None or c.decided_at is not None:
+        raise Conflict("consultation_not_closed" if c.closed_at is None else "decided")
+    if c.major and (decided_on is None or not (minutes or "").strip()):
+        raise InvalidInput("decision", "date and minutes")
+    c.decision, c.decided_by, c.decided_at = decision, principal.person_id, now
+    c.decided_on = decided_on
+    c.minutes = (minutes or "").strip()[:MAX_BACKGROUND] or None
+    _audit(uow, principal, "consultation.decide", c.id, note=decision)

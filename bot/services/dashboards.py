@@ -8,8 +8,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-
 from bot.domain.enums import ScopeLevel
 from bot.domain.errors import PermissionDenied
 from bot.domain.policy import DASHBOARD_ROLES
@@ -45,17 +43,7 @@ async def create_link(
         raise PermissionDenied()
     token = secrets.token_urlsafe(24)
     async with uow:
-        uow.session.add(
-            DashboardLink(
-                token_hash=_hash(token),
-                person_id=principal.person_id,
-                level=unit.level,
-                scope_id=unit.id,
-                locale=principal.locale,
-                created_at=now,
-                expires_at=now + timedelta(minutes=LINK_MINUTES),
-            )
-        )
+        uow.dashboards.add_link(_link(token, principal, unit, now))
         uow.audit.record(
             actor_id=principal.person_id,
             action="dashboard.link",
@@ -66,30 +54,27 @@ async def create_link(
     return token
 
 
+def _link(token: str, principal: Principal, unit: Unit, now: datetime) -> DashboardLink:
+    return DashboardLink(
+        token_hash=_hash(token),
+        person_id=principal.person_id,
+        level=unit.level,
+        scope_id=unit.id,
+        locale=principal.locale,
+        created_at=now,
+        expires_at=now + timedelta(minutes=LINK_MINUTES),
+    )
+
+
 async def open_link(uow: UnitOfWork, *, token: str, now: datetime | None = None) -> Session:
     """Use a link: once, before it expires (an expired, reused or unknown one is refused)."""
     now = now or utcnow()
     async with uow:
-        result = await uow.session.execute(
-            update(DashboardLink)
-            .where(
-                DashboardLink.token_hash == _hash(token),
-                DashboardLink.used_at.is_(None),
-                DashboardLink.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(
-                DashboardLink.person_id,
-                DashboardLink.level,
-                DashboardLink.scope_id,
-                DashboardLink.locale,
-            )
-        )
-        row = result.first()
-        if row is None:
+        used = await uow.dashboards.use_link(_hash(token), now)
+        if used is None:
             raise PermissionDenied()
         await uow.commit()
-        return Session(int(row[0]), ScopeLevel(row[1]), int(row[2]), str(row[3]))
+        return Session(*used)
 
 
 async def principal_for(uow: UnitOfWork, session: Session) -> Principal:

@@ -87,25 +87,7 @@ async def load_demo(uow: UnitOfWork) -> DemoSummary:
             return DemoSummary(False, 0, 0, 0, 0, 0)
         district = District(name=DISTRICT[0], name_en=DISTRICT[1])
         uow.places.add(district)
-        communities: list[Community] = []
-        streets: list[Street] = []
-        for (name, name_en, township), rows in STREETS.items():
-            street = Street(district=district, name=name, name_en=name_en, is_township=township)
-            streets.append(street)
-            uow.places.add(street)
-            for c_name, c_name_en, code, kind, population in rows:
-                community = Community(
-                    street=street,
-                    name=c_name,
-                    name_en=c_name_en,
-                    code=code,
-                    kind=kind,
-                    resident_population=population,
-                )
-                communities.append(community)
-                uow.places.add(community)
-                for n in range(1, 4):
-                    uow.places.add(Grid(community=community, name=f"第{n}网格"))
+        streets, communities = _places(uow, district)
         await uow.places.flush()
         for org_name, org_type, registration in ORGANISATIONS:
             await uow.organisations.add(
@@ -126,43 +108,73 @@ async def load_demo(uow: UnitOfWork) -> DemoSummary:
         return DemoSummary(True, 1, len(streets), len(communities), len(ORGANISATIONS), people)
 
 
+def _places(uow: UnitOfWork, district: District) -> tuple[list[Street], list[Community]]:
+    """The district's streets and their communities, each with three grids."""
+    communities: list[Community] = []
+    streets: list[Street] = []
+    for (name, name_en, township), rows in STREETS.items():
+        street = Street(district=district, name=name, name_en=name_en, is_township=township)
+        streets.append(street)
+        uow.places.add(street)
+        for c_name, c_name_en, code, kind, population in rows:
+            community = Community(
+                street=street,
+                name=c_name,
+                name_en=c_name_en,
+                code=code,
+                kind=kind,
+                resident_population=population,
+            )
+            communities.append(community)
+            uow.places.add(community)
+            for n in range(1, 4):
+                uow.places.add(Grid(community=community, name=f"第{n}网格"))
+    return streets, communities
+
+
 async def _people(uow: UnitOfWork, communities: list[Community], streets: list[Street]) -> int:
     count = 0
-
-    async def person(
-        name: str, community: Community, *roles: Role, certified: bool = False
-    ) -> None:
-        nonlocal count
-        row = await uow.people.add_person(
-            Person(display_name=name, locale="zh", community_id=community.id)
-        )
-        count += 1
-        for role in (Role.RESIDENT, *roles):
-            await uow.grants.add(
-                RoleGrant(
-                    person_id=row.id,
-                    role=role,
-                    scope_level=ScopeLevel.COMMUNITY,
-                    community_id=community.id,
-                    certified=certified and role is Role.SOCIAL_WORKER,
-                )
-            )
-
     for index, (name, role, where) in enumerate(WORKERS):
-        await person(name, communities[where], role, certified=index % 2 == 0)
+        await _person(uow, name, communities[where], role, certified=index % 2 == 0)
+        count += 1
     for index, name in enumerate(VOLUNTEERS):
-        await person(name, communities[index % len(communities)], Role.VOLUNTEER)
+        await _person(uow, name, communities[index % len(communities)], Role.VOLUNTEER)
+        count += 1
     for index, name in enumerate(RESIDENTS):
-        await person(name, communities[index % len(communities)])
+        await _person(uow, name, communities[index % len(communities)])
+        count += 1
+    await _street_admin(uow, communities[0], streets[0])
+    return count + 1
+
+
+async def _person(
+    uow: UnitOfWork, name: str, community: Community, *roles: Role, certified: bool = False
+) -> None:
+    """A resident of the community, with the roles given there as well."""
+    row = await uow.people.add_person(
+        Person(display_name=name, locale="zh", community_id=community.id)
+    )
+    for role in (Role.RESIDENT, *roles):
+        await uow.grants.add(
+            RoleGrant(
+                person_id=row.id,
+                role=role,
+                scope_level=ScopeLevel.COMMUNITY,
+                community_id=community.id,
+                certified=certified and role is Role.SOCIAL_WORKER,
+            )
+        )
+
+
+async def _street_admin(uow: UnitOfWork, community: Community, street: Street) -> None:
     admin = await uow.people.add_person(
-        Person(display_name="街道管理员（演示）", locale="zh", community_id=communities[0].id)
+        Person(display_name="街道管理员（演示）", locale="zh", community_id=community.id)
     )
     await uow.grants.add(
         RoleGrant(
             person_id=admin.id,
             role=Role.STREET_ADMIN,
             scope_level=ScopeLevel.STREET,
-            street_id=streets[0].id,
+            street_id=street.id,
         )
     )
-    return count + 1

@@ -10,7 +10,7 @@ are made up (valid check digits, birth dates in the 1960s-90s) and stored encryp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.enums import Role, ScopeLevel
@@ -90,7 +90,28 @@ async def load_activity(
     codes = list(communities.values())
     worker = {codes[0]: "王丽", codes[1]: "赵敏", codes[2]: "孙强"}
 
-    # Volunteers: registered by themselves, verified by their community's worker.
+    helpers = await _volunteers(uow, cipher, quiet, person_ids, worker, codes[0])
+    await _pending_volunteer(uow, cipher, quiet, person_ids)
+
+    wang = await _as(uow, person_ids["王丽"])
+    liu = await _as(uow, person_ids["刘芳"])
+    records = await _past_month(uow, cipher, wang, helpers, codes[0], points_per_hour, now, tz)
+    filed = await _requests(uow, quiet, person_ids, helpers)
+    upcoming = await _next_week(uow, wang, helpers, codes[0], now, tz)
+    await _project_resource_fund(uow, quiet, person_ids, wang, liu, codes[0], now, tz)
+    await _consultation(uow, wang, codes[0], now)
+    return ActivitySummary(True, len(helpers), filed, upcoming, records)
+
+
+async def _volunteers(
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+    quiet: RecordingNotifier,
+    person_ids: dict[str, int],
+    worker: dict[int, str],
+    first_community: int,
+) -> dict[str, Principal]:
+    """Volunteers: registered by themselves, verified by their community's worker."""
     helpers: dict[str, Principal] = {}
     for n, (name, skills, slots, born) in enumerate(VOLUNTEER_PROFILES, 1):
         me = await _as(uow, person_ids[name])
@@ -107,11 +128,21 @@ async def load_activity(
             skills=list(skills),
             tags=["社区志愿者"],
             availability=list(slots),
-            community_ids=sorted({home, codes[0]}),
+            community_ids=sorted({home, first_community}),
         )
         verifier = await _as(uow, person_ids[worker[home]])
         await volunteers.verify(uow, quiet, verifier, volunteer_id=view.id, approve=True)
         helpers[name] = await _as(uow, person_ids[name])
+    return helpers
+
+
+async def _pending_volunteer(
+    uow: UnitOfWork,
+    cipher: PersonalDataCipher,
+    quiet: RecordingNotifier,
+    person_ids: dict[str, int],
+) -> None:
+    """One waiting for verification: shows on a worker's /volunteers."""
     name, skills, slots, born = PENDING_PROFILE
     await volunteers.register(
         uow,
@@ -125,16 +156,7 @@ async def load_activity(
         tags=[],
         availability=list(slots),
         community_ids=[],
-    )  # waiting for verification: shows on a worker's /volunteers
-
-    wang = await _as(uow, person_ids["王丽"])
-    liu = await _as(uow, person_ids["刘芳"])
-    records = await _past_month(uow, cipher, wang, helpers, codes[0], points_per_hour, now, tz)
-    filed = await _requests(uow, quiet, person_ids, helpers)
-    upcoming = await _next_week(uow, wang, helpers, codes[0], now, tz)
-    await _project_resource_fund(uow, quiet, person_ids, wang, liu, codes[0], now, tz)
-    await _consultation(uow, wang, codes[0], now)
-    return ActivitySummary(True, len(helpers), filed, upcoming, records)
+    )
 
 
 async def _past_month(
@@ -171,31 +193,49 @@ async def _past_month(
         )
         team = ("李明", "郑海") if weeks_ago % 2 else ("张伟", "黄秀英")
         for name in team:
-            await shifts.sign_up(
-                uow, helpers[name], shift_id=shift.id, now=start - timedelta(days=2)
-            )
-            for check_out, at in ((False, start + timedelta(minutes=5)), (True, end)):
-                await attendance.check_by_location(
-                    uow,
-                    helpers[name],
-                    shift_id=shift.id,
-                    latitude=SITE[0],
-                    longitude=SITE[1],
-                    check_out=check_out,
-                    now=at,
-                )
-        waiting = await attendance.awaiting(uow, organiser)
-        for record in waiting.items:
-            await attendance.confirm(
-                uow,
-                quiet,
-                organiser,
-                record_id=record.id,
-                points_per_hour=points_per_hour,
-                now=end + timedelta(hours=1),
-            )
-            count += 1
+            await _served(uow, helpers[name], shift.id, start, end)
+        count += await _confirm_all(uow, quiet, organiser, points_per_hour, end)
     assert cipher  # site codes are not needed: everyone shared their location
+    return count
+
+
+async def _served(
+    uow: UnitOfWork, helper: Principal, shift_id: int, start: datetime, end: datetime
+) -> None:
+    """Signed up two days before; checked in five minutes after the start, out at the end."""
+    await shifts.sign_up(uow, helper, shift_id=shift_id, now=start - timedelta(days=2))
+    for check_out, at in ((False, start + timedelta(minutes=5)), (True, end)):
+        await attendance.check_by_location(
+            uow,
+            helper,
+            shift_id=shift_id,
+            latitude=SITE[0],
+            longitude=SITE[1],
+            check_out=check_out,
+            now=at,
+        )
+
+
+async def _confirm_all(
+    uow: UnitOfWork,
+    quiet: RecordingNotifier,
+    organiser: Principal,
+    points_per_hour: int,
+    end: datetime,
+) -> int:
+    """The organiser confirms every record waiting, an hour after the end."""
+    count = 0
+    waiting = await attendance.awaiting(uow, organiser)
+    for record in waiting.items:
+        await attendance.confirm(
+            uow,
+            quiet,
+            organiser,
+            record_id=record.id,
+            points_per_hour=points_per_hour,
+            now=end + timedelta(hours=1),
+        )
+        count += 1
     return count
 
 
@@ -227,6 +267,18 @@ async def _requests(
             beneficiary=Beneficiary.SELF,
         )
         filed.append((resident, brief.need.id))
+    await _handle_requests(uow, quiet, person_ids, helpers, filed)
+    return len(filed)
+
+
+async def _handle_requests(
+    uow: UnitOfWork,
+    quiet: RecordingNotifier,
+    person_ids: dict[str, int],
+    helpers: dict[str, Principal],
+    filed: list[tuple[Principal, int]],
+) -> None:
+    """The first stays new; the others are taken on as far as their step."""
     wang = await _as(uow, person_ids["王丽"])  # 磁器口社区
     zhao = await _as(uow, person_ids["赵敏"])  # 金碧正街社区
     _new, accepted, assigned, resolved, rated = (need_id for _, need_id in filed)
@@ -241,7 +293,6 @@ async def _requests(
         uow, quiet, helpers["郑海"], need_id=rated, resolution="已上门教会用手机挂号。"
     )
     await needs.give_feedback(uow, quiet, filed[4][0], need_id=rated, solved=True, rating=5)
-    return len(filed)
 
 
 async def _next_week(
@@ -292,6 +343,36 @@ async def _project_resource_fund(
     tz: ZoneInfo,
 ) -> None:
     today = now.astimezone(tz).date()
+    await _running_project(uow, quiet, worker, social, community_id, today)
+    await resources.post(
+        uow,
+        worker,
+        community_id=community_id,
+        kind=ResourceKind.VENUE,
+        title="磁器口社区活动室（可容纳 40 人）",
+        quantity=1,
+        unit="间",
+    )
+    # The district charity (慈善会) holds a fund: verified by the worker, run by its admin.
+    async with uow:
+        charity = await uow.organisations.by_name("沙坪坝区慈善会")
+        assert charity is not None
+        charity_id = charity.id
+    await organisations.verify(uow, quiet, worker, organisation_id=charity_id, approve=True)
+    treasurer = person_ids.get("陈会长")  # a district loaded by an older version lacks him
+    if treasurer is not None:
+        await _charity_fund(uow, treasurer, charity_id, community_id, today)
+
+
+async def _running_project(
+    uow: UnitOfWork,
+    quiet: RecordingNotifier,
+    worker: Principal,
+    social: Principal,
+    community_id: int,
+    today: date,
+) -> None:
+    """A social worker's project, approved by the worker, published and running."""
     project = await projects.draft(
         uow,
         social,
@@ -310,24 +391,12 @@ async def _project_resource_fund(
     await projects.act(uow, quiet, worker, project_id=project.id, action=ProjectAction.APPROVE)
     await projects.act(uow, quiet, social, project_id=project.id, action=ProjectAction.PUBLISH)
     await projects.act(uow, quiet, social, project_id=project.id, action=ProjectAction.START)
-    await resources.post(
-        uow,
-        worker,
-        community_id=community_id,
-        kind=ResourceKind.VENUE,
-        title="磁器口社区活动室（可容纳 40 人）",
-        quantity=1,
-        unit="间",
-    )
-    # The district charity (慈善会) holds a fund: verified by the worker, run by its admin.
-    async with uow:
-        charity = await uow.organisations.by_name("沙坪坝区慈善会")
-        assert charity is not None
-        charity_id = charity.id
-    await organisations.verify(uow, quiet, worker, organisation_id=charity_id, approve=True)
-    treasurer = person_ids.get("陈会长")  # a district loaded by an older version lacks him
-    if treasurer is None:
-        return
+
+
+async def _charity_fund(
+    uow: UnitOfWork, treasurer: int, charity_id: int, community_id: int, today: date
+) -> None:
+    """The charity's admin runs its fund, with a first donation."""
     await roles.grant_role(
         uow,
         roles.SYSTEM,

@@ -4,9 +4,10 @@ roll-call, those who come sign up for an emergency shift and check in against it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.broadcasts import (
     MAX_DESCRIPTION,
@@ -53,6 +54,13 @@ class RollCallView:
     mobilised: int
 
 
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on an emergency (`rest`: details, note)."""
+    uow.audit.record(
+        actor_id=principal.person_id, action=action, entity="emergency", entity_id=entity_id, **rest
+    )
+
+
 async def _view(uow: UnitOfWork, emergency: Emergency) -> EmergencyView:
     return EmergencyView(
         id=emergency.id,
@@ -70,19 +78,28 @@ async def _require_over(
 ) -> list[int]:
     """The communities of the unit, if the principal may switch it; else PermissionDenied."""
     if level is ScopeLevel.COMMUNITY:
-        roles = EMERGENCY_COMMUNITY_ROLES
-        if scope_id not in await uow.places.communities_covered(principal, roles):
-            if await uow.places.community(scope_id) is None:
-                raise NotFound("community", scope_id)
-            raise PermissionDenied()
-        return [scope_id]
+        return await _community_over(uow, principal, scope_id)
     if level is not ScopeLevel.STREET:
         raise InvalidInput("level", level.value)
-    street = await uow.places.street(scope_id)
+    return await _street_over(uow, principal, scope_id)
+
+
+async def _community_over(uow: UnitOfWork, principal: Principal, community_id: int) -> list[int]:
+    roles = EMERGENCY_COMMUNITY_ROLES
+    if community_id not in await uow.places.communities_covered(principal, roles):
+        if await uow.places.community(community_id) is None:
+            raise NotFound("community", community_id)
+        raise PermissionDenied()
+    return [community_id]
+
+
+async def _street_over(uow: UnitOfWork, principal: Principal, street_id: int) -> list[int]:
+    """A street's communities, every one of them covered by the principal."""
+    street = await uow.places.street(street_id)
     if street is None:
-        raise NotFound("street", scope_id)
+        raise NotFound("street", street_id)
     covered = set(await uow.places.communities_covered(principal, EMERGENCY_STREET_ROLES))
-    communities = [c.id for c in await uow.places.all_communities() if c.street_id == scope_id]
+    communities = [c.id for c in await uow.places.all_communities() if c.street_id == street_id]
     if not communities or not set(communities) <= covered:
         raise PermissionDenied()
     return communities
@@ -106,49 +123,13 @@ async def start(
         raise InvalidInput("description", "length")
     async with uow:
         communities = await _require_over(uow, principal, level, scope_id)
-        # Locked, so two workers switching the same community on at once make one emergency.
-        await uow.broadcasts.lock_communities(communities)
-        for community_id in communities:
-            row = await uow.places.community(community_id)
-            assert row is not None
-            if await uow.broadcasts.active_for(community_id, row.street_id) is not None:
-                raise Conflict("emergency_active")
-        emergency = Emergency(
-            level=level,
-            scope_id=scope_id,
-            description=description,
-            started_by=principal.person_id,
-            started_at=now,
-        )
-        uow.broadcasts.add(emergency)
-        await uow.session.flush()
-        for community_id in communities:
-            shift = Shift(
-                community_id=community_id,
-                created_by=principal.person_id,
-                title=description[:200],
-                place=description[:200],
-                starts_at=now,
-                ends_at=now + timedelta(hours=SHIFT_HOURS),
-                capacity=SHIFT_CAPACITY,
-                skills=[],
-                cancel_hours=0,
-            )
-            await uow.shifts.add(shift)
-            uow.broadcasts.add(
-                EmergencyShift(
-                    emergency_id=emergency.id, community_id=community_id, shift_id=shift.id
-                )
-            )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="emergency.start",
-            entity="emergency",
-            entity_id=emergency.id,
-            details={"level": level.value, "scope": scope_id, "description": description},
-        )
+        await _check_none_active(uow, communities)
+        emergency = await _started(uow, principal, level, scope_id, description, now)
+        await _open_shifts(uow, principal, emergency, communities)
+        details = {"level": level.value, "scope": scope_id, "description": description}
+        _audit(uow, principal, "emergency.start", emergency.id, details=details)
         await _alert_robots(uow, level, scope_id, communities, description, now)
-        await uow.session.flush()
+        await uow.broadcasts.flush()
         view = await _view(uow, emergency)
         sent = await _announce(
             uow, principal, view, AudienceKind.VOLUNTEERS, texts, ButtonKind.ROLL_CALL,
@@ -156,6 +137,60 @@ async def start(
         )  # fmt: skip
         await uow.commit()
     return view, sent
+
+
+async def _started(
+    uow: UnitOfWork,
+    principal: Principal,
+    level: ScopeLevel,
+    scope_id: int,
+    description: str,
+    now: datetime,
+) -> Emergency:
+    """The emergency's row (its id known)."""
+    emergency = Emergency(
+        level=level,
+        scope_id=scope_id,
+        description=description,
+        started_by=principal.person_id,
+        started_at=now,
+    )
+    uow.broadcasts.add(emergency)
+    await uow.broadcasts.flush()
+    return emergency
+
+
+async def _check_none_active(uow: UnitOfWork, communities: Sequence[int]) -> None:
+    """Locked, so two workers switching the same community on at once make one emergency."""
+    await uow.broadcasts.lock_communities(communities)
+    for community_id in communities:
+        row = await uow.places.community(community_id)
+        assert row is not None
+        if await uow.broadcasts.active_for(community_id, row.street_id) is not None:
+            raise Conflict("emergency_active")
+
+
+async def _open_shifts(
+    uow: UnitOfWork, principal: Principal, emergency: Emergency, communities: Sequence[int]
+) -> None:
+    """One emergency shift per community, for the volunteers who come to sign up for."""
+    now = emergency.started_at
+    for community_id in communities:
+        shift = Shift(
+            community_id=community_id,
+            created_by=principal.person_id,
+            title=emergency.description[:200],
+            place=emergency.description[:200],
+            starts_at=now,
+            ends_at=now + timedelta(hours=SHIFT_HOURS),
+            capacity=SHIFT_CAPACITY,
+            skills=[],
+            cancel_hours=0,
+        )
+        await uow.shifts.add(shift)
+        uow.broadcasts.add(
+            EmergencyShift(emergency_id=emergency.id, community_id=community_id, shift_id=shift.id)
+        )
 
 
 async def _alert_robots(
@@ -168,15 +203,8 @@ async def _alert_robots(
 ) -> None:
     """The workers' WeCom group robots hear of the switch: a street's own robot once for a
     street-wide emergency, else each community's (or its street's) robot once."""
-    if level is ScopeLevel.STREET:
-        street = await uow.places.street(scope_id)
-        if street is not None and await alerts.queue_street(
-            uow,
-            scope_id,
-            "emergency.started",
-            {"place": street.name, "place_en": street.name_en or "", "description": description},
-        ):
-            return
+    if level is ScopeLevel.STREET and await _alert_street_robot(uow, scope_id, description):
+        return
     robots_told: set[int] = set()
     for community_id in communities:
         row = await uow.places.community(community_id)
@@ -185,12 +213,17 @@ async def _alert_robots(
         if robot is None or robot in robots_told:
             continue
         robots_told.add(robot)
-        await alerts.queue(
-            uow,
-            row,
-            "emergency.started",
-            {"place": row.name, "place_en": row.name_en or "", "description": description},
-        )
+        params = {"place": row.name, "place_en": row.name_en or "", "description": description}
+        await alerts.queue(uow, row, "emergency.started", params)
+
+
+async def _alert_street_robot(uow: UnitOfWork, street_id: int, description: str) -> bool:
+    """The street's own robot, if it has one (False: it has none)."""
+    street = await uow.places.street(street_id)
+    if street is None:
+        return False
+    params = {"place": street.name, "place_en": street.name_en or "", "description": description}
+    return await alerts.queue_street(uow, street_id, "emergency.started", params)
 
 
 async def _announce(
@@ -234,23 +267,23 @@ async def end(
         if emergency.ended_at is not None:
             raise Conflict("emergency_ended")
         emergency.ended_at, emergency.ended_by = now, principal.person_id
-        for shift_id in (await uow.broadcasts.emergency_shifts(emergency.id)).values():
-            shift = await uow.shifts.get(shift_id, lock=True)
-            if shift is not None and shift.ends_at > now:
-                shift.ends_at = max(now, shift.starts_at + timedelta(minutes=1))
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="emergency.end",
-            entity="emergency",
-            entity_id=emergency.id,
-        )
-        await uow.session.flush()
+        await _end_shifts(uow, emergency, now)
+        _audit(uow, principal, "emergency.end", emergency.id)
+        await uow.broadcasts.flush()
         view = await _view(uow, emergency)
         await _announce(
             uow, principal, view, AudienceKind.EVERYONE, texts, ButtonKind.NONE, None, now
         )
         await uow.commit()
     return view
+
+
+async def _end_shifts(uow: UnitOfWork, emergency: Emergency, now: datetime) -> None:
+    """The emergency shifts end now (a minute after their start at the earliest)."""
+    for shift_id in (await uow.broadcasts.emergency_shifts(emergency.id)).values():
+        shift = await uow.shifts.get(shift_id, lock=True)
+        if shift is not None and shift.ends_at > now:
+            shift.ends_at = max(now, shift.starts_at + timedelta(minutes=1))
 
 
 async def in_scope(uow: UnitOfWork, principal: Principal) -> list[EmergencyView]:
@@ -283,13 +316,7 @@ async def answer(
     community they serve (returned, to check in against). They may change their answer."""
     now = now or utcnow()
     async with uow:
-        emergency = await uow.broadcasts.emergency(emergency_id)
-        if emergency is None:
-            raise NotFound("emergency", emergency_id)
-        if principal.person_id not in await uow.broadcasts.mobilised(emergency.id):
-            raise PermissionDenied()
-        if emergency.ended_at is not None:
-            raise Conflict("emergency_ended")
+        emergency = await _answerable(uow, principal, emergency_id)
         found = await uow.broadcasts.roll_call(emergency.id, principal.person_id)
         if found is None:
             uow.broadcasts.add(
@@ -303,14 +330,21 @@ async def answer(
         else:
             found.answer, found.answered_at = reply, now
         shift_id = await _sign_up(uow, principal, emergency, reply, now)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"emergency.{reply.value}",
-            entity="emergency",
-            entity_id=emergency.id,
-        )
+        _audit(uow, principal, f"emergency.{reply.value}", emergency.id)
         await uow.commit()
         return shift_id
+
+
+async def _answerable(uow: UnitOfWork, principal: Principal, emergency_id: int) -> Emergency:
+    """The emergency, while it lasts, if the principal was mobilised for it."""
+    emergency = await uow.broadcasts.emergency(emergency_id)
+    if emergency is None:
+        raise NotFound("emergency", emergency_id)
+    if principal.person_id not in await uow.broadcasts.mobilised(emergency.id):
+        raise PermissionDenied()
+    if emergency.ended_at is not None:
+        raise Conflict("emergency_ended")
+    return emergency
 
 
 async def _sign_up(
@@ -337,7 +371,7 @@ async def _sign_up(
     elif signup is not None:
         signup.status = status
         signup.cancelled_at = now if status is SignupStatus.CANCELLED else None
-    await uow.session.flush()
+    await uow.broadcasts.flush()
     return shift_id if status is SignupStatus.CONFIRMED else None
 
 
@@ -356,18 +390,26 @@ async def roll_call(uow: UnitOfWork, principal: Principal, *, emergency_id: int)
         shifts = list((await uow.broadcasts.emergency_shifts(emergency.id)).values())
         arrived = await uow.broadcasts.checked_in(shifts)
         names = await uow.broadcasts.names([*answers, *mobilised])
-        silent = [p for p in mobilised if p not in answers]
-        return RollCallView(
-            emergency=view,
-            coming=tuple(
-                (names.get(p, "?"), p in arrived)
-                for p, a in answers.items()
-                if a is RollCallAnswer.COMING
-            ),
-            cannot=tuple(
-                names.get(p, "?") for p, a in answers.items() if a is RollCallAnswer.CANNOT
-            ),
-            silent=tuple(names.get(p, "?") for p in silent[:MAX_NAMES]),
-            silent_count=len(silent),
-            mobilised=len(mobilised),
-        )
+        return _roll_call_view(view, answers, mobilised, arrived, names)
+
+
+def _roll_call_view(
+    view: EmergencyView,
+    answers: dict[int, RollCallAnswer],
+    mobilised: Sequence[int],
+    arrived: Collection[int],
+    names: Mapping[int, str],
+) -> RollCallView:
+    silent = [p for p in mobilised if p not in answers]
+    return RollCallView(
+        emergency=view,
+        coming=tuple(
+            (names.get(p, "?"), p in arrived)
+            for p, a in answers.items()
+            if a is RollCallAnswer.COMING
+        ),
+        cannot=tuple(names.get(p, "?") for p, a in answers.items() if a is RollCallAnswer.CANNOT),
+        silent=tuple(names.get(p, "?") for p in silent[:MAX_NAMES]),
+        silent_count=len(silent),
+        mobilised=len(mobilised),
+    )

@@ -18,43 +18,44 @@ from storage.uow import UnitOfWork
 
 
 def _profile_rows(candidates: Sequence[Any], order: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """One profile per volunteer and street; the communities they serve there as bits."""
+    bit = _community_bits(order)
+    grouped: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in candidates:
+        person, community, street = row[0], row[5], row[6]
+        entry = grouped.get((person, street))
+        if entry is not None:  # a second community of the same street
+            entry["served_mask"] |= 1 << bit[community]
+            continue
+        grouped[(person, street)] = _profile(row, 1 << bit[community])
+    return list(grouped.values())
+
+
+def _community_bits(order: list[tuple[int, int]]) -> dict[int, int]:
+    """Each community's bit in its street's served mask, in the given order."""
     bit: dict[int, int] = {}
     seen: dict[int, int] = {}
     for community, street in order:
         bit[community] = seen.get(street, 0)
         seen[street] = bit[community] + 1
-    grouped: dict[tuple[int, int], dict[str, Any]] = {}
-    for (
-        person,
-        name,
-        grid,
-        skills,
-        availability,
-        community,
-        street,
-        load,
-        ok,
-        bad,
-        rating,
-    ) in candidates:
-        entry = grouped.get((person, street))
-        if entry is not None:  # a second community of the same street
-            entry["served_mask"] |= 1 << bit[community]
-            continue
-        grouped[(person, street)] = {
-            "street_id": street,
-            "person_id": person,
-            "name": name,
-            "grid_id": grid,
-            "skills_mask": skills,
-            "availability_mask": availability,
-            "served_mask": 1 << bit[community],
-            "open_load": int(load),
-            "confirmed": int(ok),
-            "failed": int(bad),
-            "rating": float(rating) if rating is not None else None,
-        }
-    return list(grouped.values())
+    return bit
+
+
+def _profile(row: Sequence[Any], served_mask: int) -> dict[str, Any]:
+    person, name, grid, skills, availability, _community, street, load, ok, bad, rating = row
+    return {
+        "street_id": street,
+        "person_id": person,
+        "name": name,
+        "grid_id": grid,
+        "skills_mask": skills,
+        "availability_mask": availability,
+        "served_mask": served_mask,
+        "open_load": int(load),
+        "confirmed": int(ok),
+        "failed": int(bad),
+        "rating": float(rating) if rating is not None else None,
+    }
 
 
 async def refresh(uow: UnitOfWork, person_ids: Iterable[int | None]) -> None:

@@ -37,6 +37,7 @@ from bot.services import match_cache, volunteers
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Page
+from storage.models import Need
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
@@ -281,6 +282,17 @@ _CATEGORY_SKILLS = {
 }
 
 
+async def _community_bits(uow: UnitOfWork, cache_seconds: float) -> dict[int, dict[int, int]]:
+    """Which bit of served_mask is which community, per street: rarely changes, so cached."""
+    bits: dict[int, dict[int, int]] | None = match_cache.get(0, "community bits")
+    if bits is None:
+        bits = defaultdict(dict)
+        for community, street in await uow.matching.community_order():
+            bits[street][community] = len(bits[street])
+        match_cache.put(0, "community bits", bits, max(cache_seconds, BITS_SECONDS))
+    return bits
+
+
 class CandidatePool:
     """The candidates of some streets, loaded once; ranks any number of their needs."""
 
@@ -310,19 +322,18 @@ class CandidatePool:
             else:
                 pool.streets[street_id] = cached
         if missing:
-            bits = match_cache.get(0, "community bits")
-            if bits is None:  # which bit of served_mask is which community: rarely changes
-                bits = defaultdict(dict)
-                for community, street in await uow.matching.community_order():
-                    bits[street][community] = len(bits[street])
-                match_cache.put(0, "community bits", bits, max(cache_seconds, BITS_SECONDS))
-            rows: dict[int, list[Any]] = defaultdict(list)
-            for row in await uow.matching.profiles(missing):
-                rows[row[6]].append(row)
-            for street_id in missing:
-                pool.streets[street_id].fill(rows[street_id], bits[street_id])
-                match_cache.put(street_id, weights, pool.streets[street_id], cache_seconds)
+            await pool._fill(uow, missing, cache_seconds)
         return pool
+
+    async def _fill(self, uow: UnitOfWork, street_ids: list[int], cache_seconds: float) -> None:
+        """Read the streets' volunteer profiles (one query for all) and cache each street."""
+        bits = await _community_bits(uow, cache_seconds)
+        rows: dict[int, list[Any]] = defaultdict(list)
+        for row in await uow.matching.profiles(street_ids):
+            rows[row[6]].append(row)
+        for street_id in street_ids:
+            self.streets[street_id].fill(rows[street_id], bits[street_id])
+            match_cache.put(street_id, self.weights, self.streets[street_id], cache_seconds)
 
     def rank(self, need: NeedForMatch, now: datetime, k: int = TOP) -> list[Suggestion]:
         street = self.streets.get(need.street_id)
@@ -487,15 +498,7 @@ async def offer_help(
     """A volunteer offers to help; the community's workers are asked to assign them."""
     async with uow:
         volunteer = await volunteers.verified(uow, principal)
-        need = await uow.needs.get(need_id, lock=True)
-        if need is None or need.community_id not in await uow.volunteers.communities_of(
-            volunteer.id
-        ):
-            raise NotFound("need", need_id)
-        if need.assignee_person_id is not None or need.assignee_organisation_id is not None:
-            raise Conflict("offer_taken")
-        if await uow.matching.offer(need.id, principal.person_id) is not None:
-            raise Conflict("already_offered")
+        need = await _offerable(uow, principal, volunteer.id, need_id)
         uow.matching.add_offer(need.id, principal.person_id, OfferKind.VOLUNTEER)
         uow.audit.record(
             actor_id=principal.person_id,
@@ -515,6 +518,21 @@ async def offer_help(
     return reference
 
 
+async def _offerable(
+    uow: UnitOfWork, principal: Principal, volunteer_id: int, need_id: int
+) -> Need:
+    """The need (locked), of a community the volunteer serves, unassigned and not offered by
+    them already."""
+    need = await uow.needs.get(need_id, lock=True)
+    if need is None or need.community_id not in await uow.volunteers.communities_of(volunteer_id):
+        raise NotFound("need", need_id)
+    if need.assignee_person_id is not None or need.assignee_organisation_id is not None:
+        raise Conflict("offer_taken")
+    if await uow.matching.offer(need.id, principal.person_id) is not None:
+        raise Conflict("already_offered")
+    return need
+
+
 async def auto_offer(
     uow: UnitOfWork,
     notifier: Notifier,
@@ -531,24 +549,12 @@ async def auto_offer(
     (`needs.take_offer`). Returns how many were asked."""
     now = now or utcnow()
     async with uow:
-        rows = await uow.matching.needs([need_id])
-        if not rows:
-            return 0
-        need = _need(rows[0])
-        if need.category not in categories:
+        need = await _offered_automatically(uow, need_id, categories)
+        if need is None:
             return 0
         pool = await CandidatePool.load(uow, [need.street_id], weights, tz, cache_seconds)
         chosen = pool.rank(need, now, k)
-        for suggestion in chosen:
-            uow.matching.add_offer(need.id, suggestion.id, OfferKind.AUTO)
-        if chosen:
-            uow.audit.record(
-                actor_id=None,
-                action="need.auto_offered",
-                entity="need",
-                entity_id=need.id,
-                details={"to": [s.id for s in chosen]},
-            )
+        _offer(uow, need.id, [s.id for s in chosen])
         need_row = await uow.needs.get(need.id)
         assert need_row is not None
         params: dict[str, str | int] = {
@@ -560,6 +566,31 @@ async def auto_offer(
         [Notice(s.id, "need.offered", params, (("take_offer", need.id),)) for s in chosen]
     )
     return len(chosen)
+
+
+async def _offered_automatically(
+    uow: UnitOfWork, need_id: int, categories: frozenset[NeedCategory]
+) -> NeedForMatch | None:
+    """The open need, if its category is one offered without a worker."""
+    rows = await uow.matching.needs([need_id])
+    if not rows:
+        return None
+    need = _need(rows[0])
+    return need if need.category in categories else None
+
+
+def _offer(uow: UnitOfWork, need_id: int, person_ids: list[int]) -> None:
+    """Offered to each of them, audited once (when anyone was asked)."""
+    for person_id in person_ids:
+        uow.matching.add_offer(need_id, person_id, OfferKind.AUTO)
+    if person_ids:
+        uow.audit.record(
+            actor_id=None,
+            action="need.auto_offered",
+            entity="need",
+            entity_id=need_id,
+            details={"to": person_ids},
+        )
 
 
 # ---------------------------------------------------------------- resources: needs it could serve

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from bot.domain.contacts import shown_name
 from bot.domain.enums import Role
@@ -28,7 +29,7 @@ from bot.services.organisations import member_of
 from bot.services.places import acts_in, area_of, place_of
 from bot.services.ports import Notice, Notifier
 from bot.services.views import Named, Page
-from storage.models import PartyDecision, Project, ProjectEvaluation
+from storage.models import Need, PartyDecision, Project, ProjectEvaluation
 from storage.uow import UnitOfWork
 
 PER_PAGE = 5
@@ -82,6 +83,20 @@ class ProjectView:
     can_add_shift: bool = False
 
 
+def _checked_text(text: str, field: str) -> str:
+    checked = text.strip()[:MAX_TEXT]
+    if not checked:
+        raise InvalidInput(field, "empty")
+    return checked
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a project (`rest`: details, note)."""
+    uow.audit.record(
+        actor_id=principal.person_id, action=action, entity="project", entity_id=entity_id, **rest
+    )
+
+
 def _clean(text: str, limit: int) -> str:
     return " ".join(text.split())[:limit]
 
@@ -113,43 +128,7 @@ async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) 
     community = await uow.places.community(project.community_id)
     assert community is not None
     org = await uow.organisations.get(project.organisation_id) if project.organisation_id else None
-    decision_row = await uow.projects.latest_decision(project.id)
-    decision = None
-    if decision_row is not None:
-        reviewer = await uow.people.get(decision_row.reviewer_id)
-        decision = Decision(
-            decision_row.approve,
-            decision_row.decided_on,
-            decision_row.minutes,
-            shown_name(reviewer.display_name, reviewer.id) if reviewer else "",
-        )
-    evaluation = await uow.projects.evaluation(project.id)
-    minutes, volunteers = await uow.projects.service_figures(project.id)
-    linked, solved, rating = await uow.projects.need_figures(project.id)
-    allocations = await uow.funds.allocations_to(project.id)
-    expenditures = await uow.funds.expenditures([a.id for a in allocations])
-    spent = sum(e.amount_fen for e in expenditures)
-    money = []
-    for allocation in allocations:
-        fund = await uow.funds.get(allocation.fund_id)
-        used = sum(e.amount_fen for e in expenditures if e.allocation_id == allocation.id)
-        money.append((fund.name if fund else "", allocation.amount_fen, used))
-    actions: tuple[ProjectAction, ...] = ()
-    can_decide = can_add_shift = False
-    if principal is not None:
-        place_ok = await _place_ok(uow, principal, project)
-        actors = _actors(principal, project, place_ok)
-        actions = tuple(a for actor in sorted(actors) for a in actions_for(project.state, actor))
-        can_decide = (
-            project.major
-            and project.state is ProjectState.SUBMITTED
-            and await _place_ok(uow, principal, project, Role.PARTY_REVIEWER)
-        )
-        can_add_shift = Actor.OWNER in actors and project.state in (
-            ProjectState.APPROVED,
-            ProjectState.PUBLISHED,
-            ProjectState.RUNNING,
-        )
+    actions, can_decide, can_add_shift = await _viewer_steps(uow, project, principal)
     return ProjectView(
         id=project.id,
         title=project.title,
@@ -166,24 +145,71 @@ async def _view(uow: UnitOfWork, project: Project, principal: Principal | None) 
         ends_on=project.ends_on,
         major=project.major,
         rejection_reason=project.rejection_reason,
-        decision=decision,
-        results=Results(
-            beneficiaries=evaluation.beneficiaries if evaluation else None,
-            summary=evaluation.summary if evaluation else None,
-            confirmed_minutes=minutes,
-            volunteers=volunteers,
-            needs_linked=linked,
-            needs_solved=solved,
-            satisfaction=rating,
-            allocated_fen=sum(a.amount_fen for a in allocations),
-            spent_fen=spent,
-            money=tuple(money),
-        ),
+        decision=await _decision(uow, project),
+        results=await _results(uow, project),
         shift_ids=tuple(s.id for s in await uow.projects.shifts_of(project.id)),
         actions=actions,
         can_decide=can_decide,
         can_add_shift=can_add_shift,
     )
+
+
+async def _decision(uow: UnitOfWork, project: Project) -> Decision | None:
+    """The party organisation's latest recorded decision, with its reviewer's name."""
+    row = await uow.projects.latest_decision(project.id)
+    if row is None:
+        return None
+    reviewer = await uow.people.get(row.reviewer_id)
+    name = shown_name(reviewer.display_name, reviewer.id) if reviewer else ""
+    return Decision(row.approve, row.decided_on, row.minutes, name)
+
+
+async def _results(uow: UnitOfWork, project: Project) -> Results:
+    """The evaluation, and the figures counted from the store (service, needs, money)."""
+    evaluation = await uow.projects.evaluation(project.id)
+    minutes, volunteers = await uow.projects.service_figures(project.id)
+    linked, solved, rating = await uow.projects.need_figures(project.id)
+    allocations = await uow.funds.allocations_to(project.id)
+    expenditures = await uow.funds.expenditures([a.id for a in allocations])
+    money = []
+    for allocation in allocations:
+        fund = await uow.funds.get(allocation.fund_id)
+        used = sum(e.amount_fen for e in expenditures if e.allocation_id == allocation.id)
+        money.append((fund.name if fund else "", allocation.amount_fen, used))
+    return Results(
+        beneficiaries=evaluation.beneficiaries if evaluation else None,
+        summary=evaluation.summary if evaluation else None,
+        confirmed_minutes=minutes,
+        volunteers=volunteers,
+        needs_linked=linked,
+        needs_solved=solved,
+        satisfaction=rating,
+        allocated_fen=sum(a.amount_fen for a in allocations),
+        spent_fen=sum(e.amount_fen for e in expenditures),
+        money=tuple(money),
+    )
+
+
+async def _viewer_steps(
+    uow: UnitOfWork, project: Project, principal: Principal | None
+) -> tuple[tuple[ProjectAction, ...], bool, bool]:
+    """What the viewer may do: the lifecycle steps, review it, add shifts to it."""
+    if principal is None:
+        return (), False, False
+    place_ok = await _place_ok(uow, principal, project)
+    actors = _actors(principal, project, place_ok)
+    actions = tuple(a for actor in sorted(actors) for a in actions_for(project.state, actor))
+    can_decide = (
+        project.major
+        and project.state is ProjectState.SUBMITTED
+        and await _place_ok(uow, principal, project, Role.PARTY_REVIEWER)
+    )
+    can_add_shift = Actor.OWNER in actors and project.state in (
+        ProjectState.APPROVED,
+        ProjectState.PUBLISHED,
+        ProjectState.RUNNING,
+    )
+    return actions, can_decide, can_add_shift
 
 
 async def draft(
@@ -201,24 +227,9 @@ async def draft(
     ends_on: date,
     major: bool,
 ) -> ProjectView:
-    title, purpose = _clean(title, 200), purpose.strip()[:MAX_TEXT]
-    if not title or not purpose:
-        raise InvalidInput("project", "title and purpose")
-    if not 0 <= budget_fen <= MAX_BUDGET_FEN:
-        raise InvalidInput("amount", "range")
-    if ends_on < starts_on:
-        raise InvalidInput("period", "range")
-    if not community_ids:
-        raise InvalidInput("communities", "empty")
+    title, purpose = _checked_draft(title, purpose, budget_fen, starts_on, ends_on, community_ids)
     async with uow:
-        if organisation_id is not None:
-            if not member_of(principal, organisation_id):
-                raise PermissionDenied()
-            allowed = set(await uow.org_directory.communities_of(organisation_id))
-        else:
-            allowed = set(await uow.places.communities_covered(principal, (Role.SOCIAL_WORKER,)))
-        if not allowed or not set(community_ids) <= allowed:
-            raise PermissionDenied()
+        await _check_draft_communities(uow, principal, organisation_id, community_ids)
         project = await uow.projects.add(
             Project(
                 organisation_id=organisation_id,
@@ -236,16 +247,52 @@ async def draft(
             ),
             community_ids,
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.draft",
-            entity="project",
-            entity_id=project.id,
-            details={"major": major, "budget_fen": budget_fen},
-        )
+        details = {"major": major, "budget_fen": budget_fen}
+        _audit(uow, principal, "project.draft", project.id, details=details)
         view = await _view(uow, project, principal)
         await uow.commit()
         return view
+
+
+def _checked_draft(
+    title: str,
+    purpose: str,
+    budget_fen: int,
+    starts_on: date,
+    ends_on: date,
+    community_ids: Sequence[int],
+) -> tuple[str, str]:
+    """The title and purpose cleaned, the budget, period and communities checked."""
+    title, purpose = _clean(title, 200), purpose.strip()[:MAX_TEXT]
+    if not title or not purpose:
+        raise InvalidInput("project", "title and purpose")
+    if not 0 <= budget_fen <= MAX_BUDGET_FEN:
+        raise InvalidInput("amount", "range")
+    if ends_on < starts_on:
+        raise InvalidInput("period", "range")
+    if not community_ids:
+        raise InvalidInput("communities", "empty")
+    return title, purpose
+
+
+async def _check_draft_communities(
+    uow: UnitOfWork, principal: Principal, organisation_id: int | None, community_ids: Sequence[int]
+) -> None:
+    allowed = await _draft_communities(uow, principal, organisation_id)
+    if not allowed or not set(community_ids) <= allowed:
+        raise PermissionDenied()
+
+
+async def _draft_communities(
+    uow: UnitOfWork, principal: Principal, organisation_id: int | None
+) -> set[int]:
+    """Where the drafter may run a project: the organisation's communities (for its
+    members), or those the social worker covers."""
+    if organisation_id is None:
+        return set(await uow.places.communities_covered(principal, (Role.SOCIAL_WORKER,)))
+    if not member_of(principal, organisation_id):
+        raise PermissionDenied()
+    return set(await uow.org_directory.communities_of(organisation_id))
 
 
 async def view(uow: UnitOfWork, principal: Principal, *, project_id: int) -> ProjectView:
@@ -253,16 +300,21 @@ async def view(uow: UnitOfWork, principal: Principal, *, project_id: int) -> Pro
     async with uow:
         project = await _load(uow, project_id)
         result = await _view(uow, project, principal)
-        visible = (
-            project.state in PUBLIC
-            or result.actions
-            or result.can_decide
-            or Actor.OWNER in _actors(principal, project, False)
-            or await _place_ok(uow, principal, project)
-        )
-        if not visible:
+        if not await _visible(uow, principal, project, result):
             raise NotFound("project", project_id)
         return result
+
+
+async def _visible(
+    uow: UnitOfWork, principal: Principal, project: Project, shown: ProjectView
+) -> bool:
+    return bool(
+        project.state in PUBLIC
+        or shown.actions
+        or shown.can_decide
+        or Actor.OWNER in _actors(principal, project, False)
+        or await _place_ok(uow, principal, project)
+    )
 
 
 async def act(
@@ -287,27 +339,27 @@ async def act(
         if not actors:
             raise PermissionDenied()
         decision = await uow.projects.latest_decision(project.id)
-        party_approved = decision is not None and decision.approve
-        target = _step(project, action, actors, party_approved)
-        if action is ProjectAction.PUBLISH and project.organisation_id is not None:
-            org = await uow.organisations.get(project.organisation_id)
-            if org is None or org.verified_at is None:
-                raise Conflict("organisation_not_verified")
+        target = _step(project, action, actors, decision is not None and decision.approve)
+        if action is ProjectAction.PUBLISH:
+            await _check_organisation_verified(uow, project)
         project.state = target
         project.rejection_reason = reason if action is ProjectAction.REJECT else None
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action=f"project.{action.value}",
-            entity="project",
-            entity_id=project.id,
-            note=reason or None,
-        )
+        _audit(uow, principal, f"project.{action.value}", project.id, note=reason or None)
         notices = await _notices(uow, project, action, reason)
-        await uow.session.flush()
+        await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()
     await notifier.send(notices)
     return result
+
+
+async def _check_organisation_verified(uow: UnitOfWork, project: Project) -> None:
+    """An organisation's project is published only once the organisation is verified."""
+    if project.organisation_id is None:
+        return
+    org = await uow.organisations.get(project.organisation_id)
+    if org is None or org.verified_at is None:
+        raise Conflict("organisation_not_verified")
 
 
 def _step(
@@ -365,47 +417,61 @@ async def record_decision(
     minutes: str,
 ) -> ProjectView:
     """The party-organisation reviewer records the decision on a major matter."""
-    minutes = minutes.strip()[:MAX_TEXT]
-    if not minutes:
-        raise InvalidInput("minutes_text", "empty")
+    minutes = _checked_text(minutes, "minutes_text")
     async with uow:
         project = await _load(uow, project_id, lock=True)
         if not await _place_ok(uow, principal, project, Role.PARTY_REVIEWER):
             raise PermissionDenied()
-        if not project.major:
-            raise Conflict("not_a_major_matter")
-        if project.state is not ProjectState.SUBMITTED:
-            raise Conflict("project_not_submitted")
-        uow.projects.add_decision(
-            PartyDecision(
-                project_id=project.id,
-                reviewer_id=principal.person_id,
-                approve=approve,
-                decided_on=decided_on,
-                minutes=minutes,
-            )
-        )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.party_decision",
-            entity="project",
-            entity_id=project.id,
-            details={"approve": approve, "decided_on": decided_on.isoformat()},
-        )
-        community = await uow.places.community(project.community_id)
-        assert community is not None
-        workers = await uow.grants.people_with_roles_covering(
-            place_of(community), (Role.COMMUNITY_WORKER,)
-        )
-        await uow.session.flush()
+        _check_decidable(project)
+        _add_decision(uow, principal, project, approve, decided_on, minutes)
+        workers = await _community_workers(uow, project)
+        await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()
     message = "project.decided_yes" if approve else "project.decided_no"
     params: dict[str, str | int] = {"title": result.title}
     await notifier.send(
-        [Notice(p, message, params, actions=(("project", project_id),)) for p, _, _ in workers]
+        [Notice(p, message, params, actions=(("project", project_id),)) for p in workers]
     )
     return result
+
+
+def _add_decision(
+    uow: UnitOfWork,
+    principal: Principal,
+    project: Project,
+    approve: bool,
+    decided_on: date,
+    minutes: str,
+) -> None:
+    uow.projects.add_decision(
+        PartyDecision(
+            project_id=project.id,
+            reviewer_id=principal.person_id,
+            approve=approve,
+            decided_on=decided_on,
+            minutes=minutes,
+        )
+    )
+    details = {"approve": approve, "decided_on": decided_on.isoformat()}
+    _audit(uow, principal, "project.party_decision", project.id, details=details)
+
+
+async def _community_workers(uow: UnitOfWork, project: Project) -> list[int]:
+    community = await uow.places.community(project.community_id)
+    assert community is not None
+    workers = await uow.grants.people_with_roles_covering(
+        place_of(community), (Role.COMMUNITY_WORKER,)
+    )
+    return [person_id for person_id, _, _ in workers]
+
+
+def _check_decidable(project: Project) -> None:
+    """The party organisation decides only a major matter, while it is submitted."""
+    if not project.major:
+        raise Conflict("not_a_major_matter")
+    if project.state is not ProjectState.SUBMITTED:
+        raise Conflict("project_not_submitted")
 
 
 async def evaluate(
@@ -417,9 +483,7 @@ async def evaluate(
     summary: str,
 ) -> ProjectView:
     """Close a completed project with what only people know; the rest is counted."""
-    summary = summary.strip()[:MAX_TEXT]
-    if not summary:
-        raise InvalidInput("summary", "empty")
+    summary = _checked_text(summary, "summary")
     if not 0 <= beneficiaries <= 10_000_000:
         raise InvalidInput("number", "range")
     async with uow:
@@ -435,14 +499,9 @@ async def evaluate(
                 evaluated_by=principal.person_id,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.evaluate",
-            entity="project",
-            entity_id=project.id,
-            details={"beneficiaries": beneficiaries},
-        )
-        await uow.session.flush()
+        details = {"beneficiaries": beneficiaries}
+        _audit(uow, principal, "project.evaluate", project.id, details=details)
+        await uow.projects.flush()
         result = await _view(uow, project, principal)
         await uow.commit()
         return result
@@ -457,12 +516,7 @@ async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Pa
         reviewing = await uow.places.communities_covered(
             principal, (*APPROVING_ROLES, Role.PARTY_REVIEWER, Role.SOCIAL_WORKER)
         )
-        communities = set(reviewing)
-        if principal.home is not None:
-            communities.add(principal.home.community_id)
-        volunteer = await uow.volunteers.of_person(principal.person_id)
-        if volunteer is not None:
-            communities |= set(await uow.volunteers.communities_of(volunteer.id))
+        communities = await _near(uow, principal, set(reviewing))
         managed, _ = await uow.projects.managed(
             principal.person_id, organisations, reviewing, 0, 50
         )
@@ -474,6 +528,16 @@ async def listing(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Pa
         start = max(0, page) * PER_PAGE
         items = tuple([await _view(uow, p, principal) for p in ordered[start : start + PER_PAGE]])
         return Page(items, max(0, page), PER_PAGE, len(ordered))
+
+
+async def _near(uow: UnitOfWork, principal: Principal, communities: set[int]) -> set[int]:
+    """`communities` with the person's home and those they serve as a volunteer."""
+    if principal.home is not None:
+        communities.add(principal.home.community_id)
+    volunteer = await uow.volunteers.of_person(principal.person_id)
+    if volunteer is not None:
+        communities |= set(await uow.volunteers.communities_of(volunteer.id))
+    return communities
 
 
 async def area_listing(
@@ -507,22 +571,23 @@ async def link_need(
         need = await uow.needs.by_reference(reference.strip().upper())
         if need is None:
             raise InvalidInput("need_reference", "unknown")
-        community = await uow.places.community(need.community_id)
-        assert community is not None
-        owner = Actor.OWNER in _actors(principal, project, False)
-        worker = principal.can_act_in(place_of(community), *APPROVING_ROLES, Role.SOCIAL_WORKER)
-        if not (owner or worker):
-            raise PermissionDenied()
+        await _check_may_link(uow, principal, project, need)
         if need.community_id not in await uow.projects.communities_of(project.id):
             raise Conflict("need_outside_project")
         await uow.projects.link_need(project.id, need.id)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="project.link_need",
-            entity="project",
-            entity_id=project.id,
-            details={"need": need.reference},
-        )
+        _audit(uow, principal, "project.link_need", project.id, details={"need": need.reference})
         result = await _view(uow, project, principal)
         await uow.commit()
         return result
+
+
+async def _check_may_link(
+    uow: UnitOfWork, principal: Principal, project: Project, need: Need
+) -> None:
+    """The project's owners, or the workers of the need's community."""
+    community = await uow.places.community(need.community_id)
+    assert community is not None
+    owner = Actor.OWNER in _actors(principal, project, False)
+    worker = principal.can_act_in(place_of(community), *APPROVING_ROLES, Role.SOCIAL_WORKER)
+    if not (owner or worker):
+        raise PermissionDenied()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.enums import ScopeLevel
@@ -30,6 +31,7 @@ from bot.domain.purchases import (
 from bot.services import buyers
 from bot.services.organisations import member_of
 from storage.models import (
+    Organisation,
     Project,
     ProjectEvaluation,
     PurchaseEvaluation,
@@ -109,6 +111,20 @@ class PurchaseView:
         return self.amount_fen - self.paid_fen
 
 
+def _checked_text(text: str, field: str) -> str:
+    checked = text.strip()[:MAX_TEXT]
+    if not checked:
+        raise InvalidInput(field, "empty")
+    return checked
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
+    """The audit entry of the principal's step on a purchase (`rest`: details, note)."""
+    uow.audit.record(
+        actor_id=principal.person_id, action=action, entity="purchase", entity_id=entity_id, **rest
+    )
+
+
 async def _load(uow: UnitOfWork, purchase_id: int, *, lock: bool = False) -> ServicePurchase:
     purchase = await uow.purchases.get(purchase_id, lock=lock)
     if purchase is None:
@@ -117,9 +133,7 @@ async def _load(uow: UnitOfWork, purchase_id: int, *, lock: bool = False) -> Ser
 
 
 async def _view(uow: UnitOfWork, principal: Principal, p: ServicePurchase) -> PurchaseView:
-    milestones = list(await uow.purchases.milestones(p.id))
-    due = payments(p.amount_fen, [m.share for m in milestones])
-    paid = {row.milestone_id: row for row in await uow.purchases.payments(p.id)}
+    milestones, paid_fen = await _milestones(uow, p)
     provider = await uow.organisations.get(p.provider_id)
     evaluation = await uow.purchases.evaluation(p.id)
     return PurchaseView(
@@ -134,22 +148,8 @@ async def _view(uow: UnitOfWork, principal: Principal, p: ServicePurchase) -> Pu
         source=p.source,
         starts_on=p.starts_on,
         ends_on=p.ends_on,
-        milestones=tuple(
-            MilestoneView(
-                id=m.id,
-                position=m.position,
-                deliverable=m.deliverable,
-                share=m.share,
-                amount_fen=amount,
-                state=m.state,
-                report=m.report,
-                evidence=Evidence(**m.evidence) if m.evidence else None,
-                paid_fen=paid[m.id].amount_fen if m.id in paid else 0,
-                paid_on=paid[m.id].paid_on if m.id in paid else None,
-            )
-            for m, amount in zip(milestones, due, strict=True)
-        ),
-        paid_fen=sum(row.amount_fen for row in paid.values()),
+        milestones=milestones,
+        paid_fen=paid_fen,
         evaluation=EvaluationView(
             tuple((i["name"], int(i["weight"]), int(i["score"])) for i in evaluation.indicators),
             evaluation.score_centi,
@@ -160,6 +160,29 @@ async def _view(uow: UnitOfWork, principal: Principal, p: ServicePurchase) -> Pu
         buyer=await buyers.acts_for(uow, principal, p.level, p.scope_id),
         provider_member=member_of(principal, p.provider_id),
     )
+
+
+async def _milestones(uow: UnitOfWork, p: ServicePurchase) -> tuple[tuple[MilestoneView, ...], int]:
+    """Each milestone with its share of the amount and what was paid on it; the total paid."""
+    milestones = list(await uow.purchases.milestones(p.id))
+    due = payments(p.amount_fen, [m.share for m in milestones])
+    paid = {row.milestone_id: row for row in await uow.purchases.payments(p.id)}
+    views = tuple(
+        MilestoneView(
+            id=m.id,
+            position=m.position,
+            deliverable=m.deliverable,
+            share=m.share,
+            amount_fen=amount,
+            state=m.state,
+            report=m.report,
+            evidence=Evidence(**m.evidence) if m.evidence else None,
+            paid_fen=paid[m.id].amount_fen if m.id in paid else 0,
+            paid_on=paid[m.id].paid_on if m.id in paid else None,
+        )
+        for m, amount in zip(milestones, due, strict=True)
+    )
+    return views, sum(row.amount_fen for row in paid.values())
 
 
 def _check(spec: NewPurchase) -> str:
@@ -179,9 +202,7 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
     service = _check(spec)
     async with uow:
         await buyers.require(uow, principal, spec.level, spec.scope_id)
-        provider = await uow.organisations.get(spec.provider_id)
-        if provider is None or provider.verified_at is None:
-            raise Conflict("organisation_not_verified")
+        provider = await _verified_provider(uow, spec.provider_id)
         project = await _project_for(uow, principal, spec, service, provider.id)
         purchase = ServicePurchase(
             level=spec.level,
@@ -195,38 +216,40 @@ async def create(uow: UnitOfWork, principal: Principal, spec: NewPurchase) -> Pu
             ends_on=spec.ends_on,
             created_by=principal.person_id,
         )
-        uow.purchases.add(purchase)
-        await uow.purchases.flush()
-        for n, m in enumerate(spec.milestones):
-            uow.purchases.add(_milestone_row(purchase.id, n, m))
-        await uow.purchases.flush()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.create",
-            entity="purchase",
-            entity_id=purchase.id,
-            details={"amount_fen": spec.amount_fen, "source": spec.source.value},
-        )
+        await _store(uow, purchase, spec.milestones)
+        details = {"amount_fen": spec.amount_fen, "source": spec.source.value}
+        _audit(uow, principal, "purchase.create", purchase.id, details=details)
         view = await _view(uow, principal, purchase)
         await uow.commit()
         return view
+
+
+async def _store(
+    uow: UnitOfWork, purchase: ServicePurchase, milestones: Sequence[MilestoneSpec]
+) -> None:
+    """The purchase, then its milestones in order."""
+    uow.purchases.add(purchase)
+    await uow.purchases.flush()
+    for n, m in enumerate(milestones):
+        uow.purchases.add(_milestone_row(purchase.id, n, m))
+    await uow.purchases.flush()
+
+
+async def _verified_provider(uow: UnitOfWork, organisation_id: int) -> Organisation:
+    provider = await uow.organisations.get(organisation_id)
+    if provider is None or provider.verified_at is None:
+        raise Conflict("organisation_not_verified")
+    return provider
 
 
 async def _project_for(
     uow: UnitOfWork, principal: Principal, spec: NewPurchase, service: str, provider_id: int
 ) -> Project:
     """The provider's project (政府购买服务), approved, in the unit's communities it serves."""
-    provider = await uow.organisations.get(provider_id)
-    assert provider is not None
-    communities = await buyers.communities(uow, spec.level, spec.scope_id)
-    served = [c for c in await uow.org_directory.communities_of(provider.id) if c in communities]
-    home = provider.community_id if provider.community_id in communities else None
-    community = home or (served[0] if served else None)
-    if community is None:
-        raise Conflict("provider_outside_unit")
+    community, served = await _served_in_unit(uow, spec, provider_id)
     project = await uow.projects.add(
         Project(
-            organisation_id=provider.id,
+            organisation_id=provider_id,
             created_by=principal.person_id,
             community_id=community,
             title=service,
@@ -242,6 +265,22 @@ async def _project_for(
         served or [community],
     )
     return project
+
+
+async def _served_in_unit(
+    uow: UnitOfWork, spec: NewPurchase, provider_id: int
+) -> tuple[int, list[int]]:
+    """The project's community (the provider's home, else the first it serves in the unit)
+    and the unit's communities the provider serves."""
+    provider = await uow.organisations.get(provider_id)
+    assert provider is not None
+    communities = await buyers.communities(uow, spec.level, spec.scope_id)
+    served = [c for c in await uow.org_directory.communities_of(provider.id) if c in communities]
+    home = provider.community_id if provider.community_id in communities else None
+    community = home or (served[0] if served else None)
+    if community is None:
+        raise Conflict("provider_outside_unit")
+    return community, served
 
 
 def _milestone_row(purchase_id: int, position: int, spec: MilestoneSpec) -> PurchaseMilestone:
@@ -295,33 +334,33 @@ async def report_milestone(
 ) -> PurchaseView:
     """The provider reports; the evidence is counted from the records of the period."""
     now = now or utcnow()
-    text = text.strip()[:MAX_TEXT]
-    if not text:
-        raise InvalidInput("report", "empty")
+    text = _checked_text(text, "report")
     async with uow:
         milestone, purchase = await _milestone(uow, milestone_id)
         provider = member_of(principal, purchase.provider_id)
         if not provider:
             raise PermissionDenied()
         milestone.state = report(milestone.state, provider=provider)
-        since, until = _window(purchase, tz)
-        requests, minutes, people = await uow.purchases.evidence(
-            purchase.provider_id, since, min(until, now)
-        )
         milestone.report = text
-        milestone.evidence = {"requests": requests, "minutes": minutes, "people": people}
+        milestone.evidence = await _evidence(uow, purchase, tz, now)
         milestone.reported_by, milestone.reported_at = principal.person_id, now
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.report",
-            entity="purchase",
-            entity_id=purchase.id,
-            details={"milestone": milestone.id, **milestone.evidence},
-        )
+        details = {"milestone": milestone.id, **milestone.evidence}
+        _audit(uow, principal, "purchase.report", purchase.id, details=details)
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
         return result
+
+
+async def _evidence(
+    uow: UnitOfWork, purchase: ServicePurchase, tz: ZoneInfo, now: datetime
+) -> dict[str, int]:
+    """What the provider's records of the purchase's period (so far) count."""
+    since, until = _window(purchase, tz)
+    requests, minutes, people = await uow.purchases.evidence(
+        purchase.provider_id, since, min(until, now)
+    )
+    return {"requests": requests, "minutes": minutes, "people": people}
 
 
 async def accept_milestone(
@@ -336,13 +375,7 @@ async def accept_milestone(
             raise PermissionDenied()
         milestone.state = accept(milestone.state, provider=provider, buyer=buyer)
         milestone.accepted_by, milestone.accepted_at = principal.person_id, now or utcnow()
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.accept",
-            entity="purchase",
-            entity_id=purchase.id,
-            details={"milestone": milestone.id},
-        )
+        _audit(uow, principal, "purchase.accept", purchase.id, details={"milestone": milestone.id})
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
@@ -359,11 +392,7 @@ async def pay_milestone(
         if not buyer:
             raise PermissionDenied()
         milestone.state = pay(milestone.state, buyer=buyer)
-        rows = list(await uow.purchases.milestones(purchase.id))
-        due = payments(purchase.amount_fen, [m.share for m in rows])[milestone.position]
-        paid = sum(p.amount_fen for p in await uow.purchases.payments(purchase.id))
-        if paid + due > purchase.amount_fen:
-            raise Conflict("purchase_overpaid")
+        due = await _due(uow, purchase, milestone)
         uow.purchases.add(
             PurchasePayment(
                 purchase_id=purchase.id,
@@ -373,17 +402,22 @@ async def pay_milestone(
                 recorded_by=principal.person_id,
             )
         )
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.pay",
-            entity="purchase",
-            entity_id=purchase.id,
-            details={"milestone": milestone.id, "amount_fen": due},
-        )
+        details = {"milestone": milestone.id, "amount_fen": due}
+        _audit(uow, principal, "purchase.pay", purchase.id, details=details)
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
         return result
+
+
+async def _due(uow: UnitOfWork, purchase: ServicePurchase, milestone: PurchaseMilestone) -> int:
+    """The milestone's share of the amount, if paying it keeps within the amount."""
+    rows = list(await uow.purchases.milestones(purchase.id))
+    due = payments(purchase.amount_fen, [m.share for m in rows])[milestone.position]
+    paid = sum(p.amount_fen for p in await uow.purchases.payments(purchase.id))
+    if paid + due > purchase.amount_fen:
+        raise Conflict("purchase_overpaid")
+    return due
 
 
 async def evaluate(
@@ -396,19 +430,10 @@ async def evaluate(
 ) -> PurchaseView:
     """The buyer's performance evaluation once every milestone is accepted; the score and the
     summary go to the project's results too (its evaluation), the project evaluated."""
-    summary = summary.strip()[:MAX_TEXT]
-    if not summary:
-        raise InvalidInput("summary", "empty")
+    summary = _checked_text(summary, "summary")
     score = evaluation_score(indicators)
     async with uow:
-        purchase = await _load(uow, purchase_id, lock=True)
-        if not await buyers.acts_for(uow, principal, purchase.level, purchase.scope_id):
-            raise PermissionDenied()
-        if await uow.purchases.evaluation(purchase.id) is not None:
-            raise Conflict("already_evaluated")
-        states = {m.state for m in await uow.purchases.milestones(purchase.id)}
-        if not states <= {MilestoneState.ACCEPTED, MilestoneState.PAID}:
-            raise Conflict("milestones_open")
+        purchase = await _evaluable(uow, principal, purchase_id)
         uow.purchases.add(
             PurchaseEvaluation(
                 purchase_id=purchase.id,
@@ -419,17 +444,25 @@ async def evaluate(
             )
         )
         await _close_project(uow, principal, purchase, summary)
-        uow.audit.record(
-            actor_id=principal.person_id,
-            action="purchase.evaluate",
-            entity="purchase",
-            entity_id=purchase.id,
-            details={"score_centi": score},
-        )
+        _audit(uow, principal, "purchase.evaluate", purchase.id, details={"score_centi": score})
         await uow.purchases.flush()
         result = await _view(uow, principal, purchase)
         await uow.commit()
         return result
+
+
+async def _evaluable(uow: UnitOfWork, principal: Principal, purchase_id: int) -> ServicePurchase:
+    """The purchase (locked), if the principal buys for its unit, it is not evaluated yet and
+    every milestone is accepted."""
+    purchase = await _load(uow, purchase_id, lock=True)
+    if not await buyers.acts_for(uow, principal, purchase.level, purchase.scope_id):
+        raise PermissionDenied()
+    if await uow.purchases.evaluation(purchase.id) is not None:
+        raise Conflict("already_evaluated")
+    states = {m.state for m in await uow.purchases.milestones(purchase.id)}
+    if not states <= {MilestoneState.ACCEPTED, MilestoneState.PAID}:
+        raise Conflict("milestones_open")
+    return purchase
 
 
 async def _close_project(

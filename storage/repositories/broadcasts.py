@@ -52,6 +52,9 @@ class BroadcastsRepository:
     def add(self, obj: object) -> None:
         self.session.add(obj)
 
+    async def flush(self) -> None:
+        await self.session.flush()
+
     async def get(self, broadcast_id: int, *, lock: bool = False) -> Broadcast | None:
         query = select(Broadcast).where(Broadcast.id == broadcast_id)
         if lock:

@@ -31,6 +31,9 @@ class ConsultationsRepository:
     def add(self, obj: object) -> None:
         self.session.add(obj)
 
+    async def flush(self) -> None:
+        await self.session.flush()
+
     async def get(self, consultation_id: int, *, lock: bool = False) -> Consultation | None:
         query = select(Consultation).where(Consultation.id == consultation_id)
         if lock:

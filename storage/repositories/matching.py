@@ -241,6 +241,10 @@ class MatchingRepository:
         )
         return (await self.session.scalars(query)).one_or_none()
 
+    async def flush(self) -> None:
+        """Write what the entry changed, so the next reads (open loads, ratings) see it."""
+        await self.session.flush()
+
     def add_offer(self, need_id: int, person_id: int, kind: OfferKind) -> None:
         self.session.add(
             NeedOffer(need_id=need_id, person_id=person_id, kind=kind, status=OfferStatus.OFFERED)

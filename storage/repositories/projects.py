@@ -108,6 +108,9 @@ class ProjectsRepository:
         await self.session.flush()
         return project
 
+    async def flush(self) -> None:
+        await self.session.flush()
+
     async def get(self, project_id: int, *, lock: bool = False) -> Project | None:
         query = select(Project).where(Project.id == project_id)
         if lock:
