@@ -74,6 +74,7 @@ from bot.services import (
     shifts,
 )
 from bot.services.crypto import PersonalDataCipher
+from bot.services.identity_cache import IdentityCache
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ChatOrderIsolation, ExpiringMemoryStorage, expire_unbounded_state
 from bot.web import api, dashboard_page, guard, wechat_oauth
@@ -87,6 +88,7 @@ from handlers.common.capabilities import PhotoLibrary
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
 from storage import migrate
+from storage.changes import RedisChanges
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.locks import SchedulerLock
@@ -133,6 +135,7 @@ def build_dispatcher(
     seen: SeenUpdates | None = None,
     inbox: OutageInbox | None = None,
     isolation: BaseEventIsolation | None = None,
+    identities: IdentityCache | None = None,
 ) -> Dispatcher:
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
     keep = timedelta(hours=settings.update_ids_keep_hours)
@@ -150,7 +153,11 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(groups.GroupChatGate())
     dispatcher.update.outer_middleware(
         IdentityMiddleware(
-            session_factory, settings, i18n, inbox if inbox is not None else OutageInbox()
+            session_factory,
+            settings,
+            i18n,
+            inbox if inbox is not None else OutageInbox(),
+            identities,
         )
     )
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
@@ -200,8 +207,23 @@ class Application:
     # Set at shutdown: the background loops finish the round they are in and return, so no
     # transaction is cancelled half-way (a cancelled asyncpg close logs a traceback).
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    identities: IdentityCache | None = None
+    # With Redis: this process's identity changes told to the others, theirs heard.
+    identity_changes: RedisChanges | None = None
+    _stop_announcing: Callable[[], None] | None = None
+
+    def start_identity_sync(self) -> None:
+        """From now on every commit of this process that changes someone is announced, and
+        what the other processes announce drops their entries here (until `stopping`)."""
+        if self.identity_changes is None or self.identities is None:
+            return
+        self._stop_announcing = self.identity_changes.install()
+        listen = self.identity_changes.listen(self.identities.changed, self.stopping)
+        self.tasks.append(asyncio.create_task(listen))
 
     async def close(self) -> None:
+        if self._stop_announcing is not None:
+            self._stop_announcing()
         await self.webchat.drain()
         if self.wechat is not None:
             await self.wechat.drain()
@@ -245,6 +267,7 @@ def build(settings: Settings) -> Application:
         seen = RedisSeenUpdates(redis, int(settings.update_ids_keep_hours * 3600))
         rate_store = RedisRateStore(redis)
     inbox = OutageInbox()
+    identities = IdentityCache(settings.identity_seconds)
     dispatcher = build_dispatcher(
         settings,
         session_factory,
@@ -253,6 +276,7 @@ def build(settings: Settings) -> Application:
         seen=seen,
         inbox=inbox,
         isolation=chat_order(redis),
+        identities=identities,
     )
     # Transcripts, menus and files of web chats in the database: nothing lost on restart.
     hub = WebChatHub(SqlTranscripts(session_factory))
@@ -335,6 +359,8 @@ def build(settings: Settings) -> Application:
         telegram_bot=telegram_bot(settings),
         inbox=inbox,
         redis=redis,
+        identities=identities,
+        identity_changes=RedisChanges(redis) if redis is not None else None,
     )
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
@@ -536,6 +562,8 @@ async def run(settings: Settings) -> None:
     """Apply migrations, serve the web chat page, and talk to Telegram when a token is set."""
     await migrate.upgrade(settings.database_url)
     application = build(settings)
+    # Before the first update: no commit of this process goes unannounced.
+    application.start_identity_sync()
     if expired := await expire_unbounded_state(
         application.dispatcher.storage, settings.fsm_ttl_seconds
     ):

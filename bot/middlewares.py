@@ -90,12 +90,15 @@ class IdentityMiddleware(BaseMiddleware):
         settings: Settings,
         i18n: I18n | None = None,
         inbox: OutageInbox | None = None,
+        identities: IdentityCache | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
         self.i18n = i18n
         self.inbox = inbox
-        self.identities = IdentityCache(settings.identity_cache_seconds)
+        self.identities = (
+            identities if identities is not None else IdentityCache(settings.identity_seconds)
+        )
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["uow"] = UnitOfWork(self.session_factory)
