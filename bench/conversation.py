@@ -17,6 +17,7 @@ import asyncio
 import gc
 import itertools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -377,18 +378,27 @@ async def residents(url: str, count: int) -> tuple[list[int], Map]:
 
 
 async def measure(
-    url: str, label: str, updates_per_run: int, rate: float, people: int, profile: str = ""
+    url: str,
+    label: str,
+    updates_per_run: int,
+    rate: float,
+    people: int,
+    profile: str = "",
+    **overrides: Any,
 ) -> dict[str, Any]:
     await migrate.upgrade(url)
     users, w = await residents(url, people)
     volunteers, options = await volunteers_and_a_vote(url, w, IN_FLIGHT, SHIFTS)
-    settings = load_settings(database_url=url, secret_key="bench")
+    settings = load_settings(database_url=url, secret_key="bench", **overrides)
     # The Dispatcher exactly as the bot composes it (notifier, photos, cipher …).
     application = build(settings)
+    # With Redis: announcing and hearing identity changes, as `python -m bot run` does.
+    application.start_identity_sync()
     project = application.dispatcher
     echo = echo_dispatcher()
     session = NullSession()
-    bot = Bot("1:bench", session=session)
+    # A bot id of its own: with Redis, the conversation state and locks of one run are apart.
+    bot = Bot(f"{uuid.uuid4().int % 10**9 + 1}:bench", session=session)
     make = Updates(bot)
 
     async def feed_project(update: Update) -> Any:
@@ -402,13 +412,22 @@ async def measure(
         await feed_project(make.text(user, "/help"))
     gc.collect()
     gc.freeze()
-    results: dict[str, Any] = {"database": label}
+    if profile == "statements":
+        await statements_per_update(application, feed_project, make, session, users)
+        await stop(application)
+        return {"database": label}
+    results: dict[str, Any] = {
+        "database": label,
+        "redis": bool(settings.redis_url),
+        "identity_cache_seconds": settings.identity_seconds,
+        "load_average": round(os.getloadavg()[0], 2),
+    }
     if profile in VARIANTS:
         batch = [
             make.text(users[i % len(users)], VARIANTS[profile]) for i in range(updates_per_run)
         ]
         await profiled(closed_loop(feed_project, batch))
-        await application.close()
+        await stop(application)
         return results
     batch = [make.text(users[i % len(users)], "echo") for i in range(updates_per_run)]
     results["echo"] = await closed_loop(feed_echo, batch)
@@ -453,8 +472,60 @@ async def measure(
             "step_p99_ms": round(p99, 1),
         }
     results["echo"] = round(results["echo"])
-    await application.close()
+    results["load_average_after"] = round(os.getloadavg()[0], 2)
+    await stop(application)
     return results
+
+
+async def stop(application: Any) -> None:
+    application.stopping.set()
+    await asyncio.gather(*application.tasks)
+    await application.close()
+
+
+async def statements_per_update(
+    application: Any, feed: Feed, make: Updates, session: NullSession, users: list[int]
+) -> None:
+    """The SQL each variant and each filing step sends, one update at a time (identity
+    cached as in the closed loop), to stderr."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split())[:90])
+
+    event.listen(application.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for name, text in VARIANTS.items():
+            seen.clear()
+            for user in users[:20]:
+                await feed(make.text(user, text))
+            _print_statements(name, Counter(seen), 20)
+        for user in users[:20]:
+            await feed(make.text(user, "/help"))  # identities cached again
+        by_step: list[Counter[str]] = [Counter() for _ in FILING]
+        for user in users[:20]:
+            step = iter(range(len(FILING)))
+
+            async def counted(update: Update, step: Any = step) -> Any:
+                before = len(seen)
+                await feed(update)
+                by_step[next(step)].update(seen[before:])
+
+            await run_flow(counted, make, session, user, FILING, n=0)
+        for (kind, text), counted_step in zip(FILING, by_step, strict=True):
+            _print_statements(f"filing, {kind} {text!r}", counted_step, 20)
+    finally:
+        event.remove(application.engine.sync_engine, "before_cursor_execute", count)
+
+
+def _print_statements(name: str, seen: Any, updates: int) -> None:
+    print(f"--- {name}: {sum(seen.values()) / updates:.1f} statements per run", file=sys.stderr)
+    for statement, times in seen.most_common():
+        print(f"{times / updates:6.2f}  {statement}", file=sys.stderr)
 
 
 async def profiled(run: Awaitable[Any], top: int = 30) -> None:
@@ -496,9 +567,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop updates/s")
     parser.add_argument("--people", type=int, default=200, help="onboarded residents")
     parser.add_argument(
-        "--profile", choices=sorted([*VARIANTS, *FLOWS]), help="profile one variant instead"
+        "--redis", help="REDIS_URL, as a deployment of several processes (FSM, locks, identity)"
+    )
+    parser.add_argument(
+        "--identity-cache", type=float, help="IDENTITY_CACHE_SECONDS (default: the bot's)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted([*VARIANTS, *FLOWS, "statements"]),
+        help="profile one variant instead (statements: the SQL of each, one at a time)",
     )
     args = parser.parse_args()
+    overrides: dict[str, Any] = {"redis_url": args.redis}
+    if args.identity_cache is not None:
+        overrides["identity_cache_seconds"] = args.identity_cache
     runs = []
     if args.postgres:
         runs.append(("postgresql", postgres_database(args.postgres)))
@@ -507,7 +589,9 @@ def main() -> None:
         runs.append(("sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"))
     for label, url in runs:
         result = asyncio.run(
-            measure(url, label, args.updates, args.rate, args.people, args.profile or "")
+            measure(
+                url, label, args.updates, args.rate, args.people, args.profile or "", **overrides
+            )
         )
         print(json.dumps(result, ensure_ascii=False))
 
