@@ -23,6 +23,7 @@ from aiogram.dispatcher.middlewares.user_context import (
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -213,9 +214,9 @@ class CleanTextMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        raw = event.model_dump(mode="python", by_alias=True, exclude_none=True)
-        if not needs_cleaning(raw):
+        if not _unstorable_in(event):
             return await handler(event, data)
+        raw = event.model_dump(mode="python", by_alias=True, exclude_none=True)
         cleaned = Update.model_validate(clean_tree(raw), context={"bot": data["bot"]})
         # The user and chat aiogram took from the update before this middleware: again, clean.
         context = UserContextMiddleware.resolve_event_context(cleaned)
@@ -228,6 +229,18 @@ class CleanTextMiddleware(BaseMiddleware):
             if value is not None:
                 data[key] = value
         return await handler(cleaned, data)
+
+
+def _unstorable_in(value: Any) -> bool:
+    """Whether some string of an update holds NUL or a lone surrogate, read off the objects
+    themselves: dumping every update to check it cost more than the rest of this middleware
+    chain (a free text's update is a few dozen strings, almost never one to clean)."""
+    if isinstance(value, BaseModel):
+        fields = value.__dict__.values()
+        return any(_unstorable_in(v) for v in fields) or needs_cleaning(value.__pydantic_extra__)
+    if isinstance(value, list | tuple):
+        return any(_unstorable_in(v) for v in value)
+    return needs_cleaning(value)
 
 
 class ReplayGuardMiddleware(BaseMiddleware):
