@@ -104,13 +104,30 @@ TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
 ready_key = web.AppKey("ready", asyncio.Event)
 
 
+REDIS_CONNECTIONS = 100  # redis-py's own default per pool
+REDIS_WAIT_SECONDS = 10.0
+
+
+def redis_client(url: str) -> Any:
+    """A Redis client whose pool waits for a free connection: redis-py's pool raises "Too many
+    connections" at once, and a process with a hundred updates in flight (each taking the
+    chat's lock) next to its pub/sub subscriptions (web chat wake-ups, identity changes, each
+    holding a connection) ran out."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+    )
+    return Redis.from_pool(pool)
+
+
 def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
         # Every key expires: a form left open (with its ciphertexts) does not stay forever.
-        return RedisStorage.from_url(
-            settings.redis_url,
+        return RedisStorage(
+            redis_client(settings.redis_url),
             key_builder=DestinyKeyBuilder(with_bot_id=True),
             state_ttl=settings.fsm_ttl_seconds,
             data_ttl=settings.fsm_ttl_seconds,
@@ -261,9 +278,7 @@ def build(settings: Settings) -> Application:
     seen: SeenUpdates | None = None
     rate_store: RateStore = MemoryRateStore()
     if settings.redis_url:
-        from redis.asyncio import Redis
-
-        redis = Redis.from_url(settings.redis_url)
+        redis = redis_client(settings.redis_url)
         seen = RedisSeenUpdates(redis, int(settings.update_ids_keep_hours * 3600))
         rate_store = RedisRateStore(redis)
     inbox = OutageInbox()

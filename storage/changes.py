@@ -156,6 +156,8 @@ class RedisChanges:
         # This process's own announcements come back to it: its caches already know.
         self.origin = uuid.uuid4().hex
         self._pending: set[asyncio.Task[None]] = set()
+        # Set once the channel is subscribed and everything cached before forgotten.
+        self.subscribed = asyncio.Event()
 
     def install(self) -> Callable[[], None]:
         """Announce this process's identity changes from now on; returns the undo."""
@@ -218,6 +220,7 @@ class RedisChanges:
         if message["type"] == "subscribe":
             # The first subscription and every one redis-py makes again after a reconnect.
             deliver(None)
+            self.subscribed.set()
             return
         if message["type"] != "message":
             return

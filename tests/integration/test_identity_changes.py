@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.app import Application, build
 from bot.config import load_settings
@@ -41,13 +39,6 @@ def channel() -> str:
     return f"test:identity-changes:{uuid.uuid4().hex}"
 
 
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
 async def started(database_url: str, redis_url: str, channel: str) -> Application:
     settings = load_settings(database_url=database_url, redis_url=redis_url, secret_key="t")
     application = build(settings)
@@ -62,11 +53,10 @@ async def stopped(application: Application) -> None:
     await application.close()
 
 
-async def listening(redis: Redis, channel: str, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while dict(await redis.pubsub_numsub(channel)).get(channel.encode(), 0) < count:
-        assert time.monotonic() < deadline, "the processes did not subscribe"
-        await asyncio.sleep(0.02)
+async def listening(*applications: Application) -> None:
+    for application in applications:
+        assert application.identity_changes is not None
+        await asyncio.wait_for(application.identity_changes.subscribed.wait(), 10)
 
 
 async def forgotten(cache: IdentityCache, key: Key) -> None:
@@ -103,7 +93,7 @@ async def grant_volunteer(uow: UnitOfWork, person: int, community: int) -> None:
 
 
 async def test_a_role_granted_by_one_process_is_forgotten_by_the_others_cache(
-    database_url: str, redis_url: str, redis: Redis, channel: str, uow: UnitOfWork
+    database_url: str, redis_url: str, channel: str, uow: UnitOfWork
 ) -> None:
     w = await make_map(uow)
     person = await make_person(uow, "王阿姨", community=w.community_a1, web_id=USER)
@@ -115,7 +105,7 @@ async def test_a_role_granted_by_one_process_is_forgotten_by_the_others_cache(
         second.identities.close()  # another process: it does not see this one's sessions
         first.start_identity_sync()
         second.start_identity_sync()
-        await listening(redis, channel, 2)
+        await listening(first, second)
         assert not (await who(second)).principal.has_role(Role.VOLUNTEER)
         assert second.identities.get(KEY) is not None
 
@@ -128,7 +118,7 @@ async def test_a_role_granted_by_one_process_is_forgotten_by_the_others_cache(
 
 
 async def test_the_clis_changes_are_announced_too(
-    database_url: str, redis_url: str, redis: Redis, channel: str, uow: UnitOfWork
+    database_url: str, redis_url: str, channel: str, uow: UnitOfWork
 ) -> None:
     w = await make_map(uow)
     person = await make_person(uow, "王阿姨", community=w.community_a1, web_id=USER)
@@ -137,7 +127,7 @@ async def test_the_clis_changes_are_announced_too(
         assert bot.identities is not None
         bot.identities.close()
         bot.start_identity_sync()
-        await listening(redis, channel, 1)
+        await listening(bot)
         await who(bot)
         assert bot.identities.get(KEY) is not None
         # As `python -m bot admin grant` does it: its own engine, announcing while it runs.
