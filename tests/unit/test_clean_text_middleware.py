@@ -34,6 +34,9 @@ def update(**message: Any) -> dict[str, Any]:
         lambda bad: update(entities=[{"type": "text_link", "offset": 0, "length": 1, "url": bad}]),
         lambda bad: update(chat={"id": 5, "type": "private", "first_name": f"王{bad}"}),
         lambda bad: update(something_new={"deep": [f"{bad}"]}),
+        lambda bad: update(reply_markup={"inline_keyboard": [[
+            {"text": f"按钮{bad}", "callback_data": "x"},
+        ]]}),
         lambda bad: {"update_id": 2, "callback_query": {
             "id": "1", "chat_instance": "1", "data": f"d{bad}",
             "from": {"id": 5, "is_bot": False, "first_name": "居民"},
