@@ -270,7 +270,38 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
     return {"connect_args": statement_cache(settings.database_statement_cache_size)}
 
 
+# Strong references to aiogram's Response[...] models (see keep_response_types).
+_response_types: list[type] = []
+
+
+def keep_response_types() -> None:
+    """aiogram reads every Bot API answer with `Response[<the method's result type>]`, and
+    pydantic keeps a parametrized model only while something refers to it (a weak cache):
+    each time a garbage collection had freed `Response[Message]`, the next answer built it
+    again (milliseconds of schema building, a third of a /mine profile). Built once per
+    process, kept, and frozen with the rest of start-up."""
+    if _response_types:
+        return
+    from aiogram import methods
+    from aiogram.methods.base import Response
+
+    results: dict[str, Any] = {}
+    for name in methods.__all__:
+        method = getattr(methods, name)
+        returning = getattr(method, "__returning__", None)
+        # A few classes compute theirs (a property): they are not parametrized here.
+        if (
+            isinstance(method, type)
+            and returning is not None
+            and not isinstance(returning, property)
+        ):
+            results[repr(returning)] = returning
+    parametrize: Any = Response  # the result types are values here, not annotations
+    _response_types.extend(parametrize[r] for r in results.values())
+
+
 def build(settings: Settings) -> Application:
+    keep_response_types()
     engine = make_engine(settings.database_url, **_engine_options(settings))
     session_factory = make_session_factory(engine)
     i18n = make_i18n(settings.default_locale)
