@@ -17,6 +17,7 @@ import asyncio
 import gc
 import itertools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -262,9 +263,16 @@ async def closed_loop_flows(
     must say `done`, or the figures would time something else."""
     latencies: list[float] = []
 
+    failed: list[str] = []
+
     async def person(user: int) -> None:
         for round_ in range(rounds):
-            latencies.extend(await run_flow(feed, make, session, user, flow, **words(user, round_)))
+            try:
+                steps = await run_flow(feed, make, session, user, flow, **words(user, round_))
+            except LookupError:  # an update failed (logged), so the next button is missing
+                failed.append(session.texts.get(user, ""))
+                return
+            latencies.extend(steps)
             if done not in session.texts.get(user, ""):
                 raise AssertionError(f"{user}: {session.texts.get(user)!r} does not say {done!r}")
 
@@ -272,6 +280,8 @@ async def closed_loop_flows(
     for first in range(0, len(people), IN_FLIGHT):
         await asyncio.gather(*(person(u) for u in people[first : first + IN_FLIGHT]))
     elapsed = time.perf_counter() - start
+    if failed:
+        print(f"{len(failed)} flows broke off: {failed[0]!r}", file=sys.stderr)
     latencies.sort()
     return (
         len(latencies) / elapsed,
@@ -377,18 +387,27 @@ async def residents(url: str, count: int) -> tuple[list[int], Map]:
 
 
 async def measure(
-    url: str, label: str, updates_per_run: int, rate: float, people: int, profile: str = ""
+    url: str,
+    label: str,
+    updates_per_run: int,
+    rate: float,
+    people: int,
+    profile: str = "",
+    **overrides: Any,
 ) -> dict[str, Any]:
     await migrate.upgrade(url)
     users, w = await residents(url, people)
     volunteers, options = await volunteers_and_a_vote(url, w, IN_FLIGHT, SHIFTS)
-    settings = load_settings(database_url=url, secret_key="bench")
+    settings = load_settings(database_url=url, secret_key="bench", **overrides)
     # The Dispatcher exactly as the bot composes it (notifier, photos, cipher …).
     application = build(settings)
+    # With Redis: announcing and hearing identity changes, as `python -m bot run` does.
+    application.start_identity_sync()
     project = application.dispatcher
     echo = echo_dispatcher()
     session = NullSession()
-    bot = Bot("1:bench", session=session)
+    # A bot id of its own: with Redis, the conversation state and locks of one run are apart.
+    bot = Bot(f"{uuid.uuid4().int % 10**9 + 1}:bench", session=session)
     make = Updates(bot)
 
     async def feed_project(update: Update) -> Any:
@@ -402,24 +421,42 @@ async def measure(
         await feed_project(make.text(user, "/help"))
     gc.collect()
     gc.freeze()
-    results: dict[str, Any] = {"database": label}
+    if profile == "statements":
+        await statements_per_update(application, feed_project, make, session, users)
+        await stop(application)
+        return {"database": label}
+    results: dict[str, Any] = {
+        "database": label,
+        "redis": bool(settings.redis_url),
+        "identity_cache_seconds": settings.identity_seconds,
+        "load_average": round(os.getloadavg()[0], 2),
+    }
     if profile in VARIANTS:
         batch = [
             make.text(users[i % len(users)], VARIANTS[profile]) for i in range(updates_per_run)
         ]
         await profiled(closed_loop(feed_project, batch))
-        await application.close()
+        await stop(application)
         return results
-    batch = [make.text(users[i % len(users)], "echo") for i in range(updates_per_run)]
-    results["echo"] = await closed_loop(feed_echo, batch)
+    echoes: list[float] = []
+
+    async def echo_now() -> float:
+        """The echo measured again right before each variant: on a shared machine the load
+        changes within a run, and the ratio is to the framework at that moment."""
+        batch = [make.text(users[i % len(users)], "echo") for i in range(updates_per_run)]
+        echoes.append(await closed_loop(feed_echo, batch))
+        return echoes[-1]
+
     for name, text in VARIANTS.items() if not profile else ():
+        echo_rate = await echo_now()
         batch = [make.text(users[i % len(users)], text) for i in range(updates_per_run)]
         throughput = await closed_loop(feed_project, batch)
         offered = [make.text(users[i % len(users)], text) for i in range(int(rate * 5))]
         p50, p99 = await open_loop(feed_project, offered, rate)
         results[name] = {
             "per_second": round(throughput),
-            "of_echo": round(throughput / results["echo"], 3),
+            "echo": round(echo_rate),
+            "of_echo": round(throughput / echo_rate, 3),
             f"p50_ms_at_{int(rate)}": round(p50, 1),
             f"p99_ms_at_{int(rate)}": round(p99, 1),
         }
@@ -445,16 +482,70 @@ async def measure(
             else:
                 run.close()
             continue
+        echo_rate = await echo_now()
         per_second, p50, p99 = await run
         results[name] = {
             "steps_per_second": round(per_second),
-            "of_echo": round(per_second / results["echo"], 3),
+            "echo": round(echo_rate),
+            "of_echo": round(per_second / echo_rate, 3),
             "step_p50_ms": round(p50, 1),
             "step_p99_ms": round(p99, 1),
         }
-    results["echo"] = round(results["echo"])
-    await application.close()
+    results["echo"] = [round(e) for e in echoes]
+    results["load_average_after"] = round(os.getloadavg()[0], 2)
+    await stop(application)
     return results
+
+
+async def stop(application: Any) -> None:
+    application.stopping.set()
+    await asyncio.gather(*application.tasks)
+    await application.close()
+
+
+async def statements_per_update(
+    application: Any, feed: Feed, make: Updates, session: NullSession, users: list[int]
+) -> None:
+    """The SQL each variant and each filing step sends, one update at a time (identity
+    cached as in the closed loop), to stderr."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split())[:90])
+
+    event.listen(application.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for name, text in VARIANTS.items():
+            seen.clear()
+            for user in users[:20]:
+                await feed(make.text(user, text))
+            _print_statements(name, Counter(seen), 20)
+        for user in users[:20]:
+            await feed(make.text(user, "/help"))  # identities cached again
+        by_step: list[Counter[str]] = [Counter() for _ in FILING]
+        for user in users[:20]:
+            step = iter(range(len(FILING)))
+
+            async def counted(update: Update, step: Any = step) -> Any:
+                before = len(seen)
+                await feed(update)
+                by_step[next(step)].update(seen[before:])
+
+            await run_flow(counted, make, session, user, FILING, n=0)
+        for (kind, text), counted_step in zip(FILING, by_step, strict=True):
+            _print_statements(f"filing, {kind} {text!r}", counted_step, 20)
+    finally:
+        event.remove(application.engine.sync_engine, "before_cursor_execute", count)
+
+
+def _print_statements(name: str, seen: Any, updates: int) -> None:
+    print(f"--- {name}: {sum(seen.values()) / updates:.1f} statements per run", file=sys.stderr)
+    for statement, times in seen.most_common():
+        print(f"{times / updates:6.2f}  {statement}", file=sys.stderr)
 
 
 async def profiled(run: Awaitable[Any], top: int = 30) -> None:
@@ -496,9 +587,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop updates/s")
     parser.add_argument("--people", type=int, default=200, help="onboarded residents")
     parser.add_argument(
-        "--profile", choices=sorted([*VARIANTS, *FLOWS]), help="profile one variant instead"
+        "--redis", help="REDIS_URL, as a deployment of several processes (FSM, locks, identity)"
+    )
+    parser.add_argument(
+        "--identity-cache", type=float, help="IDENTITY_CACHE_SECONDS (default: the bot's)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted([*VARIANTS, *FLOWS, "statements"]),
+        help="profile one variant instead (statements: the SQL of each, one at a time)",
     )
     args = parser.parse_args()
+    overrides: dict[str, Any] = {"redis_url": args.redis}
+    if args.identity_cache is not None:
+        overrides["identity_cache_seconds"] = args.identity_cache
     runs = []
     if args.postgres:
         runs.append(("postgresql", postgres_database(args.postgres)))
@@ -507,7 +609,9 @@ def main() -> None:
         runs.append(("sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"))
     for label, url in runs:
         result = asyncio.run(
-            measure(url, label, args.updates, args.rate, args.people, args.profile or "")
+            measure(
+                url, label, args.updates, args.rate, args.people, args.profile or "", **overrides
+            )
         )
         print(json.dumps(result, ensure_ascii=False))
 

@@ -74,6 +74,7 @@ from bot.services import (
     shifts,
 )
 from bot.services.crypto import PersonalDataCipher
+from bot.services.identity_cache import IdentityCache
 from bot.services.ports import Notifier, RecordingNotifier
 from bot.state_storage import ChatOrderIsolation, ExpiringMemoryStorage, expire_unbounded_state
 from bot.web import chat as webchat_routes
@@ -91,6 +92,7 @@ from handlers.common.questions import QuestionCapture, TurnMiddleware
 from handlers.groups import router as groups
 from handlers.timebank import router as timebank
 from storage import migrate
+from storage.changes import RedisChanges
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.locks import SchedulerLock
@@ -106,13 +108,30 @@ TELEGRAM_WEBHOOK_PATH = "/webhook/telegram"
 ready_key = web.AppKey("ready", asyncio.Event)
 
 
+REDIS_CONNECTIONS = 100  # redis-py's own default per pool
+REDIS_WAIT_SECONDS = 10.0
+
+
+def redis_client(url: str) -> Any:
+    """A Redis client whose pool waits for a free connection: redis-py's pool raises "Too many
+    connections" at once, and a process with a hundred updates in flight (each taking the
+    chat's lock) next to its pub/sub subscriptions (web chat wake-ups, identity changes, each
+    holding a connection) ran out."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+    )
+    return Redis.from_pool(pool)
+
+
 def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
         # Every key expires: a form left open (with its ciphertexts) does not stay forever.
-        return RedisStorage.from_url(
-            settings.redis_url,
+        return RedisStorage(
+            redis_client(settings.redis_url),
             key_builder=DestinyKeyBuilder(with_bot_id=True),
             state_ttl=settings.fsm_ttl_seconds,
             data_ttl=settings.fsm_ttl_seconds,
@@ -137,6 +156,7 @@ def build_dispatcher(
     seen: SeenUpdates | None = None,
     inbox: OutageInbox | None = None,
     isolation: BaseEventIsolation | None = None,
+    identities: IdentityCache | None = None,
 ) -> Dispatcher:
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
     keep = timedelta(hours=settings.update_ids_keep_hours)
@@ -154,7 +174,11 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(groups.GroupChatGate())
     dispatcher.update.outer_middleware(
         IdentityMiddleware(
-            session_factory, settings, i18n, inbox if inbox is not None else OutageInbox()
+            session_factory,
+            settings,
+            i18n,
+            inbox if inbox is not None else OutageInbox(),
+            identities,
         )
     )
     dispatcher.update.outer_middleware(EmergencyUpdateMiddleware())
@@ -204,8 +228,23 @@ class Application:
     # Set at shutdown: the background loops finish the round they are in and return, so no
     # transaction is cancelled half-way (a cancelled asyncpg close logs a traceback).
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    identities: IdentityCache | None = None
+    # With Redis: this process's identity changes told to the others, theirs heard.
+    identity_changes: RedisChanges | None = None
+    _stop_announcing: Callable[[], None] | None = None
+
+    def start_identity_sync(self) -> None:
+        """From now on every commit of this process that changes someone is announced, and
+        what the other processes announce drops their entries here (until `stopping`)."""
+        if self.identity_changes is None or self.identities is None:
+            return
+        self._stop_announcing = self.identity_changes.install()
+        listen = self.identity_changes.listen(self.identities.changed, self.stopping)
+        self.tasks.append(asyncio.create_task(listen))
 
     async def close(self) -> None:
+        if self._stop_announcing is not None:
+            self._stop_announcing()
         await self.webchat.drain()
         if self.wechat is not None:
             await self.wechat.drain()
@@ -235,7 +274,38 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
     return {"connect_args": statement_cache(settings.database_statement_cache_size)}
 
 
+# Strong references to aiogram's Response[...] models (see keep_response_types).
+_response_types: list[type] = []
+
+
+def keep_response_types() -> None:
+    """aiogram reads every Bot API answer with `Response[<the method's result type>]`, and
+    pydantic keeps a parametrized model only while something refers to it (a weak cache):
+    each time a garbage collection had freed `Response[Message]`, the next answer built it
+    again (milliseconds of schema building, a third of a /mine profile). Built once per
+    process, kept, and frozen with the rest of start-up."""
+    if _response_types:
+        return
+    from aiogram import methods
+    from aiogram.methods.base import Response
+
+    results: dict[str, Any] = {}
+    for name in methods.__all__:
+        method = getattr(methods, name)
+        returning = getattr(method, "__returning__", None)
+        # A few classes compute theirs (a property): they are not parametrized here.
+        if (
+            isinstance(method, type)
+            and returning is not None
+            and not isinstance(returning, property)
+        ):
+            results[repr(returning)] = returning
+    parametrize: Any = Response  # the result types are values here, not annotations
+    _response_types.extend(parametrize[r] for r in results.values())
+
+
 def build(settings: Settings) -> Application:
+    keep_response_types()
     engine = make_engine(settings.database_url, **_engine_options(settings))
     session_factory = make_session_factory(engine)
     i18n = make_i18n(settings.default_locale)
@@ -243,12 +313,11 @@ def build(settings: Settings) -> Application:
     seen: SeenUpdates | None = None
     rate_store: RateStore = MemoryRateStore()
     if settings.redis_url:
-        from redis.asyncio import Redis
-
-        redis = Redis.from_url(settings.redis_url)
+        redis = redis_client(settings.redis_url)
         seen = RedisSeenUpdates(redis, int(settings.update_ids_keep_hours * 3600))
         rate_store = RedisRateStore(redis)
     inbox = OutageInbox()
+    identities = IdentityCache(settings.identity_seconds)
     dispatcher = build_dispatcher(
         settings,
         session_factory,
@@ -257,6 +326,7 @@ def build(settings: Settings) -> Application:
         seen=seen,
         inbox=inbox,
         isolation=chat_order(redis),
+        identities=identities,
     )
     # Transcripts, menus and files of web chats in the database: nothing lost on restart.
     hub = WebChatHub(SqlTranscripts(session_factory))
@@ -339,6 +409,8 @@ def build(settings: Settings) -> Application:
         telegram_bot=telegram_bot(settings),
         inbox=inbox,
         redis=redis,
+        identities=identities,
+        identity_changes=RedisChanges(redis) if redis is not None else None,
     )
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:
@@ -540,6 +612,8 @@ async def run(settings: Settings) -> None:
     """Apply migrations, serve the web chat page, and talk to Telegram when a token is set."""
     await migrate.upgrade(settings.database_url)
     application = build(settings)
+    # Before the first update: no commit of this process goes unannounced.
+    application.start_identity_sync()
     if expired := await expire_unbounded_state(
         application.dispatcher.storage, settings.fsm_ttl_seconds
     ):

@@ -26,7 +26,7 @@ from bot.services import (
     webhooks,
 )
 from bot.services.crypto import PersonalDataCipher
-from storage import migrate
+from storage import changes, migrate
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
 
@@ -50,14 +50,16 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     await migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        uow = UnitOfWork(make_session_factory(engine))
-        if args.command == "demo-data":
-            return await _demo(uow, settings, places_only=args.places_only)
-        if args.command == "wecom":
-            return await _wecom(args, uow, settings)
-        if args.command == "api":
-            return await _api(args, uow)
-        return await _admin(args, uow, settings)
+        # A grant (or any change of someone) is announced to the running bot processes.
+        async with changes.announced(settings.redis_url):
+            uow = UnitOfWork(make_session_factory(engine))
+            if args.command == "demo-data":
+                return await _demo(uow, settings, places_only=args.places_only)
+            if args.command == "wecom":
+                return await _wecom(args, uow, settings)
+            if args.command == "api":
+                return await _api(args, uow)
+            return await _admin(args, uow, settings)
     except DomainError as error:
         print(f"Refused: {error}", file=sys.stderr)
         return 1

@@ -21,6 +21,9 @@ from bot.limits import Limit
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/wushe.db"
 TOKEN_PATTERN = re.compile(r"^\d+:[\w-]+$")
 SUPPORTED_LOCALES = ("zh", "en")
+# A cache entry is useful for a minute at most: last_seen_at is written once a minute.
+IDENTITY_CACHE_WITH_REDIS = 60.0
+IDENTITY_CACHE_ALONE = 1.0
 
 
 class ConfigError(Exception):
@@ -60,11 +63,11 @@ class Settings(BaseSettings):
     # How long a street's matching candidates are reused (this process forgets them on its
     # own changes); 0 reads them for every request.
     match_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
-    # How long who is behind a chat (person, places, grants) is reused without reading. This
-    # process's own changes are seen at once; another process's (the CLI, a second bot
-    # process) only after this time, so it stays short: it serves bursts (taps in a row,
-    # redeliveries). 0: always read.
-    identity_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    # How long who is behind a chat (person, places, grants) is reused without reading. Every
+    # change committed through the ORM is seen at once by this process and, with REDIS_URL, by
+    # every other (announced on a pub/sub channel, the CLI's too); unset: 60 s with Redis, 1 s
+    # without (the CLI then is a process the bot cannot hear). 0: always read.
+    identity_cache_seconds: float | None = Field(default=None, ge=0, le=60)
     # Need categories offered automatically to the best-matched volunteers ("" turns it off).
     auto_offer_categories: str = "community_affairs"
     public_url: str | None = None
@@ -232,6 +235,13 @@ class Settings(BaseSettings):
     @property
     def admin_ids(self) -> frozenset[int]:
         return frozenset(int(p) for p in self.admin_telegram_ids.replace(" ", "").split(",") if p)
+
+    @property
+    def identity_seconds(self) -> float:
+        """IDENTITY_CACHE_SECONDS, or its default: long only when every writer is heard."""
+        if self.identity_cache_seconds is not None:
+            return self.identity_cache_seconds
+        return IDENTITY_CACHE_WITH_REDIS if self.redis_url else IDENTITY_CACHE_ALONE
 
     @property
     def webhook_enabled(self) -> bool:

@@ -23,6 +23,7 @@ from aiogram.dispatcher.middlewares.user_context import (
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -90,12 +91,15 @@ class IdentityMiddleware(BaseMiddleware):
         settings: Settings,
         i18n: I18n | None = None,
         inbox: OutageInbox | None = None,
+        identities: IdentityCache | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
         self.i18n = i18n
         self.inbox = inbox
-        self.identities = IdentityCache(settings.identity_cache_seconds)
+        self.identities = (
+            identities if identities is not None else IdentityCache(settings.identity_seconds)
+        )
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["uow"] = UnitOfWork(self.session_factory)
@@ -210,9 +214,9 @@ class CleanTextMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        raw = event.model_dump(mode="python", by_alias=True, exclude_none=True)
-        if not needs_cleaning(raw):
+        if not _unstorable_in(event):
             return await handler(event, data)
+        raw = event.model_dump(mode="python", by_alias=True, exclude_none=True)
         cleaned = Update.model_validate(clean_tree(raw), context={"bot": data["bot"]})
         # The user and chat aiogram took from the update before this middleware: again, clean.
         context = UserContextMiddleware.resolve_event_context(cleaned)
@@ -225,6 +229,30 @@ class CleanTextMiddleware(BaseMiddleware):
             if value is not None:
                 data[key] = value
         return await handler(cleaned, data)
+
+
+def _unstorable_in(model: BaseModel) -> bool:
+    """Whether some string of an update holds NUL or a lone surrogate, read off the objects
+    themselves: dumping every update to check it cost more than the rest of this middleware
+    (a free text's update is a few dozen strings, almost never one to clean). The fields that
+    are None or numbers — most of a Message's hundred — are passed over first."""
+    for value in model.__dict__.values():
+        if value is None or value.__class__ in _PLAIN:
+            continue
+        if _unstorable_value(value):
+            return True
+    return needs_cleaning(model.__pydantic_extra__)
+
+
+def _unstorable_value(value: Any) -> bool:
+    if isinstance(value, BaseModel):
+        return _unstorable_in(value)
+    if isinstance(value, list | tuple):
+        return any(_unstorable_value(v) for v in value)
+    return needs_cleaning(value)
+
+
+_PLAIN = (int, bool, float)
 
 
 class ReplayGuardMiddleware(BaseMiddleware):

@@ -3,20 +3,32 @@ role grants, or any place, which can move everyone): caches of identities subscr
 change made in this process is seen by the next update at once.
 
 Listened on every ORM session of the process (the bot's, a test's, a CLI's): a cache cannot
-miss a change because it came through another session factory. A statement written outside the
-ORM session (a raw connection) is not seen; caches keep entries for seconds only for that, and
-for other processes."""
+miss a change because it came through another session factory. With Redis, every process
+announces its changes on a pub/sub channel once they are committed (`RedisChanges`), and every
+bot process hands the others' to its cache; a process that lost the channel for a moment
+forgets everything it cached when it is back (what was said meanwhile is lost). A statement
+written outside the ORM session (a raw connection) is not seen; caches keep entries for a
+minute at most for that."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 from storage.models import ChannelAccount, Community, District, Grid, Person, RoleGrant, Street
+
+log = logging.getLogger(__name__)
 
 # None: anyone may have changed (a place moved, a bulk statement on an identity table).
 Changed = frozenset[int] | None
@@ -25,14 +37,20 @@ Listener = Callable[[Changed], None]
 IDENTITY_TABLES = frozenset(
     {"people", "channel_accounts", "role_grants", "communities", "streets", "districts", "grids"}
 )
-# Columns written by every update of a known person that don't change who they are.
-_BOOKKEEPING = frozenset({"last_seen_at", "updated_at", "chat_id"})
+# Columns written while people use the bot that don't change who they are (the principal is
+# built from the person's locale and community, their accounts and grants).
+_BOOKKEEPING = {
+    ChannelAccount: frozenset({"last_seen_at", "updated_at", "chat_id"}),
+    Person: frozenset({"display_name", "large_text", "phone", "address", "updated_at"}),
+}
 _PLACES = (Community, Street, District, Grid)
 _PEOPLE_KEY = "identity_changed_people"
 _EVERYONE_KEY = "identity_changed_everyone"
 
 # Weak: a cache that is gone (a test's dispatcher) stops listening by itself.
 _listeners: list[weakref.WeakMethod[Listener]] = []
+# Where this process's changes are announced to the others (Redis), besides its own caches.
+_announcers: list[RedisChanges] = []
 
 
 def subscribe(listener: Listener) -> Callable[[], None]:
@@ -45,29 +63,32 @@ def subscribe(listener: Listener) -> Callable[[], None]:
 
 
 def _changes_who(obj: Any) -> bool:
-    if not isinstance(obj, ChannelAccount):
-        return True
     state = inspect(obj)
     if state.pending or state.deleted or state.was_deleted:
         return True
-    return any(attr.history.has_changes() for attr in state.attrs if attr.key not in _BOOKKEEPING)
+    bookkeeping = _BOOKKEEPING.get(type(obj), frozenset())
+    return any(attr.history.has_changes() for attr in state.attrs if attr.key not in bookkeeping)
+
+
+def _watched() -> bool:
+    return bool(_listeners or _announcers)
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    if not _listeners:
+    if not _watched():
         return
     people: set[int] = session.info.setdefault(_PEOPLE_KEY, set())
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, _PLACES):
             session.info[_EVERYONE_KEY] = True
-        elif isinstance(obj, Person):
+        elif isinstance(obj, Person) and _changes_who(obj):
             people.add(obj.id)
         elif isinstance(obj, ChannelAccount | RoleGrant) and _changes_who(obj):
             people.add(obj.person_id)
 
 
 def _on_execute(state: ORMExecuteState) -> None:
-    if not _listeners or not (state.is_update or state.is_delete or state.is_insert):
+    if not _watched() or not (state.is_update or state.is_delete or state.is_insert):
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in IDENTITY_TABLES:
@@ -80,6 +101,13 @@ def _after_commit(session: Session) -> None:
     if not everyone and not people:
         return
     changed: Changed = None if everyone else frozenset(people or ())
+    notify(changed)
+    for announcer in list(_announcers):
+        announcer.announce(changed)
+
+
+def notify(changed: Changed) -> None:
+    """Hand a change to this process's listeners (a commit here, or another process's)."""
     for ref in list(_listeners):
         listener = ref()
         if listener is None:
@@ -105,3 +133,128 @@ def _install() -> None:
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _after_rollback)
     _installed = True
+
+
+CHANNEL = "wushe:identity-changes"
+ANNOUNCE_TIMEOUT_SECONDS = 1.0
+RELISTEN_SECONDS = 1.0
+
+
+class RedisChanges:
+    """Identity changes between processes over one Redis pub/sub channel.
+
+    `install()` announces each of this process's commits that changed someone (the people's
+    ids, or "everyone"): the commit returns once Redis has it, so when `admin grant` prints
+    its answer every bot process has been told. `listen()` hands the other processes'
+    announcements to `deliver`, and "everyone" each time the channel is (re)subscribed —
+    announcements made while this process was cut off from Redis are lost, so nothing cached
+    before can be trusted."""
+
+    def __init__(self, redis: Any, channel: str = CHANNEL) -> None:
+        self.redis = redis
+        self.channel = channel
+        # This process's own announcements come back to it: its caches already know.
+        self.origin = uuid.uuid4().hex
+        self._pending: set[asyncio.Task[None]] = set()
+        # Set once the channel is subscribed and everything cached before forgotten.
+        self.subscribed = asyncio.Event()
+
+    def install(self) -> Callable[[], None]:
+        """Announce this process's identity changes from now on; returns the undo."""
+        _install()
+        _announcers.append(self)
+        return lambda: _announcers.remove(self) if self in _announcers else None
+
+    def announce(self, changed: Changed) -> None:
+        """Called inside a commit (SQLAlchemy's greenlet of an async session): waits for
+        Redis there; a sync session's commit sends it in the background."""
+        people = None if changed is None else sorted(changed)
+        payload = json.dumps({"from": self.origin, "people": people})
+        if in_greenlet():
+            await_only(self._publish(payload))
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(self._publish(payload))
+        except RuntimeError:  # no event loop: nobody to announce to from here
+            log.warning("identity change not announced (no event loop)")
+            return
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _publish(self, payload: str) -> None:
+        try:
+            await asyncio.wait_for(
+                self.redis.publish(self.channel, payload), ANNOUNCE_TIMEOUT_SECONDS
+            )
+        except Exception as error:
+            # Committed all the same: the others see it when their entries expire.
+            log.warning("identity change not announced (%s)", type(error).__name__)
+
+    async def flush(self) -> None:
+        """Wait for announcements still under way (a CLI before it exits)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def listen(self, deliver: Listener, stopping: asyncio.Event) -> None:
+        """Until `stopping`: the other processes' changes to `deliver`, and everyone whenever
+        the channel is (re)subscribed."""
+        while not stopping.is_set():
+            try:
+                await self._listen(deliver, stopping)
+            except Exception as error:
+                log.warning("identity changes: channel lost (%s); listening again", error)
+                await _pause(stopping, RELISTEN_SECONDS)
+
+    async def _listen(self, deliver: Listener, stopping: asyncio.Event) -> None:
+        pubsub = self.redis.pubsub()
+        try:
+            await pubsub.subscribe(self.channel)
+            while not stopping.is_set():
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    self._received(message, deliver)
+        finally:
+            await pubsub.aclose()
+
+    def _received(self, message: dict[str, Any], deliver: Listener) -> None:
+        if message["type"] == "subscribe":
+            # The first subscription and every one redis-py makes again after a reconnect.
+            deliver(None)
+            self.subscribed.set()
+            return
+        if message["type"] != "message":
+            return
+        try:
+            said = json.loads(message["data"])
+            if said["from"] == self.origin:
+                return
+            people = said["people"]
+            deliver(None if people is None else frozenset(int(p) for p in people))
+        except (ValueError, KeyError, TypeError):
+            log.warning("identity changes: an unreadable announcement; forgetting everyone")
+            deliver(None)
+
+
+async def _pause(stopping: asyncio.Event, seconds: float) -> None:
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
+
+
+@asynccontextmanager
+async def announced(redis_url: str | None, channel: str = CHANNEL) -> AsyncIterator[None]:
+    """This process's identity changes announced to the bot processes while inside (the CLI):
+    without Redis, nothing to announce to."""
+    if not redis_url:
+        yield
+        return
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    announcer = RedisChanges(redis, channel)
+    undo = announcer.install()
+    try:
+        yield
+    finally:
+        undo()
+        await announcer.flush()
+        await redis.aclose()
