@@ -16,12 +16,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from bot.services.views import Identity
 from storage import changes
-
-if TYPE_CHECKING:
-    from bot.services.people import Identity
 
 # (channel, external id, the fallback locale, superadmin) — the last two shape the principal.
 Key = tuple[str, str, str, bool]

@@ -5,12 +5,8 @@ without importing the indicators, which read the places."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.domain.enums import ScopeLevel
-
-if TYPE_CHECKING:
-    from bot.services.kpis import Report
+from bot.services.views import Report
 
 # (level, unit id, year) -> (time.monotonic() when computed, the report)
 reports: dict[tuple[ScopeLevel, int, int], tuple[float, Report]] = {}

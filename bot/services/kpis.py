@@ -15,41 +15,17 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.enums import CommunityKind, Role, ScopeLevel
 from bot.domain.errors import NotFound, PermissionDenied
-from bot.domain.kpis import Counts, Indicator, Month, Targets, indicators, roll_up
+from bot.domain.kpis import Counts, Month, Targets, indicators, roll_up
 from bot.domain.policy import KPI_VIEW_ROLES
 from bot.domain.principal import Principal
 from bot.domain.social_work import coverage_target
 from bot.services import kpi_cache
 from bot.services.places import name_in
-from bot.services.views import Named
+from bot.services.views import Named, Report, Unit, UnitFigures
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 MONTHS = 12
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    level: ScopeLevel
-    id: int
-    name: Named
-
-
-@dataclass(frozen=True, slots=True)
-class UnitFigures:
-    unit: Unit
-    counts: Counts
-    indicators: tuple[Indicator, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    unit: UnitFigures
-    children: tuple[UnitFigures, ...]  # streets of a district, communities of a street
-    communities: tuple[UnitFigures, ...]  # every community inside
-    months: tuple[Month, ...]  # oldest first
-    year: int
-    computed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,21 +13,20 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.principal import Grant, Place, Principal
 from bot.services.identity_cache import IdentityCache
 from bot.services.places import community_view
-from bot.services.views import AccountView, CommunityView, GrantView, Named, ProfileView
+from bot.services.views import (
+    AccountView,
+    CommunityView,
+    GrantView,
+    Identity,
+    Named,
+    ProfileView,
+)
 from storage.models import ChannelAccount, LinkCode, Person, RoleGrant
 from storage.types import utcnow
 from storage.uow import UnitOfWork
 
 LINK_CODE_TTL = timedelta(minutes=10)
 LINK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or retyped
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    principal: Principal
-    # False until the person has chosen a language and a community.
-    language_chosen: bool
-    onboarded: bool
 
 
 def grant_of(row: RoleGrant) -> Grant:

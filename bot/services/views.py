@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from math import ceil
 from typing import Generic, TypeVar
 
 from bot.domain.enums import Channel, CommunityKind, Role, ScopeLevel
+from bot.domain.kpis import Counts, Indicator, Month
+from bot.domain.principal import Principal
 
 T = TypeVar("T")
 
@@ -82,3 +85,35 @@ class ProfileView:
     community: CommunityView | None
     grants: tuple[GrantView, ...]
     accounts: tuple[AccountView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    principal: Principal
+    # False until the person has chosen a language and a community.
+    language_chosen: bool
+    onboarded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    level: ScopeLevel
+    id: int
+    name: Named
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFigures:
+    unit: Unit
+    counts: Counts
+    indicators: tuple[Indicator, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    unit: UnitFigures
+    children: tuple[UnitFigures, ...]  # streets of a district, communities of a street
+    communities: tuple[UnitFigures, ...]  # every community inside
+    months: tuple[Month, ...]  # oldest first
+    year: int
+    computed_at: datetime

@@ -26,7 +26,7 @@ from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.crypto import PersonalDataCipher
 from bot.services.needs import MAX_DESCRIPTION
-from bot.services.people import Identity
+from bot.services.views import Identity
 from handlers.common import drafts
 from handlers.common.callbacks import (
     LanguageCb,
