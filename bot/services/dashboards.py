@@ -13,7 +13,8 @@ from bot.domain.errors import PermissionDenied
 from bot.domain.policy import DASHBOARD_ROLES
 from bot.domain.principal import Principal
 from bot.services import people
-from bot.services.kpis import Unit, units
+from bot.services.kpis import units
+from bot.services.views import Unit
 from storage.models import DashboardLink
 from storage.types import utcnow
 from storage.uow import UnitOfWork

@@ -18,7 +18,7 @@ from bot.domain.kpis import shown
 from bot.domain.policy import DASHBOARD_ROLES
 from bot.services import dashboards, kpis
 from bot.services.dashboards import Session
-from bot.services.kpis import Report
+from bot.services.views import Report
 from handlers.common.texts import local_time
 from handlers.kpis.texts import KPI_NAMES, charts, status
 

@@ -26,7 +26,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.policy import DASHBOARD_ROLES, KPI_VIEW_ROLES
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, dashboards, kpis
-from bot.services.kpis import Report
+from bot.services.views import Report
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import local_time

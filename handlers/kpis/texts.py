@@ -15,7 +15,7 @@ from bot.documents.charts import Bar, targets_chart, trend_chart
 from bot.documents.workbook import Sheet, workbook
 from bot.domain.enums import ScopeLevel
 from bot.domain.kpis import PERCENT, WHOLE, Indicator, Kpi, Month, shown
-from bot.services.kpis import Report, UnitFigures
+from bot.services.views import Report, UnitFigures
 from handlers.common.texts import local_time
 
 KPI_NAMES = {

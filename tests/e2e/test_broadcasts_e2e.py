@@ -9,13 +9,14 @@ import asyncio
 import re
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.domain.broadcasts import DeliveryState
 from bot.domain.enums import OrganisationType, RegistrationStatus
+from bot.domain.local_time import local_today
 from bot.domain.projects import ProjectKind, ProjectState
 from bot.domain.volunteers import Skill
 from storage.db import make_engine, make_session_factory
@@ -68,8 +69,8 @@ async def published_project(database_url: str) -> int:
                 kind=ProjectKind.SERVICE,
                 categories=["elderly_care"],
                 budget_fen=0,
-                starts_on=date.today(),
-                ends_on=date.today() + timedelta(days=60),
+                starts_on=local_today(),
+                ends_on=local_today() + timedelta(days=60),
                 state=ProjectState.PUBLISHED,
             )
             uow.session.add(project)

@@ -4,7 +4,6 @@ child under 14, and /accesslog for district admins."""
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.enums import Role, ScopeLevel
+from bot.domain.local_time import local_today
 from bot.domain.principal import Place, Principal
 from bot.domain.privacy import CONSENT_VERSION
 from bot.domain.volunteers import Skill, check_character
@@ -201,7 +201,7 @@ async def test_a_worker_records_a_guardian_for_a_child_and_then_verifies(
     principal = Principal(
         child, "zh", home=Place(world.community_a1, world.street_a, world.district)
     )
-    first17 = f"500106{date.today().year - 9}0101123"
+    first17 = f"500106{local_today().year - 9}0101123"
     await privacy.give_registration_consent(uow, principal, locale="zh", id_number=True)
     await volunteers.register(
         uow,
@@ -268,7 +268,7 @@ async def test_a_child_registering_in_chat_is_told_a_guardian_must_agree(
     chat: ChatHarness, uow: UnitOfWork, world: Map
 ) -> None:
     await make_person(uow, "小红", community=world.community_a1, web_id=CHILD)
-    first17 = f"500106{date.today().year - 12}0101123"
+    first17 = f"500106{local_today().year - 12}0101123"
     await chat.send(CHILD, "/volunteer")
     await chat.tap(CHILD, "我同意")
     await chat.tap(CHILD, "我同意")

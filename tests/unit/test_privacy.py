@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bot.config import ConfigError, load_settings
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, PermissionDenied
+from bot.domain.local_time import local_today
 from bot.domain.principal import Grant, Place, Principal
 from bot.domain.privacy import CONSENT_VERSION, Access, Purpose, age_on, birth_date
 from bot.domain.timebank import AccountKind, TransactionKind
@@ -244,7 +245,7 @@ async def test_a_child_under_14_is_verified_only_after_a_worker_records_the_guar
     outsider = await make_person(uow, "乙村干部", community=world.community_b1)
     child = await make_person(uow, "小明", community=world.community_a1)
     principal = home(world, child)
-    this_year = date.today().year
+    this_year = local_today().year
     view = await register(uow, principal, valid_id(f"500106{this_year - 10}0101123"), "王小明")
     assert await privacy.guardian_needed(uow, principal)
     with pytest.raises(Conflict) as error:

@@ -88,7 +88,7 @@ def test_credit_comes_only_from_a_service_account() -> None:
 
 def test_a_naive_timestamp_is_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
-        gift(ANNA, BO, 10, datetime(2025, 3, 1, 9, 0))
+        gift(ANNA, BO, 10, datetime(2025, 3, 1, 9, 0))  # noqa: DTZ001 - naive on purpose
     assert caught.value.reason == "naive_datetime"
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from bot.domain.enums import ScopeLevel
 from bot.domain.kpis import Kpi
 from bot.services import kpis
-from bot.services.kpis import UnitFigures
+from bot.services.views import UnitFigures
 from bot.web.api import common
 
 
