@@ -31,7 +31,6 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.telegram.commands import set_default_commands
 from bot.channels.telegram.emergency_header import EmergencyHeaderRequest, EmergencyUpdateMiddleware
 from bot.channels.telegram.notifier import ChatNotifier
 from bot.channels.telegram.sender import OutboxSender, ProgressReporter
@@ -87,6 +86,7 @@ from bot.web.api import core as api
 from bot.web.ui import ui_strings
 from handlers import ROUTERS
 from handlers.common.capabilities import PhotoLibrary
+from handlers.common.commands import set_default_commands
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
 from handlers.groups import router as groups

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.services import kpis, match_cache
+from bot.services import emergencies, kpis, match_cache
 from storage.db import make_engine, make_session_factory
 from storage.uow import UnitOfWork
 from tests.support.databases import PostgresDatabases, migrate_sync, require_env
@@ -38,6 +38,7 @@ def _fresh_process_caches() -> Iterator[None]:
     process-wide caches (indicators, matching candidates) must not carry a report over."""
     kpis.forget()
     match_cache.invalidate()
+    emergencies.forget_active()
     yield
 
 

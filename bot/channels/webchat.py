@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
@@ -48,14 +48,21 @@ from bot.channels.botapi import (
     reply_keys,
     wrong_file_identifier,
 )
+from bot.domain.transcripts import (
+    MAX_EVENTS_KEPT,
+    MAX_MESSAGES_KEPT,
+    FileStore,
+    Published,
+    StoredFile,
+    TranscriptStore,
+    redact_event,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_EVENTS_KEPT = 500
 MAX_QUERIES_KEPT = 2000
 MAX_CONVERSATIONS = 5000
 MAX_FILES = 500
-MAX_MESSAGES_KEPT = 300
 # A long poll looks at the store again this often, for events another process wrote.
 RECHECK_SECONDS = 5.0
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Wushe", "username": "wushe_web"}
@@ -89,68 +96,6 @@ def reply_keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]] 
     """A reply keyboard for the page (botapi.reply_keys): a browser cannot share the person's
     contact, so handlers don't offer it here (handlers/common/keyboards.py phone_keyboard)."""
     return reply_keys(markup)
-
-
-@dataclass
-class StoredFile:
-    chat_id: int
-    filename: str
-    content: bytes
-    content_type: str = "application/octet-stream"
-
-
-@dataclass(frozen=True, slots=True)
-class Published:
-    seq: int
-    message_id: int | None
-
-
-class FileStore(Protocol):
-    """Where files people send are kept (every process sees them)."""
-
-    async def put_file(self, token: str, stored: StoredFile) -> None: ...
-
-    async def file(self, token: str) -> StoredFile | None: ...
-
-
-class TranscriptStore(Protocol):
-    """Where web chats live: their page events (in order), the bot's messages (with their
-    buttons, which taps are checked against), their menus and their files. The memory store
-    serves tests; the bot process keeps them in the database (storage/webchat.py), so a restart
-    or another process loses nothing."""
-
-    async def publish(
-        self,
-        chat_id: int,
-        event: dict[str, Any],
-        *,
-        new_message: bool = False,
-        message: dict[str, Any] | None = None,
-        forget_message: int | None = None,
-        client_id: str | None = None,
-    ) -> Published | None:
-        """Append an event (seq allocated here). `new_message` allocates a message id and puts
-        it into the event and `message`; `message` is stored (or replaced); `forget_message`
-        removes a stored bot message. None when `client_id` was already published."""
-        ...
-
-    async def since(self, chat_id: int, after: int) -> tuple[list[dict[str, Any]], int]:
-        """The events after `after` (oldest first), and the chat's last seq."""
-        ...
-
-    async def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None: ...
-
-    async def redact(self, chat_id: int, message_id: int, html_text: str) -> bool:
-        """Replace what a person wrote (or sent) in their message; False if there is none."""
-        ...
-
-    async def set_commands(self, chat_id: int, commands: list[dict[str, str]]) -> None: ...
-
-    async def commands(self, chat_id: int) -> list[dict[str, str]] | None: ...
-
-    async def put_file(self, token: str, stored: StoredFile) -> None: ...
-
-    async def file(self, token: str) -> StoredFile | None: ...
 
 
 @dataclass
@@ -259,13 +204,6 @@ class MemoryTranscripts:
 
     async def file(self, token: str) -> StoredFile | None:
         return self.hub.files.get(token)
-
-
-def redact_event(event: dict[str, Any], html_text: str) -> None:
-    """What the person wrote or sent is gone from the event; a placeholder stands in."""
-    event.update(type="message", html=html_text, redacted=True)
-    for key in ("url", "filename", "caption_html"):
-        event.pop(key, None)
 
 
 class WebChatHub:

@@ -4,6 +4,8 @@ roll-call, those who come sign up for an emergency shift and check in against it
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -302,6 +304,48 @@ async def active_for(uow: UnitOfWork, *, community_id: int) -> EmergencyView | N
             return None
         found = await uow.broadcasts.active_for(community.id, place_of(community).street_id)
         return await _view(uow, found) if found is not None else None
+
+
+# The header's lookup, per process: (time.monotonic() until when, the description or None).
+ACTIVE_SECONDS = 10.0
+_active: dict[int, tuple[float, str | None]] = {}
+_looking: dict[int, asyncio.Future[str | None]] = {}
+
+
+def forget_active() -> None:
+    """Emergency mode changed in this process: look again."""
+    _active.clear()
+
+
+async def active_description(uow: UnitOfWork, *, community_id: int) -> str | None:
+    """What the header says for a community (None: no emergency), cached for ACTIVE_SECONDS.
+    One lookup per community at a time: when the entry is old, the updates that arrive
+    meanwhile keep the description they had, or wait for that same lookup, rather than all
+    taking a database connection at once."""
+    found = _active.get(community_id)
+    if found is not None and found[0] >= time.monotonic():
+        return found[1]
+    pending = _looking.get(community_id)
+    if pending is not None:
+        return found[1] if found is not None else await asyncio.shield(pending)
+    return await _look_up(uow, community_id)
+
+
+async def _look_up(uow: UnitOfWork, community_id: int) -> str | None:
+    future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())
+    _looking[community_id] = future
+    try:
+        view = await active_for(uow, community_id=community_id)
+        description = view.description if view else None
+        _active[community_id] = (time.monotonic() + ACTIVE_SECONDS, description)
+        future.set_result(description)
+        return description
+    except BaseException as error:
+        future.set_exception(error)
+        raise
+    finally:
+        _looking.pop(community_id, None)
 
 
 async def answer(

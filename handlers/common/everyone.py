@@ -9,11 +9,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
-from bot.channels.telegram.commands import GROUP_TITLES, Group, commands_for
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
 from handlers.common.callbacks import NameAction, NameCb
+from handlers.common.commands import GROUP_TITLES, Group, commands_for
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name

@@ -17,7 +17,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.channels.telegram.commands import set_chat_commands
 from bot.domain.emergency_signs import looks_like_emergency
 from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
@@ -37,6 +36,7 @@ from handlers.common.callbacks import (
     PlaceAction,
     PlaceCb,
 )
+from handlers.common.commands import set_chat_commands
 from handlers.common.deeplinks import open_deep_link
 from handlers.common.everyone import help_text
 from handlers.common.keyboards import button, language_keyboard

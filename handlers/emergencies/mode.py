@@ -15,7 +15,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.channels.telegram.emergency_header import forget, header_text
 from bot.config import Settings
 from bot.domain.broadcasts import MAX_DESCRIPTION, RollCallAnswer
 from bot.domain.enums import Channel, Role, ScopeLevel
@@ -30,6 +29,7 @@ from handlers.common.steps import id_number, in_both_languages
 from handlers.common.texts import local_time, resource_text
 from handlers.emergencies.callbacks import EmergencyAction, EmergencyCb
 from handlers.emergencies.states import EmergencyForm
+from handlers.emergencies.texts import header_text
 
 router = RouteTable("emergency")
 
@@ -189,7 +189,7 @@ async def start(
         progress_to=(channel, str(callback.message.chat.id)),
     )
     await state.clear()
-    forget()
+    emergencies.forget_active()
     await callback.message.answer(
         header_text(view.description)
         + "\n"
@@ -243,7 +243,7 @@ async def end_confirmed(
         emergency_id=callback_data.id,
         texts=in_both_languages(i18n, lambda: ended_text(description)),
     )
-    forget()
+    emergencies.forget_active()
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.answer(

@@ -44,13 +44,13 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.channels.telegram.commands import COMMANDS
 from bot.config import Settings
 from bot.domain.enums import Channel
 from bot.domain.errors import DomainError, NotFound, PermissionDenied
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, groups
 from bot.services.groups import Choice
+from handlers.common.commands import COMMANDS
 from handlers.common.deeplinks import deep_link, start_link
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable

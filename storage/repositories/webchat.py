@@ -1,4 +1,4 @@
-"""Web chat transcripts in the database (bot.channels.webchat.TranscriptStore).
+"""Web chat transcripts in the database (bot.domain.transcripts.TranscriptStore).
 
 Each chat's events are numbered by its own counter row (`webchat_chats`), taken with an
 UPDATE … RETURNING in the event's transaction: concurrent writers of one chat queue on that
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.webchat import (
+from bot.domain.transcripts import (
     MAX_EVENTS_KEPT,
     MAX_MESSAGES_KEPT,
     Published,

@@ -17,8 +17,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app import Application, build
-from bot.channels.webchat import MAX_EVENTS_KEPT
 from bot.config import load_settings
+from bot.domain.transcripts import MAX_EVENTS_KEPT
 from bot.web.chat import chat_id_of
 from storage.db import make_engine, make_session_factory
 from storage.models import ChannelAccount, Person, WebChatEvent

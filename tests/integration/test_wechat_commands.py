@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import Application
-from bot.channels.telegram.commands import COMMANDS
 from bot.channels.wechat import chat_id_of
 from bot.domain.enums import Channel, Role, ScopeLevel
+from handlers.common.commands import COMMANDS
 from storage.models import ChannelAccount
 from storage.uow import UnitOfWork
 from tests.integration.test_wechat_channel import onboard

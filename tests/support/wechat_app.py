@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 
 from bot.app import Application, build
-from bot.channels.telegram.commands import set_default_commands
 from bot.config import load_settings
+from handlers.common.commands import set_default_commands
 from tests.support import fake_wechat
 from tests.support.fake_wechat import FakeWeChat
 

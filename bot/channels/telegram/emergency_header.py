@@ -6,8 +6,6 @@ puts the header above each message sent into that chat while the update is handl
 
 from __future__ import annotations
 
-import html
-import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -17,35 +15,17 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject
-from aiogram.utils.i18n import gettext as _
 
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, emergencies
-
-CACHE_SECONDS = 10.0
+from handlers.emergencies.texts import header_text
 
 # (chat id, description) of the update being handled, when its sender is in an emergency.
 _current: ContextVar[tuple[int, str] | None] = ContextVar("emergency_header", default=None)
-_cache: dict[int, tuple[float, str | None]] = {}
-
-
-def header_text(description: str) -> str:
-    return _("🚨 Emergency mode: {description}").format(description=html.escape(description))
-
-
-def forget() -> None:
-    """Emergency mode changed in this process: look again."""
-    _cache.clear()
 
 
 async def _description(uow: UnitOfWork, community_id: int) -> str | None:
-    now = time.monotonic()
-    found = _cache.get(community_id)
-    if found is None or found[0] < now:
-        view = await emergencies.active_for(uow, community_id=community_id)
-        found = (now + CACHE_SECONDS, view.description if view else None)
-        _cache[community_id] = found
-    return found[1]
+    return await emergencies.active_description(uow, community_id=community_id)
 
 
 class EmergencyUpdateMiddleware(BaseMiddleware):
