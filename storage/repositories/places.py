@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.principal import Place, Principal
@@ -55,7 +55,8 @@ class PlacesRepository:
         query = (
             select(Community)
             .where(Community.id == community_id)
-            .options(selectinload(Community.street).selectinload(Street.district))
+            # One statement, not three: a community has one street, a street one district.
+            .options(joinedload(Community.street).joinedload(Street.district))
         )
         return (await self.session.scalars(query)).one_or_none()
 
