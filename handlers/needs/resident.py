@@ -33,9 +33,10 @@ from bot.services.ports import Notifier
 from handlers.common import drafts
 from handlers.common.callbacks import ConfirmCb, NeedAction, NeedCb, NeedNewCb
 from handlers.common.capabilities import PhotoLibrary, photo_reference
+from handlers.common.confirm import ConfirmStep
 from handlers.common.deeplinks import deep_link
 from handlers.common.emergency_alert import emergency_alert
-from handlers.common.keyboards import button, confirm_keyboard
+from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
 from handlers.common.texts import CATEGORY_NAMES, local_time
@@ -45,6 +46,7 @@ from handlers.needs.texts import BENEFICIARY_NAMES, URGENCY_NAMES, detail_text, 
 from handlers.needs.worker import action_keyboard
 
 router = RouteTable("needs_resident")
+CONFIRM = ConfirmStep("need", NeedForm.confirm)
 
 
 def _choices(step: str, names: dict[Any, Any], columns: int = 2) -> InlineKeyboardMarkup:
@@ -589,7 +591,6 @@ async def need_me_too(
 
 async def _ask_confirm(message: Message, state: FSMContext, *, edit: bool) -> None:
     data = await state.get_data()
-    await state.set_state(NeedForm.confirm)
     lines = [
         _("<b>Please check your request</b>"),
         _("Category: {category}").format(category=CATEGORY_NAMES[NeedCategory(data["category"])]),
@@ -608,14 +609,10 @@ async def _ask_confirm(message: Message, state: FSMContext, *, edit: bool) -> No
         lines.append(
             _("Address: {address}").format(address=html.escape(data.get("address") or "—"))
         )
-    text, keyboard = "\n".join(lines), confirm_keyboard("need")
-    if edit:
-        await message.edit_text(text, reply_markup=keyboard)
-    else:
-        await message.answer(text, reply_markup=keyboard)
+    await CONFIRM.ask(message, state, "\n".join(lines), edit=edit)
 
 
-@router.callback_query(NeedForm.confirm, ConfirmCb.filter(F.flow == "need"))
+@router.callback_query(*CONFIRM.filters)
 async def need_confirmed(
     callback: CallbackQuery,
     callback_data: ConfirmCb,
@@ -626,15 +623,11 @@ async def need_confirmed(
     settings: Settings,
 ) -> None:
     data = await state.get_data()
-    await callback.answer()
+    if not await CONFIRM.confirmed(callback, callback_data, state):
+        return
     if not isinstance(callback.message, Message):
         return
-    if not callback_data.yes:
-        await state.clear()
-        await callback.message.edit_text(_("Cancelled. Nothing was saved."))
-        return
-    filed = await _file(uow, notifier, principal, data, settings)
-    await state.clear()
+    filed = await save_then_clear(state, _file(uow, notifier, principal, data, settings))
     await callback.message.edit_text(
         _(
             "Thank you. Your request is filed as <b>{reference}</b>.\n"
