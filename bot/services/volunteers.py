@@ -144,9 +144,7 @@ async def _unused_id_hash(
         other = await uow.volunteers.by_id_hash(id_hash)
         workers = None
         if other is not None and other.person_id != principal.person_id:
-            workers = await _report_id_conflict(
-                uow, principal, other, name=who.name, phone=who.phone
-            )
+            workers = await _report_id_conflict(uow, principal, other)
     if workers is not None:
         await _tell_id_conflict(notifier, workers, who)
         raise Conflict("id_registered")
@@ -228,9 +226,7 @@ async def _workers_of(uow: UnitOfWork, community_id: int) -> list[int]:
 ID_CONFLICT_RENOTIFY = timedelta(days=1)
 
 
-async def _report_id_conflict(
-    uow: UnitOfWork, principal: Principal, other: Volunteer, *, name: str, phone: str
-) -> list[int]:
+async def _report_id_conflict(uow: UnitOfWork, principal: Principal, other: Volunteer) -> list[int]:
     """Audit a registration whose ID number belongs to another volunteer (the number itself
     is never written) and return the workers of the person's community to tell — nobody when
     they were told about this person and that registration within the last day (a repeated

@@ -39,8 +39,6 @@ from bot.services.ports import Notice, Notifier
 from storage.models import Community, Need, Person
 from storage.uow import UnitOfWork
 
-SIMILAR_THRESHOLD = 0.2
-
 
 @dataclass(frozen=True, slots=True)
 class Filed:
