@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.domain.broadcasts import (
@@ -30,7 +31,7 @@ from bot.domain.needs import NeedCategory
 from bot.domain.policy import BROADCAST_ROLES
 from bot.domain.principal import Principal
 from bot.domain.projects import RECRUITING
-from bot.services import alerts, webhooks
+from bot.services import alerts, audit, webhooks
 from bot.services.organisations import member_of
 from storage.models import Broadcast, OutboxMessage
 from storage.types import utcnow
@@ -119,11 +120,7 @@ class Report:
 # ------------------------------------------------------------------ composing
 
 
-def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
-    """The audit entry of the principal's step on a broadcast (`rest`: details, note)."""
-    uow.audit.record(
-        actor_id=principal.person_id, action=action, entity="broadcast", entity_id=entity_id, **rest
-    )
+_audit = partial(audit.step, entity="broadcast")
 
 
 async def _communities(uow: UnitOfWork, principal: Principal) -> set[int]:

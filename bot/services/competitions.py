@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from bot.domain.broadcasts import Audience, AudienceKind, clean_text
 from bot.domain.competitions import (
@@ -31,7 +31,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.funds import FundBook
 from bot.domain.principal import Principal
 from bot.domain.projects import MAX_BUDGET_FEN, ProjectState
-from bot.services import broadcasts, buyers
+from bot.services import audit, broadcasts, buyers
 from bot.services.funds import replay
 from bot.services.organisations import member_of
 from storage.models import (
@@ -126,15 +126,7 @@ class CallView:
     reviewer: bool
 
 
-def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
-    """The audit entry of the principal's step on a competition (`rest`: details, note)."""
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action=action,
-        entity="competition",
-        entity_id=entity_id,
-        **rest,
-    )
+_audit = partial(audit.step, entity="competition")
 
 
 def _phase(call: Competition, now: datetime) -> CallState:

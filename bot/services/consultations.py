@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from bot.domain.attendance import code_from_digest
@@ -35,7 +36,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import AREA_READ_ROLES, CONSULTATION_ROLES
 from bot.domain.principal import Principal
 from bot.domain.privacy import Access
-from bot.services import access_log, broadcasts, needs, people, webhooks
+from bot.services import access_log, audit, broadcasts, needs, people, webhooks
 from bot.services.crypto import PersonalDataCipher
 from bot.services.places import area_of
 from bot.services.ports import Notifier
@@ -125,15 +126,7 @@ class Results:
 # ------------------------------------------------------------------ loading and seeing
 
 
-def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
-    """The audit entry of the principal's step on a consultation (`rest`: details, note)."""
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action=action,
-        entity="consultation",
-        entity_id=entity_id,
-        **rest,
-    )
+_audit = partial(audit.step, entity="consultation")
 
 
 def _audit_opinion(

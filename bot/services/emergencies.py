@@ -9,7 +9,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
 
 from bot.domain.broadcasts import (
     MAX_DESCRIPTION,
@@ -24,7 +24,7 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import EMERGENCY_COMMUNITY_ROLES, EMERGENCY_STREET_ROLES
 from bot.domain.principal import Principal
 from bot.domain.volunteers import SignupStatus
-from bot.services import alerts, broadcasts
+from bot.services import alerts, audit, broadcasts
 from bot.services.places import place_of
 from storage.models import Emergency, EmergencyShift, RollCall, Shift, ShiftSignup
 from storage.types import utcnow
@@ -56,11 +56,7 @@ class RollCallView:
     mobilised: int
 
 
-def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
-    """The audit entry of the principal's step on an emergency (`rest`: details, note)."""
-    uow.audit.record(
-        actor_id=principal.person_id, action=action, entity="emergency", entity_id=entity_id, **rest
-    )
+_audit = partial(audit.step, entity="emergency")
 
 
 async def _view(uow: UnitOfWork, emergency: Emergency) -> EmergencyView:

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
 
 from bot.domain.enums import (
     ORGANISATION_ROLES,
@@ -20,6 +20,7 @@ from bot.domain.enums import (
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.domain.policy import VERIFYING_ROLES
 from bot.domain.principal import Principal
+from bot.services import audit
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from storage.models import Organisation, OrganisationInvite, RoleGrant
@@ -43,15 +44,7 @@ class OrgView:
     communities: tuple[int, ...]
 
 
-def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
-    """The audit entry of the principal's step on an organisation (`rest`: details, note)."""
-    uow.audit.record(
-        actor_id=principal.person_id,
-        action=action,
-        entity="organisation",
-        entity_id=entity_id,
-        **rest,
-    )
+_audit = partial(audit.step, entity="organisation")
 
 
 def _view(org: Organisation, communities: Sequence[int]) -> OrgView:

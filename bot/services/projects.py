@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import partial
 
 from bot.domain.contacts import shown_name
 from bot.domain.enums import Role
@@ -25,6 +25,7 @@ from bot.domain.projects import (
     actions_for,
     next_state,
 )
+from bot.services import audit
 from bot.services.organisations import member_of
 from bot.services.places import acts_in, area_of, place_of
 from bot.services.ports import Notice, Notifier
@@ -90,11 +91,7 @@ def _checked_text(text: str, field: str) -> str:
     return checked
 
 
-def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
-    """The audit entry of the principal's step on a project (`rest`: details, note)."""
-    uow.audit.record(
-        actor_id=principal.person_id, action=action, entity="project", entity_id=entity_id, **rest
-    )
+_audit = partial(audit.step, entity="project")
 
 
 def _clean(text: str, limit: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from bot.domain.enums import ScopeLevel
@@ -28,7 +28,7 @@ from bot.domain.purchases import (
     payments,
     report,
 )
-from bot.services import buyers
+from bot.services import audit, buyers
 from bot.services.organisations import member_of
 from storage.models import (
     Organisation,
@@ -118,11 +118,7 @@ def _checked_text(text: str, field: str) -> str:
     return checked
 
 
-def _audit(uow: UnitOfWork, principal: Principal, action: str, entity_id: int, **rest: Any) -> None:
-    """The audit entry of the principal's step on a purchase (`rest`: details, note)."""
-    uow.audit.record(
-        actor_id=principal.person_id, action=action, entity="purchase", entity_id=entity_id, **rest
-    )
+_audit = partial(audit.step, entity="purchase")
 
 
 async def _load(uow: UnitOfWork, purchase_id: int, *, lock: bool = False) -> ServicePurchase:
