@@ -30,9 +30,10 @@ from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.domain.projects import parse_yuan, yuan_text
 from bot.domain.time_phrases import end_of_day, parse_day
-from bot.services import UnitOfWork, buyers, competitions, consultations, places
+from bot.services import UnitOfWork, competitions, consultations
 from bot.services.competitions import BudgetLine, CallView, NewCall, RankedView
 from bot.services.consultations import NewConsultation
+from handlers.common.buyers import unit_keyboard
 from handlers.common.callbacks import ConfirmCb
 from handlers.common.confirm import ConfirmStep
 from handlers.common.keyboards import button, toggle_keyboard
@@ -201,25 +202,18 @@ async def new_call(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
     await state.clear()
-    units = buyers.units_of(principal)
-    if not units:
+    keyboard = await unit_keyboard(
+        uow,
+        principal,
+        lambda level, scope_id: CallCb(action=CallAction.UNIT, id=scope_id, value=level.value),
+    )
+    if keyboard is None:
         await message.answer(_("Only street and district admins open calls for proposals."))
         return
-    rows = []
-    for level, scope_id in units:
-        name = await places.scope_name(uow, level=level, scope_id=scope_id)
-        rows.append(
-            [
-                button(
-                    name.label(principal.locale),
-                    CallCb(action=CallAction.UNIT, id=scope_id, value=level.value),
-                )
-            ]
-        )
     await state.set_state(CallForm.unit)
     await message.answer(
         _("Which unit opens the call? /cancel"),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        reply_markup=keyboard,
     )
 
 

@@ -39,8 +39,9 @@ from bot.domain.purchases import (
     parse_milestones,
 )
 from bot.domain.timebank import hours_text
-from bot.services import UnitOfWork, buyers, places, purchases
+from bot.services import UnitOfWork, buyers, purchases
 from bot.services.purchases import MilestoneView, NewPurchase, PurchaseView
+from handlers.common.buyers import unit_keyboard
 from handlers.common.callbacks import ConfirmCb
 from handlers.common.confirm import ConfirmStep
 from handlers.common.exports import csv_file
@@ -215,25 +216,20 @@ async def new_purchase(
     message: Message, state: FSMContext, principal: Principal, uow: UnitOfWork
 ) -> None:
     await state.clear()
-    units = buyers.units_of(principal)
-    if not units:
+    keyboard = await unit_keyboard(
+        uow,
+        principal,
+        lambda level, scope_id: PurchaseCb(
+            action=PurchaseAction.UNIT, id=scope_id, value=level.value
+        ),
+    )
+    if keyboard is None:
         await message.answer(_("Only street and district admins record purchases of services."))
         return
-    rows = []
-    for level, scope_id in units:
-        name = await places.scope_name(uow, level=level, scope_id=scope_id)
-        rows.append(
-            [
-                button(
-                    name.label(principal.locale),
-                    PurchaseCb(action=PurchaseAction.UNIT, id=scope_id, value=level.value),
-                )
-            ]
-        )
     await state.set_state(PurchaseForm.unit)
     await message.answer(
         _("Which unit buys the service? /cancel"),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        reply_markup=keyboard,
     )
 
 
