@@ -208,12 +208,20 @@ COMMANDS = (
 
 
 def commands_for(principal: Principal | None) -> tuple[Command, ...]:
+    if principal is None:
+        return commands_with(None, is_superadmin=False)
+    return commands_with(principal.roles, is_superadmin=principal.is_superadmin)
+
+
+def commands_with(roles: frozenset[Role] | None, *, is_superadmin: bool) -> tuple[Command, ...]:
+    """The commands of someone with these roles (None: not known yet, so only everyone's)."""
+
     def visible(command: Command) -> bool:
         if command.roles is None:
             return True
-        if principal is None:
+        if roles is None:
             return False
-        return principal.is_superadmin or bool(principal.roles & command.roles)
+        return is_superadmin or bool(roles & command.roles)
 
     return tuple(c for c in COMMANDS if visible(c))
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.enums import Role
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, people
 from bot.services.views import ProfileView
 from handlers.common.callbacks import NameAction, NameCb
-from handlers.common.commands import GROUP_TITLES, Group, commands_for
+from handlers.common.commands import GROUP_TITLES, Group, commands_with
 from handlers.common.keyboards import button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import CHANNEL_NAMES, LANGUAGE_NAMES, LEVEL_NAMES, role_name
@@ -25,7 +28,15 @@ def help_text(principal: Principal | None) -> str:
     """The commands a person has, grouped: a resident's basics first (求助, 我的诉求…), then
     the groups their roles add, then the settings. The catalog orders each line: Chinese puts
     the description first ("求助：提交诉求 — /need"), English the command."""
-    visible = commands_for(principal)
+    if principal is None:
+        return _help_text(get_i18n().current_locale, None, False)
+    return _help_text(get_i18n().current_locale, principal.roles, principal.is_superadmin)
+
+
+# Every /help assembled the same text again (45 translations); it depends only on these three.
+@lru_cache(maxsize=256)
+def _help_text(locale: str, roles: frozenset[Role] | None, is_superadmin: bool) -> str:
+    visible = commands_with(roles, is_superadmin=is_superadmin)
     blocks = [_("Here is what you can do:")]
     for group in Group:
         commands = [c for c in visible if c.group is group]
