@@ -75,7 +75,11 @@ from bot.services import (
 from bot.services.crypto import PersonalDataCipher
 from bot.services.identity_cache import IdentityCache
 from bot.services.ports import Notifier, RecordingNotifier
-from bot.state_storage import ChatOrderIsolation, ExpiringMemoryStorage, expire_unbounded_state
+from bot.state_storage import (
+    ExpiringMemoryStorage,
+    SharedConversationStorage,
+    expire_unbounded_state,
+)
 from bot.web import chat as webchat_routes
 from bot.web import dashboard as dashboard_routes
 from bot.web import dashboard_page, guard, wechat_oauth
@@ -127,10 +131,8 @@ def redis_client(url: str) -> Any:
 
 def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
-
         # Every key expires: a form left open (with its ciphertexts) does not stay forever.
-        return RedisStorage(
+        return SharedConversationStorage(
             redis_client(settings.redis_url),
             key_builder=DestinyKeyBuilder(with_bot_id=True),
             state_ttl=settings.fsm_ttl_seconds,
@@ -139,12 +141,13 @@ def make_storage(settings: Settings) -> BaseStorage:
     return ExpiringMemoryStorage(settings.fsm_ttl_seconds)
 
 
-def chat_order(redis: Any) -> BaseEventIsolation | None:
+def chat_order(storage: BaseStorage) -> BaseEventIsolation | None:
     """With Redis, one chat's updates in order across processes (the lock is taken before the
-    conversation state is read); without it, ChatOrderMiddleware keeps them in this process."""
-    if redis is None:
-        return None
-    return ChatOrderIsolation(redis, DestinyKeyBuilder(with_bot_id=True))
+    conversation state is read, and reads it); without it, ChatOrderMiddleware keeps them in
+    this process."""
+    if isinstance(storage, SharedConversationStorage):
+        return storage.chat_order()
+    return None
 
 
 def build_dispatcher(
@@ -318,14 +321,15 @@ def build(settings: Settings) -> Application:
         rate_store = RedisRateStore(redis)
     inbox = OutageInbox()
     identities = IdentityCache(settings.identity_seconds)
+    storage = make_storage(settings)
     dispatcher = build_dispatcher(
         settings,
         session_factory,
         i18n,
-        make_storage(settings),
+        storage,
         seen=seen,
         inbox=inbox,
-        isolation=chat_order(redis),
+        isolation=chat_order(storage),
         identities=identities,
     )
     # Transcripts, menus and files of web chats in the database: nothing lost on restart.

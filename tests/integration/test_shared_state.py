@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.pacing import LocalPacer, RedisPacer
-from bot.state_storage import ChatOrderIsolation
+from bot.state_storage import SharedConversationStorage
 from handlers.common.drafts import DestinyKeyBuilder
 from storage.db import make_engine, statement_cache
 from storage.locks import SchedulerLock
@@ -79,7 +80,8 @@ async def test_one_scheduler_holds_the_lock_and_another_takes_it_when_it_is_gone
 
 
 async def test_one_chats_updates_wait_for_each_other_in_arrival_order(redis: Redis) -> None:
-    isolation = ChatOrderIsolation(redis, DestinyKeyBuilder(prefix=f"t-{uuid.uuid4().hex[:8]}"))
+    keys = DestinyKeyBuilder(prefix=f"t-{uuid.uuid4().hex[:8]}")
+    isolation = SharedConversationStorage(redis, key_builder=keys).chat_order()
     key = StorageKey(bot_id=1, chat_id=7, user_id=7)
     order: list[int] = []
 
@@ -102,3 +104,54 @@ def test_no_statement_cache_behind_pgbouncer_gives_unique_names() -> None:
     assert options["prepared_statement_cache_size"] == 0
     name = options["prepared_statement_name_func"]
     assert name() != name()
+
+
+async def test_the_conversation_read_with_the_lock_is_the_one_in_redis(redis: Redis) -> None:
+    # Two processes' storages on one Redis; each reads a chat's conversation with its lock.
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    first = SharedConversationStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix))
+    second = SharedConversationStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix))
+    plain = RedisStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix))
+    key = StorageKey(bot_id=1, chat_id=8, user_id=8)
+    await plain.set_state(key, "Form:name")
+    await plain.set_data(key, {"step": 1})
+    events: list[str] = []
+
+    async def first_process() -> None:
+        async with first.chat_order().lock(key):
+            assert await first.get_state(key) == "Form:name"
+            assert await first.get_data(key) == {"step": 1}
+            await first.set_state(key, "Form:phone")
+            await first.update_data(key, {"step": 2})
+            assert await first.get_state(key) == "Form:phone"  # its own writes, at once
+            assert await first.get_data(key) == {"step": 2}
+            events.append("first done")
+            await asyncio.sleep(0.1)
+
+    async def second_process() -> None:
+        await asyncio.sleep(0.02)  # the first holds the lock by now
+        async with second.chat_order().lock(key):
+            events.append("second in")
+            # What the first wrote, not what was there when the second asked.
+            assert await second.get_state(key) == "Form:phone"
+            assert await second.get_data(key) == {"step": 2}
+            await second.set_state(key, None)
+            await second.set_data(key, {})
+
+    await asyncio.gather(first_process(), second_process())
+    assert events == ["first done", "second in"]
+    assert await plain.get_state(key) is None and await plain.get_data(key) == {}
+    assert not first.held and not second.held  # nothing kept once the lock is let go
+    assert await redis.exists(DestinyKeyBuilder(prefix=prefix).build(key, "lock")) == 0
+
+
+async def test_a_held_chats_copy_never_answers_for_another_chat(redis: Redis) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    storage = SharedConversationStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix))
+    mine, other = StorageKey(1, 9, 9), StorageKey(1, 10, 10)
+    await storage.set_state(other, "Other:step")
+    async with storage.chat_order().lock(mine):
+        assert await storage.get_state(mine) is None
+        assert await storage.get_state(other) == "Other:step"  # read from Redis
+        await storage.set_data(other, {"x": 1})
+        assert await storage.get_data(other) == {"x": 1}
