@@ -12,14 +12,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.errors import InvalidInput
 from bot.domain.principal import Principal
 from bot.services import UnitOfWork, api_clients
 from handlers.api_clients.callbacks import AppAction, AppCb
 from handlers.api_clients.states import AppForm
-from handlers.common.keyboards import button, toggle_keyboard
+from handlers.common.keyboards import Keyboard, button, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.texts import LEVEL_NAMES
 
@@ -53,7 +52,7 @@ def _listing(apps: list[api_clients.ClientView]) -> tuple[str, InlineKeyboardMar
         for app in apps
     ]
     head = _("Apps of the HTTP API in your area:") if lines else _("No apps are registered yet.")
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.row(button(_("Register an app"), AppCb(action=AppAction.NEW)))
     for app in apps:
         label = _("Revoke {name}").format(name=app.name)
@@ -161,7 +160,7 @@ async def revoke_asked(callback: CallbackQuery, callback_data: AppCb) -> None:
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.button(
         text=_("Yes, revoke it"), callback_data=AppCb(action=AppAction.YES, item=callback_data.item)
     )

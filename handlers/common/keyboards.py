@@ -19,7 +19,7 @@ NEXT_LEVEL = {"d": "s", "s": "c"}
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for code, name in LANGUAGE_NAMES.items():
         builder.button(text=name, callback_data=LanguageCb(code=code))
     builder.adjust(2)
@@ -37,7 +37,7 @@ def place_keyboard(
     back: PlaceCb | None,
 ) -> InlineKeyboardMarkup:
     """One button per place; at `pick_level` a tap picks, above it a tap opens the level below."""
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for item in page.items:
         if level == pick_level:
             data = PlaceCb(
@@ -79,11 +79,21 @@ def _page_nav(
 
 
 def roles_keyboard(roles: tuple[Role, ...]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for role in roles:
         builder.button(text=role_name(role), callback_data=RoleCb(role=role.value))
     builder.adjust(2)
     return builder.as_markup()
+
+
+class Keyboard(InlineKeyboardBuilder):
+    """aiogram's inline keyboard builder without its deep copies: it copied every button of
+    the keyboard on each one added and again on `as_markup` (a category menu cost 1.5 ms).
+    Rows are still copied, so a markup made never changes with the builder; the buttons
+    themselves are never changed after they are made."""
+
+    def export(self) -> list[list[InlineKeyboardButton]]:
+        return [list(row) for row in self._markup]
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -92,14 +102,14 @@ def button(text: str, data: CallbackData) -> InlineKeyboardButton:
 
 
 def confirm_keyboard(flow: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.button(text=_("Confirm"), callback_data=ConfirmCb(flow=flow, yes=True))
     builder.button(text=_("Cancel"), callback_data=ConfirmCb(flow=flow, yes=False))
     return builder.as_markup()
 
 
 def yes_no_keyboard(flow: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.button(text=_("Yes"), callback_data=ConfirmCb(flow=flow, yes=True))
     builder.button(text=_("No"), callback_data=ConfirmCb(flow=flow, yes=False))
     return builder.as_markup()
@@ -120,7 +130,7 @@ def toggle_keyboard(
     columns: int = 2,
 ) -> InlineKeyboardMarkup:
     """A multiple choice: (value, label) buttons marked "selected" when chosen, then "Next"."""
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for value, label in options:
         builder.button(text=choice_label(label, value in chosen), callback_data=tap(value))
     builder.adjust(columns)

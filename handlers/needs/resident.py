@@ -19,7 +19,6 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.domain.contacts import clean_address, normalise_contact_phone
@@ -36,7 +35,7 @@ from handlers.common.capabilities import PhotoLibrary, photo_reference
 from handlers.common.confirm import ConfirmStep
 from handlers.common.deeplinks import deep_link
 from handlers.common.emergency_alert import emergency_alert
-from handlers.common.keyboards import button
+from handlers.common.keyboards import Keyboard, button
 from handlers.common.routing import RouteTable
 from handlers.common.steps import save_then_clear
 from handlers.common.texts import CATEGORY_NAMES, local_time
@@ -50,7 +49,7 @@ CONFIRM = ConfirmStep("need", NeedForm.confirm)
 
 
 def _choices(step: str, names: dict[Any, Any], columns: int = 2) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for value, name in names.items():
         builder.button(text=str(name), callback_data=NeedNewCb(step=step, value=value.value))
     builder.adjust(columns)
@@ -107,14 +106,14 @@ async def _take_description(message: Message, state: FSMContext, text: str) -> N
         return
     guess = guess_category(text) or NeedCategory.OTHER
     await state.update_data(description=text, category=guess.value)
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.row(
         button(
             _("✅ Yes: {category}").format(category=CATEGORY_NAMES[guess]),
             NeedNewCb(step="cat", value=guess.value),
         )
     )
-    others = InlineKeyboardBuilder()
+    others = Keyboard()
     for value, name in CATEGORY_NAMES.items():
         if value is not guess:
             others.button(text=str(name), callback_data=NeedNewCb(step="cat", value=value.value))
@@ -363,7 +362,7 @@ async def need_beneficiary(
 
 
 def _visit_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.button(
         text=_("🏠 Yes, please come"), callback_data=NeedNewCb(step="visit", value="yes")
     )
@@ -418,7 +417,7 @@ async def need_visit_other(message: Message) -> None:
 
 
 def _saved_keyboard(step: str, saved: str | None, label: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     if saved:
         builder.button(text=label, callback_data=NeedNewCb(step=step, value="saved"))
     builder.button(text=_("Skip"), callback_data=NeedNewCb(step=step, value="skip"))
@@ -541,7 +540,7 @@ async def _similar_or_confirm(
     await state.set_state(NeedForm.similar)
     # Only what was offered can be supported from here (callback data can be forged).
     await state.update_data(offered=[need.id for need in similar])
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     lines = [_("Someone in your community asked this already. Add yourself to it instead?")]
     for need in similar:
         lines.append(f"• <b>{need.reference}</b>: {html.escape(need.description[:80])}")
@@ -715,7 +714,7 @@ async def _mine_screen(
             page=listing.page + 1, pages=listing.pages
         )
     blocks = [header]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for need in listing.items:
         blocks.append(resident_summary(need, settings.tz))
         builder.row(
@@ -742,7 +741,7 @@ async def _mine_screen(
 
 @router.callback_query(NeedCb.filter(F.action == NeedAction.SOLVED))
 async def feedback_solved(callback: CallbackQuery, callback_data: NeedCb) -> None:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for stars in range(1, 6):
         builder.button(
             text="★" * stars,

@@ -35,7 +35,7 @@ from bot.services.ports import Notifier
 from bot.services.views import Page
 from handlers.common.callbacks import NeedAction, NeedCb, NoopCb
 from handlers.common.exports import csv_file
-from handlers.common.keyboards import button
+from handlers.common.keyboards import Keyboard, button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import CATEGORY_NAMES
 from handlers.needs.callbacks import ListCb, QueueCb
@@ -148,7 +148,7 @@ async def _queue_screen(
     if filters.urgency is not None:
         title += " · " + str(URGENCY_NAMES[Urgency.URGENT])
     lines = [title]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
         builder.row(
@@ -244,7 +244,7 @@ async def _tasks_screen(
     if not listing.items:
         return _("Nothing is assigned to you right now."), None
     lines = [_("<b>Assigned to you</b>: {total}").format(total=listing.total)]
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for need in listing.items:
         lines.append(f"{brief_line(need)} — {STATE_NAMES[need.state]}")
         builder.row(button(need.reference, NeedCb(action=NeedAction.OPEN, id=need.id)))
@@ -313,7 +313,7 @@ async def classify(
         )
         await _refresh(callback, uow, principal, settings, callback_data.id, _("Category changed."))
         return
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for category, name in CATEGORY_NAMES.items():
         builder.button(
             text=str(name),
@@ -329,7 +329,7 @@ async def classify(
 
 def _candidates_keyboard(need_id: int, candidates: Sequence[Candidate]) -> InlineKeyboardMarkup:
     """Who may take the need (people and organisations, the first twenty), and back."""
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for candidate in candidates[:20]:
         prefix = "p" if candidate.kind == "person" else "o"
         icon = "👤" if candidate.kind == "person" else "🏢"
@@ -414,7 +414,7 @@ async def due(
         "168": _("in 7 days"),
         "336": _("in 14 days"),
     }
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for hours, label in options.items():
         builder.button(
             text=label, callback_data=NeedCb(action=NeedAction.DUE, id=callback_data.id, arg=hours)
@@ -466,7 +466,7 @@ async def reject_reason(callback: CallbackQuery, callback_data: NeedCb, state: F
                 )
             )
         return
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.button(
         text=_("Cannot be solved here"),
         callback_data=NeedCb(

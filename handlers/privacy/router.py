@@ -14,7 +14,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.domain.principal import Principal
@@ -22,7 +21,7 @@ from bot.domain.privacy import Access, Purpose
 from bot.services import UnitOfWork, access_log, privacy
 from bot.services.ports import Notifier
 from handlers.common.callbacks import PrivacyAction, PrivacyCb
-from handlers.common.keyboards import button
+from handlers.common.keyboards import Keyboard, button
 from handlers.common.routing import RouteTable
 from handlers.common.texts import local_time
 from handlers.privacy.states import GuardianForm
@@ -277,7 +276,7 @@ async def guardian_list(
     if not waiting:
         await message.answer(_("No registration of a child under 14 is waiting for a guardian."))
         return
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for view in waiting:
         builder.row(
             button(

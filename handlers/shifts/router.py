@@ -20,7 +20,6 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
 from bot.domain.errors import InvalidInput
@@ -33,7 +32,7 @@ from bot.services.ports import Notifier
 from bot.services.shifts import ShiftView
 from handlers.common.callbacks import ConfirmCb, ShiftAction, ShiftCb
 from handlers.common.confirm import ConfirmStep
-from handlers.common.keyboards import button, confirm_keyboard, toggle_keyboard
+from handlers.common.keyboards import Keyboard, button, confirm_keyboard, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.states import ShiftForm
 from handlers.common.steps import save_then_clear
@@ -68,7 +67,7 @@ async def new_shift(
         question = _("Which community is the training for? Or /cancel.")
     else:
         question = _("Which community needs volunteers? Or /cancel.")
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for community in communities[:30]:
         builder.row(
             button(

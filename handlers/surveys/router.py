@@ -11,7 +11,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.principal import Principal
@@ -19,7 +18,7 @@ from bot.domain.surveys import MULTI, TEXT, parse_survey
 from bot.services import UnitOfWork, places, surveys
 from bot.services.surveys import QuestionView, SurveyBrief, SurveyView
 from handlers.common.deeplinks import deep_link
-from handlers.common.keyboards import button, choice_label
+from handlers.common.keyboards import Keyboard, button, choice_label
 from handlers.common.openers import SURVEY, opens
 from handlers.common.routing import RouteTable
 from handlers.common.texts import error_text
@@ -31,7 +30,7 @@ router = RouteTable("surveys")
 
 def _menu(rows: Sequence[SurveyBrief], action: SurveyAction) -> InlineKeyboardMarkup:
     """One button per survey, each doing `action` (open to answer, or show results)."""
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for survey in rows:
         builder.row(button(survey.title, SurveyCb(action=action, survey=survey.id)))
     return builder.as_markup()
@@ -93,7 +92,7 @@ async def _show_places(
     edit: bool,
 ) -> None:
     chosen = set((await state.get_data()).get("chosen", []))
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for community in await places.covered_communities(uow, principal):
         builder.row(
             button(
@@ -269,7 +268,7 @@ async def _ask(message: Message, state: FSMContext, view: SurveyView) -> None:
 
 def _options(question: QuestionView, survey_id: int, data: dict[str, Any]) -> InlineKeyboardMarkup:
     picked = set(data["choices"].get(str(question.id), []))
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for option in question.options:
         builder.row(
             button(
@@ -361,7 +360,7 @@ async def _next_after_text(
 async def _finish(message: Message, state: FSMContext, data: dict[str, Any]) -> None:
     # Answers are sent only on an explicit tap, so nothing is recorded half-way.
     await state.set_state(SurveyAnswering.choosing)
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     builder.row(
         button(_("Send my answers"), SurveyCb(action=SurveyAction.SUBMIT, survey=data["survey"]))
     )

@@ -17,7 +17,6 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.enums import Channel
 from bot.domain.errors import InvalidInput
@@ -47,7 +46,7 @@ from handlers.common.consent import (
     declined_text,
     id_consent_notice,
 )
-from handlers.common.keyboards import button, choice_label, toggle_keyboard
+from handlers.common.keyboards import Keyboard, button, choice_label, toggle_keyboard
 from handlers.common.routing import RouteTable
 from handlers.common.steps import delete_typed, save_then_clear
 from handlers.common.volunteer_texts import (
@@ -300,7 +299,7 @@ async def volunteer_tags_skip(callback: CallbackQuery, state: FSMContext) -> Non
 
 
 def _availability_keyboard(chosen: set[str]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for day in WEEKDAYS:
         row = []
         for period in PERIODS:
@@ -364,7 +363,7 @@ async def _places_keyboard(
     uow: UnitOfWork, principal: Principal, chosen: set[int]
 ) -> InlineKeyboardMarkup:
     assert principal.home is not None
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     listing = await places.communities(uow, street_id=principal.home.street_id, per_page=20)
     for community in listing.items:
         label = choice_label(community.label(principal.locale), community.id in chosen)
@@ -486,7 +485,7 @@ async def review_list(
     if not waiting:
         await message.answer(_("No volunteer registration is waiting for verification."))
         return
-    builder = InlineKeyboardBuilder()
+    builder = Keyboard()
     for view in waiting:
         builder.row(
             button(

@@ -47,25 +47,19 @@ class NeedsRepository:
 
     async def next_number(self, community_id: int, year: int) -> int:
         """The next reference number; the counter row is locked until the transaction ends."""
-        # Create the row if it is missing without racing a concurrent first filing of the
-        # year: ON CONFLICT DO NOTHING, then lock the one row that now surely exists.
+        # One statement that creates the year's row or counts on (both dialects): the row
+        # stays locked until commit, so the filing takes it as late as it can.
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await self.session.execute(
+        counted = (
             insert(NeedCounter)
-            .values(community_id=community_id, year=year, last=0)
-            .on_conflict_do_nothing(index_elements=["community_id", "year"])
+            .values(community_id=community_id, year=year, last=1)
+            .on_conflict_do_update(
+                index_elements=["community_id", "year"], set_={"last": NeedCounter.last + 1}
+            )
+            .returning(NeedCounter.last)
         )
-        query = (
-            select(NeedCounter)
-            .where(NeedCounter.community_id == community_id, NeedCounter.year == year)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        counter = (await self.session.scalars(query)).one()
-        counter.last += 1
-        await self.session.flush()
-        return counter.last
+        return int((await self.session.execute(counted)).scalar_one())
 
     async def add_supporter(self, need_id: int, person_id: int) -> None:
         self.session.add(NeedSupporter(need_id=need_id, person_id=person_id))
@@ -86,6 +80,15 @@ class NeedsRepository:
             select(func.count()).select_from(NeedSupporter).where(NeedSupporter.need_id == need_id)
         )
         return int(await self.session.scalar(query) or 0)
+
+    async def supporter_counts(self, need_ids: Sequence[int]) -> dict[int, int]:
+        """The supporters of each need, in one statement (needs with none are absent)."""
+        query = (
+            select(NeedSupporter.need_id, func.count())
+            .where(NeedSupporter.need_id.in_(need_ids))
+            .group_by(NeedSupporter.need_id)
+        )
+        return {need_id: int(count) for need_id, count in await self.session.execute(query)}
 
     async def open_in_community(self, community_id: int, limit: int) -> Sequence[Need]:
         query = (

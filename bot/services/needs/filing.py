@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -29,6 +30,8 @@ from bot.services.needs.common import (
     NeedBrief,
     _alert_params,
     _brief,
+    _brief_of,
+    _briefs,
     _clock,
     _due_hours,
     _event,
@@ -64,7 +67,16 @@ async def similar_open_needs(
     now = _clock(now)
     location = (latitude, longitude) if latitude is not None and longitude is not None else None
     async with uow:
-        me = await uow.people.get(principal.person_id)
+        candidates = [
+            need
+            for need in await uow.needs.open_in_community(principal.home.community_id, limit=200)
+            if need.resident_id != principal.person_id
+        ]
+        # One read for the resident and all the candidates' residents.
+        people = await uow.people.many(
+            {principal.person_id} | {need.resident_id for need in candidates}
+        )
+        me = people.get(principal.person_id)
         new = duplicates.Report(
             category=category,
             description=description,
@@ -75,21 +87,14 @@ async def similar_open_needs(
             home_building=building_of(me.address if me else None),
             location=location,
         )
-        alike = await _alike_open_needs(uow, principal, principal.home.community_id, new)
-        return tuple([await _brief(uow, need) for need in alike[:3]])
+        alike = _likest(new, candidates, people)
+        return tuple(await _briefs(uow, alike[:3]))
 
 
-async def _alike_open_needs(
-    uow: UnitOfWork, principal: Principal, community_id: int, new: duplicates.Report
+def _likest(
+    new: duplicates.Report, candidates: list[Need], residents: Mapping[int, Person]
 ) -> list[Need]:
-    """The community's open needs of others alike to `new`, the likest first."""
-    candidates = [
-        need
-        for need in await uow.needs.open_in_community(community_id, limit=200)
-        if need.resident_id != principal.person_id
-    ]
-    # One read for all their residents: one each made filing slower with every open need.
-    residents = await uow.people.many({need.resident_id for need in candidates})
+    """The needs alike to `new`, the likest first."""
     scored = []
     for need in candidates:
         score = duplicates.likeness(new, _report_of(need, residents.get(need.resident_id)))
@@ -160,11 +165,15 @@ async def file_need(
             created_at=now,
             updated_at=now,
         )
+        await _remember_contact(uow, principal.person_id, phone, place)
+        workers = await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
+        # Numbered last: the year's counter stays locked until the commit, and every other
+        # filing of the community waits for it.
         need = await _numbered_and_due(uow, need, community, now.astimezone(tz).year)
         _event(uow, need, principal, "filed", now, text=None)
-        await _remember_contact(uow, principal.person_id, phone, place)
-        brief = await _brief(uow, need, community)
-        notices = await _tell_workers(uow, need, community, brief, principal.person_id)
+        # Just filed: no supporter and no assignee yet.
+        brief = _brief_of(need, community, supporters=0, assignee=None)
+        notices = await _tell_workers(uow, need, community, brief, workers, principal.person_id)
         await uow.commit()
     await notifier.send(notices)
     return Filed(brief, looks_like_emergency(description))
@@ -178,11 +187,15 @@ async def _urgency_now(uow: UnitOfWork, community: Community, urgency: Urgency) 
 
 
 async def _tell_workers(
-    uow: UnitOfWork, need: Need, community: Community, brief: NeedBrief, resident_id: int
+    uow: UnitOfWork,
+    need: Need,
+    community: Community,
+    brief: NeedBrief,
+    workers: list[int],
+    resident_id: int,
 ) -> list[Notice]:
     """The community's workers hear of a new need (an urgent one also goes to their WeCom
     group, with no name, phone or address in it)."""
-    workers = await uow.grants.people_covering(place_of(community), (Role.COMMUNITY_WORKER,))
     if need.urgency is Urgency.URGENT:
         await alerts.queue(uow, community, "need.urgent", _alert_params(need, community))
     return [
