@@ -139,8 +139,10 @@ class SharedConversationStorage(RedisStorage):
         return await super().get_state(key)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        await super().set_state(key, state)
         redis_key = self.key_builder.build(key, "state")
+        if state is None and redis_key in self.held and self.held[redis_key] is None:
+            return  # nothing to delete (/mine, /help… clear a conversation that is not there)
+        await super().set_state(key, state)
         if redis_key in self.held:
             self.held[redis_key] = None if state is None else str(getattr(state, "state", state))
 
@@ -152,8 +154,10 @@ class SharedConversationStorage(RedisStorage):
         return {} if value is None else cast(dict[str, Any], self.json_loads(value))
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await super().set_data(key, data)
         redis_key = self.key_builder.build(key, "data")
+        if not data and redis_key in self.held and self.held[redis_key] is None:
+            return
+        await super().set_data(key, data)
         if redis_key in self.held:
             self.held[redis_key] = self.json_dumps(data) if data else None
 

@@ -155,3 +155,27 @@ async def test_a_held_chats_copy_never_answers_for_another_chat(redis: Redis) ->
         assert await storage.get_state(other) == "Other:step"  # read from Redis
         await storage.set_data(other, {"x": 1})
         assert await storage.get_data(other) == {"x": 1}
+
+
+async def test_clearing_a_conversation_that_is_not_there_asks_redis_nothing(redis: Redis) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    storage = SharedConversationStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix))
+    key = StorageKey(1, 11, 11)
+    sent: list[str] = []
+    real = storage.redis.execute_command
+
+    async def counted(*args: object, **options: object) -> object:
+        sent.append(str(args[0]))
+        return await real(*args, **options)
+
+    storage.redis.execute_command = counted  # type: ignore[method-assign]
+    async with storage.chat_order().lock(key):
+        await storage.set_state(key, None)
+        await storage.set_data(key, {})
+        await storage.set_state(key, "Form:name")  # a real change still goes out
+    assert "DEL" not in sent and "SET" in sent
+    assert await plain_state(redis, prefix, key) == "Form:name"
+
+
+async def plain_state(redis: Redis, prefix: str, key: StorageKey) -> str | None:
+    return await RedisStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix)).get_state(key)
