@@ -579,6 +579,44 @@ def postgres_database(server: str, prefix: str = "bench_conv") -> str:
     return f"{base}/{name}"
 
 
+def medians_of_processes(count: int) -> dict[str, Any]:
+    """This benchmark run `count` times, each in a fresh process (its own database, caches
+    and heap); every figure's median over the runs, per database."""
+    import subprocess
+
+    argv = list(sys.argv[1:])
+    index = argv.index("--processes")
+    del argv[index : index + 2]
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for n in range(count):
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.conversation", *argv],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        for line in done.stdout.splitlines():
+            result = json.loads(line)
+            print(f"run {n + 1}: {line}", file=sys.stderr)
+            runs.setdefault(result["database"], []).append(result)
+    return {database: _medians(results) for database, results in runs.items()}
+
+
+def _medians(results: list[dict[str, Any]]) -> dict[str, Any]:
+    first = results[0]
+    merged: dict[str, Any] = {"database": first["database"], "processes": len(results)}
+    for name, value in first.items():
+        if isinstance(value, dict):
+            merged[name] = {
+                field: statistics.median(r[name][field] for r in results) for field in value
+            }
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            merged[name] = statistics.median(r[name] for r in results)
+        elif name not in merged:
+            merged[name] = value
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a database is created)")
@@ -593,11 +631,21 @@ def main() -> None:
         "--identity-cache", type=float, help="IDENTITY_CACHE_SECONDS (default: the bot's)"
     )
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="run the whole measurement in this many fresh processes, one after another, "
+        "and print each run and the medians (the issue's figures: 5)",
+    )
+    parser.add_argument(
         "--profile",
         choices=sorted([*VARIANTS, *FLOWS, "statements"]),
         help="profile one variant instead (statements: the SQL of each, one at a time)",
     )
     args = parser.parse_args()
+    if args.processes > 1:
+        print(json.dumps(medians_of_processes(args.processes), ensure_ascii=False))
+        return
     overrides: dict[str, Any] = {"redis_url": args.redis}
     if args.identity_cache is not None:
         overrides["identity_cache_seconds"] = args.identity_cache
