@@ -96,7 +96,7 @@ from handlers.common.questions import QuestionCapture, TurnMiddleware
 from handlers.groups import router as groups
 from handlers.timebank import router as timebank
 from storage import migrate
-from storage.changes import RedisChanges
+from storage.changes import PostgresChanges, RedisChanges
 from storage.db import is_outage, make_engine, make_session_factory, reachable, statement_cache
 from storage.files import PRIVATE_FILE, create_private_file, private_dir, tighten_mode
 from storage.locks import SchedulerLock
@@ -232,8 +232,9 @@ class Application:
     # transaction is cancelled half-way (a cancelled asyncpg close logs a traceback).
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     identities: IdentityCache | None = None
-    # With Redis: this process's identity changes told to the others, theirs heard.
-    identity_changes: RedisChanges | None = None
+    # With Redis, or else PostgreSQL: this process's identity changes told to the others,
+    # theirs heard.
+    identity_changes: RedisChanges | PostgresChanges | None = None
     _stop_announcing: Callable[[], None] | None = None
 
     def start_identity_sync(self) -> None:
@@ -305,6 +306,16 @@ def keep_response_types() -> None:
             results[repr(returning)] = returning
     parametrize: Any = Response  # the result types are values here, not annotations
     _response_types.extend(parametrize[r] for r in results.values())
+
+
+def identity_changes(settings: Settings, redis: Any) -> RedisChanges | PostgresChanges | None:
+    """Where the processes tell each other who changed: Redis when there is one, else
+    PostgreSQL's LISTEN/NOTIFY; SQLite has one process and nothing to tell."""
+    if redis is not None:
+        return RedisChanges(redis)
+    if PostgresChanges.serves(settings.database_url):
+        return PostgresChanges(settings.database_url)
+    return None
 
 
 def build(settings: Settings) -> Application:
@@ -414,7 +425,7 @@ def build(settings: Settings) -> Application:
         inbox=inbox,
         redis=redis,
         identities=identities,
-        identity_changes=RedisChanges(redis) if redis is not None else None,
+        identity_changes=identity_changes(settings, redis),
     )
     bots = {Channel.WEB: web_bot}
     if application.telegram_bot is not None:

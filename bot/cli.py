@@ -51,7 +51,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         # A grant (or any change of someone) is announced to the running bot processes.
-        async with changes.announced(settings.redis_url):
+        async with changes.announced(settings.redis_url, database_url=settings.database_url):
             uow = UnitOfWork(make_session_factory(engine))
             if args.command == "demo-data":
                 return await _demo(uow, settings, places_only=args.places_only)

@@ -64,9 +64,10 @@ class Settings(BaseSettings):
     # own changes); 0 reads them for every request.
     match_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # How long who is behind a chat (person, places, grants) is reused without reading. Every
-    # change committed through the ORM is seen at once by this process and, with REDIS_URL, by
-    # every other (announced on a pub/sub channel, the CLI's too); unset: 60 s with Redis, 1 s
-    # without (the CLI then is a process the bot cannot hear). 0: always read.
+    # change committed through the ORM is seen at once by this process and by every other
+    # (announced on a Redis pub/sub channel, or PostgreSQL's LISTEN/NOTIFY without Redis, the
+    # CLI's too); unset: 60 s with Redis or PostgreSQL, 1 s on SQLite (where the CLI is a
+    # process the bot cannot hear). 0: always read.
     identity_cache_seconds: float | None = Field(default=None, ge=0, le=60)
     # Need categories offered automatically to the best-matched volunteers ("" turns it off).
     auto_offer_categories: str = "community_affairs"
@@ -241,7 +242,8 @@ class Settings(BaseSettings):
         """IDENTITY_CACHE_SECONDS, or its default: long only when every writer is heard."""
         if self.identity_cache_seconds is not None:
             return self.identity_cache_seconds
-        return IDENTITY_CACHE_WITH_REDIS if self.redis_url else IDENTITY_CACHE_ALONE
+        heard = self.redis_url or self.database_url.startswith("postgresql")
+        return IDENTITY_CACHE_WITH_REDIS if heard else IDENTITY_CACHE_ALONE
 
     @property
     def webhook_enabled(self) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.util import await_only
 from sqlalchemy.util.concurrency import in_greenlet
@@ -46,11 +46,14 @@ _BOOKKEEPING = {
 _PLACES = (Community, Street, District, Grid)
 _PEOPLE_KEY = "identity_changed_people"
 _EVERYONE_KEY = "identity_changed_everyone"
+_TOLD_EVERYONE_KEY = "identity_told_everyone"
 
 # Weak: a cache that is gone (a test's dispatcher) stops listening by itself.
 _listeners: list[weakref.WeakMethod[Listener]] = []
 # Where this process's changes are announced to the others (Redis), besides its own caches.
 _announcers: list[RedisChanges] = []
+# Announcers that say it inside the transaction itself (PostgreSQL NOTIFY).
+_within: list[PostgresChanges] = []
 
 
 def subscribe(listener: Listener) -> Callable[[], None]:
@@ -71,13 +74,14 @@ def _changes_who(obj: Any) -> bool:
 
 
 def _watched() -> bool:
-    return bool(_listeners or _announcers)
+    return bool(_listeners or _announcers or _within)
 
 
 def _after_flush(session: Session, _context: Any) -> None:
     if not _watched():
         return
     people: set[int] = session.info.setdefault(_PEOPLE_KEY, set())
+    known, everyone = set(people), session.info.get(_EVERYONE_KEY, False)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, _PLACES):
             session.info[_EVERYONE_KEY] = True
@@ -85,6 +89,25 @@ def _after_flush(session: Session, _context: Any) -> None:
             people.add(obj.id)
         elif isinstance(obj, ChannelAccount | RoleGrant) and _changes_who(obj):
             people.add(obj.person_id)
+    if session.info.get(_EVERYONE_KEY) and not everyone:
+        _notify_within(session, None)
+    elif people - known:
+        _notify_within(session, frozenset(people - known))
+
+
+def _before_commit(session: Session) -> None:
+    # A bulk statement on an identity table (seen by _on_execute) flushes nothing.
+    if session.info.get(_EVERYONE_KEY) and not session.info.get(_TOLD_EVERYONE_KEY):
+        _notify_within(session, None)
+
+
+def _notify_within(session: Session, changed: Changed) -> None:
+    """Tell the in-transaction announcers (PostgreSQL's NOTIFY: delivered at the commit,
+    dropped with a rollback)."""
+    if changed is None:
+        session.info[_TOLD_EVERYONE_KEY] = True
+    for announcer in list(_within):
+        announcer.notify_within(session, changed)
 
 
 def _on_execute(state: ORMExecuteState) -> None:
@@ -96,6 +119,7 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    session.info.pop(_TOLD_EVERYONE_KEY, None)
     everyone = session.info.pop(_EVERYONE_KEY, False)
     people = session.info.pop(_PEOPLE_KEY, None)
     if not everyone and not people:
@@ -119,6 +143,7 @@ def notify(changed: Changed) -> None:
 def _after_rollback(session: Session) -> None:
     session.info.pop(_EVERYONE_KEY, None)
     session.info.pop(_PEOPLE_KEY, None)
+    session.info.pop(_TOLD_EVERYONE_KEY, None)
 
 
 _installed = False
@@ -130,6 +155,7 @@ def _install() -> None:
         return
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "do_orm_execute", _on_execute)
+    event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _after_rollback)
     _installed = True
@@ -138,6 +164,8 @@ def _install() -> None:
 CHANNEL = "wushe:identity-changes"
 ANNOUNCE_TIMEOUT_SECONDS = 1.0
 RELISTEN_SECONDS = 1.0
+LISTEN_APPLICATION_NAME = "wushe-identity-changes"  # how pg_stat_activity shows it
+NOTIFY_MOST_BYTES = 7000  # PostgreSQL refuses a payload of 8,000 bytes or more
 
 
 class RedisChanges:
@@ -241,10 +269,20 @@ async def _pause(stopping: asyncio.Event, seconds: float) -> None:
 
 
 @asynccontextmanager
-async def announced(redis_url: str | None, channel: str = CHANNEL) -> AsyncIterator[None]:
+async def announced(
+    redis_url: str | None, channel: str = CHANNEL, database_url: str | None = None
+) -> AsyncIterator[None]:
     """This process's identity changes announced to the bot processes while inside (the CLI):
-    without Redis, nothing to announce to."""
+    on Redis when there is one, else through PostgreSQL; with neither (SQLite), there is no
+    other process to announce to that could hear it."""
     if not redis_url:
+        if database_url and PostgresChanges.serves(database_url):
+            undo = PostgresChanges(database_url, channel).install()
+            try:
+                yield
+            finally:
+                undo()
+            return
         yield
         return
     from redis.asyncio import Redis
@@ -258,3 +296,86 @@ async def announced(redis_url: str | None, channel: str = CHANNEL) -> AsyncItera
         undo()
         await announcer.flush()
         await redis.aclose()
+
+
+class PostgresChanges:
+    """Identity changes between processes over PostgreSQL's LISTEN/NOTIFY, for a deployment of
+    PostgreSQL without Redis: the same promises as RedisChanges. The NOTIFY is sent inside the
+    transaction that made the change (after each flush that found one), so the others hear it
+    exactly when it is committed and never when it is rolled back; `listen()` keeps one
+    connection of its own on LISTEN and forgets everything each time it (re)connects.
+    Behind PgBouncer in transaction mode LISTEN does not work: use Redis there."""
+
+    def __init__(self, database_url: str, channel: str = CHANNEL) -> None:
+        self.dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        # NOTIFY's channel is an identifier: letters, digits and underscores only.
+        self.channel = "".join(c if c.isalnum() else "_" for c in channel)[:63]
+        self.origin = uuid.uuid4().hex
+        self.subscribed = asyncio.Event()
+
+    @staticmethod
+    def serves(database_url: str) -> bool:
+        return database_url.startswith("postgresql")
+
+    def install(self) -> Callable[[], None]:
+        _install()
+        _within.append(self)
+        return lambda: _within.remove(self) if self in _within else None
+
+    def notify_within(self, session: Session, changed: Changed) -> None:
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        people = None if changed is None else sorted(changed)
+        payload = json.dumps({"from": self.origin, "people": people})
+        if len(payload) > NOTIFY_MOST_BYTES:  # NOTIFY's limit: say "everyone" instead
+            payload = json.dumps({"from": self.origin, "people": None})
+        session.connection().execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": self.channel, "payload": payload},
+        )
+
+    async def flush(self) -> None:
+        return None  # sent with the commit itself
+
+    async def listen(self, deliver: Listener, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self._listen(deliver, stopping)
+            except Exception as error:
+                log.warning("identity changes: LISTEN lost (%s); listening again", error)
+            self.subscribed.clear()
+            await _pause(stopping, RELISTEN_SECONDS)
+
+    async def _listen(self, deliver: Listener, stopping: asyncio.Event) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(
+            self.dsn, server_settings={"application_name": LISTEN_APPLICATION_NAME}
+        )
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        try:
+            await connection.add_listener(
+                self.channel, lambda *args: self._received(args[-1], deliver)
+            )
+            deliver(None)  # what was said before (or while cut off) is not known
+            self.subscribed.set()
+            while not (stopping.is_set() or lost.is_set() or connection.is_closed()):
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=1.0)
+                if not stopping.is_set():
+                    await connection.execute("SELECT 1")  # a dead server shows here
+        finally:
+            with suppress(Exception):
+                await connection.close(timeout=2)
+
+    def _received(self, payload: str, deliver: Listener) -> None:
+        try:
+            said = json.loads(payload)
+            if said["from"] == self.origin:
+                return
+            people = said["people"]
+            deliver(None if people is None else frozenset(int(p) for p in people))
+        except (ValueError, KeyError, TypeError):
+            log.warning("identity changes: an unreadable announcement; forgetting everyone")
+            deliver(None)

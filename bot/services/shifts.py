@@ -297,16 +297,17 @@ async def sign_up(
     now = now or utcnow()
     async with uow:
         volunteer = await volunteers.verified(uow, principal)
+        # Read before the shift is locked: every sign-up for it waits while it is.
+        communities = await uow.volunteers.communities_of(volunteer.id)
         shift = await uow.shifts.get(shift_id, lock=True)
         if shift is None or shift.cancelled_at is not None or shift.kind is not ShiftKind.SERVICE:
             raise NotFound("shift", shift_id)
-        if shift.community_id not in await uow.volunteers.communities_of(volunteer.id):
+        if shift.community_id not in communities:
             raise PermissionDenied()
         await take_place(uow, shift, principal.person_id, now)
-        await uow.shifts.flush()
-        view = await _view(uow, shift, volunteer, now=now)
         await uow.commit()
-        return view
+    async with uow:  # what the volunteer sees, read once the lock is let go
+        return await _view(uow, shift, volunteer, now=now)
 
 
 async def take_place(uow: UnitOfWork, shift: Shift, person_id: int, now: datetime) -> SignupStatus:
