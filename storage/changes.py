@@ -312,6 +312,7 @@ class PostgresChanges:
         self.channel = "".join(c if c.isalnum() else "_" for c in channel)[:63]
         self.origin = uuid.uuid4().hex
         self.subscribed = asyncio.Event()
+        self._lost_said = False
 
     @staticmethod
     def serves(database_url: str) -> bool:
@@ -342,7 +343,13 @@ class PostgresChanges:
             try:
                 await self._listen(deliver, stopping)
             except Exception as error:
-                log.warning("identity changes: LISTEN lost (%s); listening again", error)
+                # Said once per loss, not at every try while the database is away.
+                if self.subscribed.is_set() or not self._lost_said:
+                    log.warning(
+                        "identity changes: LISTEN lost (%s); listening again",
+                        type(error).__name__,
+                    )
+                    self._lost_said = True
             self.subscribed.clear()
             await _pause(stopping, RELISTEN_SECONDS)
 
@@ -360,6 +367,7 @@ class PostgresChanges:
             )
             deliver(None)  # what was said before (or while cut off) is not known
             self.subscribed.set()
+            self._lost_said = False
             while not (stopping.is_set() or lost.is_set() or connection.is_closed()):
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), timeout=1.0)
