@@ -93,6 +93,7 @@ from handlers.common.capabilities import PhotoLibrary
 from handlers.common.commands import set_default_commands
 from handlers.common.drafts import DestinyKeyBuilder
 from handlers.common.questions import QuestionCapture, TurnMiddleware
+from handlers.common.routing import GatedDispatcher
 from handlers.groups import router as groups
 from handlers.timebank import router as timebank
 from storage import migrate
@@ -161,7 +162,7 @@ def build_dispatcher(
     isolation: BaseEventIsolation | None = None,
     identities: IdentityCache | None = None,
 ) -> Dispatcher:
-    dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
+    dispatcher = GatedDispatcher(storage=storage, events_isolation=isolation)
     keep = timedelta(hours=settings.update_ids_keep_hours)
     dispatcher.update.outer_middleware(
         ReplayGuardMiddleware(

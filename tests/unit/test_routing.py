@@ -17,7 +17,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
-from handlers.common.routing import RouteTable
+from handlers.common.routing import GatedDispatcher, RouteTable
 
 
 def message(text: str) -> Message:
@@ -197,10 +197,68 @@ async def test_a_router_taking_any_text_has_no_gate_and_one_with_middleware_is_n
         return await handler(event, data)
 
     router.message.outer_middleware(watch)
-    dispatcher = Dispatcher()
+    dispatcher = GatedDispatcher()
     dispatcher.include_router(router)
     await dispatcher.propagate_event("message", message("hello"), raw_state=None, bot=_Bot())
     assert seen == ["middleware"]  # its own middleware still sees what the gate rejects
+
+
+async def test_the_gated_dispatcher_gives_every_event_to_the_router_aiograms_would() -> None:
+    """Routers of every kind in one order — gated ones, one that takes any text, one with its
+    own middleware, one with sub-routers — and each event and state: the router that answers
+    under the GatedDispatcher is the one that answers under aiogram's own."""
+
+    def tables() -> list[Router]:
+        routers = []
+        for n, filters in enumerate(FILTERS):
+            table = RouteTable(f"t{n}")
+
+            async def handler(event: object, n: int = n) -> str:
+                return f"router {n}"
+
+            table.message(*filters)(handler)
+            table.callback_query(*filters)(handler)
+            routers.append(table.build())
+        watched = RouteTable("watched")
+
+        @watched.message(Command("zzz"))
+        async def zzz(event: Message) -> str:
+            return "watched"
+
+        watched_router = watched.build()
+
+        async def passing(handler: Any, event: TelegramObject, data: dict[str, Any]) -> Any:
+            return await handler(event, data)
+
+        watched_router.message.outer_middleware(passing)
+        parent = Router(name="parent")
+        child = RouteTable("child")
+
+        @child.message(Command("help"))
+        async def help_(event: Message) -> str:
+            return "child"
+
+        parent.include_router(child.build())
+        catch_all = RouteTable("catch-all")
+
+        @catch_all.message()
+        async def anything(event: Message) -> str:
+            return "catch-all"
+
+        return [watched_router, parent, *routers, catch_all.build()]
+
+    plain, gated = Dispatcher(), GatedDispatcher()
+    plain.include_routers(*tables())
+    gated.include_routers(*tables())
+    answers = set()
+    for raw_state in STATES:
+        for event in [*EVENTS, message("/help"), message("/zzz")]:
+            kind = "message" if isinstance(event, Message) else "callback_query"
+            expected = await plain.propagate_event(kind, event, raw_state=raw_state, bot=_Bot())
+            got = await gated.propagate_event(kind, event, raw_state=raw_state, bot=_Bot())
+            assert got == expected, (raw_state, event)
+            answers.add(expected)
+    assert {"watched", "child"} <= answers and len(answers) > 4
 
 
 class _Bot:
