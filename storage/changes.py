@@ -196,8 +196,7 @@ class RedisChanges:
     def announce(self, changed: Changed) -> None:
         """Called inside a commit (SQLAlchemy's greenlet of an async session): waits for
         Redis there; a sync session's commit sends it in the background."""
-        people = None if changed is None else sorted(changed)
-        payload = json.dumps({"from": self.origin, "people": people})
+        payload = _announcement(self.origin, changed)
         if in_greenlet():
             await_only(self._publish(payload))
             return
@@ -252,15 +251,7 @@ class RedisChanges:
             return
         if message["type"] != "message":
             return
-        try:
-            said = json.loads(message["data"])
-            if said["from"] == self.origin:
-                return
-            people = said["people"]
-            deliver(None if people is None else frozenset(int(p) for p in people))
-        except (ValueError, KeyError, TypeError):
-            log.warning("identity changes: an unreadable announcement; forgetting everyone")
-            deliver(None)
+        _hear(message["data"], self.origin, deliver)
 
 
 async def _pause(stopping: asyncio.Event, seconds: float) -> None:
@@ -326,10 +317,9 @@ class PostgresChanges:
     def notify_within(self, session: Session, changed: Changed) -> None:
         if session.get_bind().dialect.name != "postgresql":
             return
-        people = None if changed is None else sorted(changed)
-        payload = json.dumps({"from": self.origin, "people": people})
+        payload = _announcement(self.origin, changed)
         if len(payload) > NOTIFY_MOST_BYTES:  # NOTIFY's limit: say "everyone" instead
-            payload = json.dumps({"from": self.origin, "people": None})
+            payload = _announcement(self.origin, None)
         session.connection().execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": self.channel, "payload": payload},
@@ -378,12 +368,24 @@ class PostgresChanges:
                 await connection.close(timeout=2)
 
     def _received(self, payload: str, deliver: Listener) -> None:
-        try:
-            said = json.loads(payload)
-            if said["from"] == self.origin:
-                return
-            people = said["people"]
-            deliver(None if people is None else frozenset(int(p) for p in people))
-        except (ValueError, KeyError, TypeError):
-            log.warning("identity changes: an unreadable announcement; forgetting everyone")
-            deliver(None)
+        _hear(payload, self.origin, deliver)
+
+
+def _announcement(origin: str, changed: Changed) -> str:
+    """What one process says to the others, on Redis or PostgreSQL alike."""
+    people = None if changed is None else sorted(changed)
+    return json.dumps({"from": origin, "people": people})
+
+
+def _hear(payload: str | bytes, origin: str, deliver: Listener) -> None:
+    """Another process's announcement to `deliver` (this process's own are skipped); one that
+    cannot be read makes everyone forgotten."""
+    try:
+        said = json.loads(payload)
+        if said["from"] == origin:
+            return
+        people = said["people"]
+        deliver(None if people is None else frozenset(int(p) for p in people))
+    except (ValueError, KeyError, TypeError):
+        log.warning("identity changes: an unreadable announcement; forgetting everyone")
+        deliver(None)
