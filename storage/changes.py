@@ -46,7 +46,6 @@ _BOOKKEEPING = {
 _PLACES = (Community, Street, District, Grid)
 _PEOPLE_KEY = "identity_changed_people"
 _EVERYONE_KEY = "identity_changed_everyone"
-_TOLD_EVERYONE_KEY = "identity_told_everyone"
 
 # Weak: a cache that is gone (a test's dispatcher) stops listening by itself.
 _listeners: list[weakref.WeakMethod[Listener]] = []
@@ -96,16 +95,15 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    # A bulk statement on an identity table (seen by _on_execute) flushes nothing.
-    if session.info.get(_EVERYONE_KEY) and not session.info.get(_TOLD_EVERYONE_KEY):
+    # A bulk statement on an identity table (seen by _on_execute) flushes nothing. Said again
+    # if a flush said it already: PostgreSQL delivers one of identical notifications.
+    if session.info.get(_EVERYONE_KEY):
         _notify_within(session, None)
 
 
 def _notify_within(session: Session, changed: Changed) -> None:
     """Tell the in-transaction announcers (PostgreSQL's NOTIFY: delivered at the commit,
     dropped with a rollback)."""
-    if changed is None:
-        session.info[_TOLD_EVERYONE_KEY] = True
     for announcer in list(_within):
         announcer.notify_within(session, changed)
 
@@ -119,7 +117,6 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    session.info.pop(_TOLD_EVERYONE_KEY, None)
     everyone = session.info.pop(_EVERYONE_KEY, False)
     people = session.info.pop(_PEOPLE_KEY, None)
     if not everyone and not people:
@@ -143,7 +140,6 @@ def notify(changed: Changed) -> None:
 def _after_rollback(session: Session) -> None:
     session.info.pop(_EVERYONE_KEY, None)
     session.info.pop(_PEOPLE_KEY, None)
-    session.info.pop(_TOLD_EVERYONE_KEY, None)
 
 
 _installed = False
