@@ -1,0 +1,93 @@
+"""PostgreSQL connections are pinged only after lying idle in the pool: a connection in steady
+use goes out as it is (a ping was three round trips on every checkout), one that sat idle and
+was closed meanwhile is replaced without anyone noticing, and a connection a restart broke
+while in use fails one statement, as an outage, after which the pool has thrown away every
+connection from before."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
+
+from storage import db
+from storage.db import is_outage, make_engine
+from tests.support.databases import PostgresDatabases
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases) -> str:
+    # PostgreSQL only: SQLite has no server to lose and no ping.
+    return postgres_databases.migrated()
+
+
+@pytest.fixture
+async def engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=0)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def pings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each ping the pool sends, by the connection it went out on."""
+    seen: list[int] = []
+    ping = AsyncAdapt_asyncpg_connection.ping
+
+    def counted(self: AsyncAdapt_asyncpg_connection) -> None:
+        seen.append(id(self))
+        ping(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted)
+    return seen
+
+
+async def backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def terminate(engine: AsyncEngine, pid: int) -> None:
+    other = make_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    try:
+        async with other.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await other.dispose()
+
+
+async def test_a_connection_in_steady_use_is_not_pinged(
+    engine: AsyncEngine, pings: list[int]
+) -> None:
+    first = await backend_pid(engine)
+    for _ in range(5):
+        assert await backend_pid(engine) == first  # the same connection, every time
+    assert pings == []
+
+
+async def test_an_idle_connection_is_pinged_and_replaced_if_it_was_closed(
+    engine: AsyncEngine, pings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await backend_pid(engine)
+    await terminate(engine, first)
+    monkeypatch.setattr(db, "IDLE_SECONDS_BEFORE_PING", 0.0)  # as if it had lain idle
+    second = await backend_pid(engine)  # no error: the ping found it dead
+    assert second != first
+    # The dead one's ping, then its replacement's (at 0 s every checkout pings).
+    assert len(pings) == 2 and pings[0] != pings[1]
+
+
+async def test_a_connection_broken_while_in_use_fails_once_as_an_outage(
+    engine: AsyncEngine, pings: list[int]
+) -> None:
+    first = await backend_pid(engine)
+    await terminate(engine, first)
+    with pytest.raises(Exception) as failed:
+        await backend_pid(engine)  # in steady use: not pinged, the statement meets the break
+    assert is_outage(failed.value)
+    assert await backend_pid(engine) != first  # the pool made a new one
+    assert pings == []
