@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aiogram import Dispatcher, F, Router
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
+from aiogram.types import BotCommand, CallbackQuery, Chat, Message, TelegramObject, User
 
 from handlers.common.routing import GatedDispatcher, RouteTable
 
@@ -85,6 +85,13 @@ FILTERS: list[tuple[Any, ...]] = [
     (Command("start"), StateFilter(None)),
     (Pick.filter(),),
     (Pick.filter(F.id > 3), Other.only),
+    (Command("need", "mine"),),
+    (Command("Need", ignore_case=True),),
+    (Command("mine"), Command("need", "mine")),
+    (CommandStart(),),
+    (CommandStart(deep_link=True), StateFilter(None)),
+    (Command(re.compile(r"ne+d")),),
+    (Command(BotCommand(command="mine", description="mine")),),
 ]
 STATES = [None, Form.first.state, Form.second.state, Other.only.state, "elsewhere:x"]
 EVENTS: list[Message | CallbackQuery] = [
@@ -93,6 +100,13 @@ EVENTS: list[Message | CallbackQuery] = [
     message("!need"),
     message("need"),
     message("/start x"),
+    message("/start"),
+    message("/mine"),
+    message("/Mine@bot"),
+    message("/NEED"),
+    message("/needs"),
+    message("/neeed x"),
+    message("/mine@otherbot"),
     message("我想问一下"),
     message(""),
     tap("pick:4"),
@@ -266,3 +280,43 @@ class _Bot:
 
     async def me(self) -> User:
         return User(id=1, is_bot=True, first_name="bot", username="bot")
+
+
+async def test_within_a_router_the_handler_that_answers_is_the_one_aiograms_would() -> None:
+    """Every case above as handlers of one router, in order and in reverse: whatever the
+    gated observer passes over without running its filters, the first handler to answer is
+    aiogram's."""
+    answers = set()
+    for cases in (list(enumerate(FILTERS)), list(enumerate(FILTERS))[::-1]):
+        answers |= await _answers_alike(cases)
+    assert len(answers) > 8  # most handlers answer something somewhere
+
+
+async def _answers_alike(cases: list[tuple[int, tuple[Any, ...]]]) -> set[Any]:
+    def router_of(kind: type[Router]) -> Router:
+        table = RouteTable("all")
+        plain = Router(name="all")
+        for n, filters in cases:
+
+            async def handler(event: object, n: int = n) -> str:
+                return f"handler {n}"
+
+            for observer in ("message", "callback_query"):
+                if kind is Router:
+                    plain.observers[observer].register(handler, *filters)
+                else:
+                    getattr(table, observer)(*filters)(handler)
+        return plain if kind is Router else table.build()
+
+    plain, gated = Dispatcher(), GatedDispatcher()
+    plain.include_router(router_of(Router))
+    gated.include_router(router_of(GatedDispatcher))
+    answers = set()
+    for raw_state in STATES:
+        for event in EVENTS:
+            kind = "message" if isinstance(event, Message) else "callback_query"
+            expected = await plain.propagate_event(kind, event, raw_state=raw_state, bot=_Bot())
+            got = await gated.propagate_event(kind, event, raw_state=raw_state, bot=_Bot())
+            assert got == expected, (raw_state, event)
+            answers.add(expected)
+    return answers
