@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Generic, Self, TypeVar, overload
+from typing import Any, Generic, Self, TypeVar, overload
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from storage.repositories.api_clients import ApiClientsRepository
 from storage.repositories.audit import AuditRepository
@@ -115,9 +118,21 @@ class UnitOfWork:
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
+        self._reads_only = False
+
+    def reading(self) -> Self:
+        """The next entry reads only (`async with uow.reading():`): on PostgreSQL its
+        statements run without BEGIN and ROLLBACK, two of a one-query screen's three round
+        trips. Each statement still sees what was committed when it began, as READ COMMITTED
+        gives inside a transaction too. A write in it is refused, never committed by itself."""
+        self._reads_only = True
+        return self
 
     async def __aenter__(self) -> Self:
-        self.session = self._session_factory()
+        if self._reads_only:
+            self.session = _reading_factory(self._session_factory)()
+        else:
+            self.session = self._session_factory()
         for name in _REPOSITORIES:  # the last entry's, bound to its closed session
             self.__dict__.pop(name, None)
         return self
@@ -128,6 +143,7 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._reads_only = False
         try:
             await self.session.rollback()
         finally:
@@ -140,3 +156,44 @@ class UnitOfWork:
 _REPOSITORIES = tuple(
     name for name, value in vars(UnitOfWork).items() if isinstance(value, Repository)
 )
+
+
+class WriteInReadingUnitOfWork(RuntimeError):
+    """A statement that changes data, sent inside `uow.reading()`: a bug, not user input."""
+
+
+class ReadingSession(Session):
+    """The session of `uow.reading()`: SELECTs only."""
+
+
+@event.listens_for(ReadingSession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        raise WriteInReadingUnitOfWork(str(state.statement)[:80])
+
+
+@event.listens_for(ReadingSession, "before_flush")
+def _refuse_flushes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise WriteInReadingUnitOfWork("a flush of changed objects")
+
+
+_reading_factories: weakref.WeakKeyDictionary[
+    async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]
+] = weakref.WeakKeyDictionary()
+
+
+def _reading_factory(
+    factory: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    reading = _reading_factories.get(factory)
+    if reading is None:
+        engine: AsyncEngine = factory.kw["bind"]
+        if engine.dialect.name == "postgresql":
+            # The same pool: each connection is switched to autocommit while checked out.
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # SQLite keeps its transaction (BEGIN IMMEDIATE on its one connection, db.py).
+        options = {k: v for k, v in factory.kw.items() if k != "bind"}
+        reading = async_sessionmaker(engine, sync_session_class=ReadingSession, **options)
+        _reading_factories[factory] = reading
+    return reading
