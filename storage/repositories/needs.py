@@ -3,16 +3,57 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import BigInteger, and_, bindparam, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.needs import OPEN_STATES, NeedCategory, NeedState, Urgency
 from storage.models import Need, NeedCounter, NeedEvent, NeedFeedback, NeedSupporter
-from storage.repositories.paging import _page
+from storage.repositories.paging import Paged, _page
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedNeed:
+    """What an open need is compared by to find one alike (bot/domain/duplicates.py)."""
+
+    id: int
+    resident_id: int
+    category: NeedCategory
+    description: str
+    created_at: datetime
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+_COMPARED = (
+    Need.id,
+    Need.resident_id,
+    Need.category,
+    Need.description,
+    Need.created_at,
+    Need.address,
+    Need.latitude,
+    Need.longitude,
+)
+
+# A resident's own needs and those they said "me too" to, newest first (/mine). Built once:
+# composing the statement cost more than running it (see Paged).
+_PERSON = bindparam("person_id", type_=BigInteger)
+_OF_RESIDENT = Paged(
+    select(Need)
+    .where(
+        or_(
+            Need.resident_id == _PERSON,
+            Need.id.in_(select(NeedSupporter.need_id).where(NeedSupporter.person_id == _PERSON)),
+        )
+    )
+    .order_by(Need.created_at.desc(), Need.id.desc())
+)
 
 
 class NeedsRepository:
@@ -90,25 +131,28 @@ class NeedsRepository:
         )
         return {need_id: int(count) for need_id, count in await self.session.execute(query)}
 
-    async def open_in_community(self, community_id: int, limit: int) -> Sequence[Need]:
+    async def open_in_community(self, community_id: int, limit: int) -> list[ComparedNeed]:
+        """The newest open needs of a community, as what is compared to find a request alike:
+        two hundred of them read as ORM objects cost more than comparing them."""
         query = (
-            select(Need)
+            select(*_COMPARED)
             .where(Need.community_id == community_id, Need.state.in_(OPEN_STATES))
             .order_by(Need.created_at.desc())
             .limit(limit)
         )
-        return (await self.session.scalars(query)).all()
+        return [ComparedNeed(*row) for row in await self.session.execute(query)]
+
+    async def many(self, need_ids: Sequence[int]) -> list[Need]:
+        """The needs of these ids, in this order (the absent left out)."""
+        found = {
+            n.id: n for n in await self.session.scalars(select(Need).where(Need.id.in_(need_ids)))
+        }
+        return [found[need_id] for need_id in need_ids if need_id in found]
 
     async def of_resident(
         self, person_id: int, offset: int, limit: int
     ) -> tuple[Sequence[Need], int]:
-        supported = select(NeedSupporter.need_id).where(NeedSupporter.person_id == person_id)
-        query = (
-            select(Need)
-            .where(or_(Need.resident_id == person_id, Need.id.in_(supported)))
-            .order_by(Need.created_at.desc(), Need.id.desc())
-        )
-        return await _page(self.session, query, offset, limit)
+        return await _page(self.session, _OF_RESIDENT, offset, limit, {"person_id": person_id})
 
     async def in_communities(
         self,

@@ -133,6 +133,25 @@ async def test_similar_open_needs_are_offered_and_me_too_counts(
     assert [n.reference for n in page.items] == [filed.need.reference]
 
 
+async def test_my_needs_pages_through_own_and_supported_needs_newest_first(
+    uow: UnitOfWork, people: People
+) -> None:
+    """Own needs and the ones said "me too" to, on pages of PER_PAGE, counted in all."""
+    neighbours = [await file(uow, people, "楼道灯坏了，晚上太黑", who="neighbour_a")]
+    resident = people.resident()
+    own = []
+    for n in range(needs.PER_PAGE + 1):
+        own.append(await file(uow, people, f"需要帮忙第{n}次", now=T0 + timedelta(hours=n + 1)))
+    await needs.support_need(uow, resident, need_id=neighbours[0].need.id)
+    first = await needs.my_needs(uow, resident)
+    second = await needs.my_needs(uow, resident, page=1)
+    newest_first = [f.need.reference for f in reversed(own)] + [neighbours[0].need.reference]
+    assert first.total == second.total == needs.PER_PAGE + 2
+    assert [n.reference for n in first.items + second.items] == newest_first
+    assert len(first.items) == needs.PER_PAGE and first.has_next and not second.has_next
+    assert (await needs.my_needs(uow, people.resident("neighbour_a"))).total == 1
+
+
 async def test_residents_of_another_community_never_see_or_support_a_need(
     uow: UnitOfWork, people: People
 ) -> None:

@@ -24,6 +24,7 @@ from bot.services.needs.common import (
     NeedBrief,
     NeedDetail,
     _brief,
+    _briefs,
     _clock,
     _contact,
     _is_assignee,
@@ -38,10 +39,9 @@ from storage.uow import UnitOfWork
 
 async def my_needs(uow: UnitOfWork, principal: Principal, *, page: int = 0) -> Page[NeedBrief]:
     page = max(0, page)
-    async with uow:
+    async with uow.reading():
         rows, total = await uow.needs.of_resident(principal.person_id, page * PER_PAGE, PER_PAGE)
-        items = tuple([await _brief(uow, n) for n in rows])
-        return Page(items, page, PER_PAGE, total)
+        return Page(tuple(await _briefs(uow, rows)), page, PER_PAGE, total)
 
 
 async def need_detail(uow: UnitOfWork, principal: Principal, *, need_id: int) -> NeedDetail:
