@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.domain.needs import NeedCategory, similarity
+from bot.domain.needs import NeedCategory, grams, jaccard, similarity
 
 # concept: (Chinese terms, found as substrings; English words, found as whole words or
 # their plural). Reviewed for residents' everyday requests; extend with care.
@@ -91,9 +91,12 @@ def concepts(text: str) -> frozenset[str]:
 
 def meaning(a: str, b: str) -> float:
     """0..1: the better of shared words/character pairs and shared concepts."""
-    ca, cb = concepts(a), concepts(b)
+    return _meaning(concepts(a), concepts(b), min(1.0, 2 * similarity(a, b)))
+
+
+def _meaning(ca: frozenset[str], cb: frozenset[str], by_words: float) -> float:
     by_concept = len(ca & cb) / len(ca | cb) if ca and cb else 0.0
-    return max(min(1.0, 2 * similarity(a, b)), by_concept)
+    return max(by_words, by_concept)
 
 
 def distance_metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -120,11 +123,19 @@ class Report:
     # ...and of the resident's home address: it brings them closer, never rules one out
     # (neighbours of two buildings may report the same street light).
     home_building: str | None = None
+    # The description's concepts and words, read once: a new request is compared with up to
+    # two hundred open ones, and reading its own text each time was half the work.
+    concepts: frozenset[str] = field(init=False, repr=False, compare=False)
+    grams: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "concepts", concepts(self.description))
+        object.__setattr__(self, "grams", grams(self.description))
 
 
 def likeness(new: Report, old: Report) -> float:
     """How likely `old` is the request `new` describes; 0 when it clearly is not."""
-    words = meaning(new.description, old.description)
+    words = _meaning(new.concepts, old.concepts, min(1.0, 2 * jaccard(new.grams, old.grams)))
     same_category = new.category is old.category
     distance = (
         distance_metres(new.location, old.location)

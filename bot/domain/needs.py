@@ -103,18 +103,20 @@ def reference(code: str, year: int, number: int) -> str:
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def _grams(text: str) -> set[str]:
+def grams(text: str) -> frozenset[str]:
     """Character bigrams for Chinese, words for Latin text: no segmenter needed."""
     lowered = text.lower()
-    grams = set(_WORD.findall(lowered))
+    words = set(_WORD.findall(lowered))
     han = [ch for ch in lowered if "\u4e00" <= ch <= "\u9fff"]
-    grams |= {a + b for a, b in itertools.pairwise(han)}
-    return grams
+    return frozenset(words | {a + b for a, b in itertools.pairwise(han)})
 
 
 def similarity(a: str, b: str) -> float:
     """Jaccard overlap of bigrams/words, 0..1."""
-    ga, gb = _grams(a), _grams(b)
+    return jaccard(grams(a), grams(b))
+
+
+def jaccard(ga: frozenset[str], gb: frozenset[str]) -> float:
     if not ga or not gb:
         return 0.0
     return len(ga & gb) / len(ga | gb)

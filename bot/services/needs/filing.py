@@ -40,6 +40,7 @@ from bot.services.needs.common import (
 from bot.services.places import place_of
 from bot.services.ports import Notice, Notifier
 from storage.models import Community, Need, Person
+from storage.repositories.needs import ComparedNeed
 from storage.uow import UnitOfWork
 
 
@@ -66,7 +67,7 @@ async def similar_open_needs(
         raise PermissionDenied()
     now = _clock(now)
     location = (latitude, longitude) if latitude is not None and longitude is not None else None
-    async with uow:
+    async with uow.reading():
         candidates = [
             need
             for need in await uow.needs.open_in_community(principal.home.community_id, limit=200)
@@ -88,23 +89,23 @@ async def similar_open_needs(
             location=location,
         )
         alike = _likest(new, candidates, people)
-        return tuple(await _briefs(uow, alike[:3]))
+        return tuple(await _briefs(uow, await uow.needs.many(alike[:3])))
 
 
 def _likest(
-    new: duplicates.Report, candidates: list[Need], residents: Mapping[int, Person]
-) -> list[Need]:
-    """The needs alike to `new`, the likest first."""
+    new: duplicates.Report, candidates: list[ComparedNeed], residents: Mapping[int, Person]
+) -> list[int]:
+    """The ids of the needs alike to `new`, the likest first."""
     scored = []
     for need in candidates:
         score = duplicates.likeness(new, _report_of(need, residents.get(need.resident_id)))
         if duplicates.is_alike(score):
-            scored.append((score, need))
+            scored.append((score, need.id))
     scored.sort(key=lambda pair: -pair[0])
-    return [need for _, need in scored]
+    return [need_id for _, need_id in scored]
 
 
-def _report_of(need: Need, resident: Person | None) -> duplicates.Report:
+def _report_of(need: ComparedNeed, resident: Person | None) -> duplicates.Report:
     return duplicates.Report(
         category=need.category,
         description=need.description,
