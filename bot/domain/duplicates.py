@@ -14,6 +14,7 @@ one building and one week are not the same because of that alone."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -129,8 +130,16 @@ class Report:
     grams: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "concepts", concepts(self.description))
-        object.__setattr__(self, "grams", grams(self.description))
+        read = _read(self.description)
+        object.__setattr__(self, "concepts", read[0])
+        object.__setattr__(self, "grams", read[1])
+
+
+# The open requests of a community are compared again at every filing there: each text is
+# read once per process while it is among the recent (derived sets, in memory only).
+@functools.lru_cache(maxsize=2048)
+def _read(description: str) -> tuple[frozenset[str], frozenset[str]]:
+    return concepts(description), grams(description)
 
 
 def likeness(new: Report, old: Report) -> float:

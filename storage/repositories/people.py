@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BigInteger, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.enums import Channel, Role, ScopeLevel
@@ -112,44 +112,18 @@ class GrantsRepository:
         await self.session.flush()
         return grant
 
-    @staticmethod
-    def _covering(place: Place) -> Any:
-        return or_(
-            and_(
-                RoleGrant.scope_level == ScopeLevel.COMMUNITY,
-                RoleGrant.community_id == place.community_id,
-            ),
-            and_(
-                RoleGrant.scope_level == ScopeLevel.STREET, RoleGrant.street_id == place.street_id
-            ),
-            and_(
-                RoleGrant.scope_level == ScopeLevel.DISTRICT,
-                RoleGrant.district_id == place.district_id,
-            ),
-        )
-
     async def people_covering(self, place: Place, roles: Sequence[Role]) -> list[int]:
         """People holding one of `roles` over `place`, by number."""
-        query = (
-            select(RoleGrant.person_id)
-            .where(RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None), self._covering(place))
-            .distinct()
-            .order_by(RoleGrant.person_id)
-        )
-        return list((await self.session.scalars(query)).all())
+        found = await self.session.scalars(_PEOPLE_COVERING, _covering(place, roles))
+        return list(found.all())
 
     async def people_with_roles_covering(
         self, place: Place, roles: Sequence[Role]
     ) -> list[tuple[int, str, Role]]:
-        query = (
-            select(Person.id, Person.display_name, RoleGrant.role)
-            .join(RoleGrant, RoleGrant.person_id == Person.id)
-            .where(RoleGrant.role.in_(roles), RoleGrant.revoked_at.is_(None), self._covering(place))
-            .order_by(RoleGrant.role, Person.id)
-        )
+        rows = await self.session.execute(_PEOPLE_WITH_ROLES_COVERING, _covering(place, roles))
         seen: set[int] = set()
         result = []
-        for person_id, name, role in (await self.session.execute(query)).all():
+        for person_id, name, role in rows.all():
             if person_id not in seen:
                 seen.add(person_id)
                 result.append((person_id, name, role))
@@ -183,3 +157,43 @@ class GrantsRepository:
     async def holders(self, role: Role) -> Sequence[RoleGrant]:
         query = select(RoleGrant).where(RoleGrant.role == role, RoleGrant.revoked_at.is_(None))
         return (await self.session.scalars(query)).all()
+
+
+# Who holds a role over a place: a grant of its community, its street or its district. Built
+# once (each filing and each notice asks; composing the statement cost more than running it).
+_COVERING = and_(
+    RoleGrant.role.in_(bindparam("roles", expanding=True)),
+    RoleGrant.revoked_at.is_(None),
+    or_(
+        and_(
+            RoleGrant.scope_level == ScopeLevel.COMMUNITY,
+            RoleGrant.community_id == bindparam("community_id", type_=BigInteger),
+        ),
+        and_(
+            RoleGrant.scope_level == ScopeLevel.STREET,
+            RoleGrant.street_id == bindparam("street_id", type_=BigInteger),
+        ),
+        and_(
+            RoleGrant.scope_level == ScopeLevel.DISTRICT,
+            RoleGrant.district_id == bindparam("district_id", type_=BigInteger),
+        ),
+    ),
+)
+_PEOPLE_COVERING = (
+    select(RoleGrant.person_id).where(_COVERING).distinct().order_by(RoleGrant.person_id)
+)
+_PEOPLE_WITH_ROLES_COVERING = (
+    select(Person.id, Person.display_name, RoleGrant.role)
+    .join(RoleGrant, RoleGrant.person_id == Person.id)
+    .where(_COVERING)
+    .order_by(RoleGrant.role, Person.id)
+)
+
+
+def _covering(place: Place, roles: Sequence[Role]) -> dict[str, Any]:
+    return {
+        "roles": list(roles),
+        "community_id": place.community_id,
+        "street_id": place.street_id,
+        "district_id": place.district_id,
+    }
