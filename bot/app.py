@@ -276,7 +276,11 @@ def telegram_bot(settings: Settings) -> Bot | None:
 def _engine_options(settings: Settings) -> dict[str, Any]:
     if not settings.database_url.startswith("postgresql"):
         return {}
-    return {"connect_args": statement_cache(settings.database_statement_cache_size)}
+    return {
+        "connect_args": statement_cache(settings.database_statement_cache_size),
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_pool_overflow,
+    }
 
 
 # Strong references to aiogram's Response[...] models (see keep_response_types).

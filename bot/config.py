@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # Behind PgBouncer in transaction mode asyncpg may not keep prepared statements: set 0
     # (statements then get unique names and are not cached); 100 is asyncpg's default.
     database_statement_cache_size: int = Field(default=100, ge=0, le=10000)
+    # PostgreSQL connections each process keeps open, and how many more it may open for a burst
+    # (closed again as soon as they are back: under a hundred updates in flight, 5 + 10 opened
+    # and closed a connection every few dozen reads, each a new handshake and statement cache).
+    database_pool_size: int = Field(default=15, ge=1, le=1000)
+    database_pool_overflow: int = Field(default=0, ge=0, le=1000)
     # The scheduler's advisory lock needs its own session on PostgreSQL itself: set this when
     # DATABASE_URL goes through PgBouncer in transaction mode (default: DATABASE_URL).
     scheduler_database_url: str | None = None

@@ -6,14 +6,17 @@ connection from before."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
+from bot.app import build
+from bot.config import load_settings
 from storage import db
 from storage.db import is_outage, make_engine
 from tests.support.databases import PostgresDatabases
@@ -91,3 +94,23 @@ async def test_a_connection_broken_while_in_use_fails_once_as_an_outage(
     assert is_outage(failed.value)
     assert await backend_pid(engine) != first  # the pool made a new one
     assert pings == []
+
+
+async def test_the_bots_pool_keeps_its_connections_under_load(postgres_url: str) -> None:
+    """A hundred reads in flight, many times over: the bot's engine opens its pool's
+    connections once (5 + 10 overflow opened and closed one every few dozen reads)."""
+    settings = load_settings(database_url=postgres_url, redis_url=None, secret_key="t")
+    application = build(settings)
+    opened: list[int] = []
+    event.listen(application.engine.sync_engine.pool, "connect", lambda *_: opened.append(1))
+
+    async def reads(count: int) -> None:
+        for _ in range(count):
+            async with application.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.gather(*(reads(30) for _ in range(100)))
+    finally:
+        await application.close()
+    assert 0 < len(opened) <= settings.database_pool_size == 15
