@@ -159,8 +159,8 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=20)
     parser.add_argument("--people", type=int, default=50, help="residents the app acts for")
     args = parser.parse_args()
-    url = postgres_database(args.postgres, prefix="bench_api")
-    print(json.dumps(asyncio.run(measure(url, args)), ensure_ascii=False))
+    with postgres_database(args.postgres, prefix="bench_api") as url:
+        print(json.dumps(asyncio.run(measure(url, args)), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import itertools
 import json
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -560,23 +561,25 @@ async def profiled(run: Awaitable[Any], top: int = 30) -> None:
     pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(top)
 
 
-def postgres_database(server: str, prefix: str = "bench_conv") -> str:
-    """A fresh database on the server (dropped by hand; the name says it is a bench's)."""
+@contextlib.contextmanager
+def postgres_database(server: str, prefix: str = "bench_conv") -> Iterator[str]:
+    """A fresh database on the server for one benchmark run, dropped after it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_on_server(server, f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        asyncio.run(_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _on_server(server: str, statement: str) -> None:
     import asyncpg
 
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        dsn = server.replace("postgresql+asyncpg://", "postgresql://", 1)
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
-    base = server.rsplit("/", 1)[0]
-    return f"{base}/{name}"
+    connection = await asyncpg.connect(server.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
 
 
 def medians_of_processes(count: int) -> dict[str, Any]:
@@ -649,19 +652,26 @@ def main() -> None:
     overrides: dict[str, Any] = {"redis_url": args.redis}
     if args.identity_cache is not None:
         overrides["identity_cache_seconds"] = args.identity_cache
-    runs = []
-    if args.postgres:
-        runs.append(("postgresql", postgres_database(args.postgres)))
-    if not args.no_sqlite:
-        folder = Path(tempfile.mkdtemp(prefix="bench-conv-"))
-        runs.append(("sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"))
-    for label, url in runs:
-        result = asyncio.run(
-            measure(
-                url, label, args.updates, args.rate, args.people, args.profile or "", **overrides
+    with contextlib.ExitStack() as databases:
+        runs = []
+        if args.postgres:
+            runs.append(("postgresql", databases.enter_context(postgres_database(args.postgres))))
+        if not args.no_sqlite:
+            folder = Path(tempfile.mkdtemp(prefix="bench-conv-"))
+            runs.append(("sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"))
+        for label, url in runs:
+            result = asyncio.run(
+                measure(
+                    url,
+                    label,
+                    args.updates,
+                    args.rate,
+                    args.people,
+                    args.profile or "",
+                    **overrides,
+                )
             )
-        )
-        print(json.dumps(result, ensure_ascii=False))
+            print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":
