@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.conversation import postgres_database
+from bot.config import load_settings
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.models import Need, NeedSupporter
@@ -64,8 +65,13 @@ async def measure(url: str, reads: int) -> dict[str, float]:
     await migrate.upgrade(url)
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     pool = await asyncpg.create_pool(dsn, min_size=15, max_size=15)
-    engine = make_engine(url)  # the bot's: pinged when idle only
-    old: AsyncEngine = create_async_engine(url, pool_pre_ping=True)  # the bot's before
+    settings = load_settings(database_url=url, secret_key="bench")
+    # The bot's engine: its pool kept (no overflow), pinged when idle only…
+    engine = make_engine(
+        url, pool_size=settings.database_pool_size, max_overflow=settings.database_pool_overflow
+    )
+    # …and as it was: 5 kept + 10 opened and closed again, pinged on every checkout.
+    old: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     sessions, old_sessions = make_session_factory(engine), make_session_factory(old)
     reading_sessions = make_session_factory(autocommit)
