@@ -14,9 +14,11 @@ one building and one week are not the same because of that alone."""
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import math
 import re
+import secrets
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -127,7 +129,7 @@ class Report:
     # The description's concepts and words, read once: a new request is compared with up to
     # two hundred open ones, and reading its own text each time was half the work.
     concepts: frozenset[str] = field(init=False, repr=False, compare=False)
-    grams: frozenset[str] = field(init=False, repr=False, compare=False)
+    grams: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         read = _read(self.description)
@@ -135,11 +137,26 @@ class Report:
         object.__setattr__(self, "grams", read[1])
 
 
-# The open requests of a community are compared again at every filing there: each text is
-# read once per process while it is among the recent (derived sets, in memory only).
-@functools.lru_cache(maxsize=2048)
-def _read(description: str) -> tuple[frozenset[str], frozenset[str]]:
-    return concepts(description), grams(description)
+# The open requests of a community are compared again at every filing there, so what each
+# text is compared by is kept per process for the most recent texts. Nothing readable is kept:
+# the text only as a keyed digest, its character pairs as salted hashes (this process's
+# `hash`), next to concept names of the lexicon. An erased person's words are not in here.
+READ_KEPT = 2048
+_read_texts: OrderedDict[bytes, tuple[frozenset[str], frozenset[int]]] = OrderedDict()
+_DIGEST_KEY = secrets.token_bytes(16)
+
+
+def _read(description: str) -> tuple[frozenset[str], frozenset[int]]:
+    key = hashlib.blake2b(description.encode(), digest_size=16, key=_DIGEST_KEY).digest()
+    found = _read_texts.get(key)
+    if found is not None:
+        _read_texts.move_to_end(key)
+        return found
+    found = concepts(description), frozenset(hash(gram) for gram in grams(description))
+    _read_texts[key] = found
+    if len(_read_texts) > READ_KEPT:
+        _read_texts.popitem(last=False)
+    return found
 
 
 def likeness(new: Report, old: Report) -> float:

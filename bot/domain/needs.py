@@ -8,6 +8,7 @@ import itertools
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.errors import Conflict
 
@@ -116,7 +117,7 @@ def similarity(a: str, b: str) -> float:
     return jaccard(grams(a), grams(b))
 
 
-def jaccard(ga: frozenset[str], gb: frozenset[str]) -> float:
+def jaccard(ga: frozenset[Any], gb: frozenset[Any]) -> float:
     if not ga or not gb:
         return 0.0
     return len(ga & gb) / len(ga | gb)

@@ -135,3 +135,41 @@ def test_neighbours_of_two_buildings_can_report_the_same_street_light() -> None:
     assert is_alike(likeness(seven, five))
     same_home = report("The street light is broken", home_building="5")
     assert likeness(same_home, five) > likeness(seven, five)
+
+
+def test_what_is_kept_of_a_compared_text_is_unreadable_bounded_and_compares_the_same() -> None:
+    """Each text's concepts and character pairs are kept per process between filings: only
+    as a keyed digest and salted hashes beside the lexicon's concept names (an erased
+    person's words are not in memory because of it), never more than READ_KEPT texts, and a
+    comparison through them scores exactly as one from the texts."""
+    from bot.domain import duplicates
+    from bot.domain.needs import similarity
+
+    text = "王阿姨住3号楼，楼道灯坏了一个星期"
+    report(text)
+    kept = repr(list(duplicates._read_texts.items()))
+    pairs = [text[i : i + 2] for i in range(len(text) - 1)]
+    assert not any(pair in kept for pair in pairs) and "王阿姨" not in kept
+    lexicon = set(duplicates.LEXICON)
+    assert all(names <= lexicon for names, _ in duplicates._read_texts.values())
+
+    for n in range(duplicates.READ_KEPT + 50):
+        report(f"第{n}号楼的电梯坏了")
+    assert len(duplicates._read_texts) == duplicates.READ_KEPT
+
+    texts = ["楼道灯坏了，晚上看不见", "The light in our stairwell is broken", "楼道的灯不亮了"]
+    for a in texts:
+        for b in texts:
+            direct = duplicates.meaning(a, b)
+            through_kept = duplicates._meaning(
+                report(a).concepts,
+                report(b).concepts,
+                min(
+                    1.0,
+                    2
+                    * len(report(a).grams & report(b).grams)
+                    / len(report(a).grams | report(b).grams),
+                ),
+            )
+            assert through_kept == pytest.approx(direct)
+    assert similarity(texts[0], texts[2]) > 0
