@@ -141,7 +141,20 @@ class GatedObserver(TelegramEventObserver):
 class GatedDispatcher(Dispatcher):
     """aiogram's Dispatcher that asks its gated routers "not yours?" before calling each: a
     free text passes about thirty-five of them on its way to the fallback, and each call
-    copied the update's whole context (`**kwargs`) only to be told no."""
+    copied the update's whole context (`**kwargs`) only to be told no.
+
+    The answers are kept per shape of event (its kind, the conversation's state, and what
+    the gates read of it: the command, the callback's prefix), so the thirty-five gates are
+    asked once per shape, not once per update. Routers and their middlewares are fixed once
+    the Dispatcher runs (bot/app.py builds them all before the first update)."""
+
+    KEPT_SHAPES = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._routers_for: dict[tuple[Any, ...], tuple[Router, ...]] = {}
+        # What the gates read (command prefixes, callback separators), for so many routers.
+        self._read: tuple[int, str, tuple[str, ...]] | None = None
 
     async def _propagate_event(
         self,
@@ -153,15 +166,63 @@ class GatedDispatcher(Dispatcher):
         if observer is None or observer.handlers or observer._handler.filters:
             return await super()._propagate_event(observer, update_type, event, **kwargs)
         # The Dispatcher's own observer has no handler or filter here (aiogram's loop would
-        # only find that out): straight to the routers, in their order.
-        raw_state = kwargs.get("raw_state")
-        for router in self.sub_routers:
-            if isinstance(router, GatedRouter) and router.rejects(update_type, event, raw_state):
-                continue
+        # only find that out): straight to the routers that could take it, in their order.
+        for router in self._routers(update_type, event, kwargs.get("raw_state")):
             response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
             if response is not UNHANDLED:
                 return response
         return UNHANDLED
+
+    def _routers(
+        self, update_type: str, event: TelegramObject, raw_state: str | None
+    ) -> tuple[Router, ...]:
+        shape = self._shape(event)
+        key = (update_type, raw_state, shape)
+        routers = self._routers_for.get(key) if shape is not None else None
+        if routers is None:
+            routers = tuple(
+                router
+                for router in self.sub_routers
+                if not (
+                    isinstance(router, GatedRouter)
+                    and router.rejects(update_type, event, raw_state)
+                )
+            )
+            if shape is not None:
+                if len(self._routers_for) >= self.KEPT_SHAPES:
+                    self._routers_for.clear()
+                self._routers_for[key] = routers
+        return routers
+
+    def _shape(self, event: TelegramObject) -> tuple[Any, ...] | None:
+        """All that the gates (`Need.met`) read of the event; None: not a kind they read."""
+        if self._read is None or self._read[0] != len(self.sub_routers):
+            self._read = self._what_gates_read()
+            self._routers_for.clear()
+        _, prefixes, separators = self._read
+        if isinstance(event, Message):
+            text = event.text or event.caption
+            words = text.split(maxsplit=1) if text else []
+            if not text or not words or words[0][0] not in prefixes:
+                return ("message", bool(text), bool(words))  # no command could match
+            command = words[0][1:].partition("@")[0].casefold()
+            return ("message", words[0][0], command)
+        if isinstance(event, CallbackQuery):
+            data = event.data or ""
+            return ("callback", bool(data), *(data.split(sep, 1)[0] for sep in separators))
+        return None
+
+    def _what_gates_read(self) -> tuple[int, str, tuple[str, ...]]:
+        needs = [
+            need
+            for router in self.sub_routers
+            if isinstance(router, GatedRouter)
+            for gate in router.gates.values()
+            for need in (*gate.anywhere, *(n for rests in gate.by_state.values() for n in rests))
+        ]
+        prefixes = "".join({char for need in needs for char in need.command_prefix or ""})
+        separators = sorted({need.callback[1] for need in needs if need.callback})
+        return len(self.sub_routers), prefixes, tuple(separators)
 
 
 def run_sync_filters_inline(router: Router) -> None:

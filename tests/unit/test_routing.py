@@ -220,7 +220,8 @@ async def test_a_router_taking_any_text_has_no_gate_and_one_with_middleware_is_n
 async def test_the_gated_dispatcher_gives_every_event_to_the_router_aiograms_would() -> None:
     """Routers of every kind in one order — gated ones, one that takes any text, one with its
     own middleware, one with sub-routers — and each event and state: the router that answers
-    under the GatedDispatcher is the one that answers under aiogram's own."""
+    under the GatedDispatcher is the one that answers under aiogram's own, the first time and
+    when it answers from the routers it kept for that shape of event."""
 
     def tables() -> list[Router]:
         routers = []
@@ -266,7 +267,8 @@ async def test_the_gated_dispatcher_gives_every_event_to_the_router_aiograms_wou
     gated.include_routers(*tables())
     answers = set()
     for raw_state in STATES:
-        for event in [*EVENTS, message("/help"), message("/zzz")]:
+        # Twice over: the second time the Dispatcher answers from what it kept per shape.
+        for event in [*EVENTS, message("/help"), message("/zzz"), message("hello")] * 2:
             kind = "message" if isinstance(event, Message) else "callback_query"
             expected = await plain.propagate_event(kind, event, raw_state=raw_state, bot=_Bot())
             got = await gated.propagate_event(kind, event, raw_state=raw_state, bot=_Bot())
@@ -320,3 +322,66 @@ async def _answers_alike(cases: list[tuple[int, tuple[Any, ...]]]) -> set[Any]:
             assert got == expected, (raw_state, event)
             answers.add(expected)
     return answers
+
+
+class Mark(CallbackData, prefix="mark", sep="|"):
+    id: int
+
+
+async def test_the_gated_dispatcher_never_answers_one_command_or_button_with_anothers_routers() -> (
+    None
+):
+    """Routers that each take one command or one kind of button, then a catch-all: in any
+    order of arrival, each event reaches its own router, never the routers kept for another
+    command, prefix or button (two callback separators among them)."""
+    cases: list[tuple[Any, ...]] = [
+        (Command("need"),),
+        (Command("start"),),
+        (Command("mine", ignore_case=True),),
+        (Command("need", prefix="!"),),
+        (Pick.filter(),),
+        (Mark.filter(),),
+    ]
+
+    def routers() -> list[Router]:
+        built = []
+        for n, filters in enumerate(cases):
+            table = RouteTable(f"only{n}")
+
+            async def handler(event: object, n: int = n) -> str:
+                return f"router {n}"
+
+            table.message(*filters)(handler)
+            table.callback_query(*filters)(handler)
+            built.append(table.build())
+        catch_all = RouteTable("catch-all")
+
+        @catch_all.message()
+        async def anything(event: Message) -> str:
+            return "catch-all"
+
+        return [*built, catch_all.build()]
+
+    events: list[Message | CallbackQuery] = [
+        message("/need"),
+        message("/start"),
+        message("/MINE"),
+        message("!need"),
+        message("!start"),
+        message("hello"),
+        tap("pick:4"),
+        tap("mark|1"),
+        tap("pick|4"),
+    ]
+    answers = set()
+    for order in (events, events[::-1]):
+        plain, gated = Dispatcher(), GatedDispatcher()
+        plain.include_routers(*routers())
+        gated.include_routers(*routers())
+        for event in order * 2:
+            kind = "message" if isinstance(event, Message) else "callback_query"
+            expected = await plain.propagate_event(kind, event, raw_state=None, bot=_Bot())
+            got = await gated.propagate_event(kind, event, raw_state=None, bot=_Bot())
+            assert got == expected, event
+            answers.add(expected)
+    assert {f"router {n}" for n in range(len(cases))} <= answers
