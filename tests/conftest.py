@@ -59,6 +59,20 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
     databases.drop_all()
 
 
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases) -> str:
+    """A fresh migrated PostgreSQL database, for what only PostgreSQL has (several processes,
+    LISTEN/NOTIFY, its pool and transactions)."""
+    return postgres_databases.migrated()
+
+
+@pytest.fixture
+async def postgres_uow(postgres_url: str) -> AsyncIterator[UnitOfWork]:
+    engine = make_engine(postgres_url)
+    yield UnitOfWork(make_session_factory(engine))
+    await engine.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     """A fresh database with the schema built by the Alembic migrations."""

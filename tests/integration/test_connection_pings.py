@@ -19,17 +19,11 @@ from bot.app import build
 from bot.config import load_settings
 from storage import db
 from storage.db import is_outage, make_engine
-from tests.support.databases import PostgresDatabases
-
-
-@pytest.fixture
-def postgres_url(postgres_databases: PostgresDatabases) -> str:
-    # PostgreSQL only: SQLite has no server to lose and no ping.
-    return postgres_databases.migrated()
 
 
 @pytest.fixture
 async def engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    # PostgreSQL only: SQLite has no server to lose and no ping.
     engine = make_engine(postgres_url, pool_size=1, max_overflow=0)
     yield engine
     await engine.dispose()

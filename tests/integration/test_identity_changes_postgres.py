@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,7 +17,6 @@ from bot.config import load_settings
 from bot.domain.enums import Role, ScopeLevel
 from storage import changes
 from storage.changes import LISTEN_APPLICATION_NAME, PostgresChanges
-from storage.db import make_engine, make_session_factory
 from storage.models import RoleGrant
 from storage.uow import UnitOfWork
 from tests.integration.test_identity_changes import (
@@ -29,7 +27,6 @@ from tests.integration.test_identity_changes import (
     stopped,
     who,
 )
-from tests.support.databases import PostgresDatabases
 from tests.support.factories import make_map, make_person
 
 
@@ -39,16 +36,9 @@ def channel() -> str:
 
 
 @pytest.fixture
-def postgres_url(postgres_databases: PostgresDatabases) -> str:
+def uow(postgres_uow: UnitOfWork) -> UnitOfWork:
     # PostgreSQL only (SQLite runs one process; nothing to hear there).
-    return postgres_databases.migrated()
-
-
-@pytest.fixture
-async def uow(postgres_url: str) -> AsyncIterator[UnitOfWork]:
-    engine = make_engine(postgres_url)
-    yield UnitOfWork(make_session_factory(engine))
-    await engine.dispose()
+    return postgres_uow
 
 
 def started(database_url: str, channel: str) -> Application:

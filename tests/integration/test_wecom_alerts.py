@@ -31,7 +31,6 @@ from bot.services.ports import RecordingNotifier
 from storage.db import make_engine, make_session_factory
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
-from tests.support.databases import PostgresDatabases
 from tests.support.factories import Map, make_map, make_person
 
 CIPHER = PersonalDataCipher(b"wecom-alerts-test-secret")
@@ -445,11 +444,6 @@ async def test_a_robot_sealed_with_another_key_fails_its_alert_without_stopping_
     async with uow:
         states = sorted(row.state for row in await uow.wecom.alerts())
         assert states == ["failed", "sent"]
-
-
-@pytest.fixture
-def postgres_url(postgres_databases: PostgresDatabases) -> str:
-    return postgres_databases.migrated()
 
 
 async def test_two_processes_post_each_alert_once_on_postgresql(

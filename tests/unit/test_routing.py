@@ -217,6 +217,31 @@ async def test_a_router_taking_any_text_has_no_gate_and_one_with_middleware_is_n
     assert seen == ["middleware"]  # its own middleware still sees what the gate rejects
 
 
+def one_router_each(cases: list[tuple[Any, ...]]) -> list[Router]:
+    """A gated router per case, its one handler (message and callback) answering "router n"."""
+    routers = []
+    for n, filters in enumerate(cases):
+        table = RouteTable(f"t{n}")
+
+        async def handler(event: object, n: int = n) -> str:
+            return f"router {n}"
+
+        table.message(*filters)(handler)
+        table.callback_query(*filters)(handler)
+        routers.append(table.build())
+    return routers
+
+
+def catch_all() -> Router:
+    table = RouteTable("catch-all")
+
+    @table.message()
+    async def anything(event: Message) -> str:
+        return "catch-all"
+
+    return table.build()
+
+
 async def test_the_gated_dispatcher_gives_every_event_to_the_router_aiograms_would() -> None:
     """Routers of every kind in one order — gated ones, one that takes any text, one with its
     own middleware, one with sub-routers — and each event and state: the router that answers
@@ -224,16 +249,7 @@ async def test_the_gated_dispatcher_gives_every_event_to_the_router_aiograms_wou
     when it answers from the routers it kept for that shape of event."""
 
     def tables() -> list[Router]:
-        routers = []
-        for n, filters in enumerate(FILTERS):
-            table = RouteTable(f"t{n}")
-
-            async def handler(event: object, n: int = n) -> str:
-                return f"router {n}"
-
-            table.message(*filters)(handler)
-            table.callback_query(*filters)(handler)
-            routers.append(table.build())
+        routers = one_router_each(FILTERS)
         watched = RouteTable("watched")
 
         @watched.message(Command("zzz"))
@@ -254,13 +270,7 @@ async def test_the_gated_dispatcher_gives_every_event_to_the_router_aiograms_wou
             return "child"
 
         parent.include_router(child.build())
-        catch_all = RouteTable("catch-all")
-
-        @catch_all.message()
-        async def anything(event: Message) -> str:
-            return "catch-all"
-
-        return [watched_router, parent, *routers, catch_all.build()]
+        return [watched_router, parent, *routers, catch_all()]
 
     plain, gated = Dispatcher(), GatedDispatcher()
     plain.include_routers(*tables())
@@ -344,23 +354,7 @@ async def test_the_gated_dispatcher_never_answers_one_command_or_button_with_ano
     ]
 
     def routers() -> list[Router]:
-        built = []
-        for n, filters in enumerate(cases):
-            table = RouteTable(f"only{n}")
-
-            async def handler(event: object, n: int = n) -> str:
-                return f"router {n}"
-
-            table.message(*filters)(handler)
-            table.callback_query(*filters)(handler)
-            built.append(table.build())
-        catch_all = RouteTable("catch-all")
-
-        @catch_all.message()
-        async def anything(event: Message) -> str:
-            return "catch-all"
-
-        return [*built, catch_all.build()]
+        return [*one_router_each(cases), catch_all()]
 
     events: list[Message | CallbackQuery] = [
         message("/need"),

@@ -4,15 +4,11 @@ nothing of it is stored; the unit of work's next entry is an ordinary one again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import func, select, text, update
 
-from storage.db import make_engine, make_session_factory
 from storage.models import Person
 from storage.uow import UnitOfWork, WriteInReadingUnitOfWork
-from tests.support.databases import PostgresDatabases
 from tests.support.factories import make_map, make_person
 
 
@@ -47,24 +43,12 @@ async def test_a_write_in_a_reading_unit_of_work_is_refused_and_not_stored(
         assert len(await uow.people.all(10)) == 2
 
 
-@pytest.fixture
-def postgres_url(postgres_databases: PostgresDatabases) -> str:
-    # PostgreSQL only: SQLite keeps its transaction (one connection, BEGIN IMMEDIATE).
-    return postgres_databases.migrated()
-
-
-@pytest.fixture
-async def postgres_uow(postgres_url: str) -> AsyncIterator[UnitOfWork]:
-    engine = make_engine(postgres_url)
-    yield UnitOfWork(make_session_factory(engine))
-    await engine.dispose()
-
-
 async def test_on_postgresql_each_read_is_a_transaction_of_its_own(
     postgres_uow: UnitOfWork,
 ) -> None:
     """After a read, the server holds no transaction open for a reading unit of work (no
-    BEGIN was sent); an ordinary one's is open until its end."""
+    BEGIN was sent); an ordinary one's is open until its end. (PostgreSQL only: SQLite keeps
+    its transaction, one connection with BEGIN IMMEDIATE.)"""
     uow = postgres_uow
 
     async def in_transaction() -> bool:
