@@ -12,14 +12,22 @@ T = TypeVar("T")
 
 
 class Paged(Generic[T]):
-    """A list's query built once, its page's offset and limit bound at each reading: on a
-    screen like /mine, composing the statements cost more than running them."""
+    """A list's query with its page's offset and limit bound at each reading, and its count
+    made when first needed. Built once at module level for a hot list (/mine): composing the
+    statements cost more than running them."""
 
     def __init__(self, query: Select[T]) -> None:
+        self.query = query
         self.rows = query.offset(bindparam("page_offset", type_=Integer)).limit(
             bindparam("page_limit", type_=Integer)
         )
-        self.count = select(func.count()).select_from(query.order_by(None).subquery())
+        self._count: Select[int] | None = None
+
+    @property
+    def count(self) -> Select[int]:
+        if self._count is None:
+            self._count = select(func.count()).select_from(self.query.order_by(None).subquery())
+        return self._count
 
 
 async def _page(
@@ -29,19 +37,12 @@ async def _page(
     limit: int,
     params: Mapping[str, Any] | None = None,
 ) -> tuple[Sequence[T], int]:
-    """`params`: the values of a Paged query's own bind parameters."""
+    """`params`: the values of the query's own bind parameters (a prebuilt Paged's)."""
+    paged = query if isinstance(query, Paged) else Paged(query)
     offset = max(0, offset)  # a forged page number must not reach the database
-    if isinstance(query, Paged):
-        paged = {**(params or {}), "page_offset": offset, "page_limit": limit}
-        rows = (await session.scalars(query.rows, paged)).all()
-    else:
-        rows = (await session.scalars(query.offset(offset).limit(limit))).all()
+    bound = {**(params or {}), "page_offset": offset, "page_limit": limit}
+    rows = (await session.scalars(paged.rows, bound)).all()
     if offset == 0 and len(rows) < limit:
         return rows, len(rows)  # the whole list is on the first page: no count to ask for
-    if isinstance(query, Paged):
-        total = await session.scalar(query.count, params)
-    else:
-        total = await session.scalar(
-            select(func.count()).select_from(query.order_by(None).subquery())
-        )
+    total = await session.scalar(paged.count, params)
     return rows, int(total or 0)
