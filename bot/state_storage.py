@@ -22,6 +22,8 @@ from aiogram.fsm.storage.base import (
 )
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 SWEEP_EVERY_SECONDS = 60.0
 
@@ -119,6 +121,62 @@ LOCK_SECONDS = 60  # aiogram's own; a handler that takes longer loses the chat's
 RETRY_FIRST, RETRY_MOST = 0.005, 0.1
 
 
+class ScriptBatch:
+    """Lua script calls sent to Redis together: those made while the previous batch was on
+    its way (or within one turn of the event loop) go as one pipeline. Under load a hundred
+    chats' locks taken and let go cost a few round trips, not two hundred (redis-py spends
+    more on a call than Redis on the script). One batch at a time, so calls reach Redis in
+    the order they were made — a lock let go after its taking is never run before it."""
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+        self.batches_sent = 0
+        self._queued: list[tuple[AsyncScript, list[Any], list[Any], asyncio.Future[Any]]] = []
+        self._sending: asyncio.Task[None] | None = None
+
+    async def call(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self._queued.append((script, keys, args, future))
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send_all())
+        return await future
+
+    async def _send_all(self) -> None:
+        try:
+            while self._queued:
+                calls, self._queued = self._queued, []
+                await self._send(calls)
+        finally:
+            self._sending = None
+            for *_, future in self._queued:  # only when this task itself was cancelled
+                future.cancel()
+            self._queued = []
+
+    async def _send(
+        self, calls: list[tuple[AsyncScript, list[Any], list[Any], asyncio.Future[Any]]]
+    ) -> None:
+        self.batches_sent += 1
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for script, keys, args, _ in calls:
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+        except Exception as error:  # Redis unreachable: each caller sees it, as a lone call would
+            results = [error] * len(calls)
+        for (script, keys, args, future), result in zip(calls, results, strict=True):
+            if isinstance(result, NoScriptError):  # Redis restarted or its scripts were flushed
+                try:
+                    result = await script(keys=keys, args=args)  # loads it again
+                except Exception as error:
+                    result = error
+            if future.done():  # its caller was cancelled
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
 class SharedConversationStorage(RedisStorage):
     """aiogram's RedisStorage that answers reads of a conversation whose chat lock this process
     holds from what the lock's script read, and keeps that copy current on writes. Every write
@@ -176,6 +234,8 @@ class ChatOrderIsolation(BaseEventIsolation):
         self.redis = storage.redis
         self._acquire = self.redis.register_script(ACQUIRE)
         self._release = self.redis.register_script(RELEASE)
+        self.batch = ScriptBatch(self.redis)
+        self._letting_go: set[asyncio.Future[Any]] = set()
         self._local: WeakValueDictionary[StorageKey, asyncio.Lock] = WeakValueDictionary()
 
     @asynccontextmanager
@@ -195,18 +255,29 @@ class ChatOrderIsolation(BaseEventIsolation):
             finally:
                 held.pop(names[1], None)
                 held.pop(names[2], None)
-                await self._release(keys=[names[0]], args=[token])
+                await self.batch.call(self._release, [names[0]], [token])
 
     async def _take(self, names: tuple[str, str, str], token: str) -> tuple[str | None, str | None]:
         wait, expiry = RETRY_FIRST, LOCK_SECONDS * 1000
         while True:
-            taken, *values = await self._acquire(keys=list(names), args=[token, expiry])
+            try:
+                taken, *values = await self.batch.call(self._acquire, list(names), [token, expiry])
+            except asyncio.CancelledError:
+                # The lock may have been taken for this token all the same: let it go (the
+                # script checks the token), or the chat would wait out LOCK_SECONDS.
+                self._let_go(names[0], token)
+                raise
             if taken:
                 state, data = (_text(v) for v in values)
                 return state, data
             # Held by another process: try again before it could have expired, backing off.
             await asyncio.sleep(min(wait, max(int(values[0]), 1) / 1000))
             wait = min(wait * 2, RETRY_MOST)
+
+    def _let_go(self, lock_key: str, token: str) -> None:
+        release = asyncio.ensure_future(self.batch.call(self._release, [lock_key], [token]))
+        self._letting_go.add(release)
+        release.add_done_callback(self._letting_go.discard)
 
     async def close(self) -> None:
         return None

@@ -14,10 +14,11 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.pacing import LocalPacer, RedisPacer
-from bot.state_storage import SharedConversationStorage
+from bot.state_storage import ScriptBatch, SharedConversationStorage
 from handlers.common.drafts import DestinyKeyBuilder
 from storage.db import make_engine, statement_cache
 from storage.locks import SchedulerLock
@@ -179,3 +180,105 @@ async def test_clearing_a_conversation_that_is_not_there_asks_redis_nothing(redi
 
 async def plain_state(redis: Redis, prefix: str, key: StorageKey) -> str | None:
     return await RedisStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix)).get_state(key)
+
+
+async def test_many_chats_locks_go_to_redis_in_a_few_batches_each_taken_and_let_go(
+    redis: Redis,
+) -> None:
+    keys = DestinyKeyBuilder(prefix=f"t-{uuid.uuid4().hex[:8]}")
+    isolation = SharedConversationStorage(redis, key_builder=keys).chat_order()
+    inside: set[int] = set()
+    most_inside = 0
+
+    async def handle(chat: int) -> None:
+        nonlocal most_inside
+        async with isolation.lock(StorageKey(1, chat, chat)):
+            inside.add(chat)
+            most_inside = max(most_inside, len(inside))
+            await asyncio.sleep(0)
+            inside.discard(chat)
+
+    await asyncio.gather(*(handle(chat) for chat in range(100)))
+    # 100 takings and 100 lettings-go: a handful of round trips, all chats side by side.
+    assert isolation.batch.batches_sent <= 10
+    assert most_inside == 100
+    assert not [k async for k in redis.scan_iter(match=f"{keys.prefix}*lock")]
+
+
+async def test_batched_calls_reach_redis_in_the_order_they_were_made(redis: Redis) -> None:
+    batch = ScriptBatch(SlowFirstPipeline(redis))
+    push = redis.register_script("return redis.call('RPUSH', KEYS[1], ARGV[1])")
+    listed = f"t-{uuid.uuid4().hex[:8]}:order"
+    calls = []
+    for n in range(50):  # made one after another, never waiting for an answer
+        calls.append(asyncio.create_task(batch.call(push, [listed], [n])))
+        if n % 10 == 9:
+            await asyncio.sleep(0.01)  # the first batch is on its way (and slow) by now
+    await asyncio.gather(*calls)
+    # A later batch never overtakes the slow first one: the order the calls were made.
+    assert [int(v) for v in await redis.lrange(listed, 0, -1)] == list(range(50))
+    assert 1 < batch.batches_sent < 50
+    await redis.delete(listed)
+
+
+class SlowFirstPipeline:
+    """A Redis client whose first pipeline takes 50 ms more to answer."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.first = True
+
+    def pipeline(self, **options: object) -> object:
+        pipe = self.redis.pipeline(**options)  # type: ignore[arg-type]
+        if self.first:
+            self.first = False
+            execute = pipe.execute
+
+            async def slowly(**execute_options: object) -> object:
+                await asyncio.sleep(0.05)
+                return await execute(**execute_options)  # type: ignore[arg-type]
+
+            pipe.execute = slowly  # type: ignore[method-assign, assignment]
+        return pipe
+
+
+async def test_a_script_redis_does_not_know_yet_is_loaded_and_run(redis: Redis) -> None:
+    batch = ScriptBatch(redis)
+    # As after a restart of Redis: the script was never loaded, so EVALSHA fails first.
+    script = redis.register_script(f"return '{uuid.uuid4().hex}' .. ARGV[1]")
+    answers = await asyncio.gather(*(batch.call(script, [], [n]) for n in range(3)))
+    assert [a.decode()[-1] for a in answers] == ["0", "1", "2"]
+
+
+async def test_an_unreachable_redis_fails_every_call_of_the_batch_and_the_next_one_too() -> None:
+    unreachable = Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    batch = ScriptBatch(unreachable)
+    script = unreachable.register_script("return 1")
+    outcomes = await asyncio.gather(
+        *(batch.call(script, [], []) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(o, RedisConnectionError) for o in outcomes)
+    with pytest.raises(RedisConnectionError):
+        await batch.call(script, [], [])
+    await unreachable.aclose()
+
+
+async def test_a_lock_given_up_while_being_taken_is_let_go(redis: Redis) -> None:
+    keys = DestinyKeyBuilder(prefix=f"t-{uuid.uuid4().hex[:8]}")
+    isolation = SharedConversationStorage(redis, key_builder=keys).chat_order()
+    key = StorageKey(1, 12, 12)
+
+    async def handle() -> None:
+        async with isolation.lock(key):
+            raise AssertionError("never reached: given up while the lock was being taken")
+
+    waiting = asyncio.create_task(handle())
+    await asyncio.sleep(0)  # the taking is queued (and sent) …
+    waiting.cancel()  # … and its update cancelled (a shutdown, a timeout) before the answer
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.sleep(0.2)
+    assert await redis.exists(keys.build(key, "lock")) == 0
+    async with asyncio.timeout(2):  # the next update of the chat does not wait LOCK_SECONDS
+        async with isolation.lock(key):
+            pass
