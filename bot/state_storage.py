@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, cast
 from weakref import WeakValueDictionary
 
@@ -121,22 +122,37 @@ LOCK_SECONDS = 60  # aiogram's own; a handler that takes longer loses the chat's
 RETRY_FIRST, RETRY_MOST = 0.005, 0.1
 
 
-class ScriptBatch:
-    """Lua script calls sent to Redis together: those made while the previous batch was on
-    its way (or within one turn of the event loop) go as one pipeline. Under load a hundred
-    chats' locks taken and let go cost a few round trips, not two hundred (redis-py spends
-    more on a call than Redis on the script). One batch at a time, so calls reach Redis in
-    the order they were made — a lock let go after its taking is never run before it."""
+# One call waiting in a batch: what is sent; for a script, the call that loads it and runs it
+# (when Redis no longer knows it); where its answer goes.
+Queued = tuple[tuple[Any, ...], "Callable[[], Awaitable[Any]] | None", "asyncio.Future[Any]"]
+
+
+class RedisBatch:
+    """Redis calls sent together: those made while the previous batch was on its way (or
+    within one turn of the event loop) go as one pipeline. Under load a hundred chats' locks
+    taken and let go, and their conversations written, cost a few round trips, not hundreds
+    (redis-py spends more on a call than Redis on running it). One batch at a time, so calls
+    reach Redis in the order they were made — a lock let go after its taking is never run
+    before it."""
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
         self.batches_sent = 0
-        self._queued: list[tuple[AsyncScript, list[Any], list[Any], asyncio.Future[Any]]] = []
+        self._queued: list[Queued] = []
         self._sending: asyncio.Task[None] | None = None
 
-    async def call(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+    async def script(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        return await self._call(command, lambda: script(keys=keys, args=args))
+
+    async def command(self, *command: Any) -> Any:
+        return await self._call(command, None)
+
+    async def _call(
+        self, command: tuple[Any, ...], load_and_run: Callable[[], Awaitable[Any]] | None
+    ) -> Any:
         future = asyncio.get_running_loop().create_future()
-        self._queued.append((script, keys, args, future))
+        self._queued.append((command, load_and_run, future))
         if self._sending is None:
             self._sending = asyncio.create_task(self._send_all())
         return await future
@@ -152,29 +168,32 @@ class ScriptBatch:
                 future.cancel()
             self._queued = []
 
-    async def _send(
-        self, calls: list[tuple[AsyncScript, list[Any], list[Any], asyncio.Future[Any]]]
-    ) -> None:
+    async def _send(self, calls: list[Queued]) -> None:
         self.batches_sent += 1
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for script, keys, args, _ in calls:
-                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                for command, _, _ in calls:
+                    pipe.execute_command(*command)
                 results = await pipe.execute(raise_on_error=False)
         except Exception as error:  # Redis unreachable: each caller sees it, as a lone call would
             results = [error] * len(calls)
-        for (script, keys, args, future), result in zip(calls, results, strict=True):
-            if isinstance(result, NoScriptError):  # Redis restarted or its scripts were flushed
-                try:
-                    result = await script(keys=keys, args=args)  # loads it again
-                except Exception as error:
-                    result = error
+        for (_, load_and_run, future), result in zip(calls, results, strict=True):
+            if load_and_run is not None and isinstance(result, NoScriptError):
+                # Redis restarted or its scripts were flushed: load it, in this batch's turn.
+                result = await _answer_of(load_and_run())
             if future.done():  # its caller was cancelled
                 continue
             if isinstance(result, Exception):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+
+async def _answer_of(call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except Exception as error:
+        return error
 
 
 class SharedConversationStorage(RedisStorage):
@@ -184,6 +203,7 @@ class SharedConversationStorage(RedisStorage):
 
     def __init__(self, redis: Any, **kwargs: Any) -> None:
         super().__init__(redis, **kwargs)
+        self.batch = RedisBatch(redis)
         # redis key of a held conversation's state/data → its value (None: no such key).
         self.held: dict[str, str | None] = {}
 
@@ -200,9 +220,12 @@ class SharedConversationStorage(RedisStorage):
         redis_key = self.key_builder.build(key, "state")
         if state is None and redis_key in self.held and self.held[redis_key] is None:
             return  # nothing to delete (/mine, /help… clear a conversation that is not there)
-        await super().set_state(key, state)
-        if redis_key in self.held:
-            self.held[redis_key] = None if state is None else str(getattr(state, "state", state))
+        if redis_key not in self.held:
+            await super().set_state(key, state)
+            return
+        value = None if state is None else str(getattr(state, "state", state))
+        await self._write_held(redis_key, value, self.state_ttl)
+        self.held[redis_key] = value
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         redis_key = self.key_builder.build(key, "data")
@@ -215,9 +238,22 @@ class SharedConversationStorage(RedisStorage):
         redis_key = self.key_builder.build(key, "data")
         if not data and redis_key in self.held and self.held[redis_key] is None:
             return
-        await super().set_data(key, data)
-        if redis_key in self.held:
-            self.held[redis_key] = self.json_dumps(data) if data else None
+        if redis_key not in self.held:
+            await super().set_data(key, data)
+            return
+        value = self.json_dumps(data) if data else None
+        await self._write_held(redis_key, value, self.data_ttl)
+        self.held[redis_key] = value
+
+    async def _write_held(self, redis_key: str, value: str | None, ttl: Any) -> None:
+        """A held conversation's write, in the chat lock's batch (as RedisStorage writes it)."""
+        if value is None:
+            await self.batch.command("DEL", redis_key)
+        elif ttl is None:
+            await self.batch.command("SET", redis_key, value)
+        else:
+            seconds = int(ttl.total_seconds()) if isinstance(ttl, timedelta) else int(ttl)
+            await self.batch.command("SET", redis_key, value, "EX", seconds)
 
 
 class ChatOrderIsolation(BaseEventIsolation):
@@ -234,7 +270,7 @@ class ChatOrderIsolation(BaseEventIsolation):
         self.redis = storage.redis
         self._acquire = self.redis.register_script(ACQUIRE)
         self._release = self.redis.register_script(RELEASE)
-        self.batch = ScriptBatch(self.redis)
+        self.batch = storage.batch
         self._letting_go: set[asyncio.Future[Any]] = set()
         self._local: WeakValueDictionary[StorageKey, asyncio.Lock] = WeakValueDictionary()
 
@@ -255,13 +291,15 @@ class ChatOrderIsolation(BaseEventIsolation):
             finally:
                 held.pop(names[1], None)
                 held.pop(names[2], None)
-                await self.batch.call(self._release, [names[0]], [token])
+                await self.batch.script(self._release, [names[0]], [token])
 
     async def _take(self, names: tuple[str, str, str], token: str) -> tuple[str | None, str | None]:
         wait, expiry = RETRY_FIRST, LOCK_SECONDS * 1000
         while True:
             try:
-                taken, *values = await self.batch.call(self._acquire, list(names), [token, expiry])
+                taken, *values = await self.batch.script(
+                    self._acquire, list(names), [token, expiry]
+                )
             except asyncio.CancelledError:
                 # The lock may have been taken for this token all the same: let it go (the
                 # script checks the token), or the chat would wait out LOCK_SECONDS.
@@ -275,7 +313,7 @@ class ChatOrderIsolation(BaseEventIsolation):
             wait = min(wait * 2, RETRY_MOST)
 
     def _let_go(self, lock_key: str, token: str) -> None:
-        release = asyncio.ensure_future(self.batch.call(self._release, [lock_key], [token]))
+        release = asyncio.ensure_future(self.batch.script(self._release, [lock_key], [token]))
         self._letting_go.add(release)
         release.add_done_callback(self._letting_go.discard)
 

@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.pacing import LocalPacer, RedisPacer
-from bot.state_storage import ScriptBatch, SharedConversationStorage
+from bot.state_storage import RedisBatch, SharedConversationStorage
 from handlers.common.drafts import DestinyKeyBuilder
 from storage.db import make_engine, statement_cache
 from storage.locks import SchedulerLock
@@ -160,22 +160,38 @@ async def test_a_held_chats_copy_never_answers_for_another_chat(redis: Redis) ->
 
 async def test_clearing_a_conversation_that_is_not_there_asks_redis_nothing(redis: Redis) -> None:
     prefix = f"t-{uuid.uuid4().hex[:8]}"
-    storage = SharedConversationStorage(redis, key_builder=DestinyKeyBuilder(prefix=prefix))
+    storage = SharedConversationStorage(
+        redis, key_builder=DestinyKeyBuilder(prefix=prefix), state_ttl=600, data_ttl=600
+    )
     key = StorageKey(1, 11, 11)
     sent: list[str] = []
-    real = storage.redis.execute_command
+    real, batched = storage.redis.execute_command, storage.batch.command
 
     async def counted(*args: object, **options: object) -> object:
         sent.append(str(args[0]))
         return await real(*args, **options)
 
+    async def counted_in_batch(*command: object) -> object:
+        sent.append(str(command[0]))
+        return await batched(*command)
+
     storage.redis.execute_command = counted  # type: ignore[method-assign]
+    storage.batch.command = counted_in_batch  # type: ignore[method-assign]
     async with storage.chat_order().lock(key):
         await storage.set_state(key, None)
         await storage.set_data(key, {})
         await storage.set_state(key, "Form:name")  # a real change still goes out
-    assert "DEL" not in sent and "SET" in sent
+        await storage.set_data(key, {"step": 1})
+    assert "DEL" not in sent and sent.count("SET") == 2
     assert await plain_state(redis, prefix, key) == "Form:name"
+    # Written in the lock's batch with the storage's expiry, as RedisStorage writes them.
+    for part in ("state", "data"):
+        assert 590 < await redis.ttl(DestinyKeyBuilder(prefix=prefix).build(key, part)) <= 600
+    async with storage.chat_order().lock(key):
+        await storage.set_state(key, None)
+        await storage.set_data(key, {})
+    assert sent.count("DEL") == 2
+    assert await redis.exists(DestinyKeyBuilder(prefix=prefix).build(key, "data")) == 0
 
 
 async def plain_state(redis: Redis, prefix: str, key: StorageKey) -> str | None:
@@ -206,12 +222,12 @@ async def test_many_chats_locks_go_to_redis_in_a_few_batches_each_taken_and_let_
 
 
 async def test_batched_calls_reach_redis_in_the_order_they_were_made(redis: Redis) -> None:
-    batch = ScriptBatch(SlowFirstPipeline(redis))
+    batch = RedisBatch(SlowFirstPipeline(redis))
     push = redis.register_script("return redis.call('RPUSH', KEYS[1], ARGV[1])")
     listed = f"t-{uuid.uuid4().hex[:8]}:order"
     calls = []
     for n in range(50):  # made one after another, never waiting for an answer
-        calls.append(asyncio.create_task(batch.call(push, [listed], [n])))
+        calls.append(asyncio.create_task(batch.script(push, [listed], [n])))
         if n % 10 == 9:
             await asyncio.sleep(0.01)  # the first batch is on its way (and slow) by now
     await asyncio.gather(*calls)
@@ -243,23 +259,23 @@ class SlowFirstPipeline:
 
 
 async def test_a_script_redis_does_not_know_yet_is_loaded_and_run(redis: Redis) -> None:
-    batch = ScriptBatch(redis)
+    batch = RedisBatch(redis)
     # As after a restart of Redis: the script was never loaded, so EVALSHA fails first.
     script = redis.register_script(f"return '{uuid.uuid4().hex}' .. ARGV[1]")
-    answers = await asyncio.gather(*(batch.call(script, [], [n]) for n in range(3)))
+    answers = await asyncio.gather(*(batch.script(script, [], [n]) for n in range(3)))
     assert [a.decode()[-1] for a in answers] == ["0", "1", "2"]
 
 
 async def test_an_unreachable_redis_fails_every_call_of_the_batch_and_the_next_one_too() -> None:
     unreachable = Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
-    batch = ScriptBatch(unreachable)
+    batch = RedisBatch(unreachable)
     script = unreachable.register_script("return 1")
     outcomes = await asyncio.gather(
-        *(batch.call(script, [], []) for _ in range(3)), return_exceptions=True
+        *(batch.script(script, [], []) for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(o, RedisConnectionError) for o in outcomes)
     with pytest.raises(RedisConnectionError):
-        await batch.call(script, [], [])
+        await batch.script(script, [], [])
     await unreachable.aclose()
 
 
