@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Protocol
 
+from bot.redis_batch import RedisBatch
+
 
 class SeenUpdates(Protocol):
     async def first_time(self, bot_id: int, update_id: int) -> bool:
@@ -35,13 +37,15 @@ class MemorySeenUpdates:
 
 
 class RedisSeenUpdates:
-    """SET NX with an expiry: atomic across processes, and bounded by the expiry."""
+    """SET NX with an expiry: atomic across processes, and bounded by the expiry. The
+    updates arriving together are asked about in one round trip."""
 
     def __init__(self, redis: Any, keep_seconds: int, prefix: str = "wushe:update") -> None:
         self.redis = redis
+        self.batch = RedisBatch(redis)
         self.keep_seconds = keep_seconds
         self.prefix = prefix
 
     async def first_time(self, bot_id: int, update_id: int) -> bool:
         key = f"{self.prefix}:{bot_id}:{update_id}"
-        return bool(await self.redis.set(key, b"1", nx=True, ex=self.keep_seconds))
+        return bool(await self.batch.command("SET", key, b"1", "NX", "EX", self.keep_seconds))

@@ -162,8 +162,16 @@ async def test_redis_keeps_update_ids_with_an_expiry() -> None:
         assert not await seen.first_time(5, 1)
         assert await seen.first_time(6, 1)
         assert 0 < await redis.ttl(f"{prefix}:5:1") <= 60
+        # Arriving together (asked in one round trip): one update taken in once, twice at once.
+        sent_before = seen.batch.batches_sent
+        firsts = await asyncio.gather(*(seen.first_time(7, n % 10) for n in range(20)))
+        assert firsts.count(True) == 10
+        assert [firsts[n] for n in range(10)] == [True] * 10  # the first of each pair
+        assert seen.batch.batches_sent - sent_before <= 2
     finally:
-        await redis.delete(f"{prefix}:5:1", f"{prefix}:6:1")
+        await redis.delete(
+            f"{prefix}:5:1", f"{prefix}:6:1", *(f"{prefix}:7:{n}" for n in range(10))
+        )
         await redis.aclose()
 
 

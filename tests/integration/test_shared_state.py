@@ -5,6 +5,7 @@ runs them together in two real processes.)"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 import uuid
@@ -298,3 +299,43 @@ async def test_a_lock_given_up_while_being_taken_is_let_go(redis: Redis) -> None
     async with asyncio.timeout(2):  # the next update of the chat does not wait LOCK_SECONDS
         async with isolation.lock(key):
             pass
+
+
+def test_a_batch_left_by_an_event_loop_that_is_gone_serves_the_next_one() -> None:
+    url = require_env("TEST_REDIS_URL", "Redis")
+    batch = RedisBatch(None)
+
+    async def interrupted() -> None:
+        never = asyncio.get_running_loop().create_future()
+
+        class Stuck:  # a pipeline whose answer never comes before the loop ends
+            async def __aenter__(self) -> Stuck:
+                return self
+
+            async def __aexit__(self, *exc: object) -> None:
+                return None
+
+            def execute_command(self, *command: object) -> None:
+                return None
+
+            async def execute(self, **options: object) -> object:
+                return await never
+
+        batch.redis = type("R", (), {"pipeline": lambda self, **o: Stuck()})()
+        asyncio.get_running_loop().call_later(0.05, asyncio.get_running_loop().stop)
+        await batch.command("PING")
+
+    loop = asyncio.new_event_loop()
+    with contextlib.suppress(RuntimeError):  # stopped before the call could finish
+        loop.run_until_complete(interrupted())
+    loop.close()
+
+    async def next_loop() -> object:
+        batch.redis = Redis.from_url(url)
+        try:
+            async with asyncio.timeout(2):
+                return await batch.command("PING")
+        finally:
+            await batch.redis.aclose()
+
+    assert asyncio.run(next_loop()) is True
