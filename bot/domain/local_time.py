@@ -11,4 +11,9 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 def local_today(tz: ZoneInfo = LOCAL_TZ) -> date:
     """Today's date where the people are."""
-    return datetime.now(tz).date()
+    return now_in(tz).date()
+
+
+def now_in(tz: ZoneInfo) -> datetime:
+    """The moment, on the people's clock (one name for it, so a test can set it)."""
+    return datetime.now(tz)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from bot.domain.enums import Role
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.local_time import local_today
 from bot.domain.policy import AREA_READ_ROLES, POSTING_ROLES, TRIAGE_ROLES
 from bot.domain.principal import Principal
 from bot.domain.resources import MAX_QUANTITY, ReservationStatus, ResourceKind
@@ -174,7 +175,7 @@ async def reserve(
 ) -> tuple[ResourceView, int]:
     """Reserve for a need or a project; returns the resource and the reservation id."""
     _check_reservation(quantity, need_id, project_id)
-    today = today or utcnow().date()
+    today = today or local_today()  # "available until" is a day in the community's calendar
     async with uow:
         resource = await _reservable(uow, principal, resource_id, today)
         await _check_target(uow, resource, need_id, project_id)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.enums import Role, ScopeLevel
 from bot.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.domain.local_time import local_today
 from bot.domain.matching import skill_mask, slot_mask
 from bot.domain.policy import TRIAGE_ROLES
 from bot.domain.principal import Principal
@@ -203,7 +204,7 @@ def _fill_in(row: Volunteer, cipher: PersonalDataCipher, who: _Identity, id_hash
     row.id_number_encrypted = cipher.encrypt(who.number)
     row.id_number_hash, row.id_number_masked = id_hash, mask_id_number(who.number)
     row.status, row.rejection_reason = VolunteerStatus.PENDING, None
-    row.guardian_required = needs_guardian(who.number, utcnow().date())
+    row.guardian_required = needs_guardian(who.number, local_today())  # a birthday is local
 
 
 def _set_offer(

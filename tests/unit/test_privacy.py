@@ -37,6 +37,7 @@ from storage.models import (
     Volunteer,
 )
 from storage.uow import UnitOfWork
+from tests.support.clock import set_clock
 from tests.support.factories import Map, make_map, make_person
 
 CIPHER = PersonalDataCipher(b"test-secret")
@@ -295,6 +296,17 @@ async def test_an_adult_needs_no_guardian(uow: UnitOfWork) -> None:
             uow, RecordingNotifier(), worker(world, boss), volunteer_id=view.id, guardian="王丽"
         )
     assert error.value.reason == "guardian_not_needed"
+
+
+async def test_a_child_is_of_age_from_the_first_hour_of_the_birthday_in_the_community(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_map(uow)
+    person = await make_person(uow, "王小红", community=world.community_a1)
+    # 07:00 on 8 December 2026 in Chongqing (still the 7th in UTC): fourteen today.
+    set_clock(monkeypatch, datetime(2026, 12, 7, 23, 0, tzinfo=UTC), volunteers)
+    await register(uow, home(world, person), valid_id("50010620121208123"), "王小红")
+    assert not await privacy.guardian_needed(uow, home(world, person))
 
 
 # ---------------------------------------------------------------- a copy, and erasure

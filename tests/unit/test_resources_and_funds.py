@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from storage.models import (
     ResourceReservation,
 )
 from storage.uow import UnitOfWork
+from tests.support.clock import set_clock
 from tests.support.factories import make_person
 from tests.unit.test_projects_service import (
     T0,
@@ -643,3 +644,18 @@ async def test_two_allocations_at_once_never_exceed_the_pool(uow: UnitOfWork) ->
         balanced(st)
         assert (st.donated, st.allocated, st.balance) == (4_000 + 5_000 * n, 5_000 * n, 4_000)
         assert await count(uow, FundAllocation) == n
+
+
+async def test_an_offer_ends_with_its_last_day_in_the_community_not_in_utc(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = await cast(uow)
+    need_id = await file_need(uow, c)
+    last_day = date(2026, 12, 7)
+    resource = await post(uow, c.worker(), c.world.community_a1, available_until=last_day)
+    # 07:00 on 8 December in Chongqing, still 7 December in UTC: the offer has ended.
+    set_clock(monkeypatch, datetime(2026, 12, 7, 23, 0, tzinfo=UTC), resources)
+    with pytest.raises(Conflict, match="resource_expired"):
+        await resources.reserve(
+            uow, c.worker(), resource_id=resource.id, quantity=1, need_id=need_id
+        )
