@@ -385,6 +385,7 @@ async def erase(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> Er
             await _erase_volunteer(uow, principal, volunteer, number)
         notices += await _end_part(uow, principal.person_id, now)
         await uow.privacy.forget_need_details(principal.person_id)
+        webhook_deliveries = await uow.privacy.forget_webhook_traces(principal.person_id)
         accounts = await uow.privacy.delete_accounts(principal.person_id)
         person.display_name = ""
         person.locale = None
@@ -399,6 +400,7 @@ async def erase(uow: UnitOfWork, notifier: Notifier, principal: Principal) -> Er
             entity_id=principal.person_id,
             details={
                 "accounts_removed": accounts,
+                "webhook_deliveries_cleared": webhook_deliveries,
                 "service_records_kept": records,
                 "ledger_entries_kept": entries,
                 "requests_kept": needs,

@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.enums import Channel
 from bot.domain.privacy import Purpose
 from bot.domain.timebank import AccountKind
 from bot.domain.volunteers import SignupStatus, VolunteerStatus
 from storage.models import (
     AccessLogEntry,
+    ApiClient,
     AuditEntry,
     Base,
     BroadcastOptOut,
@@ -43,6 +45,9 @@ from storage.models import (
     TimeTransfer,
     Volunteer,
     VolunteerCommunity,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
 )
 
 # Columns never exported: secrets that open or find things, not information about the person.
@@ -232,6 +237,49 @@ class PrivacyRepository:
             delete(DashboardLink).where(DashboardLink.person_id == person_id)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def forget_webhook_traces(self, person_id: int) -> int:
+        """What the apps' webhooks hold of the person, gone before their accounts are: a
+        delivery naming them (the app's own id of them) is dropped while still queued, and
+        keeps only its type and time once sent; an event not yet fanned out loses its
+        person-bound details. Returns the deliveries touched."""
+        events = await self.session.scalars(
+            select(WebhookEvent).where(WebhookEvent.person_id == person_id)
+        )
+        for event in events:
+            event.person_id = None
+            event.data = {k: v for k, v in event.data.items() if not k.startswith("_")}
+        touched = 0
+        for client_id, app_user in await self._app_users(person_id):
+            subscriptions = (
+                select(WebhookSubscription.id)
+                .join(ApiClient, ApiClient.id == WebhookSubscription.client_pk)
+                .where(ApiClient.client_id == client_id)
+            )
+            naming = await self.session.scalars(
+                select(WebhookDelivery).where(
+                    WebhookDelivery.subscription_id.in_(subscriptions),
+                    WebhookDelivery.payload["data"]["person"].as_string() == app_user,
+                )
+            )
+            for delivery in naming:
+                touched += 1
+                if delivery.state == "queued":
+                    await self.session.delete(delivery)
+                else:
+                    what, when = delivery.payload.get("type"), delivery.payload.get("timestamp")
+                    delivery.payload = {"type": what, "timestamp": when, "data": {}}
+        return touched
+
+    async def _app_users(self, person_id: int) -> list[tuple[str, str]]:
+        """(app, the app's id of the person) for each app that acts for them."""
+        accounts = await self.session.scalars(
+            select(ChannelAccount.external_id).where(
+                ChannelAccount.person_id == person_id, ChannelAccount.channel == Channel.APP
+            )
+        )
+        pairs = (account.partition(":") for account in accounts)
+        return [(app, user) for app, colon, user in pairs if colon]
 
     async def revoke_grants(self, person_id: int, at: datetime, roles: Sequence[Any] = ()) -> int:
         query = update(RoleGrant).where(

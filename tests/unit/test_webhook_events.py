@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.domain.broadcasts import Audience, AudienceKind
 from bot.domain.enums import Channel, Role, ScopeLevel
 from bot.domain.principal import Grant, Principal
-from bot.services import api_clients, broadcasts, consultations, shifts, webhooks
+from bot.services import api_clients, broadcasts, consultations, privacy, shifts, webhooks
 from bot.services.ports import RecordingNotifier
 from storage.models import ChannelAccount, WebhookDelivery, WebhookEvent
 from storage.types import utcnow
@@ -152,3 +152,58 @@ async def test_a_consultation_opened_and_decided_reaches_the_apps_of_its_communi
     assert isinstance(decided, dict)
     assert decided["consultation"]["decision"] == "按楼层分摊"
     assert decided["community_ids"] == [w.community_a1]
+
+
+async def test_an_erased_person_is_no_longer_named_in_any_webhook_delivery_or_event(
+    uow: UnitOfWork,
+) -> None:
+    world = await make_map(uow)
+    app = await app_of(uow, ScopeLevel.STREET, world.street_a)
+    shift = await make_shift(uow, world, capacity=2)
+    erased, kept = await volunteer(uow, world, 1), await volunteer(uow, world, 2)
+    for n, v in enumerate((erased, kept), start=1):
+        await shifts.sign_up(uow, v, shift_id=shift.id, now=NOW)
+        async with uow:
+            await uow.people.add_account(
+                ChannelAccount(
+                    person_id=v.person_id,
+                    channel=Channel.APP,
+                    external_id=f"{app.client_id}:vol-{n}",
+                    chat_id=f"{app.client_id}:vol-{n}",
+                )
+            )
+            await uow.commit()
+    await shifts.send_reminders(uow, RecordingNotifier(), now=START - timedelta(hours=20))
+    await webhooks.fan_out(uow)
+    async with uow:  # the erased one's reminder already sent; a second one still queued
+        rows = (await uow.session.scalars(select(WebhookDelivery).order_by("id"))).all()
+        sent = next(r for r in rows if r.payload["data"]["person"] == "vol-1")
+        sent.state, sent_at = "delivered", sent.payload["timestamp"]
+        queued = WebhookDelivery(**{**_columns(sent), "message_id": "msg_again", "state": "queued"})
+        uow.session.add(queued)
+        webhooks.record(
+            uow,
+            "shift.reminder",
+            {"_note": "回家路上小心"},
+            community_id=None,
+            person_id=erased.person_id,
+        )
+        await uow.commit()
+    await privacy.erase(uow, RecordingNotifier(), erased)
+    async with uow:
+        rows = (await uow.session.scalars(select(WebhookDelivery).order_by("id"))).all()
+        payloads, message_ids = [r.payload for r in rows], [r.message_id for r in rows]
+        events = [(e.person_id, e.data) for e in await uow.session.scalars(select(WebhookEvent))]
+    assert {
+        "type": "shift.reminder",
+        "timestamp": sent_at,
+        "data": {},
+    } in payloads
+    assert "msg_again" not in message_ids  # queued: never goes out
+    assert "vol-1" not in str(payloads)
+    assert [p["data"]["person"] for p in payloads if p["data"]] == ["vol-2"]  # others kept
+    assert events == [(None, {})]
+
+
+def _columns(row: WebhookDelivery) -> dict[str, object]:
+    return {c.key: getattr(row, c.key) for c in WebhookDelivery.__table__.columns if c.key != "id"}
