@@ -67,6 +67,10 @@ class RedisBatch:
                 for command, _, _ in calls:
                     pipe.execute_command(*command)
                 results = await pipe.execute(raise_on_error=False)
+        except asyncio.CancelledError:  # the sending itself stopped (a shutdown)
+            for *_, future in calls:
+                future.cancel()
+            raise
         except Exception as error:  # Redis unreachable: each caller sees it, as a lone call would
             results = [error] * len(calls)
         for (_, load_and_run, future), result in zip(calls, results, strict=True):

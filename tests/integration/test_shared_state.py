@@ -339,3 +339,19 @@ def test_a_batch_left_by_an_event_loop_that_is_gone_serves_the_next_one() -> Non
             await batch.redis.aclose()
 
     assert asyncio.run(next_loop()) is True
+
+
+async def test_callers_do_not_wait_forever_when_the_sending_itself_is_stopped(
+    redis: Redis,
+) -> None:
+    batch = RedisBatch(SlowFirstPipeline(redis))
+    on_its_way = asyncio.create_task(batch.command("PING"))
+    await asyncio.sleep(0.01)  # the slow first batch has been sent
+    waiting = asyncio.create_task(batch.command("PING"))  # queued behind it
+    await asyncio.sleep(0)
+    assert batch._sending is not None
+    batch._sending.cancel()  # as a shutdown cancels every task
+    async with asyncio.timeout(1):
+        outcomes = await asyncio.gather(on_its_way, waiting, return_exceptions=True)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+    assert await batch.command("PING") is True  # and the next call is sent again
