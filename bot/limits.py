@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.redis_batch import RedisBatch
+
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
 
@@ -60,20 +62,27 @@ class MemoryRateStore:
         return count
 
 
+# The window's count and its expiry in one step (the requests arriving together go to Redis
+# in one round trip, `RedisBatch`).
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return count
+"""
+
+
 class RedisRateStore:
     """INCR of the window's key, which expires with the window."""
 
     def __init__(self, redis: Any, prefix: str = "wushe:rate") -> None:
         self.redis = redis
         self.prefix = prefix
+        self.batch = RedisBatch(redis)
+        self._hit = redis.register_script(_HIT)
 
     async def hit(self, key: str, seconds: float, now: float) -> int:
         bucket = f"{self.prefix}:{key}:{int(now // seconds)}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(bucket)
-            pipe.expire(bucket, math.ceil(seconds) + 1)
-            count, _ = await pipe.execute()
-        return int(count)
+        return int(await self.batch.script(self._hit, [bucket], [math.ceil(seconds) + 1]))
 
 
 @dataclass(frozen=True, slots=True)

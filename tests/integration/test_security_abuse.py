@@ -237,6 +237,12 @@ async def test_the_redis_store_is_shared_by_processes() -> None:
         answers = [await (one if n % 2 else two).check(key, limit) for n in range(5)]
         assert answers[:3] == [None, None, None]
         assert answers[3] is not None and answers[4] is not None
+        # Thirty requests at once (one round trip or two): each counted once, with the expiry.
+        store = RedisRateStore(first, prefix="test:rate")
+        counts = await asyncio.gather(*(store.hit(f"{key}-b", 60, 0.0) for _ in range(30)))
+        assert sorted(counts) == list(range(1, 31))
+        assert store.batch.batches_sent <= 2
+        assert 0 < await first.ttl(f"test:rate:{key}-b:0") <= 61
     finally:
         await first.aclose()
         await second.aclose()
