@@ -31,6 +31,20 @@ async def app_of(uow: UnitOfWork, level: ScopeLevel, area: int) -> api_clients.C
     return made.client
 
 
+async def acts_for(
+    uow: UnitOfWork, app: api_clients.ClientView, person_id: int, app_user: str
+) -> None:
+    """The app acts for the person, whom it knows as `app_user`."""
+    account = f"{app.client_id}:{app_user}"
+    async with uow:
+        await uow.people.add_account(
+            ChannelAccount(
+                person_id=person_id, channel=Channel.APP, external_id=account, chat_id=account
+            )
+        )
+        await uow.commit()
+
+
 async def deliveries(uow: UnitOfWork) -> list[tuple[int, dict[str, object]]]:
     async with uow:
         rows = (await uow.session.scalars(select(WebhookDelivery).order_by("id"))).all()
@@ -48,16 +62,7 @@ async def test_a_shift_reminder_reaches_only_the_app_acting_for_the_volunteer(
     acted_for, other = await volunteer(uow, world, 1), await volunteer(uow, world, 2)
     for v in (acted_for, other):
         await shifts.sign_up(uow, v, shift_id=shift.id, now=NOW)
-    async with uow:
-        await uow.people.add_account(
-            ChannelAccount(
-                person_id=acted_for.person_id,
-                channel=Channel.APP,
-                external_id=f"{ours.client_id}:vol-1",
-                chat_id=f"{ours.client_id}:vol-1",
-            )
-        )
-        await uow.commit()
+    await acts_for(uow, ours, acted_for.person_id, "vol-1")
     sent = await shifts.send_reminders(uow, RecordingNotifier(), now=START - timedelta(hours=20))
     assert sent == 2
     assert await webhooks.fan_out(uow) == 2
@@ -96,14 +101,7 @@ async def test_a_broadcast_reaches_the_app_of_a_recipient_who_uses_only_the_app(
     boss = await make_person(uow, "韩主任", community=world.community_a1)
     await make_person(uow, "居民", community=world.community_a1, web_id=1)
     app_user = await make_person(uow, "App居民", community=world.community_a1)
-    async with uow:
-        account = f"{made.client.client_id}:res-9"
-        await uow.people.add_account(
-            ChannelAccount(
-                person_id=app_user, channel=Channel.APP, external_id=account, chat_id=account
-            )
-        )
-        await uow.commit()
+    await acts_for(uow, made.client, app_user, "res-9")
     worker = Principal(
         boss,
         "zh",
@@ -163,16 +161,7 @@ async def test_an_erased_person_is_no_longer_named_in_any_webhook_delivery_or_ev
     erased, kept = await volunteer(uow, world, 1), await volunteer(uow, world, 2)
     for n, v in enumerate((erased, kept), start=1):
         await shifts.sign_up(uow, v, shift_id=shift.id, now=NOW)
-        async with uow:
-            await uow.people.add_account(
-                ChannelAccount(
-                    person_id=v.person_id,
-                    channel=Channel.APP,
-                    external_id=f"{app.client_id}:vol-{n}",
-                    chat_id=f"{app.client_id}:vol-{n}",
-                )
-            )
-            await uow.commit()
+        await acts_for(uow, app, v.person_id, f"vol-{n}")
     await shifts.send_reminders(uow, RecordingNotifier(), now=START - timedelta(hours=20))
     await webhooks.fan_out(uow)
     async with uow:  # the erased one's reminder already sent; a second one still queued
